@@ -1,0 +1,73 @@
+//! The one authorization gate. Every handler, page and command asks here, so who may do
+//! what is written down once, keyed by role and by the unit the user belongs to.
+
+use serde::Serialize;
+
+use crate::audit::Actor;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult};
+
+/// The signed-in user as the gate sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Principal {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub township: Option<String>,
+    pub mine_id: Option<String>,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor { id: Some(self.id.clone()), name: format!("{}（{}）", self.display_name, self.username) }
+    }
+}
+
+/// Everything a person can ask to do. Capabilities add their own actions here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See the list of accounts (admins and the coordination office).
+    ViewUsers,
+    /// Create, edit, disable, unlock accounts and reset their passwords.
+    ManageUsers,
+    /// Read departments, townships, lead categories, permit types, calendar.
+    ViewReferenceData,
+    /// Edit departments, townships, lead categories and permit types.
+    EditReferenceData,
+    /// Read the audit trail.
+    ViewAudit,
+}
+
+pub const ALL_ACTIONS: [Action; 5] =
+    [Action::ViewUsers, Action::ManageUsers, Action::ViewReferenceData, Action::EditReferenceData, Action::ViewAudit];
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::ViewUsers => "查看用户",
+            Action::ManageUsers => "管理用户",
+            Action::ViewReferenceData => "查看基础数据",
+            Action::EditReferenceData => "修改基础数据",
+            Action::ViewAudit => "查看操作记录",
+        }
+    }
+}
+
+pub fn allowed(who: &Principal, action: Action) -> bool {
+    use Role::*;
+    match action {
+        Action::ViewReferenceData => true,
+        Action::ViewUsers | Action::ViewAudit => matches!(who.role, Admin | Coordinator),
+        Action::ManageUsers | Action::EditReferenceData => who.role == Admin,
+    }
+}
+
+pub fn require(who: &Principal, action: Action) -> AppResult<()> {
+    if allowed(who, action) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("您的角色（{}）不能{}。", who.role.label(), action.label())))
+    }
+}

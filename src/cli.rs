@@ -1,0 +1,186 @@
+//! The command line: `minecoord serve | migrate | user … | audit verify`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::audit::{Actor, Verdict};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::startup::{open_db, Application};
+use crate::users::{self, NewUser};
+
+#[derive(Parser)]
+#[command(name = "minecoord", version, about = "非煤矿山行业管理协调平台")]
+pub struct Cli {
+    /// Configuration file (TOML), layered over config/default.toml.
+    #[arg(long, global = true, env = "MINECOORD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start the service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from MINECOORD_NEW_PASSWORD or generated.
+    Add {
+        username: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        township: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Disable an account; its sessions end at once.
+    Disable { username: String },
+    /// Set a new password (from MINECOORD_NEW_PASSWORD, or generated and printed).
+    ResetPassword { username: String },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and name the first entry altered or removed.
+    Verify,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("错误：{msg}");
+    std::process::exit(2)
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let settings = Settings::load(cli.config.as_deref()).unwrap_or_else(|e| fail(e));
+    crate::telemetry::init(&settings.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = open_db(&settings).unwrap_or_else(|e| fail(e));
+            let n = tokio::task::spawn_blocking(move || db.run_migrations()).await.unwrap_or_else(|e| fail(e)).unwrap_or_else(|e| fail(e));
+            println!("已应用 {n} 个数据库迁移。");
+            0
+        }
+        Command::User { action } => tokio::task::spawn_blocking(move || user_command(&settings, action)).await.unwrap_or_else(|e| fail(e)),
+        Command::Audit { action: AuditCommand::Verify } => {
+            let db = open_db(&settings).unwrap_or_else(|e| fail(e));
+            let verdict = tokio::task::spawn_blocking(move || db.read(crate::audit::verify)).await.unwrap_or_else(|e| fail(e));
+            match verdict {
+                Ok(Verdict::Intact { entries }) => {
+                    println!("操作记录完整：共 {entries} 条，哈希链校验通过。");
+                    0
+                }
+                Ok(Verdict::Broken { seq, reason }) => {
+                    println!("操作记录已被篡改：从第 {seq} 条起校验失败。{reason}");
+                    1
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> i32 {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = Application::build(settings, clock).await.unwrap_or_else(|e| fail(e));
+    let base = app.state.settings.http.public_base_url.clone();
+    tracing::info!(http.port = app.port(), "minecoord 已启动，监听端口 {}；访问地址 {base}，用 admin 账号登录", app.port());
+    match app.run_until_stopped().await {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+fn password_from_env_or_generated() -> (String, bool) {
+    match std::env::var("MINECOORD_NEW_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crate::auth::random_password(), true),
+    }
+}
+
+fn user_command(settings: &Settings, action: UserCommand) -> i32 {
+    let db = open_db(settings).unwrap_or_else(|e| fail(e));
+    db.run_migrations().unwrap_or_else(|e| fail(e));
+    let now = SystemClock.now_naive();
+    let actor = Actor::system("命令行");
+    let min = settings.auth.password_min_length;
+    let result = match action {
+        UserCommand::Add { username, name, role, department, township, email } => {
+            let (password, generated) = password_from_env_or_generated();
+            let input = NewUser { username, password: password.clone(), display_name: name, email, role, department, township, mine_id: None };
+            users::validate_new(&input, min)
+                .map_err(crate::error::AppError::Validation)
+                .and_then(|()| crate::auth::hash_password(&password))
+                .and_then(|hash| db.transaction(|conn| users::create(conn, &actor, now, input, hash)))
+                .map(|u| {
+                    println!("已创建用户 {}（{}）。", u.username, u.id);
+                    if generated {
+                        println!("初始密码：{password}　（请通过安全渠道告知本人）");
+                    }
+                })
+        }
+        UserCommand::Disable { username } => db.transaction(|conn| {
+            let u = users::find_by_username(conn, &username)?
+                .ok_or_else(|| crate::error::AppError::NotFound(format!("用户 {username} 不存在")))?;
+            users::set_active(conn, &actor, now, &u.id, false)?;
+            println!("已停用用户 {username}，其登录已全部失效。");
+            Ok(())
+        }),
+        UserCommand::ResetPassword { username } => {
+            let (password, generated) = password_from_env_or_generated();
+            crate::domain::password::check(&password, &users::normalise_username(&username), min)
+                .map_err(|m| crate::error::AppError::field("password", m))
+                .and_then(|()| crate::auth::hash_password(&password))
+                .and_then(|hash| {
+                    db.transaction(|conn| {
+                        let u = users::find_by_username(conn, &username)?
+                            .ok_or_else(|| crate::error::AppError::NotFound(format!("用户 {username} 不存在")))?;
+                        users::reset_password(conn, &actor, now, &u.id, hash)
+                    })
+                })
+                .map(|_| {
+                    println!("已重置用户 {username} 的密码，原有登录已失效。");
+                    if generated {
+                        println!("新密码：{password}");
+                    }
+                })
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(crate::error::AppError::Validation(errs)) => {
+            for e in errs {
+                eprintln!("错误：{}：{}", e.field, e.message);
+            }
+            2
+        }
+        Err(e) => {
+            let p = e.problem();
+            eprintln!("错误：{}。{}", p.title, p.detail);
+            2
+        }
+    }
+}

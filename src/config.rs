@@ -1,0 +1,164 @@
+//! Layered configuration: built-in defaults, `config/default.toml`, an optional file
+//! (`--config` / `MINECOORD_CONFIG`), then `MINECOORD_<SECTION>__<KEY>` variables.
+
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+use crate::domain::duration::parse_duration;
+
+const BUILTIN_DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub bootstrap: BootstrapSettings,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub addr: String,
+    pub public_base_url: String,
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub cookie_secure: bool,
+    /// Behind a reverse proxy: take the client address from X-Forwarded-For / Forwarded.
+    #[serde(default)]
+    pub behind_proxy: bool,
+    /// HTTP worker threads; 0 = one per core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout: String,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<String>,
+    pub token_ttl: String,
+    pub max_failed_logins: u32,
+    pub lockout: String,
+    pub source_max_failures: u32,
+    pub source_window: String,
+    pub password_min_length: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BootstrapSettings {
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SmtpSettings {
+    pub url: Option<String>,
+    #[serde(default)]
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CalendarSettings {
+    pub dir: String,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self { dir: "config/calendar".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "plain".into(), level: "info".into() }
+    }
+}
+
+/// Durations checked once at start, so a typo stops the service instead of a request.
+#[derive(Debug, Clone)]
+pub struct Durations {
+    pub token_ttl: Duration,
+    pub lockout: Duration,
+    pub source_window: Duration,
+    pub db_connect_timeout: Duration,
+}
+
+impl Settings {
+    /// Loads the layers. `extra_file` is `--config` or `MINECOORD_CONFIG`.
+    pub fn load(extra_file: Option<&Path>) -> Result<Self, String> {
+        let mut builder = Config::builder().add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml));
+        if Path::new("config/default.toml").exists() {
+            builder = builder.add_source(File::with_name("config/default.toml").format(FileFormat::Toml));
+        }
+        if let Some(path) = extra_file {
+            if !path.exists() {
+                return Err(format!("找不到配置文件 {}", path.display()));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("MINECOORD").prefix_separator("_").separator("__").try_parsing(true),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| format!("配置有误：{e}"))?;
+        settings.durations()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    pub fn durations(&self) -> Result<Durations, String> {
+        let d = |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
+        Ok(Durations {
+            token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
+            lockout: d("auth.lockout", &self.auth.lockout)?,
+            source_window: d("auth.source_window", &self.auth.source_window)?,
+            db_connect_timeout: d("database.connect_timeout", &self.database.connect_timeout)?,
+        })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(secret) = self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+            if secret.len() < 32 {
+                return Err(format!(
+                    "auth.jwt_secret 太短（{} 字节）：至少需要 32 字节。可删除该配置，由系统自动生成。",
+                    secret.len()
+                ));
+            }
+        }
+        if self.database.pool_size == 0 {
+            return Err("database.pool_size 不能为 0".into());
+        }
+        if !matches!(self.log.format.as_str(), "plain" | "json") {
+            return Err(format!("log.format 只能是 plain 或 json，而不是 {:?}", self.log.format));
+        }
+        crate::db::DbUrl::parse(&self.database.url)?;
+        Ok(())
+    }
+
+    pub fn jwt_secret(&self) -> Option<&str> {
+        self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty())
+    }
+}

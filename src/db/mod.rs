@@ -1,0 +1,191 @@
+//! Database access: one connection type over SQLite and PostgreSQL, a pool, migrations.
+//!
+//! The backend is chosen from the URL scheme here rather than by diesel's derived
+//! `establish`, which tries every backend in turn and hides PostgreSQL's real error.
+
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A database URL split into its backend and the string the driver wants.
+#[derive(Debug, Clone)]
+pub struct DbUrl {
+    pub backend: Backend,
+    target: String,
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| format!("不支持的数据库地址 {url:?}：应以 sqlite:// 或 postgres:// 开头"))?;
+        if path.is_empty() {
+            return Err("sqlite:// 后缺少数据库文件路径".into());
+        }
+        Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
+    }
+
+    /// Where a SQLite database lives; `None` for PostgreSQL or an in-memory database.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite && self.target != ":memory:").then_some(self.target.as_str())
+    }
+}
+
+pub struct ConnectionManager {
+    url: DbUrl,
+    sqlite_busy_timeout_ms: u64,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.url.backend {
+            Backend::Postgres => PgConnection::establish(&self.url.target)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers proceed during a write; foreign keys are off by default
+                // in SQLite; the busy timeout makes a second process wait instead of failing.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    self.sqlite_busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The application's handle on its database: a pool plus, for SQLite, a writer lock.
+///
+/// SQLite allows one writer at a time, and a deferred transaction that reads before it
+/// writes fails with SQLITE_BUSY rather than waiting when another writer got there first.
+/// Serialising our own writers in-process avoids that; readers are never blocked (WAL).
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    pub backend: Backend,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Db {
+    /// Builds the pool without requiring the database to answer yet.
+    pub fn connect(url: &str, options: &DbOptions) -> Result<Self, String> {
+        let url = DbUrl::parse(url)?;
+        if let Some(path) = url.sqlite_path() {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("无法创建数据库目录 {}: {e}", parent.display()))?;
+                }
+            }
+        }
+        let backend = url.backend;
+        let manager = ConnectionManager { url, sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms };
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build_unchecked(manager);
+        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, AppError> {
+        self.pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable
+        })
+    }
+
+    /// Runs `f` in one transaction: every change, its audit entry and its notices commit
+    /// together or not at all.
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        (*conn).transaction(f)
+    }
+
+    /// Runs `f` on a pooled connection without a transaction (reads).
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        f(&mut conn)
+    }
+
+    pub fn run_migrations(&self) -> Result<usize, String> {
+        let mut conn = self.pool.get().map_err(|e| format!("无法连接数据库：{e}"))?;
+        let applied = match &mut *conn {
+            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| format!("数据库迁移失败：{e}"))
+    }
+
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let s = self.pool.state();
+        (self.pool.max_size(), s.connections, s.idle_connections)
+    }
+
+    pub fn ping(&self) -> Result<(), AppError> {
+        let mut conn = self.get()?;
+        conn.ping().map_err(|_| AppError::Unavailable)
+    }
+}

@@ -1,0 +1,7 @@
+//! Pure rules and types of the domain, free of the database and HTTP.
+
+pub mod calendar;
+pub mod duration;
+pub mod password;
+pub mod risk_grade;
+pub mod role;

@@ -1,0 +1,43 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{api, ops};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "minecoord 非煤矿山行业管理协调平台 API", version = "1", description = "登录后以 `Authorization: Bearer <token>` 调用。错误均为 application/problem+json。"),
+    paths(
+        api::login, api::logout, api::me, api::change_password,
+        api::list_users, api::create_user, api::get_user, api::update_user,
+        api::disable_user, api::enable_user, api::unlock_user, api::reset_password,
+        api::list_departments, api::get_department, api::create_department, api::update_department,
+        api::list_townships, api::get_township, api::create_township, api::update_township,
+        api::list_lead_categories, api::get_lead_category, api::create_lead_category, api::update_lead_category,
+        api::list_permit_types, api::get_permit_type, api::update_permit_type,
+        api::risk_grades, api::working_days, api::list_audit,
+        ops::healthz, ops::readyz, ops::metrics_text,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            );
+        }
+    }
+}
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

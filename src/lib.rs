@@ -1,0 +1,20 @@
+//! minecoord — 非煤矿山行业管理协调平台.
+//!
+//! A district's register of non-coal mines and the routing of problem leads between the
+//! agencies that supervise them ("街镇吹哨、部门报到"). See README.md and docs in `deploy/`.
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod pagination;
+pub mod reference;
+pub mod startup;
+pub mod telemetry;
+pub mod users;
