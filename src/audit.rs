@@ -23,7 +23,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(name: &str) -> Self {
-        Self { id: None, name: name.to_owned() }
+        Self {
+            id: None,
+            name: name.to_owned(),
+        }
     }
 }
 
@@ -70,15 +73,24 @@ fn entry_hash(e: &AuditEntry) -> String {
 }
 
 /// Appends one entry. Call inside the transaction that makes the change.
-pub fn record(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, change: Change<'_>) -> AppResult<i64> {
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    change: Change<'_>,
+) -> AppResult<i64> {
     // Bump the head first: on PostgreSQL this takes the row lock that orders writers.
     diesel::update(audit_head::table.find(1))
         .set(audit_head::last_seq.eq(audit_head::last_seq + 1))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) =
-        audit_head::table.find(1).select((audit_head::last_seq, audit_head::last_hash)).first(conn)?;
+    let (seq, prev_hash): (i64, String) = audit_head::table
+        .find(1)
+        .select((audit_head::last_seq, audit_head::last_hash))
+        .first(conn)?;
     // Microseconds are what PostgreSQL keeps; truncating here keeps the hash stable.
-    let occurred_at = now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now);
+    let occurred_at = now
+        .duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now);
     let mut entry = AuditEntry {
         seq,
         occurred_at,
@@ -93,8 +105,12 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, change
         hash: String::new(),
     };
     entry.hash = entry_hash(&entry);
-    diesel::insert_into(audit_log::table).values(&entry).execute(conn)?;
-    diesel::update(audit_head::table.find(1)).set(audit_head::last_hash.eq(&entry.hash)).execute(conn)?;
+    diesel::insert_into(audit_log::table)
+        .values(&entry)
+        .execute(conn)?;
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::last_hash.eq(&entry.hash))
+        .execute(conn)?;
     Ok(seq)
 }
 
@@ -120,13 +136,22 @@ pub fn verify(conn: &mut DbConnection) -> AppResult<Verdict> {
         let done = (batch.len() as i64) < BATCH;
         for e in batch {
             if e.seq != expected_seq {
-                return Ok(Verdict::Broken { seq: expected_seq, reason: format!("第 {expected_seq} 条记录缺失（已被删除）") });
+                return Ok(Verdict::Broken {
+                    seq: expected_seq,
+                    reason: format!("第 {expected_seq} 条记录缺失（已被删除）"),
+                });
             }
             if e.prev_hash != prev_hash {
-                return Ok(Verdict::Broken { seq: e.seq, reason: format!("第 {} 条记录的前序哈希与链不符", e.seq) });
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: format!("第 {} 条记录的前序哈希与链不符", e.seq),
+                });
             }
             if entry_hash(&e) != e.hash {
-                return Ok(Verdict::Broken { seq: e.seq, reason: format!("第 {} 条记录的内容已被修改", e.seq) });
+                return Ok(Verdict::Broken {
+                    seq: e.seq,
+                    reason: format!("第 {} 条记录的内容已被修改", e.seq),
+                });
             }
             prev_hash = e.hash;
             expected_seq += 1;
@@ -135,15 +160,22 @@ pub fn verify(conn: &mut DbConnection) -> AppResult<Verdict> {
             break;
         }
     }
-    let (last_seq, last_hash): (i64, String) =
-        audit_head::table.find(1).select((audit_head::last_seq, audit_head::last_hash)).first(conn)?;
+    let (last_seq, last_hash): (i64, String) = audit_head::table
+        .find(1)
+        .select((audit_head::last_seq, audit_head::last_hash))
+        .first(conn)?;
     if last_seq != expected_seq - 1 || last_hash != prev_hash {
         return Ok(Verdict::Broken {
             seq: expected_seq,
-            reason: format!("链尾应为第 {last_seq} 条，实际只到第 {} 条：末尾记录已被删除", expected_seq - 1),
+            reason: format!(
+                "链尾应为第 {last_seq} 条，实际只到第 {} 条：末尾记录已被删除",
+                expected_seq - 1
+            ),
         });
     }
-    Ok(Verdict::Intact { entries: expected_seq - 1 })
+    Ok(Verdict::Intact {
+        entries: expected_seq - 1,
+    })
 }
 
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -159,9 +191,14 @@ pub struct AuditQuery {
 }
 
 /// Newest first, keyset-paginated on `seq`.
-pub fn list(conn: &mut DbConnection, q: &AuditQuery) -> AppResult<(Vec<AuditEntry>, Option<String>)> {
+pub fn list(
+    conn: &mut DbConnection,
+    q: &AuditQuery,
+) -> AppResult<(Vec<AuditEntry>, Option<String>)> {
     let limit = crate::pagination::limit(q.limit)?;
-    let mut query = audit_log::table.select(AuditEntry::as_select()).into_boxed();
+    let mut query = audit_log::table
+        .select(AuditEntry::as_select())
+        .into_boxed();
     if let Some(t) = q.entity.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(audit_log::entity_type.eq(t.to_owned()));
     }
@@ -172,10 +209,15 @@ pub fn list(conn: &mut DbConnection, q: &AuditQuery) -> AppResult<(Vec<AuditEntr
         query = query.filter(audit_log::actor_id.eq(a.to_owned()));
     }
     if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        let before: i64 = c.parse().map_err(|_| crate::error::AppError::field("cursor", "翻页标记无效"))?;
+        let before: i64 = c
+            .parse()
+            .map_err(|_| crate::error::AppError::field("cursor", "翻页标记无效"))?;
         query = query.filter(audit_log::seq.lt(before));
     }
-    let mut rows: Vec<AuditEntry> = query.order(audit_log::seq.desc()).limit(limit + 1).load(conn)?;
+    let mut rows: Vec<AuditEntry> = query
+        .order(audit_log::seq.desc())
+        .limit(limit + 1)
+        .load(conn)?;
     let next = crate::pagination::next_cursor(&mut rows, limit, |e| e.seq.to_string());
     Ok((rows, next))
 }

@@ -27,7 +27,9 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -47,7 +49,9 @@ pub fn random_token(bytes: usize) -> String {
 /// A readable one-time password for bootstrap and resets: letters and digits, no look-alikes.
 pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut s: String = (0..16).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
+    let mut s: String = (0..16)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect();
     // Guarantee the policy's two kinds of character.
     s.push('7');
     s.push('K');
@@ -80,7 +84,14 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user_id: &str, role: &str, version: i32, now: DateTime<Utc>, ttl: std::time::Duration) -> AppResult<(String, Claims)> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: &str,
+        version: i32,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> AppResult<(String, Claims)> {
         let claims = Claims {
             sub: user_id.to_owned(),
             ver: version,
@@ -89,7 +100,8 @@ impl TokenKeys {
             exp: now.timestamp() + ttl.as_secs() as i64,
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)?;
         Ok((token, claims))
     }
 
@@ -109,7 +121,8 @@ impl TokenKeys {
     /// The CSRF token of a page session: bound to the session's token id, so it cannot be
     /// reused with another session and needs no storage.
     pub fn csrf_for(&self, jti: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(b"csrf:");
         mac.update(jti.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
@@ -163,7 +176,10 @@ impl SourceLimiter {
     }
 
     pub fn record_success(&self, ip: IpAddr) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&ip);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ip);
     }
 }
 
@@ -184,9 +200,13 @@ mod tests {
     fn token_expires_by_the_given_clock() {
         let keys = TokenKeys::new(&[7u8; 32]);
         let t0 = Utc::now();
-        let (token, _) = keys.issue("u1", "admin", 0, t0, std::time::Duration::from_secs(60)).unwrap();
+        let (token, _) = keys
+            .issue("u1", "admin", 0, t0, std::time::Duration::from_secs(60))
+            .unwrap();
         assert_eq!(keys.verify(&token, t0).unwrap().sub, "u1");
-        assert!(keys.verify(&token, t0 + chrono::Duration::seconds(61)).is_err());
+        assert!(keys
+            .verify(&token, t0 + chrono::Duration::seconds(61))
+            .is_err());
         assert!(TokenKeys::new(&[8u8; 32]).verify(&token, t0).is_err());
     }
 

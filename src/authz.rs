@@ -21,7 +21,10 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        Actor { id: Some(self.id.clone()), name: format!("{}（{}）", self.display_name, self.username) }
+        Actor {
+            id: Some(self.id.clone()),
+            name: format!("{}（{}）", self.display_name, self.username),
+        }
     }
 }
 
@@ -40,8 +43,13 @@ pub enum Action {
     ViewAudit,
 }
 
-pub const ALL_ACTIONS: [Action; 5] =
-    [Action::ViewUsers, Action::ManageUsers, Action::ViewReferenceData, Action::EditReferenceData, Action::ViewAudit];
+pub const ALL_ACTIONS: [Action; 5] = [
+    Action::ViewUsers,
+    Action::ManageUsers,
+    Action::ViewReferenceData,
+    Action::EditReferenceData,
+    Action::ViewAudit,
+];
 
 impl Action {
     pub fn label(self) -> &'static str {
@@ -68,6 +76,10 @@ pub fn require(who: &Principal, action: Action) -> AppResult<()> {
     if allowed(who, action) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("您的角色（{}）不能{}。", who.role.label(), action.label())))
+        Err(AppError::Forbidden(format!(
+            "您的角色（{}）不能{}。",
+            who.role.label(),
+            action.label()
+        )))
     }
 }

@@ -79,15 +79,30 @@ pub async fn run(cli: Cli) -> i32 {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            let db = open_db(&settings).unwrap_or_else(|e| fail(e));
-            let n = tokio::task::spawn_blocking(move || db.run_migrations()).await.unwrap_or_else(|e| fail(e)).unwrap_or_else(|e| fail(e));
+            let db = open_db(&settings, 0).unwrap_or_else(|e| fail(e));
+            let n = tokio::task::spawn_blocking(move || db.run_migrations())
+                .await
+                .unwrap_or_else(|e| fail(e))
+                .unwrap_or_else(|e| fail(e));
             println!("已应用 {n} 个数据库迁移。");
             0
         }
-        Command::User { action } => tokio::task::spawn_blocking(move || user_command(&settings, action)).await.unwrap_or_else(|e| fail(e)),
-        Command::Audit { action: AuditCommand::Verify } => {
-            let db = open_db(&settings).unwrap_or_else(|e| fail(e));
-            let verdict = tokio::task::spawn_blocking(move || db.read(crate::audit::verify)).await.unwrap_or_else(|e| fail(e));
+        Command::User { action } => {
+            tokio::task::spawn_blocking(move || user_command(&settings, action))
+                .await
+                .unwrap_or_else(|e| fail(e))
+        }
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => {
+            let db = open_db(&settings, 0).unwrap_or_else(|e| fail(e));
+            let verdict = tokio::task::spawn_blocking(move || {
+                db.run_migrations()
+                    .map_err(crate::error::AppError::Internal)?;
+                db.read(crate::audit::verify)
+            })
+            .await
+            .unwrap_or_else(|e| fail(e));
             match verdict {
                 Ok(Verdict::Intact { entries }) => {
                     println!("操作记录完整：共 {entries} 条，哈希链校验通过。");
@@ -105,9 +120,15 @@ pub async fn run(cli: Cli) -> i32 {
 
 async fn serve(settings: Settings) -> i32 {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = Application::build(settings, clock).await.unwrap_or_else(|e| fail(e));
+    let app = Application::build(settings, clock)
+        .await
+        .unwrap_or_else(|e| fail(e));
     let base = app.state.settings.http.public_base_url.clone();
-    tracing::info!(http.port = app.port(), "minecoord 已启动，监听端口 {}；访问地址 {base}，用 admin 账号登录", app.port());
+    tracing::info!(
+        http.port = app.port(),
+        "minecoord 已启动，监听端口 {}；访问地址 {base}，用 admin 账号登录",
+        app.port()
+    );
     match app.run_until_stopped().await {
         Ok(()) => 0,
         Err(e) => fail(e),
@@ -122,19 +143,37 @@ fn password_from_env_or_generated() -> (String, bool) {
 }
 
 fn user_command(settings: &Settings, action: UserCommand) -> i32 {
-    let db = open_db(settings).unwrap_or_else(|e| fail(e));
+    let db = open_db(settings, 0).unwrap_or_else(|e| fail(e));
     db.run_migrations().unwrap_or_else(|e| fail(e));
     let now = SystemClock.now_naive();
     let actor = Actor::system("命令行");
     let min = settings.auth.password_min_length;
     let result = match action {
-        UserCommand::Add { username, name, role, department, township, email } => {
+        UserCommand::Add {
+            username,
+            name,
+            role,
+            department,
+            township,
+            email,
+        } => {
             let (password, generated) = password_from_env_or_generated();
-            let input = NewUser { username, password: password.clone(), display_name: name, email, role, department, township, mine_id: None };
+            let input = NewUser {
+                username,
+                password: password.clone(),
+                display_name: name,
+                email,
+                role,
+                department,
+                township,
+                mine_id: None,
+            };
             users::validate_new(&input, min)
                 .map_err(crate::error::AppError::Validation)
                 .and_then(|()| crate::auth::hash_password(&password))
-                .and_then(|hash| db.transaction(|conn| users::create(conn, &actor, now, input, hash)))
+                .and_then(|hash| {
+                    db.transaction(|conn| users::create(conn, &actor, now, input, hash))
+                })
                 .map(|u| {
                     println!("已创建用户 {}（{}）。", u.username, u.id);
                     if generated {
@@ -143,8 +182,9 @@ fn user_command(settings: &Settings, action: UserCommand) -> i32 {
                 })
         }
         UserCommand::Disable { username } => db.transaction(|conn| {
-            let u = users::find_by_username(conn, &username)?
-                .ok_or_else(|| crate::error::AppError::NotFound(format!("用户 {username} 不存在")))?;
+            let u = users::find_by_username(conn, &username)?.ok_or_else(|| {
+                crate::error::AppError::NotFound(format!("用户 {username} 不存在"))
+            })?;
             users::set_active(conn, &actor, now, &u.id, false)?;
             println!("已停用用户 {username}，其登录已全部失效。");
             Ok(())
@@ -156,8 +196,9 @@ fn user_command(settings: &Settings, action: UserCommand) -> i32 {
                 .and_then(|()| crate::auth::hash_password(&password))
                 .and_then(|hash| {
                     db.transaction(|conn| {
-                        let u = users::find_by_username(conn, &username)?
-                            .ok_or_else(|| crate::error::AppError::NotFound(format!("用户 {username} 不存在")))?;
+                        let u = users::find_by_username(conn, &username)?.ok_or_else(|| {
+                            crate::error::AppError::NotFound(format!("用户 {username} 不存在"))
+                        })?;
                         users::reset_password(conn, &actor, now, &u.id, hash)
                     })
                 })

@@ -79,7 +79,9 @@ pub struct CalendarSettings {
 
 impl Default for CalendarSettings {
     fn default() -> Self {
-        Self { dir: "config/calendar".into() }
+        Self {
+            dir: "config/calendar".into(),
+        }
     }
 }
 
@@ -91,7 +93,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: "plain".into(), level: "info".into() }
+        Self {
+            format: "plain".into(),
+            level: "info".into(),
+        }
     }
 }
 
@@ -107,9 +112,11 @@ pub struct Durations {
 impl Settings {
     /// Loads the layers. `extra_file` is `--config` or `MINECOORD_CONFIG`.
     pub fn load(extra_file: Option<&Path>) -> Result<Self, String> {
-        let mut builder = Config::builder().add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml));
+        let mut builder =
+            Config::builder().add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml));
         if Path::new("config/default.toml").exists() {
-            builder = builder.add_source(File::with_name("config/default.toml").format(FileFormat::Toml));
+            builder =
+                builder.add_source(File::with_name("config/default.toml").format(FileFormat::Toml));
         }
         if let Some(path) = extra_file {
             if !path.exists() {
@@ -118,7 +125,10 @@ impl Settings {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml));
         }
         builder = builder.add_source(
-            Environment::with_prefix("MINECOORD").prefix_separator("_").separator("__").try_parsing(true),
+            Environment::with_prefix("MINECOORD")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
         );
         let settings: Settings = builder
             .build()
@@ -130,7 +140,8 @@ impl Settings {
     }
 
     pub fn durations(&self) -> Result<Durations, String> {
-        let d = |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
+        let d =
+            |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
         Ok(Durations {
             token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
             lockout: d("auth.lockout", &self.auth.lockout)?,
@@ -152,7 +163,10 @@ impl Settings {
             return Err("database.pool_size 不能为 0".into());
         }
         if !matches!(self.log.format.as_str(), "plain" | "json") {
-            return Err(format!("log.format 只能是 plain 或 json，而不是 {:?}", self.log.format));
+            return Err(format!(
+                "log.format 只能是 plain 或 json，而不是 {:?}",
+                self.log.format
+            ));
         }
         crate::db::DbUrl::parse(&self.database.url)?;
         Ok(())

@@ -15,7 +15,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -36,7 +39,10 @@ pub enum AppError {
     #[error("invalid transition: {0}")]
     InvalidTransition(String),
     #[error("rate limited: {detail}")]
-    RateLimited { detail: String, retry_after_secs: u64 },
+    RateLimited {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("payload too large")]
     PayloadTooLarge(usize),
     #[error("unsupported media type")]
@@ -73,19 +79,45 @@ impl AppError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", "请求格式有误"),
-            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "填写的内容有误"),
+            Self::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "填写的内容有误",
+            ),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "请先登录"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "没有权限"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "未找到"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "数据冲突"),
-            Self::InvalidTransition(_) => (StatusCode::CONFLICT, "invalid_transition", "当前状态下不能进行此操作"),
-            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "操作过于频繁"),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "提交的内容过大"),
-            Self::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "提交的内容类型不受支持")
-            }
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "服务暂时不可用"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "系统内部错误"),
+            Self::InvalidTransition(_) => (
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                "当前状态下不能进行此操作",
+            ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "操作过于频繁",
+            ),
+            Self::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "提交的内容过大",
+            ),
+            Self::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "提交的内容类型不受支持",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "服务暂时不可用",
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "系统内部错误",
+            ),
         }
     }
 
@@ -102,13 +134,28 @@ impl AppError {
             Self::RateLimited { detail, .. } => (detail.clone(), Vec::new()),
             Self::Validation(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                (format!("请检查以下字段：{}", fields.join("、")), errors.clone())
+                (
+                    format!("请检查以下字段：{}", fields.join("、")),
+                    errors.clone(),
+                )
             }
-            Self::PayloadTooLarge(limit) => (format!("提交的内容不能超过 {} KB。", limit / 1024), Vec::new()),
+            Self::PayloadTooLarge(limit) => (
+                format!("提交的内容不能超过 {} KB。", limit / 1024),
+                Vec::new(),
+            ),
             Self::Unavailable => ("数据库暂时无法连接，请稍后再试。".into(), Vec::new()),
-            Self::Internal(_) => ("请稍后再试；如果问题持续存在，请联系系统管理员。".into(), Vec::new()),
+            Self::Internal(_) => (
+                "请稍后再试；如果问题持续存在，请联系系统管理员。".into(),
+                Vec::new(),
+            ),
         };
-        Problem { kind, title, detail, status: status.as_u16(), errors }
+        Problem {
+            kind,
+            title,
+            detail,
+            status: status.as_u16(),
+            errors,
+        }
     }
 }
 
@@ -124,7 +171,10 @@ impl ResponseError for AppError {
         let problem = self.problem();
         let mut resp = HttpResponse::build(self.status_code());
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Self::RateLimited { retry_after_secs, .. } = self {
+        if let Self::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         resp.body(serde_json::to_string(&problem).unwrap_or_default())

@@ -11,7 +11,10 @@ pub fn limit(requested: Option<i64>) -> AppResult<i64> {
     match requested {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::field("limit", format!("每页条数应在 1 到 {MAX_LIMIT} 之间"))),
+        Some(_) => Err(AppError::field(
+            "limit",
+            format!("每页条数应在 1 到 {MAX_LIMIT} 之间"),
+        )),
     }
 }
 

@@ -107,7 +107,13 @@ pub struct TownshipView {
 
 impl From<&Township> for TownshipView {
     fn from(t: &Township) -> Self {
-        Self { code: t.code.clone(), name: t.name.clone(), email: t.email.clone(), sort_order: t.sort_order, active: t.active != 0 }
+        Self {
+            code: t.code.clone(),
+            name: t.name.clone(),
+            email: t.email.clone(),
+            sort_order: t.sort_order,
+            active: t.active != 0,
+        }
     }
 }
 
@@ -167,7 +173,11 @@ impl From<&PermitType> for PermitTypeView {
 }
 
 pub fn split_codes(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 // ---- seeding ---------------------------------------------------------------------------
@@ -241,8 +251,17 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(departments::table).values(&row).execute(conn)?;
-        audit_created(conn, &actor, now, "department", &row.code, serde_json::json!(DepartmentView::from(&row)))?;
+        diesel::insert_into(departments::table)
+            .values(&row)
+            .execute(conn)?;
+        audit_created(
+            conn,
+            &actor,
+            now,
+            "department",
+            &row.code,
+            serde_json::json!(DepartmentView::from(&row)),
+        )?;
         added += 1;
     }
 
@@ -251,13 +270,32 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
         if have.contains(&t.code) {
             continue;
         }
-        let row = Township { code: t.code, name: t.name, email: None, sort_order: (i as i32 + 1) * 10, active: 1, created_at: now, updated_at: now };
-        diesel::insert_into(townships::table).values(&row).execute(conn)?;
-        audit_created(conn, &actor, now, "township", &row.code, serde_json::json!(TownshipView::from(&row)))?;
+        let row = Township {
+            code: t.code,
+            name: t.name,
+            email: None,
+            sort_order: (i as i32 + 1) * 10,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        diesel::insert_into(townships::table)
+            .values(&row)
+            .execute(conn)?;
+        audit_created(
+            conn,
+            &actor,
+            now,
+            "township",
+            &row.code,
+            serde_json::json!(TownshipView::from(&row)),
+        )?;
         added += 1;
     }
 
-    let have: Vec<String> = lead_categories::table.select(lead_categories::code).load(conn)?;
+    let have: Vec<String> = lead_categories::table
+        .select(lead_categories::code)
+        .load(conn)?;
     for (i, c) in file.lead_categories.into_iter().enumerate() {
         if have.contains(&c.code) {
             continue;
@@ -274,8 +312,17 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(lead_categories::table).values(&row).execute(conn)?;
-        audit_created(conn, &actor, now, "lead_category", &row.code, serde_json::json!(LeadCategoryView::from(&row)))?;
+        diesel::insert_into(lead_categories::table)
+            .values(&row)
+            .execute(conn)?;
+        audit_created(
+            conn,
+            &actor,
+            now,
+            "lead_category",
+            &row.code,
+            serde_json::json!(LeadCategoryView::from(&row)),
+        )?;
         added += 1;
     }
 
@@ -295,27 +342,76 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(permit_types::table).values(&row).execute(conn)?;
-        audit_created(conn, &actor, now, "permit_type", &row.code, serde_json::json!(PermitTypeView::from(&row)))?;
+        diesel::insert_into(permit_types::table)
+            .values(&row)
+            .execute(conn)?;
+        audit_created(
+            conn,
+            &actor,
+            now,
+            "permit_type",
+            &row.code,
+            serde_json::json!(PermitTypeView::from(&row)),
+        )?;
         added += 1;
     }
     Ok(added)
 }
 
-fn audit_created(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, entity: &str, code: &str, after: serde_json::Value) -> AppResult<()> {
-    audit::record(conn, actor, now, Change { entity_type: entity, entity_id: code, action: "create", before: None, after: Some(after) })?;
+fn audit_created(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    entity: &str,
+    code: &str,
+    after: serde_json::Value,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: entity,
+            entity_id: code,
+            action: "create",
+            before: None,
+            after: Some(after),
+        },
+    )?;
     Ok(())
 }
 
-fn audit_changed(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, entity: &str, code: &str, before: serde_json::Value, after: serde_json::Value) -> AppResult<()> {
-    audit::record(conn, actor, now, Change { entity_type: entity, entity_id: code, action: "update", before: Some(before), after: Some(after) })?;
+fn audit_changed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    entity: &str,
+    code: &str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: entity,
+            entity_id: code,
+            action: "update",
+            before: Some(before),
+            after: Some(after),
+        },
+    )?;
     Ok(())
 }
 
 // ---- reads -----------------------------------------------------------------------------
 
 pub fn departments(conn: &mut DbConnection) -> AppResult<Vec<Department>> {
-    Ok(departments::table.select(Department::as_select()).order((departments::sort_order, departments::code)).load(conn)?)
+    Ok(departments::table
+        .select(Department::as_select())
+        .order((departments::sort_order, departments::code))
+        .load(conn)?)
 }
 
 pub fn department(conn: &mut DbConnection, code: &str) -> AppResult<Department> {
@@ -328,7 +424,10 @@ pub fn department(conn: &mut DbConnection, code: &str) -> AppResult<Department> 
 }
 
 pub fn townships(conn: &mut DbConnection) -> AppResult<Vec<Township>> {
-    Ok(townships::table.select(Township::as_select()).order((townships::sort_order, townships::code)).load(conn)?)
+    Ok(townships::table
+        .select(Township::as_select())
+        .order((townships::sort_order, townships::code))
+        .load(conn)?)
 }
 
 pub fn township(conn: &mut DbConnection, code: &str) -> AppResult<Township> {
@@ -357,7 +456,10 @@ pub fn lead_category(conn: &mut DbConnection, code: &str) -> AppResult<LeadCateg
 }
 
 pub fn permit_types(conn: &mut DbConnection) -> AppResult<Vec<PermitType>> {
-    Ok(permit_types::table.select(PermitType::as_select()).order((permit_types::sort_order, permit_types::code)).load(conn)?)
+    Ok(permit_types::table
+        .select(PermitType::as_select())
+        .order((permit_types::sort_order, permit_types::code))
+        .load(conn)?)
 }
 
 pub fn permit_type(conn: &mut DbConnection, code: &str) -> AppResult<PermitType> {
@@ -376,7 +478,10 @@ fn check_code(code: &str, errors: &mut Vec<FieldError>) {
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && code.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     if !ok {
-        errors.push(FieldError::new("code", "代码应为 2 到 32 位英文字母、数字或下划线，并以字母开头"));
+        errors.push(FieldError::new(
+            "code",
+            "代码应为 2 到 32 位英文字母、数字或下划线，并以字母开头",
+        ));
     }
 }
 
@@ -402,8 +507,17 @@ fn done(errors: Vec<FieldError>) -> AppResult<()> {
     }
 }
 
-fn active_department(conn: &mut DbConnection, field: &str, code: &str, errors: &mut Vec<FieldError>) -> AppResult<()> {
-    let active: Option<i32> = departments::table.find(code).select(departments::active).first(conn).optional()?;
+fn active_department(
+    conn: &mut DbConnection,
+    field: &str,
+    code: &str,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    let active: Option<i32> = departments::table
+        .find(code)
+        .select(departments::active)
+        .first(conn)
+        .optional()?;
     match active {
         None => errors.push(FieldError::new(field, format!("部门代码 {code} 不存在"))),
         Some(0) => errors.push(FieldError::new(field, format!("部门 {code} 已停用"))),
@@ -425,7 +539,13 @@ pub struct DepartmentInput {
     pub active: Option<bool>,
 }
 
-pub fn save_department(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, code: Option<&str>, input: DepartmentInput) -> AppResult<Department> {
+pub fn save_department(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    code: Option<&str>,
+    input: DepartmentInput,
+) -> AppResult<Department> {
     let mut errors = Vec::new();
     check_optional_email(&input.email, &mut errors);
     let (before, mut row) = match code {
@@ -442,7 +562,12 @@ pub fn save_department(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTim
             if input.name.is_none() {
                 errors.push(FieldError::new("name", "请填写部门名称"));
             }
-            if departments::table.find(&code).count().get_result::<i64>(conn)? > 0 {
+            if departments::table
+                .find(&code)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+            {
                 errors.push(FieldError::new("code", format!("部门代码 {code} 已存在")));
             }
             let row = Department {
@@ -482,8 +607,17 @@ pub fn save_department(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTim
     row.updated_at = now;
     match before {
         None => {
-            diesel::insert_into(departments::table).values(&row).execute(conn)?;
-            audit_created(conn, actor, now, "department", &row.code, serde_json::json!(DepartmentView::from(&row)))?;
+            diesel::insert_into(departments::table)
+                .values(&row)
+                .execute(conn)?;
+            audit_created(
+                conn,
+                actor,
+                now,
+                "department",
+                &row.code,
+                serde_json::json!(DepartmentView::from(&row)),
+            )?;
         }
         Some(before) => {
             diesel::update(departments::table.find(&row.code))
@@ -496,7 +630,15 @@ pub fn save_department(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTim
                     departments::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            audit_changed(conn, actor, now, "department", &row.code, serde_json::json!(DepartmentView::from(&before)), serde_json::json!(DepartmentView::from(&row)))?;
+            audit_changed(
+                conn,
+                actor,
+                now,
+                "department",
+                &row.code,
+                serde_json::json!(DepartmentView::from(&before)),
+                serde_json::json!(DepartmentView::from(&row)),
+            )?;
         }
     }
     Ok(row)
@@ -513,7 +655,13 @@ pub struct TownshipInput {
     pub active: Option<bool>,
 }
 
-pub fn save_township(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, code: Option<&str>, input: TownshipInput) -> AppResult<Township> {
+pub fn save_township(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    code: Option<&str>,
+    input: TownshipInput,
+) -> AppResult<Township> {
     let mut errors = Vec::new();
     check_optional_email(&input.email, &mut errors);
     let (before, mut row) = match code {
@@ -530,10 +678,26 @@ pub fn save_township(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime,
             if input.name.is_none() {
                 errors.push(FieldError::new("name", "请填写街镇名称"));
             }
-            if townships::table.find(&code).count().get_result::<i64>(conn)? > 0 {
+            if townships::table
+                .find(&code)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+            {
                 errors.push(FieldError::new("code", format!("街镇代码 {code} 已存在")));
             }
-            (None, Township { code, name: String::new(), email: None, sort_order: 1000, active: 1, created_at: now, updated_at: now })
+            (
+                None,
+                Township {
+                    code,
+                    name: String::new(),
+                    email: None,
+                    sort_order: 1000,
+                    active: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
         }
     };
     if let Some(n) = input.name {
@@ -553,8 +717,17 @@ pub fn save_township(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime,
     row.updated_at = now;
     match before {
         None => {
-            diesel::insert_into(townships::table).values(&row).execute(conn)?;
-            audit_created(conn, actor, now, "township", &row.code, serde_json::json!(TownshipView::from(&row)))?;
+            diesel::insert_into(townships::table)
+                .values(&row)
+                .execute(conn)?;
+            audit_created(
+                conn,
+                actor,
+                now,
+                "township",
+                &row.code,
+                serde_json::json!(TownshipView::from(&row)),
+            )?;
         }
         Some(before) => {
             diesel::update(townships::table.find(&row.code))
@@ -566,7 +739,15 @@ pub fn save_township(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime,
                     townships::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            audit_changed(conn, actor, now, "township", &row.code, serde_json::json!(TownshipView::from(&before)), serde_json::json!(TownshipView::from(&row)))?;
+            audit_changed(
+                conn,
+                actor,
+                now,
+                "township",
+                &row.code,
+                serde_json::json!(TownshipView::from(&before)),
+                serde_json::json!(TownshipView::from(&row)),
+            )?;
         }
     }
     Ok(row)
@@ -586,7 +767,13 @@ pub struct LeadCategoryInput {
     pub active: Option<bool>,
 }
 
-pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, code: Option<&str>, input: LeadCategoryInput) -> AppResult<LeadCategory> {
+pub fn save_lead_category(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    code: Option<&str>,
+    input: LeadCategoryInput,
+) -> AppResult<LeadCategory> {
     let mut errors = Vec::new();
     let (before, mut row) = match code {
         Some(code) => {
@@ -605,21 +792,29 @@ pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
             if input.primary_department.is_none() {
                 errors.push(FieldError::new("primary_department", "请选择主办部门"));
             }
-            if lead_categories::table.find(&code).count().get_result::<i64>(conn)? > 0 {
+            if lead_categories::table
+                .find(&code)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+            {
                 errors.push(FieldError::new("code", format!("类别代码 {code} 已存在")));
             }
-            (None, LeadCategory {
-                code,
-                name: String::new(),
-                primary_department: String::new(),
-                assisting_departments: String::new(),
-                basis: String::new(),
-                mining_related: 0,
-                sort_order: 1000,
-                active: 1,
-                created_at: now,
-                updated_at: now,
-            })
+            (
+                None,
+                LeadCategory {
+                    code,
+                    name: String::new(),
+                    primary_department: String::new(),
+                    assisting_departments: String::new(),
+                    basis: String::new(),
+                    mining_related: 0,
+                    sort_order: 1000,
+                    active: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
         }
     };
     if let Some(n) = input.name {
@@ -633,7 +828,11 @@ pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
     }
     if let Some(list) = input.assisting_departments {
         let mut codes: Vec<String> = Vec::new();
-        for c in list.iter().map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty()) {
+        for c in list
+            .iter()
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty())
+        {
             active_department(conn, "assisting_departments", &c, &mut errors)?;
             if !codes.contains(&c) {
                 codes.push(c);
@@ -642,7 +841,10 @@ pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
         row.assisting_departments = codes.join(",");
     }
     if split_codes(&row.assisting_departments).contains(&row.primary_department) {
-        errors.push(FieldError::new("assisting_departments", "协办部门不能与主办部门相同"));
+        errors.push(FieldError::new(
+            "assisting_departments",
+            "协办部门不能与主办部门相同",
+        ));
     }
     if let Some(b) = input.basis {
         row.basis = b.trim().to_owned();
@@ -660,8 +862,17 @@ pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
     row.updated_at = now;
     match before {
         None => {
-            diesel::insert_into(lead_categories::table).values(&row).execute(conn)?;
-            audit_created(conn, actor, now, "lead_category", &row.code, serde_json::json!(LeadCategoryView::from(&row)))?;
+            diesel::insert_into(lead_categories::table)
+                .values(&row)
+                .execute(conn)?;
+            audit_created(
+                conn,
+                actor,
+                now,
+                "lead_category",
+                &row.code,
+                serde_json::json!(LeadCategoryView::from(&row)),
+            )?;
         }
         Some(before) => {
             diesel::update(lead_categories::table.find(&row.code))
@@ -676,7 +887,15 @@ pub fn save_lead_category(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
                     lead_categories::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            audit_changed(conn, actor, now, "lead_category", &row.code, serde_json::json!(LeadCategoryView::from(&before)), serde_json::json!(LeadCategoryView::from(&row)))?;
+            audit_changed(
+                conn,
+                actor,
+                now,
+                "lead_category",
+                &row.code,
+                serde_json::json!(LeadCategoryView::from(&before)),
+                serde_json::json!(LeadCategoryView::from(&row)),
+            )?;
         }
     }
     Ok(row)
@@ -694,7 +913,13 @@ pub struct PermitTypeInput {
 }
 
 /// Permit types are fixed by law; admins adjust their names, warning windows and notes.
-pub fn update_permit_type(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, code: &str, input: PermitTypeInput) -> AppResult<PermitType> {
+pub fn update_permit_type(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    code: &str,
+    input: PermitTypeInput,
+) -> AppResult<PermitType> {
     let before = permit_type(conn, code)?;
     let mut row = before.clone();
     let mut errors = Vec::new();
@@ -709,7 +934,10 @@ pub fn update_permit_type(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
     }
     if let Some(days) = input.expiry_warning_days {
         if !(1..=730).contains(&days) {
-            errors.push(FieldError::new("expiry_warning_days", "到期提醒天数应在 1 到 730 之间"));
+            errors.push(FieldError::new(
+                "expiry_warning_days",
+                "到期提醒天数应在 1 到 730 之间",
+            ));
         }
         row.expiry_warning_days = days;
     }
@@ -734,6 +962,14 @@ pub fn update_permit_type(conn: &mut DbConnection, actor: &Actor, now: NaiveDate
             permit_types::updated_at.eq(now),
         ))
         .execute(conn)?;
-    audit_changed(conn, actor, now, "permit_type", code, serde_json::json!(PermitTypeView::from(&before)), serde_json::json!(PermitTypeView::from(&row)))?;
+    audit_changed(
+        conn,
+        actor,
+        now,
+        "permit_type",
+        code,
+        serde_json::json!(PermitTypeView::from(&before)),
+        serde_json::json!(PermitTypeView::from(&row)),
+    )?;
     Ok(row)
 }

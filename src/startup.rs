@@ -36,7 +36,9 @@ fn metrics_handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("http_request_duration_seconds".into()),
-                    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ],
                 )
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
@@ -48,7 +50,7 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-pub fn open_db(settings: &Settings) -> Result<Db, String> {
+pub fn open_db(settings: &Settings, min_idle: u32) -> Result<Db, String> {
     let durations = settings.durations()?;
     Db::connect(
         &settings.database.url,
@@ -56,6 +58,7 @@ pub fn open_db(settings: &Settings) -> Result<Db, String> {
             pool_size: settings.database.pool_size,
             connect_timeout: durations.db_connect_timeout,
             sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+            min_idle,
         },
     )
 }
@@ -65,14 +68,20 @@ fn signing_secret(conn: &mut DbConnection, configured: Option<&str>) -> AppResul
     if let Some(s) = configured {
         return Ok(s.as_bytes().to_vec());
     }
-    let stored: Option<String> =
-        system_settings::table.find("jwt_secret").select(system_settings::value).first(conn).optional()?;
+    let stored: Option<String> = system_settings::table
+        .find("jwt_secret")
+        .select(system_settings::value)
+        .first(conn)
+        .optional()?;
     if let Some(s) = stored {
         return Ok(s.into_bytes());
     }
     let secret = crate::auth::random_token(32);
     diesel::insert_into(system_settings::table)
-        .values((system_settings::key.eq("jwt_secret"), system_settings::value.eq(&secret)))
+        .values((
+            system_settings::key.eq("jwt_secret"),
+            system_settings::value.eq(&secret),
+        ))
         .execute(conn)?;
     Ok(secret.into_bytes())
 }
@@ -92,8 +101,10 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
             .collect();
         files.sort();
         for path in files {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("无法读取 {}: {e}", path.display()))?;
-            cal.add_year(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("无法读取 {}: {e}", path.display()))?;
+            cal.add_year(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     Ok(cal)
@@ -102,7 +113,7 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, String> {
         let durations = settings.durations()?;
-        let db = open_db(&settings)?;
+        let db = open_db(&settings, 1)?;
         let calendar = load_calendar(&settings.calendar.dir)?;
 
         let init_db = db.clone();
@@ -122,13 +133,20 @@ impl Application {
                     if added > 0 {
                         tracing::info!(reference.added = added, "reference data loaded");
                     }
-                    let bootstrap = crate::users::bootstrap_admin(conn, now, admin_password.as_deref(), min_len)?;
+                    let bootstrap = crate::users::bootstrap_admin(
+                        conn,
+                        now,
+                        admin_password.as_deref(),
+                        min_len,
+                    )?;
                     Ok((secret, bootstrap))
                 })
                 .map_err(|e| match e {
-                    crate::error::AppError::Validation(errs) => {
-                        errs.iter().map(|e| format!("{}：{}", e.field, e.message)).collect::<Vec<_>>().join("；")
-                    }
+                    crate::error::AppError::Validation(errs) => errs
+                        .iter()
+                        .map(|e| format!("{}：{}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("；"),
                     other => format!("初始化数据库失败：{other}"),
                 })
         })
@@ -165,7 +183,9 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::FormConfig::default().limit(app_state.settings.http.max_body_bytes))
-                .app_data(web::PayloadConfig::new(app_state.settings.http.max_body_bytes))
+                .app_data(web::PayloadConfig::new(
+                    app_state.settings.http.max_body_bytes,
+                ))
                 .wrap_fn(|req, srv| {
                     let start = Instant::now();
                     let method = req.method().to_string();
@@ -173,13 +193,19 @@ impl Application {
                     let fut = srv.call(req);
                     async move {
                         let mut res = fut.await?;
-                        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
                         let status = res.status().as_u16().to_string();
                         let labels = [("method", method), ("route", route), ("status", status)];
                         metrics::counter!("http_requests_total", &labels).increment(1);
-                        metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
-                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                            res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+                        metrics::histogram!("http_request_duration_seconds", &labels)
+                            .record(start.elapsed().as_secs_f64());
+                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
+                        {
+                            res.headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), id);
                         }
                         Ok(res)
                     }
@@ -194,7 +220,16 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), state })
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    /// Stops the server from elsewhere (tests, signal handling).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn port(&self) -> u16 {

@@ -70,7 +70,10 @@ impl User {
             township: self.township.clone(),
             mine_id: self.mine_id.clone(),
             active: self.active != 0,
-            locked_until: self.locked_until.filter(|t| *t > now).map(|t| t.and_utc().to_rfc3339()),
+            locked_until: self
+                .locked_until
+                .filter(|t| *t > now)
+                .map(|t| t.and_utc().to_rfc3339()),
             failed_logins: self.failed_logins,
             last_login_at: self.last_login_at.map(|t| t.and_utc().to_rfc3339()),
             created_at: self.created_at.and_utc().to_rfc3339(),
@@ -155,8 +158,14 @@ fn check_username(username: &str, errors: &mut Vec<FieldError>) {
     let len = username.chars().count();
     if !(3..=32).contains(&len) {
         errors.push(FieldError::new("username", "用户名长度应为 3 到 32 个字符"));
-    } else if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-        errors.push(FieldError::new("username", "用户名只能包含英文字母、数字、下划线、点和连字符"));
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        errors.push(FieldError::new(
+            "username",
+            "用户名只能包含英文字母、数字、下划线、点和连字符",
+        ));
     }
 }
 
@@ -164,7 +173,10 @@ pub fn check_email(email: &str) -> Result<(), &'static str> {
     let ok = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         });
     if ok {
         Ok(())
@@ -181,11 +193,21 @@ struct Binding {
     mine_id: Option<String>,
 }
 
-fn check_binding(conn: &mut DbConnection, b: &Binding, errors: &mut Vec<FieldError>) -> AppResult<()> {
+fn check_binding(
+    conn: &mut DbConnection,
+    b: &Binding,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
     let Some(role) = b.role else { return Ok(()) };
     match (&b.department, role.needs_department()) {
-        (None, true) => errors.push(FieldError::new("department", format!("{}必须选择所属部门", role.label()))),
-        (Some(_), false) => errors.push(FieldError::new("department", format!("{}不属于部门，请留空", role.label()))),
+        (None, true) => errors.push(FieldError::new(
+            "department",
+            format!("{}必须选择所属部门", role.label()),
+        )),
+        (Some(_), false) => errors.push(FieldError::new(
+            "department",
+            format!("{}不属于部门，请留空", role.label()),
+        )),
         (Some(code), true) => {
             let dept: Option<(i32, i32)> = departments::table
                 .find(code)
@@ -193,8 +215,13 @@ fn check_binding(conn: &mut DbConnection, b: &Binding, errors: &mut Vec<FieldErr
                 .first(conn)
                 .optional()?;
             match dept {
-                None => errors.push(FieldError::new("department", format!("部门代码 {code} 不存在"))),
-                Some((0, _)) => errors.push(FieldError::new("department", format!("部门 {code} 已停用"))),
+                None => errors.push(FieldError::new(
+                    "department",
+                    format!("部门代码 {code} 不存在"),
+                )),
+                Some((0, _)) => {
+                    errors.push(FieldError::new("department", format!("部门 {code} 已停用")))
+                }
                 Some((_, 0)) if role == Role::Coordinator => errors.push(FieldError::new(
                     "department",
                     "协调办用户必须属于协调机制办公室（区自然资源分局）",
@@ -206,12 +233,21 @@ fn check_binding(conn: &mut DbConnection, b: &Binding, errors: &mut Vec<FieldErr
     }
     match (&b.township, role.needs_township()) {
         (None, true) => errors.push(FieldError::new("township", "街镇工作人员必须选择所属街镇")),
-        (Some(_), false) => errors.push(FieldError::new("township", format!("{}不属于街镇，请留空", role.label()))),
+        (Some(_), false) => errors.push(FieldError::new(
+            "township",
+            format!("{}不属于街镇，请留空", role.label()),
+        )),
         (Some(code), true) => {
-            let active: Option<i32> =
-                townships::table.find(code).select(townships::active).first(conn).optional()?;
+            let active: Option<i32> = townships::table
+                .find(code)
+                .select(townships::active)
+                .first(conn)
+                .optional()?;
             match active {
-                None => errors.push(FieldError::new("township", format!("街镇代码 {code} 不存在"))),
+                None => errors.push(FieldError::new(
+                    "township",
+                    format!("街镇代码 {code} 不存在"),
+                )),
                 Some(0) => errors.push(FieldError::new("township", format!("街镇 {code} 已停用"))),
                 _ => {}
             }
@@ -220,7 +256,10 @@ fn check_binding(conn: &mut DbConnection, b: &Binding, errors: &mut Vec<FieldErr
     }
     match (&b.mine_id, role.needs_mine()) {
         (None, true) => errors.push(FieldError::new("mine_id", "矿山企业用户必须关联一座矿山")),
-        (Some(_), false) => errors.push(FieldError::new("mine_id", format!("{}不关联矿山，请留空", role.label()))),
+        (Some(_), false) => errors.push(FieldError::new(
+            "mine_id",
+            format!("{}不关联矿山，请留空", role.label()),
+        )),
         (Some(id), true) => {
             if uuid::Uuid::parse_str(id).is_err() {
                 errors.push(FieldError::new("mine_id", "矿山编号格式不正确"));
@@ -241,7 +280,10 @@ pub fn validate_new(input: &NewUser, min_password_len: usize) -> Result<(), Vec<
         errors.push(FieldError::new("password", m));
     }
     if input.display_name.trim().is_empty() || input.display_name.chars().count() > 50 {
-        errors.push(FieldError::new("display_name", "姓名不能为空，且不超过 50 个字符"));
+        errors.push(FieldError::new(
+            "display_name",
+            "姓名不能为空，且不超过 50 个字符",
+        ));
     }
     if let Some(e) = blank_to_none(input.email.clone()) {
         if let Err(m) = check_email(&e) {
@@ -249,7 +291,10 @@ pub fn validate_new(input: &NewUser, min_password_len: usize) -> Result<(), Vec<
         }
     }
     if Role::parse(input.role.trim()).is_none() {
-        errors.push(FieldError::new("role", "角色只能是 admin、coordinator、officer、head、township 或 enterprise"));
+        errors.push(FieldError::new(
+            "role",
+            "角色只能是 admin、coordinator、officer、head、township 或 enterprise",
+        ));
     }
     if errors.is_empty() {
         Ok(())
@@ -258,7 +303,46 @@ pub fn validate_new(input: &NewUser, min_password_len: usize) -> Result<(), Vec<
     }
 }
 
-pub fn create(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, input: NewUser, password_hash: String) -> AppResult<User> {
+/// Every check of a new account, the database ones included, so a form shows all its
+/// mistakes at once. `create` repeats the database checks inside its transaction.
+pub fn check_new(
+    conn: &mut DbConnection,
+    input: &NewUser,
+    min_password_len: usize,
+) -> AppResult<Vec<FieldError>> {
+    let mut errors = validate_new(input, min_password_len)
+        .err()
+        .unwrap_or_default();
+    let binding = Binding {
+        role: Role::parse(input.role.trim()),
+        department: blank_to_none(input.department.clone()),
+        township: blank_to_none(input.township.clone()),
+        mine_id: blank_to_none(input.mine_id.clone()),
+    };
+    check_binding(conn, &binding, &mut errors)?;
+    let username = normalise_username(&input.username);
+    if !errors.iter().any(|e| e.field == "username") {
+        let taken: i64 = users::table
+            .filter(users::username.eq(&username))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            errors.push(FieldError::new(
+                "username",
+                format!("用户名 {username} 已被使用"),
+            ));
+        }
+    }
+    Ok(errors)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: NewUser,
+    password_hash: String,
+) -> AppResult<User> {
     let username = normalise_username(&input.username);
     let role = Role::parse(input.role.trim());
     let binding = Binding {
@@ -269,9 +353,15 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, input:
     };
     let mut errors = Vec::new();
     check_binding(conn, &binding, &mut errors)?;
-    let taken: i64 = users::table.filter(users::username.eq(&username)).count().get_result(conn)?;
+    let taken: i64 = users::table
+        .filter(users::username.eq(&username))
+        .count()
+        .get_result(conn)?;
     if taken > 0 {
-        errors.push(FieldError::new("username", format!("用户名 {username} 已被使用")));
+        errors.push(FieldError::new(
+            "username",
+            format!("用户名 {username} 已被使用"),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -295,14 +385,21 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, input:
         updated_at: now,
         version: 1,
     };
-    diesel::insert_into(users::table).values(&user).execute(conn)?;
-    audit::record(conn, actor, now, Change {
-        entity_type: "user",
-        entity_id: &user.id,
-        action: "create",
-        before: None,
-        after: Some(audit_view(&user)),
-    })?;
+    diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "user",
+            entity_id: &user.id,
+            action: "create",
+            before: None,
+            after: Some(audit_view(&user)),
+        },
+    )?;
     Ok(user)
 }
 
@@ -323,47 +420,76 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> AppResult<Op
         .optional()?)
 }
 
-fn save(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, before: &User, after: &User, action: &str) -> AppResult<()> {
-    let updated = diesel::update(users::table.find(&before.id).filter(users::version.eq(before.version)))
-        .set((
-            users::display_name.eq(&after.display_name),
-            users::email.eq(&after.email),
-            users::role.eq(&after.role),
-            users::department.eq(&after.department),
-            users::township.eq(&after.township),
-            users::mine_id.eq(&after.mine_id),
-            users::active.eq(after.active),
-            users::token_version.eq(after.token_version),
-            users::password_hash.eq(&after.password_hash),
-            users::failed_logins.eq(after.failed_logins),
-            users::locked_until.eq(after.locked_until),
-            users::updated_at.eq(now),
-            users::version.eq(before.version + 1),
-        ))
-        .execute(conn)?;
+fn save(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    before: &User,
+    after: &User,
+    action: &str,
+) -> AppResult<()> {
+    let updated = diesel::update(
+        users::table
+            .find(&before.id)
+            .filter(users::version.eq(before.version)),
+    )
+    .set((
+        users::display_name.eq(&after.display_name),
+        users::email.eq(&after.email),
+        users::role.eq(&after.role),
+        users::department.eq(&after.department),
+        users::township.eq(&after.township),
+        users::mine_id.eq(&after.mine_id),
+        users::active.eq(after.active),
+        users::token_version.eq(after.token_version),
+        users::password_hash.eq(&after.password_hash),
+        users::failed_logins.eq(after.failed_logins),
+        users::locked_until.eq(after.locked_until),
+        users::updated_at.eq(now),
+        users::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
     if updated == 0 {
-        return Err(AppError::Conflict("该用户刚被其他人修改过，请刷新后重试。".into()));
+        return Err(AppError::Conflict(
+            "该用户刚被其他人修改过，请刷新后重试。".into(),
+        ));
     }
-    audit::record(conn, actor, now, Change {
-        entity_type: "user",
-        entity_id: &before.id,
-        action,
-        before: Some(audit_view(before)),
-        after: Some(audit_view(after)),
-    })?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "user",
+            entity_id: &before.id,
+            action,
+            before: Some(audit_view(before)),
+            after: Some(audit_view(after)),
+        },
+    )?;
     Ok(())
 }
 
-pub fn update(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &str, patch: UserPatch) -> AppResult<User> {
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    patch: UserPatch,
+) -> AppResult<User> {
     let before = find(conn, id)?;
     if patch.version.is_some_and(|v| v != before.version) {
-        return Err(AppError::Conflict("该用户刚被其他人修改过，请刷新后重试。".into()));
+        return Err(AppError::Conflict(
+            "该用户刚被其他人修改过，请刷新后重试。".into(),
+        ));
     }
     let mut errors = Vec::new();
     let mut after = before.clone();
     if let Some(name) = patch.display_name {
         if name.trim().is_empty() || name.chars().count() > 50 {
-            errors.push(FieldError::new("display_name", "姓名不能为空，且不超过 50 个字符"));
+            errors.push(FieldError::new(
+                "display_name",
+                "姓名不能为空，且不超过 50 个字符",
+            ));
         }
         after.display_name = name.trim().to_owned();
     }
@@ -380,8 +506,14 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &s
     if let Some(r) = patch.role {
         role = Role::parse(r.trim());
         if role.is_none() {
-            errors.push(FieldError::new("role", "角色只能是 admin、coordinator、officer、head、township 或 enterprise"));
-        } else if before.id == actor.id.clone().unwrap_or_default() && role != Some(Role::Admin) && before.role() == Role::Admin {
+            errors.push(FieldError::new(
+                "role",
+                "角色只能是 admin、coordinator、officer、head、township 或 enterprise",
+            ));
+        } else if before.id == actor.id.clone().unwrap_or_default()
+            && role != Some(Role::Admin)
+            && before.role() == Role::Admin
+        {
             errors.push(FieldError::new("role", "不能取消自己的管理员角色"));
         }
     }
@@ -396,7 +528,12 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &s
     }
     check_binding(
         conn,
-        &Binding { role, department: after.department.clone(), township: after.township.clone(), mine_id: after.mine_id.clone() },
+        &Binding {
+            role,
+            department: after.department.clone(),
+            township: after.township.clone(),
+            mine_id: after.mine_id.clone(),
+        },
         &mut errors,
     )?;
     if !errors.is_empty() {
@@ -413,7 +550,13 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &s
     find(conn, id)
 }
 
-pub fn set_active(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &str, active: bool) -> AppResult<User> {
+pub fn set_active(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    active: bool,
+) -> AppResult<User> {
     let before = find(conn, id)?;
     if !active && actor.id.as_deref() == Some(id) {
         return Err(AppError::Conflict("不能停用自己的账号。".into()));
@@ -426,11 +569,24 @@ pub fn set_active(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id
     if !active {
         after.token_version += 1;
     }
-    save(conn, actor, now, &before, &after, if active { "enable" } else { "disable" })?;
+    save(
+        conn,
+        actor,
+        now,
+        &before,
+        &after,
+        if active { "enable" } else { "disable" },
+    )?;
     find(conn, id)
 }
 
-pub fn reset_password(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &str, password_hash: String) -> AppResult<User> {
+pub fn reset_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    password_hash: String,
+) -> AppResult<User> {
     let before = find(conn, id)?;
     let mut after = before.clone();
     after.password_hash = password_hash;
@@ -441,7 +597,12 @@ pub fn reset_password(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime
     find(conn, id)
 }
 
-pub fn unlock(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &str) -> AppResult<User> {
+pub fn unlock(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+) -> AppResult<User> {
     let before = find(conn, id)?;
     let mut after = before.clone();
     after.failed_logins = 0;
@@ -451,7 +612,12 @@ pub fn unlock(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &s
 }
 
 /// Ends every session of the user (logout, or "sign out everywhere").
-pub fn revoke_sessions(conn: &mut DbConnection, actor: &Actor, now: NaiveDateTime, id: &str) -> AppResult<()> {
+pub fn revoke_sessions(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+) -> AppResult<()> {
     let before = find(conn, id)?;
     let mut after = before.clone();
     after.token_version += 1;
@@ -494,22 +660,33 @@ pub fn list(conn: &mut DbConnection, q: &UserQuery) -> AppResult<(Vec<User>, Opt
         Some(_) => return Err(AppError::field("active", "只能是 true 或 false")),
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         query = query.filter(
-            users::username.like(pattern.clone()).escape('\\').or(users::display_name.like(pattern).escape('\\')),
+            users::username
+                .like(pattern.clone())
+                .escape('\\')
+                .or(users::display_name.like(pattern).escape('\\')),
         );
     }
     if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(users::username.gt(c.to_owned()));
     }
-    let mut rows: Vec<User> = query.order(users::username.asc()).limit(limit + 1).load(conn)?;
+    let mut rows: Vec<User> = query
+        .order(users::username.asc())
+        .limit(limit + 1)
+        .load(conn)?;
     let next = pagination::next_cursor(&mut rows, limit, |u| u.username.clone());
     Ok((rows, next))
 }
 
 /// What a login attempt came to, decided inside one transaction.
 pub enum LoginOutcome {
-    Success(User),
+    Success(Box<User>),
     WrongPassword { now_locked: bool },
     Locked { until: NaiveDateTime },
     Disabled,
@@ -522,7 +699,13 @@ pub struct LoginPolicy {
 }
 
 /// Checks a password and does the bookkeeping: failure counts, the lock, last login.
-pub fn attempt_login(conn: &mut DbConnection, now: NaiveDateTime, username: &str, password: &str, policy: &LoginPolicy) -> AppResult<LoginOutcome> {
+pub fn attempt_login(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    username: &str,
+    password: &str,
+    policy: &LoginPolicy,
+) -> AppResult<LoginOutcome> {
     let Some(user) = find_by_username(conn, username)? else {
         crate::auth::verify_password(password, crate::auth::dummy_hash());
         return Ok(LoginOutcome::UnknownUser);
@@ -533,18 +716,32 @@ pub fn attempt_login(conn: &mut DbConnection, now: NaiveDateTime, username: &str
     if !crate::auth::verify_password(password, &user.password_hash) {
         let failures = user.failed_logins + 1;
         let lock = failures as u32 >= policy.max_failed;
-        let (count, until) = if lock { (0, Some(now + policy.lockout)) } else { (failures, None) };
+        let (count, until) = if lock {
+            (0, Some(now + policy.lockout))
+        } else {
+            (failures, None)
+        };
         diesel::update(users::table.find(&user.id))
-            .set((users::failed_logins.eq(count), users::locked_until.eq(until)))
+            .set((
+                users::failed_logins.eq(count),
+                users::locked_until.eq(until),
+            ))
             .execute(conn)?;
         if lock {
-            audit::record(conn, &Actor::system("登录保护"), now, Change {
-                entity_type: "user",
-                entity_id: &user.id,
-                action: "lock",
-                before: None,
-                after: Some(serde_json::json!({ "locked_until": until.map(|t| t.and_utc().to_rfc3339()), "reason": "连续输错密码" })),
-            })?;
+            audit::record(
+                conn,
+                &Actor::system("登录保护"),
+                now,
+                Change {
+                    entity_type: "user",
+                    entity_id: &user.id,
+                    action: "lock",
+                    before: None,
+                    after: Some(
+                        serde_json::json!({ "locked_until": until.map(|t| t.and_utc().to_rfc3339()), "reason": "连续输错密码" }),
+                    ),
+                },
+            )?;
         }
         return Ok(LoginOutcome::WrongPassword { now_locked: lock });
     }
@@ -552,13 +749,22 @@ pub fn attempt_login(conn: &mut DbConnection, now: NaiveDateTime, username: &str
         return Ok(LoginOutcome::Disabled);
     }
     diesel::update(users::table.find(&user.id))
-        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<NaiveDateTime>), users::last_login_at.eq(now)))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::last_login_at.eq(now),
+        ))
         .execute(conn)?;
-    Ok(LoginOutcome::Success(user))
+    Ok(LoginOutcome::Success(Box::new(user)))
 }
 
 /// On first start with no accounts, creates `admin`. Returns the password when it was generated.
-pub fn bootstrap_admin(conn: &mut DbConnection, now: NaiveDateTime, configured: Option<&str>, min_len: usize) -> AppResult<Option<Option<String>>> {
+pub fn bootstrap_admin(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    configured: Option<&str>,
+    min_len: usize,
+) -> AppResult<Option<Option<String>>> {
     let count: i64 = users::table.count().get_result(conn)?;
     if count > 0 {
         return Ok(None);

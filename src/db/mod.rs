@@ -42,21 +42,30 @@ pub struct DbUrl {
 impl DbUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
         }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| format!("不支持的数据库地址 {url:?}：应以 sqlite:// 或 postgres:// 开头"))?;
+            .ok_or_else(|| {
+                format!("不支持的数据库地址 {url:?}：应以 sqlite:// 或 postgres:// 开头")
+            })?;
         if path.is_empty() {
             return Err("sqlite:// 后缺少数据库文件路径".into());
         }
-        Ok(Self { backend: Backend::Sqlite, target: path.to_owned() })
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
     }
 
     /// Where a SQLite database lives; `None` for PostgreSQL or an in-memory database.
     pub fn sqlite_path(&self) -> Option<&str> {
-        (self.backend == Backend::Sqlite && self.target != ":memory:").then_some(self.target.as_str())
+        (self.backend == Backend::Sqlite && self.target != ":memory:")
+            .then_some(self.target.as_str())
     }
 }
 
@@ -119,6 +128,10 @@ pub struct DbOptions {
     pub pool_size: u32,
     pub connect_timeout: Duration,
     pub sqlite_busy_timeout_ms: u64,
+    /// Idle connections kept open in the background. The command line uses 0: a process
+    /// that exits while the pool is still opening a PostgreSQL connection in the background
+    /// can crash in the TLS library's exit handlers.
+    pub min_idle: u32,
 }
 
 impl Db {
@@ -134,13 +147,20 @@ impl Db {
             }
         }
         let backend = url.backend;
-        let manager = ConnectionManager { url, sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms };
+        let manager = ConnectionManager {
+            url,
+            sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(options.min_idle))
             .connection_timeout(options.connect_timeout)
             .build_unchecked(manager);
-        Ok(Self { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn get(&self) -> Result<PooledConnection, AppError> {
@@ -165,13 +185,19 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection without a transaction (reads).
-    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         let mut conn = self.get()?;
         f(&mut conn)
     }
 
     pub fn run_migrations(&self) -> Result<usize, String> {
-        let mut conn = self.pool.get().map_err(|e| format!("无法连接数据库：{e}"))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| format!("无法连接数据库：{e}"))?;
         let applied = match &mut *conn {
             DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),

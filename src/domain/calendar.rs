@@ -53,7 +53,8 @@ pub const MAX_WORKING_DAYS: u32 = 3650;
 impl WorkingCalendar {
     /// Adds one year's file; a later file for the same year replaces the earlier one.
     pub fn add_year(&mut self, text: &str) -> Result<i32, String> {
-        let file: YearFile = toml::from_str(text).map_err(|e| format!("节假日文件格式有误：{e}"))?;
+        let file: YearFile =
+            toml::from_str(text).map_err(|e| format!("节假日文件格式有误：{e}"))?;
         let year = file.year;
         self.holidays.retain(|d, _| d.year() != year);
         self.makeup.retain(|d, _| d.year() != year);
@@ -108,7 +109,10 @@ impl WorkingCalendar {
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
-        matches!(self.day_kind(date), DayKind::Workday | DayKind::MakeUpWorkday(_))
+        matches!(
+            self.day_kind(date),
+            DayKind::Workday | DayKind::MakeUpWorkday(_)
+        )
     }
 
     /// The date `days` working days after `from` (`from` itself is not counted).
@@ -135,7 +139,12 @@ impl WorkingCalendar {
             .iter()
             .filter(|(d, _)| d.year() == year)
             .map(|(d, n)| (*d, DayKind::Holiday(n.clone())))
-            .chain(self.makeup.iter().filter(|(d, _)| d.year() == year).map(|(d, n)| (*d, DayKind::MakeUpWorkday(n.clone()))))
+            .chain(
+                self.makeup
+                    .iter()
+                    .filter(|(d, _)| d.year() == year)
+                    .map(|(d, n)| (*d, DayKind::MakeUpWorkday(n.clone()))),
+            )
             .collect();
         days.sort_by_key(|(d, _)| *d);
         days
@@ -148,7 +157,8 @@ mod tests {
 
     fn cal() -> WorkingCalendar {
         let mut c = WorkingCalendar::default();
-        c.add_year(include_str!("../../config/calendar/2026.toml")).unwrap();
+        c.add_year(include_str!("../../config/calendar/2026.toml"))
+            .unwrap();
         c
     }
 
@@ -159,39 +169,71 @@ mod tests {
     #[test]
     fn ordinary_week_skips_the_weekend() {
         // Fri 2026-03-06 + 1 working day = Mon 2026-03-09
-        assert_eq!(cal().add_working_days(d("2026-03-06"), 1), Some(d("2026-03-09")));
-        assert_eq!(cal().add_working_days(d("2026-03-09"), 5), Some(d("2026-03-16")));
+        assert_eq!(
+            cal().add_working_days(d("2026-03-06"), 1),
+            Some(d("2026-03-09"))
+        );
+        assert_eq!(
+            cal().add_working_days(d("2026-03-09"), 5),
+            Some(d("2026-03-16"))
+        );
     }
 
     #[test]
     fn spring_festival_is_skipped_and_make_up_saturday_counts() {
         // Fri 2026-02-13 + 1 → Sat 2026-02-14 is a make-up workday.
-        assert_eq!(cal().add_working_days(d("2026-02-13"), 1), Some(d("2026-02-14")));
+        assert_eq!(
+            cal().add_working_days(d("2026-02-13"), 1),
+            Some(d("2026-02-14"))
+        );
         // Sat 2026-02-14 + 1 → holiday 02-15..02-23, next working day Tue 02-24.
-        assert_eq!(cal().add_working_days(d("2026-02-14"), 1), Some(d("2026-02-24")));
+        assert_eq!(
+            cal().add_working_days(d("2026-02-14"), 1),
+            Some(d("2026-02-24"))
+        );
         // Fri 2026-02-27 + 1 → Sat 02-28 make-up workday.
-        assert_eq!(cal().add_working_days(d("2026-02-27"), 1), Some(d("2026-02-28")));
+        assert_eq!(
+            cal().add_working_days(d("2026-02-27"), 1),
+            Some(d("2026-02-28"))
+        );
     }
 
     #[test]
     fn national_day_week() {
         // Wed 2026-09-30 + 1 → holiday 10-01..10-07, Thu 10-08.
-        assert_eq!(cal().add_working_days(d("2026-09-30"), 1), Some(d("2026-10-08")));
+        assert_eq!(
+            cal().add_working_days(d("2026-09-30"), 1),
+            Some(d("2026-10-08"))
+        );
         // Thu 10-08, Fri 10-09, Sat 10-10 (make-up) → 3 working days after 09-30.
-        assert_eq!(cal().add_working_days(d("2026-09-30"), 3), Some(d("2026-10-10")));
+        assert_eq!(
+            cal().add_working_days(d("2026-09-30"), 3),
+            Some(d("2026-10-10"))
+        );
         assert!(cal().is_working_day(d("2026-09-20")));
     }
 
     #[test]
     fn zero_days_is_the_same_date() {
-        assert_eq!(cal().add_working_days(d("2026-05-02"), 0), Some(d("2026-05-02")));
+        assert_eq!(
+            cal().add_working_days(d("2026-05-02"), 0),
+            Some(d("2026-05-02"))
+        );
     }
 
     #[test]
     fn the_2026_calendar_has_every_official_day() {
         let c = cal();
-        let holidays = c.special_days(2026).iter().filter(|(_, k)| matches!(k, DayKind::Holiday(_))).count();
-        let makeup = c.special_days(2026).iter().filter(|(_, k)| matches!(k, DayKind::MakeUpWorkday(_))).count();
+        let holidays = c
+            .special_days(2026)
+            .iter()
+            .filter(|(_, k)| matches!(k, DayKind::Holiday(_)))
+            .count();
+        let makeup = c
+            .special_days(2026)
+            .iter()
+            .filter(|(_, k)| matches!(k, DayKind::MakeUpWorkday(_)))
+            .count();
         assert_eq!(holidays, 3 + 9 + 3 + 5 + 3 + 3 + 7);
         assert_eq!(makeup, 6);
     }

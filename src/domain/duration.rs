@@ -13,14 +13,19 @@ pub enum Span {
 pub fn parse_span(text: &str) -> Result<Span, String> {
     let t = text.trim();
     if let Some(n) = t.strip_suffix("wd") {
-        let days: u32 = n.trim().parse().map_err(|_| format!("无法识别的工作日数 {text:?}"))?;
+        let days: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("无法识别的工作日数 {text:?}"))?;
         return Ok(Span::WorkingDays(days));
     }
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
-        format!("时长 {text:?} 缺少单位：请写成 90s、15m、1h、2d 或 5wd")
-    })?;
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("时长 {text:?} 缺少单位：请写成 90s、15m、1h、2d 或 5wd"))?;
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("无法识别的时长 {text:?}"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("无法识别的时长 {text:?}"))?;
     let secs = match unit.trim() {
         "s" => n,
         "m" => n * 60,
@@ -35,7 +40,9 @@ pub fn parse_span(text: &str) -> Result<Span, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match parse_span(text)? {
         Span::Fixed(d) => Ok(d),
-        Span::WorkingDays(_) => Err(format!("此处不能使用工作日 {text:?}，请写成 90s、15m、1h 或 2d")),
+        Span::WorkingDays(_) => Err(format!(
+            "此处不能使用工作日 {text:?}，请写成 90s、15m、1h 或 2d"
+        )),
     }
 }
 

@@ -2,7 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskGrade {
     /// A级 · 低风险（蓝）
@@ -15,7 +27,12 @@ pub enum RiskGrade {
     Major,
 }
 
-pub const ALL_GRADES: [RiskGrade; 4] = [RiskGrade::Low, RiskGrade::General, RiskGrade::Significant, RiskGrade::Major];
+pub const ALL_GRADES: [RiskGrade; 4] = [
+    RiskGrade::Low,
+    RiskGrade::General,
+    RiskGrade::Significant,
+    RiskGrade::Major,
+];
 
 impl RiskGrade {
     pub fn code(self) -> &'static str {
@@ -90,7 +107,10 @@ mod tests {
     #[test]
     fn displays_letter_and_level() {
         assert_eq!(RiskGrade::Major.display(), "D级 · 重大风险");
-        assert_eq!(RiskGrade::parse("significant"), Some(RiskGrade::Significant));
+        assert_eq!(
+            RiskGrade::parse("significant"),
+            Some(RiskGrade::Significant)
+        );
         assert_eq!(RiskGrade::parse("x"), None);
     }
 }

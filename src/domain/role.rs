@@ -19,8 +19,14 @@ pub enum Role {
     Enterprise,
 }
 
-pub const ALL_ROLES: [Role; 6] =
-    [Role::Admin, Role::Coordinator, Role::Officer, Role::Head, Role::Township, Role::Enterprise];
+pub const ALL_ROLES: [Role; 6] = [
+    Role::Admin,
+    Role::Coordinator,
+    Role::Officer,
+    Role::Head,
+    Role::Township,
+    Role::Enterprise,
+];
 
 impl Role {
     pub fn code(self) -> &'static str {

@@ -16,15 +16,20 @@ use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::http::{blocking, rfc3339, AppState};
 use crate::pagination::Page;
 use crate::reference::{
-    self, DepartmentInput, DepartmentView, LeadCategoryInput, LeadCategoryView, PermitTypeInput, PermitTypeView,
-    TownshipInput, TownshipView,
+    self, DepartmentInput, DepartmentView, LeadCategoryInput, LeadCategoryView, PermitTypeInput,
+    PermitTypeView, TownshipInput, TownshipView,
 };
-use crate::users::{self, LoginOutcome, LoginPolicy, NewUser, User, UserPatch, UserQuery, UserView};
+use crate::users::{
+    self, LoginOutcome, LoginPolicy, NewUser, User, UserPatch, UserQuery, UserView,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(crate::http::openapi::openapi_json))
+            .route(
+                "/openapi.json",
+                web::get().to(crate::http::openapi::openapi_json),
+            )
             .route("/auth/login", web::post().to(login))
             .route("/auth/logout", web::post().to(logout))
             .route("/me", web::get().to(me))
@@ -48,7 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/lead-categories", web::get().to(list_lead_categories))
             .route("/lead-categories", web::post().to(create_lead_category))
             .route("/lead-categories/{code}", web::get().to(get_lead_category))
-            .route("/lead-categories/{code}", web::patch().to(update_lead_category))
+            .route(
+                "/lead-categories/{code}",
+                web::patch().to(update_lead_category),
+            )
             .route("/permit-types", web::get().to(list_permit_types))
             .route("/permit-types/{code}", web::get().to(get_permit_type))
             .route("/permit-types/{code}", web::patch().to(update_permit_type))
@@ -80,14 +88,27 @@ pub struct LoginResponse {
 
 pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
     let info = req.connection_info();
-    let raw = if state.settings.http.behind_proxy { info.realip_remote_addr() } else { info.peer_addr() };
-    raw.and_then(|a| a.parse::<IpAddr>().ok().or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip())))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    let raw = if state.settings.http.behind_proxy {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    raw.and_then(|a| {
+        a.parse::<IpAddr>()
+            .ok()
+            .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    })
+    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Checks the password, applies the lockout rules and issues a token. Shared by the API
 /// and the login page.
-pub async fn sign_in(state: web::Data<AppState>, ip: IpAddr, username: String, password: String) -> AppResult<(String, Claims, User)> {
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    ip: IpAddr,
+    username: String,
+    password: String,
+) -> AppResult<(String, Claims, User)> {
     let mut errors = Vec::new();
     if username.trim().is_empty() {
         errors.push(FieldError::new("username", "请输入用户名"));
@@ -103,17 +124,27 @@ pub async fn sign_in(state: web::Data<AppState>, ip: IpAddr, username: String, p
     let now = state.clock.now_naive();
     let policy = LoginPolicy {
         max_failed: state.settings.auth.max_failed_logins,
-        lockout: chrono::Duration::from_std(state.durations.lockout).unwrap_or(chrono::Duration::minutes(15)),
+        lockout: chrono::Duration::from_std(state.durations.lockout)
+            .unwrap_or(chrono::Duration::minutes(15)),
     };
-    let outcome = blocking(move || st.db.transaction(|conn| users::attempt_login(conn, now, &username, &password, &policy))).await?;
+    let outcome = blocking(move || {
+        st.db
+            .transaction(|conn| users::attempt_login(conn, now, &username, &password, &policy))
+    })
+    .await?;
     let bad = || AppError::Unauthorized("用户名或密码错误。".into());
     match outcome {
         LoginOutcome::Success(user) => {
             state.limiter.record_success(ip);
-            let (token, claims) =
-                state.keys.issue(&user.id, &user.role, user.token_version, state.clock.now(), state.durations.token_ttl)?;
+            let (token, claims) = state.keys.issue(
+                &user.id,
+                &user.role,
+                user.token_version,
+                state.clock.now(),
+                state.durations.token_ttl,
+            )?;
             tracing::info!(user.id = %user.id, "login succeeded");
-            Ok((token, claims, user))
+            Ok((token, claims, *user))
         }
         LoginOutcome::UnknownUser | LoginOutcome::WrongPassword { now_locked: false } => {
             state.limiter.record_failure(ip, state.clock.now());
@@ -132,10 +163,15 @@ pub async fn sign_in(state: web::Data<AppState>, ip: IpAddr, username: String, p
             })
         }
         LoginOutcome::Locked { until } => Err(AppError::RateLimited {
-            detail: format!("账号已锁定，请于 {} 后再试，或联系系统管理员解锁。", crate::http::local_time(until)),
+            detail: format!(
+                "账号已锁定，请于 {} 后再试，或联系系统管理员解锁。",
+                crate::http::local_time(until)
+            ),
             retry_after_secs: (until - now).num_seconds().max(1) as u64,
         }),
-        LoginOutcome::Disabled => Err(AppError::Unauthorized("账号已停用，请联系系统管理员。".into())),
+        LoginOutcome::Disabled => Err(AppError::Unauthorized(
+            "账号已停用，请联系系统管理员。".into(),
+        )),
     }
 }
 
@@ -145,7 +181,11 @@ pub async fn sign_in(state: web::Data<AppState>, ip: IpAddr, username: String, p
     (status = 401, body = Problem, description = "用户名或密码错误、账号停用"),
     (status = 422, body = Problem),
     (status = 429, body = Problem, description = "账号或来源地址因多次失败被暂时锁定")))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: ApiJson<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let ip = client_ip(&state, &req);
     let LoginRequest { username, password } = body.0;
     let (token, _claims, user) = sign_in(state.clone(), ip, username, password).await?;
@@ -162,7 +202,11 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: ApiJson<L
 pub async fn logout(state: web::Data<AppState>, user: CurrentUser) -> AppResult<HttpResponse> {
     let st = state.clone();
     let now = state.clock.now_naive();
-    blocking(move || st.db.transaction(|conn| users::revoke_sessions(conn, &user.0.actor(), now, &user.0.id))).await?;
+    blocking(move || {
+        st.db
+            .transaction(|conn| users::revoke_sessions(conn, &user.0.actor(), now, &user.0.id))
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -184,12 +228,20 @@ pub struct ChangePassword {
 /// Change one's own password; other sessions end.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "账号", request_body = ChangePassword, responses(
     (status = 204), (status = 422, body = Problem)))]
-pub async fn change_password(state: web::Data<AppState>, user: CurrentUser, body: ApiJson<ChangePassword>) -> AppResult<HttpResponse> {
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<ChangePassword>,
+) -> AppResult<HttpResponse> {
     change_own_password(state, user.0, body.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn change_own_password(state: web::Data<AppState>, who: Principal, input: ChangePassword) -> AppResult<()> {
+pub async fn change_own_password(
+    state: web::Data<AppState>,
+    who: Principal,
+    input: ChangePassword,
+) -> AppResult<()> {
     let st = state.clone();
     let id = who.id.clone();
     let current = blocking(move || st.db.read(|conn| users::find(conn, &id))).await?;
@@ -205,7 +257,11 @@ pub async fn change_own_password(state: web::Data<AppState>, who: Principal, inp
     .await?;
     let now = state.clock.now_naive();
     let st = state.clone();
-    blocking(move || st.db.transaction(|conn| users::reset_password(conn, &who.actor(), now, &who.id, hash))).await?;
+    blocking(move || {
+        st.db
+            .transaction(|conn| users::reset_password(conn, &who.actor(), now, &who.id, hash))
+    })
+    .await?;
     Ok(())
 }
 
@@ -214,35 +270,68 @@ pub async fn change_own_password(state: web::Data<AppState>, who: Principal, inp
 /// Accounts, filtered, ordered by username (admins and the coordination office).
 #[utoipa::path(get, path = "/api/v1/users", tag = "用户", params(UserQuery), responses(
     (status = 200, body = Page<UserView>), (status = 403, body = Problem)))]
-pub async fn list_users(state: web::Data<AppState>, user: CurrentUser, q: ApiQuery<UserQuery>) -> AppResult<HttpResponse> {
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<UserQuery>,
+) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::ViewUsers)?;
     let st = state.clone();
     let (rows, next) = blocking(move || st.db.read(|conn| users::list(conn, &q.0))).await?;
     let now = state.clock.now_naive();
-    Ok(HttpResponse::Ok().json(Page { items: rows.iter().map(|u| u.view(now)).collect(), next_cursor: next }))
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(|u| u.view(now)).collect(),
+        next_cursor: next,
+    }))
 }
 
-pub async fn create_user_as(state: web::Data<AppState>, who: Principal, input: NewUser) -> AppResult<User> {
+pub async fn create_user_as(
+    state: web::Data<AppState>,
+    who: Principal,
+    input: NewUser,
+) -> AppResult<User> {
     authz::require(&who, Action::ManageUsers)?;
-    users::validate_new(&input, state.settings.auth.password_min_length).map_err(AppError::Validation)?;
+    let min = state.settings.auth.password_min_length;
+    let st = state.clone();
+    let (input, errors) = blocking(move || {
+        st.db
+            .read(|conn| Ok((users::check_new(conn, &input, min)?, input)))
+    })
+    .await
+    .map(|(e, i)| (i, e))?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
     let password = input.password.clone();
     let hash = blocking(move || crate::auth::hash_password(&password)).await?;
     let now = state.clock.now_naive();
     let st = state.clone();
-    blocking(move || st.db.transaction(|conn| users::create(conn, &who.actor(), now, input, hash))).await
+    blocking(move || {
+        st.db
+            .transaction(|conn| users::create(conn, &who.actor(), now, input, hash))
+    })
+    .await
 }
 
 /// Create an account (admins).
 #[utoipa::path(post, path = "/api/v1/users", tag = "用户", request_body = NewUser, responses(
     (status = 201, body = UserView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user(state: web::Data<AppState>, user: CurrentUser, body: ApiJson<NewUser>) -> AppResult<HttpResponse> {
+pub async fn create_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<NewUser>,
+) -> AppResult<HttpResponse> {
     let created = create_user_as(state.clone(), user.0, body.0).await?;
     Ok(HttpResponse::Created().json(created.view(state.clock.now_naive())))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "用户", responses(
     (status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_user(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     if user.0.id != *id {
         authz::require(&user.0, Action::ViewUsers)?;
     }
@@ -251,16 +340,31 @@ pub async fn get_user(state: web::Data<AppState>, user: CurrentUser, id: web::Pa
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
 }
 
-pub async fn update_user_as(state: web::Data<AppState>, who: Principal, id: String, patch: UserPatch) -> AppResult<User> {
+pub async fn update_user_as(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    patch: UserPatch,
+) -> AppResult<User> {
     authz::require(&who, Action::ManageUsers)?;
     let now = state.clock.now_naive();
-    blocking(move || state.db.transaction(|conn| users::update(conn, &who.actor(), now, &id, patch))).await
+    blocking(move || {
+        state
+            .db
+            .transaction(|conn| users::update(conn, &who.actor(), now, &id, patch))
+    })
+    .await
 }
 
 /// Edit an account (admins). Absent fields are unchanged; an empty string clears.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "用户", request_body = UserPatch, responses(
     (status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_user(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>, body: ApiJson<UserPatch>) -> AppResult<HttpResponse> {
+pub async fn update_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<UserPatch>,
+) -> AppResult<HttpResponse> {
     let u = update_user_as(state.clone(), user.0, id.into_inner(), body.0).await?;
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
 }
@@ -273,7 +377,12 @@ pub enum UserAction {
     Unlock,
 }
 
-pub async fn user_action_as(state: web::Data<AppState>, who: Principal, id: String, action: UserAction) -> AppResult<User> {
+pub async fn user_action_as(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    action: UserAction,
+) -> AppResult<User> {
     authz::require(&who, Action::ManageUsers)?;
     let now = state.clock.now_naive();
     blocking(move || {
@@ -286,25 +395,42 @@ pub async fn user_action_as(state: web::Data<AppState>, who: Principal, id: Stri
     .await
 }
 
-async fn user_action(state: web::Data<AppState>, who: Principal, id: String, action: UserAction) -> AppResult<HttpResponse> {
+async fn user_action(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    action: UserAction,
+) -> AppResult<HttpResponse> {
     let u = user_action_as(state.clone(), who, id, action).await?;
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
 }
 
 /// Disable an account: its sessions end at once; nothing it recorded is removed.
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "用户", responses((status = 200, body = UserView), (status = 403, body = Problem)))]
-pub async fn disable_user(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn disable_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     user_action(state, user.0, id.into_inner(), UserAction::Disable).await
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "用户", responses((status = 200, body = UserView), (status = 403, body = Problem)))]
-pub async fn enable_user(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn enable_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     user_action(state, user.0, id.into_inner(), UserAction::Enable).await
 }
 
 /// Lift a lock caused by repeated wrong passwords.
 #[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "用户", responses((status = 200, body = UserView), (status = 403, body = Problem)))]
-pub async fn unlock_user(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn unlock_user(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     user_action(state, user.0, id.into_inner(), UserAction::Unlock).await
 }
 
@@ -314,23 +440,41 @@ pub struct ResetPassword {
     pub password: String,
 }
 
-pub async fn reset_password_as(state: web::Data<AppState>, who: Principal, id: String, password: String) -> AppResult<User> {
+pub async fn reset_password_as(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    password: String,
+) -> AppResult<User> {
     authz::require(&who, Action::ManageUsers)?;
     let st = state.clone();
     let target_id = id.clone();
     let target = blocking(move || st.db.read(|conn| users::find(conn, &target_id))).await?;
-    crate::domain::password::check(&password, &target.username, state.settings.auth.password_min_length)
-        .map_err(|m| AppError::field("password", m))?;
+    crate::domain::password::check(
+        &password,
+        &target.username,
+        state.settings.auth.password_min_length,
+    )
+    .map_err(|m| AppError::field("password", m))?;
     let hash = blocking(move || crate::auth::hash_password(&password)).await?;
     let now = state.clock.now_naive();
     let st = state.clone();
-    blocking(move || st.db.transaction(|conn| users::reset_password(conn, &who.actor(), now, &id, hash))).await
+    blocking(move || {
+        st.db
+            .transaction(|conn| users::reset_password(conn, &who.actor(), now, &id, hash))
+    })
+    .await
 }
 
 /// Set a new password for an account (admins); its sessions end and any lock is lifted.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "用户", request_body = ResetPassword, responses(
     (status = 200, body = UserView), (status = 422, body = Problem)))]
-pub async fn reset_password(state: web::Data<AppState>, user: CurrentUser, id: web::Path<String>, body: ApiJson<ResetPassword>) -> AppResult<HttpResponse> {
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<ResetPassword>,
+) -> AppResult<HttpResponse> {
     let u = reset_password_as(state.clone(), user.0, id.into_inner(), body.0.password).await?;
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
 }
@@ -355,16 +499,54 @@ macro_rules! reference_reads {
     };
 }
 
-reference_reads!(list_departments, get_department, "/api/v1/departments", "基础数据", DepartmentView, reference::departments, reference::department);
-reference_reads!(list_townships, get_township, "/api/v1/townships", "基础数据", TownshipView, reference::townships, reference::township);
-reference_reads!(list_lead_categories, get_lead_category, "/api/v1/lead-categories", "基础数据", LeadCategoryView, reference::lead_categories, reference::lead_category);
-reference_reads!(list_permit_types, get_permit_type, "/api/v1/permit-types", "基础数据", PermitTypeView, reference::permit_types, reference::permit_type);
+reference_reads!(
+    list_departments,
+    get_department,
+    "/api/v1/departments",
+    "基础数据",
+    DepartmentView,
+    reference::departments,
+    reference::department
+);
+reference_reads!(
+    list_townships,
+    get_township,
+    "/api/v1/townships",
+    "基础数据",
+    TownshipView,
+    reference::townships,
+    reference::township
+);
+reference_reads!(
+    list_lead_categories,
+    get_lead_category,
+    "/api/v1/lead-categories",
+    "基础数据",
+    LeadCategoryView,
+    reference::lead_categories,
+    reference::lead_category
+);
+reference_reads!(
+    list_permit_types,
+    get_permit_type,
+    "/api/v1/permit-types",
+    "基础数据",
+    PermitTypeView,
+    reference::permit_types,
+    reference::permit_type
+);
 
 /// Runs a reference-data edit for an admin in one transaction.
 pub async fn edit_reference<T: Send + 'static>(
     state: web::Data<AppState>,
     who: Principal,
-    f: impl FnOnce(&mut crate::db::DbConnection, &crate::audit::Actor, chrono::NaiveDateTime) -> AppResult<T> + Send + 'static,
+    f: impl FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::audit::Actor,
+            chrono::NaiveDateTime,
+        ) -> AppResult<T>
+        + Send
+        + 'static,
 ) -> AppResult<T> {
     authz::require(&who, Action::EditReferenceData)?;
     let now = state.clock.now_naive();
@@ -374,53 +556,106 @@ pub async fn edit_reference<T: Send + 'static>(
 /// Add a member unit (admins).
 #[utoipa::path(post, path = "/api/v1/departments", tag = "基础数据", request_body = DepartmentInput, responses(
     (status = 201, body = DepartmentView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_department(state: web::Data<AppState>, user: CurrentUser, body: ApiJson<DepartmentInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_department(c, a, n, None, body.0)).await?;
+pub async fn create_department(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<DepartmentInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_department(c, a, n, None, body.0)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(DepartmentView::from(&row)))
 }
 
 /// Edit a member unit (admins).
 #[utoipa::path(patch, path = "/api/v1/departments/{code}", tag = "基础数据", request_body = DepartmentInput, responses(
     (status = 200, body = DepartmentView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_department(state: web::Data<AppState>, user: CurrentUser, code: web::Path<String>, body: ApiJson<DepartmentInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_department(c, a, n, Some(&code), body.0)).await?;
+pub async fn update_department(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<DepartmentInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_department(c, a, n, Some(&code), body.0)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(DepartmentView::from(&row)))
 }
 
 /// Add a township (admins).
 #[utoipa::path(post, path = "/api/v1/townships", tag = "基础数据", request_body = TownshipInput, responses(
     (status = 201, body = TownshipView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_township(state: web::Data<AppState>, user: CurrentUser, body: ApiJson<TownshipInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_township(c, a, n, None, body.0)).await?;
+pub async fn create_township(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<TownshipInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_township(c, a, n, None, body.0)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(TownshipView::from(&row)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/townships/{code}", tag = "基础数据", request_body = TownshipInput, responses(
     (status = 200, body = TownshipView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_township(state: web::Data<AppState>, user: CurrentUser, code: web::Path<String>, body: ApiJson<TownshipInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_township(c, a, n, Some(&code), body.0)).await?;
+pub async fn update_township(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<TownshipInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_township(c, a, n, Some(&code), body.0)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(TownshipView::from(&row)))
 }
 
 #[utoipa::path(post, path = "/api/v1/lead-categories", tag = "基础数据", request_body = LeadCategoryInput, responses(
     (status = 201, body = LeadCategoryView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_lead_category(state: web::Data<AppState>, user: CurrentUser, body: ApiJson<LeadCategoryInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_lead_category(c, a, n, None, body.0)).await?;
+pub async fn create_lead_category(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<LeadCategoryInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_lead_category(c, a, n, None, body.0)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(LeadCategoryView::from(&row)))
 }
 
 /// Change a category's routing (primary and assisting departments) or its name.
 #[utoipa::path(patch, path = "/api/v1/lead-categories/{code}", tag = "基础数据", request_body = LeadCategoryInput, responses(
     (status = 200, body = LeadCategoryView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_lead_category(state: web::Data<AppState>, user: CurrentUser, code: web::Path<String>, body: ApiJson<LeadCategoryInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::save_lead_category(c, a, n, Some(&code), body.0)).await?;
+pub async fn update_lead_category(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<LeadCategoryInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save_lead_category(c, a, n, Some(&code), body.0)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(LeadCategoryView::from(&row)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/permit-types/{code}", tag = "基础数据", request_body = PermitTypeInput, responses(
     (status = 200, body = PermitTypeView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_permit_type(state: web::Data<AppState>, user: CurrentUser, code: web::Path<String>, body: ApiJson<PermitTypeInput>) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| reference::update_permit_type(c, a, n, &code, body.0)).await?;
+pub async fn update_permit_type(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<PermitTypeInput>,
+) -> AppResult<HttpResponse> {
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::update_permit_type(c, a, n, &code, body.0)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(PermitTypeView::from(&row)))
 }
 
@@ -452,7 +687,10 @@ pub async fn risk_grades(_user: CurrentUser) -> HttpResponse {
             inspection_interval_months: g.default_inspection_interval_months(),
         })
         .collect();
-    HttpResponse::Ok().json(Page { items, next_cursor: None })
+    HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -477,7 +715,11 @@ pub struct WorkingDaysAnswer {
 /// The date N working days after a date, on the holiday calendar with make-up workdays.
 #[utoipa::path(get, path = "/api/v1/calendar/working-days", tag = "基础数据", params(WorkingDaysQuery), responses(
     (status = 200, body = WorkingDaysAnswer), (status = 422, body = Problem)))]
-pub async fn working_days(state: web::Data<AppState>, _user: CurrentUser, q: ApiQuery<WorkingDaysQuery>) -> AppResult<HttpResponse> {
+pub async fn working_days(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    q: ApiQuery<WorkingDaysQuery>,
+) -> AppResult<HttpResponse> {
     let mut errors = Vec::new();
     let from = match q.0.from.as_deref().map(str::trim) {
         None | Some("") => {
@@ -487,7 +729,10 @@ pub async fn working_days(state: web::Data<AppState>, _user: CurrentUser, q: Api
         Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                errors.push(FieldError::new("from", format!("日期 {s:?} 格式不正确，应为 YYYY-MM-DD，例如 2026-05-06")));
+                errors.push(FieldError::new(
+                    "from",
+                    format!("日期 {s:?} 格式不正确，应为 YYYY-MM-DD，例如 2026-05-06"),
+                ));
                 None
             }
         },
@@ -500,12 +745,17 @@ pub async fn working_days(state: web::Data<AppState>, _user: CurrentUser, q: Api
         Some(s) => match s.parse::<u32>() {
             Ok(n) if n <= MAX_WORKING_DAYS => Some(n),
             _ => {
-                errors.push(FieldError::new("days", format!("工作日天数应为 0 到 {MAX_WORKING_DAYS} 之间的整数")));
+                errors.push(FieldError::new(
+                    "days",
+                    format!("工作日天数应为 0 到 {MAX_WORKING_DAYS} 之间的整数"),
+                ));
                 None
             }
         },
     };
-    let (Some(from), Some(days)) = (from, days) else { return Err(AppError::Validation(errors)) };
+    let (Some(from), Some(days)) = (from, days) else {
+        return Err(AppError::Validation(errors));
+    };
     let date = state
         .calendar
         .add_working_days(from, days)
@@ -566,8 +816,15 @@ impl From<&AuditEntry> for AuditEntryView {
 /// The audit trail, newest first (admins and the coordination office).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "操作记录", params(AuditQuery), responses(
     (status = 200, body = Page<AuditEntryView>), (status = 403, body = Problem)))]
-pub async fn list_audit(state: web::Data<AppState>, user: CurrentUser, q: ApiQuery<AuditQuery>) -> AppResult<HttpResponse> {
+pub async fn list_audit(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<AuditQuery>,
+) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::ViewAudit)?;
     let (rows, next) = blocking(move || state.db.read(|conn| audit::list(conn, &q.0))).await?;
-    Ok(HttpResponse::Ok().json(Page { items: rows.iter().map(AuditEntryView::from).collect::<Vec<_>>(), next_cursor: next }))
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(AuditEntryView::from).collect::<Vec<_>>(),
+        next_cursor: next,
+    }))
 }

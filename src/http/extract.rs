@@ -24,18 +24,40 @@ fn field_error(path: &str, message: &str) -> FieldError {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         // The path already ends at the unknown field.
         let name = rest.split('`').next().unwrap_or_default();
-        let field = if path.is_empty() || path == "." { name.to_owned() } else { path.to_owned() };
+        let field = if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            path.to_owned()
+        };
         return FieldError::new(field, "不认识的字段，请删除");
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
-        let field = if path.is_empty() || path == "." { name.to_owned() } else { format!("{path}.{name}") };
+        let field = if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
         return FieldError::new(field, "缺少必填字段");
     }
-    let field = if path.is_empty() || path == "." { "body".to_owned() } else { path.to_owned() };
-    let expected = message.split(", expected ").nth(1).map(|e| e.split(" at line").next().unwrap_or(e));
+    let field = if path.is_empty() || path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    let expected = message
+        .split(", expected ")
+        .nth(1)
+        .map(|e| e.split(" at line").next().unwrap_or(e));
     let text = match expected {
-        Some(e) if e.contains("integer") || e.starts_with("i32") || e.starts_with("i64") || e.starts_with("u32") => "应为整数".to_owned(),
+        Some(e)
+            if e.contains("integer")
+                || e.starts_with("i32")
+                || e.starts_with("i64")
+                || e.starts_with("u32") =>
+        {
+            "应为整数".to_owned()
+        }
         Some(e) if e.contains("bool") => "应为 true 或 false".to_owned(),
         Some(e) if e.contains("string") => "应为文本".to_owned(),
         Some(e) if e.contains("sequence") => "应为列表".to_owned(),
@@ -47,15 +69,23 @@ fn field_error(path: &str, message: &str) -> FieldError {
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::BadRequest("请求体为空：请提交 JSON 对象。".into()));
+        return Err(AppError::BadRequest(
+            "请求体为空：请提交 JSON 对象。".into(),
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => AppError::Validation(vec![field_error(&path, &inner.to_string())]),
-            _ => AppError::BadRequest(format!("JSON 格式有误（第 {} 行第 {} 列），请检查括号、引号和逗号。", inner.line(), inner.column())),
+            serde_json::error::Category::Data => {
+                AppError::Validation(vec![field_error(&path, &inner.to_string())])
+            }
+            _ => AppError::BadRequest(format!(
+                "JSON 格式有误（第 {} 行第 {} 列），请检查括号、引号和逗号。",
+                inner.line(),
+                inner.column()
+            )),
         }
     })
 }
@@ -68,12 +98,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<AppState>>().map(|s| s.settings.http.max_body_bytes).unwrap_or(262_144);
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.http.max_body_bytes)
+            .unwrap_or(262_144);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type.is_empty() && !content_type.to_ascii_lowercase().contains("json") {
-                return Err(AppError::UnsupportedMediaType(format!("请以 application/json 提交，而不是 {content_type}。")));
+                return Err(AppError::UnsupportedMediaType(format!(
+                    "请以 application/json 提交，而不是 {content_type}。"
+                )));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
@@ -99,15 +139,20 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = serde_urlencoded::from_str::<T>(req.query_string()).map(ApiQuery).map_err(|e| {
-            let msg = e.to_string();
-            let fe = field_error("", &msg);
-            if fe.field == "body" {
-                AppError::Validation(vec![FieldError::new("query", format!("查询参数有误（{msg}）"))])
-            } else {
-                AppError::Validation(vec![fe])
-            }
-        });
+        let result = serde_urlencoded::from_str::<T>(req.query_string())
+            .map(ApiQuery)
+            .map_err(|e| {
+                let msg = e.to_string();
+                let fe = field_error("", &msg);
+                if fe.field == "body" {
+                    AppError::Validation(vec![FieldError::new(
+                        "query",
+                        format!("查询参数有误（{msg}）"),
+                    )])
+                } else {
+                    AppError::Validation(vec![fe])
+                }
+            });
         std::future::ready(result)
     }
 }
@@ -123,14 +168,19 @@ pub struct Session {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Session, AppError> {
     if let Some(s) = req.extensions().get::<Session>() {
         return Ok(s.clone());
     }
-    let state = req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| AppError::internal("no state"))?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no state"))?;
     let (token, via_cookie) = match bearer(&req) {
         Some(t) => (t, false),
         None => match req.cookie(SESSION_COOKIE) {
@@ -141,18 +191,26 @@ async fn authenticate(req: HttpRequest) -> Result<Session, AppError> {
     let claims = state.keys.verify(&token, state.clock.now())?;
     let user_id = claims.sub.clone();
     let st = state.clone();
-    let user = blocking(move || st.db.read(|conn| crate::users::find(conn, &user_id))).await.map_err(|e| match e {
-        AppError::NotFound(_) => AppError::Unauthorized("账号不存在，请重新登录。".into()),
-        other => other,
-    })?;
+    let user = blocking(move || st.db.read(|conn| crate::users::find(conn, &user_id)))
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::Unauthorized("账号不存在，请重新登录。".into()),
+            other => other,
+        })?;
     if user.active == 0 {
-        return Err(AppError::Unauthorized("账号已停用，请联系系统管理员。".into()));
+        return Err(AppError::Unauthorized(
+            "账号已停用，请联系系统管理员。".into(),
+        ));
     }
     if user.token_version != claims.ver {
         return Err(AppError::Unauthorized("登录已失效，请重新登录。".into()));
     }
     let csrf = state.keys.csrf_for(&claims.jti);
-    let session = Session { principal: user.principal(), via_cookie, csrf };
+    let session = Session {
+        principal: user.principal(),
+        via_cookie,
+        csrf,
+    };
     req.extensions_mut().insert(session.clone());
     Ok(session)
 }
@@ -174,9 +232,15 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             let session = authenticate(req.clone()).await?;
             if session.via_cookie && is_unsafe(req.method()) {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let sent = req
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-                    return Err(AppError::Forbidden("缺少或错误的 CSRF 令牌，请刷新页面后重试。".into()));
+                    return Err(AppError::Forbidden(
+                        "缺少或错误的 CSRF 令牌，请刷新页面后重试。".into(),
+                    ));
                 }
             }
             Ok(CurrentUser(session.principal))
@@ -230,11 +294,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
         let form_fut = web::Form::<WithCsrf<T>>::from_request(&req, payload);
         Box::pin(async move {
             let session = authenticate(req).await?;
-            let form = form_fut.await.map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?.into_inner();
+            let form = form_fut
+                .await
+                .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?
+                .into_inner();
             if !constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes()) {
                 return Err(AppError::Forbidden("页面已过期，请刷新后重新提交。".into()));
             }
-            Ok(PageForm { session, form: form.inner })
+            Ok(PageForm {
+                session,
+                form: form.inner,
+            })
         })
     }
 }

@@ -30,7 +30,9 @@ pub struct AppState {
 
 /// Runs blocking work (database, password hashing) on actix's blocking pool, keeping
 /// the request's tracing span so its log lines still carry the request id.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
     let span = tracing::Span::current();
     web::block(move || span.in_scope(f)).await?
 }
@@ -41,7 +43,10 @@ pub fn shanghai() -> FixedOffset {
 }
 
 pub fn local_time(t: NaiveDateTime) -> String {
-    t.and_utc().with_timezone(&shanghai()).format("%Y-%m-%d %H:%M").to_string()
+    t.and_utc()
+        .with_timezone(&shanghai())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
@@ -57,7 +62,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Unknown addresses: a problem document for the API, a page for people.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api/") {
-        actix_web::ResponseError::error_response(&AppError::NotFound(format!("没有这个接口：{} {}", req.method(), req.path())))
+        actix_web::ResponseError::error_response(&AppError::NotFound(format!(
+            "没有这个接口：{} {}",
+            req.method(),
+            req.path()
+        )))
     } else {
         pages::error_page(&AppError::NotFound("您要找的页面不存在。".into()), None)
     }

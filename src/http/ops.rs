@@ -24,14 +24,23 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let st = state.clone();
     let db = blocking(move || st.db.ping()).await;
-    let mail = if state.settings.smtp.url.as_deref().is_some_and(|u| !u.is_empty()) {
+    let mail = if state
+        .settings
+        .smtp
+        .url
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+    {
         "configured"
     } else {
         "not configured: mail is kept in the outbox"
     };
     match db {
-        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok", "smtp": mail })),
-        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": "unreachable", "smtp": mail })),
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok", "smtp": mail }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "database": "unreachable", "smtp": mail })),
     }
 }
 
@@ -43,5 +52,7 @@ pub async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
     metrics::gauge!("db_pool_connections").set(f64::from(connections));
     metrics::gauge!("db_pool_idle_connections").set(f64::from(idle));
     metrics::gauge!("db_pool_in_use_connections").set(f64::from(connections.saturating_sub(idle)));
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }

@@ -11,7 +11,9 @@ use crate::authz::{self, Action};
 use crate::domain::role::{Role, ALL_ROLES};
 use crate::error::{AppError, FieldError};
 use crate::http::api::{self, ChangePassword, UserAction};
-use crate::http::extract::{constant_time_eq, PageForm, PageSession, Session, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::http::extract::{
+    constant_time_eq, PageForm, PageSession, Session, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+};
 use crate::http::{blocking, local_time, AppState};
 use crate::reference::{self, DepartmentInput, LeadCategoryInput, PermitTypeInput, TownshipInput};
 use crate::users::{self, NewUser, UserPatch, UserQuery};
@@ -89,8 +91,22 @@ pub struct Field {
 }
 
 impl Field {
-    fn new(name: &'static str, label: &'static str, kind: &'static str, value: impl Into<String>) -> Self {
-        Self { name, label, kind, value: value.into(), options: Vec::new(), required: false, help: String::new(), error: None }
+    fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            label,
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            required: false,
+            help: String::new(),
+            error: None,
+        }
     }
     fn required(mut self) -> Self {
         self.required = true;
@@ -107,7 +123,12 @@ impl Field {
     /// The value as shown read-only: the option's label for selects.
     pub fn display(&self) -> String {
         match self.kind {
-            "select" => self.options.iter().find(|o| o.0 == self.value).map(|o| o.1.clone()).unwrap_or_else(|| self.value.clone()),
+            "select" => self
+                .options
+                .iter()
+                .find(|o| o.0 == self.value)
+                .map(|o| o.1.clone())
+                .unwrap_or_else(|| self.value.clone()),
             "checkbox" => if self.value == "true" { "是" } else { "否" }.into(),
             _ => self.value.clone(),
         }
@@ -133,15 +154,27 @@ pub struct Cell {
 }
 
 fn cell(text: impl Into<String>) -> Cell {
-    Cell { text: text.into(), href: None, class: String::new() }
+    Cell {
+        text: text.into(),
+        href: None,
+        class: String::new(),
+    }
 }
 
 fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
-    Cell { text: text.into(), href: Some(href.into()), class: String::new() }
+    Cell {
+        text: text.into(),
+        href: Some(href.into()),
+        class: String::new(),
+    }
 }
 
 fn yes_no(active: bool) -> Cell {
-    Cell { text: if active { "启用" } else { "停用" }.into(), href: None, class: if active { "badge-on" } else { "badge-off" }.into() }
+    Cell {
+        text: if active { "启用" } else { "停用" }.into(),
+        href: None,
+        class: if active { "badge-on" } else { "badge-off" }.into(),
+    }
 }
 
 pub struct ActionButton {
@@ -214,7 +247,9 @@ struct TablePage {
 
 fn render(t: &impl Template) -> HttpResponse {
     match t.render() {
-        Ok(body) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body),
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body),
         Err(e) => AppError::internal(e).error_response(),
     }
 }
@@ -238,7 +273,8 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
 }
 
 fn flash_text(req: &HttpRequest) -> Option<String> {
-    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok()?;
+    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()?;
     let text = match q.get("ok")?.as_str() {
         "created" => "已创建。",
         "saved" => "已保存。",
@@ -252,12 +288,22 @@ fn flash_text(req: &HttpRequest) -> Option<String> {
     Some(text.into())
 }
 
-async fn page_ctx(state: &web::Data<AppState>, session: &Session, req: &HttpRequest, title: &str, active: &str) -> PageCtx {
+async fn page_ctx(
+    state: &web::Data<AppState>,
+    session: &Session,
+    req: &HttpRequest,
+    title: &str,
+    active: &str,
+) -> PageCtx {
     let p = &session.principal;
     let unit = unit_name(state, p.department.clone(), p.township.clone()).await;
     PageCtx {
         title: title.to_owned(),
-        user: Some(NavUser { display_name: p.display_name.clone(), role_label: p.role.label(), unit }),
+        user: Some(NavUser {
+            display_name: p.display_name.clone(),
+            role_label: p.role.label(),
+            unit,
+        }),
         csrf: session.csrf.clone(),
         nav: nav_for(p.role),
         active: active.to_owned(),
@@ -266,7 +312,11 @@ async fn page_ctx(state: &web::Data<AppState>, session: &Session, req: &HttpRequ
 }
 
 /// The name of the user's department or township, for the header.
-async fn unit_name(state: &web::Data<AppState>, department: Option<String>, township: Option<String>) -> String {
+async fn unit_name(
+    state: &web::Data<AppState>,
+    department: Option<String>,
+    township: Option<String>,
+) -> String {
     let st = state.clone();
     blocking(move || {
         st.db.read(|conn| {
@@ -282,18 +332,26 @@ async fn unit_name(state: &web::Data<AppState>, department: Option<String>, town
 }
 
 fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, to.to_owned())).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
 }
 
 fn to_login(req: &HttpRequest) -> HttpResponse {
-    let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     redirect(&format!("/login?next={}", url_escape(next)))
 }
 
 fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -304,18 +362,33 @@ pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
     let problem = err.problem();
     let ctx = PageCtx {
         title: problem.title.to_owned(),
-        user: session.map(|s| NavUser { display_name: s.principal.display_name.clone(), role_label: s.principal.role.label(), unit: String::new() }),
+        user: session.map(|s| NavUser {
+            display_name: s.principal.display_name.clone(),
+            role_label: s.principal.role.label(),
+            unit: String::new(),
+        }),
         csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
-        nav: session.map(|s| nav_for(s.principal.role)).unwrap_or_default(),
+        nav: session
+            .map(|s| nav_for(s.principal.role))
+            .unwrap_or_default(),
         active: String::new(),
         flash: None,
     };
     let detail = if problem.errors.is_empty() {
         problem.detail
     } else {
-        problem.errors.iter().map(|e| format!("{}：{}", e.field, e.message)).collect::<Vec<_>>().join("；")
+        problem
+            .errors
+            .iter()
+            .map(|e| format!("{}：{}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("；")
     };
-    let page = ErrorPage { ctx, heading: problem.title, detail };
+    let page = ErrorPage {
+        ctx,
+        heading: problem.title,
+        detail,
+    };
     let mut resp = render(&page);
     *resp.status_mut() = err.status_code();
     resp
@@ -325,7 +398,7 @@ pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
 type PageResult = Result<HttpResponse, PageError>;
 
 #[derive(Debug)]
-pub struct PageError(AppError, Option<Session>);
+pub struct PageError(AppError, Option<Box<Session>>);
 
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -341,7 +414,7 @@ impl ResponseError for PageError {
         if let AppError::Internal(cause) = &self.0 {
             tracing::error!(error.cause = %cause, "page failed");
         }
-        error_page(&self.0, self.1.as_ref())
+        error_page(&self.0, self.1.as_deref())
     }
 }
 
@@ -357,7 +430,7 @@ trait WithSession<T> {
 
 impl<T> WithSession<T> for Result<T, AppError> {
     fn page(self, s: &Session) -> Result<T, PageError> {
-        self.map_err(|e| PageError(e, Some(s.clone())))
+        self.map_err(|e| PageError(e, Some(Box::new(s.clone()))))
     }
 }
 
@@ -386,7 +459,14 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn anonymous_ctx(csrf: String) -> PageCtx {
-    PageCtx { title: "登录".into(), user: None, csrf, nav: Vec::new(), active: String::new(), flash: None }
+    PageCtx {
+        title: "登录".into(),
+        user: None,
+        csrf,
+        nav: Vec::new(),
+        active: String::new(),
+        flash: None,
+    }
 }
 
 fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
@@ -399,13 +479,24 @@ fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
 }
 
 async fn login_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> HttpResponse {
-    let q = web::Query::<NextQuery>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or(NextQuery { next: None });
+    let q = web::Query::<NextQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or(NextQuery { next: None });
     let next = safe_next(q.next.as_deref());
     if ps.0.is_some() {
         return redirect(&next);
     }
-    let csrf = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_else(|| crate::auth::random_token(16));
-    let page = LoginPage { ctx: anonymous_ctx(csrf.clone()), error: None, username: String::new(), next, max_failed: state.settings.auth.max_failed_logins };
+    let csrf = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_else(|| crate::auth::random_token(16));
+    let page = LoginPage {
+        ctx: anonymous_ctx(csrf.clone()),
+        error: None,
+        username: String::new(),
+        next,
+        max_failed: state.settings.auth.max_failed_logins,
+    };
     let mut resp = render(&page);
     let _ = resp.add_cookie(&login_csrf_cookie(&state, csrf));
     resp
@@ -422,20 +513,37 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+async fn login_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
-    let cookie_csrf = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let cookie_csrf = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     let fresh_csrf = crate::auth::random_token(16);
     let fail = |status: actix_web::http::StatusCode, message: String, username: String| {
-        let page = LoginPage { ctx: anonymous_ctx(fresh_csrf.clone()), error: Some(message), username, next: next.clone(), max_failed: state.settings.auth.max_failed_logins };
+        let page = LoginPage {
+            ctx: anonymous_ctx(fresh_csrf.clone()),
+            error: Some(message),
+            username,
+            next: next.clone(),
+            max_failed: state.settings.auth.max_failed_logins,
+        };
         let mut resp = render(&page);
         *resp.status_mut() = status;
         let _ = resp.add_cookie(&login_csrf_cookie(&state, fresh_csrf.clone()));
         resp
     };
     if cookie_csrf.is_empty() || !constant_time_eq(cookie_csrf.as_bytes(), form.csrf.as_bytes()) {
-        return fail(actix_web::http::StatusCode::FORBIDDEN, "页面已过期，请重新输入后登录。".into(), form.username);
+        return fail(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "页面已过期，请重新输入后登录。".into(),
+            form.username,
+        );
     }
     let ip = api::client_ip(&state, &req);
     match api::sign_in(state.clone(), ip, form.username.clone(), form.password).await {
@@ -448,11 +556,22 @@ async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: web::F
                 .secure(state.settings.http.cookie_secure)
                 .max_age(time::Duration::seconds(ttl))
                 .finish();
-            HttpResponse::SeeOther().insert_header((header::LOCATION, next.clone())).cookie(cookie).finish()
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, next.clone()))
+                .cookie(cookie)
+                .finish()
         }
         Err(e) => {
             let p = e.problem();
-            let msg = if p.errors.is_empty() { p.detail } else { p.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；") };
+            let msg = if p.errors.is_empty() {
+                p.detail
+            } else {
+                p.errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("；")
+            };
             fail(e.status_code(), msg, form.username)
         }
     }
@@ -465,10 +584,18 @@ async fn logout(state: web::Data<AppState>, form: PageForm<Empty>) -> PageResult
     let who = form.session.principal.clone();
     let now = state.clock.now_naive();
     let st = state.clone();
-    blocking(move || st.db.transaction(|conn| users::revoke_sessions(conn, &who.actor(), now, &who.id))).await.page(&form.session)?;
+    blocking(move || {
+        st.db
+            .transaction(|conn| users::revoke_sessions(conn, &who.actor(), now, &who.id))
+    })
+    .await
+    .page(&form.session)?;
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).cookie(gone).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .cookie(gone)
+        .finish())
 }
 
 async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -480,25 +607,50 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     }
     tiles.push(("/departments", "成员单位", "协调机制成员单位及其职责"));
     tiles.push(("/townships", "街镇", "属地管理的街镇（吹哨单位）"));
-    tiles.push(("/lead-categories", "线索类别与分办", "问题线索按类别分办到主办、协办部门"));
+    tiles.push((
+        "/lead-categories",
+        "线索类别与分办",
+        "问题线索按类别分办到主办、协办部门",
+    ));
     tiles.push(("/permit-types", "证照类型", "谁审批、谁监管"));
-    tiles.push(("/calendar", "节假日与工作日", "办理时限按工作日计算，含调休"));
+    tiles.push((
+        "/calendar",
+        "节假日与工作日",
+        "办理时限按工作日计算，含调休",
+    ));
     if authz::allowed(&s.principal, Action::ViewAudit) {
         tiles.push(("/audit", "操作记录", "所有变更留痕，可校验是否被篡改"));
     }
-    let page = HomePage { name: s.principal.display_name.clone(), role_label: s.principal.role.label(), unit: ctx.user.as_ref().map(|u| u.unit.clone()).unwrap_or_default(), ctx, tiles };
+    let page = HomePage {
+        name: s.principal.display_name.clone(),
+        role_label: s.principal.role.label(),
+        unit: ctx
+            .user
+            .as_ref()
+            .map(|u| u.unit.clone())
+            .unwrap_or_default(),
+        ctx,
+        tiles,
+    };
     Ok(render(&page))
 }
 
 fn password_fields() -> Vec<Field> {
     vec![
         Field::new("current_password", "当前密码", "password", "").required(),
-        Field::new("new_password", "新密码", "password", "").required().help("至少 10 个字符，包含两类以上字符（字母、数字、符号），不能包含用户名。"),
+        Field::new("new_password", "新密码", "password", "")
+            .required()
+            .help("至少 10 个字符，包含两类以上字符（字母、数字、符号），不能包含用户名。"),
         Field::new("confirm_password", "再次输入新密码", "password", "").required(),
     ]
 }
 
-async fn account_page(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, errors: &[FieldError]) -> HttpResponse {
+async fn account_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    errors: &[FieldError],
+) -> HttpResponse {
     let mut ctx = page_ctx(state, s, req, "我的账号", "/account").await;
     if ctx.flash.is_none() && req.query_string().contains("ok=own_password") {
         ctx.flash = Some("密码已修改。".into());
@@ -511,7 +663,14 @@ async fn account_page(state: &web::Data<AppState>, s: &Session, req: &HttpReques
         p.username,
         p.display_name,
         p.role.label(),
-        ctx.user.as_ref().map(|u| if u.unit.is_empty() { String::new() } else { format!("　单位：{}", u.unit) }).unwrap_or_default()
+        ctx.user
+            .as_ref()
+            .map(|u| if u.unit.is_empty() {
+                String::new()
+            } else {
+                format!("　单位：{}", u.unit)
+            })
+            .unwrap_or_default()
     );
     let page = FormPage {
         ctx,
@@ -548,30 +707,64 @@ struct PasswordForm {
     confirm_password: String,
 }
 
-async fn account_password(state: web::Data<AppState>, req: HttpRequest, form: PageForm<PasswordForm>) -> PageResult {
+async fn account_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<PasswordForm>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     if f.new_password != f.confirm_password {
-        return Ok(account_page(&state, &s, &req, &[FieldError::new("confirm_password", "两次输入的新密码不一致")]).await);
+        return Ok(account_page(
+            &state,
+            &s,
+            &req,
+            &[FieldError::new(
+                "confirm_password",
+                "两次输入的新密码不一致",
+            )],
+        )
+        .await);
     }
-    match api::change_own_password(state.clone(), s.principal.clone(), ChangePassword { current_password: f.current_password, new_password: f.new_password }).await {
+    match api::change_own_password(
+        state.clone(),
+        s.principal.clone(),
+        ChangePassword {
+            current_password: f.current_password,
+            new_password: f.new_password,
+        },
+    )
+    .await
+    {
         // The password change ends every session, this one included: sign in again.
         Ok(()) => Ok(redirect("/login?next=/account%3Fok%3Down_password")),
         Err(AppError::Validation(errors)) => Ok(account_page(&state, &s, &req, &errors).await),
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
 // ---- users --------------------------------------------------------------------------------
 
-async fn unit_options(state: &web::Data<AppState>) -> Result<(Vec<(String, String)>, Vec<(String, String)>), AppError> {
+async fn unit_options(
+    state: &web::Data<AppState>,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), AppError> {
     let st = state.clone();
     blocking(move || {
         st.db.read(|conn| {
             let mut deps = vec![(String::new(), "（无）".to_owned())];
-            deps.extend(reference::departments(conn)?.into_iter().filter(|d| d.active != 0).map(|d| (d.code, d.name)));
+            deps.extend(
+                reference::departments(conn)?
+                    .into_iter()
+                    .filter(|d| d.active != 0)
+                    .map(|d| (d.code, d.name)),
+            );
             let mut towns = vec![(String::new(), "（无）".to_owned())];
-            towns.extend(reference::townships(conn)?.into_iter().filter(|t| t.active != 0).map(|t| (t.code, t.name)));
+            towns.extend(
+                reference::townships(conn)?
+                    .into_iter()
+                    .filter(|t| t.active != 0)
+                    .map(|t| (t.code, t.name)),
+            );
             Ok((deps, towns))
         })
     })
@@ -579,7 +772,10 @@ async fn unit_options(state: &web::Data<AppState>) -> Result<(Vec<(String, Strin
 }
 
 fn role_options() -> Vec<(String, String)> {
-    ALL_ROLES.iter().map(|r| (r.code().to_owned(), r.label().to_owned())).collect()
+    ALL_ROLES
+        .iter()
+        .map(|r| (r.code().to_owned(), r.label().to_owned()))
+        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -604,18 +800,48 @@ struct UserForm {
     version: String,
 }
 
-fn user_fields(f: &UserForm, is_new: bool, deps: Vec<(String, String)>, towns: Vec<(String, String)>) -> Vec<Field> {
+fn user_fields(
+    f: &UserForm,
+    is_new: bool,
+    deps: Vec<(String, String)>,
+    towns: Vec<(String, String)>,
+) -> Vec<Field> {
     let mut fields = Vec::new();
     if is_new {
-        fields.push(Field::new("username", "用户名", "text", &f.username).required().help("3 到 32 位英文字母、数字、下划线、点或连字符，用于登录，创建后不能修改。"));
-        fields.push(Field::new("password", "初始密码", "password", "").required().help("至少 10 个字符，包含两类以上字符。请通过安全渠道告知本人。"));
+        fields.push(
+            Field::new("username", "用户名", "text", &f.username)
+                .required()
+                .help("3 到 32 位英文字母、数字、下划线、点或连字符，用于登录，创建后不能修改。"),
+        );
+        fields.push(
+            Field::new("password", "初始密码", "password", "")
+                .required()
+                .help("至少 10 个字符，包含两类以上字符。请通过安全渠道告知本人。"),
+        );
     }
     fields.push(Field::new("display_name", "姓名", "text", &f.display_name).required());
-    fields.push(Field::new("email", "电子邮箱", "email", &f.email).help("用于接收待办和通知邮件，也用于邮件吹哨时识别发件人。"));
-    fields.push(Field::new("role", "角色", "select", &f.role).options(role_options()).required());
-    fields.push(Field::new("department", "所属部门", "select", &f.department).options(deps).help("协调办、部门工作人员、部门负责人必选；协调办须属于区自然资源分局。"));
-    fields.push(Field::new("township", "所属街镇", "select", &f.township).options(towns).help("街镇工作人员必选。"));
-    fields.push(Field::new("mine_id", "关联矿山编号", "text", &f.mine_id).help("仅矿山企业用户填写。"));
+    fields.push(
+        Field::new("email", "电子邮箱", "email", &f.email)
+            .help("用于接收待办和通知邮件，也用于邮件吹哨时识别发件人。"),
+    );
+    fields.push(
+        Field::new("role", "角色", "select", &f.role)
+            .options(role_options())
+            .required(),
+    );
+    fields.push(
+        Field::new("department", "所属部门", "select", &f.department)
+            .options(deps)
+            .help("协调办、部门工作人员、部门负责人必选；协调办须属于区自然资源分局。"),
+    );
+    fields.push(
+        Field::new("township", "所属街镇", "select", &f.township)
+            .options(towns)
+            .help("街镇工作人员必选。"),
+    );
+    fields.push(
+        Field::new("mine_id", "关联矿山编号", "text", &f.mine_id).help("仅矿山企业用户填写。"),
+    );
     if !is_new {
         fields.push(Field::new("version", "", "hidden", &f.version));
     }
@@ -632,10 +858,27 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
     let (deps, towns) = unit_options(&state).await.page(&s)?;
     let st = state.clone();
     let query = q.clone();
-    let (rows, next) = blocking(move || st.db.read(|conn| users::list(conn, &query))).await.page(&s)?;
+    let (rows, next) = blocking(move || st.db.read(|conn| users::list(conn, &query)))
+        .await
+        .page(&s)?;
     let now = state.clock.now_naive();
-    let dep_name = |c: &Option<String>| c.as_ref().map(|c| deps.iter().find(|d| &d.0 == c).map(|d| d.1.clone()).unwrap_or(c.clone()));
-    let town_name = |c: &Option<String>| c.as_ref().map(|c| towns.iter().find(|t| &t.0 == c).map(|t| t.1.clone()).unwrap_or(c.clone()));
+    let dep_name = |c: &Option<String>| {
+        c.as_ref().map(|c| {
+            deps.iter()
+                .find(|d| &d.0 == c)
+                .map(|d| d.1.clone())
+                .unwrap_or(c.clone())
+        })
+    };
+    let town_name = |c: &Option<String>| {
+        c.as_ref().map(|c| {
+            towns
+                .iter()
+                .find(|t| &t.0 == c)
+                .map(|t| t.1.clone())
+                .unwrap_or(c.clone())
+        })
+    };
     let table_rows = rows
         .iter()
         .map(|u| {
@@ -643,10 +886,18 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
                 link(&u.username, format!("/users/{}", u.id)),
                 cell(&u.display_name),
                 cell(u.role().label()),
-                cell(dep_name(&u.department).or(town_name(&u.township)).unwrap_or_default()),
+                cell(
+                    dep_name(&u.department)
+                        .or(town_name(&u.township))
+                        .unwrap_or_default(),
+                ),
                 cell(u.email.clone().unwrap_or_default()),
                 yes_no(u.active != 0),
-                cell(if u.is_locked(now) { format!("锁定至 {}", local_time(u.locked_until.unwrap_or(now))) } else { String::new() }),
+                cell(if u.is_locked(now) {
+                    format!("锁定至 {}", local_time(u.locked_until.unwrap_or(now)))
+                } else {
+                    String::new()
+                }),
                 cell(u.last_login_at.map(local_time).unwrap_or_default()),
             ]
         })
@@ -658,8 +909,20 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
     let filters = vec![
         Field::new("q", "用户名或姓名", "text", q.q.clone().unwrap_or_default()),
         Field::new("role", "角色", "select", q.role.clone().unwrap_or_default()).options(role_opts),
-        Field::new("department", "部门", "select", q.department.clone().unwrap_or_default()).options(dep_opts),
-        Field::new("active", "状态", "select", q.active.clone().unwrap_or_default()).options(vec![
+        Field::new(
+            "department",
+            "部门",
+            "select",
+            q.department.clone().unwrap_or_default(),
+        )
+        .options(dep_opts),
+        Field::new(
+            "active",
+            "状态",
+            "select",
+            q.active.clone().unwrap_or_default(),
+        )
+        .options(vec![
             (String::new(), "全部".into()),
             ("true".into(), "启用".into()),
             ("false".into(), "停用".into()),
@@ -668,17 +931,30 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
     let next_href = next.map(|c| {
         let mut q2 = q.clone();
         q2.cursor = Some(c);
-        format!("/users?{}", serde_urlencoded::to_string(UserQueryOut::from(&q2)).unwrap_or_default())
+        format!(
+            "/users?{}",
+            serde_urlencoded::to_string(UserQueryOut::from(&q2)).unwrap_or_default()
+        )
     });
     let page = TablePage {
         ctx: page_ctx(&state, &s, &req, "用户管理", "/users").await,
         heading: "用户管理".into(),
         intro: Some("停用账号不会删除其任何记录；停用后该用户的登录立即失效。".into()),
-        new_link: authz::allowed(&s.principal, Action::ManageUsers).then(|| ("/users/new".to_owned(), "新建用户".to_owned())),
+        new_link: authz::allowed(&s.principal, Action::ManageUsers)
+            .then(|| ("/users/new".to_owned(), "新建用户".to_owned())),
         filters,
         filter_action: "/users".into(),
         result: None,
-        headers: vec!["用户名", "姓名", "角色", "所属单位", "电子邮箱", "状态", "锁定", "最近登录"],
+        headers: vec![
+            "用户名",
+            "姓名",
+            "角色",
+            "所属单位",
+            "电子邮箱",
+            "状态",
+            "锁定",
+            "最近登录",
+        ],
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的用户。",
@@ -697,42 +973,93 @@ struct UserQueryOut {
 
 impl From<&UserQuery> for UserQueryOut {
     fn from(q: &UserQuery) -> Self {
-        Self { q: q.q.clone(), role: q.role.clone(), department: q.department.clone(), active: q.active.clone(), cursor: q.cursor.clone() }
+        Self {
+            q: q.q.clone(),
+            role: q.role.clone(),
+            department: q.department.clone(),
+            active: q.active.clone(),
+            cursor: q.cursor.clone(),
+        }
     }
 }
 
-async fn user_form_page(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, form: &UserForm, errors: &[FieldError], user_id: Option<&str>) -> Result<HttpResponse, PageError> {
+async fn user_form_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    form: &UserForm,
+    errors: &[FieldError],
+    user_id: Option<&str>,
+) -> Result<HttpResponse, PageError> {
     let (deps, towns) = unit_options(state).await.page(s)?;
     let mut fields = user_fields(form, user_id.is_none(), deps, towns);
     let general = attach_errors(&mut fields, errors);
     let editable = authz::allowed(&s.principal, Action::ManageUsers);
     let (heading, action, actions, history) = match user_id {
-        None => ("新建用户".to_owned(), "/users/new".to_owned(), Vec::new(), Vec::new()),
+        None => (
+            "新建用户".to_owned(),
+            "/users/new".to_owned(),
+            Vec::new(),
+            Vec::new(),
+        ),
         Some(id) => {
             let st = state.clone();
             let uid = id.to_owned();
-            let user = blocking(move || st.db.read(|conn| users::find(conn, &uid))).await.page(s)?;
+            let user = blocking(move || st.db.read(|conn| users::find(conn, &uid)))
+                .await
+                .page(s)?;
             let mut actions = Vec::new();
             if editable {
                 if user.active != 0 {
-                    actions.push(ActionButton { href: format!("/users/{id}/disable"), label: "停用账号", confirm: "停用后该用户将无法登录，确定停用吗？".into(), style: "danger", fields: Vec::new() });
+                    actions.push(ActionButton {
+                        href: format!("/users/{id}/disable"),
+                        label: "停用账号",
+                        confirm: "停用后该用户将无法登录，确定停用吗？".into(),
+                        style: "danger",
+                        fields: Vec::new(),
+                    });
                 } else {
-                    actions.push(ActionButton { href: format!("/users/{id}/enable"), label: "启用账号", confirm: String::new(), style: "secondary", fields: Vec::new() });
+                    actions.push(ActionButton {
+                        href: format!("/users/{id}/enable"),
+                        label: "启用账号",
+                        confirm: String::new(),
+                        style: "secondary",
+                        fields: Vec::new(),
+                    });
                 }
                 if user.is_locked(state.clock.now_naive()) || user.failed_logins > 0 {
-                    actions.push(ActionButton { href: format!("/users/{id}/unlock"), label: "解除锁定", confirm: String::new(), style: "secondary", fields: Vec::new() });
+                    actions.push(ActionButton {
+                        href: format!("/users/{id}/unlock"),
+                        label: "解除锁定",
+                        confirm: String::new(),
+                        style: "secondary",
+                        fields: Vec::new(),
+                    });
                 }
                 actions.push(ActionButton {
                     href: format!("/users/{id}/reset-password"),
                     label: "重置密码",
                     confirm: String::new(),
                     style: "secondary",
-                    fields: vec![Field::new("password", "新密码", "password", "").help("重置后该用户的登录全部失效。")],
+                    fields: vec![Field::new("password", "新密码", "password", "")
+                        .help("重置后该用户的登录全部失效。")],
                 });
             }
             let history = entity_history(state, "user", id).await.page(s)?;
-            let status = if user.active != 0 { "启用" } else { "已停用" };
-            (format!("用户 {}（{}）· {}", user.display_name, user.username, status), format!("/users/{id}"), actions, history)
+            let status = if user.active != 0 {
+                "启用"
+            } else {
+                "已停用"
+            };
+            (
+                format!(
+                    "用户 {}（{}）· {}",
+                    user.display_name, user.username, status
+                ),
+                format!("/users/{id}"),
+                actions,
+                history,
+            )
         }
     };
     let page = FormPage {
@@ -756,13 +1083,29 @@ async fn user_form_page(state: &web::Data<AppState>, s: &Session, req: &HttpRequ
 }
 
 /// The latest changes to one record, for the history table under its form.
-async fn entity_history(state: &web::Data<AppState>, entity: &'static str, id: &str) -> Result<Vec<(String, String, String, String)>, AppError> {
+async fn entity_history(
+    state: &web::Data<AppState>,
+    entity: &'static str,
+    id: &str,
+) -> Result<Vec<(String, String, String, String)>, AppError> {
     let st = state.clone();
-    let q = AuditQuery { entity: Some(entity.into()), entity_id: Some(id.into()), limit: Some(20), ..Default::default() };
+    let q = AuditQuery {
+        entity: Some(entity.into()),
+        entity_id: Some(id.into()),
+        limit: Some(20),
+        ..Default::default()
+    };
     let (rows, _) = blocking(move || st.db.read(|conn| audit::list(conn, &q))).await?;
     Ok(rows
         .into_iter()
-        .map(|e| (local_time(e.occurred_at), e.actor_name, action_label(&e.action).to_owned(), e.after_json.unwrap_or_default()))
+        .map(|e| {
+            (
+                local_time(e.occurred_at),
+                e.actor_name,
+                action_label(&e.action).to_owned(),
+                e.after_json.unwrap_or_default(),
+            )
+        })
         .collect())
 }
 
@@ -783,11 +1126,18 @@ fn action_label(action: &str) -> &str {
 async fn user_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ManageUsers).page(&s)?;
-    let form = UserForm { role: "officer".into(), ..Default::default() };
+    let form = UserForm {
+        role: "officer".into(),
+        ..Default::default()
+    };
     user_form_page(&state, &s, &req, &form, &[], None).await
 }
 
-async fn user_create(state: web::Data<AppState>, req: HttpRequest, form: PageForm<UserForm>) -> PageResult {
+async fn user_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<UserForm>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let input = NewUser {
@@ -802,17 +1152,26 @@ async fn user_create(state: web::Data<AppState>, req: HttpRequest, form: PageFor
     };
     match api::create_user_as(state.clone(), s.principal.clone(), input).await {
         Ok(u) => Ok(redirect(&format!("/users/{}?ok=created", u.id))),
-        Err(AppError::Validation(errors)) => user_form_page(&state, &s, &req, &f, &errors, None).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            user_form_page(&state, &s, &req, &f, &errors, None).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn user_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession, id: web::Path<String>) -> PageResult {
+async fn user_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    id: web::Path<String>,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewUsers).page(&s)?;
     let st = state.clone();
     let uid = id.clone();
-    let u = blocking(move || st.db.read(|conn| users::find(conn, &uid))).await.page(&s)?;
+    let u = blocking(move || st.db.read(|conn| users::find(conn, &uid)))
+        .await
+        .page(&s)?;
     let form = UserForm {
         username: u.username.clone(),
         password: String::new(),
@@ -827,7 +1186,12 @@ async fn user_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
     user_form_page(&state, &s, &req, &form, &[], Some(&id)).await
 }
 
-async fn user_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<UserForm>, id: web::Path<String>) -> PageResult {
+async fn user_save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<UserForm>,
+    id: web::Path<String>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let patch = UserPatch {
@@ -841,8 +1205,10 @@ async fn user_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<
     };
     match api::update_user_as(state.clone(), s.principal.clone(), id.clone(), patch).await {
         Ok(u) => Ok(redirect(&format!("/users/{}?ok=saved", u.id))),
-        Err(AppError::Validation(errors)) => user_form_page(&state, &s, &req, &f, &errors, Some(&id)).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            user_form_page(&state, &s, &req, &f, &errors, Some(&id)).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
@@ -851,14 +1217,46 @@ struct OptionalPassword {
     password: Option<String>,
 }
 
-async fn user_act(state: web::Data<AppState>, form: PageForm<OptionalPassword>, path: web::Path<(String, String)>) -> PageResult {
+async fn user_act(
+    state: web::Data<AppState>,
+    form: PageForm<OptionalPassword>,
+    path: web::Path<(String, String)>,
+) -> PageResult {
     let s = form.session;
     let (id, action) = path.into_inner();
     let ok = match action.as_str() {
-        "disable" => api::user_action_as(state.clone(), s.principal.clone(), id.clone(), UserAction::Disable).await.map(|_| "disabled"),
-        "enable" => api::user_action_as(state.clone(), s.principal.clone(), id.clone(), UserAction::Enable).await.map(|_| "enabled"),
-        "unlock" => api::user_action_as(state.clone(), s.principal.clone(), id.clone(), UserAction::Unlock).await.map(|_| "unlocked"),
-        "reset-password" => api::reset_password_as(state.clone(), s.principal.clone(), id.clone(), form.form.password.unwrap_or_default()).await.map(|_| "password"),
+        "disable" => api::user_action_as(
+            state.clone(),
+            s.principal.clone(),
+            id.clone(),
+            UserAction::Disable,
+        )
+        .await
+        .map(|_| "disabled"),
+        "enable" => api::user_action_as(
+            state.clone(),
+            s.principal.clone(),
+            id.clone(),
+            UserAction::Enable,
+        )
+        .await
+        .map(|_| "enabled"),
+        "unlock" => api::user_action_as(
+            state.clone(),
+            s.principal.clone(),
+            id.clone(),
+            UserAction::Unlock,
+        )
+        .await
+        .map(|_| "unlocked"),
+        "reset-password" => api::reset_password_as(
+            state.clone(),
+            s.principal.clone(),
+            id.clone(),
+            form.form.password.unwrap_or_default(),
+        )
+        .await
+        .map(|_| "password"),
         _ => Err(AppError::NotFound("没有这个操作。".into())),
     }
     .page(&s)?;
@@ -881,9 +1279,31 @@ fn parse_int(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<i
     }
 }
 
-fn ref_page(ctx: PageCtx, heading: String, editable: bool, action: String, mut fields: Vec<Field>, errors: &[FieldError], back: &str, history: Vec<(String, String, String, String)>) -> HttpResponse {
+#[allow(clippy::too_many_arguments)] // one call per reference page; a struct would only rename them
+fn ref_page(
+    ctx: PageCtx,
+    heading: String,
+    editable: bool,
+    action: String,
+    mut fields: Vec<Field>,
+    errors: &[FieldError],
+    back: &str,
+    history: Vec<(String, String, String, String)>,
+) -> HttpResponse {
     let general = attach_errors(&mut fields, errors);
-    let page = FormPage { ctx, heading, intro: None, errors: general, editable, action, fields, submit_label: "保存", back_href: Some(back.into()), actions: Vec::new(), history };
+    let page = FormPage {
+        ctx,
+        heading,
+        intro: None,
+        errors: general,
+        editable,
+        action,
+        fields,
+        submit_label: "保存",
+        back_href: Some(back.into()),
+        actions: Vec::new(),
+        history,
+    };
     let mut resp = render(&page);
     if !errors.is_empty() {
         *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -891,19 +1311,33 @@ fn ref_page(ctx: PageCtx, heading: String, editable: bool, action: String, mut f
     resp
 }
 
-async fn departments_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+async fn departments_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     let st = state.clone();
-    let rows = blocking(move || st.db.read(reference::departments)).await.page(&s)?;
+    let rows = blocking(move || st.db.read(reference::departments))
+        .await
+        .page(&s)?;
     let table_rows = rows
         .iter()
         .map(|d| {
             vec![
                 cell(&d.code),
                 link(&d.name, format!("/departments/{}", d.code)),
-                cell(if d.is_coordination_office != 0 { "协调机制办公室" } else { "" }),
-                Cell { text: d.duties.clone(), href: None, class: "small".into() },
+                cell(if d.is_coordination_office != 0 {
+                    "协调机制办公室"
+                } else {
+                    ""
+                }),
+                Cell {
+                    text: d.duties.clone(),
+                    href: None,
+                    class: "small".into(),
+                },
                 yes_no(d.active != 0),
             ]
         })
@@ -912,7 +1346,8 @@ async fn departments_list(state: web::Data<AppState>, req: HttpRequest, ps: Page
         ctx: page_ctx(&state, &s, &req, "成员单位", "/departments").await,
         heading: "协调机制成员单位".into(),
         intro: Some("谁审批、谁监管，谁主管、谁监管。".into()),
-        new_link: authz::allowed(&s.principal, Action::EditReferenceData).then(|| ("/departments/new".to_owned(), "新增成员单位".to_owned())),
+        new_link: authz::allowed(&s.principal, Action::EditReferenceData)
+            .then(|| ("/departments/new".to_owned(), "新增成员单位".to_owned())),
         filters: Vec::new(),
         filter_action: "/departments".into(),
         result: None,
@@ -942,13 +1377,24 @@ struct DepartmentForm {
 fn department_fields(f: &DepartmentForm, is_new: bool) -> Vec<Field> {
     let mut fields = Vec::new();
     if is_new {
-        fields.push(Field::new("code", "代码", "text", &f.code).required().help("英文字母与数字，如 FOREST，创建后不能修改。"));
+        fields.push(
+            Field::new("code", "代码", "text", &f.code)
+                .required()
+                .help("英文字母与数字，如 FOREST，创建后不能修改。"),
+        );
     }
     fields.push(Field::new("name", "名称", "text", &f.name).required());
     fields.push(Field::new("duties", "职责", "textarea", &f.duties));
-    fields.push(Field::new("email", "部门邮箱", "email", &f.email).help("部门公共邮箱，用于接收通报。"));
+    fields.push(
+        Field::new("email", "部门邮箱", "email", &f.email).help("部门公共邮箱，用于接收通报。"),
+    );
     fields.push(Field::new("sort_order", "排序", "number", &f.sort_order));
-    fields.push(Field::new("active", "启用", "checkbox", if f.active.is_some() { "true" } else { "" }));
+    fields.push(Field::new(
+        "active",
+        "启用",
+        "checkbox",
+        if f.active.is_some() { "true" } else { "" },
+    ));
     fields
 }
 
@@ -968,35 +1414,79 @@ fn department_input(f: &DepartmentForm, is_new: bool) -> Result<DepartmentInput,
     })
 }
 
-async fn department_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+async fn department_new(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::EditReferenceData).page(&s)?;
-    let f = DepartmentForm { active: Some("true".into()), sort_order: "100".into(), ..Default::default() };
+    let f = DepartmentForm {
+        active: Some("true".into()),
+        sort_order: "100".into(),
+        ..Default::default()
+    };
     let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
-    Ok(ref_page(ctx, "新增成员单位".into(), true, "/departments/new".into(), department_fields(&f, true), &[], "/departments", Vec::new()))
+    Ok(ref_page(
+        ctx,
+        "新增成员单位".into(),
+        true,
+        "/departments/new".into(),
+        department_fields(&f, true),
+        &[],
+        "/departments",
+        Vec::new(),
+    ))
 }
 
-async fn department_create(state: web::Data<AppState>, req: HttpRequest, form: PageForm<DepartmentForm>) -> PageResult {
+async fn department_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<DepartmentForm>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let result = match department_input(&f, true) {
-        Ok(input) => api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| reference::save_department(c, a, n, None, input)).await,
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
+                reference::save_department(c, a, n, None, input)
+            })
+            .await
+        }
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
         Ok(d) => Ok(redirect(&format!("/departments/{}?ok=created", d.code))),
         Err(AppError::Validation(errors)) => {
             let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
-            Ok(ref_page(ctx, "新增成员单位".into(), true, "/departments/new".into(), department_fields(&f, true), &errors, "/departments", Vec::new()))
+            Ok(ref_page(
+                ctx,
+                "新增成员单位".into(),
+                true,
+                "/departments/new".into(),
+                department_fields(&f, true),
+                &errors,
+                "/departments",
+                Vec::new(),
+            ))
         }
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn department_form(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, code: &str, form: Option<&DepartmentForm>, errors: &[FieldError]) -> PageResult {
+async fn department_form(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    code: &str,
+    form: Option<&DepartmentForm>,
+    errors: &[FieldError],
+) -> PageResult {
     let st = state.clone();
     let c = code.to_owned();
-    let d = blocking(move || st.db.read(|conn| reference::department(conn, &c))).await.page(s)?;
+    let d = blocking(move || st.db.read(|conn| reference::department(conn, &c)))
+        .await
+        .page(s)?;
     let loaded = DepartmentForm {
         code: d.code.clone(),
         name: d.name.clone(),
@@ -1009,44 +1499,84 @@ async fn department_form(state: &web::Data<AppState>, s: &Session, req: &HttpReq
     let history = entity_history(state, "department", code).await.page(s)?;
     let heading = format!("{}（{}）", d.name, d.code);
     let ctx = page_ctx(state, s, req, &heading, "/departments").await;
-    Ok(ref_page(ctx, heading, authz::allowed(&s.principal, Action::EditReferenceData), format!("/departments/{code}"), department_fields(f, false), errors, "/departments", history))
+    Ok(ref_page(
+        ctx,
+        heading,
+        authz::allowed(&s.principal, Action::EditReferenceData),
+        format!("/departments/{code}"),
+        department_fields(f, false),
+        errors,
+        "/departments",
+        history,
+    ))
 }
 
-async fn department_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession, code: web::Path<String>) -> PageResult {
+async fn department_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    code: web::Path<String>,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     department_form(&state, &s, &req, &code, None, &[]).await
 }
 
-async fn department_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<DepartmentForm>, code: web::Path<String>) -> PageResult {
+async fn department_save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<DepartmentForm>,
+    code: web::Path<String>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let c = code.clone();
     let result = match department_input(&f, false) {
-        Ok(input) => api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| reference::save_department(cn, a, n, Some(&c), input)).await,
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
+                reference::save_department(cn, a, n, Some(&c), input)
+            })
+            .await
+        }
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
         Ok(d) => Ok(redirect(&format!("/departments/{}?ok=saved", d.code))),
-        Err(AppError::Validation(errors)) => department_form(&state, &s, &req, &code, Some(&f), &errors).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            department_form(&state, &s, &req, &code, Some(&f), &errors).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn townships_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+async fn townships_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     let st = state.clone();
-    let rows = blocking(move || st.db.read(reference::townships)).await.page(&s)?;
+    let rows = blocking(move || st.db.read(reference::townships))
+        .await
+        .page(&s)?;
     let table_rows = rows
         .iter()
-        .map(|t| vec![cell(&t.code), link(&t.name, format!("/townships/{}", t.code)), cell(t.email.clone().unwrap_or_default()), yes_no(t.active != 0)])
+        .map(|t| {
+            vec![
+                cell(&t.code),
+                link(&t.name, format!("/townships/{}", t.code)),
+                cell(t.email.clone().unwrap_or_default()),
+                yes_no(t.active != 0),
+            ]
+        })
         .collect();
     let page = TablePage {
         ctx: page_ctx(&state, &s, &req, "街镇", "/townships").await,
         heading: "街镇".into(),
         intro: Some("街镇负责属地管理，发现问题线索即“吹哨”，相关部门限时“报到”。".into()),
-        new_link: authz::allowed(&s.principal, Action::EditReferenceData).then(|| ("/townships/new".to_owned(), "新增街镇".to_owned())),
+        new_link: authz::allowed(&s.principal, Action::EditReferenceData)
+            .then(|| ("/townships/new".to_owned(), "新增街镇".to_owned())),
         filters: Vec::new(),
         filter_action: "/townships".into(),
         result: None,
@@ -1074,12 +1604,21 @@ struct TownshipForm {
 fn township_fields(f: &TownshipForm, is_new: bool) -> Vec<Field> {
     let mut fields = Vec::new();
     if is_new {
-        fields.push(Field::new("code", "代码", "text", &f.code).required().help("英文字母与数字，如 ABC，创建后不能修改。"));
+        fields.push(
+            Field::new("code", "代码", "text", &f.code)
+                .required()
+                .help("英文字母与数字，如 ABC，创建后不能修改。"),
+        );
     }
     fields.push(Field::new("name", "名称", "text", &f.name).required());
     fields.push(Field::new("email", "街镇邮箱", "email", &f.email));
     fields.push(Field::new("sort_order", "排序", "number", &f.sort_order));
-    fields.push(Field::new("active", "启用", "checkbox", if f.active.is_some() { "true" } else { "" }));
+    fields.push(Field::new(
+        "active",
+        "启用",
+        "checkbox",
+        if f.active.is_some() { "true" } else { "" },
+    ));
     fields
 }
 
@@ -1089,38 +1628,84 @@ fn township_input(f: &TownshipForm, is_new: bool) -> Result<TownshipInput, Vec<F
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(TownshipInput { code: is_new.then(|| f.code.clone()), name: Some(f.name.clone()), email: Some(f.email.clone()), sort_order, active: Some(f.active.is_some()) })
+    Ok(TownshipInput {
+        code: is_new.then(|| f.code.clone()),
+        name: Some(f.name.clone()),
+        email: Some(f.email.clone()),
+        sort_order,
+        active: Some(f.active.is_some()),
+    })
 }
 
 async fn township_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::EditReferenceData).page(&s)?;
-    let f = TownshipForm { active: Some("true".into()), sort_order: "100".into(), ..Default::default() };
+    let f = TownshipForm {
+        active: Some("true".into()),
+        sort_order: "100".into(),
+        ..Default::default()
+    };
     let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
-    Ok(ref_page(ctx, "新增街镇".into(), true, "/townships/new".into(), township_fields(&f, true), &[], "/townships", Vec::new()))
+    Ok(ref_page(
+        ctx,
+        "新增街镇".into(),
+        true,
+        "/townships/new".into(),
+        township_fields(&f, true),
+        &[],
+        "/townships",
+        Vec::new(),
+    ))
 }
 
-async fn township_create(state: web::Data<AppState>, req: HttpRequest, form: PageForm<TownshipForm>) -> PageResult {
+async fn township_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<TownshipForm>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let result = match township_input(&f, true) {
-        Ok(input) => api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| reference::save_township(c, a, n, None, input)).await,
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
+                reference::save_township(c, a, n, None, input)
+            })
+            .await
+        }
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
         Ok(t) => Ok(redirect(&format!("/townships/{}?ok=created", t.code))),
         Err(AppError::Validation(errors)) => {
             let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
-            Ok(ref_page(ctx, "新增街镇".into(), true, "/townships/new".into(), township_fields(&f, true), &errors, "/townships", Vec::new()))
+            Ok(ref_page(
+                ctx,
+                "新增街镇".into(),
+                true,
+                "/townships/new".into(),
+                township_fields(&f, true),
+                &errors,
+                "/townships",
+                Vec::new(),
+            ))
         }
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn township_form(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, code: &str, form: Option<&TownshipForm>, errors: &[FieldError]) -> PageResult {
+async fn township_form(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    code: &str,
+    form: Option<&TownshipForm>,
+    errors: &[FieldError],
+) -> PageResult {
     let st = state.clone();
     let c = code.to_owned();
-    let t = blocking(move || st.db.read(|conn| reference::township(conn, &c))).await.page(s)?;
+    let t = blocking(move || st.db.read(|conn| reference::township(conn, &c)))
+        .await
+        .page(s)?;
     let loaded = TownshipForm {
         code: t.code.clone(),
         name: t.name.clone(),
@@ -1132,49 +1717,102 @@ async fn township_form(state: &web::Data<AppState>, s: &Session, req: &HttpReque
     let history = entity_history(state, "township", code).await.page(s)?;
     let heading = format!("{}（{}）", t.name, t.code);
     let ctx = page_ctx(state, s, req, &heading, "/townships").await;
-    Ok(ref_page(ctx, heading, authz::allowed(&s.principal, Action::EditReferenceData), format!("/townships/{code}"), township_fields(f, false), errors, "/townships", history))
+    Ok(ref_page(
+        ctx,
+        heading,
+        authz::allowed(&s.principal, Action::EditReferenceData),
+        format!("/townships/{code}"),
+        township_fields(f, false),
+        errors,
+        "/townships",
+        history,
+    ))
 }
 
-async fn township_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession, code: web::Path<String>) -> PageResult {
+async fn township_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    code: web::Path<String>,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     township_form(&state, &s, &req, &code, None, &[]).await
 }
 
-async fn township_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<TownshipForm>, code: web::Path<String>) -> PageResult {
+async fn township_save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<TownshipForm>,
+    code: web::Path<String>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let c = code.clone();
     let result = match township_input(&f, false) {
-        Ok(input) => api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| reference::save_township(cn, a, n, Some(&c), input)).await,
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
+                reference::save_township(cn, a, n, Some(&c), input)
+            })
+            .await
+        }
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
         Ok(t) => Ok(redirect(&format!("/townships/{}?ok=saved", t.code))),
-        Err(AppError::Validation(errors)) => township_form(&state, &s, &req, &code, Some(&f), &errors).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            township_form(&state, &s, &req, &code, Some(&f), &errors).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn department_options(state: &web::Data<AppState>) -> Result<Vec<(String, String)>, AppError> {
+async fn department_options(
+    state: &web::Data<AppState>,
+) -> Result<Vec<(String, String)>, AppError> {
     let st = state.clone();
-    blocking(move || st.db.read(|conn| Ok(reference::departments(conn)?.into_iter().map(|d| (d.code, d.name)).collect()))).await
+    blocking(move || {
+        st.db.read(|conn| {
+            Ok(reference::departments(conn)?
+                .into_iter()
+                .map(|d| (d.code, d.name))
+                .collect())
+        })
+    })
+    .await
 }
 
-async fn categories_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+async fn categories_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     let deps = department_options(&state).await.page(&s)?;
-    let name = |c: &str| deps.iter().find(|d| d.0 == c).map(|d| d.1.clone()).unwrap_or_else(|| c.to_owned());
+    let name = |c: &str| {
+        deps.iter()
+            .find(|d| d.0 == c)
+            .map(|d| d.1.clone())
+            .unwrap_or_else(|| c.to_owned())
+    };
     let st = state.clone();
-    let rows = blocking(move || st.db.read(reference::lead_categories)).await.page(&s)?;
+    let rows = blocking(move || st.db.read(reference::lead_categories))
+        .await
+        .page(&s)?;
     let table_rows = rows
         .iter()
         .map(|c| {
             vec![
                 link(&c.name, format!("/lead-categories/{}", c.code)),
                 cell(name(&c.primary_department)),
-                cell(reference::split_codes(&c.assisting_departments).iter().map(|d| name(d)).collect::<Vec<_>>().join("、")),
+                cell(
+                    reference::split_codes(&c.assisting_departments)
+                        .iter()
+                        .map(|d| name(d))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
                 cell(&c.basis),
                 cell(if c.mining_related != 0 { "是" } else { "" }),
                 yes_no(c.active != 0),
@@ -1216,19 +1854,55 @@ struct CategoryForm {
 fn category_fields(f: &CategoryForm, deps: Vec<(String, String)>) -> Vec<Field> {
     vec![
         Field::new("name", "类别名称", "text", &f.name).required(),
-        Field::new("primary_department", "主办部门", "select", &f.primary_department).options(deps).required(),
-        Field::new("assisting_departments", "协办部门代码", "text", &f.assisting_departments).help("多个部门用逗号分隔，如 DRC,MIIT；留空表示无协办部门。"),
+        Field::new(
+            "primary_department",
+            "主办部门",
+            "select",
+            &f.primary_department,
+        )
+        .options(deps)
+        .required(),
+        Field::new(
+            "assisting_departments",
+            "协办部门代码",
+            "text",
+            &f.assisting_departments,
+        )
+        .help("多个部门用逗号分隔，如 DRC,MIIT；留空表示无协办部门。"),
         Field::new("basis", "制度依据", "text", &f.basis),
-        Field::new("mining_related", "涉矿类别（位置不在持证矿区内时按疑似无证采矿处理）", "checkbox", if f.mining_related.is_some() { "true" } else { "" }),
+        Field::new(
+            "mining_related",
+            "涉矿类别（位置不在持证矿区内时按疑似无证采矿处理）",
+            "checkbox",
+            if f.mining_related.is_some() {
+                "true"
+            } else {
+                ""
+            },
+        ),
         Field::new("sort_order", "排序", "number", &f.sort_order),
-        Field::new("active", "启用", "checkbox", if f.active.is_some() { "true" } else { "" }),
+        Field::new(
+            "active",
+            "启用",
+            "checkbox",
+            if f.active.is_some() { "true" } else { "" },
+        ),
     ]
 }
 
-async fn category_form(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, code: &str, form: Option<&CategoryForm>, errors: &[FieldError]) -> PageResult {
+async fn category_form(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    code: &str,
+    form: Option<&CategoryForm>,
+    errors: &[FieldError],
+) -> PageResult {
     let st = state.clone();
     let c = code.to_owned();
-    let row = blocking(move || st.db.read(|conn| reference::lead_category(conn, &c))).await.page(s)?;
+    let row = blocking(move || st.db.read(|conn| reference::lead_category(conn, &c)))
+        .await
+        .page(s)?;
     let loaded = CategoryForm {
         name: row.name.clone(),
         primary_department: row.primary_department.clone(),
@@ -1243,16 +1917,35 @@ async fn category_form(state: &web::Data<AppState>, s: &Session, req: &HttpReque
     let history = entity_history(state, "lead_category", code).await.page(s)?;
     let heading = format!("线索类别：{}", row.name);
     let ctx = page_ctx(state, s, req, &heading, "/lead-categories").await;
-    Ok(ref_page(ctx, heading, authz::allowed(&s.principal, Action::EditReferenceData), format!("/lead-categories/{code}"), category_fields(f, deps), errors, "/lead-categories", history))
+    Ok(ref_page(
+        ctx,
+        heading,
+        authz::allowed(&s.principal, Action::EditReferenceData),
+        format!("/lead-categories/{code}"),
+        category_fields(f, deps),
+        errors,
+        "/lead-categories",
+        history,
+    ))
 }
 
-async fn category_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession, code: web::Path<String>) -> PageResult {
+async fn category_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    code: web::Path<String>,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     category_form(&state, &s, &req, &code, None, &[]).await
 }
 
-async fn category_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<CategoryForm>, code: web::Path<String>) -> PageResult {
+async fn category_save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<CategoryForm>,
+    code: web::Path<String>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let mut errors = Vec::new();
@@ -1261,7 +1954,9 @@ async fn category_save(state: web::Data<AppState>, req: HttpRequest, form: PageF
         code: None,
         name: Some(f.name.clone()),
         primary_department: Some(f.primary_department.clone()),
-        assisting_departments: Some(reference::split_codes(&f.assisting_departments.replace('，', ","))),
+        assisting_departments: Some(reference::split_codes(
+            &f.assisting_departments.replace('，', ","),
+        )),
         basis: Some(f.basis.clone()),
         mining_related: Some(f.mining_related.is_some()),
         sort_order,
@@ -1269,24 +1964,40 @@ async fn category_save(state: web::Data<AppState>, req: HttpRequest, form: PageF
     };
     let c = code.clone();
     let result = if errors.is_empty() {
-        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| reference::save_lead_category(cn, a, n, Some(&c), input)).await
+        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
+            reference::save_lead_category(cn, a, n, Some(&c), input)
+        })
+        .await
     } else {
         Err(AppError::Validation(errors))
     };
     match result {
         Ok(row) => Ok(redirect(&format!("/lead-categories/{}?ok=saved", row.code))),
-        Err(AppError::Validation(errors)) => category_form(&state, &s, &req, &code, Some(&f), &errors).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            category_form(&state, &s, &req, &code, Some(&f), &errors).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
-async fn permit_types_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+async fn permit_types_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     let deps = department_options(&state).await.page(&s)?;
-    let name = |c: &str| deps.iter().find(|d| d.0 == c).map(|d| d.1.clone()).unwrap_or_else(|| c.to_owned());
+    let name = |c: &str| {
+        deps.iter()
+            .find(|d| d.0 == c)
+            .map(|d| d.1.clone())
+            .unwrap_or_else(|| c.to_owned())
+    };
     let st = state.clone();
-    let rows = blocking(move || st.db.read(reference::permit_types)).await.page(&s)?;
+    let rows = blocking(move || st.db.read(reference::permit_types))
+        .await
+        .page(&s)?;
     let table_rows = rows
         .iter()
         .map(|p| {
@@ -1294,7 +2005,11 @@ async fn permit_types_list(state: web::Data<AppState>, req: HttpRequest, ps: Pag
                 link(&p.name, format!("/permit-types/{}", p.code)),
                 cell(name(&p.issuing_department)),
                 cell(format!("{} 天", p.expiry_warning_days)),
-                Cell { text: p.notes.clone(), href: None, class: "small".into() },
+                Cell {
+                    text: p.notes.clone(),
+                    href: None,
+                    class: "small".into(),
+                },
                 yes_no(p.active != 0),
             ]
         })
@@ -1333,18 +2048,46 @@ struct PermitTypeForm {
 fn permit_type_fields(f: &PermitTypeForm, deps: Vec<(String, String)>) -> Vec<Field> {
     vec![
         Field::new("name", "名称", "text", &f.name).required(),
-        Field::new("issuing_department", "审批与监管部门", "select", &f.issuing_department).options(deps).required(),
-        Field::new("expiry_warning_days", "到期提醒天数", "number", &f.expiry_warning_days).required().help("到期前多少天起显示为“即将到期”，1 到 730。"),
+        Field::new(
+            "issuing_department",
+            "审批与监管部门",
+            "select",
+            &f.issuing_department,
+        )
+        .options(deps)
+        .required(),
+        Field::new(
+            "expiry_warning_days",
+            "到期提醒天数",
+            "number",
+            &f.expiry_warning_days,
+        )
+        .required()
+        .help("到期前多少天起显示为“即将到期”，1 到 730。"),
         Field::new("notes", "说明", "textarea", &f.notes),
         Field::new("sort_order", "排序", "number", &f.sort_order),
-        Field::new("active", "启用", "checkbox", if f.active.is_some() { "true" } else { "" }),
+        Field::new(
+            "active",
+            "启用",
+            "checkbox",
+            if f.active.is_some() { "true" } else { "" },
+        ),
     ]
 }
 
-async fn permit_type_form(state: &web::Data<AppState>, s: &Session, req: &HttpRequest, code: &str, form: Option<&PermitTypeForm>, errors: &[FieldError]) -> PageResult {
+async fn permit_type_form(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    code: &str,
+    form: Option<&PermitTypeForm>,
+    errors: &[FieldError],
+) -> PageResult {
     let st = state.clone();
     let c = code.to_owned();
-    let row = blocking(move || st.db.read(|conn| reference::permit_type(conn, &c))).await.page(s)?;
+    let row = blocking(move || st.db.read(|conn| reference::permit_type(conn, &c)))
+        .await
+        .page(s)?;
     let loaded = PermitTypeForm {
         name: row.name.clone(),
         issuing_department: row.issuing_department.clone(),
@@ -1358,16 +2101,35 @@ async fn permit_type_form(state: &web::Data<AppState>, s: &Session, req: &HttpRe
     let history = entity_history(state, "permit_type", code).await.page(s)?;
     let heading = format!("证照类型：{}", row.name);
     let ctx = page_ctx(state, s, req, &heading, "/permit-types").await;
-    Ok(ref_page(ctx, heading, authz::allowed(&s.principal, Action::EditReferenceData), format!("/permit-types/{code}"), permit_type_fields(f, deps), errors, "/permit-types", history))
+    Ok(ref_page(
+        ctx,
+        heading,
+        authz::allowed(&s.principal, Action::EditReferenceData),
+        format!("/permit-types/{code}"),
+        permit_type_fields(f, deps),
+        errors,
+        "/permit-types",
+        history,
+    ))
 }
 
-async fn permit_type_edit(state: web::Data<AppState>, req: HttpRequest, ps: PageSession, code: web::Path<String>) -> PageResult {
+async fn permit_type_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    code: web::Path<String>,
+) -> PageResult {
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
     permit_type_form(&state, &s, &req, &code, None, &[]).await
 }
 
-async fn permit_type_save(state: web::Data<AppState>, req: HttpRequest, form: PageForm<PermitTypeForm>, code: web::Path<String>) -> PageResult {
+async fn permit_type_save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<PermitTypeForm>,
+    code: web::Path<String>,
+) -> PageResult {
     let s = form.session;
     let f = form.form;
     let mut errors = Vec::new();
@@ -1383,20 +2145,31 @@ async fn permit_type_save(state: web::Data<AppState>, req: HttpRequest, form: Pa
     };
     let c = code.clone();
     let result = if errors.is_empty() {
-        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| reference::update_permit_type(cn, a, n, &c, input)).await
+        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
+            reference::update_permit_type(cn, a, n, &c, input)
+        })
+        .await
     } else {
         Err(AppError::Validation(errors))
     };
     match result {
         Ok(row) => Ok(redirect(&format!("/permit-types/{}?ok=saved", row.code))),
-        Err(AppError::Validation(errors)) => permit_type_form(&state, &s, &req, &code, Some(&f), &errors).await,
-        Err(e) => Err(PageError(e, Some(s))),
+        Err(AppError::Validation(errors)) => {
+            permit_type_form(&state, &s, &req, &code, Some(&f), &errors).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 5] = [("user", "用户"), ("department", "成员单位"), ("township", "街镇"), ("lead_category", "线索类别"), ("permit_type", "证照类型")];
+const ENTITY_TYPES: [(&str, &str); 5] = [
+    ("user", "用户"),
+    ("department", "成员单位"),
+    ("township", "街镇"),
+    ("lead_category", "线索类别"),
+    ("permit_type", "证照类型"),
+];
 
 async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
@@ -1407,8 +2180,17 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         .page(&s)?;
     let st = state.clone();
     let query = q.clone();
-    let (rows, next) = blocking(move || st.db.read(|conn| audit::list(conn, &query))).await.page(&s)?;
-    let entity_label = |t: &str| ENTITY_TYPES.iter().find(|e| e.0 == t).map(|e| e.1).unwrap_or(t).to_owned();
+    let (rows, next) = blocking(move || st.db.read(|conn| audit::list(conn, &query)))
+        .await
+        .page(&s)?;
+    let entity_label = |t: &str| {
+        ENTITY_TYPES
+            .iter()
+            .find(|e| e.0 == t)
+            .map(|e| e.1)
+            .unwrap_or(t)
+            .to_owned()
+    };
     let table_rows = rows
         .iter()
         .map(|e| {
@@ -1419,31 +2201,65 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
                 cell(entity_label(&e.entity_type)),
                 cell(&e.entity_id),
                 cell(action_label(&e.action)),
-                Cell { text: e.after_json.clone().unwrap_or_default(), href: None, class: "small".into() },
+                Cell {
+                    text: e.after_json.clone().unwrap_or_default(),
+                    href: None,
+                    class: "small".into(),
+                },
             ]
         })
         .collect();
     let mut entity_opts = vec![(String::new(), "全部".to_owned())];
-    entity_opts.extend(ENTITY_TYPES.iter().map(|(c, l)| (c.to_string(), l.to_string())));
+    entity_opts.extend(
+        ENTITY_TYPES
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string())),
+    );
     let filters = vec![
-        Field::new("entity", "对象类型", "select", q.entity.clone().unwrap_or_default()).options(entity_opts),
-        Field::new("entity_id", "对象编号", "text", q.entity_id.clone().unwrap_or_default()),
+        Field::new(
+            "entity",
+            "对象类型",
+            "select",
+            q.entity.clone().unwrap_or_default(),
+        )
+        .options(entity_opts),
+        Field::new(
+            "entity_id",
+            "对象编号",
+            "text",
+            q.entity_id.clone().unwrap_or_default(),
+        ),
     ];
     let next_href = next.map(|c| {
         format!(
             "/audit?{}",
-            serde_urlencoded::to_string([("entity", q.entity.clone().unwrap_or_default()), ("entity_id", q.entity_id.clone().unwrap_or_default()), ("cursor", c)]).unwrap_or_default()
+            serde_urlencoded::to_string([
+                ("entity", q.entity.clone().unwrap_or_default()),
+                ("entity_id", q.entity_id.clone().unwrap_or_default()),
+                ("cursor", c)
+            ])
+            .unwrap_or_default()
         )
     });
     let page = TablePage {
         ctx: page_ctx(&state, &s, &req, "操作记录", "/audit").await,
         heading: "操作记录".into(),
-        intro: Some("所有变更按顺序写入哈希链，任何删改都能被 `minecoord audit verify` 发现。".into()),
+        intro: Some(
+            "所有变更按顺序写入哈希链，任何删改都能被 `minecoord audit verify` 发现。".into(),
+        ),
         new_link: None,
         filters,
         filter_action: "/audit".into(),
         result: None,
-        headers: vec!["序号", "时间", "操作人", "对象", "编号", "操作", "变更后内容"],
+        headers: vec![
+            "序号",
+            "时间",
+            "操作人",
+            "对象",
+            "编号",
+            "操作",
+            "变更后内容",
+        ],
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的记录。",
@@ -1459,22 +2275,42 @@ struct CalendarQuery {
 
 async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
-    let q = web::Query::<CalendarQuery>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or(CalendarQuery { from: None, days: None });
-    let result = match (q.from.as_deref().filter(|v| !v.is_empty()), q.days.as_deref().filter(|v| !v.is_empty())) {
-        (Some(from), Some(days)) => Some(match (chrono::NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d"), days.trim().parse::<u32>()) {
-            (Ok(f), Ok(n)) if n <= crate::domain::calendar::MAX_WORKING_DAYS => match state.calendar.add_working_days(f, n) {
-                Some(d) => format!("{} 之后第 {} 个工作日是 {}（{}）", f, n, d, weekday_cn(d)),
-                None => "计算结果超出日期范围".into(),
+    let q = web::Query::<CalendarQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or(CalendarQuery {
+            from: None,
+            days: None,
+        });
+    let result = match (
+        q.from.as_deref().filter(|v| !v.is_empty()),
+        q.days.as_deref().filter(|v| !v.is_empty()),
+    ) {
+        (Some(from), Some(days)) => Some(
+            match (
+                chrono::NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d"),
+                days.trim().parse::<u32>(),
+            ) {
+                (Ok(f), Ok(n)) if n <= crate::domain::calendar::MAX_WORKING_DAYS => match state
+                    .calendar
+                    .add_working_days(f, n)
+                {
+                    Some(d) => format!("{} 之后第 {} 个工作日是 {}（{}）", f, n, d, weekday_cn(d)),
+                    None => "计算结果超出日期范围".into(),
+                },
+                (Err(_), _) => "起始日期格式不正确，应为 YYYY-MM-DD，例如 2026-05-06".into(),
+                _ => "工作日天数应为 0 到 3650 之间的整数".into(),
             },
-            (Err(_), _) => "起始日期格式不正确，应为 YYYY-MM-DD，例如 2026-05-06".into(),
-            _ => "工作日天数应为 0 到 3650 之间的整数".into(),
-        }),
+        ),
         _ => None,
     };
     let mut rows = Vec::new();
     for year in state.calendar.years() {
         for (date, kind) in state.calendar.special_days(year) {
-            rows.push(vec![cell(date.to_string()), cell(weekday_cn(date)), cell(api::day_kind_label(&kind))]);
+            rows.push(vec![
+                cell(date.to_string()),
+                cell(weekday_cn(date)),
+                cell(api::day_kind_label(&kind)),
+            ]);
         }
     }
     let years: Vec<String> = state.calendar.years().map(|y| y.to_string()).collect();
@@ -1502,5 +2338,13 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
 
 fn weekday_cn(d: chrono::NaiveDate) -> &'static str {
     use chrono::Datelike;
-    ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"][d.weekday().num_days_from_monday() as usize]
+    [
+        "星期一",
+        "星期二",
+        "星期三",
+        "星期四",
+        "星期五",
+        "星期六",
+        "星期日",
+    ][d.weekday().num_days_from_monday() as usize]
 }

@@ -1,0 +1,178 @@
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::on_both;
+
+on_both! {
+    /// Login returns a Bearer token for /api/v1/me; the user object never has the hash.
+    async fn login_issues_a_token_that_identifies_the_user(app) {
+        let r = app.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 8 * 3600);
+        assert!(body["user"].get("password_hash").is_none() && body["user"].get("password").is_none());
+        let me: Value = app.get("/api/v1/me", body["access_token"].as_str().unwrap()).await.json().await.unwrap();
+        assert_eq!(me["username"], "admin");
+        assert_eq!(me["role"], "admin");
+        // The bootstrap admin's password is stored as an argon2id hash.
+        let hash: String = app.with_db(|c| {
+            use diesel::prelude::*;
+            use minecoord::db::schema::users;
+            Ok(users::table.filter(users::username.eq("admin")).select(users::password_hash).first(c)?)
+        }).await;
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+    }
+}
+
+on_both! {
+    /// Wrong password and unknown user get the same 401; usernames are case-insensitive.
+    async fn wrong_credentials_are_refused_alike(app) {
+        let (s1, b1) = problem(app.login("admin", "wrong-password-1").await).await;
+        let (s2, b2) = problem(app.login("nobody", "wrong-password-1").await).await;
+        assert_eq!((s1, s2), (401, 401));
+        assert_eq!(b1["detail"], b2["detail"]);
+        assert_eq!(app.login("ADMIN", ADMIN_PASSWORD).await.status(), 200);
+        let (status, body) = problem(app.login("", "").await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["username", "password"]);
+    }
+}
+
+on_both! {
+    /// Five wrong passwords lock the account (429) even for the right password, admins see
+    /// the lock, and it lifts by itself after the lockout or when an admin unlocks it.
+    async fn repeated_failures_lock_the_account_for_a_while(app) {
+        let id = app.create_user("zhang.san", "officer", Some("EM"), None).await;
+        for _ in 0..4 {
+            assert_eq!(app.login("zhang.san", "Wrong-pass-123").await.status(), 401);
+        }
+        let r = app.login("zhang.san", "Wrong-pass-123").await;
+        assert_eq!(r.status(), 429);
+        assert!(r.headers().get("retry-after").is_some());
+        let (status, body) = problem(app.login("zhang.san", PASSWORD).await).await;
+        assert_eq!(status, 429);
+        assert_eq!(body["type"], "rate_limited");
+        let view: Value = app.get(&format!("/api/v1/users/{id}"), &app.admin_token).await.json().await.unwrap();
+        assert!(view["locked_until"].is_string(), "admins see the lock: {view}");
+
+        app.clock.advance(Duration::minutes(16));
+        assert_eq!(app.login("zhang.san", PASSWORD).await.status(), 200);
+
+        for _ in 0..5 {
+            app.login("zhang.san", "Wrong-pass-123").await;
+        }
+        assert_eq!(app.login("zhang.san", PASSWORD).await.status(), 429);
+        let r = app.post(&format!("/api/v1/users/{id}/unlock"), &app.admin_token, json!({})).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(app.login("zhang.san", PASSWORD).await.status(), 200);
+        // The lock is on the record.
+        let audit: Value = app.get(&format!("/api/v1/audit?entity=user&entity_id={id}"), &app.admin_token).await.json().await.unwrap();
+        let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"lock") && actions.contains(&"unlock"), "{actions:?}");
+    }
+}
+
+/// One source address that keeps failing is refused for the window, whatever the username.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_keeps_failing_is_throttled_sqlite() {
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| s.auth.source_max_failures = 3).await
+    else {
+        return;
+    };
+    for i in 0..3 {
+        assert_eq!(
+            app.login(&format!("user{i}"), "Wrong-pass-123")
+                .await
+                .status(),
+            401
+        );
+    }
+    let (status, body) = problem(app.login("admin", ADMIN_PASSWORD).await).await;
+    assert_eq!(status, 429);
+    assert!(body["detail"].as_str().unwrap().contains("地址"));
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 200);
+}
+
+on_both! {
+    /// Logging out revokes every token of that user at once.
+    async fn logout_revokes_tokens_at_once(app) {
+        app.create_user("li.si", "officer", Some("EE"), None).await;
+        let t1 = app.token_for("li.si", PASSWORD).await;
+        let t2 = app.token_for("li.si", PASSWORD).await;
+        assert_eq!(app.get("/api/v1/me", &t2).await.status(), 200);
+        assert_eq!(app.post("/api/v1/auth/logout", &t1, json!({})).await.status(), 204);
+        assert_eq!(app.get("/api/v1/me", &t1).await.status(), 401);
+        assert_eq!(app.get("/api/v1/me", &t2).await.status(), 401);
+        assert_eq!(app.get("/api/v1/me", &app.token_for("li.si", PASSWORD).await).await.status(), 200);
+    }
+}
+
+on_both! {
+    /// Disabling a user ends their sessions and stops new logins; enabling restores login.
+    async fn disabling_a_user_revokes_and_blocks_login(app) {
+        let id = app.create_user("wang.wu", "township", None, Some("BEHT")).await;
+        let token = app.token_for("wang.wu", PASSWORD).await;
+        assert_eq!(app.post(&format!("/api/v1/users/{id}/disable"), &app.admin_token, json!({})).await.status(), 200);
+        assert_eq!(app.get("/api/v1/me", &token).await.status(), 401);
+        let (status, body) = problem(app.login("wang.wu", PASSWORD).await).await;
+        assert_eq!(status, 401);
+        assert!(body["detail"].as_str().unwrap().contains("停用"));
+        assert_eq!(app.post(&format!("/api/v1/users/{id}/enable"), &app.admin_token, json!({})).await.status(), 200);
+        assert_eq!(app.login("wang.wu", PASSWORD).await.status(), 200);
+    }
+}
+
+on_both! {
+    /// Tokens expire by the service's clock; a forged or garbled token is refused.
+    async fn expired_and_forged_tokens_are_refused(app) {
+        let token = app.token_for("admin", ADMIN_PASSWORD).await;
+        app.clock.advance(Duration::hours(8) + Duration::seconds(1));
+        let (status, body) = problem(app.get("/api/v1/me", &token).await).await;
+        assert_eq!(status, 401);
+        assert!(body["detail"].as_str().unwrap().contains("过期"));
+        let fresh = app.token_for("admin", ADMIN_PASSWORD).await;
+        let mut forged = fresh.clone();
+        forged.pop();
+        forged.push(if fresh.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(app.get("/api/v1/me", &forged).await.status(), 401);
+        assert_eq!(app.get("/api/v1/me", "not-a-token").await.status(), 401);
+    }
+}
+
+on_both! {
+    /// A cookie session may read the API, but a write without the CSRF header is refused.
+    async fn cookie_sessions_need_the_csrf_header_to_write(app) {
+        let token = app.token_for("admin", ADMIN_PASSWORD).await;
+        let cookie = format!("mc_session={token}");
+        let r = app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = app.client.post(app.url("/api/v1/townships")).header("cookie", &cookie)
+            .json(&json!({"code": "XJZ", "name": "新街镇"})).send().await.unwrap();
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 403);
+        assert!(body["detail"].as_str().unwrap().contains("CSRF"));
+        assert_eq!(app.count("townships").await, 2, "nothing was written");
+    }
+}
+
+on_both! {
+    /// Changing one's own password needs the current one and meets the policy.
+    async fn changing_ones_own_password(app) {
+        app.create_user("zhao.liu", "head", Some("AGRI"), None).await;
+        let token = app.token_for("zhao.liu", PASSWORD).await;
+        let (status, body) = problem(app.post("/api/v1/me/password", &token, json!({"current_password": "nope", "new_password": "Another-pass-2026"})).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["current_password"]);
+        let (status, body) = problem(app.post("/api/v1/me/password", &token, json!({"current_password": PASSWORD, "new_password": "short"})).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["new_password"]);
+        let r = app.post("/api/v1/me/password", &token, json!({"current_password": PASSWORD, "new_password": "Another-pass-2026"})).await;
+        assert_eq!(r.status(), 204);
+        assert_eq!(app.login("zhao.liu", PASSWORD).await.status(), 401);
+        assert_eq!(app.login("zhao.liu", "Another-pass-2026").await.status(), 200);
+    }
+}
+
+use crate::helpers::*;

@@ -1,0 +1,336 @@
+//! The test harness: the real service on a random port, on a fresh SQLite file or a
+//! fresh PostgreSQL database, with a clock the test moves.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::{TimeZone, Utc};
+use diesel::{Connection, RunQueryDsl};
+use minecoord::clock::ManualClock;
+use minecoord::config::Settings;
+use minecoord::error::AppResult;
+use minecoord::http::AppState;
+use minecoord::startup::Application;
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "Qiye-Anquan-2026";
+pub const PASSWORD: &str = "Jiancha-2026-ok";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from one body: `mod name { fn sqlite(); fn postgres(); }`.
+#[macro_export]
+macro_rules! on_both {
+    ($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::helpers::*;
+
+            async fn run($app: TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = TestApp::spawn(Backend::Sqlite).await {
+                    run(app).await
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                    run(app).await
+                }
+            }
+        }
+    };
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Under CI a missing prerequisite fails the run; elsewhere the test is skipped, loudly.
+pub fn skip_or_fail(what: &str) {
+    if in_ci() {
+        panic!("CI=true but {what}");
+    }
+    eprintln!("SKIPPED: {what} (set CI=true to make this a failure)");
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("MINECOORD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("minecoord.db").display());
+                Some(Self {
+                    url,
+                    pg_name: None,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let base = pg_base_url();
+                let mut admin = match diesel::PgConnection::establish(&format!("{base}/postgres")) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        skip_or_fail(&format!("PostgreSQL is not reachable at {base}: {e}"));
+                        return None;
+                    }
+                };
+                let name = format!("mc_test_{}", uuid::Uuid::new_v4().simple());
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                Some(Self {
+                    url: format!("{base}/{name}"),
+                    pg_name: Some(name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut admin) =
+                diesel::PgConnection::establish(&format!("{}/postgres", pg_base_url()))
+            {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: web::Data<AppState>,
+    pub admin_token: String,
+    server: actix_web::dev::ServerHandle,
+    // Dropped last: the database outlives the server that uses it.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // `stop` sends the command at once; the returned future only waits for it.
+        drop(self.server.stop(false));
+    }
+}
+
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut s = Settings::load(None).expect("default settings load");
+    s.database.url = db_url.to_owned();
+    s.database.pool_size = 4;
+    s.database.connect_timeout = "2s".into();
+    s.http.addr = "127.0.0.1:0".into();
+    s.http.workers = 1;
+    s.http.public_base_url = "http://minecoord.test".into();
+    s.bootstrap.admin_password = Some(ADMIN_PASSWORD.into());
+    s.auth.jwt_secret = Some("test-secret-test-secret-test-secret-0123".into());
+    s.calendar.dir = "does-not-exist".into();
+    s
+}
+
+/// 2026-03-02 09:00 in Shanghai, a Monday.
+pub fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let db = TestDb::new(backend)?;
+        let mut settings = test_settings(&db.url);
+        adjust(&mut settings);
+        Some(Self::start(db, settings, ManualClock::new(start_time())).await)
+    }
+
+    pub async fn start(db: TestDb, settings: Settings, clock: Arc<ManualClock>) -> TestApp {
+        let app = Application::build(settings, clock.clone())
+            .await
+            .expect("service builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state.clone();
+        let server = app.server_handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut test_app = TestApp {
+            address,
+            client,
+            clock,
+            state,
+            admin_token: String::new(),
+            server,
+            db,
+        };
+        test_app.admin_token = test_app.token_for("admin", ADMIN_PASSWORD).await;
+        test_app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn token_for(&self, username: &str, password: &str) -> String {
+        let resp = self.login(username, password).await;
+        assert_eq!(resp.status(), 200, "login of {username} failed");
+        let body: Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates an account as admin and returns its id.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        role: &str,
+        department: Option<&str>,
+        township: Option<&str>,
+    ) -> String {
+        let mut body = json!({ "username": username, "password": PASSWORD, "display_name": format!("测试{username}"), "role": role });
+        if let Some(d) = department {
+            body["department"] = json!(d);
+        }
+        if let Some(t) = township {
+            body["township"] = json!(t);
+        }
+        if role == "enterprise" {
+            body["mine_id"] = json!(uuid::Uuid::new_v4().to_string());
+        }
+        let resp = self.post("/api/v1/users", &self.admin_token, body).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "create {username}: {body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs a closure on a database connection of the service, for asserting effects.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut minecoord::db::DbConnection) -> AppResult<T> + Send + 'static,
+    ) -> T {
+        let db = self.state.db.clone();
+        tokio::task::spawn_blocking(move || db.read(f))
+            .await
+            .unwrap()
+            .expect("database query")
+    }
+
+    pub async fn count(&self, table_sql: &'static str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.with_db(move |c| {
+            Ok(
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table_sql}"))
+                    .get_result::<N>(c)?
+                    .n,
+            )
+        })
+        .await
+    }
+}
+
+pub async fn problem(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = resp.json().await.expect("json body");
+    if status >= 400 {
+        assert_eq!(
+            ct, "application/problem+json",
+            "errors are problem documents: {body}"
+        );
+        assert!(
+            body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+            "{body}"
+        );
+    }
+    (status, body)
+}
+
+pub fn fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

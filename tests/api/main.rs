@@ -1,0 +1,15 @@
+//! Integration tests: the real service over HTTP, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod authz_matrix;
+mod bad_input;
+mod browser;
+mod calendar;
+mod cli;
+mod operations;
+mod pages;
+mod reference;
+mod users;

@@ -1,0 +1,121 @@
+use serde_json::Value;
+
+use crate::on_both;
+
+on_both! {
+    /// /healthz and /readyz answer, and readyz says where mail goes.
+    async fn health_and_readiness_answer(app) {
+        let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["database"], "ok");
+        assert!(body["smtp"].as_str().unwrap().contains("outbox"));
+    }
+}
+
+on_both! {
+    /// Every response carries a request id, and /metrics counts requests by route and status.
+    async fn metrics_count_requests_by_route_and_status(app) {
+        let r = app.get("/api/v1/departments", &app.admin_token).await;
+        assert!(r.headers().get("x-request-id").is_some());
+        let _ = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+        let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains(r#"http_requests_total{method="GET",route="/api/v1/departments",status="200"}"#), "{text}");
+        assert!(text.contains(r#"route="/api/v1/me",status="401""#), "{text}");
+        assert!(text.contains("http_request_duration_seconds"), "{text}");
+        assert!(text.contains("db_pool_connections"), "{text}");
+    }
+}
+
+on_both! {
+    /// The OpenAPI document is generated from the code and lists every endpoint.
+    async fn openapi_lists_every_endpoint(app) {
+        let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        for p in [
+            "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password",
+            "/api/v1/users", "/api/v1/users/{id}", "/api/v1/users/{id}/disable", "/api/v1/users/{id}/enable",
+            "/api/v1/users/{id}/unlock", "/api/v1/users/{id}/reset-password",
+            "/api/v1/departments", "/api/v1/departments/{code}", "/api/v1/townships", "/api/v1/townships/{code}",
+            "/api/v1/lead-categories", "/api/v1/lead-categories/{code}", "/api/v1/permit-types",
+            "/api/v1/permit-types/{code}", "/api/v1/risk-grades", "/api/v1/calendar/working-days",
+            "/api/v1/audit", "/healthz", "/readyz", "/metrics",
+        ] {
+            assert!(paths.contains_key(p), "openapi lacks {p}");
+        }
+        assert!(paths["/api/v1/users"].get("post").is_some());
+        assert!(paths["/api/v1/users/{id}"].get("patch").is_some());
+    }
+}
+
+on_both! {
+    /// An unknown API address is a 404 problem document; an unknown page is a Chinese page.
+    async fn unknown_addresses_are_404(app) {
+        let (status, body) = problem(app.get("/api/v1/nothing-here", &app.admin_token).await).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["type"], "not_found");
+        let r = app.client.get(app.url("/no-such-page")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        assert!(r.text().await.unwrap().contains("页面不存在"));
+    }
+}
+
+/// With the database gone, requests get 503 problem documents; when it returns, the
+/// service recovers by itself. PostgreSQL only: a SQLite file cannot go away like that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_is_503_and_recovers_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let name = app.db.url.rsplit('/').next().unwrap().to_owned();
+    let moved = format!("{name}_away");
+    let admin_url = format!("{}/postgres", pg_base_url());
+    let run = |sql: String| {
+        let admin_url = admin_url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut c = diesel::PgConnection::establish(&admin_url).unwrap();
+                diesel::sql_query(sql).execute(&mut c).unwrap();
+            })
+            .await
+            .unwrap()
+        }
+    };
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+    run(format!("ALTER DATABASE {name} RENAME TO {moved}")).await;
+
+    let (status, body) = problem(app.get("/api/v1/departments", &app.admin_token).await).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["type"], "unavailable");
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+
+    run(format!("ALTER DATABASE {moved} RENAME TO {name}")).await;
+    let r = app.get("/api/v1/departments", &app.admin_token).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+use crate::helpers::*;

@@ -1,0 +1,165 @@
+//! The pages over plain HTTP: login with the form, CSRF on every form, admin screens.
+
+use crate::on_both;
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A browser-like client that keeps cookies and does not follow redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(app.url("/login?next=/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    client
+        .post(app.url("/login"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", "/users"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both! {
+    /// Pages need a login; the form signs in with an HttpOnly cookie and returns to the page asked for.
+    async fn the_login_form_signs_in_and_returns_to_the_page(app) {
+        let client = browser();
+        let r = client.get(app.url("/users")).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/login?next=/users");
+
+        let r = sign_in(&app, &client, "admin", "wrong-password").await;
+        assert_eq!(r.status(), 401);
+        assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+
+        let r = sign_in(&app, &client, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/users");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let html = client.get(app.url("/users")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("用户管理") && html.contains("系统管理员"), "{html}");
+        let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("您好，系统管理员"));
+        assert!(home.contains("href=\"/audit\""), "admins see the audit trail in the navigation");
+    }
+}
+
+on_both! {
+    /// The login form refuses a post without its CSRF token and never redirects off-site.
+    async fn the_login_form_is_protected(app) {
+        let client = browser();
+        let r = client.post(app.url("/login")).form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", "forged")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&page, "csrf");
+        let r = client.post(app.url("/login"))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &csrf), ("next", "//evil.example/")])
+            .send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/");
+    }
+}
+
+on_both! {
+    /// An admin creates a user through the form; mistakes come back on the form, in Chinese,
+    /// with what was typed kept; a form without its CSRF token is refused.
+    async fn admin_manages_users_through_the_pages(app) {
+        let client = browser();
+        sign_in(&app, &client, "admin", ADMIN_PASSWORD).await;
+        let form = client.get(app.url("/users/new")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&form, "csrf");
+
+        let r = client.post(app.url("/users/new")).form(&[
+            ("csrf", csrf.as_str()), ("username", "qian.yi"), ("password", "short"), ("display_name", "钱一"),
+            ("email", ""), ("role", "officer"), ("department", ""), ("township", ""), ("mine_id", ""),
+        ]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("密码至少需要 10 个字符"), "{html}");
+        assert!(html.contains("部门工作人员必须选择所属部门"), "{html}");
+        assert!(html.contains("value=\"qian.yi\""), "what was typed is kept");
+        assert_eq!(app.count("users").await, 1);
+
+        let r = client.post(app.url("/users/new")).form(&[
+            ("csrf", csrf.as_str()), ("username", "qian.yi"), ("password", PASSWORD), ("display_name", "钱一"),
+            ("email", "qianyi@example.gov.cn"), ("role", "officer"), ("department", "EE"), ("township", ""), ("mine_id", ""),
+        ]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.ends_with("?ok=created"));
+        let detail = client.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
+        assert!(detail.contains("已创建") && detail.contains("钱一") && detail.contains("变更记录"), "{detail}");
+        assert_eq!(app.login("qian.yi", PASSWORD).await.status(), 200);
+
+        let id = location.trim_start_matches("/users/").trim_end_matches("?ok=created").to_owned();
+        let r = client.post(app.url(&format!("/users/{id}/disable"))).form(&[("csrf", "forged")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(app.login("qian.yi", PASSWORD).await.status(), 200, "the forged form changed nothing");
+        let r = client.post(app.url(&format!("/users/{id}/disable"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(app.login("qian.yi", PASSWORD).await.status(), 401);
+    }
+}
+
+on_both! {
+    /// A township user sees reference data read-only and is refused the admin pages.
+    async fn non_admins_see_read_only_pages(app) {
+        app.create_user("jiezhen", "township", None, Some("KBJD")).await;
+        let client = browser();
+        sign_in(&app, &client, "jiezhen", PASSWORD).await;
+        let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("昆北街道办事处"), "the header names the user's township");
+        assert!(!home.contains("href=\"/users\""));
+        let r = client.get(app.url("/users")).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("没有权限"));
+        let page = client.get(app.url("/townships/BEHT")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("卜尔汉图镇") && !page.contains("id=\"form-submit\""), "read-only");
+        let cal = client.get(app.url("/calendar?from=2026-09-30&days=1")).send().await.unwrap().text().await.unwrap();
+        assert!(cal.contains("2026-10-08"), "the working-day calculator answers");
+    }
+}
+
+on_both! {
+    /// Logging out through the page ends the session.
+    async fn logging_out_ends_the_page_session(app) {
+        let client = browser();
+        sign_in(&app, &client, "admin", ADMIN_PASSWORD).await;
+        let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&home, "csrf");
+        let r = client.post(app.url("/logout")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), 303);
+    }
+}
+
+use crate::helpers::*;
