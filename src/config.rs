@@ -150,7 +150,8 @@ impl Settings {
         })
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Refuses settings the service cannot run safely with (e.g. a short signing secret).
+    pub fn check(&self) -> Result<(), String> {
         if let Some(secret) = self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
             if secret.len() < 32 {
                 return Err(format!(

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod pagination;
 pub mod reference;
 pub mod startup;

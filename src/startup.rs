@@ -112,6 +112,7 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, String> {
+        settings.check()?;
         let durations = settings.durations()?;
         let db = open_db(&settings, 1)?;
         let calendar = load_calendar(&settings.calendar.dir)?;

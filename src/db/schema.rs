@@ -117,3 +117,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     audit_log,
 );
+
+diesel::table! {
+    idempotency_keys (user_id, idem_key) {
+        user_id -> Text,
+        idem_key -> Text,
+        method -> Text,
+        path -> Text,
+        request_digest -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -13,7 +13,7 @@ use crate::domain::calendar::{DayKind, MAX_WORKING_DAYS};
 use crate::domain::risk_grade::{RiskGrade, ALL_GRADES};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::http::{blocking, rfc3339, AppState};
+use crate::http::{blocking, create_once, replay_if_seen, rfc3339, AppState};
 use crate::pagination::Page;
 use crate::reference::{
     self, DepartmentInput, DepartmentView, LeadCategoryInput, LeadCategoryView, PermitTypeInput,
@@ -65,6 +65,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/audit", web::get().to(list_audit))
             .default_service(web::to(crate::http::not_found)),
     );
+}
+
+/// The `Idempotency-Key` header of creating POSTs.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documents the header; the value is read by crate::idempotency
+pub struct IdempotencyKey {
+    /// 重试时返回第一次的结果，不会重复创建（例如使用一个 UUID）。
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
 }
 
 // ---- sessions ------------------------------------------------------------------------
@@ -285,44 +295,68 @@ pub async fn list_users(
     }))
 }
 
-pub async fn create_user_as(
-    state: web::Data<AppState>,
-    who: Principal,
+/// Checks a new account (all field errors at once) and hashes its password, off the
+/// executor and outside any transaction: argon2 is deliberately slow.
+async fn prepare_new_user(
+    state: &web::Data<AppState>,
+    who: &Principal,
     input: NewUser,
-) -> AppResult<User> {
-    authz::require(&who, Action::ManageUsers)?;
+) -> AppResult<(NewUser, String)> {
+    authz::require(who, Action::ManageUsers)?;
     let min = state.settings.auth.password_min_length;
     let st = state.clone();
-    let (input, errors) = blocking(move || {
+    let (errors, input) = blocking(move || {
         st.db
             .read(|conn| Ok((users::check_new(conn, &input, min)?, input)))
     })
-    .await
-    .map(|(e, i)| (i, e))?;
+    .await?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let password = input.password.clone();
     let hash = blocking(move || crate::auth::hash_password(&password)).await?;
+    Ok((input, hash))
+}
+
+pub async fn create_user_as(
+    state: web::Data<AppState>,
+    who: Principal,
+    input: NewUser,
+) -> AppResult<User> {
+    let (input, hash) = prepare_new_user(&state, &who, input).await?;
     let now = state.clock.now_naive();
-    let st = state.clone();
     blocking(move || {
-        st.db
+        state
+            .db
             .transaction(|conn| users::create(conn, &who.actor(), now, input, hash))
     })
     .await
 }
 
-/// Create an account (admins).
-#[utoipa::path(post, path = "/api/v1/users", tag = "用户", request_body = NewUser, responses(
-    (status = 201, body = UserView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Create an account (admins). Send `Idempotency-Key` to make retries safe.
+#[utoipa::path(post, path = "/api/v1/users", tag = "用户", request_body = NewUser,
+    params(IdempotencyKey),
+    responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: ApiJson<NewUser>,
 ) -> AppResult<HttpResponse> {
-    let created = create_user_as(state.clone(), user.0, body.0).await?;
-    Ok(HttpResponse::Created().json(created.view(state.clock.now_naive())))
+    authz::require(&user.0, Action::ManageUsers)?;
+    if let Some(first) = replay_if_seen(&state, &user.0, &req, &body.1).await? {
+        return Ok(first);
+    }
+    let (input, hash) = prepare_new_user(&state, &user.0, body.0).await?;
+    create_once(
+        state,
+        user.0,
+        &req,
+        body.1,
+        move |c, a, n| users::create(c, a, n, input, hash),
+        |u: &User| u.view(u.created_at),
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "用户", responses(
@@ -554,18 +588,25 @@ pub async fn edit_reference<T: Send + 'static>(
 }
 
 /// Add a member unit (admins).
-#[utoipa::path(post, path = "/api/v1/departments", tag = "基础数据", request_body = DepartmentInput, responses(
+#[utoipa::path(post, path = "/api/v1/departments", tag = "基础数据", request_body = DepartmentInput, params(IdempotencyKey), responses(
     (status = 201, body = DepartmentView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_department(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: ApiJson<DepartmentInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_department(c, a, n, None, body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(DepartmentView::from(&row)))
+    authz::require(&user.0, Action::EditReferenceData)?;
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| reference::save_department(c, a, n, None, input),
+        |d| DepartmentView::from(d),
+    )
+    .await
 }
 
 /// Edit a member unit (admins).
@@ -585,18 +626,25 @@ pub async fn update_department(
 }
 
 /// Add a township (admins).
-#[utoipa::path(post, path = "/api/v1/townships", tag = "基础数据", request_body = TownshipInput, responses(
+#[utoipa::path(post, path = "/api/v1/townships", tag = "基础数据", request_body = TownshipInput, params(IdempotencyKey), responses(
     (status = 201, body = TownshipView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_township(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: ApiJson<TownshipInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_township(c, a, n, None, body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(TownshipView::from(&row)))
+    authz::require(&user.0, Action::EditReferenceData)?;
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| reference::save_township(c, a, n, None, input),
+        |t| TownshipView::from(t),
+    )
+    .await
 }
 
 #[utoipa::path(patch, path = "/api/v1/townships/{code}", tag = "基础数据", request_body = TownshipInput, responses(
@@ -614,18 +662,25 @@ pub async fn update_township(
     Ok(HttpResponse::Ok().json(TownshipView::from(&row)))
 }
 
-#[utoipa::path(post, path = "/api/v1/lead-categories", tag = "基础数据", request_body = LeadCategoryInput, responses(
+#[utoipa::path(post, path = "/api/v1/lead-categories", tag = "基础数据", request_body = LeadCategoryInput, params(IdempotencyKey), responses(
     (status = 201, body = LeadCategoryView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_lead_category(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: ApiJson<LeadCategoryInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_lead_category(c, a, n, None, body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(LeadCategoryView::from(&row)))
+    authz::require(&user.0, Action::EditReferenceData)?;
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| reference::save_lead_category(c, a, n, None, input),
+        |c| LeadCategoryView::from(c),
+    )
+    .await
 }
 
 /// Change a category's routing (primary and assisting departments) or its name.

@@ -91,7 +91,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
 }
 
 /// A JSON body: `application/json`, within `http.max_body_bytes`, fields named on error.
-pub struct ApiJson<T>(pub T);
+/// The second field is the SHA-256 of the raw body, which identifies the request for
+/// `Idempotency-Key`.
+pub struct ApiJson<T>(pub T, pub String);
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
@@ -126,7 +128,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json(&body).map(ApiJson)
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
+            parse_json(&body).map(|v| ApiJson(v, digest))
         })
     }
 }

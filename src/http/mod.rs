@@ -53,6 +53,134 @@ pub fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().with_timezone(&shanghai()).to_rfc3339()
 }
 
+/// Runs a creating use case at most once per `Idempotency-Key`: the change, its audit
+/// entry and the stored response commit together, and a retry gets the first response.
+pub async fn create_once<T, V>(
+    state: web::Data<AppState>,
+    who: crate::authz::Principal,
+    req: &HttpRequest,
+    digest: String,
+    run: impl FnOnce(&mut crate::db::DbConnection, &crate::audit::Actor, NaiveDateTime) -> AppResult<T>
+        + Send
+        + 'static,
+    view: impl FnOnce(&T) -> V + Send + 'static,
+) -> AppResult<HttpResponse>
+where
+    T: Send + 'static,
+    V: serde::Serialize,
+{
+    use crate::idempotency::{self, Keyed};
+    let key = idempotency::key_of(req)?;
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let (k2, m2, p2, d2, u2) = (
+        key.clone(),
+        method.clone(),
+        path.clone(),
+        digest.clone(),
+        who.id.clone(),
+    );
+    let outcome = blocking(move || {
+        st.db.transaction(|conn| {
+            let keyed = key.as_deref().map(|k| Keyed {
+                user_id: &who.id,
+                key: k,
+                method: &method,
+                path: &path,
+                digest: &digest,
+            });
+            if let Some(k) = &keyed {
+                if let Some((status, body)) = idempotency::lookup(conn, k)? {
+                    return Ok((true, status, body));
+                }
+                idempotency::claim(conn, k, now)?;
+            }
+            let created = run(conn, &who.actor(), now)?;
+            let body = view(&created);
+            let text = match &keyed {
+                Some(k) => {
+                    idempotency::remember(conn, k, actix_web::http::StatusCode::CREATED, &body)?
+                }
+                None => serde_json::to_string(&body).map_err(AppError::internal)?,
+            };
+            Ok((false, 201, text))
+        })
+    })
+    .await;
+    match outcome {
+        Ok((false, _, body)) => Ok(HttpResponse::Created()
+            .content_type("application/json")
+            .body(body)),
+        Ok((true, status, body)) => Ok(idempotency::replay(status, body)),
+        // Two retries raced: the loser's insert of the key failed; answer with the winner's response.
+        Err(AppError::Conflict(msg)) => match k2 {
+            Some(k) => {
+                let db = state.db.clone();
+                let stored = blocking(move || {
+                    db.read(|conn| {
+                        idempotency::lookup(
+                            conn,
+                            &Keyed {
+                                user_id: &u2,
+                                key: &k,
+                                method: &m2,
+                                path: &p2,
+                                digest: &d2,
+                            },
+                        )
+                    })
+                })
+                .await?;
+                match stored {
+                    Some((status, body)) => Ok(idempotency::replay(status, body)),
+                    None => Err(AppError::Conflict(msg)),
+                }
+            }
+            None => Err(AppError::Conflict(msg)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The first response to this request's `Idempotency-Key`, if it was seen before; lets a
+/// handler answer a retry before re-validating input the first request already used.
+pub async fn replay_if_seen(
+    state: &web::Data<AppState>,
+    who: &crate::authz::Principal,
+    req: &HttpRequest,
+    digest: &str,
+) -> AppResult<Option<HttpResponse>> {
+    use crate::idempotency::{self, Keyed};
+    let Some(key) = idempotency::key_of(req)? else {
+        return Ok(None);
+    };
+    let (db, user_id, method, path, digest) = (
+        state.db.clone(),
+        who.id.clone(),
+        req.method().to_string(),
+        req.path().to_owned(),
+        digest.to_owned(),
+    );
+    let stored = blocking(move || {
+        db.read(|conn| {
+            idempotency::lookup(
+                conn,
+                &Keyed {
+                    user_id: &user_id,
+                    key: &key,
+                    method: &method,
+                    path: &path,
+                    digest: &digest,
+                },
+            )
+        })
+    })
+    .await?;
+    Ok(stored.map(|(status, body)| idempotency::replay(status, body)))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     api::routes(cfg);

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod calendar;
 mod cli;
+mod idempotency;
 mod operations;
 mod pages;
 mod reference;

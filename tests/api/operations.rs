@@ -63,6 +63,22 @@ on_both! {
     }
 }
 
+/// A signing secret shorter than 32 bytes is refused at start, with the reason.
+#[tokio::test]
+async fn a_short_signing_secret_is_refused_at_start() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut settings = test_settings(&db.url);
+    settings.auth.jwt_secret = Some("too-short".into());
+    let err = minecoord::startup::Application::build(
+        settings,
+        minecoord::clock::ManualClock::new(start_time()),
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.contains("至少需要 32 字节"), "{err}");
+}
+
 /// With the database gone, requests get 503 problem documents; when it returns, the
 /// service recovers by itself. PostgreSQL only: a SQLite file cannot go away like that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,299 @@
+//! Foundation benchmark: accounts and audit trail at province scale, through the real
+//! service over HTTP. Not a test: it prints figures for BENCHMARKS.md.
+//!
+//!   cargo bench --bench foundation                       # SQLite
+//!   BENCH_DB=postgres cargo bench --bench foundation     # PostgreSQL at MINECOORD_TEST_PG_URL
+//!
+//! BENCH_USERS (default 20000) accounts are created through the users use case, each with
+//! its audit entry; then each endpoint is called BENCH_REQUESTS times by 8 concurrent clients.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, RunQueryDsl};
+use minecoord::audit::{Actor, Verdict};
+use minecoord::clock::{Clock, SystemClock};
+use minecoord::config::Settings;
+use minecoord::startup::Application;
+use minecoord::users::{self, NewUser};
+
+const CONCURRENCY: usize = 8;
+const PASSWORD: &str = "Bench-pass-2026";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn load(
+    client: &reqwest::Client,
+    urls: Arc<Vec<String>>,
+    token: &str,
+    requests: usize,
+) -> Figures {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..CONCURRENCY {
+        let client = client.clone();
+        let urls = urls.clone();
+        let token = token.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = worker;
+            while i < requests {
+                let url = &urls[i % urls.len()];
+                let t = Instant::now();
+                let resp = client
+                    .get(url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("request");
+                assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                let _ = resp.bytes().await;
+                lat.push(t.elapsed());
+                i += CONCURRENCY;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let n_users = env_usize("BENCH_USERS", 20_000);
+    let requests = env_usize("BENCH_REQUESTS", 4_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg_name) = if backend == "postgres" {
+        let base = std::env::var("MINECOORD_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        (format!("{base}/{name}"), Some((base, name)))
+    } else {
+        (
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+        )
+    };
+
+    let mut settings = Settings::load(None).unwrap();
+    settings.database.url = url;
+    settings.http.addr = "127.0.0.1:0".into();
+    settings.http.workers = 2;
+    settings.bootstrap.admin_password = Some(PASSWORD.into());
+    settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
+    settings.log.level = "warn".into();
+    minecoord::telemetry::init(&settings.log);
+
+    let app = Application::build(settings, Arc::new(SystemClock))
+        .await
+        .expect("build");
+    let port = app.port();
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+
+    // Seed accounts through the use case (each with its audit entry), 1000 per transaction.
+    let seed_started = Instant::now();
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let hash = minecoord::auth::hash_password(PASSWORD).unwrap();
+        let actor = Actor::system("bench");
+        let deps = ["NR", "DRC", "GDS", "MIIT", "EE", "AGRI", "EM"];
+        for batch in 0..n_users.div_ceil(1000) {
+            db.transaction(|conn| {
+                for i in batch * 1000..((batch + 1) * 1000).min(n_users) {
+                    let (role, department, township) = match i % 10 {
+                        0 => (
+                            "township",
+                            None,
+                            Some(if i % 20 == 0 { "BEHT" } else { "KBJD" }),
+                        ),
+                        1 => ("head", Some(deps[i % 7]), None),
+                        _ => ("officer", Some(deps[i % 7]), None),
+                    };
+                    let input = NewUser {
+                        username: format!("user{i:06}"),
+                        password: String::new(),
+                        display_name: format!("干部{i}"),
+                        email: Some(format!("user{i}@example.gov.cn")),
+                        role: role.into(),
+                        department: department.map(Into::into),
+                        township: township.map(Into::into),
+                        mine_id: None,
+                    };
+                    users::create(conn, &actor, SystemClock.now_naive(), input, hash.clone())?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let seed_time = seed_started.elapsed();
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+
+    // A cursor deep in the list, to show keyset pages cost the same anywhere.
+    let deep_cursor = format!("user{:06}", n_users * 9 / 10);
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "GET /api/v1/users?limit=50 (first page)",
+            vec![format!("{base}/api/v1/users?limit=50")],
+        ),
+        (
+            "GET /api/v1/users?limit=50&cursor=… (page at 90 %)",
+            vec![format!("{base}/api/v1/users?limit=50&cursor={deep_cursor}")],
+        ),
+        (
+            "GET /api/v1/users?department=EE&role=head&limit=50",
+            vec![format!(
+                "{base}/api/v1/users?department=EE&role=head&limit=50"
+            )],
+        ),
+        (
+            "GET /api/v1/users?q=干部1234 (text search)",
+            vec![format!(
+                "{base}/api/v1/users?q=%E5%B9%B2%E9%83%A81234&limit=50"
+            )],
+        ),
+        (
+            "GET /api/v1/audit?limit=50",
+            vec![format!("{base}/api/v1/audit?limit=50")],
+        ),
+        (
+            "GET /api/v1/audit?entity=user&entity_id=… (one record's history)",
+            (0..50)
+                .map(|i| format!("{base}/api/v1/audit?entity=user&entity_id=x{i}"))
+                .collect(),
+        ),
+        (
+            "GET /api/v1/departments",
+            vec![format!("{base}/api/v1/departments")],
+        ),
+        (
+            "GET /api/v1/calendar/working-days",
+            vec![format!(
+                "{base}/api/v1/calendar/working-days?from=2026-09-30&days=20"
+            )],
+        ),
+    ];
+    println!("\nminecoord foundation benchmark — backend {backend}, {n_users} accounts, {requests} requests per row, {CONCURRENCY} concurrent clients");
+    println!(
+        "seeding {n_users} accounts with audit entries: {:.1} s ({:.0} accounts/s)\n",
+        seed_time.as_secs_f64(),
+        n_users as f64 / seed_time.as_secs_f64()
+    );
+    println!("| request | req/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+    for (name, urls) in cases {
+        let f = load(&client, Arc::new(urls), &token, requests).await;
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} |",
+            f.rps,
+            f.p50.as_secs_f64() * 1000.0,
+            f.p99.as_secs_f64() * 1000.0
+        );
+    }
+
+    // Logins are deliberately slow (argon2id); measure them apart.
+    let started = Instant::now();
+    let logins = 64;
+    let mut tasks = Vec::new();
+    for i in 0..logins {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/auth/login");
+        tasks.push(tokio::spawn(async move {
+            let r = client.post(url).json(&serde_json::json!({"username": format!("user{:06}", i * 7), "password": PASSWORD})).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    println!(
+        "| POST /api/v1/auth/login (argon2id, 64 logins) | {:.1} | – | – |",
+        logins as f64 / started.elapsed().as_secs_f64()
+    );
+
+    let db = state.db.clone();
+    let started = Instant::now();
+    let verdict = tokio::task::spawn_blocking(move || db.read(minecoord::audit::verify))
+        .await
+        .unwrap()
+        .unwrap();
+    let entries = match verdict {
+        Verdict::Intact { entries } => entries,
+        other => panic!("{other:?}"),
+    };
+    println!(
+        "\naudit verify: {entries} entries in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (rss, hwm) = rss_kib();
+    println!(
+        "process memory (service + load generator): RSS {} MiB, peak {} MiB",
+        rss / 1024,
+        hwm / 1024
+    );
+
+    if let Some((base, name)) = pg_name {
+        drop(state);
+        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
