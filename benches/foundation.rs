@@ -248,6 +248,7 @@ async fn main() {
         );
     }
 
+    let (rss_reads, _) = rss_kib();
     // Logins are deliberately slow (argon2id); measure them apart.
     let started = Instant::now();
     let logins = 64;

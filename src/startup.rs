@@ -172,6 +172,9 @@ impl Application {
             clock,
             calendar,
             metrics: metrics_handle(),
+            hash_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             settings,
         });
 

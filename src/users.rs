@@ -698,22 +698,21 @@ pub struct LoginPolicy {
     pub lockout: chrono::Duration,
 }
 
-/// Checks a password and does the bookkeeping: failure counts, the lock, last login.
-pub fn attempt_login(
+/// Records the result of a password check, deciding in one transaction on the row as it
+/// is now: failure counts, the lock, the last login. The password itself is verified by
+/// the caller beforehand, outside any transaction (argon2 is deliberately slow).
+pub fn record_login(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    username: &str,
-    password: &str,
+    user_id: &str,
+    password_ok: bool,
     policy: &LoginPolicy,
 ) -> AppResult<LoginOutcome> {
-    let Some(user) = find_by_username(conn, username)? else {
-        crate::auth::verify_password(password, crate::auth::dummy_hash());
-        return Ok(LoginOutcome::UnknownUser);
-    };
+    let user = find(conn, user_id)?;
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
         return Ok(LoginOutcome::Locked { until });
     }
-    if !crate::auth::verify_password(password, &user.password_hash) {
+    if !password_ok {
         let failures = user.failed_logins + 1;
         let lock = failures as u32 >= policy.max_failed;
         let (count, until) = if lock {

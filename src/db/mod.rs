@@ -86,11 +86,12 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers proceed during a write; foreign keys are off by default
-                // in SQLite; the busy timeout makes a second process wait instead of failing.
+                // The busy timeout comes first so that the switch to WAL waits for another
+                // connection instead of failing; WAL lets readers proceed during a write;
+                // foreign keys are off by default in SQLite.
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.sqlite_busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;

@@ -116,6 +116,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     permit_types,
     users,
     audit_log,
+    mines,
+    mine_changes,
 );
 
 diesel::table! {
@@ -130,3 +132,52 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    mines (id) {
+        id -> Text,
+        name -> Text,
+        enterprise_name -> Text,
+        credit_code -> Text,
+        township -> Text,
+        mine_type -> Text,
+        mineral -> Text,
+        mining_method -> Text,
+        status -> Text,
+        supervisor_department -> Nullable<Text>,
+        risk_grade -> Nullable<Text>,
+        last_inspected_on -> Nullable<Date>,
+        address -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        licence_number -> Text,
+        tailings_capacity_10k_m3 -> Nullable<Double>,
+        tailings_dam_height_m -> Nullable<Double>,
+        tailings_grade -> Nullable<Integer>,
+        tailings_safety -> Nullable<Text>,
+        tailings_evaluated_on -> Nullable<Date>,
+        tailings_overhead -> Integer,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    mine_changes (id) {
+        id -> Text,
+        mine_id -> Text,
+        kind -> Text,
+        from_value -> Nullable<Text>,
+        to_value -> Nullable<Text>,
+        reason -> Text,
+        assessment -> Text,
+        assessed_on -> Nullable<Date>,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(mine_changes -> mines (mine_id));

@@ -111,6 +111,16 @@ pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
     .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+fn locked_error(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> AppError {
+    AppError::RateLimited {
+        detail: format!(
+            "账号已锁定，请于 {} 后再试，或联系系统管理员解锁。",
+            crate::http::local_time(until)
+        ),
+        retry_after_secs: (until - now).num_seconds().max(1) as u64,
+    }
+}
+
 /// Checks the password, applies the lockout rules and issues a token. Shared by the API
 /// and the login page.
 pub async fn sign_in(
@@ -137,11 +147,35 @@ pub async fn sign_in(
         lockout: chrono::Duration::from_std(state.durations.lockout)
             .unwrap_or(chrono::Duration::minutes(15)),
     };
-    let outcome = blocking(move || {
-        st.db
-            .transaction(|conn| users::attempt_login(conn, now, &username, &password, &policy))
-    })
-    .await?;
+    let found =
+        blocking(move || st.db.read(|conn| users::find_by_username(conn, &username))).await?;
+    // A locked account is refused before any password work.
+    if let Some(until) = found
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|t| *t > now)
+    {
+        return Err(locked_error(until, now));
+    }
+    let hash = found.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = state
+        .hashing(move || {
+            let hash = hash.as_deref().unwrap_or(crate::auth::dummy_hash());
+            Ok(crate::auth::verify_password(&password, hash))
+        })
+        .await?;
+    let outcome = match found {
+        None => LoginOutcome::UnknownUser,
+        Some(user) => {
+            let st = state.clone();
+            blocking(move || {
+                st.db.transaction(|conn| {
+                    users::record_login(conn, now, &user.id, password_ok, &policy)
+                })
+            })
+            .await?
+        }
+    };
     let bad = || AppError::Unauthorized("用户名或密码错误。".into());
     match outcome {
         LoginOutcome::Success(user) => {
@@ -172,13 +206,7 @@ pub async fn sign_in(
                 retry_after_secs: state.durations.lockout.as_secs(),
             })
         }
-        LoginOutcome::Locked { until } => Err(AppError::RateLimited {
-            detail: format!(
-                "账号已锁定，请于 {} 后再试，或联系系统管理员解锁。",
-                crate::http::local_time(until)
-            ),
-            retry_after_secs: (until - now).num_seconds().max(1) as u64,
-        }),
+        LoginOutcome::Locked { until } => Err(locked_error(until, now)),
         LoginOutcome::Disabled => Err(AppError::Unauthorized(
             "账号已停用，请联系系统管理员。".into(),
         )),
@@ -256,15 +284,16 @@ pub async fn change_own_password(
     let id = who.id.clone();
     let current = blocking(move || st.db.read(|conn| users::find(conn, &id))).await?;
     let min = state.settings.auth.password_min_length;
-    let hash = blocking(move || {
-        if !crate::auth::verify_password(&input.current_password, &current.password_hash) {
-            return Err(AppError::field("current_password", "当前密码不正确"));
-        }
-        crate::domain::password::check(&input.new_password, &current.username, min)
-            .map_err(|m| AppError::field("new_password", m))?;
-        crate::auth::hash_password(&input.new_password)
-    })
-    .await?;
+    let hash = state
+        .hashing(move || {
+            if !crate::auth::verify_password(&input.current_password, &current.password_hash) {
+                return Err(AppError::field("current_password", "当前密码不正确"));
+            }
+            crate::domain::password::check(&input.new_password, &current.username, min)
+                .map_err(|m| AppError::field("new_password", m))?;
+            crate::auth::hash_password(&input.new_password)
+        })
+        .await?;
     let now = state.clock.now_naive();
     let st = state.clone();
     blocking(move || {
@@ -314,7 +343,9 @@ async fn prepare_new_user(
         return Err(AppError::Validation(errors));
     }
     let password = input.password.clone();
-    let hash = blocking(move || crate::auth::hash_password(&password)).await?;
+    let hash = state
+        .hashing(move || crate::auth::hash_password(&password))
+        .await?;
     Ok((input, hash))
 }
 
@@ -490,7 +521,9 @@ pub async fn reset_password_as(
         state.settings.auth.password_min_length,
     )
     .map_err(|m| AppError::field("password", m))?;
-    let hash = blocking(move || crate::auth::hash_password(&password)).await?;
+    let hash = state
+        .hashing(move || crate::auth::hash_password(&password))
+        .await?;
     let now = state.clock.now_naive();
     let st = state.clone();
     blocking(move || {

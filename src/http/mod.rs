@@ -26,6 +26,24 @@ pub struct AppState {
     pub calendar: WorkingCalendar,
     pub limiter: SourceLimiter,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Bounds concurrent password hashing: each argon2 run takes ~19 MiB and a core, so a
+    /// burst of logins must queue rather than exhaust memory.
+    pub hash_slots: tokio::sync::Semaphore,
+}
+
+impl AppState {
+    /// Runs password hashing or verification off the executor, a few at a time.
+    pub async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let _permit = self
+            .hash_slots
+            .acquire()
+            .await
+            .map_err(AppError::internal)?;
+        blocking(f).await
+    }
 }
 
 /// Runs blocking work (database, password hashing) on actix's blocking pool, keeping

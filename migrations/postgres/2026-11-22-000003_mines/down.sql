@@ -1,0 +1,2 @@
+DROP TABLE mine_changes;
+DROP TABLE mines;
