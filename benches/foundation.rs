@@ -285,7 +285,8 @@ async fn main() {
     );
     let (rss, hwm) = rss_kib();
     println!(
-        "process memory (service + load generator): RSS {} MiB, peak {} MiB",
+        "process memory (service + load generator): RSS after the read rows {} MiB, after the logins {} MiB, peak {} MiB",
+        rss_reads / 1024,
         rss / 1024,
         hwm / 1024
     );

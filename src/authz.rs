@@ -41,14 +41,23 @@ pub enum Action {
     EditReferenceData,
     /// Read the audit trail.
     ViewAudit,
+    /// Read the mine register (every signed-in user but enterprises, who see their own mine).
+    ViewMines,
+    /// Create and edit mines and change their status: NR and EM, the coordination office, admins.
+    EditMines,
+    /// Set a mine's risk grade and daily safety supervisor: EM, the coordination office, admins.
+    GradeMines,
 }
 
-pub const ALL_ACTIONS: [Action; 5] = [
+pub const ALL_ACTIONS: [Action; 8] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
     Action::EditReferenceData,
     Action::ViewAudit,
+    Action::ViewMines,
+    Action::EditMines,
+    Action::GradeMines,
 ];
 
 impl Action {
@@ -59,6 +68,9 @@ impl Action {
             Action::ViewReferenceData => "查看基础数据",
             Action::EditReferenceData => "修改基础数据",
             Action::ViewAudit => "查看操作记录",
+            Action::ViewMines => "查看矿山台账",
+            Action::EditMines => "登记或修改矿山",
+            Action::GradeMines => "确定风险等级和日常安全监管部门",
         }
     }
 }
@@ -69,7 +81,25 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         Action::ViewReferenceData => true,
         Action::ViewUsers | Action::ViewAudit => matches!(who.role, Admin | Coordinator),
         Action::ManageUsers | Action::EditReferenceData => who.role == Admin,
+        Action::ViewMines => who.role != Enterprise,
+        Action::EditMines => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => matches!(who.department.as_deref(), Some("NR" | "EM")),
+            Township | Enterprise => false,
+        },
+        Action::GradeMines => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => who.department.as_deref() == Some("EM"),
+            Township | Enterprise => false,
+        },
     }
+}
+
+/// Whether the user may read this one mine: the register's readers, and an enterprise
+/// user for its own mine.
+pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
+    allowed(who, Action::ViewMines)
+        || (who.role == Role::Enterprise && who.mine_id.as_deref() == Some(mine_id))
 }
 
 pub fn require(who: &Principal, action: Action) -> AppResult<()> {

@@ -24,6 +24,57 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub inspection: InspectionSettings,
+    #[serde(default)]
+    pub public: PublicSettings,
+}
+
+/// Inspection interval by risk grade, in months.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InspectionSettings {
+    pub major_months: u32,
+    pub significant_months: u32,
+    pub general_months: u32,
+    pub low_months: u32,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        Self {
+            major_months: 1,
+            significant_months: 3,
+            general_months: 6,
+            low_months: 12,
+        }
+    }
+}
+
+impl InspectionSettings {
+    pub fn months(&self, grade: crate::domain::risk_grade::RiskGrade) -> u32 {
+        use crate::domain::risk_grade::RiskGrade::*;
+        match grade {
+            Major => self.major_months,
+            Significant => self.significant_months,
+            General => self.general_months,
+            Low => self.low_months,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublicSettings {
+    pub district_name: String,
+    pub complaint_phone: String,
+}
+
+impl Default for PublicSettings {
+    fn default() -> Self {
+        Self {
+            district_name: "本区".into(),
+            complaint_phone: "12345".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

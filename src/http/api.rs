@@ -63,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/risk-grades", web::get().to(risk_grades))
             .route("/calendar/working-days", web::get().to(working_days))
             .route("/audit", web::get().to(list_audit))
+            .configure(crate::http::mines_api::routes)
             .default_service(web::to(crate::http::not_found)),
     );
 }

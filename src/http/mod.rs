@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod mines_api;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -32,6 +33,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Today's date in Asia/Shanghai, by the service's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.now().with_timezone(&shanghai()).date_naive()
+    }
+
     /// Runs password hashing or verification off the executor, a few at a time.
     pub async fn hashing<T: Send + 'static>(
         &self,

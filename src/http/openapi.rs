@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{api, ops};
+use crate::http::{api, mines_api, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,9 @@ use crate::http::{api, ops};
         api::list_lead_categories, api::get_lead_category, api::create_lead_category, api::update_lead_category,
         api::list_permit_types, api::get_permit_type, api::update_permit_type,
         api::risk_grades, api::working_days, api::list_audit,
+        mines_api::list_mines, mines_api::create_mine, mines_api::mine_gaps, mines_api::get_mine,
+        mines_api::update_mine, mines_api::change_status, mines_api::set_risk_grade,
+        mines_api::set_supervisor, mines_api::mine_history,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
     modifiers(&BearerAuth),

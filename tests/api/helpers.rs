@@ -239,6 +239,16 @@ impl TestApp {
             .expect("request")
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.client
             .patch(self.url(path))

@@ -10,6 +10,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod idempotency;
+mod mines;
 mod operations;
 mod pages;
 mod reference;

@@ -1,0 +1,232 @@
+//! JSON API of the mine register under /api/v1/mines.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::authz::{self, Action, Principal};
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::http::{blocking, create_once, AppState};
+use crate::mines::{
+    self, Mine, MineChange, MineInput, MineQuery, MineView, RiskGradeChange, StatusChange,
+    SupervisorChange,
+};
+use crate::pagination::Page;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/mines", web::get().to(list_mines))
+        .route("/mines", web::post().to(create_mine))
+        .route("/mines/gaps", web::get().to(mine_gaps))
+        .route("/mines/{id}", web::get().to(get_mine))
+        .route("/mines/{id}", web::patch().to(update_mine))
+        .route("/mines/{id}/status", web::post().to(change_status))
+        .route("/mines/{id}/risk-grade", web::put().to(set_risk_grade))
+        .route("/mines/{id}/supervisor", web::put().to(set_supervisor))
+        .route("/mines/{id}/history", web::get().to(mine_history));
+}
+
+/// Mines, filtered and keyset-paginated (`sort=name` or `-updated_at`).
+#[utoipa::path(get, path = "/api/v1/mines", tag = "矿山台账", params(MineQuery), responses(
+    (status = 200, body = Page<MineView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_mines(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<MineQuery>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let today = state.today();
+    let (rows, next) = blocking(move || state.db.read(|conn| mines::list(conn, &q.0))).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(|m| m.view(today)).collect::<Vec<_>>(),
+        next_cursor: next,
+    }))
+}
+
+/// Register a mine (NR and EM officers, the coordination office, admins).
+#[utoipa::path(post, path = "/api/v1/mines", tag = "矿山台账", request_body = MineInput,
+    params(crate::http::api::IdempotencyKey), responses(
+    (status = 201, body = MineView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_mine(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<MineInput>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::EditMines)?;
+    let today = state.today();
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| mines::create(c, a, n, input),
+        move |m: &Mine| m.view(today),
+    )
+    .await
+}
+
+pub async fn load_mine(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    id: String,
+) -> AppResult<Mine> {
+    if !authz::may_view_mine(who, &id) {
+        return Err(AppError::Forbidden("您只能查看本企业的矿山。".into()));
+    }
+    let st = state.clone();
+    blocking(move || st.db.read(|conn| mines::find(conn, &id))).await
+}
+
+#[utoipa::path(get, path = "/api/v1/mines/{id}", tag = "矿山台账", responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_mine(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mine = load_mine(&state, &user.0, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(mine.view(state.today())))
+}
+
+/// Runs a change to one mine in one transaction, for a user the gate lets through.
+pub async fn change_mine(
+    state: web::Data<AppState>,
+    who: Principal,
+    action: Action,
+    f: impl FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::audit::Actor,
+            chrono::NaiveDateTime,
+        ) -> AppResult<Mine>
+        + Send
+        + 'static,
+) -> AppResult<Mine> {
+    authz::require(&who, action)?;
+    let now = state.clock.now_naive();
+    blocking(move || state.db.transaction(|conn| f(conn, &who.actor(), now))).await
+}
+
+/// Edit a mine's register entry. Status, grade and supervisor have their own actions.
+#[utoipa::path(patch, path = "/api/v1/mines/{id}", tag = "矿山台账", request_body = MineInput, responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_mine(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<MineInput>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let m = change_mine(state, user.0, Action::EditMines, move |c, a, n| {
+        mines::update(c, a, n, &id, body.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(m.view(today)))
+}
+
+/// Move a mine through its lifecycle, with a reason. 已关闭 is set by closure cases only.
+#[utoipa::path(post, path = "/api/v1/mines/{id}/status", tag = "矿山台账", request_body = StatusChange, responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 409, body = Problem, description = "invalid_transition"), (status = 422, body = Problem)))]
+pub async fn change_status(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<StatusChange>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let m = change_mine(state, user.0, Action::EditMines, move |c, a, n| {
+        mines::change_status(c, a, n, &id, body.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(m.view(today)))
+}
+
+/// Set the safety risk grade with a reason and the assessment behind it (EM, the coordination office, admins).
+#[utoipa::path(put, path = "/api/v1/mines/{id}/risk-grade", tag = "矿山台账", request_body = RiskGradeChange, responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_risk_grade(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<RiskGradeChange>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let m = change_mine(state, user.0, Action::GradeMines, move |c, a, n| {
+        mines::set_risk_grade(c, a, n, &id, body.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(m.view(today)))
+}
+
+/// Set the daily safety supervising department with a reason (EM, the coordination office, admins).
+#[utoipa::path(put, path = "/api/v1/mines/{id}/supervisor", tag = "矿山台账", request_body = SupervisorChange, responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_supervisor(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<SupervisorChange>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let m = change_mine(state, user.0, Action::GradeMines, move |c, a, n| {
+        mines::set_supervisor(c, a, n, &id, body.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(m.view(today)))
+}
+
+/// Every change of a mine: registration, edits, status, grade (with assessment) and supervisor.
+#[utoipa::path(get, path = "/api/v1/mines/{id}/history", tag = "矿山台账", responses(
+    (status = 200, body = Page<MineChange>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn mine_history(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    if !authz::may_view_mine(&user.0, &id) {
+        return Err(AppError::Forbidden("您只能查看本企业的矿山。".into()));
+    }
+    let items = blocking(move || state.db.read(|conn| mines::history(conn, &id))).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MineGap {
+    pub mine: MineView,
+    /// Why the mine is not under watch, in Chinese.
+    pub reasons: Vec<String>,
+}
+
+/// 严防漏管失控: mines of every status but closed without a supervisor or grade, overdue for
+/// inspection under their grade, or (tailings ponds) overdue for their safety evaluation.
+#[utoipa::path(get, path = "/api/v1/mines/gaps", tag = "矿山台账", params(MineQuery), responses(
+    (status = 200, body = Page<MineGap>), (status = 403, body = Problem)))]
+pub async fn mine_gaps(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<MineQuery>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let today = state.today();
+    let st = state.clone();
+    let (rows, next) = blocking(move || {
+        st.db
+            .read(|conn| mines::gaps(conn, &q.0, today, &st.settings.inspection))
+    })
+    .await?;
+    let items: Vec<MineGap> = rows
+        .into_iter()
+        .map(|(m, reasons)| MineGap {
+            mine: m.view(today),
+            reasons,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: next,
+    }))
+}
