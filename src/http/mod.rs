@@ -6,7 +6,9 @@ pub mod extract;
 pub mod mines_api;
 pub mod openapi;
 pub mod ops;
+#[macro_use]
 pub mod pages;
+pub mod mine_pages;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{FixedOffset, NaiveDateTime};
@@ -209,6 +211,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
     api::routes(cfg);
     pages::routes(cfg);
+    mine_pages::routes(cfg);
 }
 
 /// Unknown addresses: a problem document for the API, a page for people.

@@ -91,7 +91,7 @@ pub struct Field {
 }
 
 impl Field {
-    fn new(
+    pub(crate) fn new(
         name: &'static str,
         label: &'static str,
         kind: &'static str,
@@ -108,15 +108,15 @@ impl Field {
             error: None,
         }
     }
-    fn required(mut self) -> Self {
+    pub(crate) fn required(mut self) -> Self {
         self.required = true;
         self
     }
-    fn help(mut self, h: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, h: impl Into<String>) -> Self {
         self.help = h.into();
         self
     }
-    fn options(mut self, o: Vec<(String, String)>) -> Self {
+    pub(crate) fn options(mut self, o: Vec<(String, String)>) -> Self {
         self.options = o;
         self
     }
@@ -136,7 +136,7 @@ impl Field {
 }
 
 /// Puts each field error beside its field; the rest are listed at the top.
-fn attach_errors(fields: &mut [Field], errors: &[FieldError]) -> Vec<String> {
+pub(crate) fn attach_errors(fields: &mut [Field], errors: &[FieldError]) -> Vec<String> {
     let mut general = Vec::new();
     for e in errors {
         match fields.iter_mut().find(|f| f.name == e.field) {
@@ -153,7 +153,7 @@ pub struct Cell {
     pub class: String,
 }
 
-fn cell(text: impl Into<String>) -> Cell {
+pub(crate) fn cell(text: impl Into<String>) -> Cell {
     Cell {
         text: text.into(),
         href: None,
@@ -161,7 +161,7 @@ fn cell(text: impl Into<String>) -> Cell {
     }
 }
 
-fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
+pub(crate) fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
     Cell {
         text: text.into(),
         href: Some(href.into()),
@@ -215,37 +215,39 @@ struct ErrorPage {
 
 #[derive(Template)]
 #[template(path = "form.html")]
-struct FormPage {
-    ctx: PageCtx,
-    heading: String,
-    intro: Option<String>,
-    errors: Vec<String>,
-    editable: bool,
-    action: String,
-    fields: Vec<Field>,
-    submit_label: &'static str,
-    back_href: Option<String>,
-    actions: Vec<ActionButton>,
-    history: Vec<(String, String, String, String)>,
+pub(crate) struct FormPage {
+    pub(crate) ctx: PageCtx,
+    pub(crate) heading: String,
+    pub(crate) intro: Option<String>,
+    pub(crate) errors: Vec<String>,
+    pub(crate) editable: bool,
+    pub(crate) action: String,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) submit_label: &'static str,
+    pub(crate) back_href: Option<String>,
+    pub(crate) actions: Vec<ActionButton>,
+    pub(crate) history: Vec<(String, String, String, String)>,
+    /// Related pages shown under the heading: (href, label).
+    pub(crate) links: Vec<(String, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "table.html")]
-struct TablePage {
-    ctx: PageCtx,
-    heading: String,
-    intro: Option<String>,
-    new_link: Option<(String, String)>,
-    filters: Vec<Field>,
-    filter_action: String,
-    result: Option<String>,
-    headers: Vec<&'static str>,
-    rows: Vec<Vec<Cell>>,
-    next_href: Option<String>,
-    empty_text: &'static str,
+pub(crate) struct TablePage {
+    pub(crate) ctx: PageCtx,
+    pub(crate) heading: String,
+    pub(crate) intro: Option<String>,
+    pub(crate) new_link: Option<(String, String)>,
+    pub(crate) filters: Vec<Field>,
+    pub(crate) filter_action: String,
+    pub(crate) result: Option<String>,
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) next_href: Option<String>,
+    pub(crate) empty_text: &'static str,
 }
 
-fn render(t: &impl Template) -> HttpResponse {
+pub(crate) fn render(t: &impl Template) -> HttpResponse {
     match t.render() {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
@@ -254,8 +256,12 @@ fn render(t: &impl Template) -> HttpResponse {
     }
 }
 
-fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut nav = vec![("/", "首页")];
+    if role != Role::Enterprise {
+        nav.push(("/mines", "矿山台账"));
+        nav.push(("/mines/gaps", "漏管检查"));
+    }
     if matches!(role, Role::Admin | Role::Coordinator) {
         nav.push(("/users", "用户管理"));
     }
@@ -288,7 +294,7 @@ fn flash_text(req: &HttpRequest) -> Option<String> {
     Some(text.into())
 }
 
-async fn page_ctx(
+pub(crate) async fn page_ctx(
     state: &web::Data<AppState>,
     session: &Session,
     req: &HttpRequest,
@@ -331,13 +337,13 @@ async fn unit_name(
     .unwrap_or_default()
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
 }
 
-fn to_login(req: &HttpRequest) -> HttpResponse {
+pub(crate) fn to_login(req: &HttpRequest) -> HttpResponse {
     let next = req
         .uri()
         .path_and_query()
@@ -395,10 +401,10 @@ pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
 }
 
 /// What a page handler returns: a response, or an error shown as a page.
-type PageResult = Result<HttpResponse, PageError>;
+pub(crate) type PageResult = Result<HttpResponse, PageError>;
 
 #[derive(Debug)]
-pub struct PageError(AppError, Option<Box<Session>>);
+pub struct PageError(pub(crate) AppError, pub(crate) Option<Box<Session>>);
 
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -424,7 +430,7 @@ impl From<AppError> for PageError {
     }
 }
 
-trait WithSession<T> {
+pub(crate) trait WithSession<T> {
     fn page(self, s: &Session) -> Result<T, PageError>;
 }
 
@@ -602,6 +608,18 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     let s = signed_in!(ps, req);
     let ctx = page_ctx(&state, &s, &req, "首页", "/").await;
     let mut tiles = Vec::new();
+    if authz::allowed(&s.principal, Action::ViewMines) {
+        tiles.push((
+            "/mines",
+            "矿山台账",
+            "每座矿山的监管部门、风险等级、状态与证照",
+        ));
+        tiles.push((
+            "/mines/gaps",
+            "漏管检查",
+            "未定监管部门、未定级、超期未检查的矿山",
+        ));
+    }
     if authz::allowed(&s.principal, Action::ViewUsers) {
         tiles.push(("/users", "用户管理", "账号、角色、所属单位，停用与解锁"));
     }
@@ -684,6 +702,7 @@ async fn account_page(
         back_href: Some("/".into()),
         actions: Vec::new(),
         history: Vec::new(),
+        links: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1074,6 +1093,7 @@ async fn user_form_page(
         back_href: Some("/users".into()),
         actions,
         history,
+        links: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1265,7 +1285,7 @@ async fn user_act(
 
 // ---- reference data -----------------------------------------------------------------------
 
-fn parse_int(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<i32> {
+pub(crate) fn parse_int(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<i32> {
     let v = value.trim();
     if v.is_empty() {
         return None;
@@ -1303,6 +1323,7 @@ fn ref_page(
         back_href: Some(back.into()),
         actions: Vec::new(),
         history,
+        links: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1767,7 +1788,7 @@ async fn township_save(
     }
 }
 
-async fn department_options(
+pub(crate) async fn department_options(
     state: &web::Data<AppState>,
 ) -> Result<Vec<(String, String)>, AppError> {
     let st = state.clone();
