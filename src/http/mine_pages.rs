@@ -730,6 +730,14 @@ async fn mine_form(
             ],
         });
     }
+    // Each action form's fields get ids of their own: several share the name `reason`.
+    for a in &mut actions {
+        let form = a.href.rsplit('/').next().unwrap_or("action").to_owned();
+        a.fields = std::mem::take(&mut a.fields)
+            .into_iter()
+            .map(|f| f.in_form(&form))
+            .collect();
+    }
     // Errors of an action form (status, grade, supervisor) are shown at the top.
     if form.is_none() && !errors.is_empty() {
         general = errors
@@ -777,10 +785,7 @@ async fn mine_form(
         }
     );
     let heading = format!("{}（{}）", mine.name, mine.enterprise_name);
-    let mut ctx = page_ctx(state, s, req, &heading, "/mines").await;
-    if ctx.flash.is_none() && req.query_string().contains("ok=") {
-        ctx.flash = Some("已保存。".into());
-    }
+    let ctx = page_ctx(state, s, req, &heading, "/mines").await;
     let page = FormPage {
         ctx,
         heading,
@@ -899,9 +904,10 @@ async fn after_action(
     s: Session,
     id: &str,
     result: Result<Mine, AppError>,
+    done: &str,
 ) -> PageResult {
     match result {
-        Ok(m) => Ok(redirect(&format!("/mines/{}?ok=saved", m.id))),
+        Ok(m) => Ok(redirect(&format!("/mines/{}?ok={done}", m.id))),
         Err(AppError::Validation(errors)) => mine_form(&state, &s, &req, id, None, &errors).await,
         Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
@@ -935,7 +941,7 @@ async fn mine_status(
         move |c, a, n| mines::change_status(c, a, n, &mid, input),
     )
     .await;
-    after_action(state, req, s, &id, r).await
+    after_action(state, req, s, &id, r, "status").await
 }
 
 #[derive(Deserialize)]
@@ -973,7 +979,7 @@ async fn mine_grade(
         move |c, a, n| mines::set_risk_grade(c, a, n, &mid, input),
     )
     .await;
-    after_action(state, req, s, &id, r).await
+    after_action(state, req, s, &id, r, "grade").await
 }
 
 #[derive(Deserialize)]
@@ -1004,7 +1010,7 @@ async fn mine_supervisor(
         move |c, a, n| mines::set_supervisor(c, a, n, &mid, input),
     )
     .await;
-    after_action(state, req, s, &id, r).await
+    after_action(state, req, s, &id, r, "supervisor").await
 }
 
 // ---- public disclosure: no login, nothing personal --------------------------------------

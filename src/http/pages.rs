@@ -88,9 +88,17 @@ pub struct Field {
     pub required: bool,
     pub help: String,
     pub error: Option<String>,
+    /// The element id; unique on the page even when several forms share a field name.
+    pub dom_id: String,
 }
 
 impl Field {
+    /// Places the field in a secondary form on the page, giving it a distinct element id.
+    pub(crate) fn in_form(mut self, form: &str) -> Self {
+        self.dom_id = format!("{form}-{}", self.name);
+        self
+    }
+
     pub(crate) fn new(
         name: &'static str,
         label: &'static str,
@@ -106,6 +114,7 @@ impl Field {
             required: false,
             help: String::new(),
             error: None,
+            dom_id: format!("f-{name}"),
         }
     }
     pub(crate) fn required(mut self) -> Self {
@@ -284,6 +293,9 @@ fn flash_text(req: &HttpRequest) -> Option<String> {
     let text = match q.get("ok")?.as_str() {
         "created" => "已创建。",
         "saved" => "已保存。",
+        "status" => "状态已变更。",
+        "grade" => "安全风险等级已确定。",
+        "supervisor" => "日常安全监管部门已确定。",
         "disabled" => "账号已停用，该用户的登录已全部失效。",
         "enabled" => "账号已启用。",
         "unlocked" => "账号已解锁。",

@@ -61,6 +61,87 @@ async fn start_driver() -> Option<Driver> {
     panic!("chromedriver did not start");
 }
 
+/// Waits (bounded) until the browser has navigated to a URL containing `part`.
+async fn wait_for_url(
+    c: &fantoccini::Client,
+    part: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    for _ in 0..100 {
+        if c.current_url().await?.as_str().contains(part) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the browser never reached a page with {part}: {}",
+        c.current_url().await?
+    );
+}
+
+async fn browser(driver: &Driver, data_dir: &std::path::Path) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), serde_json::json!({
+        "binary": find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]).unwrap(),
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000", format!("--user-data-dir={}", data_dir.display())]
+    }));
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("connect to chromedriver")
+}
+
+on_both! {
+    /// An officer of 区应急局 registers a mine in the browser, sets its grade and supervisor,
+    /// and the public page and the placard show them.
+    async fn an_em_officer_registers_a_mine_and_the_placard_shows_it(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("em.browser", "officer", Some("EM"), None).await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let c = browser(&driver, data_dir.path()).await;
+        let code = crate::mines::credit_code(777);
+        let result = async {
+            c.goto(&app.url("/mines/new")).await?;
+            c.wait().for_element(Locator::Id("username")).await?.send_keys("em.browser").await?;
+            c.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            c.find(Locator::Id("login-submit")).await?.click().await?;
+            c.wait().for_element(Locator::Id("f-name")).await?.send_keys("浏览器测试砂石矿").await?;
+            c.find(Locator::Id("f-enterprise_name")).await?.send_keys("浏览器测试矿业有限公司").await?;
+            c.find(Locator::Id("f-credit_code")).await?.send_keys(&code).await?;
+            c.find(Locator::Id("f-township")).await?.select_by_value("KBJD").await?;
+            c.find(Locator::Id("f-mine_type")).await?.select_by_value("sand_gravel").await?;
+            c.find(Locator::Id("f-mineral")).await?.send_keys("建筑用石料").await?;
+            c.find(Locator::Id("f-mining_method")).await?.select_by_value("open_pit").await?;
+            c.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&c, "ok=created").await?;
+            c.wait().for_element(Locator::Id("risk-grade-risk_grade")).await?.select_by_value("significant").await?;
+            c.find(Locator::Id("risk-grade-reason")).await?.send_keys("首次定级").await?;
+            c.find(Locator::Css("form[action$='/risk-grade'] button")).await?.click().await?;
+            wait_for_url(&c, "ok=grade").await?;
+            c.wait().for_element(Locator::Id("supervisor-department")).await?.select_by_value("EM").await?;
+            c.find(Locator::Id("supervisor-reason")).await?.send_keys("露天矿山日常监管").await?;
+            c.find(Locator::Css("form[action$='/supervisor'] button")).await?.click().await?;
+            wait_for_url(&c, "ok=supervisor").await?;
+            c.wait().for_element(Locator::LinkText("公示页面")).await?.click().await?;
+            let public = c.wait().for_element(Locator::Css("main")).await?.text().await?;
+            c.find(Locator::LinkText("打印井口公示牌")).await?.click().await?;
+            let grade = c.wait().for_element(Locator::Id("placard-grade")).await?.text().await?;
+            let supervisor = c.find(Locator::Id("placard-supervisor")).await?.text().await?;
+            let qr = c.find(Locator::Css("#placard-qr svg")).await.is_ok();
+            Ok::<_, fantoccini::error::CmdError>((public, grade, supervisor, qr))
+        }.await;
+        let _ = c.close().await;
+        let (public, grade, supervisor, qr) = result.expect("browser flow");
+        assert!(public.contains("浏览器测试砂石矿") && public.contains("C级 · 较大风险") && public.contains("区应急局"), "{public}");
+        assert_eq!(grade, "C级 · 较大风险（橙）");
+        assert_eq!(supervisor, "区应急局");
+        assert!(qr, "the placard carries a QR code");
+    }
+}
+
 on_both! {
     /// A person opens the site in Chromium, signs in through the page and sees the home page.
     async fn a_person_signs_in_with_a_real_browser(app) {
