@@ -16,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod mines;
 pub mod pagination;
+pub mod permits;
 pub mod reference;
 pub mod startup;
 pub mod telemetry;

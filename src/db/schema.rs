@@ -118,6 +118,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     mines,
     mine_changes,
+    permits,
 );
 
 diesel::table! {
@@ -181,3 +182,30 @@ diesel::table! {
 }
 
 diesel::joinable!(mine_changes -> mines (mine_id));
+
+diesel::table! {
+    permits (id) {
+        id -> Text,
+        mine_id -> Text,
+        permit_type -> Text,
+        issuing_department -> Text,
+        number -> Text,
+        holder -> Text,
+        issued_on -> Date,
+        expires_on -> Nullable<Date>,
+        mineral -> Text,
+        scale_10k_t_per_year -> Nullable<Double>,
+        area_km2 -> Nullable<Double>,
+        elevation_top_m -> Nullable<Double>,
+        elevation_bottom_m -> Nullable<Double>,
+        notes -> Text,
+        status_override -> Nullable<Text>,
+        override_reason -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(permits -> mines (mine_id));
+diesel::joinable!(permits -> permit_types (permit_type));

@@ -64,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/calendar/working-days", web::get().to(working_days))
             .route("/audit", web::get().to(list_audit))
             .configure(crate::http::mines_api::routes)
+            .configure(crate::http::permits_api::routes)
             .default_service(web::to(crate::http::not_found)),
     );
 }

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod mines_api;
 pub mod openapi;
 pub mod ops;
+pub mod permits_api;
 #[macro_use]
 pub mod pages;
 pub mod mine_pages;

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{api, mines_api, ops};
+use crate::http::{api, mines_api, ops, permits_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,8 @@ use crate::http::{api, mines_api, ops};
         mines_api::list_mines, mines_api::create_mine, mines_api::mine_gaps, mines_api::get_mine,
         mines_api::update_mine, mines_api::change_status, mines_api::set_risk_grade,
         mines_api::set_supervisor, mines_api::mine_history,
+        permits_api::mine_permits, permits_api::record_permit, permits_api::list_permits,
+        permits_api::get_permit, permits_api::update_permit, permits_api::decide_permit,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
     modifiers(&BearerAuth),

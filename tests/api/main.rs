@@ -14,5 +14,6 @@ mod mine_pages;
 mod mines;
 mod operations;
 mod pages;
+mod permits;
 mod reference;
 mod users;
