@@ -606,6 +606,7 @@ async fn new_form(
         actions: Vec::new(),
         history: Vec::new(),
         links: Vec::new(),
+        tables: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -786,6 +787,15 @@ async fn mine_form(
     );
     let heading = format!("{}（{}）", mine.name, mine.enterprise_name);
     let ctx = page_ctx(state, s, req, &heading, "/mines").await;
+    let permit_table = crate::http::permit_pages::mine_permits_table(state, &names.departments, id)
+        .await
+        .page(s)?;
+    if let Some(record) = crate::http::permit_pages::record_action(state, &s.principal, id)
+        .await
+        .page(s)?
+    {
+        actions.push(record);
+    }
     let page = FormPage {
         ctx,
         heading,
@@ -805,6 +815,7 @@ async fn mine_form(
                 "打印井口公示牌".to_owned(),
             ),
         ],
+        tables: vec![permit_table],
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1140,6 +1151,7 @@ async fn public_mine(
             ),
             ("/public/mines".to_owned(), "全部公示矿山".to_owned()),
         ],
+        tables: Vec::new(),
     };
     Ok(render(&page))
 }

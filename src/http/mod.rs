@@ -10,6 +10,7 @@ pub mod permits_api;
 #[macro_use]
 pub mod pages;
 pub mod mine_pages;
+pub mod permit_pages;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{FixedOffset, NaiveDateTime};
@@ -213,6 +214,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     api::routes(cfg);
     pages::routes(cfg);
     mine_pages::routes(cfg);
+    permit_pages::routes(cfg);
 }
 
 /// Unknown addresses: a problem document for the API, a page for people.

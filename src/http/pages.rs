@@ -238,6 +238,15 @@ pub(crate) struct FormPage {
     pub(crate) history: Vec<(String, String, String, String)>,
     /// Related pages shown under the heading: (href, label).
     pub(crate) links: Vec<(String, String)>,
+    /// Tables shown under the form, e.g. a mine's permits.
+    pub(crate) tables: Vec<SubTable>,
+}
+
+pub(crate) struct SubTable {
+    pub(crate) title: String,
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) empty_text: &'static str,
 }
 
 #[derive(Template)]
@@ -270,6 +279,7 @@ pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if role != Role::Enterprise {
         nav.push(("/mines", "矿山台账"));
         nav.push(("/mines/gaps", "漏管检查"));
+        nav.push(("/permits", "证照与到期提醒"));
     }
     if matches!(role, Role::Admin | Role::Coordinator) {
         nav.push(("/users", "用户管理"));
@@ -715,6 +725,7 @@ async fn account_page(
         actions: Vec::new(),
         history: Vec::new(),
         links: Vec::new(),
+        tables: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1106,6 +1117,7 @@ async fn user_form_page(
         actions,
         history,
         links: Vec::new(),
+        tables: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1115,7 +1127,7 @@ async fn user_form_page(
 }
 
 /// The latest changes to one record, for the history table under its form.
-async fn entity_history(
+pub(crate) async fn entity_history(
     state: &web::Data<AppState>,
     entity: &'static str,
     id: &str,
@@ -1151,6 +1163,13 @@ fn action_label(action: &str) -> &str {
         "lock" => "锁定",
         "reset_password" => "重置密码",
         "logout" => "退出登录",
+        "suspend" => "暂扣",
+        "revoke" => "吊销",
+        "cancel" => "注销",
+        "reinstate" => "恢复",
+        "status" => "变更状态",
+        "risk_grade" => "确定风险等级",
+        "supervisor" => "确定监管部门",
         other => other,
     }
 }
@@ -1336,6 +1355,7 @@ fn ref_page(
         actions: Vec::new(),
         history,
         links: Vec::new(),
+        tables: Vec::new(),
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -2196,7 +2216,9 @@ async fn permit_type_save(
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 5] = [
+const ENTITY_TYPES: [(&str, &str); 7] = [
+    ("mine", "矿山"),
+    ("permit", "证照"),
     ("user", "用户"),
     ("department", "成员单位"),
     ("township", "街镇"),

@@ -14,6 +14,7 @@ mod mine_pages;
 mod mines;
 mod operations;
 mod pages;
+mod permit_pages;
 mod permits;
 mod reference;
 mod users;
