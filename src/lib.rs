@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod ledger;
 pub mod mines;
 pub mod pagination;
 pub mod permits;

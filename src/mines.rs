@@ -1292,3 +1292,116 @@ pub fn gaps(
         next,
     ))
 }
+
+/// The headers of the mine ledger; the import reads the same columns.
+pub const LEDGER_HEADERS: [(&str, f64); 22] = [
+    ("矿山名称", 22.0),
+    ("企业名称", 26.0),
+    ("统一社会信用代码", 22.0),
+    ("所在街镇", 14.0),
+    ("矿山类型", 14.0),
+    ("开采矿种", 12.0),
+    ("开采方式", 8.0),
+    ("状态", 10.0),
+    ("日常安全监管部门", 16.0),
+    ("安全风险等级", 14.0),
+    ("最近检查日期", 12.0),
+    ("采矿许可证号", 24.0),
+    ("地址", 24.0),
+    ("联系人", 10.0),
+    ("联系电话", 16.0),
+    ("尾矿库全库容（万立方米）", 14.0),
+    ("尾矿库坝高（米）", 10.0),
+    ("尾矿库等别", 10.0),
+    ("尾矿库安全度", 10.0),
+    ("最近安全现状评价日期", 14.0),
+    ("头顶库", 8.0),
+    ("系统编号", 38.0),
+];
+
+/// Every mine matching the filters, in register order, for the ledger export.
+pub fn all_matching(conn: &mut DbConnection, q: &MineQuery) -> AppResult<Vec<Mine>> {
+    let mut q = q.clone();
+    q.limit = Some(pagination::MAX_LIMIT);
+    q.cursor = None;
+    let mut out = Vec::new();
+    loop {
+        let (rows, next) = list(conn, &q)?;
+        out.extend(rows);
+        match next {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The mine ledger (矿山台账) as an .xlsx workbook.
+pub fn ledger(
+    rows: &[Mine],
+    departments: &std::collections::HashMap<String, String>,
+    townships: &std::collections::HashMap<String, String>,
+) -> AppResult<Vec<u8>> {
+    use crate::ledger::{Sheet, Value};
+    let name = |map: &std::collections::HashMap<String, String>, code: &str| {
+        map.get(code).cloned().unwrap_or_else(|| code.to_owned())
+    };
+    let rows = rows
+        .iter()
+        .map(|m| {
+            let tailings = m.is_tailings_pond();
+            vec![
+                Value::from(m.name.as_str()),
+                m.enterprise_name.as_str().into(),
+                m.credit_code.as_str().into(),
+                name(townships, &m.township).into(),
+                m.mine_type()
+                    .map(MineType::label)
+                    .unwrap_or_default()
+                    .into(),
+                m.mineral.as_str().into(),
+                MiningMethod::parse(&m.mining_method)
+                    .map(MiningMethod::label)
+                    .unwrap_or_default()
+                    .into(),
+                m.status().label().into(),
+                m.supervisor_department
+                    .as_deref()
+                    .map(|d| name(departments, d))
+                    .into(),
+                m.grade().map(RiskGrade::display).into(),
+                m.last_inspected_on.map(|d| d.to_string()).into(),
+                m.licence_number.as_str().into(),
+                m.address.as_str().into(),
+                m.contact_name.as_str().into(),
+                m.contact_phone.as_str().into(),
+                m.tailings_capacity_10k_m3.into(),
+                m.tailings_dam_height_m.into(),
+                m.tailings_grade
+                    .map(|g| tailings_grade_label(g as u8).to_owned())
+                    .into(),
+                m.tailings_safety
+                    .as_deref()
+                    .and_then(TailingsSafety::parse)
+                    .map(|s| s.label().to_owned())
+                    .into(),
+                m.tailings_evaluated_on.map(|d| d.to_string()).into(),
+                if tailings {
+                    if m.tailings_overhead != 0 {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                } else {
+                    ""
+                }
+                .into(),
+                m.id.as_str().into(),
+            ]
+        })
+        .collect();
+    crate::ledger::workbook(Sheet {
+        name: "矿山台账",
+        headers: LEDGER_HEADERS.to_vec(),
+        rows,
+    })
+}

@@ -879,3 +879,102 @@ mod tests {
         );
     }
 }
+
+/// Every permit matching the filters, soonest expiry first, for the ledger export.
+pub fn all_matching(
+    conn: &mut DbConnection,
+    q: &PermitQuery,
+    today: NaiveDate,
+) -> AppResult<Vec<Permit>> {
+    let mut q = q.clone();
+    q.limit = Some(pagination::MAX_LIMIT);
+    q.cursor = None;
+    let mut out = Vec::new();
+    loop {
+        let (rows, next) = list(conn, &q, today)?;
+        out.extend(rows);
+        match next {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The permit ledger (证照台账) as an .xlsx workbook. Mine names are loaded in one query.
+pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> AppResult<Vec<u8>> {
+    use crate::db::schema::mines;
+    use crate::ledger::{Sheet, Value};
+    let types = types_by_code(conn)?;
+    let departments: std::collections::HashMap<String, String> =
+        crate::reference::departments(conn)?
+            .into_iter()
+            .map(|d| (d.code, d.name))
+            .collect();
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|p| p.mine_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(String, String)> = mines::table
+            .filter(mines::id.eq_any(chunk))
+            .select((mines::id, mines::name))
+            .load(conn)?;
+        names.extend(found);
+    }
+    let rows = rows
+        .iter()
+        .map(|p| {
+            let kind = types.get(&p.permit_type);
+            let status = p.status(kind.map_or(60, |k| k.expiry_warning_days), today);
+            vec![
+                Value::from(names.get(&p.mine_id).cloned().unwrap_or_default()),
+                kind.map(|k| k.name.clone())
+                    .unwrap_or_else(|| p.permit_type.clone())
+                    .into(),
+                p.number.as_str().into(),
+                p.holder.as_str().into(),
+                departments
+                    .get(&p.issuing_department)
+                    .cloned()
+                    .unwrap_or_else(|| p.issuing_department.clone())
+                    .into(),
+                p.issued_on.to_string().into(),
+                p.expires_on.map(|d| d.to_string()).into(),
+                status.label().into(),
+                p.override_reason.as_str().into(),
+                p.mineral.as_str().into(),
+                p.scale_10k_t_per_year.into(),
+                p.area_km2.into(),
+                p.elevation_top_m.into(),
+                p.elevation_bottom_m.into(),
+                p.notes.as_str().into(),
+                p.id.as_str().into(),
+            ]
+        })
+        .collect();
+    crate::ledger::workbook(Sheet {
+        name: "证照台账",
+        headers: vec![
+            ("矿山", 22.0),
+            ("证照类型", 18.0),
+            ("证号", 28.0),
+            ("持证人", 24.0),
+            ("发证（监管）部门", 16.0),
+            ("发证日期", 12.0),
+            ("有效期至", 12.0),
+            ("状态", 10.0),
+            ("暂扣、吊销、注销依据", 20.0),
+            ("矿种", 12.0),
+            ("生产规模（万吨/年）", 12.0),
+            ("矿区面积（平方公里）", 12.0),
+            ("开采深度上限标高（米）", 12.0),
+            ("开采深度下限标高（米）", 12.0),
+            ("备注", 24.0),
+            ("系统编号", 38.0),
+        ],
+        rows,
+    })
+}

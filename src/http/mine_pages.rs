@@ -284,6 +284,15 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href: next_href("/mines", &q, next),
         empty_text: "没有符合条件的矿山。",
+        export_href: Some(format!(
+            "/api/v1/mines/export.xlsx?{}",
+            serde_urlencoded::to_string(MineQuery {
+                cursor: None,
+                limit: None,
+                ..q.clone()
+            })
+            .unwrap_or_default()
+        )),
     };
     Ok(render(&page))
 }
@@ -335,6 +344,7 @@ async fn gaps_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
         rows: table_rows,
         next_href: next_href("/mines/gaps", &q, next),
         empty_text: "没有漏管的矿山。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -1094,6 +1104,7 @@ async fn public_list(
         rows: table_rows,
         next_href: next_href("/public/mines", &shown, next),
         empty_text: "没有符合条件的矿山。",
+        export_href: None,
     };
     Ok(render(&page))
 }

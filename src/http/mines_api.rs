@@ -17,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/mines", web::get().to(list_mines))
         .route("/mines", web::post().to(create_mine))
         .route("/mines/gaps", web::get().to(mine_gaps))
+        .route("/mines/export.xlsx", web::get().to(export_mines))
         .route("/mines/{id}", web::get().to(get_mine))
         .route("/mines/{id}", web::patch().to(update_mine))
         .route("/mines/{id}/status", web::post().to(change_status))
@@ -229,4 +230,38 @@ pub async fn mine_gaps(
         items,
         next_cursor: next,
     }))
+}
+
+/// The mine ledger (矿山台账) as .xlsx, with the list's filters; the import reads the same columns.
+#[utoipa::path(get, path = "/api/v1/mines/export.xlsx", tag = "矿山台账", params(MineQuery), responses(
+    (status = 200, description = "Excel 工作簿", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_mines(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<MineQuery>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let bytes = blocking(move || {
+        state.db.read(|conn| {
+            let rows = mines::all_matching(conn, &q.0)?;
+            let departments = crate::reference::departments(conn)?
+                .into_iter()
+                .map(|d| (d.code, d.name))
+                .collect();
+            let townships = crate::reference::townships(conn)?
+                .into_iter()
+                .map(|t| (t.code, t.name))
+                .collect();
+            mines::ledger(&rows, &departments, &townships)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::ledger::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::ledger::attachment("mines.xlsx", "矿山台账.xlsx"),
+        ))
+        .body(bytes))
 }

@@ -263,6 +263,8 @@ pub(crate) struct TablePage {
     pub(crate) rows: Vec<Vec<Cell>>,
     pub(crate) next_href: Option<String>,
     pub(crate) empty_text: &'static str,
+    /// The same list as an Excel ledger, with the current filters.
+    pub(crate) export_href: Option<String>,
 }
 
 pub(crate) fn render(t: &impl Template) -> HttpResponse {
@@ -1000,6 +1002,7 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的用户。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -1408,6 +1411,7 @@ async fn departments_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有成员单位。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -1637,6 +1641,7 @@ async fn townships_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有街镇。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -1884,6 +1889,7 @@ async fn categories_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有线索类别。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -2079,6 +2085,7 @@ async fn permit_types_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有证照类型。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -2318,6 +2325,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的记录。",
+        export_href: None,
     };
     Ok(render(&page))
 }
@@ -2387,6 +2395,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         rows,
         next_href: None,
         empty_text: "尚未载入节假日安排。",
+        export_href: None,
     };
     Ok(render(&page))
 }

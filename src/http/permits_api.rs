@@ -13,6 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/mines/{id}/permits", web::get().to(mine_permits))
         .route("/mines/{id}/permits", web::post().to(record_permit))
         .route("/permits", web::get().to(list_permits))
+        .route("/permits/export.xlsx", web::get().to(export_permits))
         .route("/permits/{id}", web::get().to(get_permit))
         .route("/permits/{id}", web::patch().to(update_permit))
         .route("/permits/{id}/{decision}", web::post().to(decide_permit));
@@ -159,4 +160,31 @@ pub async fn decide_permit(
     })
     .await?;
     Ok(HttpResponse::Ok().json(p.view(&t, today)))
+}
+
+/// The permit ledger (证照台账) as .xlsx, with the list's filters.
+#[utoipa::path(get, path = "/api/v1/permits/export.xlsx", tag = "证照", params(PermitQuery), responses(
+    (status = 200, description = "Excel 工作簿", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_permits(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<PermitQuery>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let today = state.today();
+    let bytes = blocking(move || {
+        state.db.read(|conn| {
+            let rows = permits::all_matching(conn, &q.0, today)?;
+            permits::ledger(conn, &rows, today)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::ledger::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::ledger::attachment("permits.xlsx", "证照台账.xlsx"),
+        ))
+        .body(bytes))
 }

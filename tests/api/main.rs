@@ -10,6 +10,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod idempotency;
+mod ledgers;
 mod mine_pages;
 mod mines;
 mod operations;
