@@ -845,40 +845,6 @@ pub fn list(
     Ok((rows, next))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn status_follows_the_dates_unless_decided() {
-        let today = d("2026-03-02");
-        assert_eq!(derive_status(None, None, 90, today), PermitStatus::Valid);
-        assert_eq!(
-            derive_status(None, Some(d("2026-12-31")), 90, today),
-            PermitStatus::Valid
-        );
-        assert_eq!(
-            derive_status(None, Some(d("2026-05-31")), 90, today),
-            PermitStatus::Expiring
-        );
-        assert_eq!(
-            derive_status(None, Some(d("2026-03-02")), 90, today),
-            PermitStatus::Expiring
-        );
-        assert_eq!(
-            derive_status(None, Some(d("2026-03-01")), 90, today),
-            PermitStatus::Expired
-        );
-        assert_eq!(
-            derive_status(Some("revoked"), Some(d("2030-01-01")), 90, today),
-            PermitStatus::Revoked
-        );
-    }
-}
 
 /// Every permit matching the filters, soonest expiry first, for the ledger export.
 pub fn all_matching(
@@ -977,4 +943,39 @@ pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> App
         ],
         rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn status_follows_the_dates_unless_decided() {
+        let today = d("2026-03-02");
+        assert_eq!(derive_status(None, None, 90, today), PermitStatus::Valid);
+        assert_eq!(
+            derive_status(None, Some(d("2026-12-31")), 90, today),
+            PermitStatus::Valid
+        );
+        assert_eq!(
+            derive_status(None, Some(d("2026-05-31")), 90, today),
+            PermitStatus::Expiring
+        );
+        assert_eq!(
+            derive_status(None, Some(d("2026-03-02")), 90, today),
+            PermitStatus::Expiring
+        );
+        assert_eq!(
+            derive_status(None, Some(d("2026-03-01")), 90, today),
+            PermitStatus::Expired
+        );
+        assert_eq!(
+            derive_status(Some("revoked"), Some(d("2030-01-01")), 90, today),
+            PermitStatus::Revoked
+        );
+    }
 }
