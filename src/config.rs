@@ -30,6 +30,10 @@ pub struct Settings {
     pub public: PublicSettings,
 }
 
+fn default_upload() -> usize {
+    10 * 1024 * 1024
+}
+
 /// Inspection interval by risk grade, in months.
 #[derive(Debug, Clone, Deserialize)]
 pub struct InspectionSettings {
@@ -87,6 +91,9 @@ pub struct HttpSettings {
     /// Behind a reverse proxy: take the client address from X-Forwarded-For / Forwarded.
     #[serde(default)]
     pub behind_proxy: bool,
+    /// Largest uploaded file (e.g. an Excel ledger), in bytes.
+    #[serde(default = "default_upload")]
+    pub max_upload_bytes: usize,
     /// HTTP worker threads; 0 = one per core.
     #[serde(default)]
     pub workers: usize,

@@ -1405,3 +1405,317 @@ pub fn ledger(
         rows,
     })
 }
+
+/// What importing a ledger did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+    pub items: Vec<MineView>,
+}
+
+/// Imports new mines from a ledger (the export's columns; codes or Chinese names both
+/// accepted). All rows are imported in one transaction, or none: every bad row and
+/// field is reported as `rows[N].field` with N the Excel row number.
+pub fn import(
+    conn: &mut DbConnection,
+    who: &crate::authz::Principal,
+    now: NaiveDateTime,
+    sheet: &[Vec<String>],
+) -> AppResult<Vec<Mine>> {
+    let Some((header, body)) = sheet.split_first() else {
+        return Err(AppError::field(
+            "file",
+            "表格是空的：第一行应为列名（可先导出一份台账作为模板）",
+        ));
+    };
+    let col = |title: &str| header.iter().position(|h| h.trim() == title);
+    let required = [
+        "矿山名称",
+        "企业名称",
+        "统一社会信用代码",
+        "所在街镇",
+        "矿山类型",
+        "开采矿种",
+        "开采方式",
+        "状态",
+    ];
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|t| col(t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "缺少列：{}。请使用“导出 Excel 台账”得到的表格作为模板。",
+                missing.join("、")
+            ),
+        ));
+    }
+    let townships: Vec<(String, String)> = crate::reference::townships(conn)?
+        .into_iter()
+        .map(|t| (t.code, t.name))
+        .collect();
+    let departments: Vec<(String, String)> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    let by_code_or_name = |list: &[(String, String)], v: &str| -> Option<String> {
+        list.iter()
+            .find(|(c, n)| c.eq_ignore_ascii_case(v) || n == v)
+            .map(|(c, _)| c.clone())
+    };
+    let may_grade = crate::authz::allowed(who, crate::authz::Action::GradeMines);
+    let actor = who.actor();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut created = Vec::new();
+    for (i, row) in body.iter().enumerate() {
+        let excel_row = i + 2;
+        let cell = |title: &str| {
+            col(title)
+                .and_then(|c| row.get(c))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut row_errors: Vec<FieldError> = Vec::new();
+        let mut push = |field: &str, title: &str, msg: String| {
+            row_errors.push(FieldError::new(
+                format!("rows[{excel_row}].{field}"),
+                format!("第 {excel_row} 行“{title}”：{msg}"),
+            ));
+        };
+        let coded = |v: String, parse: &dyn Fn(&str) -> Option<String>| {
+            if v.is_empty() {
+                Some(String::new())
+            } else {
+                parse(&v)
+            }
+        };
+        let township = coded(cell("所在街镇"), &|v| by_code_or_name(&townships, v));
+        let mine_type = coded(cell("矿山类型"), &|v| {
+            MineType::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let method = coded(cell("开采方式"), &|v| {
+            MiningMethod::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let status = coded(cell("状态"), &|v| {
+            MineStatus::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let safety = coded(cell("尾矿库安全度"), &|v| {
+            TailingsSafety::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        for (value, field, title) in [
+            (&township, "township", "所在街镇"),
+            (&mine_type, "mine_type", "矿山类型"),
+            (&method, "mining_method", "开采方式"),
+            (&status, "status", "状态"),
+            (&safety, "tailings_safety", "尾矿库安全度"),
+        ] {
+            if value.is_none() {
+                push(
+                    field,
+                    title,
+                    "不认识这个值，请从下拉选项或导出的台账中复制".into(),
+                );
+            }
+        }
+        let number =
+            |title: &str, field: &str, push: &mut dyn FnMut(&str, &str, String)| -> Option<f64> {
+                let v = cell(title);
+                if v.is_empty() {
+                    return None;
+                }
+                v.parse::<f64>()
+                    .map_err(|_| push(field, title, "应为数字".into()))
+                    .ok()
+            };
+        let capacity = number(
+            "尾矿库全库容（万立方米）",
+            "tailings_capacity_10k_m3",
+            &mut push,
+        );
+        let height = number("尾矿库坝高（米）", "tailings_dam_height_m", &mut push);
+        let overhead = match cell("头顶库").as_str() {
+            "" | "否" | "false" => None,
+            "是" | "true" => Some(true),
+            _ => {
+                push("tailings_overhead", "头顶库", "应填“是”或“否”".into());
+                None
+            }
+        };
+        let existing_id = cell("系统编号");
+        if !existing_id.is_empty()
+            && mines::table
+                .find(&existing_id)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        {
+            push(
+                "id",
+                "系统编号",
+                "该矿山已在台账中；导入只登记新矿山，修改请在矿山页面办理".into(),
+            );
+        }
+        let supervisor = cell("日常安全监管部门");
+        let grade_text = cell("安全风险等级");
+        let supervisor_code = if supervisor.is_empty() || supervisor == "未确定" {
+            None
+        } else {
+            by_code_or_name(&departments, &supervisor).or_else(|| {
+                push(
+                    "supervisor_department",
+                    "日常安全监管部门",
+                    format!("没有“{supervisor}”这个部门"),
+                );
+                None
+            })
+        };
+        let grade = if grade_text.is_empty() || grade_text == "未定级" {
+            None
+        } else {
+            crate::domain::risk_grade::ALL_GRADES
+                .iter()
+                .copied()
+                .find(|g| {
+                    g.code() == grade_text
+                        || g.display() == grade_text
+                        || g.letter() == grade_text
+                        || g.level_name() == grade_text
+                        || format!("{}级", g.letter()) == grade_text
+                })
+                .or_else(|| {
+                    push(
+                        "risk_grade",
+                        "安全风险等级",
+                        "应为 A/B/C/D 级或低/一般/较大/重大风险".into(),
+                    );
+                    None
+                })
+        };
+        if (supervisor_code.is_some() || grade.is_some()) && !may_grade {
+            push(
+                "risk_grade",
+                "安全风险等级",
+                "只有区应急局或协调办可以导入风险等级和监管部门，请清空这两列".into(),
+            );
+        }
+        let tailings = mine_type.as_deref() == Some(MineType::TailingsPond.code());
+        let input = MineInput {
+            name: Some(cell("矿山名称")),
+            enterprise_name: Some(cell("企业名称")),
+            credit_code: Some(cell("统一社会信用代码")),
+            township: township.clone(),
+            mine_type: mine_type.clone(),
+            mineral: Some(cell("开采矿种")),
+            mining_method: method.clone(),
+            status: status.clone(),
+            last_inspected_on: Some(cell("最近检查日期")),
+            address: Some(cell("地址")),
+            contact_name: Some(cell("联系人")),
+            contact_phone: Some(cell("联系电话")),
+            licence_number: Some(cell("采矿许可证号")),
+            tailings_capacity_10k_m3: capacity,
+            tailings_dam_height_m: height,
+            tailings_safety: tailings.then(|| safety.clone().unwrap_or_default()),
+            tailings_evaluated_on: tailings.then(|| cell("最近安全现状评价日期")),
+            tailings_overhead: overhead,
+            version: None,
+        };
+        if !row_errors.is_empty() {
+            errors.extend(row_errors);
+            continue;
+        }
+        match create(conn, &actor, now, input) {
+            Ok(mine) => {
+                let mut mine = mine;
+                if let Some(g) = grade {
+                    let change = RiskGradeChange {
+                        risk_grade: g.code().into(),
+                        reason: "台账导入".into(),
+                        assessment: String::new(),
+                        assessed_on: None,
+                        version: None,
+                    };
+                    mine = set_risk_grade(conn, &actor, now, &mine.id, change)?;
+                }
+                if let Some(d) = supervisor_code {
+                    let change = SupervisorChange {
+                        department: d,
+                        reason: "台账导入".into(),
+                        version: None,
+                    };
+                    mine = set_supervisor(conn, &actor, now, &mine.id, change)?;
+                }
+                created.push(mine);
+            }
+            Err(AppError::Validation(errs)) => {
+                errors.extend(errs.into_iter().map(|e| {
+                    let title = LEDGER_HEADERS
+                        .iter()
+                        .zip(LEDGER_FIELDS)
+                        .find(|(_, f)| *f == e.field)
+                        .map_or(e.field.as_str(), |((t, _), _)| *t)
+                        .to_owned();
+                    FieldError::new(
+                        format!("rows[{excel_row}].{}", e.field),
+                        format!("第 {excel_row} 行“{title}”：{}", e.message),
+                    )
+                }));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if created.is_empty() {
+        return Err(AppError::field(
+            "file",
+            "表格中没有可导入的矿山（除列名外都是空行）",
+        ));
+    }
+    Ok(created)
+}
+
+/// The API field behind each ledger column, in LEDGER_HEADERS order.
+const LEDGER_FIELDS: [&str; 22] = [
+    "name",
+    "enterprise_name",
+    "credit_code",
+    "township",
+    "mine_type",
+    "mineral",
+    "mining_method",
+    "status",
+    "supervisor_department",
+    "risk_grade",
+    "last_inspected_on",
+    "licence_number",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "tailings_capacity_10k_m3",
+    "tailings_dam_height_m",
+    "tailings_grade",
+    "tailings_safety",
+    "tailings_evaluated_on",
+    "tailings_overhead",
+    "id",
+];

@@ -845,7 +845,6 @@ pub fn list(
     Ok((rows, next))
 }
 
-
 /// Every permit matching the filters, soonest expiry first, for the ledger export.
 pub fn all_matching(
     conn: &mut DbConnection,

@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines/new", web::get().to(mine_new))
         .route("/mines/new", web::post().to(mine_create))
         .route("/mines/gaps", web::get().to(gaps_list))
+        .route("/mines/import", web::get().to(import_page))
         .route("/mines/{id}", web::get().to(mine_page))
         .route("/mines/{id}", web::post().to(mine_save))
         .route("/mines/{id}/status", web::post().to(mine_status))
@@ -293,6 +294,11 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             })
             .unwrap_or_default()
         )),
+        more_links: if authz::allowed(&s.principal, Action::EditMines) {
+            vec![("/mines/import".to_owned(), "从 Excel 导入".to_owned())]
+        } else {
+            Vec::new()
+        },
     };
     Ok(render(&page))
 }
@@ -345,6 +351,7 @@ async fn gaps_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
         next_href: next_href("/mines/gaps", &q, next),
         empty_text: "没有漏管的矿山。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -1105,6 +1112,7 @@ async fn public_list(
         next_href: next_href("/public/mines", &shown, next),
         empty_text: "没有符合条件的矿山。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -1220,4 +1228,19 @@ async fn placard(
         qr_svg,
     };
     Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+}
+
+/// Upload an Excel ledger; the page posts the file to the import API with its CSRF token.
+async fn import_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::EditMines).page(&s)?;
+    Ok(render(&ImportPage {
+        ctx: page_ctx(&state, &s, &req, "从 Excel 导入矿山", "/mines").await,
+    }))
 }

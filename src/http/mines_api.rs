@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines", web::post().to(create_mine))
         .route("/mines/gaps", web::get().to(mine_gaps))
         .route("/mines/export.xlsx", web::get().to(export_mines))
+        .route("/mines/import", web::post().to(import_mines))
         .route("/mines/{id}", web::get().to(get_mine))
         .route("/mines/{id}", web::patch().to(update_mine))
         .route("/mines/{id}/status", web::post().to(change_status))
@@ -264,4 +265,52 @@ pub async fn export_mines(
             crate::ledger::attachment("mines.xlsx", "矿山台账.xlsx"),
         ))
         .body(bytes))
+}
+
+/// Reads an uploaded file within `http.max_upload_bytes`.
+pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> AppResult<Vec<u8>> {
+    use futures_util::StreamExt;
+    let limit = state.settings.http.max_upload_bytes;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("上传的文件读取失败，请重试。".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.is_empty() {
+        return Err(AppError::field("file", "请选择要导入的 Excel 文件"));
+    }
+    Ok(body)
+}
+
+/// Import new mines from an .xlsx ledger (the export's columns). Every row is imported in
+/// one transaction, or nothing is and every bad row and field is listed.
+#[utoipa::path(post, path = "/api/v1/mines/import", tag = "矿山台账",
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 201, body = mines::ImportResult), (status = 403, body = Problem), (status = 413, body = Problem),
+    (status = 422, body = Problem, description = "errors 中逐行列出，字段形如 rows[3].credit_code")))]
+pub async fn import_mines(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::EditMines)?;
+    let bytes = read_upload(&state, payload).await?;
+    let sheet = blocking(move || crate::ledger::read_first_sheet(&bytes)).await?;
+    let today = state.today();
+    let now = state.clock.now_naive();
+    let who = user.0;
+    let created = blocking(move || {
+        state
+            .db
+            .transaction(|conn| mines::import(conn, &who, now, &sheet))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(mines::ImportResult {
+        imported: created.len(),
+        items: created.iter().map(|m| m.view(today)).collect(),
+    }))
 }

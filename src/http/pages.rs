@@ -265,6 +265,8 @@ pub(crate) struct TablePage {
     pub(crate) empty_text: &'static str,
     /// The same list as an Excel ledger, with the current filters.
     pub(crate) export_href: Option<String>,
+    /// Further actions beside the main one: (href, label).
+    pub(crate) more_links: Vec<(String, String)>,
 }
 
 pub(crate) fn render(t: &impl Template) -> HttpResponse {
@@ -1003,6 +1005,7 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href,
         empty_text: "没有符合条件的用户。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -1412,6 +1415,7 @@ async fn departments_list(
         next_href: None,
         empty_text: "还没有成员单位。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -1642,6 +1646,7 @@ async fn townships_list(
         next_href: None,
         empty_text: "还没有街镇。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -1890,6 +1895,7 @@ async fn categories_list(
         next_href: None,
         empty_text: "还没有线索类别。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -2086,6 +2092,7 @@ async fn permit_types_list(
         next_href: None,
         empty_text: "还没有证照类型。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -2326,6 +2333,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href,
         empty_text: "没有符合条件的记录。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }
@@ -2396,6 +2404,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         next_href: None,
         empty_text: "尚未载入节假日安排。",
         export_href: None,
+        more_links: Vec::new(),
     };
     Ok(render(&page))
 }

@@ -59,3 +59,120 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+/// Builds an .xlsx ledger with the export's headers (a subset is enough).
+fn workbook(headers: &[&str], rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+async fn import(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/mines/import"))
+        .bearer_auth(token)
+        .header("content-type", minecoord::ledger::XLSX)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+const HEADERS: [&str; 13] = [
+    "矿山名称",
+    "企业名称",
+    "统一社会信用代码",
+    "所在街镇",
+    "矿山类型",
+    "开采矿种",
+    "开采方式",
+    "状态",
+    "日常安全监管部门",
+    "安全风险等级",
+    "尾矿库全库容（万立方米）",
+    "尾矿库坝高（米）",
+    "头顶库",
+];
+
+on_both! {
+    /// A ledger with Chinese names or codes imports in one go, grades and supervisors included.
+    async fn a_valid_ledger_imports_every_row(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let (c1, c2) = (crate::mines::credit_code(451), crate::mines::credit_code(452));
+        let bytes = workbook(&HEADERS, &[
+            vec!["导入甲砂石矿", "导入甲有限公司", &c1, "卜尔汉图镇", "建筑用砂石", "建筑用石料", "露天", "生产", "区应急局", "C级 · 较大风险", "", "", ""],
+            vec!["导入乙尾矿库", "导入乙有限公司", &c2, "KBJD", "tailings_pond", "铁尾矿", "open_pit", "停产停建", "EM", "D", "1500", "45", "是"],
+        ]);
+        let r = import(&app, &em, bytes).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["imported"], 2);
+        let list: serde_json::Value = app.get("/api/v1/mines", &em).await.json().await.unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        let pond = items.iter().find(|m| m["name"] == "导入乙尾矿库").unwrap();
+        assert_eq!(pond["status"], "suspended");
+        assert_eq!(pond["risk_grade"], "major");
+        assert_eq!(pond["supervisor_department"], "EM");
+        assert_eq!(pond["tailings"]["grade"], 3);
+        assert_eq!(pond["tailings"]["overhead"], true);
+        let history: serde_json::Value = app.get(&format!("/api/v1/mines/{}/history", pond["id"].as_str().unwrap()), &em).await.json().await.unwrap();
+        assert!(history.to_string().contains("台账导入"));
+    }
+}
+
+on_both! {
+    /// One bad row stops the whole import, and every bad row and column is named.
+    async fn a_ledger_with_mistakes_imports_nothing(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let good = crate::mines::credit_code(461);
+        let bytes = workbook(&HEADERS, &[
+            vec!["好矿", "好矿有限公司", &good, "BEHT", "gold", "金矿", "地下", "生产", "", "", "", "", ""],
+            vec!["坏代码矿", "坏代码有限公司", "91150207000000461X", "BEHT", "gold", "金矿", "地下", "生产", "", "", "", "", ""],
+            vec!["", "", "", "", "", "", "", "", "", "", "", "", ""],
+            vec!["坏街镇矿", "坏街镇有限公司", &crate::mines::credit_code(462), "火星镇", "gold", "金矿", "地下", "已关闭", "", "E级", "", "", ""],
+        ]);
+        let (status, body) = problem(import(&app, &em, bytes).await).await;
+        assert_eq!(status, 422, "{body}");
+        let f = fields(&body);
+        assert!(f.contains(&"rows[3].credit_code".to_owned()), "{f:?}");
+        assert!(f.contains(&"rows[5].township".to_owned()) && f.contains(&"rows[5].risk_grade".to_owned()), "{f:?}");
+        assert!(!f.iter().any(|x| x.starts_with("rows[2]") || x.starts_with("rows[4]")), "good and empty rows are fine: {f:?}");
+        assert!(body["errors"].to_string().contains("第 3 行“统一社会信用代码”"), "{body}");
+        assert_eq!(app.count("mines").await, 0, "nothing imported");
+        assert_eq!(app.count("audit_log WHERE entity_type = 'mine'").await, 0);
+    }
+}
+
+on_both! {
+    /// Re-importing an export is refused row by row; wrong files and users are refused.
+    async fn re_imports_wrong_files_and_wrong_users_are_refused(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        create_mine(&app, &em, mine_body("已有矿", 471)).await;
+        let export = app.get("/api/v1/mines/export.xlsx", &em).await.bytes().await.unwrap().to_vec();
+        let (status, body) = problem(import(&app, &em, export.clone()).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"].to_string().contains("已在台账中"), "{body}");
+        let (status, body) = problem(import(&app, &em, b"not a spreadsheet".to_vec()).await).await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = problem(import(&app, &em, workbook(&["名称"], &[vec!["x"]])).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["file"]);
+        let ee = officer(&app, "ee.officer", "EE").await;
+        assert_eq!(problem(import(&app, &ee, export.clone()).await).await.0, 403);
+        let nr = officer(&app, "nr.officer", "NR").await;
+        let bytes = workbook(&HEADERS, &[vec!["国土导入矿", "国土导入有限公司", &crate::mines::credit_code(472), "BEHT", "gold", "金矿", "地下", "生产", "区应急局", "", "", "", ""]]);
+        let (status, body) = problem(import(&app, &nr, bytes).await).await;
+        assert_eq!(status, 422, "NR may not import supervisors");
+        assert!(body["errors"].to_string().contains("只有区应急局或协调办"), "{body}");
+        assert_eq!(app.count("mines").await, 1);
+    }
+}
