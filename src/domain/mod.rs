@@ -1,5 +1,6 @@
 //! Pure rules and types of the domain, free of the database and HTTP.
 
+pub mod boundary;
 pub mod calendar;
 pub mod credit_code;
 pub mod duration;
