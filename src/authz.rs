@@ -47,9 +47,11 @@ pub enum Action {
     EditMines,
     /// Set a mine's risk grade and daily safety supervisor: EM, the coordination office, admins.
     GradeMines,
+    /// Record mining-right boundaries and prohibited zones: NR, the coordination office, admins.
+    EditBoundaries,
 }
 
-pub const ALL_ACTIONS: [Action; 8] = [
+pub const ALL_ACTIONS: [Action; 9] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -58,6 +60,7 @@ pub const ALL_ACTIONS: [Action; 8] = [
     Action::ViewMines,
     Action::EditMines,
     Action::GradeMines,
+    Action::EditBoundaries,
 ];
 
 impl Action {
@@ -71,6 +74,7 @@ impl Action {
             Action::ViewMines => "查看矿山台账",
             Action::EditMines => "登记或修改矿山",
             Action::GradeMines => "确定风险等级和日常安全监管部门",
+            Action::EditBoundaries => "登记矿区范围和禁止开采区",
         }
     }
 }
@@ -90,6 +94,11 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         Action::GradeMines => match who.role {
             Admin | Coordinator => true,
             Officer | Head => who.department.as_deref() == Some("EM"),
+            Township | Enterprise => false,
+        },
+        Action::EditBoundaries => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => who.department.as_deref() == Some("NR"),
             Township | Enterprise => false,
         },
     }

@@ -28,6 +28,26 @@ pub struct Settings {
     pub inspection: InspectionSettings,
     #[serde(default)]
     pub public: PublicSettings,
+    #[serde(default)]
+    pub geo: GeoSettings,
+}
+
+/// The district's projected coordinate system and boundary rules.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GeoSettings {
+    /// 3-degree Gauss-Krüger zone of the district (37 for Baotou, central meridian 111°E).
+    pub zone: u32,
+    /// Minimum distance between the boundaries of adjacent mines, in metres.
+    pub min_distance_m: f64,
+}
+
+impl Default for GeoSettings {
+    fn default() -> Self {
+        Self {
+            zone: 37,
+            min_distance_m: 300.0,
+        }
+    }
 }
 
 fn default_upload() -> usize {

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod boundaries;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -153,6 +153,8 @@ impl Mine {
             created_at: crate::http::rfc3339(self.created_at),
             updated_at: crate::http::rfc3339(self.updated_at),
             version: self.version,
+            boundary: None,
+            boundary_checks: None,
         }
     }
 
@@ -205,6 +207,12 @@ pub struct MineView {
     pub created_at: String,
     pub updated_at: String,
     pub version: i32,
+    /// The mining-right boundary; on single-mine responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<crate::boundaries::BoundaryView>,
+    /// What the boundary checks found; on single-mine responses with a boundary only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary_checks: Option<crate::boundaries::BoundaryChecks>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

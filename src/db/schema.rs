@@ -119,6 +119,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mines,
     mine_changes,
     permits,
+    mine_boundaries,
+    prohibited_zones,
 );
 
 diesel::table! {
@@ -209,3 +211,39 @@ diesel::table! {
 
 diesel::joinable!(permits -> mines (mine_id));
 diesel::joinable!(permits -> permit_types (permit_type));
+
+diesel::table! {
+    mine_boundaries (mine_id) {
+        mine_id -> Text,
+        rings_json -> Text,
+        source -> Text,
+        area_m2 -> Double,
+        min_x -> Double,
+        min_y -> Double,
+        max_x -> Double,
+        max_y -> Double,
+        elevation_top_m -> Nullable<Double>,
+        elevation_bottom_m -> Nullable<Double>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(mine_boundaries -> mines (mine_id));
+
+diesel::table! {
+    prohibited_zones (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        rings_json -> Text,
+        source -> Text,
+        area_m2 -> Double,
+        min_x -> Double,
+        min_y -> Double,
+        max_x -> Double,
+        max_y -> Double,
+        active -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

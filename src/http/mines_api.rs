@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::authz::{self, Action, Principal};
+use crate::boundaries;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::http::{blocking, create_once, AppState};
@@ -24,7 +25,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines/{id}/status", web::post().to(change_status))
         .route("/mines/{id}/risk-grade", web::put().to(set_risk_grade))
         .route("/mines/{id}/supervisor", web::put().to(set_supervisor))
-        .route("/mines/{id}/history", web::get().to(mine_history));
+        .route("/mines/{id}/history", web::get().to(mine_history))
+        .route("/mines/{id}/boundary", web::put().to(set_boundary))
+        .route("/mines/{id}/boundary.svg", web::get().to(boundary_svg))
+        .route("/prohibited-zones", web::get().to(list_zones))
+        .route("/prohibited-zones", web::post().to(create_zone))
+        .route("/prohibited-zones/{id}", web::get().to(get_zone))
+        .route("/prohibited-zones/{id}", web::patch().to(update_zone));
 }
 
 /// Mines, filtered and keyset-paginated (`sort=name` or `-updated_at`).
@@ -88,7 +95,117 @@ pub async fn get_mine(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mine = load_mine(&state, &user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(mine.view(state.today())))
+    let view = with_boundary(&state, &mine).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A mine's view with its boundary and the boundary checks, as of today.
+pub async fn with_boundary(state: &web::Data<AppState>, mine: &Mine) -> AppResult<MineView> {
+    let mut view = mine.view(state.today());
+    let (st, id, today) = (state.clone(), mine.id.clone(), state.today());
+    let found = blocking(move || {
+        st.db.read(|conn| {
+            let Some(b) = boundaries::find(conn, &id)? else {
+                return Ok(None);
+            };
+            let z = boundaries::zone(&st.settings.geo);
+            let checks = boundaries::check(
+                conn,
+                &id,
+                &b.rings()?.to_multipolygon(),
+                today,
+                &st.settings.geo,
+            )?;
+            Ok(Some((boundaries::view(&b, z)?, checks)))
+        })
+    })
+    .await?;
+    if let Some((b, c)) = found {
+        view.boundary = Some(b);
+        view.boundary_checks = Some(c);
+    }
+    Ok(view)
+}
+
+/// Set a mine's boundary from the licence's corner points (or GeoJSON) and elevation range;
+/// the answer carries the overlap, distance and prohibited-zone checks (NR, the coordination office, admins).
+#[utoipa::path(put, path = "/api/v1/mines/{id}/boundary", tag = "矿山台账", request_body = boundaries::BoundaryInput, responses(
+    (status = 200, body = MineView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_boundary(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<boundaries::BoundaryInput>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::EditBoundaries)?;
+    let now = state.clock.now_naive();
+    let (st, who, mid) = (state.clone(), user.0.clone(), id.into_inner());
+    let mine = blocking(move || {
+        st.db.transaction(|conn| {
+            boundaries::set(conn, &who.actor(), now, &mid, body.0, &st.settings.geo)?;
+            mines::find(conn, &mid)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(with_boundary(&state, &mine).await?))
+}
+
+/// The boundary with its neighbours and prohibited zones, drawn as SVG (north up, with a scale bar).
+#[utoipa::path(get, path = "/api/v1/mines/{id}/boundary.svg", tag = "矿山台账", responses(
+    (status = 200, description = "SVG 示意图", content_type = "image/svg+xml"), (status = 404, body = Problem)))]
+pub async fn boundary_svg(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mine = load_mine(&state, &user.0, id.into_inner()).await?;
+    let svg = boundary_drawing(&state, &mine)
+        .await?
+        .ok_or_else(|| AppError::NotFound("该矿山尚未登记矿区范围。".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .body(svg))
+}
+
+/// The SVG drawing of a mine's boundary, or None when it has none.
+pub async fn boundary_drawing(
+    state: &web::Data<AppState>,
+    mine: &Mine,
+) -> AppResult<Option<String>> {
+    let (st, id, name) = (state.clone(), mine.id.clone(), mine.name.clone());
+    blocking(move || {
+        st.db.read(|conn| {
+            let Some(b) = boundaries::find(conn, &id)? else {
+                return Ok(None);
+            };
+            let main = b.rings()?.to_multipolygon();
+            let margin = (b.max_x - b.min_x)
+                .max(b.max_y - b.min_y)
+                .max(st.settings.geo.min_distance_m * 2.0);
+            let (near_mines, zones) = boundaries::neighbours_for_drawing(conn, &b, margin)?;
+            let mut shapes = vec![crate::domain::boundary::Shape {
+                rings: &main,
+                label: &name,
+                kind: "main",
+            }];
+            shapes.extend(
+                near_mines
+                    .iter()
+                    .map(|(n, mp)| crate::domain::boundary::Shape {
+                        rings: mp,
+                        label: n,
+                        kind: "neighbour",
+                    }),
+            );
+            shapes.extend(zones.iter().map(|(n, mp)| crate::domain::boundary::Shape {
+                rings: mp,
+                label: n,
+                kind: "zone",
+            }));
+            Ok(Some(crate::domain::boundary::svg(&shapes, 640.0)))
+        })
+    })
+    .await
 }
 
 /// Runs a change to one mine in one transaction, for a user the gate lets through.
@@ -313,4 +430,90 @@ pub async fn import_mines(
         imported: created.len(),
         items: created.iter().map(|m| m.view(today)).collect(),
     }))
+}
+
+/// Prohibited zones (禁止开采区), active first.
+#[utoipa::path(get, path = "/api/v1/prohibited-zones", tag = "矿山台账", responses(
+    (status = 200, body = Page<boundaries::ZoneView>), (status = 403, body = Problem)))]
+pub async fn list_zones(state: web::Data<AppState>, user: CurrentUser) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let z = boundaries::zone(&state.settings.geo);
+    let items = blocking(move || {
+        state.db.read(|conn| {
+            boundaries::zones(conn)?
+                .iter()
+                .map(|zone| zone.view(z))
+                .collect::<AppResult<Vec<_>>>()
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Import a prohibited zone as a polygon (corner points or GeoJSON).
+#[utoipa::path(post, path = "/api/v1/prohibited-zones", tag = "矿山台账", request_body = boundaries::ZoneInput,
+    params(crate::http::api::IdempotencyKey), responses(
+    (status = 201, body = boundaries::ZoneView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_zone(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<boundaries::ZoneInput>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::EditBoundaries)?;
+    let geo = state.settings.geo.clone();
+    let z = boundaries::zone(&geo);
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| boundaries::create_zone(c, a, n, input, &geo),
+        move |zone| zone.view(z).ok(),
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/prohibited-zones/{id}", tag = "矿山台账", responses(
+    (status = 200, body = boundaries::ZoneView), (status = 404, body = Problem)))]
+pub async fn get_zone(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::ViewMines)?;
+    let z = boundaries::zone(&state.settings.geo);
+    let view = blocking(move || {
+        state
+            .db
+            .read(|conn| boundaries::find_zone(conn, &id)?.view(z))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Rename or deactivate a prohibited zone (its shape is kept as imported).
+#[utoipa::path(patch, path = "/api/v1/prohibited-zones/{id}", tag = "矿山台账", request_body = boundaries::ZoneInput, responses(
+    (status = 200, body = boundaries::ZoneView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_zone(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<boundaries::ZoneInput>,
+) -> AppResult<HttpResponse> {
+    authz::require(&user.0, Action::EditBoundaries)?;
+    let z = boundaries::zone(&state.settings.geo);
+    let now = state.clock.now_naive();
+    let who = user.0;
+    let view = blocking(move || {
+        state.db.transaction(|conn| {
+            boundaries::update_zone(conn, &who.actor(), now, &id, body.0)?.view(z)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }

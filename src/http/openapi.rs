@@ -21,6 +21,8 @@ use crate::http::{api, mines_api, ops, permits_api};
         mines_api::list_mines, mines_api::create_mine, mines_api::mine_gaps, mines_api::get_mine,
         mines_api::update_mine, mines_api::change_status, mines_api::set_risk_grade,
         mines_api::set_supervisor, mines_api::mine_history, mines_api::export_mines, mines_api::import_mines,
+        mines_api::set_boundary, mines_api::boundary_svg, mines_api::list_zones, mines_api::create_zone,
+        mines_api::get_zone, mines_api::update_zone,
         permits_api::export_permits,
         permits_api::mine_permits, permits_api::record_permit, permits_api::list_permits,
         permits_api::get_permit, permits_api::update_permit, permits_api::decide_permit,

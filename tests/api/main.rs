@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod authz_matrix;
 mod bad_input;
+mod boundaries;
 mod browser;
 mod calendar;
 mod cli;

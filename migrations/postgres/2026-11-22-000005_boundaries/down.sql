@@ -1,0 +1,2 @@
+DROP TABLE prohibited_zones;
+DROP TABLE mine_boundaries;
