@@ -399,15 +399,15 @@ pub fn set(
     Ok((row, checks))
 }
 
-/// The boundaries near a mine (for the drawing), with the mines' names.
+/// Named shapes for a drawing.
+pub type Named = Vec<(String, MultiPolygon<f64>)>;
+
+/// The boundaries near a mine (for the drawing), with the mines' names, and nearby zones.
 pub fn neighbours_for_drawing(
     conn: &mut DbConnection,
     b: &MineBoundary,
     margin: f64,
-) -> AppResult<(
-    Vec<(String, MultiPolygon<f64>)>,
-    Vec<(String, MultiPolygon<f64>)>,
-)> {
+) -> AppResult<(Named, Named)> {
     let mines: Vec<(MineBoundary, String)> = near(
         b.min_x - margin,
         b.min_y - margin,

@@ -424,11 +424,10 @@ pub fn svg(shapes: &[Shape<'_>], width_px: f64) -> String {
     // Scale bar: a round length near a fifth of the width.
     let target = w / 5.0;
     let magnitude = 10f64.powf(target.log10().floor());
-    let len = [1.0, 2.0, 5.0, 10.0]
+    let len = [10.0, 5.0, 2.0, 1.0]
         .iter()
         .map(|m| m * magnitude)
-        .filter(|l| *l <= target)
-        .last()
+        .find(|l| *l <= target)
         .unwrap_or(magnitude);
     let (sx, sy) = (stroke * 10.0, h - stroke * 12.0);
     out.push_str(&format!(
