@@ -32,6 +32,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines/{id}/status", web::post().to(mine_status))
         .route("/mines/{id}/risk-grade", web::post().to(mine_grade))
         .route("/mines/{id}/supervisor", web::post().to(mine_supervisor))
+        .route("/mines/{id}/boundary", web::post().to(mine_boundary))
+        .route("/prohibited-zones", web::get().to(zones_page))
+        .route("/prohibited-zones", web::post().to(zone_create))
         .route("/public/mines", web::get().to(public_list))
         .route("/public/mines/{id}", web::get().to(public_mine))
         .route("/public/mines/{id}/placard", web::get().to(placard));
@@ -624,6 +627,7 @@ async fn new_form(
         history: Vec::new(),
         links: Vec::new(),
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -807,6 +811,29 @@ async fn mine_form(
     let permit_table = crate::http::permit_pages::mine_permits_table(state, &names.departments, id)
         .await
         .page(s)?;
+    let with_boundary = crate::http::mines_api::with_boundary(state, &mine)
+        .await
+        .page(s)?;
+    let drawing = crate::http::mines_api::boundary_drawing(state, &mine)
+        .await
+        .page(s)?;
+    let boundary_table = boundary_checks_table(&with_boundary);
+    if authz::allowed(&s.principal, Action::EditBoundaries) {
+        actions.push(ActionButton {
+            href: format!("/mines/{id}/boundary"),
+            label: if with_boundary.boundary.is_some() { "变更矿区范围" } else { "登记矿区范围" },
+            confirm: String::new(),
+            style: "secondary",
+            fields: vec![
+                Field::new("corner_points", "拐点坐标", "textarea", "").required().in_form("boundary").help(
+                    "按采矿许可证抄录，每行“点号 X Y”（X 为北坐标，Y 为东坐标，可带 37 带号）；多个区块之间空一行。",
+                ),
+                Field::new("elevation_top", "开采深度上限标高（米）", "text", "").in_form("boundary"),
+                Field::new("elevation_bottom", "开采深度下限标高（米）", "text", "").in_form("boundary"),
+                Field::new("reason", "原因", "text", "").in_form("boundary").help("如：新立、延续、变更。"),
+            ],
+        });
+    }
     if let Some(record) = crate::http::permit_pages::record_action(state, &s.principal, id)
         .await
         .page(s)?
@@ -832,7 +859,8 @@ async fn mine_form(
                 "打印井口公示牌".to_owned(),
             ),
         ],
-        tables: vec![permit_table],
+        tables: vec![permit_table, boundary_table],
+        drawing,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -849,6 +877,10 @@ fn field_label(field: &str) -> &str {
         "assessment" => "评估依据",
         "assessed_on" => "评估日期",
         "department" => "监管部门",
+        "corner_points" => "拐点坐标",
+        "geojson" => "GeoJSON",
+        "elevation_top" => "开采深度上限标高",
+        "elevation_bottom" => "开采深度下限标高",
         other => other,
     }
 }
@@ -1171,6 +1203,7 @@ async fn public_mine(
             ("/public/mines".to_owned(), "全部公示矿山".to_owned()),
         ],
         tables: Vec::new(),
+        drawing: None,
     };
     Ok(render(&page))
 }
@@ -1243,4 +1276,267 @@ async fn import_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessi
     Ok(render(&ImportPage {
         ctx: page_ctx(&state, &s, &req, "从 Excel 导入矿山", "/mines").await,
     }))
+}
+
+/// The boundary and what its checks found, as a table on the mine page.
+fn boundary_checks_table(view: &crate::mines::MineView) -> crate::http::pages::SubTable {
+    let mut rows = Vec::new();
+    if let Some(b) = &view.boundary {
+        rows.push(vec![
+            cell("矿区范围"),
+            cell(format!(
+                "{} 个区块，面积 {:.4} 平方公里{}",
+                b.rings_projected.len(),
+                b.area_km2,
+                match (b.elevation_top_m, b.elevation_bottom_m) {
+                    (Some(t), Some(bt)) => format!("，开采深度 {t} 米至 {bt} 米标高"),
+                    _ => String::new(),
+                }
+            )),
+        ]);
+    }
+    if let Some(c) = &view.boundary_checks {
+        for o in &c.overlaps {
+            rows.push(vec![
+                Cell {
+                    text: "与持证矿山垂直投影重叠".into(),
+                    href: None,
+                    class: "gap".into(),
+                },
+                link(
+                    format!("{}：重叠 {:.0} 平方米", o.mine_name, o.area_m2),
+                    format!("/mines/{}", o.mine_id),
+                ),
+            ]);
+        }
+        for t in &c.too_close {
+            rows.push(vec![
+                Cell {
+                    text: format!("与相邻矿山距离不足 {} 米", c.min_distance_m),
+                    href: None,
+                    class: "gap".into(),
+                },
+                link(
+                    format!("{}：相距 {:.1} 米", t.mine_name, t.distance_m),
+                    format!("/mines/{}", t.mine_id),
+                ),
+            ]);
+        }
+        for z in &c.prohibited_zones {
+            rows.push(vec![
+                Cell {
+                    text: "位于禁止开采区内".into(),
+                    href: None,
+                    class: "gap".into(),
+                },
+                cell(format!(
+                    "{}（{}）：{:.0} 平方米",
+                    z.zone_name,
+                    crate::boundaries::zone_kind_label(&z.kind),
+                    z.area_m2
+                )),
+            ]);
+        }
+        if c.is_clear() {
+            rows.push(vec![
+                Cell {
+                    text: "核查结果".into(),
+                    href: None,
+                    class: String::new(),
+                },
+                Cell {
+                    text: "未发现重叠、间距不足或位于禁止开采区的情况".into(),
+                    href: None,
+                    class: "badge-on".into(),
+                },
+            ]);
+        }
+    }
+    crate::http::pages::SubTable {
+        title: "矿区范围核查".into(),
+        headers: vec!["项目", "情况"],
+        rows,
+        empty_text: "尚未登记矿区范围。",
+    }
+}
+
+#[derive(Deserialize)]
+struct BoundaryForm {
+    #[serde(default)]
+    corner_points: String,
+    #[serde(default)]
+    elevation_top: String,
+    #[serde(default)]
+    elevation_bottom: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn mine_boundary(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<BoundaryForm>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    let mut errors = Vec::new();
+    let mut number = |field: &str, v: &str| -> Option<f64> {
+        let v = v.trim();
+        if v.is_empty() {
+            return None;
+        }
+        v.parse::<f64>()
+            .map_err(|_| errors.push(FieldError::new(field, "标高应为数字")))
+            .ok()
+    };
+    let top = number("elevation_top", &f.elevation_top);
+    let bottom = number("elevation_bottom", &f.elevation_bottom);
+    let result = if errors.is_empty() {
+        authz::require(&s.principal, Action::EditBoundaries).page(&s)?;
+        let input = crate::boundaries::BoundaryInput {
+            corner_points: Some(f.corner_points),
+            geojson: None,
+            elevation_top: top,
+            elevation_bottom: bottom,
+            reason: f.reason,
+        };
+        let (st, who, mid, now) = (
+            state.clone(),
+            s.principal.clone(),
+            id.clone(),
+            state.clock.now_naive(),
+        );
+        blocking(move || {
+            st.db.transaction(|conn| {
+                crate::boundaries::set(conn, &who.actor(), now, &mid, input, &st.settings.geo)
+                    .map(|_| ())
+            })
+        })
+        .await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match result {
+        Ok(()) => Ok(redirect(&format!("/mines/{id}?ok=boundary"))),
+        Err(AppError::Validation(errors)) => mine_form(&state, &s, &req, &id, None, &errors).await,
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
+
+async fn zones_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    zones_view(&state, &s, &req, None, &[]).await
+}
+
+async fn zones_view(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    form: Option<&ZoneForm>,
+    errors: &[FieldError],
+) -> PageResult {
+    authz::require(&s.principal, Action::ViewMines).page(s)?;
+    let st = state.clone();
+    let zones = blocking(move || st.db.read(crate::boundaries::zones))
+        .await
+        .page(s)?;
+    let rows = zones
+        .iter()
+        .map(|z| {
+            vec![
+                cell(&z.name),
+                cell(crate::boundaries::zone_kind_label(&z.kind)),
+                cell(format!("{:.4}", z.area_m2 / 1e6)),
+                crate::http::pages::Cell {
+                    text: if z.active != 0 { "有效" } else { "已停用" }.into(),
+                    href: None,
+                    class: if z.active != 0 {
+                        "badge-on"
+                    } else {
+                        "badge-off"
+                    }
+                    .into(),
+                },
+            ]
+        })
+        .collect();
+    let can_edit = authz::allowed(&s.principal, Action::EditBoundaries);
+    let f = form.cloned().unwrap_or_default();
+    let mut kinds = vec![(String::new(), "请选择".to_owned())];
+    kinds.extend(
+        crate::boundaries::ZONE_KINDS
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string())),
+    );
+    let mut fields = vec![
+        Field::new("name", "名称", "text", &f.name).required(),
+        Field::new("kind", "类型", "select", &f.kind)
+            .options(kinds)
+            .required(),
+        Field::new("corner_points", "拐点坐标", "textarea", &f.corner_points)
+            .required()
+            .help("与采矿许可证相同的格式：每行“点号 X Y”，多个区块之间空一行。"),
+    ];
+    let general = attach_errors(&mut fields, errors);
+    let page = FormPage {
+        ctx: page_ctx(state, s, req, "禁止开采区", "/prohibited-zones").await,
+        heading: "禁止开采区".into(),
+        intro: Some("自然保护区、一级保护林地、基本草原、生态保护红线、河道禁采区等。登记矿区范围时自动核查是否与其相交。".into()),
+        errors: general,
+        editable: can_edit,
+        action: "/prohibited-zones".into(),
+        fields: if can_edit { fields } else { Vec::new() },
+        submit_label: "导入",
+        back_href: None,
+        actions: Vec::new(),
+        history: Vec::new(),
+        links: Vec::new(),
+        tables: vec![crate::http::pages::SubTable { title: "已导入的禁止开采区".into(), headers: vec!["名称", "类型", "面积（平方公里）", "状态"], rows, empty_text: "尚未导入禁止开采区。" }],
+        drawing: None,
+    };
+    let mut resp = render(&page);
+    if !errors.is_empty() {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct ZoneForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    corner_points: String,
+}
+
+async fn zone_create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<ZoneForm>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    authz::require(&s.principal, Action::EditBoundaries).page(&s)?;
+    let input = crate::boundaries::ZoneInput {
+        name: Some(f.name.clone()),
+        kind: Some(f.kind.clone()),
+        corner_points: Some(f.corner_points.clone()),
+        geojson: None,
+        active: None,
+    };
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    match blocking(move || {
+        st.db.transaction(|conn| {
+            crate::boundaries::create_zone(conn, &who.actor(), now, input, &st.settings.geo)
+        })
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect("/prohibited-zones?ok=created")),
+        Err(AppError::Validation(errors)) => zones_view(&state, &s, &req, Some(&f), &errors).await,
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
 }

@@ -240,6 +240,8 @@ pub(crate) struct FormPage {
     pub(crate) links: Vec<(String, String)>,
     /// Tables shown under the form, e.g. a mine's permits.
     pub(crate) tables: Vec<SubTable>,
+    /// An SVG drawing built by the service (labels escaped there), e.g. a mine's boundary.
+    pub(crate) drawing: Option<String>,
 }
 
 pub(crate) struct SubTable {
@@ -284,6 +286,7 @@ pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         nav.push(("/mines", "矿山台账"));
         nav.push(("/mines/gaps", "漏管检查"));
         nav.push(("/permits", "证照与到期提醒"));
+        nav.push(("/prohibited-zones", "禁止开采区"));
     }
     if matches!(role, Role::Admin | Role::Coordinator) {
         nav.push(("/users", "用户管理"));
@@ -310,6 +313,7 @@ fn flash_text(req: &HttpRequest) -> Option<String> {
         "status" => "状态已变更。",
         "grade" => "安全风险等级已确定。",
         "supervisor" => "日常安全监管部门已确定。",
+        "boundary" => "矿区范围已登记，核查结果见下方。",
         "disabled" => "账号已停用，该用户的登录已全部失效。",
         "enabled" => "账号已启用。",
         "unlocked" => "账号已解锁。",
@@ -730,6 +734,7 @@ async fn account_page(
         history: Vec::new(),
         links: Vec::new(),
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1124,6 +1129,7 @@ async fn user_form_page(
         history,
         links: Vec::new(),
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1362,6 +1368,7 @@ fn ref_page(
         history,
         links: Vec::new(),
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {

@@ -287,6 +287,7 @@ async fn record_form(
         history: Vec::new(),
         links: Vec::new(),
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -546,6 +547,7 @@ async fn permit_form(
         history,
         links: vec![(format!("/mines/{}", p.mine_id), "所属矿山".to_owned())],
         tables: Vec::new(),
+        drawing: None,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {

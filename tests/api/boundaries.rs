@@ -123,3 +123,39 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+on_both! {
+    /// An NR officer pastes the licence's corner points on the mine page and sees the drawing
+    /// and the checks; prohibited zones are imported on their page.
+    async fn boundaries_through_the_pages(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let _nr = officer(&app, "nr.page", "NR").await;
+        let mine = create_mine(&app, &em, mine_body("页面范围矿", 920)).await;
+        let id = mine["id"].as_str().unwrap();
+        let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+        client.post(app.url("/login")).form(&[("username", "nr.page"), ("password", PASSWORD), ("csrf", &hidden(&login, "csrf"))]).send().await.unwrap();
+        let zones = client.get(app.url("/prohibited-zones")).send().await.unwrap().text().await.unwrap();
+        let csrf = hidden(&zones, "csrf");
+        let r = client.post(app.url("/prohibited-zones")).form(&[("csrf", csrf.as_str()), ("name", "红线区"), ("kind", "ecological_redline"), ("corner_points", &square(4_503_200.0, 415_200.0, 1000.0))]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = client.post(app.url(&format!("/mines/{id}/boundary"))).form(&[("csrf", csrf.as_str()), ("corner_points", "1, 4503000, 38415000"), ("elevation_top", ""), ("elevation_bottom", ""), ("reason", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("带号是 38"));
+        let r = client.post(app.url(&format!("/mines/{id}/boundary"))).form(&[("csrf", csrf.as_str()), ("corner_points", &square(4_503_000.0, 415_000.0, 500.0)), ("elevation_top", "1300"), ("elevation_bottom", "1200"), ("reason", "新立")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = client.get(app.url(&format!("/mines/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("<svg") && page.contains("矿区范围核查") && page.contains("0.2500 平方公里"), "{page}");
+        assert!(page.contains("位于禁止开采区内") && page.contains("红线区"), "the 300 m × 300 m corner inside the red line: {page}");
+        assert!(page.contains("变更矿区范围"));
+    }
+}
