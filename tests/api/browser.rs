@@ -117,10 +117,12 @@ on_both! {
             c.find(Locator::Id("f-mining_method")).await?.select_by_value("open_pit").await?;
             c.find(Locator::Id("form-submit")).await?.click().await?;
             wait_for_url(&c, "ok=created").await?;
+            c.wait().for_element(Locator::XPath("//summary[contains(., '确定风险等级')]")).await?.click().await?;
             c.wait().for_element(Locator::Id("risk-grade-risk_grade")).await?.select_by_value("significant").await?;
             c.find(Locator::Id("risk-grade-reason")).await?.send_keys("首次定级").await?;
             c.find(Locator::Css("form[action$='/risk-grade'] button")).await?.click().await?;
             wait_for_url(&c, "ok=grade").await?;
+            c.wait().for_element(Locator::XPath("//summary[contains(., '确定日常安全监管部门')]")).await?.click().await?;
             c.wait().for_element(Locator::Id("supervisor-department")).await?.select_by_value("EM").await?;
             c.find(Locator::Id("supervisor-reason")).await?.send_keys("露天矿山日常监管").await?;
             c.find(Locator::Css("form[action$='/supervisor'] button")).await?.click().await?;
