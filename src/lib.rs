@@ -17,6 +17,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ledger;
 pub mod mines;
+pub mod notify;
 pub mod pagination;
 pub mod permits;
 pub mod reference;

@@ -573,6 +573,43 @@ fn search_text(m: &Mine) -> String {
     .to_lowercase()
 }
 
+/// Tells those who supervise a mine, and its township, that its grade or supervisor changed.
+#[allow(clippy::too_many_arguments)] // each is part of the notice
+fn tell_watchers(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    before: &Mine,
+    after: &Mine,
+    kind: &str,
+    what: String,
+    reason: &str,
+) -> AppResult<()> {
+    let mut units: Vec<String> = [
+        before.supervisor_department.clone(),
+        after.supervisor_department.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    units.push("NR".into());
+    units.push("EM".into());
+    let recipients = crate::notify::departments_and_township(conn, &units, Some(&after.township))?;
+    let notice = crate::notify::Notice {
+        kind,
+        title: format!("{}：{}", after.name, what),
+        body: format!(
+            "{}将“{}”的{}。原因：{}",
+            actor.name, after.name, what, reason
+        ),
+        link: format!("/mines/{}", after.id),
+        entity_type: "mine",
+        entity_id: &after.id,
+    };
+    crate::notify::send(conn, now, actor.id.as_deref(), &recipients, &notice)?;
+    Ok(())
+}
+
 /// One line of a mine's history.
 struct Recorded<'a> {
     kind: &'a str,
@@ -905,6 +942,17 @@ pub fn set_risk_grade(
     id: &str,
     input: RiskGradeChange,
 ) -> AppResult<Mine> {
+    set_risk_grade_with(conn, actor, now, id, input, true)
+}
+
+fn set_risk_grade_with(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: RiskGradeChange,
+    notify: bool,
+) -> AppResult<Mine> {
     let mut errors = Vec::new();
     let grade = RiskGrade::parse(input.risk_grade.trim());
     if grade.is_none() {
@@ -969,6 +1017,26 @@ pub fn set_risk_grade(
             ),
         },
     )?;
+    let what = format!(
+        "安全风险等级由{}调整为{}",
+        before
+            .grade()
+            .map(RiskGrade::display)
+            .unwrap_or_else(|| "未定级".into()),
+        grade.display()
+    );
+    if notify {
+        tell_watchers(
+            conn,
+            actor,
+            now,
+            &before,
+            &after,
+            "risk_grade",
+            what,
+            &reason,
+        )?;
+    }
     find(conn, id)
 }
 
@@ -987,6 +1055,17 @@ pub fn set_supervisor(
     now: NaiveDateTime,
     id: &str,
     input: SupervisorChange,
+) -> AppResult<Mine> {
+    set_supervisor_with(conn, actor, now, id, input, true)
+}
+
+fn set_supervisor_with(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: SupervisorChange,
+    notify: bool,
 ) -> AppResult<Mine> {
     let code = input.department.trim().to_uppercase();
     let mut errors = Vec::new();
@@ -1048,6 +1127,23 @@ pub fn set_supervisor(
             ),
         },
     )?;
+    let what = format!(
+        "日常安全监管部门由{}变更为{}",
+        before.supervisor_department.as_deref().unwrap_or("未确定"),
+        after.supervisor_department.as_deref().unwrap_or("未确定")
+    );
+    if notify {
+        tell_watchers(
+            conn,
+            actor,
+            now,
+            &before,
+            &after,
+            "supervisor",
+            what,
+            &reason,
+        )?;
+    }
     find(conn, id)
 }
 
@@ -1661,7 +1757,7 @@ pub fn import(
                         assessed_on: None,
                         version: None,
                     };
-                    mine = set_risk_grade(conn, &actor, now, &mine.id, change)?;
+                    mine = set_risk_grade_with(conn, &actor, now, &mine.id, change, false)?;
                 }
                 if let Some(d) = supervisor_code {
                     let change = SupervisorChange {
@@ -1669,7 +1765,7 @@ pub fn import(
                         reason: "台账导入".into(),
                         version: None,
                     };
-                    mine = set_supervisor(conn, &actor, now, &mine.id, change)?;
+                    mine = set_supervisor_with(conn, &actor, now, &mine.id, change, false)?;
                 }
                 created.push(mine);
             }

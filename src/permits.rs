@@ -373,7 +373,7 @@ pub fn create(
     mine_id: &str,
     input: PermitInput,
 ) -> AppResult<(Permit, PermitType)> {
-    crate::mines::find(conn, mine_id)?;
+    let mine = crate::mines::find(conn, mine_id)?;
     let code = input
         .permit_type
         .clone()
@@ -471,6 +471,16 @@ pub fn create(
             before: None,
             after: Some(p.audit_json()),
         },
+    )?;
+    tell_other_units(
+        conn,
+        who,
+        now,
+        &p,
+        &kind,
+        &mine.name,
+        "permit_recorded",
+        "登记",
     )?;
     Ok((p, kind))
 }
@@ -581,6 +591,17 @@ pub fn update(
         return Err(AppError::Validation(errors));
     }
     save(conn, &who.actor(), now, &before, &after, "update")?;
+    let mine = crate::mines::find(conn, &after.mine_id)?;
+    tell_other_units(
+        conn,
+        who,
+        now,
+        &after,
+        &kind,
+        &mine.name,
+        "permit_changed",
+        "变更",
+    )?;
     find(conn, id)
 }
 
@@ -663,7 +684,70 @@ pub fn decide(
         Decision::Reinstate => "reinstate",
     };
     save(conn, &who.actor(), now, &before, &after, action)?;
+    let mine = crate::mines::find(conn, &after.mine_id)?;
+    let verb = match decision {
+        Decision::Suspend => "暂扣",
+        Decision::Revoke => "吊销",
+        Decision::Cancel => "注销",
+        Decision::Reinstate => "恢复",
+    };
+    tell_other_units(
+        conn,
+        who,
+        now,
+        &after,
+        &kind,
+        &mine.name,
+        "permit_decided",
+        verb,
+    )?;
     find(conn, id)
+}
+
+/// 相互通报审批备案结果: every other member unit (and the coordination office) learns of a
+/// permit recorded, changed, suspended, revoked or cancelled.
+#[allow(clippy::too_many_arguments)] // the notice needs each of these; a struct would only rename them
+fn tell_other_units(
+    conn: &mut DbConnection,
+    who: &crate::authz::Principal,
+    now: NaiveDateTime,
+    p: &Permit,
+    kind: &PermitType,
+    mine_name: &str,
+    event: &str,
+    verb: &str,
+) -> AppResult<()> {
+    let recipients = crate::notify::other_member_units(conn, &p.issuing_department)?;
+    let unit = crate::reference::department(conn, &p.issuing_department)
+        .map(|d| d.name)
+        .unwrap_or_else(|_| p.issuing_department.clone());
+    let notice = crate::notify::Notice {
+        kind: event,
+        title: format!("{unit}{verb}了{}：{mine_name}", kind.name),
+        body: format!(
+            "{}（{}）{}了“{}”的{}，证号 {}，持证人 {}，有效期至 {}。{}",
+            who.display_name,
+            unit,
+            verb,
+            mine_name,
+            kind.name,
+            p.number,
+            p.holder,
+            p.expires_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "长期".into()),
+            if p.override_reason.is_empty() {
+                String::new()
+            } else {
+                format!("依据：{}。", p.override_reason)
+            }
+        ),
+        link: format!("/permits/{}", p.id),
+        entity_type: "permit",
+        entity_id: &p.id,
+    };
+    crate::notify::send(conn, now, Some(&who.id), &recipients, &notice)?;
+    Ok(())
 }
 
 /// Permit types with their warning windows, by code.

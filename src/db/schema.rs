@@ -121,6 +121,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     permits,
     mine_boundaries,
     prohibited_zones,
+    notifications,
 );
 
 diesel::table! {
@@ -247,3 +248,20 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        link -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(notifications -> users (user_id));

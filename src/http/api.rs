@@ -63,6 +63,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/risk-grades", web::get().to(risk_grades))
             .route("/calendar/working-days", web::get().to(working_days))
             .route("/audit", web::get().to(list_audit))
+            .route("/notifications", web::get().to(list_notifications))
+            .route(
+                "/notifications/read-all",
+                web::post().to(read_all_notifications),
+            )
+            .route(
+                "/notifications/{id}/read",
+                web::post().to(read_notification),
+            )
             .configure(crate::http::mines_api::routes)
             .configure(crate::http::permits_api::routes)
             .default_service(web::to(crate::http::not_found)),
@@ -917,4 +926,70 @@ pub async fn list_audit(
         items: rows.iter().map(AuditEntryView::from).collect::<Vec<_>>(),
         next_cursor: next,
     }))
+}
+
+// ---- notifications (inbox) -------------------------------------------------------------
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Inbox {
+    pub items: Vec<crate::notify::Notification>,
+    pub next_cursor: Option<String>,
+    /// Unread notices in the whole inbox.
+    pub unread: i64,
+}
+
+/// The signed-in user's notices: unread first, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "通知", params(crate::notify::InboxQuery), responses(
+    (status = 200, body = Inbox), (status = 401, body = Problem)))]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<crate::notify::InboxQuery>,
+) -> AppResult<HttpResponse> {
+    let id = user.0.id;
+    let (items, next_cursor, unread) = blocking(move || {
+        state.db.read(|conn| {
+            let (items, next) = crate::notify::inbox(conn, &id, &q.0)?;
+            Ok((items, next, crate::notify::unread_count(conn, &id)?))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Inbox {
+        items,
+        next_cursor,
+        unread,
+    }))
+}
+
+/// Mark one notice read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "通知", responses((status = 204), (status = 404, body = Problem)))]
+pub async fn read_notification(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    blocking(move || {
+        state
+            .db
+            .transaction(|conn| crate::notify::mark_read(conn, &user.0.id, Some(&id), now))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mark every notice read.
+#[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "通知", responses((status = 200, description = "{\"marked\": N}")))]
+pub async fn read_all_notifications(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let n = blocking(move || {
+        state
+            .db
+            .transaction(|conn| crate::notify::mark_read(conn, &user.0.id, None, now))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "marked": n })))
 }

@@ -1077,6 +1077,7 @@ async fn mine_supervisor(
 
 fn public_ctx(title: &str) -> PageCtx {
     PageCtx {
+        unread: 0,
         title: title.to_owned(),
         user: None,
         csrf: String::new(),

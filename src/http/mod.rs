@@ -9,6 +9,7 @@ pub mod ops;
 pub mod permits_api;
 #[macro_use]
 pub mod pages;
+pub mod inbox_pages;
 pub mod mine_pages;
 pub mod permit_pages;
 
@@ -215,6 +216,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     pages::routes(cfg);
     mine_pages::routes(cfg);
     permit_pages::routes(cfg);
+    inbox_pages::routes(cfg);
 }
 
 /// Unknown addresses: a problem document for the API, a page for people.

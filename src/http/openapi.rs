@@ -18,6 +18,7 @@ use crate::http::{api, mines_api, ops, permits_api};
         api::list_lead_categories, api::get_lead_category, api::create_lead_category, api::update_lead_category,
         api::list_permit_types, api::get_permit_type, api::update_permit_type,
         api::risk_grades, api::working_days, api::list_audit,
+        api::list_notifications, api::read_notification, api::read_all_notifications,
         mines_api::list_mines, mines_api::create_mine, mines_api::mine_gaps, mines_api::get_mine,
         mines_api::update_mine, mines_api::change_status, mines_api::set_risk_grade,
         mines_api::set_supervisor, mines_api::mine_history, mines_api::export_mines, mines_api::import_mines,

@@ -70,6 +70,8 @@ pub struct NavUser {
 }
 
 pub struct PageCtx {
+    /// Unread notices of the signed-in user, shown in the header.
+    pub unread: i64,
     pub title: String,
     pub user: Option<NavUser>,
     pub csrf: String,
@@ -333,7 +335,14 @@ pub(crate) async fn page_ctx(
 ) -> PageCtx {
     let p = &session.principal;
     let unit = unit_name(state, p.department.clone(), p.township.clone()).await;
+    let unread = {
+        let (st, uid) = (state.clone(), p.id.clone());
+        blocking(move || st.db.read(|conn| crate::notify::unread_count(conn, &uid)))
+            .await
+            .unwrap_or(0)
+    };
     PageCtx {
+        unread,
         title: title.to_owned(),
         user: Some(NavUser {
             display_name: p.display_name.clone(),
@@ -397,6 +406,7 @@ fn url_escape(s: &str) -> String {
 pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
     let problem = err.problem();
     let ctx = PageCtx {
+        unread: 0,
         title: problem.title.to_owned(),
         user: session.map(|s| NavUser {
             display_name: s.principal.display_name.clone(),
@@ -496,6 +506,7 @@ fn safe_next(next: Option<&str>) -> String {
 
 fn anonymous_ctx(csrf: String) -> PageCtx {
     PageCtx {
+        unread: 0,
         title: "登录".into(),
         user: None,
         csrf,

@@ -14,6 +14,7 @@ mod idempotency;
 mod ledgers;
 mod mine_pages;
 mod mines;
+mod notifications;
 mod operations;
 mod pages;
 mod permit_pages;
