@@ -1,0 +1,88 @@
+//! Shared pieces of the benchmarks: a load generator over HTTP and process memory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CONCURRENCY: usize = 8;
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (current RSS, peak RSS) of this process in KiB.
+pub fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+pub struct Figures {
+    pub rps: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// Calls the URLs round-robin, `requests` times in all, from CONCURRENCY clients.
+pub async fn load(
+    client: &reqwest::Client,
+    urls: Arc<Vec<String>>,
+    token: &str,
+    requests: usize,
+) -> Figures {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..CONCURRENCY {
+        let client = client.clone();
+        let urls = urls.clone();
+        let token = token.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = worker;
+            while i < requests {
+                let url = &urls[i % urls.len()];
+                let t = Instant::now();
+                let resp = client
+                    .get(url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("request");
+                assert!(resp.status().is_success(), "{url}: {}", resp.status());
+                let _ = resp.bytes().await;
+                lat.push(t.elapsed());
+                i += CONCURRENCY;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+    }
+}
+
+pub fn row(name: &str, f: &Figures) {
+    println!(
+        "| {name} | {:.0} | {:.2} | {:.2} |",
+        f.rps,
+        f.p50.as_secs_f64() * 1000.0,
+        f.p99.as_secs_f64() * 1000.0
+    );
+}
