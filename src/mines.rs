@@ -1304,17 +1304,14 @@ pub fn list(conn: &mut DbConnection, q: &MineQuery) -> AppResult<(Vec<Mine>, Opt
         if by_update {
             let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f")
                 .map_err(|_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"))?;
-            query = query.filter(
-                mines::updated_at
-                    .lt(t)
-                    .or(mines::updated_at.eq(t).and(mines::id.lt(id))),
-            );
+            // The first condition alone is an index range; the second settles ties.
+            query = query
+                .filter(mines::updated_at.le(t))
+                .filter(mines::updated_at.lt(t).or(mines::id.lt(id)));
         } else {
-            query = query.filter(
-                mines::name
-                    .gt(key.clone())
-                    .or(mines::name.eq(key).and(mines::id.gt(id))),
-            );
+            query = query
+                .filter(mines::name.ge(key.clone()))
+                .filter(mines::name.gt(key).or(mines::id.gt(id)));
         }
     }
     let query = if by_update {
@@ -1375,11 +1372,9 @@ pub fn gaps(
         );
     if let Some(c) = present(&q.cursor) {
         let (key, id) = decode_cursor(c)?;
-        query = query.filter(
-            mines::name
-                .gt(key.clone())
-                .or(mines::name.eq(key).and(mines::id.gt(id))),
-        );
+        query = query
+            .filter(mines::name.ge(key.clone()))
+            .filter(mines::name.gt(key).or(mines::id.gt(id)));
     }
     let mut rows: Vec<Mine> = query
         .order((mines::name.asc(), mines::id.asc()))

@@ -124,15 +124,6 @@ on_both! {
 
 use crate::helpers::*;
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 on_both! {
     /// An NR officer pastes the licence's corner points on the mine page and sees the drawing
     /// and the checks; prohibited zones are imported on their page.

@@ -5,63 +5,12 @@ use serde_json::json;
 use crate::mines::{create_mine, credit_code, mine_body, officer};
 use crate::on_both;
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-async fn signed_in_browser(
-    app: &TestApp,
-    username: &str,
-    password: &str,
-) -> (reqwest::Client, String) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf");
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let home = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&home, "csrf");
-    (client, csrf)
-}
-
 on_both! {
     /// An EM officer registers a mine through the pages, sets its grade and supervisor; the
     /// public page and the placard show them, and nothing personal.
     async fn an_officer_registers_and_grades_a_mine_and_the_public_sees_it(app) {
         app.create_user("em.page", "officer", Some("EM"), None).await;
-        let (client, csrf) = signed_in_browser(&app, "em.page", PASSWORD).await;
+        let (client, csrf) = browser_session(&app, "em.page", PASSWORD).await;
         let code = credit_code(501);
         let mut form = vec![
             ("csrf", csrf.clone()), ("name", "黑石沟铁矿".into()), ("enterprise_name", "黑石沟矿业有限公司".into()),
@@ -122,7 +71,7 @@ on_both! {
         assert_eq!(r.status(), 404);
 
         app.create_user("town.page", "township", None, Some("BEHT")).await;
-        let (client, _) = signed_in_browser(&app, "town.page", PASSWORD).await;
+        let (client, _) = browser_session(&app, "town.page", PASSWORD).await;
         let page = client.get(app.url(&format!("/mines/{}", legal["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("合法砂石场"));
         assert!(!page.contains("id=\"form-submit\"") && !page.contains("确定风险等级"), "read-only for townships");

@@ -2,15 +2,6 @@
 
 use crate::on_both;
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 /// A browser-like client that keeps cookies and does not follow redirects.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()

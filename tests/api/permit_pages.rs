@@ -3,15 +3,6 @@
 use crate::mines::{create_mine, mine_body, officer};
 use crate::on_both;
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 on_both! {
     /// An EM officer records a safety permit from the mine page, sees it due on the list,
     /// and suspends it with a reason; an EE officer sees no recording form for EM's permits.
