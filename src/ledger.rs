@@ -43,7 +43,11 @@ pub struct Sheet {
 
 pub fn workbook(sheet: Sheet) -> AppResult<Vec<u8>> {
     let mut book = Workbook::new();
-    let ws = book.add_worksheet();
+    // Rows go to a temporary file as they are written, so a province-sized ledger does not
+    // hold millions of cells in memory.
+    let ws = book
+        .add_worksheet_with_constant_memory()
+        .map_err(AppError::internal)?;
     ws.set_name(sheet.name).map_err(AppError::internal)?;
     let bold = Format::new().set_bold().set_background_color("#EEF2F6");
     for (col, (title, width)) in sheet.headers.iter().enumerate() {
