@@ -172,7 +172,7 @@ impl Application {
             clock,
             calendar,
             metrics: metrics_handle(),
-            hash_slots: tokio::sync::Semaphore::new(
+            hashing_pool: crate::auth::HashPool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             settings,

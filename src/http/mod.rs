@@ -32,9 +32,8 @@ pub struct AppState {
     pub calendar: WorkingCalendar,
     pub limiter: SourceLimiter,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Bounds concurrent password hashing: each argon2 run takes ~19 MiB and a core, so a
-    /// burst of logins must queue rather than exhaust memory.
-    pub hash_slots: tokio::sync::Semaphore,
+    /// Password hashing runs here, a few at a time (see `HashPool`).
+    pub hashing_pool: crate::auth::HashPool,
 }
 
 impl AppState {
@@ -43,17 +42,12 @@ impl AppState {
         self.clock.now().with_timezone(&shanghai()).date_naive()
     }
 
-    /// Runs password hashing or verification off the executor, a few at a time.
+    /// Runs password hashing or verification on the password threads.
     pub async fn hashing<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
-        let _permit = self
-            .hash_slots
-            .acquire()
-            .await
-            .map_err(AppError::internal)?;
-        blocking(f).await
+        self.hashing_pool.run(f).await
     }
 }
 
