@@ -183,7 +183,6 @@ impl SourceLimiter {
     }
 }
 
-
 /// A small, dedicated pool of threads for password hashing. Each argon2 run allocates
 /// about 19 MiB; run on the general blocking pool, every thread that ever hashed kept its
 /// share in its allocator arena (630 MiB after 64 logins in the benchmark). A fixed set of

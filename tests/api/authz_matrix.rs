@@ -13,7 +13,7 @@ struct Case {
     allowed: &'static [&'static str],
 }
 
-fn cases(target_id: &str) -> Vec<Case> {
+fn cases(target_id: &str, mine_id: &str) -> Vec<Case> {
     let all: &'static [&'static str] = &[
         "admin",
         "coordinator",
@@ -108,6 +108,41 @@ fn cases(target_id: &str) -> Vec<Case> {
             allowed: &["admin", "coordinator"],
         },
         Case {
+            name: "read the mine register",
+            method: "GET",
+            path: "/api/v1/mines".into(),
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "officer", "head", "township"],
+        },
+        Case {
+            name: "register a mine (NR, EM)",
+            method: "POST",
+            path: "/api/v1/mines".into(),
+            body: crate::mines::mine_body("矩阵矿", 999),
+            allowed: &["admin", "coordinator", "head"],
+        },
+        Case {
+            name: "grade a mine (EM)",
+            method: "PUT",
+            path: format!("/api/v1/mines/{mine_id}/risk-grade"),
+            body: json!({"risk_grade": "low", "reason": "矩阵"}),
+            allowed: &["admin", "coordinator", "head"],
+        },
+        Case {
+            name: "record a boundary (NR)",
+            method: "PUT",
+            path: format!("/api/v1/mines/{mine_id}/boundary"),
+            body: json!({"corner_points": "4503000 415000\n4503000 415100\n4502900 415100"}),
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            name: "read permits",
+            method: "GET",
+            path: "/api/v1/permits".into(),
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "officer", "head", "township"],
+        },
+        Case {
             name: "working days",
             method: "GET",
             path: "/api/v1/calendar/working-days?from=2026-03-02&days=1".into(),
@@ -121,6 +156,8 @@ on_both! {
     /// Every role is refused exactly the actions outside its role, with a 403 problem.
     async fn each_role_is_refused_what_is_not_its_own(app) {
         let target = app.create_user("target.user", "officer", Some("EM"), None).await;
+        let mine = crate::mines::create_mine(&app, &app.admin_token, crate::mines::mine_body("矩阵目标矿", 998)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
         let mut tokens = vec![("admin", app.admin_token.clone())];
         for (role, dep, town) in [("coordinator", Some("NR"), None), ("officer", Some("EE"), None), ("head", Some("EM"), None), ("township", None, Some("BEHT")), ("enterprise", None, None)] {
             let name = format!("m.{role}");
@@ -129,10 +166,11 @@ on_both! {
         }
         let mut refused_table = Vec::new();
         for (role, token) in &tokens {
-            for case in cases(&target) {
+            for case in cases(&target, &mine_id) {
                 let req = match case.method {
                     "GET" => app.client.get(app.url(&case.path)),
                     "POST" => app.client.post(app.url(&case.path)).json(&case.body),
+                    "PUT" => app.client.put(app.url(&case.path)).json(&case.body),
                     _ => app.client.patch(app.url(&case.path)).json(&case.body),
                 };
                 let status = req.bearer_auth(token).send().await.unwrap().status().as_u16();
@@ -147,7 +185,7 @@ on_both! {
             }
         }
         // The matrix itself, so a change to the gate shows up as a change here.
-        assert_eq!(refused_table.len(), 8 * 5 + 3 * 4, "{refused_table:#?}");
+        assert_eq!(refused_table.len(), 8 * 5 + 3 * 4 + 1 + 3 + 3 + 4 + 1, "{refused_table:#?}");
         let target_view: Value = app.get(&format!("/api/v1/users/{target}"), &app.admin_token).await.json().await.unwrap();
         assert_eq!(target_view["display_name"], "改名", "only the admin's edit went through");
     }

@@ -43,11 +43,20 @@ on_both! {
             "/api/v1/lead-categories", "/api/v1/lead-categories/{code}", "/api/v1/permit-types",
             "/api/v1/permit-types/{code}", "/api/v1/risk-grades", "/api/v1/calendar/working-days",
             "/api/v1/audit", "/healthz", "/readyz", "/metrics",
+            "/api/v1/mines", "/api/v1/mines/{id}", "/api/v1/mines/gaps", "/api/v1/mines/{id}/status",
+            "/api/v1/mines/{id}/risk-grade", "/api/v1/mines/{id}/supervisor", "/api/v1/mines/{id}/history",
+            "/api/v1/mines/{id}/boundary", "/api/v1/mines/{id}/boundary.svg", "/api/v1/mines/export.xlsx",
+            "/api/v1/mines/import", "/api/v1/mines/{id}/permits", "/api/v1/permits", "/api/v1/permits/{id}",
+            "/api/v1/permits/{id}/{decision}", "/api/v1/permits/export.xlsx", "/api/v1/prohibited-zones",
+            "/api/v1/prohibited-zones/{id}", "/api/v1/notifications", "/api/v1/notifications/{id}/read",
+            "/api/v1/notifications/read-all",
         ] {
             assert!(paths.contains_key(p), "openapi lacks {p}");
         }
         assert!(paths["/api/v1/users"].get("post").is_some());
         assert!(paths["/api/v1/users/{id}"].get("patch").is_some());
+        assert!(paths["/api/v1/mines/{id}/risk-grade"].get("put").is_some());
+        assert!(paths["/api/v1/mines/{id}/boundary"].get("put").is_some());
     }
 }
 
