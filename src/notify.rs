@@ -106,11 +106,19 @@ pub fn send(
             read_at: None,
         })
         .collect();
-    for row in &rows {
-        diesel::insert_into(notifications::table)
-            .values(row)
-            .execute(conn)?;
+    if rows.is_empty() {
+        return Ok(0);
     }
+    // One statement for all recipients. Per-backend branch: MultiConnection has no batch
+    // insert, each backend's connection does.
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(notifications::table)
+            .values(&rows)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
+            .values(&rows)
+            .execute(c)?,
+    };
     Ok(rows.len())
 }
 
