@@ -49,9 +49,11 @@ pub enum Action {
     GradeMines,
     /// Record mining-right boundaries and prohibited zones: NR, the coordination office, admins.
     EditBoundaries,
+    /// See the email outbox and retry or cancel a message: admins.
+    ManageOutbox,
 }
 
-pub const ALL_ACTIONS: [Action; 9] = [
+pub const ALL_ACTIONS: [Action; 10] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -61,6 +63,7 @@ pub const ALL_ACTIONS: [Action; 9] = [
     Action::EditMines,
     Action::GradeMines,
     Action::EditBoundaries,
+    Action::ManageOutbox,
 ];
 
 impl Action {
@@ -75,6 +78,7 @@ impl Action {
             Action::EditMines => "登记或修改矿山",
             Action::GradeMines => "确定风险等级和日常安全监管部门",
             Action::EditBoundaries => "登记矿区范围和禁止开采区",
+            Action::ManageOutbox => "管理发件箱",
         }
     }
 }
@@ -84,7 +88,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
     match action {
         Action::ViewReferenceData => true,
         Action::ViewUsers | Action::ViewAudit => matches!(who.role, Admin | Coordinator),
-        Action::ManageUsers | Action::EditReferenceData => who.role == Admin,
+        Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
         Action::ViewMines => who.role != Enterprise,
         Action::EditMines => match who.role {
             Admin | Coordinator => true,

@@ -30,6 +30,38 @@ pub struct Settings {
     pub public: PublicSettings,
     #[serde(default)]
     pub geo: GeoSettings,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+}
+
+/// Delivery of the email outbox by the worker inside the service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    /// Run the delivery worker in this instance (several instances may, on PostgreSQL).
+    pub worker: bool,
+    /// How often the worker looks for due messages and reminders.
+    pub poll_interval: String,
+    /// How long a claimed message stays with the instance that claimed it.
+    pub lease: String,
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: i32,
+    /// Messages claimed at a time.
+    pub batch: i64,
+    /// Days before a permit expires on which its reminder is sent, once each.
+    pub permit_reminder_days: Vec<i64>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval: "5s".into(),
+            lease: "5m".into(),
+            max_attempts: 8,
+            batch: 20,
+            permit_reminder_days: vec![90, 30, 7],
+        }
+    }
 }
 
 /// The district's projected coordinate system and boundary rules.
@@ -148,6 +180,19 @@ pub struct SmtpSettings {
     pub url: Option<String>,
     #[serde(default)]
     pub from: String,
+    /// Connections kept open to the server and reused.
+    #[serde(default = "default_smtp_pool")]
+    pub pool_size: u32,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout: String,
+}
+
+fn default_smtp_pool() -> u32 {
+    4
+}
+
+fn default_smtp_timeout() -> String {
+    "30s".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +230,9 @@ pub struct Durations {
     pub lockout: Duration,
     pub source_window: Duration,
     pub db_connect_timeout: Duration,
+    pub outbox_poll: Duration,
+    pub outbox_lease: Duration,
+    pub smtp_timeout: Duration,
 }
 
 impl Settings {
@@ -225,6 +273,9 @@ impl Settings {
             lockout: d("auth.lockout", &self.auth.lockout)?,
             source_window: d("auth.source_window", &self.auth.source_window)?,
             db_connect_timeout: d("database.connect_timeout", &self.database.connect_timeout)?,
+            outbox_poll: d("outbox.poll_interval", &self.outbox.poll_interval)?,
+            outbox_lease: d("outbox.lease", &self.outbox.lease)?,
+            smtp_timeout: d("smtp.timeout", &self.smtp.timeout)?,
         })
     }
 
@@ -248,6 +299,16 @@ impl Settings {
             ));
         }
         crate::db::DbUrl::parse(&self.database.url)?;
+        if self.outbox.max_attempts < 1 || self.outbox.batch < 1 {
+            return Err("outbox.max_attempts 和 outbox.batch 至少为 1".into());
+        }
+        if self.outbox.permit_reminder_days.iter().any(|d| *d < 0) {
+            return Err("outbox.permit_reminder_days 不能有负数".into());
+        }
+        if let Some(url) = self.smtp.url.as_deref().filter(|u| !u.is_empty()) {
+            crate::mailer::check_url(url)?;
+            crate::mailer::parse_from(&self.smtp.from)?;
+        }
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Who is told of what (相互通报). Every notice is written in the transaction of the change
 //! that causes it, so a change that rolls back tells no one. The rules live here, not in
-//! handlers; email delivery of the same notices comes with the outbox.
+//! handlers. Each notice also goes to the email outbox, in the same transaction, for the
+//! recipients who want it by email.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -29,6 +30,17 @@ pub struct Notification {
     #[schema(value_type = Option<String>)]
     pub read_at: Option<NaiveDateTime>,
 }
+
+/// Every kind of notice, with its name for people. Each user chooses per kind whether it
+/// also comes by email; the inbox always gets it.
+pub const KINDS: [(&str, &str); 6] = [
+    ("permit_recorded", "证照登记（相互通报）"),
+    ("permit_changed", "证照变更（相互通报）"),
+    ("permit_decided", "证照暂扣、吊销、注销（相互通报）"),
+    ("permit_expiry", "证照到期提醒"),
+    ("risk_grade", "矿山安全风险等级调整"),
+    ("supervisor", "矿山日常安全监管部门调整"),
+];
 
 /// A notice before it is addressed.
 pub struct Notice<'a> {
@@ -90,9 +102,13 @@ pub fn send(
     recipients: &[String],
     notice: &Notice<'_>,
 ) -> AppResult<usize> {
-    let rows: Vec<Notification> = recipients
+    let recipients: Vec<String> = recipients
         .iter()
         .filter(|r| Some(r.as_str()) != actor_id)
+        .cloned()
+        .collect();
+    let rows: Vec<Notification> = recipients
+        .iter()
         .map(|r| Notification {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: r.clone(),
@@ -119,6 +135,16 @@ pub fn send(
             .values(&rows)
             .execute(c)?,
     };
+    // The email form, for those who have an address and want this kind by email.
+    crate::outbox::enqueue(
+        conn,
+        now,
+        &recipients,
+        notice.kind,
+        &notice.title,
+        &notice.body,
+        &notice.link,
+    )?;
     Ok(rows.len())
 }
 

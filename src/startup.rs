@@ -26,6 +26,7 @@ const BUILTIN_CALENDARS: &[&str] = &[include_str!("../config/calendar/2026.toml"
 pub struct Application {
     port: u16,
     server: Server,
+    worker: Option<tokio::task::AbortHandle>,
     pub state: web::Data<AppState>,
 }
 
@@ -164,7 +165,9 @@ impl Application {
             tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
         }
 
+        let mailer = crate::mailer::Mailer::new(&settings, durations.smtp_timeout)?;
         let state = web::Data::new(AppState {
+            mailer,
             db,
             limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
             durations,
@@ -177,6 +180,11 @@ impl Application {
             ),
             settings,
         });
+        let worker = state
+            .settings
+            .outbox
+            .worker
+            .then(|| crate::mailer::spawn_worker(state.clone()).abort_handle());
 
         let listener = TcpListener::bind(&state.settings.http.addr)
             .map_err(|e| format!("无法监听 {}：{e}", state.settings.http.addr))?;
@@ -226,6 +234,7 @@ impl Application {
         }
         Ok(Self {
             port,
+            worker,
             server: server.run(),
             state,
         })
@@ -240,7 +249,16 @@ impl Application {
         self.port
     }
 
+    /// The background worker, to stop it with the server (tests restart services).
+    pub fn worker_handle(&self) -> Option<tokio::task::AbortHandle> {
+        self.worker.clone()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(w) = self.worker {
+            w.abort();
+        }
+        result
     }
 }

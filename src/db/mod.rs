@@ -8,7 +8,7 @@ pub mod schema;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -135,6 +135,13 @@ pub struct DbOptions {
     pub min_idle: u32,
 }
 
+fn sqlite_of(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Some(c),
+        DbConnection::Pg(_) => None,
+    }
+}
+
 impl Db {
     /// Builds the pool without requiring the database to answer yet.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Self, String> {
@@ -178,11 +185,33 @@ impl Db {
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let mut conn = self.get()?;
-        let _guard = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
-        (*conn).transaction(f)
+        if self.backend == Backend::Postgres {
+            return (*conn).transaction(f);
+        }
+        let _guard = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
+        // BEGIN IMMEDIATE takes SQLite's write lock at the start, so a writer in another
+        // process (the command line, a second instance) waits for the busy timeout instead
+        // of failing when a read lock cannot be upgraded.
+        sqlite_of(&mut conn)
+            .map(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+            .transpose()?;
+        match f(&mut conn) {
+            Ok(value) => {
+                if let Some(c) = sqlite_of(&mut conn) {
+                    if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
+                        let _ = AnsiTransactionManager::rollback_transaction(c);
+                        return Err(e.into());
+                    }
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if let Some(c) = sqlite_of(&mut conn) {
+                    AnsiTransactionManager::rollback_transaction(c)?;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Runs `f` on a pooled connection without a transaction (reads).

@@ -122,6 +122,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mine_boundaries,
     prohibited_zones,
     notifications,
+    outbox,
+    notification_preferences,
+    permit_reminders,
 );
 
 diesel::table! {
@@ -265,3 +268,42 @@ diesel::table! {
 }
 
 diesel::joinable!(notifications -> users (user_id));
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        message_id -> Text,
+        recipient -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        email -> Integer,
+    }
+}
+
+diesel::table! {
+    permit_reminders (permit_id, expires_on, lead_days) {
+        permit_id -> Text,
+        expires_on -> Date,
+        lead_days -> Integer,
+        sent_at -> Timestamp,
+    }
+}

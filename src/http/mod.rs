@@ -6,11 +6,13 @@ pub mod extract;
 pub mod mines_api;
 pub mod openapi;
 pub mod ops;
+pub mod outbox_api;
 pub mod permits_api;
 #[macro_use]
 pub mod pages;
 pub mod inbox_pages;
 pub mod mine_pages;
+pub mod outbox_pages;
 pub mod permit_pages;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -34,6 +36,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Password hashing runs here, a few at a time (see `HashPool`).
     pub hashing_pool: crate::auth::HashPool,
+    /// SMTP delivery of the outbox (absent transport when `smtp.url` is unset).
+    pub mailer: crate::mailer::Mailer,
 }
 
 impl AppState {
@@ -211,6 +215,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     mine_pages::routes(cfg);
     permit_pages::routes(cfg);
     inbox_pages::routes(cfg);
+    outbox_pages::routes(cfg);
 }
 
 /// Unknown addresses: a problem document for the API, a page for people.

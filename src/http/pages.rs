@@ -303,6 +303,9 @@ pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if matches!(role, Role::Admin | Role::Coordinator) {
         nav.push(("/audit", "操作记录"));
     }
+    if role == Role::Admin {
+        nav.push(("/outbox", "发件箱"));
+    }
     nav
 }
 
@@ -715,6 +718,13 @@ async fn account_page(
         ctx.flash = Some("密码已修改。".into());
     }
     let p = &s.principal;
+    let actions = match crate::http::outbox_pages::preferences_panel(state, &p.id).await {
+        Ok(panel) => vec![panel],
+        Err(e) => {
+            tracing::warn!(error = %e, "notification preferences unavailable");
+            Vec::new()
+        }
+    };
     let mut fields = password_fields();
     let general = attach_errors(&mut fields, errors);
     let intro = format!(
@@ -741,9 +751,9 @@ async fn account_page(
         fields,
         submit_label: "修改密码",
         back_href: Some("/".into()),
-        actions: Vec::new(),
+        actions,
         history: Vec::new(),
-        links: Vec::new(),
+        links: vec![("/notifications".into(), "我的通知".into())],
         tables: Vec::new(),
         drawing: None,
     };

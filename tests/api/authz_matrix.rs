@@ -108,6 +108,20 @@ fn cases(target_id: &str, mine_id: &str) -> Vec<Case> {
             allowed: &["admin", "coordinator"],
         },
         Case {
+            name: "read the outbox",
+            method: "GET",
+            path: "/api/v1/outbox".into(),
+            body: Value::Null,
+            allowed: &["admin"],
+        },
+        Case {
+            name: "choose email notices",
+            method: "PUT",
+            path: "/api/v1/me/notification-preferences".into(),
+            body: json!({"email": {"permit_expiry": true}}),
+            allowed: all,
+        },
+        Case {
             name: "read the mine register",
             method: "GET",
             path: "/api/v1/mines".into(),
@@ -185,7 +199,7 @@ on_both! {
             }
         }
         // The matrix itself, so a change to the gate shows up as a change here.
-        assert_eq!(refused_table.len(), 8 * 5 + 3 * 4 + 1 + 3 + 3 + 4 + 1, "{refused_table:#?}");
+        assert_eq!(refused_table.len(), 9 * 5 + 3 * 4 + 1 + 3 + 3 + 4 + 1, "{refused_table:#?}");
         let target_view: Value = app.get(&format!("/api/v1/users/{target}"), &app.admin_token).await.json().await.unwrap();
         assert_eq!(target_view["display_name"], "改名", "only the admin's edit went through");
     }

@@ -26,6 +26,9 @@ pub enum Backend {
 #[macro_export]
 macro_rules! on_both {
     ($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+        $crate::on_both! { settings = |_s| {}; $(#[doc = $doc])* async fn $name($app) $body }
+    };
+    (settings = $adjust:expr; $(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
         $(#[doc = $doc])*
         mod $name {
             #[allow(unused_imports)]
@@ -37,14 +40,14 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                if let Some(app) = TestApp::spawn(Backend::Sqlite).await {
+                if let Some(app) = TestApp::spawn_with(Backend::Sqlite, $adjust).await {
                     run(app).await
                 }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                if let Some(app) = TestApp::spawn_with(Backend::Postgres, $adjust).await {
                     run(app).await
                 }
             }
@@ -130,6 +133,7 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub admin_token: String,
     server: actix_web::dev::ServerHandle,
+    worker: Option<tokio::task::AbortHandle>,
     // Dropped last: the database outlives the server that uses it.
     pub db: TestDb,
 }
@@ -138,6 +142,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // `stop` sends the command at once; the returned future only waits for it.
         drop(self.server.stop(false));
+        if let Some(w) = &self.worker {
+            w.abort();
+        }
     }
 }
 
@@ -152,6 +159,9 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.bootstrap.admin_password = Some(ADMIN_PASSWORD.into());
     s.auth.jwt_secret = Some("test-secret-test-secret-test-secret-0123".into());
     s.calendar.dir = "does-not-exist".into();
+    // Tests deliver the outbox and send reminders by calling them, at the moment they choose.
+    s.outbox.worker = false;
+    s.outbox.poll_interval = "1s".into();
     s
 }
 
@@ -182,6 +192,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();
         let server = app.server_handle();
+        let worker = app.worker_handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -194,10 +205,39 @@ impl TestApp {
             state,
             admin_token: String::new(),
             server,
+            worker,
             db,
         };
         test_app.admin_token = test_app.token_for("admin", ADMIN_PASSWORD).await;
         test_app
+    }
+
+    /// Stops this instance (server and worker); its database stays.
+    pub async fn stop(&self) {
+        if let Some(w) = &self.worker {
+            w.abort();
+        }
+        self.server.stop(true).await;
+    }
+
+    /// Another instance of the service on the same database and clock, as after a restart
+    /// (stop this one first) or beside it (several instances on one PostgreSQL database).
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = TestDb {
+            url: self.db.url.clone(),
+            pg_name: None,
+            _dir: None,
+        };
+        let mut settings = test_settings(&db.url);
+        adjust(&mut settings);
+        Self::start(db, settings, self.clock.clone()).await
+    }
+
+    /// One round of outbox delivery, as the worker does it.
+    pub async fn deliver(&self, worker: &str) -> minecoord::mailer::DeliveryReport {
+        minecoord::mailer::deliver_due(&self.state, worker)
+            .await
+            .expect("outbox delivery")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,3 @@
+DROP TABLE permit_reminders;
+DROP TABLE notification_preferences;
+DROP TABLE outbox;
