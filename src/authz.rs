@@ -51,9 +51,11 @@ pub enum Action {
     EditBoundaries,
     /// See the email outbox and retry or cancel a message: admins.
     ManageOutbox,
+    /// Raise a problem lead (吹哨): townships, department staff, the coordination office.
+    RaiseLeads,
 }
 
-pub const ALL_ACTIONS: [Action; 10] = [
+pub const ALL_ACTIONS: [Action; 11] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -64,6 +66,7 @@ pub const ALL_ACTIONS: [Action; 10] = [
     Action::GradeMines,
     Action::EditBoundaries,
     Action::ManageOutbox,
+    Action::RaiseLeads,
 ];
 
 impl Action {
@@ -79,6 +82,7 @@ impl Action {
             Action::GradeMines => "确定风险等级和日常安全监管部门",
             Action::EditBoundaries => "登记矿区范围和禁止开采区",
             Action::ManageOutbox => "管理发件箱",
+            Action::RaiseLeads => "提交问题线索",
         }
     }
 }
@@ -100,6 +104,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
             Officer | Head => who.department.as_deref() == Some("EM"),
             Township | Enterprise => false,
         },
+        Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
         Action::EditBoundaries => match who.role {
             Admin | Coordinator => true,
             Officer | Head => who.department.as_deref() == Some("NR"),
@@ -113,6 +118,39 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
 pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
     allowed(who, Action::ViewMines)
         || (who.role == Role::Enterprise && who.mine_id.as_deref() == Some(mine_id))
+}
+
+/// The parties of a lead, as the gate needs them.
+pub struct LeadParties<'a> {
+    pub primary_department: &'a str,
+    pub assisting_departments: &'a [String],
+    pub township: Option<&'a str>,
+    pub raised_by: Option<&'a str>,
+}
+
+/// Whether the user may read a lead: the coordination office (and admins) all; a
+/// department the leads it is primary or assisting on; a township those it raised or in
+/// its area; enterprises none.
+pub fn may_view_lead(who: &Principal, lead: &LeadParties<'_>) -> bool {
+    use Role::*;
+    match who.role {
+        Admin | Coordinator => true,
+        Officer | Head => who.department.as_deref().is_some_and(|d| {
+            lead.primary_department == d || lead.assisting_departments.iter().any(|a| a == d)
+        }),
+        Township => {
+            lead.raised_by == Some(who.id.as_str())
+                || (who.township.is_some() && lead.township == who.township.as_deref())
+        }
+        Enterprise => false,
+    }
+}
+
+/// Whether the user moves the main line of a lead: officers and heads of its primary
+/// department only.
+pub fn may_handle_lead(who: &Principal, primary_department: &str) -> bool {
+    matches!(who.role, Role::Officer | Role::Head)
+        && who.department.as_deref() == Some(primary_department)
 }
 
 pub fn require(who: &Principal, action: Action) -> AppResult<()> {

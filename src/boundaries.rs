@@ -195,6 +195,79 @@ fn near<'a>(
         .into_boxed()
 }
 
+/// Which of the mines hold a valid mining licence today (one query for all of them).
+fn licensed_among(
+    conn: &mut DbConnection,
+    ids: &[String],
+    today: NaiveDate,
+) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(permits::table
+        .filter(permits::mine_id.eq_any(ids))
+        .filter(permits::permit_type.eq("mining_licence"))
+        .filter(permits::status_override.is_null())
+        .filter(
+            permits::expires_on
+                .is_null()
+                .or(permits::expires_on.ge(today)),
+        )
+        .select(permits::mine_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// A mine whose recorded boundary contains a point.
+#[derive(Debug, Clone)]
+pub struct MineAtPoint {
+    pub mine_id: String,
+    pub name: String,
+    pub township: String,
+    /// Holds a valid mining licence today.
+    pub licensed: bool,
+}
+
+/// The mines (not closed) whose boundary contains the point given in longitude and latitude.
+pub fn mines_at(
+    conn: &mut DbConnection,
+    lon: f64,
+    lat: f64,
+    today: NaiveDate,
+    settings: &GeoSettings,
+) -> AppResult<Vec<MineAtPoint>> {
+    let (e, n) = zone(settings)
+        .from_lonlat(lon, lat)
+        .map_err(|m| AppError::field("location", m))?;
+    let candidates: Vec<(MineBoundary, String, String, String)> = near(e, n, e, n)
+        .inner_join(mines::table)
+        .filter(mines::status.ne("closed"))
+        .select((
+            MineBoundary::as_select(),
+            mines::id,
+            mines::name,
+            mines::township,
+        ))
+        .load(conn)?;
+    let mut inside = Vec::new();
+    for (b, id, name, township) in candidates {
+        if boundary::contains_point(&b.rings()?.to_multipolygon(), e, n) {
+            inside.push(MineAtPoint {
+                mine_id: id,
+                name,
+                township,
+                licensed: false,
+            });
+        }
+    }
+    let ids: Vec<String> = inside.iter().map(|m| m.mine_id.clone()).collect();
+    let licensed = licensed_among(conn, &ids, today)?;
+    for m in &mut inside {
+        m.licensed = licensed.contains(&m.mine_id);
+    }
+    Ok(inside)
+}
+
 /// Runs the three checks for a boundary of `mine_id` (which is excluded from its own checks).
 pub fn check(
     conn: &mut DbConnection,
@@ -215,22 +288,7 @@ pub fn check(
         .load(conn)?;
     // Which neighbours hold a valid mining licence today (one query for all of them).
     let ids: Vec<String> = neighbours.iter().map(|(_, _, id)| id.clone()).collect();
-    let licensed: Vec<String> = if ids.is_empty() {
-        Vec::new()
-    } else {
-        permits::table
-            .filter(permits::mine_id.eq_any(&ids))
-            .filter(permits::permit_type.eq("mining_licence"))
-            .filter(permits::status_override.is_null())
-            .filter(
-                permits::expires_on
-                    .is_null()
-                    .or(permits::expires_on.ge(today)),
-            )
-            .select(permits::mine_id)
-            .distinct()
-            .load(conn)?
-    };
+    let licensed = licensed_among(conn, &ids, today)?;
     let mut checks = BoundaryChecks {
         min_distance_m: d,
         ..Default::default()

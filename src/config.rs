@@ -32,6 +32,83 @@ pub struct Settings {
     pub geo: GeoSettings,
     #[serde(default)]
     pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub leads: LeadSettings,
+    #[serde(default)]
+    pub scheduler: SchedulerSettings,
+}
+
+/// Time limits of leads per urgency and stage: "30m", "24h", "1wd" (working days), "30d".
+#[derive(Debug, Clone, Deserialize)]
+pub struct LeadSettings {
+    pub time_limits: LeadTimeLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LeadTimeLimits {
+    pub urgent: StageLimits,
+    pub normal: StageLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StageLimits {
+    pub acknowledge: String,
+    pub verify: String,
+    pub close: String,
+}
+
+impl Default for LeadSettings {
+    fn default() -> Self {
+        Self {
+            time_limits: LeadTimeLimits {
+                urgent: StageLimits {
+                    acknowledge: "30m".into(),
+                    verify: "24h".into(),
+                    close: "15d".into(),
+                },
+                normal: StageLimits {
+                    acknowledge: "1wd".into(),
+                    verify: "5wd".into(),
+                    close: "30d".into(),
+                },
+            },
+        }
+    }
+}
+
+impl LeadSettings {
+    /// The limits of one urgency, parsed.
+    pub fn limits(
+        &self,
+        urgency: crate::domain::lead::Urgency,
+    ) -> Result<crate::domain::lead::Limits, String> {
+        use crate::domain::duration::parse_span;
+        use crate::domain::lead::Urgency;
+        let (name, l) = match urgency {
+            Urgency::Urgent => ("urgent", &self.time_limits.urgent),
+            Urgency::Normal => ("normal", &self.time_limits.normal),
+        };
+        let p = |stage: &str, v: &str| {
+            parse_span(v).map_err(|e| format!("配置项 leads.time_limits.{name}.{stage} 有误：{e}"))
+        };
+        Ok(crate::domain::lead::Limits {
+            acknowledge: p("acknowledge", &l.acknowledge)?,
+            verify: p("verify", &l.verify)?,
+            close: p("close", &l.close)?,
+        })
+    }
+}
+
+/// The deadline checker inside the service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    pub tick: String,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self { tick: "1m".into() }
+    }
 }
 
 /// Delivery of the email outbox by the worker inside the service.
@@ -299,6 +376,11 @@ impl Settings {
             ));
         }
         crate::db::DbUrl::parse(&self.database.url)?;
+        for urgency in crate::domain::lead::Urgency::ALL {
+            self.leads.limits(*urgency)?;
+        }
+        parse_duration(&self.scheduler.tick)
+            .map_err(|e| format!("配置项 scheduler.tick 有误：{e}"))?;
         if self.outbox.max_attempts < 1 || self.outbox.batch < 1 {
             return Err("outbox.max_attempts 和 outbox.batch 至少为 1".into());
         }

@@ -3,6 +3,8 @@
 //! handlers. Each notice also goes to the email outbox, in the same transaction, for the
 //! recipients who want it by email.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,9 @@ pub struct Notification {
 
 /// Every kind of notice, with its name for people. Each user chooses per kind whether it
 /// also comes by email; the inbox always gets it.
-pub const KINDS: [(&str, &str); 6] = [
+pub const KINDS: [(&str, &str); 8] = [
+    ("lead_routed", "新的问题线索（吹哨）"),
+    ("lead_progress", "线索办理进展"),
     ("permit_recorded", "证照登记（相互通报）"),
     ("permit_changed", "证照变更（相互通报）"),
     ("permit_decided", "证照暂扣、吊销、注销（相互通报）"),
@@ -67,6 +71,15 @@ pub fn other_member_units(conn: &mut DbConnection, except: &str) -> AppResult<Ve
         .load(conn)?)
 }
 
+/// Active users of the coordination office.
+pub fn coordinators(conn: &mut DbConnection) -> AppResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(users::role.eq("coordinator"))
+        .select(users::id)
+        .load(conn)?)
+}
+
 /// Active staff of the given departments, and the township users of a township.
 pub fn departments_and_township(
     conn: &mut DbConnection,
@@ -92,6 +105,68 @@ pub fn departments_and_township(
     ids.sort();
     ids.dedup();
     Ok(ids)
+}
+
+/// The people concerned with permits, loaded once for many permits: the active staff of
+/// every department, and the enterprise users of the given mines.
+pub struct PermitAudience {
+    by_department: HashMap<String, Vec<String>>,
+    by_mine: HashMap<String, Vec<String>>,
+}
+
+impl PermitAudience {
+    pub fn load(conn: &mut DbConnection, mine_ids: &[String]) -> AppResult<Self> {
+        let mut by_department: HashMap<String, Vec<String>> = HashMap::new();
+        let staff: Vec<(String, Option<String>)> = users::table
+            .filter(users::active.eq(1))
+            .filter(users::role.eq_any(["officer", "head"]))
+            .select((users::id, users::department))
+            .load(conn)?;
+        for (id, dept) in staff {
+            if let Some(d) = dept {
+                by_department.entry(d).or_default().push(id);
+            }
+        }
+        let mut by_mine: HashMap<String, Vec<String>> = HashMap::new();
+        let mut mine_ids = mine_ids.to_vec();
+        mine_ids.sort();
+        mine_ids.dedup();
+        for chunk in mine_ids.chunks(500) {
+            let rows: Vec<(String, Option<String>)> = users::table
+                .filter(users::active.eq(1))
+                .filter(users::role.eq("enterprise"))
+                .filter(users::mine_id.eq_any(chunk))
+                .select((users::id, users::mine_id))
+                .load(conn)?;
+            for (id, mine) in rows {
+                if let Some(m) = mine {
+                    by_mine.entry(m).or_default().push(id);
+                }
+            }
+        }
+        Ok(Self {
+            by_department,
+            by_mine,
+        })
+    }
+
+    /// A permit running out: the issuing department (谁审批、谁监管), the mine's daily
+    /// safety supervisor, and the enterprise, which must apply for the renewal.
+    pub fn expiry_reminder(
+        &self,
+        issuing_department: &str,
+        supervisor: Option<&str>,
+        mine_id: &str,
+    ) -> Vec<String> {
+        let staff = |d: &str| self.by_department.get(d).into_iter().flatten().cloned();
+        let mut ids: Vec<String> = staff(issuing_department)
+            .chain(supervisor.into_iter().flat_map(staff))
+            .chain(self.by_mine.get(mine_id).into_iter().flatten().cloned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
 }
 
 /// Writes the notice to each recipient's inbox, except the person who caused it.

@@ -439,6 +439,14 @@ pub fn township(conn: &mut DbConnection, code: &str) -> AppResult<Township> {
         .ok_or_else(|| AppError::NotFound(format!("街镇 {code} 不存在。")))
 }
 
+/// The name of a department or township by its code, or the code itself.
+pub fn unit_name(conn: &mut DbConnection, code: &str) -> String {
+    department(conn, code)
+        .map(|d| d.name)
+        .or_else(|_| township(conn, code).map(|t| t.name))
+        .unwrap_or_else(|_| code.to_owned())
+}
+
 pub fn lead_categories(conn: &mut DbConnection) -> AppResult<Vec<LeadCategory>> {
     Ok(lead_categories::table
         .select(LeadCategory::as_select())

@@ -1,14 +1,14 @@
 //! Permit expiry reminders: at each configured lead time (90, 30 and 7 days by default)
 //! the issuing department, the mine's daily supervisor and the enterprise hear that a
-//! permit is running out, once each. A permit first seen inside a window gets the one
+//! permit is running out, once each (who exactly is decided in `notify`). A permit first seen inside a window gets the one
 //! reminder for the nearest lead time, not all the ones it has already passed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{mines, permit_reminders, permit_types, permits, users};
+use crate::db::schema::{mines, permit_reminders, permit_types, permits};
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::notify::Notice;
@@ -96,34 +96,8 @@ pub fn permit_expiry(
     if due.is_empty() {
         return Ok(0);
     }
-    // The audiences, each loaded once: department staff, and the enterprises of the mines.
-    let staff: Vec<(String, Option<String>)> = users::table
-        .filter(users::active.eq(1))
-        .filter(users::role.eq_any(["officer", "head"]))
-        .select((users::id, users::department))
-        .load(conn)?;
-    let mut by_department: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, dept) in staff {
-        if let Some(d) = dept {
-            by_department.entry(d).or_default().push(id);
-        }
-    }
-    let mine_ids: HashSet<&String> = due.iter().map(|(c, _, _)| &c.1).collect();
-    let mut by_mine: HashMap<String, Vec<String>> = HashMap::new();
-    let mine_ids: Vec<&String> = mine_ids.into_iter().collect();
-    for chunk in mine_ids.chunks(500) {
-        let rows: Vec<(String, Option<String>)> = users::table
-            .filter(users::active.eq(1))
-            .filter(users::role.eq("enterprise"))
-            .filter(users::mine_id.eq_any(chunk))
-            .select((users::id, users::mine_id))
-            .load(conn)?;
-        for (id, mine) in rows {
-            if let Some(m) = mine {
-                by_mine.entry(m).or_default().push(id);
-            }
-        }
-    }
+    let mine_ids: Vec<String> = due.iter().map(|(c, _, _)| c.1.clone()).collect();
+    let audience = crate::notify::PermitAudience::load(conn, &mine_ids)?;
     let mut records = Vec::with_capacity(due.len());
     for (
         (id, mine_id, dept, number, expires_on, type_name, mine_name, supervisor, _),
@@ -131,13 +105,7 @@ pub fn permit_expiry(
         days_left,
     ) in &due
     {
-        let mut recipients: Vec<String> = by_department.get(dept).cloned().unwrap_or_default();
-        if let Some(s) = supervisor.as_ref().filter(|s| *s != dept) {
-            recipients.extend(by_department.get(s).cloned().unwrap_or_default());
-        }
-        recipients.extend(by_mine.get(mine_id).cloned().unwrap_or_default());
-        recipients.sort();
-        recipients.dedup();
+        let recipients = audience.expiry_reminder(dept, supervisor.as_deref(), mine_id);
         let when = if *days_left == 0 {
             "今天到期".to_owned()
         } else {

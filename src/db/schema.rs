@@ -125,6 +125,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     notification_preferences,
     permit_reminders,
+    leads,
+    lead_departments,
+    lead_deadlines,
+    lead_events,
+    lead_counters,
 );
 
 diesel::table! {
@@ -307,3 +312,79 @@ diesel::table! {
         sent_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    lead_counters (year) {
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        number -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        urgency -> Text,
+        source -> Text,
+        mine_id -> Nullable<Text>,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        township -> Nullable<Text>,
+        state -> Text,
+        primary_department -> Text,
+        assisting_departments -> Text,
+        routing_reason -> Text,
+        substantiated -> Nullable<Integer>,
+        raised_by -> Nullable<Text>,
+        raised_by_name -> Text,
+        raised_unit -> Text,
+        raised_at -> Timestamp,
+        next_due_at -> Nullable<Timestamp>,
+        overdue -> Integer,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    lead_departments (lead_id, department) {
+        lead_id -> Text,
+        department -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    lead_deadlines (lead_id, stage) {
+        lead_id -> Text,
+        stage -> Text,
+        due_at -> Timestamp,
+        met_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    lead_events (id) {
+        id -> Text,
+        lead_id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        actor_unit -> Text,
+        kind -> Text,
+        note -> Text,
+        data_json -> Text,
+    }
+}
+
+diesel::joinable!(leads -> mines (mine_id));
+diesel::joinable!(leads -> lead_categories (category));
+diesel::joinable!(lead_departments -> leads (lead_id));
+diesel::joinable!(lead_deadlines -> leads (lead_id));
+diesel::joinable!(lead_events -> leads (lead_id));

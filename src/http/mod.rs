@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod leads_api;
 pub mod mines_api;
 pub mod openapi;
 pub mod ops;
@@ -67,6 +68,11 @@ pub async fn blocking<T: Send + 'static>(
 /// Display times are in Asia/Shanghai (UTC+8, no daylight saving).
 pub fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// The Asia/Shanghai calendar date of a stored UTC time.
+pub fn shanghai_date(t: NaiveDateTime) -> chrono::NaiveDate {
+    t.and_utc().with_timezone(&shanghai()).date_naive()
 }
 
 pub fn local_time(t: NaiveDateTime) -> String {

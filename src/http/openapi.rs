@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{api, mines_api, ops, outbox_api, permits_api};
+use crate::http::{api, leads_api, mines_api, ops, outbox_api, permits_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,9 @@ use crate::http::{api, mines_api, ops, outbox_api, permits_api};
         permits_api::export_permits,
         permits_api::mine_permits, permits_api::record_permit, permits_api::list_permits,
         permits_api::get_permit, permits_api::update_permit, permits_api::decide_permit,
+        leads_api::raise_lead, leads_api::list_leads, leads_api::get_lead, leads_api::acknowledge_lead,
+        leads_api::start_verification, leads_api::verify_lead, leads_api::enforce_lead, leads_api::close_lead,
+        leads_api::comment_lead,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
     modifiers(&BearerAuth),

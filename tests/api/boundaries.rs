@@ -7,7 +7,7 @@ use crate::on_both;
 
 /// A square block of `side` metres with its south-west corner at (northing, easting), as a
 /// licence prints it: point number, X (northing), Y (easting with the zone number 37).
-fn square(northing: f64, easting: f64, side: f64) -> String {
+pub fn square(northing: f64, easting: f64, side: f64) -> String {
     let pts = [
         (northing + side, easting),
         (northing + side, easting + side),
@@ -21,7 +21,7 @@ fn square(northing: f64, easting: f64, side: f64) -> String {
         .join("\n")
 }
 
-async fn licensed_mine(
+pub async fn licensed_mine(
     app: &TestApp,
     em: &str,
     nr: &str,

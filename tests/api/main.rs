@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod idempotency;
+mod leads;
 mod ledgers;
 mod mine_pages;
 mod mines;

@@ -346,6 +346,10 @@ on_both! {
         let em_titles = titles(em.clone()).await;
         assert_eq!(em_titles, vec!["到期提醒矿的安全生产许可证还有 20 天到期（证号 AQ-SHORT）".to_owned()]);
         assert!(titles(em2.clone()).await.is_empty(), "other departments are not reminded");
+        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye.remind", "password": PASSWORD, "display_name": "企业安全员", "role": "enterprise", "mine_id": mine_id})).await;
+        assert_eq!(r.status(), 201);
+        let ent = app.token_for("qiye.remind", PASSWORD).await;
+        assert!(titles(ent.clone()).await.is_empty(), "joined after the reminder");
 
         app.clock.advance(Duration::days(10)); // 2026-03-12: AQ-LONG has 90 days left
         assert_eq!(remind().await.unwrap(), 1);
@@ -358,6 +362,8 @@ on_both! {
         assert!(em_titles[0].contains("AQ-SHORT") && em_titles[0].contains("5 天"));
         assert!(em_titles[1].contains("AQ-LONG") && em_titles[1].contains("90 天"));
         assert_eq!(app.count("permit_reminders").await, 3);
+        let ent = app.token_for("qiye.remind", PASSWORD).await;
+        assert_eq!(titles(ent).await.len(), 2, "the enterprise is reminded too, so it applies for renewal");
     }
 }
 

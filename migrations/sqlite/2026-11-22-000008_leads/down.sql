@@ -1,0 +1,5 @@
+DROP TABLE lead_events;
+DROP TABLE lead_deadlines;
+DROP TABLE lead_departments;
+DROP TABLE leads;
+DROP TABLE lead_counters;

@@ -1,0 +1,79 @@
+-- Problem leads (问题线索): 街镇吹哨、部门报到. Nothing here is ever deleted; every step is
+-- an event on the lead's timeline.
+CREATE TABLE lead_counters (
+    year INTEGER PRIMARY KEY NOT NULL,
+    last_number INTEGER NOT NULL
+);
+
+CREATE TABLE leads (
+    id TEXT PRIMARY KEY NOT NULL,
+    number TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    category TEXT NOT NULL REFERENCES lead_categories(code),
+    urgency TEXT NOT NULL,
+    source TEXT NOT NULL,
+    mine_id TEXT REFERENCES mines(id),
+    lon REAL,
+    lat REAL,
+    township TEXT REFERENCES townships(code),
+    state TEXT NOT NULL,
+    primary_department TEXT NOT NULL REFERENCES departments(code),
+    assisting_departments TEXT NOT NULL,
+    routing_reason TEXT NOT NULL,
+    substantiated INTEGER,
+    raised_by TEXT REFERENCES users(id),
+    raised_by_name TEXT NOT NULL,
+    raised_unit TEXT NOT NULL,
+    raised_at TIMESTAMP NOT NULL,
+    -- The earliest deadline not yet met (null once closed): the queue's order.
+    next_due_at TIMESTAMP,
+    overdue INTEGER NOT NULL DEFAULT 0,
+    closed_at TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX leads_number_key ON leads (number);
+CREATE INDEX leads_state_due_idx ON leads (state, next_due_at, id);
+CREATE INDEX leads_primary_due_idx ON leads (primary_department, next_due_at, id);
+CREATE INDEX leads_township_idx ON leads (township, raised_at, id);
+CREATE INDEX leads_raised_by_idx ON leads (raised_by, raised_at, id);
+CREATE INDEX leads_mine_idx ON leads (mine_id, state);
+CREATE INDEX leads_category_idx ON leads (category, state);
+CREATE INDEX leads_raised_idx ON leads (raised_at, id);
+CREATE INDEX leads_overdue_idx ON leads (overdue, next_due_at, id);
+
+-- Every department on a lead, primary or assisting: what a department's queue reads.
+CREATE TABLE lead_departments (
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    department TEXT NOT NULL REFERENCES departments(code),
+    role TEXT NOT NULL,
+    PRIMARY KEY (lead_id, department)
+);
+CREATE INDEX lead_departments_department_idx ON lead_departments (department, lead_id);
+
+-- The time limit of each stage, and when it was met.
+CREATE TABLE lead_deadlines (
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    stage TEXT NOT NULL,
+    due_at TIMESTAMP NOT NULL,
+    met_at TIMESTAMP,
+    escalated_at TIMESTAMP,
+    reminded_at TIMESTAMP,
+    PRIMARY KEY (lead_id, stage)
+);
+CREATE INDEX lead_deadlines_open_idx ON lead_deadlines (met_at, due_at);
+
+-- The timeline: raised, routed, acknowledged, verified, comments … with actor, time, note.
+CREATE TABLE lead_events (
+    id TEXT PRIMARY KEY NOT NULL,
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    occurred_at TIMESTAMP NOT NULL,
+    actor_id TEXT REFERENCES users(id),
+    actor_name TEXT NOT NULL,
+    actor_unit TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    note TEXT NOT NULL,
+    data_json TEXT NOT NULL
+);
+CREATE INDEX lead_events_lead_idx ON lead_events (lead_id, occurred_at, id);

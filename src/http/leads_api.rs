@@ -1,0 +1,209 @@
+//! Problem leads over HTTP: raise (吹哨), list, read with the timeline, and the steps of
+//! the primary department (报到、核查、查处、办结), comments by any party.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::authz::Principal;
+use crate::domain::lead::Move;
+use crate::error::{AppResult, Problem};
+use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::http::{blocking, create_once, AppState};
+use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, RaiseContext, StepInput};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/leads", web::get().to(list_leads))
+        .route("/leads", web::post().to(raise_lead))
+        .route("/leads/{id}", web::get().to(get_lead))
+        .route("/leads/{id}/acknowledge", web::post().to(acknowledge_lead))
+        .route(
+            "/leads/{id}/start-verification",
+            web::post().to(start_verification),
+        )
+        .route("/leads/{id}/verify", web::post().to(verify_lead))
+        .route("/leads/{id}/enforce", web::post().to(enforce_lead))
+        .route("/leads/{id}/close", web::post().to(close_lead))
+        .route("/leads/{id}/comment", web::post().to(comment_lead));
+}
+
+/// Raises a lead in one transaction: the shared entry point of the form and the API.
+pub(crate) fn raise_in(
+    state: &AppState,
+    conn: &mut crate::db::DbConnection,
+    who: &Principal,
+    input: NewLead,
+    source: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<LeadView> {
+    let ctx = RaiseContext {
+        now,
+        today: crate::http::shanghai_date(now),
+        calendar: &state.calendar,
+        limits: &state.settings.leads,
+        geo: &state.settings.geo,
+        source,
+    };
+    let lead = leads::raise(conn, who, input, &ctx)?;
+    leads::view(conn, who, &lead.id, now)
+}
+
+fn source_of(who: &Principal) -> &'static str {
+    match who.role {
+        crate::domain::role::Role::Township => "township",
+        crate::domain::role::Role::Coordinator => "coordination",
+        _ => "department",
+    }
+}
+
+/// Raise a lead (吹哨). Routed at once by category and place; answers with the lead, its
+/// number, departments, routing reason and deadlines.
+#[utoipa::path(post, path = "/api/v1/leads", tag = "问题线索", request_body = NewLead,
+    params(crate::http::api::IdempotencyKey), responses(
+    (status = 201, body = LeadView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn raise_lead(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<NewLead>,
+) -> AppResult<HttpResponse> {
+    crate::authz::require(&user.0, crate::authz::Action::RaiseLeads)?;
+    let ApiJson(input, digest) = body;
+    let (st, who) = (state.clone(), user.0.clone());
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |conn, _actor, now| raise_in(&st, conn, &who, input, source_of(&who), now),
+        |v: &LeadView| serde_json::to_value(v).unwrap_or_default(),
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeadPage {
+    pub items: Vec<Lead>,
+    pub next_cursor: Option<String>,
+}
+
+/// Leads the user may see: open ones by deadline (overdue first), or closed ones newest
+/// first; filters by state, department, township, category, urgency, mine, overdue.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "问题线索", params(LeadQuery), responses(
+    (status = 200, body = LeadPage), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_leads(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<LeadQuery>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let (items, next_cursor) =
+        blocking(move || state.db.read(|conn| leads::list(conn, &user.0, &q.0, now))).await?;
+    Ok(HttpResponse::Ok().json(LeadPage { items, next_cursor }))
+}
+
+/// One lead with its deadlines, timeline and the steps open to the caller.
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "问题线索", responses(
+    (status = 200, body = LeadView), (status = 404, body = Problem)))]
+pub async fn get_lead(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let view = blocking(move || state.db.read(|conn| leads::view(conn, &user.0, &id, now))).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub(crate) async fn step(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    mv: Move,
+    input: StepInput,
+) -> AppResult<LeadView> {
+    let now = state.clock.now_naive();
+    blocking(move || {
+        state.db.transaction(|conn| {
+            leads::step(conn, &who, &id, mv, input, now)?;
+            leads::view(conn, &who, &id, now)
+        })
+    })
+    .await
+}
+
+macro_rules! step_handler {
+    ($name:ident, $path:literal, $mv:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "问题线索", request_body = StepInput, responses(
+            (status = 200, body = LeadView), (status = 403, body = Problem), (status = 404, body = Problem),
+            (status = 409, body = Problem, description = "当前状态不能办理这一步，或已被他人办理"),
+            (status = 422, body = Problem)))]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            user: CurrentUser,
+            id: web::Path<String>,
+            body: ApiJson<StepInput>,
+        ) -> AppResult<HttpResponse> {
+            let view = step(state, user.0, id.into_inner(), $mv, body.0).await?;
+            Ok(HttpResponse::Ok().json(view))
+        }
+    };
+}
+
+step_handler!(
+    acknowledge_lead,
+    "/api/v1/leads/{id}/acknowledge",
+    Move::Acknowledge,
+    "报到: the primary department reports in."
+);
+step_handler!(
+    start_verification,
+    "/api/v1/leads/{id}/start-verification",
+    Move::StartVerifying,
+    "开始核查."
+);
+step_handler!(
+    verify_lead,
+    "/api/v1/leads/{id}/verify",
+    Move::Verify,
+    "核查结论: `substantiated` and the findings in `note`."
+);
+step_handler!(
+    enforce_lead,
+    "/api/v1/leads/{id}/enforce",
+    Move::Enforce,
+    "查处: `measures`, optional `rectify_by` and `decision_number`."
+);
+step_handler!(
+    close_lead,
+    "/api/v1/leads/{id}/close",
+    Move::Close,
+    "办结, with what was done in `note`."
+);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentInput {
+    pub note: Option<String>,
+}
+
+/// A comment (办理意见) by a party to the lead: its departments, the raising township,
+/// the coordination office.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/comment", tag = "问题线索", request_body = CommentInput, responses(
+    (status = 201, body = crate::leads::Event), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn comment_lead(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<CommentInput>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let note = body.0.note;
+    let event = blocking(move || {
+        state
+            .db
+            .transaction(|conn| leads::comment(conn, &user.0, &id, note, now))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(event))
+}

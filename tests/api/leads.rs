@@ -1,0 +1,265 @@
+//! Problem leads (街镇吹哨、部门报到): raising and routing, numbers and deadlines, the
+//! primary department's steps, who may do what, and two officers acting at once.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::boundaries::{licensed_mine, square};
+use crate::helpers::*;
+use crate::mines::officer;
+use crate::on_both;
+
+/// A township user of 白二湖 (BEHT); returns the token.
+async fn township(app: &TestApp, username: &str) -> String {
+    app.create_user(username, "township", None, Some("BEHT"))
+        .await;
+    app.token_for(username, PASSWORD).await
+}
+
+pub async fn raise(app: &TestApp, token: &str, body: Value) -> Value {
+    let r = app.post("/api/v1/leads", token, body).await;
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+fn dust(title: &str) -> Value {
+    json!({"title": title, "category": "dust", "urgency": "normal", "description": "运输道路扬尘严重，未洒水降尘。"})
+}
+
+/// Shanghai local time as the UTC text the API returns.
+fn utc_of_local(local: &str) -> String {
+    let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap()
+        - Duration::hours(8);
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+on_both! {
+    /// Every category of the table routes to its primary and assisting departments.
+    async fn every_category_routes_to_its_departments(app) {
+        let town = township(&app, "town.route").await;
+        let cats: Value = app.get("/api/v1/lead-categories", &town).await.json().await.unwrap();
+        let cats = cats["items"].as_array().unwrap().clone();
+        assert!(cats.len() >= 10, "the seeded table");
+        for (i, c) in cats.iter().enumerate() {
+            let code = c["code"].as_str().unwrap();
+            let lead = raise(&app, &town, json!({"title": format!("线索{i}"), "category": code, "description": "现场发现问题。"})).await;
+            assert_eq!(lead["primary_department"], c["primary_department"], "{code}");
+            let assisting: Vec<String> = c["assisting_departments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+            assert_eq!(lead["assisting_departments"].as_str().unwrap(), assisting.join(","), "{code}");
+            assert!(lead["routing_reason"].as_str().unwrap().contains(c["name"].as_str().unwrap()), "{}", lead["routing_reason"]);
+            assert_eq!(lead["number"], format!("XS-2026-{:06}", i + 1));
+            assert_eq!(lead["township"], "BEHT", "from the raising user");
+            assert_eq!(lead["state"], "routed");
+        }
+        assert_eq!(app.count("leads").await as usize, cats.len());
+    }
+}
+
+on_both! {
+    /// Deadlines per urgency: urgent 30 minutes to report in; normal one working day,
+    /// across the weekend; five working days to verify.
+    async fn deadlines_follow_urgency_and_the_calendar(app) {
+        township(&app, "town.due").await;
+        app.create_user("ee.due", "officer", Some("EE"), None).await;
+        // Friday 2026-03-06 16:00 in Shanghai.
+        app.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 6, 8, 0, 0).unwrap());
+        let town = app.token_for("town.due", PASSWORD).await;
+        let normal = raise(&app, &town, dust("周五下午的扬尘")).await;
+        let due = |l: &Value, stage: &str| l["deadlines"].as_array().unwrap().iter().find(|d| d["stage"] == stage).unwrap()["due_at"].as_str().unwrap().to_owned();
+        assert_eq!(due(&normal, "acknowledge"), utc_of_local("2026-03-09 16:00"), "Monday, past the weekend");
+        assert_eq!(due(&normal, "verify"), utc_of_local("2026-03-13 16:00"));
+        assert_eq!(due(&normal, "close"), utc_of_local("2026-04-05 16:00"), "30 calendar days");
+        let mut urgent_body = dust("紧急扬尘");
+        urgent_body["urgency"] = json!("urgent");
+        let urgent = raise(&app, &town, urgent_body).await;
+        assert_eq!(due(&urgent, "acknowledge"), utc_of_local("2026-03-06 16:30"));
+        assert_eq!(due(&urgent, "verify"), utc_of_local("2026-03-07 16:00"));
+        assert_eq!(urgent["is_overdue"], false);
+        // The list comes by deadline: the urgent one first.
+        let ee = app.token_for("ee.due", PASSWORD).await;
+        let list: Value = app.get("/api/v1/leads", &ee).await.json().await.unwrap();
+        let numbers: Vec<&str> = list["items"].as_array().unwrap().iter().map(|l| l["number"].as_str().unwrap()).collect();
+        assert_eq!(numbers, vec![urgent["number"].as_str().unwrap(), normal["number"].as_str().unwrap()]);
+        app.clock.advance(Duration::hours(1));
+        let ee = app.token_for("ee.due", PASSWORD).await;
+        let overdue: Value = app.get("/api/v1/leads?overdue=true", &ee).await.json().await.unwrap();
+        assert_eq!(overdue["items"].as_array().unwrap().len(), 1, "the urgent one missed its 30 minutes");
+        let one: Value = app.get(&format!("/api/v1/leads/{}", urgent["id"].as_str().unwrap()), &ee).await.json().await.unwrap();
+        assert_eq!(one["is_overdue"], true);
+    }
+}
+
+on_both! {
+    /// A point inside a licensed mine's boundary attaches the mine and its township; a
+    /// point in no licensed boundary on a mining category goes to NR as 无证采矿.
+    async fn the_place_decides_the_mine_and_suspected_unlicensed_mining(app) {
+        let em = officer(&app, "em.place", "EM").await;
+        let nr = officer(&app, "nr.place", "NR").await;
+        let mine_id = licensed_mine(&app, &em, &nr, "定位矿", 951, &square(4_502_300.0, 415_300.0, 600.0)).await;
+        let m: Value = app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.json().await.unwrap();
+        let ring = m["boundary"]["rings_lonlat"][0].as_array().unwrap();
+        let (lon, lat) = ring.iter().take(4).fold((0.0, 0.0), |(a, b), p| (a + p[0].as_f64().unwrap() / 4.0, b + p[1].as_f64().unwrap() / 4.0));
+        let town = township(&app, "town.place").await;
+        let inside = raise(&app, &town, json!({"title": "夜间偷采", "category": "safety_violation", "description": "夜间作业无人监护。", "location": {"lon": lon, "lat": lat}})).await;
+        assert_eq!(inside["mine_id"], mine_id.as_str());
+        assert_eq!(inside["mine_name"], "定位矿");
+        assert_eq!(inside["primary_department"], "EM", "a licensed mine: the category decides");
+        assert!(inside["routing_reason"].as_str().unwrap().contains("定位矿"));
+
+        let outside = raise(&app, &town, json!({"title": "山坡有人挖矿", "category": "safety_violation", "description": "无名采坑。", "location": {"lon": lon + 0.05, "lat": lat}})).await;
+        assert!(outside["mine_id"].is_null());
+        assert_eq!(outside["primary_department"], "NR");
+        assert!(outside["assisting_departments"].as_str().unwrap().contains("EM"));
+        assert!(outside["routing_reason"].as_str().unwrap().contains("疑似无证采矿"), "{}", outside["routing_reason"]);
+        // Not a mining matter: the place does not change the department.
+        let dusty = raise(&app, &town, json!({"title": "路边扬尘", "category": "dust", "description": "路边扬尘。", "location": {"lon": lon + 0.05, "lat": lat}})).await;
+        assert_eq!(dusty["primary_department"], "EE");
+
+        let r = app.post("/api/v1/leads", &town, json!({"title": "", "category": "nope", "description": "x", "urgency": "soon", "location": {"lon": 10.0, "lat": 40.0}})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 422);
+        let fields = fields(&body);
+        for f in ["title", "category", "urgency", "location"] {
+            assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
+        }
+        let before = app.count("leads").await;
+        let r = app.post("/api/v1/leads", &town, json!({"title": "x", "category": "dust", "description": "x", "colour": "red"})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 422, "unknown fields are refused: {body}");
+        assert!(body.to_string().contains("colour"));
+        assert_eq!(app.count("leads").await, before, "nothing half-written");
+    }
+}
+
+on_both! {
+    /// The main line through the API: report in, verify, enforce, close; a move out of
+    /// turn is 409; missing findings are 422; deadlines are met; the timeline keeps it all.
+    async fn the_primary_department_moves_the_main_line(app) {
+        let town = township(&app, "town.line").await;
+        let ee = officer(&app, "ee.line", "EE").await;
+        let lead = raise(&app, &town, dust("石料厂扬尘")).await;
+        let id = lead["id"].as_str().unwrap();
+        let path = |step: &str| format!("/api/v1/leads/{id}/{step}");
+        let r = app.post(&path("close"), &ee, json!({"note": "x"})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("报到"), "says what is possible: {body}");
+
+        let r = app.post(&path("acknowledge"), &ee, json!({"note": "已安排执法人员前往"})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "acknowledged");
+        assert_eq!(app.post(&path("acknowledge"), &ee, json!({})).await.status(), 409);
+        let r = app.post(&path("verify"), &ee, json!({"note": ""})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 422);
+        assert!(fields(&body).contains(&"substantiated".to_owned()) && fields(&body).contains(&"note".to_owned()));
+        assert_eq!(app.post(&path("start-verification"), &ee, json!({})).await.status(), 200);
+        let v: Value = app.post(&path("verify"), &ee, json!({"substantiated": true, "note": "现场核实：未落实洒水抑尘。"})).await.json().await.unwrap();
+        assert_eq!(v["state"], "verified");
+        assert_eq!(v["substantiated"], 1);
+        let r = app.post(&path("enforce"), &ee, json!({"measures": []})).await;
+        assert_eq!(problem(r).await.0, 422);
+        let e: Value = app.post(&path("enforce"), &ee, json!({"measures": ["责令整改", "罚款"], "rectify_by": "2026-03-20", "decision_number": "环罚〔2026〕12号", "note": "下达整改通知书"})).await.json().await.unwrap();
+        assert_eq!(e["state"], "enforcing");
+        app.clock.advance(Duration::days(3));
+        let ee = app.token_for("ee.line", PASSWORD).await;
+        let c: Value = app.post(&path("close"), &ee, json!({"note": "已整改到位，复查合格。"})).await.json().await.unwrap();
+        assert_eq!(c["state"], "closed");
+        assert!(c["closed_at"].is_string());
+        assert!(c["next_due_at"].is_null());
+        assert!(c["deadlines"].as_array().unwrap().iter().all(|d| d["met_at"].is_string()), "{}", c["deadlines"]);
+        let kinds: Vec<&str> = c["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, vec!["raised", "routed", "acknowledge", "start_verifying", "verify", "enforce", "close"]);
+        let enforce = c["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "enforce").unwrap();
+        assert!(enforce["data_json"].as_str().unwrap().contains("环罚〔2026〕12号"));
+        assert_eq!(app.post(&path("close"), &ee, json!({"note": "again"})).await.status(), 409);
+        assert_eq!(app.count("audit_log WHERE entity_type = 'lead'").await, 6);
+        // The township followed along in its inbox.
+        let town = app.token_for("town.line", PASSWORD).await;
+        let inbox: Value = app.get("/api/v1/notifications", &town).await.json().await.unwrap();
+        assert_eq!(inbox["items"].as_array().unwrap().iter().filter(|n| n["kind"] == "lead_progress").count(), 5);
+        // Closed leads are listed apart.
+        let open: Value = app.get("/api/v1/leads", &ee).await.json().await.unwrap();
+        assert_eq!(open["items"].as_array().unwrap().len(), 0);
+        let closed: Value = app.get("/api/v1/leads?state=closed", &ee).await.json().await.unwrap();
+        assert_eq!(closed["items"].as_array().unwrap().len(), 1);
+    }
+}
+
+on_both! {
+    /// Only the primary department moves the main line; assisting departments and the
+    /// township comment; other departments do not see the lead; enterprises see none.
+    async fn who_may_see_and_do_what(app) {
+        let town = township(&app, "town.perm").await;
+        let drc = officer(&app, "drc.perm", "DRC").await;
+        let miit = officer(&app, "miit.perm", "MIIT").await;
+        let ee = officer(&app, "ee.perm", "EE").await;
+        app.create_user("coord.perm", "coordinator", Some("NR"), None).await;
+        let coord = app.token_for("coord.perm", PASSWORD).await;
+        // 产业政策: DRC primary, MIIT assisting.
+        let lead = raise(&app, &town, json!({"title": "落后产能", "category": "industrial_policy", "description": "使用淘汰设备。"})).await;
+        let id = lead["id"].as_str().unwrap();
+        assert_eq!(lead["primary_department"], "DRC");
+        let r = app.post(&format!("/api/v1/leads/{id}/acknowledge"), &miit, json!({})).await;
+        assert_eq!(r.status(), 403, "assisting departments record their part, not the main line");
+        let r = app.post(&format!("/api/v1/leads/{id}/acknowledge"), &town, json!({})).await;
+        assert_eq!(r.status(), 403);
+        let r = app.post(&format!("/api/v1/leads/{id}/comment"), &miit, json!({"note": "协查：该设备在淘汰目录内。"})).await;
+        assert_eq!(r.status(), 201);
+        let r = app.post(&format!("/api/v1/leads/{id}/comment"), &town, json!({"note": "请尽快处理"})).await;
+        assert_eq!(r.status(), 201);
+        assert_eq!(app.get(&format!("/api/v1/leads/{id}"), &ee).await.status(), 404, "not a party");
+        let r = app.post(&format!("/api/v1/leads/{id}/comment"), &ee, json!({"note": "x"})).await;
+        assert_eq!(r.status(), 404);
+        assert_eq!(app.get(&format!("/api/v1/leads/{id}"), &coord).await.status(), 200);
+        let ee_list: Value = app.get("/api/v1/leads", &ee).await.json().await.unwrap();
+        assert_eq!(ee_list["items"].as_array().unwrap().len(), 0);
+        let miit_list: Value = app.get("/api/v1/leads", &miit).await.json().await.unwrap();
+        assert_eq!(miit_list["items"].as_array().unwrap().len(), 1);
+        let drc_view: Value = app.get(&format!("/api/v1/leads/{id}"), &drc).await.json().await.unwrap();
+        assert_eq!(drc_view["moves"], json!(["acknowledge"]));
+        assert_eq!(drc_view["timeline"].as_array().unwrap().len(), 4);
+        let miit_view: Value = app.get(&format!("/api/v1/leads/{id}"), &miit).await.json().await.unwrap();
+        assert_eq!(miit_view["moves"], json!([]));
+
+        app.create_user("qiye.perm", "enterprise", None, None).await;
+        let ent = app.token_for("qiye.perm", PASSWORD).await;
+        assert_eq!(app.get("/api/v1/leads", &ent).await.status(), 403);
+        assert_eq!(app.post("/api/v1/leads", &ent, dust("x")).await.status(), 403);
+        assert_eq!(app.post("/api/v1/leads", &app.admin_token, dust("x")).await.status(), 403);
+        // The DRC is told of the new lead; the township of nothing it did itself.
+        let inbox: Value = app.get("/api/v1/notifications", &drc).await.json().await.unwrap();
+        assert!(inbox["items"][0]["title"].as_str().unwrap().starts_with(lead["number"].as_str().unwrap()));
+    }
+}
+
+on_both! {
+    /// Two officers report in at once: exactly one succeeds; a retried create with the
+    /// same Idempotency-Key makes one lead.
+    async fn one_of_two_at_once_wins_and_retries_create_once(app) {
+        let town = township(&app, "town.race").await;
+        app.create_user("ee.one", "officer", Some("EE"), None).await;
+        app.create_user("ee.two", "head", Some("EE"), None).await;
+        let (a, b) = (app.token_for("ee.one", PASSWORD).await, app.token_for("ee.two", PASSWORD).await);
+        for round in 0..5 {
+            let lead = raise(&app, &town, dust(&format!("并发{round}"))).await;
+            let path = format!("/api/v1/leads/{}/acknowledge", lead["id"].as_str().unwrap());
+            let (ra, rb) = tokio::join!(app.post(&path, &a, json!({"version": 1})), app.post(&path, &b, json!({"version": 1})));
+            let mut codes = [ra.status().as_u16(), rb.status().as_u16()];
+            codes.sort();
+            assert_eq!(codes, [200, 409], "round {round}");
+        }
+        assert_eq!(app.count("lead_events WHERE kind = 'acknowledge'").await, 5);
+
+        let send = || app.client.post(app.url("/api/v1/leads")).bearer_auth(&town).header("Idempotency-Key", "0b6c6d0e-lead-retry").json(&dust("重试的线索")).send();
+        let send = || async { send().await.unwrap() };
+        let first: Value = send().await.json().await.unwrap();
+        let second = send().await;
+        assert_eq!(second.status(), 201);
+        let second: Value = second.json().await.unwrap();
+        assert_eq!(first["number"], second["number"]);
+        assert_eq!(app.count("leads WHERE title = '重试的线索'").await, 1);
+    }
+}
