@@ -12,6 +12,7 @@ pub mod permits_api;
 #[macro_use]
 pub mod pages;
 pub mod inbox_pages;
+pub mod lead_pages;
 pub mod mine_pages;
 pub mod outbox_pages;
 pub mod permit_pages;
@@ -222,6 +223,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     permit_pages::routes(cfg);
     inbox_pages::routes(cfg);
     outbox_pages::routes(cfg);
+    lead_pages::routes(cfg);
 }
 
 /// Unknown addresses: a problem document for the API, a page for people.

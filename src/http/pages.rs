@@ -285,6 +285,9 @@ pub(crate) fn render(t: &impl Template) -> HttpResponse {
 pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut nav = vec![("/", "首页")];
     if role != Role::Enterprise {
+        nav.push(("/leads", "问题线索"));
+    }
+    if role != Role::Enterprise {
         nav.push(("/mines", "矿山台账"));
         nav.push(("/mines/gaps", "漏管检查"));
         nav.push(("/permits", "证照与到期提醒"));

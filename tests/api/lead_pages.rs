@@ -1,0 +1,53 @@
+//! Lead pages: a township raises a lead from the form, the department's queue shows it,
+//! the officer reports in and verifies on the lead page, the township sees the progress.
+
+use crate::helpers::*;
+use crate::on_both;
+
+on_both! {
+    async fn a_lead_through_the_pages(app) {
+        app.create_user("town.page", "township", None, Some("BEHT")).await;
+        app.create_user("ee.page", "officer", Some("EE"), None).await;
+        let (town, csrf) = browser_session(&app, "town.page", PASSWORD).await;
+        let form = town.get(app.url("/leads/new")).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("我要吹哨") && form.contains("扬尘") && form.contains("获取当前位置"), "{form}");
+        let r = town.post(app.url("/leads/new")).form(&[("csrf", csrf.as_str()), ("title", ""), ("category", "dust"), ("description", "道路扬尘"), ("lon", "abc"), ("lat", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("经纬度应为数字"), "{page}");
+        let r = town.post(app.url("/leads/new")).form(&[("csrf", csrf.as_str()), ("title", ""), ("category", "dust"), ("description", "道路扬尘")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("请填写标题"));
+        assert_eq!(app.count("leads").await, 0);
+        let r = town.post(app.url("/leads/new")).form(&[("csrf", csrf.as_str()), ("title", "砂石场扬尘"), ("category", "dust"), ("urgency", "urgent"), ("description", "运输车辆未苫盖，道路扬尘严重。")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let page = town.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("XS-2026-000001") && page.contains("已分派") && page.contains("区生态环境分局"), "{page}");
+        assert!(!page.contains("报到</summary>"), "the township does not report in");
+        let lead_path = location.split('?').next().unwrap().to_owned();
+
+        let (ee, ee_csrf) = browser_session(&app, "ee.page", PASSWORD).await;
+        let queue = ee.get(app.url("/leads")).send().await.unwrap().text().await.unwrap();
+        assert!(queue.contains("本部门待办线索") && queue.contains("砂石场扬尘") && queue.contains("紧急"), "{queue}");
+        let page = ee.get(app.url(&lead_path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("报到</summary>"), "{page}");
+        let r = ee.post(app.url(&format!("{lead_path}/acknowledge"))).form(&[("csrf", ee_csrf.as_str()), ("note", "执法人员已出发")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = ee.post(app.url(&format!("{lead_path}/verify"))).form(&[("csrf", ee_csrf.as_str()), ("substantiated", ""), ("note", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422, "missing findings are shown on the page");
+        let r = ee.post(app.url(&format!("{lead_path}/verify"))).form(&[("csrf", ee_csrf.as_str()), ("substantiated", "true"), ("note", "现场核实属实")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = ee.post(app.url(&format!("{lead_path}/enforce"))).form(&[("csrf", ee_csrf.as_str()), ("measures", "责令整改、罚款"), ("decision_number", "环罚〔2026〕3号")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+
+        let page = town.get(app.url(&lead_path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("查处中") && page.contains("执法人员已出发") && page.contains("结论：属实") && page.contains("措施：责令整改、罚款"), "{page}");
+        let mine = town.get(app.url("/leads?raised=mine")).send().await.unwrap().text().await.unwrap();
+        assert!(mine.contains("我吹的哨") && mine.contains("查处中"), "{mine}");
+        let r = town.post(app.url(&format!("{lead_path}/comment"))).form(&[("csrf", csrf.as_str()), ("note", "群众反映仍有扬尘")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = town.post(app.url(&format!("{lead_path}/close"))).form(&[("csrf", csrf.as_str()), ("note", "x")]).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+    }
+}
