@@ -42,6 +42,24 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LeadSettings {
     pub time_limits: LeadTimeLimits,
+    /// How long before a deadline the primary department is reminded, per urgency.
+    #[serde(default)]
+    pub remind_before: RemindBefore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemindBefore {
+    pub urgent: String,
+    pub normal: String,
+}
+
+impl Default for RemindBefore {
+    fn default() -> Self {
+        Self {
+            urgent: "10m".into(),
+            normal: "4h".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +90,7 @@ impl Default for LeadSettings {
                     close: "30d".into(),
                 },
             },
+            remind_before: RemindBefore::default(),
         }
     }
 }
@@ -102,12 +121,22 @@ impl LeadSettings {
 /// The deadline checker inside the service.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SchedulerSettings {
+    /// Run the deadline checker in this instance (several may: each deadline is escalated once).
+    #[serde(default = "yes")]
+    pub enabled: bool,
     pub tick: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        Self { tick: "1m".into() }
+        Self {
+            enabled: true,
+            tick: "1m".into(),
+        }
     }
 }
 
@@ -381,6 +410,12 @@ impl Settings {
         }
         parse_duration(&self.scheduler.tick)
             .map_err(|e| format!("配置项 scheduler.tick 有误：{e}"))?;
+        for (k, v) in [
+            ("urgent", &self.leads.remind_before.urgent),
+            ("normal", &self.leads.remind_before.normal),
+        ] {
+            parse_duration(v).map_err(|e| format!("配置项 leads.remind_before.{k} 有误：{e}"))?;
+        }
         if self.outbox.max_attempts < 1 || self.outbox.batch < 1 {
             return Err("outbox.max_attempts 和 outbox.batch 至少为 1".into());
         }

@@ -574,6 +574,18 @@ fn add_event(
     Ok(())
 }
 
+/// A step of the system (an escalation) on the lead's timeline.
+pub fn system_event(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    now: NaiveDateTime,
+    kind: &str,
+    note: &str,
+    data: serde_json::Value,
+) -> AppResult<()> {
+    add_event(conn, lead_id, now, &EventActor::system(), kind, note, data)
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
     leads::table
         .find(id)

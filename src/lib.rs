@@ -25,6 +25,7 @@ pub mod pagination;
 pub mod permits;
 pub mod reference;
 pub mod reminders;
+pub mod scheduler;
 pub mod startup;
 pub mod telemetry;
 pub mod users;

@@ -35,9 +35,11 @@ pub struct Notification {
 
 /// Every kind of notice, with its name for people. Each user chooses per kind whether it
 /// also comes by email; the inbox always gets it.
-pub const KINDS: [(&str, &str); 8] = [
+pub const KINDS: [(&str, &str); 10] = [
     ("lead_routed", "新的问题线索（吹哨）"),
     ("lead_progress", "线索办理进展"),
+    ("lead_due_soon", "线索办理时限将到"),
+    ("lead_overdue", "线索逾期督办"),
     ("permit_recorded", "证照登记（相互通报）"),
     ("permit_changed", "证照变更（相互通报）"),
     ("permit_decided", "证照暂扣、吊销、注销（相互通报）"),
@@ -69,6 +71,41 @@ pub fn other_member_units(conn: &mut DbConnection, except: &str) -> AppResult<Ve
         )
         .select(users::id)
         .load(conn)?)
+}
+
+/// A lead's missed deadline is escalated to the head of the primary department, the
+/// coordination office and the raising township (the person who raised it and the
+/// township's staff).
+pub fn lead_escalation(
+    conn: &mut DbConnection,
+    primary_department: &str,
+    raised_by: Option<&str>,
+    township: Option<&str>,
+) -> AppResult<Vec<String>> {
+    let mut ids: Vec<String> = users::table
+        .filter(users::active.eq(1))
+        .filter(
+            users::role
+                .eq("head")
+                .and(users::department.eq(primary_department.to_owned()))
+                .or(users::role.eq("coordinator")),
+        )
+        .select(users::id)
+        .load(conn)?;
+    if let Some(t) = township {
+        ids.extend(
+            users::table
+                .filter(users::active.eq(1))
+                .filter(users::role.eq("township"))
+                .filter(users::township.eq(t))
+                .select(users::id)
+                .load::<String>(conn)?,
+        );
+    }
+    ids.extend(raised_by.map(str::to_owned));
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Active users of the coordination office.

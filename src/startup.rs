@@ -26,7 +26,7 @@ const BUILTIN_CALENDARS: &[&str] = &[include_str!("../config/calendar/2026.toml"
 pub struct Application {
     port: u16,
     server: Server,
-    worker: Option<tokio::task::AbortHandle>,
+    background: Vec<tokio::task::AbortHandle>,
     pub state: web::Data<AppState>,
 }
 
@@ -180,11 +180,17 @@ impl Application {
             ),
             settings,
         });
-        let worker = state
-            .settings
-            .outbox
-            .worker
-            .then(|| crate::mailer::spawn_worker(state.clone()).abort_handle());
+        let mut background = Vec::new();
+        if state.settings.outbox.worker {
+            background.push(crate::mailer::spawn_worker(state.clone()).abort_handle());
+        }
+        if state.settings.scheduler.enabled {
+            background.push(
+                crate::scheduler::spawn(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
+        }
 
         let listener = TcpListener::bind(&state.settings.http.addr)
             .map_err(|e| format!("无法监听 {}：{e}", state.settings.http.addr))?;
@@ -234,7 +240,7 @@ impl Application {
         }
         Ok(Self {
             port,
-            worker,
+            background,
             server: server.run(),
             state,
         })
@@ -249,15 +255,16 @@ impl Application {
         self.port
     }
 
-    /// The background worker, to stop it with the server (tests restart services).
-    pub fn worker_handle(&self) -> Option<tokio::task::AbortHandle> {
-        self.worker.clone()
+    /// The background tasks (outbox worker, deadline checker), to stop them with the
+    /// server (tests restart services).
+    pub fn background_handles(&self) -> Vec<tokio::task::AbortHandle> {
+        self.background.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(w) = self.worker {
-            w.abort();
+        for task in self.background {
+            task.abort();
         }
         result
     }

@@ -647,6 +647,7 @@ async fn detail_page(
             "raised" => "吹哨".into(),
             "routed" => "分派".into(),
             "comment" => "办理意见".into(),
+            "overdue" => "逾期督办".into(),
             other => Move::parse(other)
                 .map(|m| m.label().to_owned())
                 .unwrap_or_else(|| other.to_owned()),

@@ -133,7 +133,7 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub admin_token: String,
     server: actix_web::dev::ServerHandle,
-    worker: Option<tokio::task::AbortHandle>,
+    background: Vec<tokio::task::AbortHandle>,
     // Dropped last: the database outlives the server that uses it.
     pub db: TestDb,
 }
@@ -142,8 +142,8 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // `stop` sends the command at once; the returned future only waits for it.
         drop(self.server.stop(false));
-        if let Some(w) = &self.worker {
-            w.abort();
+        for task in &self.background {
+            task.abort();
         }
     }
 }
@@ -162,6 +162,7 @@ pub fn test_settings(db_url: &str) -> Settings {
     // Tests deliver the outbox and send reminders by calling them, at the moment they choose.
     s.outbox.worker = false;
     s.outbox.poll_interval = "1s".into();
+    s.scheduler.enabled = false;
     s
 }
 
@@ -192,7 +193,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();
         let server = app.server_handle();
-        let worker = app.worker_handle();
+        let background = app.background_handles();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -205,7 +206,7 @@ impl TestApp {
             state,
             admin_token: String::new(),
             server,
-            worker,
+            background,
             db,
         };
         test_app.admin_token = test_app.token_for("admin", ADMIN_PASSWORD).await;
@@ -214,8 +215,8 @@ impl TestApp {
 
     /// Stops this instance (server and worker); its database stays.
     pub async fn stop(&self) {
-        if let Some(w) = &self.worker {
-            w.abort();
+        for task in &self.background {
+            task.abort();
         }
         self.server.stop(true).await;
     }

@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod idempotency;
+mod lead_deadlines;
 mod lead_pages;
 mod leads;
 mod ledgers;

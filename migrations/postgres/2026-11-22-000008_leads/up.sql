@@ -62,7 +62,8 @@ CREATE TABLE lead_deadlines (
     reminded_at TIMESTAMP,
     PRIMARY KEY (lead_id, stage)
 );
-CREATE INDEX lead_deadlines_open_idx ON lead_deadlines (met_at, due_at);
+CREATE INDEX lead_deadlines_escalate_idx ON lead_deadlines (met_at, escalated_at, due_at);
+CREATE INDEX lead_deadlines_remind_idx ON lead_deadlines (met_at, reminded_at, due_at);
 
 -- The timeline: raised, routed, acknowledged, verified, comments … with actor, time, note.
 CREATE TABLE lead_events (
