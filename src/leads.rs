@@ -49,6 +49,13 @@ pub struct Lead {
     #[schema(value_type = Option<String>)]
     pub next_due_at: Option<NaiveDateTime>,
     pub overdue: i32,
+    /// pending | disputed while a transfer (转办) is open.
+    pub transfer_state: Option<String>,
+    /// When the lead was put to a consultation (提请会商).
+    #[schema(value_type = Option<String>)]
+    pub consultation_requested_at: Option<NaiveDateTime>,
+    /// How many times the raising township reopened it (at most once).
+    pub reopened: i32,
     #[schema(value_type = Option<String>)]
     pub closed_at: Option<NaiveDateTime>,
     #[schema(value_type = String)]
@@ -154,7 +161,7 @@ pub fn may_view(who: &Principal, lead: &Lead) -> bool {
 }
 
 /// The unit a person acts for: department or township code.
-fn unit_of(who: &Principal) -> String {
+pub(crate) fn unit_of(who: &Principal) -> String {
     who.department
         .clone()
         .or_else(|| who.township.clone())
@@ -172,7 +179,7 @@ pub struct RaiseContext<'a> {
     pub source: &'a str,
 }
 
-fn text(
+pub(crate) fn text(
     errors: &mut Vec<FieldError>,
     field: &str,
     label: &str,
@@ -427,6 +434,9 @@ pub fn raise(
         raised_at: ctx.now,
         next_due_at: deadlines.iter().map(|d| d.due_at).min(),
         overdue: 0,
+        transfer_state: None,
+        consultation_requested_at: None,
+        reopened: 0,
         closed_at: None,
         updated_at: ctx.now,
         version: 1,
@@ -549,7 +559,7 @@ impl EventActor {
     }
 }
 
-fn add_event(
+pub(crate) fn add_event(
     conn: &mut DbConnection,
     lead_id: &str,
     now: NaiveDateTime,
@@ -598,10 +608,28 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
 /// A lead the user may read, or 404 (a lead one may not see is not confirmed to exist).
 pub fn find_visible(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Lead> {
     let lead = find(conn, id)?;
-    if !may_view(who, &lead) {
+    if !may_view(who, &lead) && !is_receiving(conn, who, id)? {
         return Err(AppError::NotFound("没有这条线索，或您无权查看。".into()));
     }
     Ok(lead)
+}
+
+/// Whether the user's department is the receiver of a transfer of this lead still open.
+fn is_receiving(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<bool> {
+    let Some(d) = who
+        .department
+        .as_deref()
+        .filter(|_| matches!(who.role, Role::Officer | Role::Head))
+    else {
+        return Ok(false);
+    };
+    let n: i64 = lead_departments::table
+        .filter(lead_departments::lead_id.eq(id))
+        .filter(lead_departments::department.eq(d))
+        .filter(lead_departments::role.eq("receiving"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// A step on the main line, by the primary department.
@@ -637,6 +665,11 @@ pub fn step(
     if !crate::authz::may_handle_lead(who, &before.primary_department) {
         return Err(AppError::Forbidden(
             "只有主办部门的工作人员可以办理这一步。协办部门可以填写办理意见。".into(),
+        ));
+    }
+    if before.transfer_state.is_some() {
+        return Err(AppError::InvalidTransition(
+            "线索正在转办，待接收部门确认（或协调办裁定）后再办理。".into(),
         ));
     }
     let state = before.state();
@@ -842,7 +875,11 @@ pub fn step(
 }
 
 /// Sets `next_due_at` to the earliest unmet deadline (none once all are met).
-fn refresh_next_due(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+pub(crate) fn refresh_next_due(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     let next: Option<NaiveDateTime> = lead_deadlines::table
         .filter(lead_deadlines::lead_id.eq(id))
         .filter(lead_deadlines::met_at.is_null())
@@ -923,6 +960,10 @@ pub struct LeadView {
     pub timeline: Vec<Event>,
     /// The main-line moves open now to the person asking.
     pub moves: Vec<String>,
+    /// Transfers (转办), oldest first.
+    pub transfers: Vec<crate::lead_actions::Transfer>,
+    /// The raising township's evaluations, per department.
+    pub evaluations: Vec<crate::lead_actions::Evaluation>,
 }
 
 pub fn view(
@@ -974,6 +1015,8 @@ pub fn view(
         deadlines,
         timeline,
         moves,
+        transfers: crate::lead_actions::transfers(conn, id)?,
+        evaluations: crate::lead_actions::evaluations(conn, id)?,
         lead,
     })
 }
@@ -993,6 +1036,8 @@ pub struct LeadQuery {
     pub mine_id: Option<String>,
     /// mine: leads I raised (我吹的哨)
     pub raised: Option<String>,
+    /// pending | disputed: leads with a transfer waiting for an answer or a decision.
+    pub transfer: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -1066,6 +1111,18 @@ pub fn list(
         None => {}
         Some("mine") => query = query.filter(leads::raised_by.eq(who.id.clone())),
         Some(_) => return Err(AppError::field("raised", "只能是 mine（我提交的线索）")),
+    }
+    match nonempty(&q.transfer).as_deref() {
+        None => {}
+        Some(t @ ("pending" | "disputed")) => {
+            query = query.filter(leads::transfer_state.eq(t.to_owned()))
+        }
+        Some(_) => {
+            return Err(AppError::field(
+                "transfer",
+                "只能是 pending（待接收）或 disputed（有异议）",
+            ))
+        }
     }
     let state = nonempty(&q.state).unwrap_or_else(|| "open".into());
     let closed_order = match state.as_str() {

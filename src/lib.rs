@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod lead_actions;
 pub mod leads;
 pub mod ledger;
 pub mod mailer;

@@ -130,6 +130,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_deadlines,
     lead_events,
     lead_counters,
+    lead_transfers,
+    lead_evaluations,
 );
 
 diesel::table! {
@@ -344,6 +346,9 @@ diesel::table! {
         raised_at -> Timestamp,
         next_due_at -> Nullable<Timestamp>,
         overdue -> Integer,
+        transfer_state -> Nullable<Text>,
+        consultation_requested_at -> Nullable<Timestamp>,
+        reopened -> Integer,
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         version -> Integer,
@@ -388,3 +393,36 @@ diesel::joinable!(leads -> lead_categories (category));
 diesel::joinable!(lead_departments -> leads (lead_id));
 diesel::joinable!(lead_deadlines -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
+
+diesel::table! {
+    lead_transfers (id) {
+        id -> Text,
+        lead_id -> Text,
+        from_department -> Text,
+        to_department -> Text,
+        reason -> Text,
+        status -> Text,
+        requested_by -> Nullable<Text>,
+        requested_at -> Timestamp,
+        answer_note -> Text,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        decided_department -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    lead_evaluations (lead_id, department) {
+        lead_id -> Text,
+        department -> Text,
+        verdict -> Text,
+        comment -> Text,
+        evaluated_by -> Nullable<Text>,
+        evaluated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(lead_transfers -> leads (lead_id));
+diesel::joinable!(lead_evaluations -> leads (lead_id));

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::authz::{self, Action};
-use crate::domain::lead::{LeadState, Move, Stage, Urgency};
+use crate::domain::lead::{LeadState, Move, Stage, Urgency, EVALUATIONS};
 use crate::domain::role::Role;
 use crate::error::{AppError, FieldError};
 use crate::http::extract::{PageForm, PageSession, Session};
@@ -18,6 +18,9 @@ use crate::http::pages::{
     FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
 };
 use crate::http::{blocking, local_time, AppState};
+use crate::lead_actions::{
+    AnswerInput, DecideInput, EvaluateInput, ReasonInput, Transfer, TransferInput,
+};
 use crate::leads::{self, LeadQuery, LeadView, Location, NewLead, StepInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,6 +29,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/new", web::post().to(raise))
         .route("/leads/{id}", web::get().to(detail))
         .route("/leads/{id}/comment", web::post().to(comment))
+        .route("/leads/{id}/transfer", web::post().to(side))
+        .route("/leads/{id}/transfer/{what}", web::post().to(side))
+        .route("/leads/{id}/escalate", web::post().to(side))
+        .route("/leads/{id}/evaluate", web::post().to(side))
+        .route("/leads/{id}/reopen", web::post().to(side))
         .route("/leads/{id}/{step}", web::post().to(step));
 }
 
@@ -608,6 +616,7 @@ async fn detail_page(
         .filter_map(|m| Move::parse(m))
         .map(|m| step_button(&l.id, m))
         .collect();
+    actions.extend(side_panels(&v, &s.principal, &names));
     if LeadState::parse(&l.state).is_some_and(|st| st.is_open()) && s.principal.role != Role::Admin
     {
         actions.push(ActionButton {
@@ -648,6 +657,13 @@ async fn detail_page(
             "routed" => "分派".into(),
             "comment" => "办理意见".into(),
             "overdue" => "逾期督办".into(),
+            "transfer" => "转办".into(),
+            "transfer_accepted" => "接收转办".into(),
+            "transfer_disputed" => "对转办提出异议".into(),
+            "transfer_decided" => "协调办裁定".into(),
+            "escalate" => "提请会商".into(),
+            "evaluate" => "街镇评价".into(),
+            "reopen" => "重新打开".into(),
             other => Move::parse(other)
                 .map(|m| m.label().to_owned())
                 .unwrap_or_else(|| other.to_owned()),
@@ -706,6 +722,54 @@ async fn detail_page(
         history: Vec::new(),
         links: vec![("/leads".into(), "返回线索列表".into())],
         tables: vec![
+            SubTable {
+                title: "转办".into(),
+                headers: vec!["时间", "从", "转给", "理由", "结果"],
+                rows: v
+                    .transfers
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            cell(local_time(t.requested_at)),
+                            cell(name_of(&names, &t.from_department)),
+                            cell(name_of(&names, &t.to_department)),
+                            cell(&t.reason),
+                            cell(transfer_status(t, &names)),
+                        ]
+                    })
+                    .collect(),
+                empty_text: "没有转办。",
+            },
+            SubTable {
+                title: "街镇评价".into(),
+                headers: vec!["部门", "评价", "意见", "时间"],
+                rows: v
+                    .evaluations
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            cell(name_of(&names, &e.department)),
+                            Cell {
+                                text: EVALUATIONS
+                                    .iter()
+                                    .find(|(c, _)| *c == e.verdict)
+                                    .map(|(_, l)| *l)
+                                    .unwrap_or("")
+                                    .into(),
+                                href: None,
+                                class: if e.verdict == "dissatisfied" {
+                                    "overdue".into()
+                                } else {
+                                    String::new()
+                                },
+                            },
+                            cell(&e.comment),
+                            cell(local_time(e.evaluated_at)),
+                        ]
+                    })
+                    .collect(),
+                empty_text: "尚未评价（线索办结后由提出线索的街镇评价）。",
+            },
             SubTable {
                 title: "办理时限".into(),
                 headers: vec!["环节", "时限", "完成情况"],
@@ -839,6 +903,284 @@ async fn comment(
     })
     .await
     {
+        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
+        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
+
+fn transfer_status(t: &Transfer, names: &HashMap<String, String>) -> String {
+    match t.status.as_str() {
+        "pending" => "待接收部门确认".into(),
+        "accepted" => "已接收".into(),
+        "disputed" => format!("有异议：{}（待协调办裁定）", t.answer_note),
+        _ => format!(
+            "协调办裁定由{}主办",
+            t.decided_department
+                .as_deref()
+                .map(|d| name_of(names, d))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn department_options(names: &HashMap<String, String>, except: &[&str]) -> Vec<(String, String)> {
+    let mut deps: Vec<(String, String)> = ["NR", "DRC", "GDS", "MIIT", "EE", "AGRI", "EM"]
+        .iter()
+        .filter(|d| !except.contains(d))
+        .filter(|d| names.contains_key(**d))
+        .map(|d| ((*d).to_owned(), name_of(names, d)))
+        .collect();
+    deps.insert(0, (String::new(), "请选择".into()));
+    deps
+}
+
+/// The side paths open to the reader: transfer, answer, decide, consultation, evaluation,
+/// reopening.
+fn side_panels(
+    v: &LeadView,
+    who: &crate::authz::Principal,
+    names: &HashMap<String, String>,
+) -> Vec<ActionButton> {
+    let l = &v.lead;
+    let id = &l.id;
+    let open = LeadState::parse(&l.state).is_some_and(|st| st.is_open());
+    let primary_staff = authz::may_handle_lead(who, &l.primary_department);
+    let mut out = Vec::new();
+    let pending = v
+        .transfers
+        .iter()
+        .find(|t| t.status == "pending" || t.status == "disputed");
+    if open && primary_staff && pending.is_none() {
+        out.push(ActionButton {
+            href: format!("/leads/{id}/transfer"),
+            label: "转办",
+            confirm: String::new(),
+            style: "secondary",
+            fields: vec![
+                Field::new("to_department", "转给", "select", "")
+                    .required()
+                    .options(department_options(names, &[l.primary_department.as_str()]))
+                    .in_form("transfer"),
+                Field::new("reason", "转办理由", "textarea", "")
+                    .required()
+                    .in_form("transfer"),
+            ],
+        });
+    }
+    if let Some(t) = pending {
+        if t.status == "pending" && authz::may_handle_lead(who, &t.to_department) {
+            out.push(ActionButton {
+                href: format!("/leads/{id}/transfer/answer"),
+                label: "确认转办",
+                confirm: String::new(),
+                style: "primary",
+                fields: vec![
+                    Field::new("answer", "意见", "select", "")
+                        .required()
+                        .options(vec![
+                            (String::new(), "请选择".into()),
+                            ("accept".into(), "接收，由本部门主办".into()),
+                            ("dispute".into(), "有异议，提请协调办裁定".into()),
+                        ])
+                        .in_form("answer"),
+                    Field::new("note", "说明（有异议时必填）", "textarea", "").in_form("answer"),
+                ],
+            });
+        }
+        if t.status == "disputed" && who.role == Role::Coordinator {
+            out.push(ActionButton {
+                href: format!("/leads/{id}/transfer/decide"),
+                label: "裁定转办异议",
+                confirm: String::new(),
+                style: "primary",
+                fields: vec![
+                    Field::new("department", "由哪个部门主办", "select", "")
+                        .required()
+                        .options(department_options(names, &[]))
+                        .in_form("decide"),
+                    Field::new("note", "裁定意见", "textarea", "")
+                        .required()
+                        .in_form("decide"),
+                ],
+            });
+        }
+    }
+    if open
+        && l.consultation_requested_at.is_none()
+        && (primary_staff || who.role == Role::Coordinator)
+    {
+        out.push(ActionButton {
+            href: format!("/leads/{id}/escalate"),
+            label: "提请会商",
+            confirm: String::new(),
+            style: "secondary",
+            fields: vec![Field::new("reason", "提请会商的理由", "textarea", "")
+                .required()
+                .in_form("escalate")],
+        });
+    }
+    let raising_township = who.role == Role::Township
+        && (l.raised_by.as_deref() == Some(who.id.as_str())
+            || who.township.as_deref() == Some(l.raised_unit.as_str()));
+    if !open && raising_township {
+        let mut departments = vec![l.primary_department.clone()];
+        departments.extend(l.assisting());
+        let left: Vec<(String, String)> = departments
+            .into_iter()
+            .filter(|d| !v.evaluations.iter().any(|e| &e.department == d))
+            .map(|d| (d.clone(), name_of(names, &d)))
+            .collect();
+        if !left.is_empty() {
+            out.push(ActionButton {
+                href: format!("/leads/{id}/evaluate"),
+                label: "评价办理情况",
+                confirm: String::new(),
+                style: "primary",
+                fields: vec![
+                    Field::new("department", "部门", "select", "")
+                        .options(left)
+                        .in_form("evaluate"),
+                    Field::new("verdict", "评价", "select", "")
+                        .required()
+                        .options(
+                            std::iter::once((String::new(), "请选择".to_owned()))
+                                .chain(
+                                    EVALUATIONS
+                                        .iter()
+                                        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned())),
+                                )
+                                .collect(),
+                        )
+                        .in_form("evaluate"),
+                    Field::new("comment", "意见（不满意时必填）", "textarea", "")
+                        .in_form("evaluate"),
+                ],
+            });
+        }
+        if l.reopened == 0 {
+            out.push(ActionButton {
+                href: format!("/leads/{id}/reopen"),
+                label: "问题未解决，重新打开",
+                confirm: "每条线索只能重新打开一次，确定吗？".into(),
+                style: "danger",
+                fields: vec![Field::new("reason", "理由", "textarea", "")
+                    .required()
+                    .in_form("reopen")],
+            });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SideForm {
+    #[serde(default)]
+    to_department: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn side(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<SideForm>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    let id = req.match_info().get("id").unwrap_or_default().to_owned();
+    let what = req.path().rsplit('/').next().unwrap_or_default().to_owned();
+    let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let result = crate::http::leads_api::side_step(
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        move |st, c, w, i, n| {
+            use crate::lead_actions as a;
+            match what.as_str() {
+                "transfer" => a::transfer(
+                    c,
+                    w,
+                    i,
+                    TransferInput {
+                        to_department: opt(&f.to_department),
+                        reason: opt(&f.reason),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "answer" => a::answer_transfer(
+                    c,
+                    w,
+                    i,
+                    AnswerInput {
+                        answer: opt(&f.answer),
+                        note: opt(&f.note),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "decide" => a::decide_transfer(
+                    c,
+                    w,
+                    i,
+                    DecideInput {
+                        department: opt(&f.department),
+                        note: opt(&f.note),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "escalate" => a::escalate(
+                    c,
+                    w,
+                    i,
+                    ReasonInput {
+                        reason: opt(&f.reason),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "evaluate" => a::evaluate(
+                    c,
+                    w,
+                    i,
+                    EvaluateInput {
+                        verdict: opt(&f.verdict),
+                        comment: opt(&f.comment),
+                        department: opt(&f.department),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "reopen" => a::reopen(
+                    c,
+                    w,
+                    i,
+                    ReasonInput {
+                        reason: opt(&f.reason),
+                    },
+                    n,
+                    &st.calendar,
+                    &st.settings.leads,
+                )
+                .map(|_| ()),
+                _ => Err(AppError::NotFound("没有这个办理环节。".into())),
+            }
+        },
+    )
+    .await;
+    match result {
         Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
         Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
         Err(e) => Err(PageError(e, Some(Box::new(s)))),

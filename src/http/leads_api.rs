@@ -9,6 +9,9 @@ use crate::domain::lead::Move;
 use crate::error::{AppResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::http::{blocking, create_once, AppState};
+use crate::lead_actions::{
+    self, AnswerInput, DecideInput, EvaluateInput, ReasonInput, TransferInput,
+};
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, RaiseContext, StepInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -23,7 +26,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/verify", web::post().to(verify_lead))
         .route("/leads/{id}/enforce", web::post().to(enforce_lead))
         .route("/leads/{id}/close", web::post().to(close_lead))
-        .route("/leads/{id}/comment", web::post().to(comment_lead));
+        .route("/leads/{id}/comment", web::post().to(comment_lead))
+        .route("/leads/{id}/transfer", web::post().to(transfer_lead))
+        .route(
+            "/leads/{id}/transfer/answer",
+            web::post().to(answer_transfer),
+        )
+        .route(
+            "/leads/{id}/transfer/decide",
+            web::post().to(decide_transfer),
+        )
+        .route("/leads/{id}/escalate", web::post().to(escalate_lead))
+        .route("/leads/{id}/evaluate", web::post().to(evaluate_lead))
+        .route("/leads/{id}/reopen", web::post().to(reopen_lead));
 }
 
 /// Raises a lead in one transaction: the shared entry point of the form and the API.
@@ -207,3 +222,94 @@ pub async fn comment_lead(
     .await?;
     Ok(HttpResponse::Created().json(event))
 }
+
+/// Runs a side step of a lead in one transaction and answers with the lead as it is after.
+pub(crate) async fn side_step(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: String,
+    run: impl FnOnce(
+            &AppState,
+            &mut crate::db::DbConnection,
+            &Principal,
+            &str,
+            chrono::NaiveDateTime,
+        ) -> AppResult<()>
+        + Send
+        + 'static,
+) -> AppResult<LeadView> {
+    let now = state.clock.now_naive();
+    blocking(move || {
+        state.db.transaction(|conn| {
+            run(&state, conn, &who, &id, now)?;
+            leads::view(conn, &who, &id, now)
+        })
+    })
+    .await
+}
+
+macro_rules! side_handler {
+    ($name:ident, $path:literal, $input:ty, $doc:literal, |$st:ident, $c:ident, $w:ident, $i:ident, $n:ident, $body:ident| $call:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "问题线索", request_body = $input, responses(
+            (status = 200, body = LeadView), (status = 403, body = Problem), (status = 404, body = Problem),
+            (status = 409, body = Problem), (status = 422, body = Problem)))]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            user: CurrentUser,
+            id: web::Path<String>,
+            body: ApiJson<$input>,
+        ) -> AppResult<HttpResponse> {
+            let $body = body.0;
+            let view = side_step(state, user.0, id.into_inner(), move |$st, $c, $w, $i, $n| {
+                let _ = $st;
+                $call.map(|_| ())
+            })
+            .await?;
+            Ok(HttpResponse::Ok().json(view))
+        }
+    };
+}
+
+side_handler!(
+    transfer_lead,
+    "/api/v1/leads/{id}/transfer",
+    TransferInput,
+    "转办: the primary department hands the lead to `to_department` with a `reason`.",
+    |st, c, w, i, n, body| lead_actions::transfer(c, w, i, body, n)
+);
+side_handler!(
+    answer_transfer,
+    "/api/v1/leads/{id}/transfer/answer",
+    AnswerInput,
+    "The receiving department answers a transfer: `accept`, or `dispute` with a `note`.",
+    |st, c, w, i, n, body| lead_actions::answer_transfer(c, w, i, body, n)
+);
+side_handler!(
+    decide_transfer,
+    "/api/v1/leads/{id}/transfer/decide",
+    DecideInput,
+    "The coordination office decides a disputed transfer: the `department` that handles it.",
+    |st, c, w, i, n, body| lead_actions::decide_transfer(c, w, i, body, n)
+);
+side_handler!(
+    escalate_lead,
+    "/api/v1/leads/{id}/escalate",
+    ReasonInput,
+    "提请会商: put the lead to a consultation, with a `reason`.",
+    |st, c, w, i, n, body| lead_actions::escalate(c, w, i, body, n)
+);
+side_handler!(
+    evaluate_lead,
+    "/api/v1/leads/{id}/evaluate",
+    EvaluateInput,
+    "The raising township evaluates a department's response once the lead is closed.",
+    |st, c, w, i, n, body| lead_actions::evaluate(c, w, i, body, n)
+);
+side_handler!(
+    reopen_lead,
+    "/api/v1/leads/{id}/reopen",
+    ReasonInput,
+    "The raising township reopens a closed lead once, with a `reason`.",
+    |st, c, w, i, n, body| lead_actions::reopen(c, w, i, body, n, &st.calendar, &st.settings.leads)
+);

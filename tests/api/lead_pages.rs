@@ -49,5 +49,45 @@ on_both! {
         assert_eq!(r.status(), 303);
         let r = town.post(app.url(&format!("{lead_path}/close"))).form(&[("csrf", csrf.as_str()), ("note", "x")]).send().await.unwrap();
         assert_eq!(r.status(), 403);
+
+        // EE closes it; the township evaluates on the page.
+        let r = ee.post(app.url(&format!("{lead_path}/close"))).form(&[("csrf", ee_csrf.as_str()), ("note", "已整改")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = town.get(app.url(&lead_path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("评价办理情况") && page.contains("问题未解决，重新打开"), "{page}");
+        let r = town.post(app.url(&format!("{lead_path}/evaluate"))).form(&[("csrf", csrf.as_str()), ("department", "EE"), ("verdict", "dissatisfied"), ("comment", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422, "a dissatisfied verdict needs its reason");
+        let r = town.post(app.url(&format!("{lead_path}/evaluate"))).form(&[("csrf", csrf.as_str()), ("department", "EE"), ("verdict", "basically_satisfied"), ("comment", "处理及时")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = town.get(app.url(&lead_path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("基本满意") && !page.contains("评价办理情况</summary>"), "{page}");
+    }
+}
+
+on_both! {
+    /// A transfer through the pages: EE hands over, NR accepts from its queue.
+    async fn a_transfer_through_the_pages(app) {
+        app.create_user("town.tp", "township", None, Some("BEHT")).await;
+        app.create_user("ee.tp", "officer", Some("EE"), None).await;
+        app.create_user("nr.tp", "officer", Some("NR"), None).await;
+        let town = app.token_for("town.tp", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, serde_json::json!({"title": "越界迹象", "category": "dust", "description": "扬尘，疑似越界。"})).await;
+        let path = format!("/leads/{}", lead["id"].as_str().unwrap());
+        let (ee, ee_csrf) = browser_session(&app, "ee.tp", PASSWORD).await;
+        let page = ee.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("转办</summary>") && page.contains("提请会商"), "{page}");
+        let r = ee.post(app.url(&format!("{path}/transfer"))).form(&[("csrf", ee_csrf.as_str()), ("to_department", "NR"), ("reason", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let r = ee.post(app.url(&format!("{path}/transfer"))).form(&[("csrf", ee_csrf.as_str()), ("to_department", "NR"), ("reason", "疑似越界开采")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let (nr, nr_csrf) = browser_session(&app, "nr.tp", PASSWORD).await;
+        let queue = nr.get(app.url("/leads")).send().await.unwrap().text().await.unwrap();
+        assert!(queue.contains("越界迹象"), "{queue}");
+        let page = nr.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("确认转办") && page.contains("待接收部门确认"), "{page}");
+        let r = nr.post(app.url(&format!("{path}/transfer/answer"))).form(&[("csrf", nr_csrf.as_str()), ("answer", "accept"), ("note", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = nr.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("已接收") && page.contains("已报到") && page.contains("填写核查结论"), "{page}");
     }
 }

@@ -1,3 +1,5 @@
+DROP TABLE lead_evaluations;
+DROP TABLE lead_transfers;
 DROP TABLE lead_events;
 DROP TABLE lead_deadlines;
 DROP TABLE lead_departments;

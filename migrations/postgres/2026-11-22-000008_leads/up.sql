@@ -29,6 +29,11 @@ CREATE TABLE leads (
     -- The earliest deadline not yet met (null once closed): the queue's order.
     next_due_at TIMESTAMP,
     overdue INTEGER NOT NULL DEFAULT 0,
+    -- pending | disputed while a transfer (转办) is open.
+    transfer_state TEXT,
+    -- Set when the lead is put to a consultation (提请会商).
+    consultation_requested_at TIMESTAMP,
+    reopened INTEGER NOT NULL DEFAULT 0,
     closed_at TIMESTAMP,
     updated_at TIMESTAMP NOT NULL,
     version INTEGER NOT NULL
@@ -42,6 +47,7 @@ CREATE INDEX leads_mine_idx ON leads (mine_id, state);
 CREATE INDEX leads_category_idx ON leads (category, state);
 CREATE INDEX leads_raised_idx ON leads (raised_at, id);
 CREATE INDEX leads_overdue_idx ON leads (overdue, next_due_at, id);
+CREATE INDEX leads_transfer_idx ON leads (transfer_state, next_due_at, id);
 
 -- Every department on a lead, primary or assisting: what a department's queue reads.
 CREATE TABLE lead_departments (
@@ -78,3 +84,36 @@ CREATE TABLE lead_events (
     data_json TEXT NOT NULL
 );
 CREATE INDEX lead_events_lead_idx ON lead_events (lead_id, occurred_at, id);
+
+-- 转办: a transfer from one department to another, answered by the receiver; a disputed one
+-- is decided by the coordination office.
+CREATE TABLE lead_transfers (
+    id TEXT PRIMARY KEY NOT NULL,
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    from_department TEXT NOT NULL REFERENCES departments(code),
+    to_department TEXT NOT NULL REFERENCES departments(code),
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    requested_by TEXT REFERENCES users(id),
+    requested_at TIMESTAMP NOT NULL,
+    answer_note TEXT NOT NULL,
+    answered_by TEXT REFERENCES users(id),
+    answered_at TIMESTAMP,
+    decided_department TEXT REFERENCES departments(code),
+    decided_by TEXT REFERENCES users(id),
+    decided_at TIMESTAMP
+);
+CREATE INDEX lead_transfers_lead_idx ON lead_transfers (lead_id, requested_at);
+CREATE INDEX lead_transfers_status_idx ON lead_transfers (status, requested_at);
+
+-- The raising township's verdict on each department's response once a lead is closed.
+CREATE TABLE lead_evaluations (
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    department TEXT NOT NULL REFERENCES departments(code),
+    verdict TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    evaluated_by TEXT REFERENCES users(id),
+    evaluated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (lead_id, department)
+);
+CREATE INDEX lead_evaluations_department_idx ON lead_evaluations (department, evaluated_at);
