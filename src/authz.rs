@@ -53,9 +53,11 @@ pub enum Action {
     ManageOutbox,
     /// Raise a problem lead (吹哨): townships, department staff, the coordination office.
     RaiseLeads,
+    /// Read the lead statistics (部门报到 figures): everyone but enterprises.
+    ViewLeadStats,
 }
 
-pub const ALL_ACTIONS: [Action; 11] = [
+pub const ALL_ACTIONS: [Action; 12] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -67,6 +69,7 @@ pub const ALL_ACTIONS: [Action; 11] = [
     Action::EditBoundaries,
     Action::ManageOutbox,
     Action::RaiseLeads,
+    Action::ViewLeadStats,
 ];
 
 impl Action {
@@ -83,6 +86,7 @@ impl Action {
             Action::EditBoundaries => "登记矿区范围和禁止开采区",
             Action::ManageOutbox => "管理发件箱",
             Action::RaiseLeads => "提交问题线索",
+            Action::ViewLeadStats => "查看线索办理统计",
         }
     }
 }
@@ -105,6 +109,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
             Township | Enterprise => false,
         },
         Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
+        Action::ViewLeadStats => who.role != Enterprise,
         Action::EditBoundaries => match who.role {
             Admin | Coordinator => true,
             Officer | Head => who.department.as_deref() == Some("NR"),

@@ -25,6 +25,7 @@ use crate::leads::{self, LeadQuery, LeadView, Location, NewLead, StepInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/leads", web::get().to(list))
+        .route("/leads/stats", web::get().to(stats_page))
         .route("/leads/new", web::get().to(new_form))
         .route("/leads/new", web::post().to(raise))
         .route("/leads/{id}", web::get().to(detail))
@@ -275,8 +276,100 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的线索。",
+        export_href: Some(format!(
+            "/api/v1/leads/export.xlsx?{}",
+            serde_urlencoded::to_string(LeadQuery {
+                cursor: None,
+                limit: None,
+                ..q.clone()
+            })
+            .unwrap_or_default()
+        )),
+        more_links: if authz::allowed(p, Action::ViewLeadStats) {
+            vec![("/leads/stats".into(), "办理统计".into())]
+        } else {
+            Vec::new()
+        },
+    };
+    Ok(render(&page))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}%")).unwrap_or_else(|| "—".into())
+}
+
+async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::ViewLeadStats).page(&s)?;
+    let q = web::Query::<crate::lead_stats::StatsQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| AppError::BadRequest(format!("查询条件有误：{e}")))
+        .page(&s)?;
+    let (st, query, today, now) = (
+        state.clone(),
+        q.clone(),
+        state.today(),
+        state.clock.now_naive(),
+    );
+    let stats = blocking(move || {
+        st.db
+            .read(|conn| crate::lead_stats::stats(conn, &query, today, now))
+    })
+    .await
+    .page(&s)?;
+    let hours = |h: Option<f64>| h.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into());
+    let rows = stats
+        .departments
+        .iter()
+        .map(|d| {
+            vec![
+                cell(&d.name),
+                cell(d.received.to_string()),
+                cell(pct(d.response_rate)),
+                cell(pct(d.on_time_rate)),
+                cell(d.verified_on_time.to_string()),
+                cell(pct(d.closure_rate)),
+                cell(pct(d.satisfaction_rate)),
+                Cell {
+                    text: d.overdue_now.to_string(),
+                    href: None,
+                    class: if d.overdue_now > 0 {
+                        "overdue".into()
+                    } else {
+                        String::new()
+                    },
+                },
+                cell(hours(d.median_hours_to_acknowledge)),
+                cell(hours(d.median_hours_to_close)),
+            ]
+        })
+        .collect();
+    let whistles: Vec<String> = stats
+        .townships
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.raised))
+        .collect();
+    let ctx = page_ctx(&state, &s, &req, "线索办理统计", "/leads").await;
+    let page = TablePage {
+        ctx,
+        heading: "线索办理统计".into(),
+        intro: Some(format!(
+            "统计期间：{} 至 {}（按线索提出日期）。响应率＝已报到÷受理，报到及时率＝按时报到÷受理，办结率＝已办结÷受理，满意率＝（满意＋基本满意）÷已评价；当前逾期不限期间。",
+            stats.from, stats.to
+        )),
+        new_link: None,
+        filters: vec![
+            Field::new("from", "开始日期", "date", stats.from.to_string()),
+            Field::new("to", "结束日期", "date", stats.to.to_string()),
+        ],
+        filter_action: "/leads/stats".into(),
+        result: Some(format!("各街镇吹哨数：{}", whistles.join("，"))),
+        headers: vec!["部门", "受理", "响应率", "报到及时率", "按时核查", "办结率", "满意率", "当前逾期", "报到用时中位数（小时）", "办结用时中位数（小时）"],
+        rows,
+        next_href: None,
+        empty_text: "没有数据。",
         export_href: None,
-        more_links: Vec::new(),
+        more_links: vec![("/leads".into(), "返回线索列表".into())],
     };
     Ok(render(&page))
 }

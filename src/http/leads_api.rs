@@ -15,7 +15,9 @@ use crate::lead_actions::{
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, RaiseContext, StepInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/leads", web::get().to(list_leads))
+    cfg.route("/stats/leads", web::get().to(lead_stats))
+        .route("/leads/export.xlsx", web::get().to(export_leads))
+        .route("/leads", web::get().to(list_leads))
         .route("/leads", web::post().to(raise_lead))
         .route("/leads/{id}", web::get().to(get_lead))
         .route("/leads/{id}/acknowledge", web::post().to(acknowledge_lead))
@@ -313,3 +315,49 @@ side_handler!(
     "The raising township reopens a closed lead once, with a `reason`.",
     |st, c, w, i, n, body| lead_actions::reopen(c, w, i, body, n, &st.calendar, &st.settings.leads)
 );
+
+/// The core report: per department received, 响应率, 报到及时率, verified on time, 办结率,
+/// 满意率, overdue now, median hours to report in and to close; per township whistles.
+#[utoipa::path(get, path = "/api/v1/stats/leads", tag = "问题线索", params(crate::lead_stats::StatsQuery), responses(
+    (status = 200, body = crate::lead_stats::LeadStats), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn lead_stats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<crate::lead_stats::StatsQuery>,
+) -> AppResult<HttpResponse> {
+    crate::authz::require(&user.0, crate::authz::Action::ViewLeadStats)?;
+    let (today, now) = (state.today(), state.clock.now_naive());
+    let stats = blocking(move || {
+        state
+            .db
+            .read(|conn| crate::lead_stats::stats(conn, &q.0, today, now))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// The lead ledger (问题线索台账) as .xlsx, with the list's filters and scope.
+#[utoipa::path(get, path = "/api/v1/leads/export.xlsx", tag = "问题线索", params(LeadQuery), responses(
+    (status = 200, description = "Excel 台账", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem)))]
+pub async fn export_leads(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<LeadQuery>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let bytes = blocking(move || {
+        state.db.read(|conn| {
+            let rows = crate::lead_stats::all_matching(conn, &user.0, &q.0, now)?;
+            crate::lead_stats::ledger(conn, &rows, now)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::ledger::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::ledger::attachment("leads.xlsx", "问题线索台账.xlsx"),
+        ))
+        .body(bytes))
+}

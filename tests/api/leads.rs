@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::mines::officer;
 use crate::on_both;
 
-/// A township user of 白二湖 (BEHT); returns the token.
+/// A township user of 卜尔汉图镇 (BEHT); returns the token.
 async fn township(app: &TestApp, username: &str) -> String {
     app.create_user(username, "township", None, Some("BEHT"))
         .await;

@@ -1,0 +1,89 @@
+//! The lead statistics on a known data set, the stats page, and the lead ledger.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::leads::raise;
+use crate::on_both;
+
+async fn act(app: &TestApp, user: &str, id: &str, step: &str, body: Value) {
+    let token = app.token_for(user, PASSWORD).await;
+    let r = app
+        .post(&format!("/api/v1/leads/{id}/{step}"), &token, body)
+        .await;
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 200, "{user} {step}: {body}");
+}
+
+on_both! {
+    async fn the_statistics_of_a_known_month(app) {
+        app.create_user("town.st", "township", None, Some("BEHT")).await;
+        app.create_user("ee.st", "officer", Some("EE"), None).await;
+        app.create_user("em.st", "officer", Some("EM"), None).await;
+        app.create_user("coord.st", "coordinator", Some("NR"), None).await;
+        let town = app.token_for("town.st", PASSWORD).await;
+        let dust = |t: &str, u: &str| json!({"title": t, "category": "dust", "urgency": u, "description": "扬尘。"});
+        // Monday 2026-03-02 09:00.
+        let l1 = raise(&app, &town, dust("一号", "normal")).await["id"].as_str().unwrap().to_owned();
+        let l2 = raise(&app, &town, dust("二号", "normal")).await["id"].as_str().unwrap().to_owned();
+        let _l3 = raise(&app, &town, dust("三号", "urgent")).await["id"].as_str().unwrap().to_owned();
+        let l4 = raise(&app, &town, json!({"title": "四号", "category": "safety_violation", "description": "隐患。"})).await["id"].as_str().unwrap().to_owned();
+
+        app.clock.advance(Duration::minutes(10));
+        act(&app, "em.st", &l4, "acknowledge", json!({})).await;
+        act(&app, "em.st", &l4, "verify", json!({"substantiated": false, "note": "不属实"})).await;
+        act(&app, "em.st", &l4, "close", json!({"note": "已答复"})).await;
+        app.clock.advance(Duration::minutes(110)); // T0 + 2 h
+        act(&app, "ee.st", &l1, "acknowledge", json!({})).await;
+        act(&app, "ee.st", &l1, "verify", json!({"substantiated": true, "note": "属实"})).await;
+        app.clock.advance(Duration::hours(46)); // T0 + 48 h
+        act(&app, "ee.st", &l1, "close", json!({"note": "已整改"})).await;
+        app.clock.advance(Duration::hours(1)); // Wednesday 10:00: a day late
+        act(&app, "ee.st", &l2, "acknowledge", json!({})).await;
+        let town = app.token_for("town.st", PASSWORD).await;
+        assert_eq!(app.post(&format!("/api/v1/leads/{l1}/evaluate"), &town, json!({"verdict": "satisfied"})).await.status(), 200);
+        assert_eq!(app.post(&format!("/api/v1/leads/{l4}/evaluate"), &town, json!({"verdict": "dissatisfied", "comment": "未到现场"})).await.status(), 200);
+        app.clock.advance(Duration::hours(23)); // Thursday 09:00
+
+        let coord = app.token_for("coord.st", PASSWORD).await;
+        let r = app.get("/api/v1/stats/leads?from=2026-03-01&to=2026-03-31", &coord).await;
+        let (status, stats) = problem(r).await;
+        assert_eq!(status, 200, "{stats}");
+        let dept = |code: &str| stats["departments"].as_array().unwrap().iter().find(|d| d["department"] == code).unwrap().clone();
+        let ee = dept("EE");
+        assert_eq!((ee["received"].as_i64(), ee["acknowledged"].as_i64(), ee["acknowledged_on_time"].as_i64(), ee["closed"].as_i64()), (Some(3), Some(2), Some(1), Some(1)), "{ee}");
+        assert_eq!(ee["response_rate"], 66.7);
+        assert_eq!(ee["on_time_rate"], 33.3);
+        assert_eq!(ee["closure_rate"], 33.3);
+        assert_eq!((ee["evaluated"].as_i64(), ee["satisfied"].as_i64()), (Some(1), Some(1)));
+        assert_eq!(ee["satisfaction_rate"], 100.0);
+        assert_eq!(ee["overdue_now"], 1, "the urgent one nobody reported in on");
+        assert_eq!(ee["median_hours_to_acknowledge"], 25.5);
+        assert_eq!(ee["median_hours_to_close"], 48.0);
+        let em = dept("EM");
+        assert_eq!((em["received"].as_i64(), em["on_time_rate"].as_f64(), em["closure_rate"].as_f64(), em["satisfaction_rate"].as_f64()), (Some(1), Some(100.0), Some(100.0), Some(0.0)));
+        assert_eq!(em["median_hours_to_acknowledge"], 0.2);
+        let nr = dept("NR");
+        assert_eq!(nr["received"], 0);
+        assert!(nr["response_rate"].is_null());
+        let beht = stats["townships"].as_array().unwrap().iter().find(|t| t["township"] == "BEHT").unwrap().clone();
+        assert_eq!(beht["raised"], 4);
+        let feb: Value = app.get("/api/v1/stats/leads?from=2026-02-01&to=2026-02-28", &coord).await.json().await.unwrap();
+        assert_eq!(feb["departments"].as_array().unwrap().iter().map(|d| d["received"].as_i64().unwrap()).sum::<i64>(), 0);
+        let r = app.get("/api/v1/stats/leads?from=2026-03-31&to=2026-03-01", &coord).await;
+        assert_eq!(problem(r).await.0, 422);
+
+        let (client, _) = browser_session(&app, "coord.st", PASSWORD).await;
+        let page = client.get(app.url("/leads/stats?from=2026-03-01&to=2026-03-31")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("线索办理统计") && page.contains("66.7%") && page.contains("卜尔汉图镇 4") && page.contains("25.5"), "{page}");
+
+        let r = app.get("/api/v1/leads/export.xlsx?state=closed", &coord).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], minecoord::ledger::XLSX);
+        let rows = minecoord::ledger::read_first_sheet(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(rows.len(), 3, "header and the two closed leads: {rows:?}");
+        assert_eq!(rows[0][0], "编号");
+        assert!(rows.iter().any(|r| r[1] == "一号" && r[8] == "已办结"));
+    }
+}
