@@ -45,6 +45,14 @@ pub struct LeadSettings {
     /// How long before a deadline the primary department is reminded, per urgency.
     #[serde(default)]
     pub remind_before: RemindBefore,
+    /// Open leads of the same category within this distance are shown as possible
+    /// duplicates before a lead is raised.
+    #[serde(default = "default_duplicate_radius")]
+    pub duplicate_radius_m: f64,
+}
+
+fn default_duplicate_radius() -> f64 {
+    300.0
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +99,7 @@ impl Default for LeadSettings {
                 },
             },
             remind_before: RemindBefore::default(),
+            duplicate_radius_m: default_duplicate_radius(),
         }
     }
 }

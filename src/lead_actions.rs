@@ -869,3 +869,236 @@ pub fn reopen(
     )?;
     crate::leads::find(conn, id)
 }
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateQuery {
+    pub category: Option<String>,
+    pub mine_id: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+}
+
+/// Metres between two points given in degrees (equirectangular; exact enough at a few
+/// hundred metres).
+pub fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let lat = ((a.1 + b.1) / 2.0).to_radians();
+    let dx = (b.0 - a.0) * 111_320.0 * lat.cos();
+    let dy = (b.1 - a.1) * 110_540.0;
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// Open leads of the same category on the same mine or within `radius_m` of the point,
+/// among those the user may see: shown before raising a lead.
+pub fn duplicates(
+    conn: &mut DbConnection,
+    who: &Principal,
+    q: &DuplicateQuery,
+    radius_m: f64,
+) -> AppResult<Vec<Lead>> {
+    let Some(category) = q
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    else {
+        return Err(AppError::field("category", "请先选择类别"));
+    };
+    let mut found: Vec<Lead> = Vec::new();
+    if let Some(m) = q.mine_id.as_deref().filter(|m| !m.is_empty()) {
+        found.extend(
+            leads::table
+                .filter(leads::category.eq(category))
+                .filter(leads::state.ne("closed"))
+                .filter(leads::mine_id.eq(m))
+                .select(Lead::as_select())
+                .limit(50)
+                .load::<Lead>(conn)?,
+        );
+    }
+    if let (Some(lon), Some(lat)) = (q.lon, q.lat) {
+        let dlat = radius_m / 110_540.0;
+        let dlon = radius_m / (111_320.0 * lat.to_radians().cos().max(0.1));
+        let near: Vec<Lead> = leads::table
+            .filter(leads::category.eq(category))
+            .filter(leads::lat.between(lat - dlat, lat + dlat))
+            .filter(leads::lon.between(lon - dlon, lon + dlon))
+            .filter(leads::state.ne("closed"))
+            .select(Lead::as_select())
+            .limit(200)
+            .load(conn)?;
+        found.extend(near.into_iter().filter(|l| match (l.lon, l.lat) {
+            (Some(x), Some(y)) => metres_between((lon, lat), (x, y)) <= radius_m,
+            _ => false,
+        }));
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.dedup_by(|a, b| a.id == b.id);
+    // Shown to anyone about to raise a lead, whoever handles them: the point is not to
+    // blow the same whistle twice.
+    let _ = who;
+    Ok(found)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The original lead, by number (XS-2026-000123) or id.
+    pub into: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Merges a duplicate into the original: the duplicate is closed as merged, both keep
+/// their timelines, and the duplicate's raiser follows the original. By the primary
+/// department of the original or the coordination office.
+pub fn merge(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    input: MergeInput,
+    now: NaiveDateTime,
+) -> AppResult<Lead> {
+    let dup = find_visible(conn, who, id)?;
+    if !matches!(who.role, Role::Officer | Role::Head | Role::Coordinator) {
+        return Err(AppError::Forbidden(
+            "原线索的主办部门或协调办可以合并重复线索。".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let reason = text(&mut errors, "reason", "合并理由", input.reason, 1000);
+    let into = input.into.unwrap_or_default().trim().to_owned();
+    if into.is_empty() {
+        errors.push(FieldError::new("into", "请填写原线索编号"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let original: Lead = leads::table
+        .filter(leads::number.eq(&into).or(leads::id.eq(&into)))
+        .select(Lead::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|l| crate::leads::may_view(who, l))
+        .ok_or_else(|| AppError::field("into", format!("没有线索 {into}，或您无权查看")))?;
+    if original.id == dup.id {
+        return Err(AppError::field("into", "不能合并到自己"));
+    }
+    if !(who.role == Role::Coordinator || is_staff_of(who, &original.primary_department)) {
+        return Err(AppError::Forbidden(
+            "原线索的主办部门或协调办可以合并重复线索。".into(),
+        ));
+    }
+    if !dup.state().is_open() || !original.state().is_open() {
+        return Err(AppError::InvalidTransition("只能合并未办结的线索。".into()));
+    }
+    if original.merged_into.is_some() {
+        return Err(AppError::InvalidTransition(
+            "原线索本身已被合并，请合并到它所合并的线索。".into(),
+        ));
+    }
+    let n = diesel::update(
+        leads::table
+            .filter(leads::id.eq(id))
+            .filter(leads::version.eq(dup.version)),
+    )
+    .set((
+        leads::state.eq(LeadState::Closed.code()),
+        leads::merged_into.eq(&original.id),
+        leads::closed_at.eq(now),
+        leads::transfer_state.eq(None::<String>),
+        leads::version.eq(dup.version + 1),
+        leads::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "线索已被他人更新，请刷新后再办理。".into(),
+        ));
+    }
+    diesel::update(
+        lead_deadlines::table
+            .filter(lead_deadlines::lead_id.eq(id))
+            .filter(lead_deadlines::met_at.is_null()),
+    )
+    .set(lead_deadlines::met_at.eq(now))
+    .execute(conn)?;
+    refresh_next_due(conn, id, now)?;
+    diesel::update(
+        lead_transfers::table
+            .filter(lead_transfers::lead_id.eq(id))
+            .filter(lead_transfers::status.eq_any(["pending", "disputed"])),
+    )
+    .set(lead_transfers::status.eq("withdrawn"))
+    .execute(conn)?;
+    if let Some(raiser) = dup
+        .raised_by
+        .as_deref()
+        .filter(|r| Some(*r) != original.raised_by.as_deref())
+    {
+        let exists: i64 = crate::db::schema::lead_followers::table
+            .filter(crate::db::schema::lead_followers::lead_id.eq(&original.id))
+            .filter(crate::db::schema::lead_followers::user_id.eq(raiser))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            diesel::insert_into(crate::db::schema::lead_followers::table)
+                .values((
+                    crate::db::schema::lead_followers::lead_id.eq(&original.id),
+                    crate::db::schema::lead_followers::user_id.eq(raiser),
+                ))
+                .execute(conn)?;
+        }
+    }
+    add_event(
+        conn,
+        id,
+        now,
+        &EventActor::of(who),
+        "merged",
+        &reason,
+        serde_json::json!({"into": original.number}),
+    )?;
+    add_event(
+        conn,
+        &original.id,
+        now,
+        &EventActor::of(who),
+        "merged_from",
+        &reason,
+        serde_json::json!({"from": dup.number}),
+    )?;
+    record(
+        conn,
+        who,
+        now,
+        id,
+        "merge",
+        serde_json::json!({"into": original.id, "reason": reason}),
+    )?;
+    let recipients: Vec<String> = dup.raised_by.iter().cloned().collect();
+    tell(
+        conn,
+        who,
+        now,
+        &dup,
+        recipients,
+        format!(
+            "{} 已合并到 {}：{}",
+            dup.number, original.number, original.title
+        ),
+        format!(
+            "您提交的线索“{}”与 {}“{}”为同一问题，已合并办理，后续进展将通知您。",
+            dup.title, original.number, original.title
+        ),
+    )?;
+    crate::leads::find(conn, id)
+}
+
+/// Everyone following a lead besides its parties.
+pub fn followers(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<String>> {
+    use crate::db::schema::lead_followers;
+    Ok(lead_followers::table
+        .filter(lead_followers::lead_id.eq(lead_id))
+        .select(lead_followers::user_id)
+        .load(conn)?)
+}

@@ -124,7 +124,7 @@ const COUNTS: &str = "SELECT l.primary_department AS department, COUNT(*) AS rec
   FROM leads l
   JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
   JOIN lead_deadlines v ON v.lead_id = l.id AND v.stage = 'verify'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
   GROUP BY l.primary_department";
 
 const EVALUATED: &str = "SELECT e.department AS key, COUNT(*) AS n FROM lead_evaluations e
@@ -149,14 +149,14 @@ const PG_MEDIANS: &str = "SELECT l.primary_department AS department,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (a.met_at - l.raised_at)) / 3600.0)::float8) AS ack,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (l.closed_at - l.raised_at)) / 3600.0)::float8) AS close
   FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
   GROUP BY l.primary_department";
 
 const SQLITE_DURATIONS: &str =
     "SELECT l.primary_department AS department, l.raised_at AS raised_at,
     a.met_at AS acknowledged_at, l.closed_at AS closed_at
   FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2";
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL";
 
 /// `$n` placeholders as each backend writes them.
 fn sql(conn: &DbConnection, text: &str) -> String {

@@ -56,6 +56,8 @@ pub struct Lead {
     pub consultation_requested_at: Option<NaiveDateTime>,
     /// How many times the raising township reopened it (at most once).
     pub reopened: i32,
+    /// The lead this duplicate was merged into.
+    pub merged_into: Option<String>,
     #[schema(value_type = Option<String>)]
     pub closed_at: Option<NaiveDateTime>,
     #[schema(value_type = String)]
@@ -437,6 +439,7 @@ pub fn raise(
         transfer_state: None,
         consultation_requested_at: None,
         reopened: 0,
+        merged_into: None,
         closed_at: None,
         updated_at: ctx.now,
         version: 1,
@@ -608,10 +611,21 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
 /// A lead the user may read, or 404 (a lead one may not see is not confirmed to exist).
 pub fn find_visible(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Lead> {
     let lead = find(conn, id)?;
-    if !may_view(who, &lead) && !is_receiving(conn, who, id)? {
+    if !may_view(who, &lead) && !is_receiving(conn, who, id)? && !is_follower(conn, who, id)? {
         return Err(AppError::NotFound("没有这条线索，或您无权查看。".into()));
     }
     Ok(lead)
+}
+
+/// Whether the user follows the lead (raised a duplicate merged into it).
+fn is_follower(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<bool> {
+    use crate::db::schema::lead_followers;
+    let n: i64 = lead_followers::table
+        .filter(lead_followers::lead_id.eq(id))
+        .filter(lead_followers::user_id.eq(&who.id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// Whether the user's department is the receiver of a transfer of this lead still open.
@@ -837,6 +851,7 @@ pub fn step(
     if let Some(r) = &after.raised_by {
         recipients.push(r.clone());
     }
+    recipients.extend(crate::lead_actions::followers(conn, id)?);
     let unit_name = crate::reference::unit_name(conn, &unit_of(who));
     let verdict = match (mv, input.substantiated) {
         (Move::Verify, Some(true)) => "（属实）",

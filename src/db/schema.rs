@@ -132,6 +132,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_counters,
     lead_transfers,
     lead_evaluations,
+    lead_followers,
 );
 
 diesel::table! {
@@ -349,6 +350,7 @@ diesel::table! {
         transfer_state -> Nullable<Text>,
         consultation_requested_at -> Nullable<Timestamp>,
         reopened -> Integer,
+        merged_into -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         version -> Integer,
@@ -426,3 +428,10 @@ diesel::table! {
 
 diesel::joinable!(lead_transfers -> leads (lead_id));
 diesel::joinable!(lead_evaluations -> leads (lead_id));
+
+diesel::table! {
+    lead_followers (lead_id, user_id) {
+        lead_id -> Text,
+        user_id -> Text,
+    }
+}

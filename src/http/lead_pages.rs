@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/escalate", web::post().to(side))
         .route("/leads/{id}/evaluate", web::post().to(side))
         .route("/leads/{id}/reopen", web::post().to(side))
+        .route("/leads/{id}/merge", web::post().to(side))
         .route("/leads/{id}/{step}", web::post().to(step));
 }
 
@@ -391,6 +392,9 @@ pub struct RaiseForm {
     lon: String,
     #[serde(default)]
     lat: String,
+    /// "true" once the person has seen the possible duplicates and still raises the lead.
+    #[serde(default)]
+    confirm_duplicate: String,
 }
 
 impl RaiseForm {
@@ -426,6 +430,7 @@ async fn raise_form_page(
     req: &HttpRequest,
     form: &RaiseForm,
     errors: &[FieldError],
+    duplicates: &[crate::leads::Lead],
 ) -> PageResult {
     authz::require(&s.principal, Action::RaiseLeads).page(s)?;
     let (st, township) = (state.clone(), s.principal.township.clone());
@@ -496,11 +501,27 @@ async fn raise_form_page(
         )
         .help("在现场可点“获取当前位置”；位置在某矿区范围内会自动关联该矿山。"),
     ];
+    if !duplicates.is_empty() {
+        fields.push(Field::new(
+            "confirm_duplicate",
+            "这不是重复线索，仍要提交",
+            "checkbox",
+            "",
+        ));
+    }
     let general = attach_errors(&mut fields, errors);
+    let intro = if duplicates.is_empty() {
+        "提交后系统按类别和位置分派给主办、协办部门，部门须在时限内报到。".to_owned()
+    } else {
+        format!(
+            "附近（或同一矿山）已有 {} 条同类未办结线索，可能是同一问题。请先查看下列线索；如确属新问题，勾选“这不是重复线索，仍要提交”后再提交。",
+            duplicates.len()
+        )
+    };
     let page = FormPage {
         ctx: page_ctx(state, s, req, "我要吹哨", "/leads").await,
         heading: "我要吹哨 · 提交问题线索".into(),
-        intro: Some("提交后系统按类别和位置分派给主办、协办部门，部门须在时限内报到。".into()),
+        intro: Some(intro),
         errors: general,
         editable: true,
         action: "/leads/new".into(),
@@ -509,7 +530,15 @@ async fn raise_form_page(
         back_href: Some("/leads".into()),
         actions: Vec::new(),
         history: Vec::new(),
-        links: Vec::new(),
+        links: duplicates
+            .iter()
+            .map(|d| {
+                (
+                    format!("/leads/{}", d.id),
+                    format!("{} {}（{}）", d.number, d.title, d.state().label()),
+                )
+            })
+            .collect(),
         tables: Vec::new(),
         drawing: None,
     };
@@ -522,7 +551,7 @@ async fn raise_form_page(
 
 async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
-    raise_form_page(&state, &s, &req, &RaiseForm::default(), &[]).await
+    raise_form_page(&state, &s, &req, &RaiseForm::default(), &[], &[]).await
 }
 
 async fn raise(
@@ -532,6 +561,30 @@ async fn raise(
 ) -> PageResult {
     let s = form.session;
     let f = form.form;
+    if f.confirm_duplicate != "true" {
+        if let Ok(input) = f.input() {
+            let q = crate::lead_actions::DuplicateQuery {
+                category: input.category.clone(),
+                mine_id: input.mine_id.clone(),
+                lon: input.location.map(|l| l.lon),
+                lat: input.location.map(|l| l.lat),
+            };
+            let (st, who, radius) = (
+                state.clone(),
+                s.principal.clone(),
+                state.settings.leads.duplicate_radius_m,
+            );
+            let found = blocking(move || {
+                st.db
+                    .read(|conn| crate::lead_actions::duplicates(conn, &who, &q, radius))
+            })
+            .await
+            .unwrap_or_default();
+            if !found.is_empty() {
+                return raise_form_page(&state, &s, &req, &f, &[], &found).await;
+            }
+        }
+    }
     let result = match f.input() {
         Ok(input) => {
             let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
@@ -551,7 +604,9 @@ async fn raise(
     };
     match result {
         Ok(v) => Ok(redirect(&format!("/leads/{}?ok=created", v.lead.id))),
-        Err(AppError::Validation(errors)) => raise_form_page(&state, &s, &req, &f, &errors).await,
+        Err(AppError::Validation(errors)) => {
+            raise_form_page(&state, &s, &req, &f, &errors, &[]).await
+        }
         Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
 }
@@ -757,6 +812,8 @@ async fn detail_page(
             "escalate" => "提请会商".into(),
             "evaluate" => "街镇评价".into(),
             "reopen" => "重新打开".into(),
+            "merged" => "合并到其他线索".into(),
+            "merged_from" => "合并重复线索".into(),
             other => Move::parse(other)
                 .map(|m| m.label().to_owned())
                 .unwrap_or_else(|| other.to_owned()),
@@ -897,6 +954,12 @@ fn describe(d: &serde_json::Value) -> String {
     }
     if let Some(r) = d.get("rectify_by").and_then(|v| v.as_str()) {
         parts.push(format!("整改期限：{r}"));
+    }
+    if let Some(n) = d.get("into").and_then(|v| v.as_str()) {
+        parts.push(format!("并入 {n}"));
+    }
+    if let Some(n) = d.get("from").and_then(|v| v.as_str()) {
+        parts.push(format!("并入重复线索 {n}"));
     }
     if let Some(n) = d.get("decision_number").and_then(|v| v.as_str()) {
         parts.push(format!("决定书：{n}"));
@@ -1113,6 +1176,23 @@ fn side_panels(
                 .in_form("escalate")],
         });
     }
+    if open && (primary_staff || who.role == Role::Coordinator) {
+        out.push(ActionButton {
+            href: format!("/leads/{id}/merge"),
+            label: "作为重复线索合并",
+            confirm: "合并后本线索办结，由原线索继续办理，确定吗？".into(),
+            style: "secondary",
+            fields: vec![
+                Field::new("into", "原线索编号", "text", "")
+                    .required()
+                    .help("如 XS-2026-000123")
+                    .in_form("merge"),
+                Field::new("reason", "合并理由", "textarea", "")
+                    .required()
+                    .in_form("merge"),
+            ],
+        });
+    }
     let raising_township = who.role == Role::Township
         && (l.raised_by.as_deref() == Some(who.id.as_str())
             || who.township.as_deref() == Some(l.raised_unit.as_str()));
@@ -1182,6 +1262,8 @@ struct SideForm {
     verdict: String,
     #[serde(default)]
     comment: String,
+    #[serde(default)]
+    into: String,
 }
 
 async fn side(
@@ -1252,6 +1334,17 @@ async fn side(
                         verdict: opt(&f.verdict),
                         comment: opt(&f.comment),
                         department: opt(&f.department),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "merge" => a::merge(
+                    c,
+                    w,
+                    i,
+                    crate::lead_actions::MergeInput {
+                        into: opt(&f.into),
+                        reason: opt(&f.reason),
                     },
                     n,
                 )

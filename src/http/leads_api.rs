@@ -10,13 +10,15 @@ use crate::error::{AppResult, Problem};
 use crate::http::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::http::{blocking, create_once, AppState};
 use crate::lead_actions::{
-    self, AnswerInput, DecideInput, EvaluateInput, ReasonInput, TransferInput,
+    self, AnswerInput, DecideInput, DuplicateQuery, EvaluateInput, MergeInput, ReasonInput,
+    TransferInput,
 };
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, RaiseContext, StepInput};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/stats/leads", web::get().to(lead_stats))
         .route("/leads/export.xlsx", web::get().to(export_leads))
+        .route("/leads/duplicates", web::get().to(lead_duplicates))
         .route("/leads", web::get().to(list_leads))
         .route("/leads", web::post().to(raise_lead))
         .route("/leads/{id}", web::get().to(get_lead))
@@ -40,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/leads/{id}/escalate", web::post().to(escalate_lead))
         .route("/leads/{id}/evaluate", web::post().to(evaluate_lead))
-        .route("/leads/{id}/reopen", web::post().to(reopen_lead));
+        .route("/leads/{id}/reopen", web::post().to(reopen_lead))
+        .route("/leads/{id}/merge", web::post().to(merge_lead));
 }
 
 /// Raises a lead in one transaction: the shared entry point of the form and the API.
@@ -360,4 +363,34 @@ pub async fn export_leads(
             crate::ledger::attachment("leads.xlsx", "问题线索台账.xlsx"),
         ))
         .body(bytes))
+}
+
+side_handler!(
+    merge_lead,
+    "/api/v1/leads/{id}/merge",
+    MergeInput,
+    "Merge this duplicate `into` the original lead (number or id), with a `reason`.",
+    |st, c, w, i, n, body| lead_actions::merge(c, w, i, body, n)
+);
+
+/// Possible duplicates before raising: open leads of the category on the mine or nearby.
+#[utoipa::path(get, path = "/api/v1/leads/duplicates", tag = "问题线索", params(DuplicateQuery), responses(
+    (status = 200, body = LeadPage), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn lead_duplicates(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<DuplicateQuery>,
+) -> AppResult<HttpResponse> {
+    crate::authz::require(&user.0, crate::authz::Action::RaiseLeads)?;
+    let radius = state.settings.leads.duplicate_radius_m;
+    let items = blocking(move || {
+        state
+            .db
+            .read(|conn| lead_actions::duplicates(conn, &user.0, &q.0, radius))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(LeadPage {
+        items,
+        next_cursor: None,
+    }))
 }

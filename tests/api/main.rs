@@ -12,6 +12,7 @@ mod calendar;
 mod cli;
 mod idempotency;
 mod lead_deadlines;
+mod lead_duplicates;
 mod lead_pages;
 mod lead_stats;
 mod lead_transfers;

@@ -34,6 +34,8 @@ CREATE TABLE leads (
     -- Set when the lead is put to a consultation (提请会商).
     consultation_requested_at TIMESTAMP,
     reopened INTEGER NOT NULL DEFAULT 0,
+    -- A duplicate merged into another lead: closed here, followed there.
+    merged_into TEXT REFERENCES leads(id),
     closed_at TIMESTAMP,
     updated_at TIMESTAMP NOT NULL,
     version INTEGER NOT NULL
@@ -45,6 +47,7 @@ CREATE INDEX leads_township_idx ON leads (township, raised_at, id);
 CREATE INDEX leads_raised_by_idx ON leads (raised_by, raised_at, id);
 CREATE INDEX leads_mine_idx ON leads (mine_id, state);
 CREATE INDEX leads_category_idx ON leads (category, state);
+CREATE INDEX leads_category_place_idx ON leads (category, lat, lon);
 CREATE INDEX leads_raised_idx ON leads (raised_at, id);
 CREATE INDEX leads_overdue_idx ON leads (overdue, next_due_at, id);
 CREATE INDEX leads_transfer_idx ON leads (transfer_state, next_due_at, id);
@@ -117,3 +120,10 @@ CREATE TABLE lead_evaluations (
     PRIMARY KEY (lead_id, department)
 );
 CREATE INDEX lead_evaluations_department_idx ON lead_evaluations (department, evaluated_at);
+
+-- People who follow a lead besides its parties: the raisers of duplicates merged into it.
+CREATE TABLE lead_followers (
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (lead_id, user_id)
+);
