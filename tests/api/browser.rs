@@ -79,12 +79,21 @@ async fn wait_for_url(
 }
 
 async fn browser(driver: &Driver, data_dir: &std::path::Path) -> fantoccini::Client {
+    browser_sized(driver, data_dir, "1280,1000").await
+}
+
+/// A browser with a window of `size` ("390,844" is a phone).
+async fn browser_sized(
+    driver: &Driver,
+    data_dir: &std::path::Path,
+    size: &str,
+) -> fantoccini::Client {
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), serde_json::json!({
         "binary": find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]).unwrap(),
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,1000", format!("--user-data-dir={}", data_dir.display())]
+                 "--disable-sync", format!("--window-size={size}"), format!("--user-data-dir={}", data_dir.display())]
     }));
     ClientBuilder::rustls()
         .expect("tls")
@@ -172,6 +181,65 @@ on_both! {
         assert_eq!(welcome, "您好，系统管理员");
         assert_eq!(user, "系统管理员");
         assert_eq!(url.path(), "/");
+    }
+}
+
+on_both! {
+    /// A township user raises a lead on a phone-sized window; the EE officer finds it in the
+    /// queue, reports in and verifies; the township sees the progress.
+    async fn a_whistle_from_a_phone_reaches_the_department(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("town.phone", "township", None, Some("BEHT")).await;
+        app.create_user("ee.desk", "officer", Some("EE"), None).await;
+        let (phone_dir, desk_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let phone = browser_sized(&driver, phone_dir.path(), "390,844").await;
+        let raised = async {
+            phone.goto(&app.url("/leads/new")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("town.phone").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("f-title")).await?.send_keys("砂石场夜间扬尘").await?;
+            phone.find(Locator::Id("f-category")).await?.select_by_value("dust").await?;
+            phone.find(Locator::Id("f-urgency")).await?.select_by_value("urgent").await?;
+            phone.find(Locator::Id("f-description")).await?.send_keys("运输车辆未苫盖，沿路扬尘。").await?;
+            let width = phone.find(Locator::Id("form-submit")).await?.rectangle().await?.2;
+            phone.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&phone, "ok=created").await?;
+            let heading = phone.wait().for_element(Locator::Css("h1")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((heading, width, phone.current_url().await?))
+        }.await;
+        let (heading, button_width, lead_url) = raised.expect("raise on the phone");
+        assert!(heading.starts_with("XS-2026-000001") && heading.contains("砂石场夜间扬尘"), "{heading}");
+        assert!(button_width > 300.0, "the submit button fills the phone's width: {button_width}");
+
+        let desk = browser(&driver, desk_dir.path()).await;
+        let handled = async {
+            desk.goto(&app.url("/leads")).await?;
+            desk.wait().for_element(Locator::Id("username")).await?.send_keys("ee.desk").await?;
+            desk.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            desk.find(Locator::Id("login-submit")).await?.click().await?;
+            desk.wait().for_element(Locator::LinkText("砂石场夜间扬尘")).await?.click().await?;
+            desk.wait().for_element(Locator::XPath("//summary[normalize-space(.)='报到']")).await?.click().await?;
+            desk.find(Locator::Id("acknowledge-note")).await?.send_keys("已派员赶赴现场").await?;
+            desk.find(Locator::Css("form[action$='/acknowledge'] button")).await?.click().await?;
+            wait_for_url(&desk, "ok=step").await?;
+            desk.wait().for_element(Locator::XPath("//summary[contains(., '填写核查结论')]")).await?.click().await?;
+            desk.find(Locator::Id("verify-substantiated")).await?.select_by_value("true").await?;
+            desk.find(Locator::Id("verify-note")).await?.send_keys("现场核实属实").await?;
+            desk.find(Locator::Css("form[action$='/verify'] button")).await?.click().await?;
+            wait_for_url(&desk, "ok=step").await?;
+            Ok::<_, fantoccini::error::CmdError>(())
+        }.await;
+        let _ = desk.close().await;
+        handled.expect("report in and verify at the desk");
+
+        let seen = async {
+            phone.goto(lead_url.as_str()).await?;
+            phone.wait().for_element(Locator::Css("main")).await?.text().await
+        }.await;
+        let _ = phone.close().await;
+        let page = seen.expect("the township looks again");
+        assert!(page.contains("已核查") && page.contains("已派员赶赴现场") && page.contains("结论：属实"), "{page}");
     }
 }
 
