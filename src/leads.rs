@@ -562,6 +562,7 @@ impl EventActor {
     }
 }
 
+/// Adds a step to the lead's timeline and returns its id.
 pub(crate) fn add_event(
     conn: &mut DbConnection,
     lead_id: &str,
@@ -570,10 +571,11 @@ pub(crate) fn add_event(
     kind: &str,
     note: &str,
     data: serde_json::Value,
-) -> AppResult<()> {
+) -> AppResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(lead_events::table)
         .values(&Event {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: id.clone(),
             lead_id: lead_id.to_owned(),
             occurred_at: now,
             actor_id: actor.id.clone(),
@@ -584,7 +586,7 @@ pub(crate) fn add_event(
             data_json: data.to_string(),
         })
         .execute(conn)?;
-    Ok(())
+    Ok(id)
 }
 
 /// A step of the system (an escalation) on the lead's timeline.
@@ -596,7 +598,7 @@ pub fn system_event(
     note: &str,
     data: serde_json::Value,
 ) -> AppResult<()> {
-    add_event(conn, lead_id, now, &EventActor::system(), kind, note, data)
+    add_event(conn, lead_id, now, &EventActor::system(), kind, note, data).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
@@ -667,12 +669,15 @@ pub struct StepInput {
 
 /// Moves the main line of a lead. Only officers and heads of the primary department may;
 /// a move the state does not allow is a 409; of two at once, exactly one wins.
+#[allow(clippy::too_many_arguments)] // the step, its input and its evidence with their limit
 pub fn step(
     conn: &mut DbConnection,
     who: &Principal,
     id: &str,
     mv: Move,
     input: StepInput,
+    evidence: Vec<crate::lead_files::Upload>,
+    max_file_bytes: usize,
     now: NaiveDateTime,
 ) -> AppResult<Lead> {
     let before = find_visible(conn, who, id)?;
@@ -830,7 +835,18 @@ pub fn step(
         .execute(conn)?;
     }
     refresh_next_due(conn, id, now)?;
-    add_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?;
+    let event_id = add_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?;
+    if !evidence.is_empty() {
+        crate::lead_files::store(
+            conn,
+            who,
+            id,
+            Some(&event_id),
+            evidence,
+            max_file_bytes,
+            now,
+        )?;
+    }
     let after = find(conn, id)?;
     audit::record(
         conn,
@@ -979,6 +995,8 @@ pub struct LeadView {
     pub transfers: Vec<crate::lead_actions::Transfer>,
     /// The raising township's evaluations, per department.
     pub evaluations: Vec<crate::lead_actions::Evaluation>,
+    /// Photos and documents (without their bytes; `GET …/attachments/{id}` serves them).
+    pub attachments: Vec<crate::lead_files::Attachment>,
 }
 
 pub fn view(
@@ -1032,6 +1050,7 @@ pub fn view(
         moves,
         transfers: crate::lead_actions::transfers(conn, id)?,
         evaluations: crate::lead_actions::evaluations(conn, id)?,
+        attachments: crate::lead_files::list(conn, id)?,
         lead,
     })
 }

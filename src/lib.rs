@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod lead_actions;
+pub mod lead_files;
 pub mod lead_stats;
 pub mod leads;
 pub mod ledger;

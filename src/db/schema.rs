@@ -133,6 +133,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_transfers,
     lead_evaluations,
     lead_followers,
+    lead_attachments,
 );
 
 diesel::table! {
@@ -433,5 +434,20 @@ diesel::table! {
     lead_followers (lead_id, user_id) {
         lead_id -> Text,
         user_id -> Text,
+    }
+}
+
+diesel::table! {
+    lead_attachments (id) {
+        id -> Text,
+        lead_id -> Text,
+        event_id -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<Text>,
+        uploaded_at -> Timestamp,
     }
 }

@@ -311,3 +311,95 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
         })
     }
 }
+
+/// A submitted page form that may carry files (`multipart/form-data`), or a plain one:
+/// the fields as `T`, the files apart, the CSRF field checked. The whole body is limited
+/// to `http.max_upload_bytes` and a few files more.
+pub struct PageUpload<T> {
+    pub session: Session,
+    pub form: T,
+    pub files: Vec<crate::lead_files::Upload>,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for PageUpload<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !is_multipart {
+            let form = PageForm::<T>::from_request(&req, payload);
+            return Box::pin(async move {
+                let f = form.await?;
+                Ok(PageUpload {
+                    session: f.session,
+                    form: f.form,
+                    files: Vec::new(),
+                })
+            });
+        }
+        let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
+        Box::pin(async move {
+            let session = authenticate(req.clone()).await?;
+            let limit = req
+                .app_data::<web::Data<AppState>>()
+                .map_or(10 * 1024 * 1024, |s| s.settings.http.max_upload_bytes)
+                .saturating_mul(4);
+            let too_big = || AppError::PayloadTooLarge(limit);
+            let mut fields: Vec<(String, String)> = Vec::new();
+            let mut files = Vec::new();
+            let mut total = 0usize;
+            while let Some(field) = multipart.next().await {
+                let mut field =
+                    field.map_err(|e| AppError::BadRequest(format!("上传内容有误：{e}")))?;
+                let name = field.name().unwrap_or_default().to_owned();
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .map(str::to_owned);
+                let content_type = field.content_type().map(|m| m.essence_str().to_owned());
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk =
+                        chunk.map_err(|e| AppError::BadRequest(format!("上传内容有误：{e}")))?;
+                    total += chunk.len();
+                    if total > limit {
+                        return Err(too_big());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                match file_name {
+                    // A file input left empty still sends a part with no name and no bytes.
+                    Some(f) if f.is_empty() && bytes.is_empty() => {}
+                    Some(f) => files.push(crate::lead_files::Upload {
+                        file_name: f,
+                        content_type: content_type.unwrap_or_default(),
+                        bytes,
+                    }),
+                    None => fields.push((
+                        name,
+                        String::from_utf8(bytes).map_err(|_| {
+                            AppError::BadRequest("表单内容不是有效的 UTF-8 文本。".into())
+                        })?,
+                    )),
+                }
+            }
+            let encoded = serde_urlencoded::to_string(&fields).map_err(AppError::internal)?;
+            let form: WithCsrf<T> = serde_urlencoded::from_str(&encoded)
+                .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?;
+            if !constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes()) {
+                return Err(AppError::Forbidden("页面已过期，请刷新后重新提交。".into()));
+            }
+            Ok(PageUpload {
+                session,
+                form: form.inner,
+                files,
+            })
+        })
+    }
+}

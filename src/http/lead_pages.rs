@@ -12,7 +12,7 @@ use crate::authz::{self, Action};
 use crate::domain::lead::{LeadState, Move, Stage, Urgency, EVALUATIONS};
 use crate::domain::role::Role;
 use crate::error::{AppError, FieldError};
-use crate::http::extract::{PageForm, PageSession, Session};
+use crate::http::extract::{PageForm, PageSession, PageUpload, Session};
 use crate::http::pages::{
     attach_errors, cell, link, page_ctx, redirect, render, to_login, ActionButton, Cell, Field,
     FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
@@ -36,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/evaluate", web::post().to(side))
         .route("/leads/{id}/reopen", web::post().to(side))
         .route("/leads/{id}/merge", web::post().to(side))
+        .route("/leads/{id}/attachments", web::post().to(attach))
+        .route("/leads/{id}/attachments/{file}", web::get().to(download))
         .route("/leads/{id}/{step}", web::post().to(step));
 }
 
@@ -500,6 +502,10 @@ async fn raise_form_page(
             },
         )
         .help("在现场可点“获取当前位置”；位置在某矿区范围内会自动关联该矿山。"),
+        Field::new("photos", "现场照片", "file", "").help(format!(
+            "可选多张照片或 pdf、Word 文档，每个文件不超过 {} MB。",
+            state.settings.http.max_upload_bytes / 1024 / 1024
+        )),
     ];
     if !duplicates.is_empty() {
         fields.push(Field::new(
@@ -514,7 +520,7 @@ async fn raise_form_page(
         "提交后系统按类别和位置分派给主办、协办部门，部门须在时限内报到。".to_owned()
     } else {
         format!(
-            "附近（或同一矿山）已有 {} 条同类未办结线索，可能是同一问题。请先查看下列线索；如确属新问题，勾选“这不是重复线索，仍要提交”后再提交。",
+            "附近（或同一矿山）已有 {} 条同类未办结线索，可能是同一问题。请先查看下列线索；如确属新问题，勾选“这不是重复线索，仍要提交”后再提交（已选择的照片需重新选择）。",
             duplicates.len()
         )
     };
@@ -557,10 +563,15 @@ async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
 async fn raise(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<RaiseForm>,
+    form: PageUpload<RaiseForm>,
 ) -> PageResult {
     let s = form.session;
     let f = form.form;
+    let files = form.files;
+    let max = state.settings.http.max_upload_bytes;
+    if let Err(errors) = crate::lead_files::check(&files, max, "photos") {
+        return raise_form_page(&state, &s, &req, &f, &errors, &[]).await;
+    }
     if f.confirm_duplicate != "true" {
         if let Ok(input) = f.input() {
             let q = crate::lead_actions::DuplicateQuery {
@@ -595,7 +606,9 @@ async fn raise(
             };
             blocking(move || {
                 st.db.transaction(|conn| {
-                    crate::http::leads_api::raise_in(&st, conn, &who, input, source, now)
+                    let v = crate::http::leads_api::raise_in(&st, conn, &who, input, source, now)?;
+                    crate::lead_files::store(conn, &who, &v.lead.id, None, files, max, now)?;
+                    Ok(v)
                 })
             })
             .await
@@ -640,6 +653,7 @@ fn step_button(id: &str, mv: Move) -> ActionButton {
                     ])
                     .in_form(form),
                 note("核查情况", true),
+                Field::new("evidence", "证据材料（照片、笔录等）", "file", "").in_form(form),
             ],
             "primary",
         ),
@@ -653,10 +667,24 @@ fn step_button(id: &str, mv: Move) -> ActionButton {
                 Field::new("rectify_by", "整改期限", "date", "").in_form(form),
                 Field::new("decision_number", "处罚决定书文号", "text", "").in_form(form),
                 note("说明", false),
+                Field::new(
+                    "evidence",
+                    "文书材料（整改通知书、处罚决定书等）",
+                    "file",
+                    "",
+                )
+                .in_form(form),
             ],
             "primary",
         ),
-        Move::Close => ("办结", vec![note("办结情况", true)], "primary"),
+        Move::Close => (
+            "办结",
+            vec![
+                note("办结情况", true),
+                Field::new("evidence", "办结材料（复查照片等）", "file", "").in_form(form),
+            ],
+            "primary",
+        ),
     };
     let path = match mv {
         Move::StartVerifying => "start-verification",
@@ -765,6 +793,17 @@ async fn detail_page(
         .map(|m| step_button(&l.id, m))
         .collect();
     actions.extend(side_panels(&v, &s.principal, &names));
+    if LeadState::parse(&l.state).is_some_and(|st| st.is_open())
+        && !matches!(s.principal.role, Role::Admin | Role::Enterprise)
+    {
+        actions.push(ActionButton {
+            href: format!("/leads/{}/attachments", l.id),
+            label: "添加照片或材料",
+            confirm: String::new(),
+            style: "secondary",
+            fields: vec![Field::new("files", "文件", "file", "").in_form("attach")],
+        });
+    }
     if LeadState::parse(&l.state).is_some_and(|st| st.is_open()) && s.principal.role != Role::Admin
     {
         actions.push(ActionButton {
@@ -872,6 +911,25 @@ async fn detail_page(
         history: Vec::new(),
         links: vec![("/leads".into(), "返回线索列表".into())],
         tables: vec![
+            SubTable {
+                title: "照片和材料".into(),
+                headers: vec!["文件", "大小", "上传时间"],
+                rows: v
+                    .attachments
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            link(
+                                &a.file_name,
+                                format!("/leads/{}/attachments/{}", l.id, a.id),
+                            ),
+                            cell(format!("{:.1} KB", a.size_bytes as f64 / 1024.0)),
+                            cell(local_time(a.uploaded_at)),
+                        ]
+                    })
+                    .collect(),
+                empty_text: "没有附件。",
+            },
             SubTable {
                 title: "转办".into(),
                 headers: vec!["时间", "从", "转给", "理由", "结果"],
@@ -994,7 +1052,7 @@ struct StepForm {
 async fn step(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<StepForm>,
+    form: PageUpload<StepForm>,
     path: web::Path<(String, String)>,
 ) -> PageResult {
     let s = form.session;
@@ -1024,8 +1082,16 @@ async fn step(
         decision_number: opt(&f.decision_number),
         version: None,
     };
-    match crate::http::leads_api::step(state.clone(), s.principal.clone(), id.clone(), mv, input)
-        .await
+    let files = form.files;
+    match crate::http::leads_api::step(
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        mv,
+        input,
+        files,
+    )
+    .await
     {
         Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
         Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
@@ -1371,4 +1437,59 @@ async fn side(
         Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
         Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
+}
+
+async fn attach(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageUpload<HashMap<String, String>>,
+) -> PageResult {
+    let s = form.session;
+    let files = form.files;
+    let id = req.match_info().get("id").unwrap_or_default().to_owned();
+    if files.is_empty() {
+        return detail_page(
+            &state,
+            &s,
+            &req,
+            &id,
+            &[FieldError::new("files", "请选择要上传的文件")],
+        )
+        .await;
+    }
+    let (st, who, lid, now, max) = (
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        state.clock.now_naive(),
+        state.settings.http.max_upload_bytes,
+    );
+    match blocking(move || {
+        st.db
+            .transaction(|conn| crate::lead_files::add(conn, &who, &lid, files, max, now))
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
+        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
+
+async fn download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    let (lead_id, file_id) = path.into_inner();
+    let (st, who) = (state.clone(), s.principal.clone());
+    let (a, bytes) = blocking(move || {
+        st.db
+            .read(|conn| crate::lead_files::open(conn, &who, &lead_id, &file_id))
+    })
+    .await
+    .page(&s)?;
+    Ok(crate::http::leads_api::file_response(&a, bytes))
 }

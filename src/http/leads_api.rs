@@ -43,7 +43,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/escalate", web::post().to(escalate_lead))
         .route("/leads/{id}/evaluate", web::post().to(evaluate_lead))
         .route("/leads/{id}/reopen", web::post().to(reopen_lead))
-        .route("/leads/{id}/merge", web::post().to(merge_lead));
+        .route("/leads/{id}/merge", web::post().to(merge_lead))
+        .route("/leads/{id}/attachments", web::post().to(upload_attachment))
+        .route(
+            "/leads/{id}/attachments/{file}",
+            web::get().to(get_attachment),
+        );
 }
 
 /// Raises a lead in one transaction: the shared entry point of the form and the API.
@@ -140,11 +145,13 @@ pub(crate) async fn step(
     id: String,
     mv: Move,
     input: StepInput,
+    evidence: Vec<crate::lead_files::Upload>,
 ) -> AppResult<LeadView> {
     let now = state.clock.now_naive();
+    let max = state.settings.http.max_upload_bytes;
     blocking(move || {
         state.db.transaction(|conn| {
-            leads::step(conn, &who, &id, mv, input, now)?;
+            leads::step(conn, &who, &id, mv, input, evidence, max, now)?;
             leads::view(conn, &who, &id, now)
         })
     })
@@ -164,7 +171,7 @@ macro_rules! step_handler {
             id: web::Path<String>,
             body: ApiJson<StepInput>,
         ) -> AppResult<HttpResponse> {
-            let view = step(state, user.0, id.into_inner(), $mv, body.0).await?;
+            let view = step(state, user.0, id.into_inner(), $mv, body.0, Vec::new()).await?;
             Ok(HttpResponse::Ok().json(view))
         }
     };
@@ -393,4 +400,92 @@ pub async fn lead_duplicates(
         items,
         next_cursor: None,
     }))
+}
+
+/// A stored file as a download: images and PDFs open in the browser, others download.
+pub(crate) fn file_response(a: &crate::lead_files::Attachment, bytes: Vec<u8>) -> HttpResponse {
+    let inline = a.content_type.starts_with("image/") || a.content_type == "application/pdf";
+    let disposition = crate::ledger::attachment("file", &a.file_name);
+    let disposition = if inline {
+        disposition.replacen("attachment", "inline", 1)
+    } else {
+        disposition
+    };
+    HttpResponse::Ok()
+        .content_type(a.content_type.clone())
+        .insert_header(("content-disposition", disposition))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(bytes)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The file's name, e.g. 现场照片.jpg.
+    pub name: Option<String>,
+}
+
+/// Add a photo or document to a lead: the body is the file, `Content-Type` its type
+/// (jpg, png, webp, heic, pdf, doc, docx), `?name=` its name.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/attachments", tag = "问题线索", params(UploadQuery), request_body(content = Vec<u8>, content_type = "image/jpeg"), responses(
+    (status = 201, body = Vec<crate::lead_files::Attachment>), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_attachment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<String>,
+    q: ApiQuery<UploadQuery>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let max = state.settings.http.max_upload_bytes;
+    let body = crate::http::mines_api::read_upload(&state, payload)
+        .await
+        .map_err(|e| match e {
+            crate::error::AppError::Validation(_) => {
+                crate::error::AppError::field("file", "请求体为空：请以文件内容作为请求体上传")
+            }
+            other => other,
+        })?;
+    let upload = crate::lead_files::Upload {
+        file_name: q
+            .0
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "附件".into()),
+        content_type: req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+        bytes: body,
+    };
+    let now = state.clock.now_naive();
+    let stored = blocking(move || {
+        state
+            .db
+            .transaction(|conn| crate::lead_files::add(conn, &user.0, &id, vec![upload], max, now))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(stored))
+}
+
+/// A lead's photo or document, for whoever may read the lead.
+#[utoipa::path(get, path = "/api/v1/leads/{id}/attachments/{file}", tag = "问题线索", responses(
+    (status = 200, description = "文件内容"), (status = 404, body = Problem)))]
+pub async fn get_attachment(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (lead_id, file_id) = path.into_inner();
+    let (a, bytes) = blocking(move || {
+        state
+            .db
+            .read(|conn| crate::lead_files::open(conn, &user.0, &lead_id, &file_id))
+    })
+    .await?;
+    Ok(file_response(&a, bytes))
 }

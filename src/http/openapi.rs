@@ -32,7 +32,7 @@ use crate::http::{api, leads_api, mines_api, ops, outbox_api, permits_api};
         leads_api::raise_lead, leads_api::list_leads, leads_api::get_lead, leads_api::acknowledge_lead,
         leads_api::start_verification, leads_api::verify_lead, leads_api::enforce_lead, leads_api::close_lead,
         leads_api::comment_lead, leads_api::lead_stats, leads_api::export_leads,
-        leads_api::lead_duplicates, leads_api::merge_lead, leads_api::transfer_lead, leads_api::answer_transfer,
+        leads_api::lead_duplicates, leads_api::merge_lead, leads_api::upload_attachment, leads_api::get_attachment, leads_api::transfer_lead, leads_api::answer_transfer,
         leads_api::decide_transfer, leads_api::escalate_lead, leads_api::evaluate_lead, leads_api::reopen_lead,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),

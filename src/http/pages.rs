@@ -196,6 +196,13 @@ pub struct ActionButton {
     pub fields: Vec<Field>,
 }
 
+impl ActionButton {
+    /// Whether the panel's form carries files (and so is sent as multipart).
+    pub fn has_file(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == "file")
+    }
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -244,6 +251,13 @@ pub(crate) struct FormPage {
     pub(crate) tables: Vec<SubTable>,
     /// An SVG drawing built by the service (labels escaped there), e.g. a mine's boundary.
     pub(crate) drawing: Option<String>,
+}
+
+impl FormPage {
+    /// Whether the main form carries files (and so is sent as multipart).
+    pub(crate) fn has_file(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == "file")
+    }
 }
 
 pub(crate) struct SubTable {

@@ -13,6 +13,7 @@ mod cli;
 mod idempotency;
 mod lead_deadlines;
 mod lead_duplicates;
+mod lead_files;
 mod lead_pages;
 mod lead_stats;
 mod lead_transfers;

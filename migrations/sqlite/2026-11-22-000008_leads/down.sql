@@ -1,3 +1,4 @@
+DROP TABLE lead_attachments;
 DROP TABLE lead_followers;
 DROP TABLE lead_evaluations;
 DROP TABLE lead_transfers;

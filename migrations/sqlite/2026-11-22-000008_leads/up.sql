@@ -127,3 +127,19 @@ CREATE TABLE lead_followers (
     user_id TEXT NOT NULL REFERENCES users(id),
     PRIMARY KEY (lead_id, user_id)
 );
+
+-- Photos and documents on a lead (现场照片、核查证据), kept in the database so that one
+-- backup holds everything.
+CREATE TABLE lead_attachments (
+    id TEXT PRIMARY KEY NOT NULL,
+    lead_id TEXT NOT NULL REFERENCES leads(id),
+    event_id TEXT REFERENCES lead_events(id),
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    data BLOB NOT NULL,
+    uploaded_by TEXT REFERENCES users(id),
+    uploaded_at TIMESTAMP NOT NULL
+);
+CREATE INDEX lead_attachments_lead_idx ON lead_attachments (lead_id, uploaded_at);
