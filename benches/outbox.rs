@@ -4,7 +4,6 @@
 //!     cargo bench --bench outbox
 //!     BENCH_DB=postgres BENCH_MESSAGES=5000 cargo bench --bench outbox
 
-#[allow(dead_code)] // shared with the HTTP benchmarks
 mod common;
 #[path = "../tests/api/smtp_sink.rs"]
 mod smtp_sink;

@@ -232,6 +232,8 @@ pub fn transfer(
             lead_departments::lead_id.eq(id),
             lead_departments::department.eq(&to),
             lead_departments::role.eq("receiving"),
+            lead_departments::next_due_at.eq(lead.next_due_at),
+            lead_departments::raised_at.eq(lead.raised_at),
         ))
         .execute(conn)?;
     let to_name = crate::reference::unit_name(conn, &to);
@@ -301,6 +303,8 @@ fn hand_over(
             lead_departments::lead_id.eq(&lead.id),
             lead_departments::department.eq(department),
             lead_departments::role.eq("primary"),
+            lead_departments::next_due_at.eq(lead.next_due_at),
+            lead_departments::raised_at.eq(lead.raised_at),
         ))
         .execute(conn)?;
     let acknowledged = lead.state() != LeadState::Routed || !reports_in;
@@ -338,6 +342,10 @@ fn drop_receiving(conn: &mut DbConnection, lead_id: &str, assisting: &[String]) 
             .filter(lead_departments::role.eq("receiving")),
     )
     .execute(conn)?;
+    let (raised_at, next_due_at): (NaiveDateTime, Option<NaiveDateTime>) = leads::table
+        .find(lead_id)
+        .select((leads::raised_at, leads::next_due_at))
+        .first(conn)?;
     for d in assisting {
         let present: i64 = lead_departments::table
             .filter(lead_departments::lead_id.eq(lead_id))
@@ -350,6 +358,8 @@ fn drop_receiving(conn: &mut DbConnection, lead_id: &str, assisting: &[String]) 
                     lead_departments::lead_id.eq(lead_id),
                     lead_departments::department.eq(d),
                     lead_departments::role.eq("assisting"),
+                    lead_departments::next_due_at.eq(next_due_at),
+                    lead_departments::raised_at.eq(raised_at),
                 ))
                 .execute(conn)?;
         }

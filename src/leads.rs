@@ -281,17 +281,26 @@ pub fn route(
 /// The next number of the year: XS-2026-000123. The counter row is locked for the rest of
 /// the transaction, so numbers are unique and without gaps among committed leads.
 fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<String> {
-    let updated = diesel::update(lead_counters::table.find(year))
+    // The year's row is created if missing without failing when another transaction
+    // creates it at the same moment (the first leads of a year raised at once); the update
+    // then takes its row lock, which orders the numbering.
+    let row = (
+        lead_counters::year.eq(year),
+        lead_counters::last_number.eq(0),
+    );
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(lead_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(lead_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    diesel::update(lead_counters::table.find(year))
         .set(lead_counters::last_number.eq(lead_counters::last_number + 1))
         .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(lead_counters::table)
-            .values((
-                lead_counters::year.eq(year),
-                lead_counters::last_number.eq(1),
-            ))
-            .execute(conn)?;
-    }
     let n: i32 = lead_counters::table
         .find(year)
         .select(lead_counters::last_number)
@@ -451,12 +460,16 @@ pub fn raise(
         lead_departments::lead_id.eq(lead.id.clone()),
         lead_departments::department.eq(routing.primary.clone()),
         lead_departments::role.eq("primary"),
+        lead_departments::next_due_at.eq(lead.next_due_at),
+        lead_departments::raised_at.eq(lead.raised_at),
     )];
     for d in &routing.assisting {
         parties.push((
             lead_departments::lead_id.eq(lead.id.clone()),
             lead_departments::department.eq(d.clone()),
             lead_departments::role.eq("assisting"),
+            lead_departments::next_due_at.eq(lead.next_due_at),
+            lead_departments::raised_at.eq(lead.raised_at),
         ));
     }
     for p in parties {
@@ -922,6 +935,10 @@ pub(crate) fn refresh_next_due(
             leads::overdue.eq(i32::from(next.is_some_and(|n| n < now))),
         ))
         .execute(conn)?;
+    // The departments' copies of the ordering key.
+    diesel::update(lead_departments::table.filter(lead_departments::lead_id.eq(id)))
+        .set(lead_departments::next_due_at.eq(next))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -1077,7 +1094,9 @@ pub struct LeadQuery {
 }
 
 /// Leads the user may see, filtered. Open leads come by deadline (overdue first, as their
-/// deadlines are earliest); closed ones newest first. Keyset-paginated.
+/// deadlines are earliest); closed ones newest first. Keyset-paginated. A department's
+/// list reads its rows of `lead_departments`, which carry the ordering keys, so a queue
+/// is an index range whatever the number of leads.
 pub fn list(
     conn: &mut DbConnection,
     who: &Principal,
@@ -1085,50 +1104,13 @@ pub fn list(
     now: NaiveDateTime,
 ) -> AppResult<(Vec<Lead>, Option<String>)> {
     let limit = pagination::limit(q.limit)?;
-    let mut query = leads::table.select(Lead::as_select()).into_boxed();
-    // Scope by role.
-    match who.role {
-        Role::Admin | Role::Coordinator => {}
-        Role::Officer | Role::Head => {
-            let d = who.department.clone().unwrap_or_default();
-            query = query.filter(
-                leads::id.eq_any(
-                    lead_departments::table
-                        .filter(lead_departments::department.eq(d))
-                        .select(lead_departments::lead_id),
-                ),
-            );
-        }
-        Role::Township => {
-            let mine = leads::raised_by.eq(who.id.clone());
-            query = match who.township.clone() {
-                Some(t) => query.filter(mine.or(leads::township.eq(t))),
-                None => query.filter(mine),
-            };
-        }
-        Role::Enterprise => return Err(AppError::Forbidden("企业账号不能查看问题线索。".into())),
-    }
     let nonempty = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    if let Some(d) = nonempty(&q.department) {
-        query = query.filter(
-            leads::id.eq_any(
-                lead_departments::table
-                    .filter(lead_departments::department.eq(d))
-                    .select(lead_departments::lead_id),
-            ),
-        );
-    }
-    if let Some(t) = nonempty(&q.township) {
-        query = query.filter(leads::township.eq(t));
-    }
-    if let Some(c) = nonempty(&q.category) {
-        query = query.filter(leads::category.eq(c));
-    }
+    // Validate the codes first.
     if let Some(u) = nonempty(&q.urgency) {
         if Urgency::parse(&u).is_none() {
             return Err(AppError::field(
@@ -1136,45 +1118,31 @@ pub fn list(
                 format!("只能是 {}", Urgency::codes()),
             ));
         }
-        query = query.filter(leads::urgency.eq(u));
     }
-    if let Some(m) = nonempty(&q.mine_id) {
-        query = query.filter(leads::mine_id.eq(m));
+    if !matches!(nonempty(&q.raised).as_deref(), None | Some("mine")) {
+        return Err(AppError::field("raised", "只能是 mine（我提交的线索）"));
     }
-    match nonempty(&q.raised).as_deref() {
-        None => {}
-        Some("mine") => query = query.filter(leads::raised_by.eq(who.id.clone())),
-        Some(_) => return Err(AppError::field("raised", "只能是 mine（我提交的线索）")),
+    if !matches!(
+        nonempty(&q.transfer).as_deref(),
+        None | Some("pending" | "disputed")
+    ) {
+        return Err(AppError::field(
+            "transfer",
+            "只能是 pending（待接收）或 disputed（有异议）",
+        ));
     }
-    match nonempty(&q.transfer).as_deref() {
-        None => {}
-        Some(t @ ("pending" | "disputed")) => {
-            query = query.filter(leads::transfer_state.eq(t.to_owned()))
-        }
-        Some(_) => {
-            return Err(AppError::field(
-                "transfer",
-                "只能是 pending（待接收）或 disputed（有异议）",
-            ))
-        }
+    if !matches!(
+        nonempty(&q.overdue).as_deref(),
+        None | Some("true" | "false")
+    ) {
+        return Err(AppError::field("overdue", "只能是 true 或 false"));
     }
     let state = nonempty(&q.state).unwrap_or_else(|| "open".into());
-    let closed_order = match state.as_str() {
-        "open" => {
-            query = query.filter(leads::state.ne("closed"));
-            false
-        }
-        "closed" => {
-            query = query.filter(leads::state.eq("closed"));
-            true
-        }
+    let one_state = match state.as_str() {
+        "open" | "closed" => None,
         s => match LeadState::parse(s) {
-            Some(LeadState::Closed) => unreachable!("handled above"),
-            Some(st) => {
-                query = query.filter(leads::state.eq(st.code()));
-                false
-            }
-            None => {
+            Some(st) if st.is_open() => Some(st),
+            _ => {
                 return Err(AppError::field(
                     "state",
                     format!("只能是 open、closed 或 {}", LeadState::codes()),
@@ -1182,43 +1150,156 @@ pub fn list(
             }
         },
     };
-    match nonempty(&q.overdue).as_deref() {
-        None | Some("false") => {}
-        Some("true") => query = query.filter(leads::next_due_at.lt(now)),
-        Some(_) => return Err(AppError::field("overdue", "只能是 true 或 false")),
-    }
+    let closed = state == "closed";
+    let overdue = nonempty(&q.overdue).as_deref() == Some("true");
     let bad_cursor = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
-    if let Some(c) = nonempty(&q.cursor) {
-        let (t, id) = c.split_once('_').ok_or_else(bad_cursor)?;
-        let t = NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%S%.f").map_err(|_| bad_cursor())?;
-        let id = id.to_owned();
-        query = if closed_order {
-            query.filter(
-                leads::raised_at
-                    .lt(t)
-                    .or(leads::raised_at.eq(t).and(leads::id.lt(id))),
-            )
-        } else {
-            query.filter(
-                leads::next_due_at
-                    .gt(t)
-                    .or(leads::next_due_at.eq(t).and(leads::id.gt(id))),
-            )
-        };
+    let cursor = match nonempty(&q.cursor) {
+        None => None,
+        Some(c) => {
+            let (t, id) = c.split_once('_').ok_or_else(bad_cursor)?;
+            let t =
+                NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%S%.f").map_err(|_| bad_cursor())?;
+            Some((t, id.to_owned()))
+        }
+    };
+    // The department whose rows key the list: the officer's own, or the one asked for.
+    // An officer asking for another department's leads sees those it is also party to.
+    let (scope, also) = match who.role {
+        Role::Officer | Role::Head => {
+            match nonempty(&q.department).filter(|d| Some(d) != who.department.as_ref()) {
+                Some(other) => (Some(other), who.department.clone()),
+                None => (who.department.clone(), None),
+            }
+        }
+        Role::Admin | Role::Coordinator | Role::Township => (nonempty(&q.department), None),
+        Role::Enterprise => return Err(AppError::Forbidden("企业账号不能查看问题线索。".into())),
+    };
+    // Filters on the lead itself, the same on both paths.
+    macro_rules! filtered {
+        ($query:expr) => {{
+            let mut query = $query;
+            if who.role == Role::Township {
+                let mine = leads::raised_by.eq(who.id.clone());
+                query = match who.township.clone() {
+                    Some(t) => query.filter(mine.or(leads::township.eq(t))),
+                    None => query.filter(mine),
+                };
+            }
+            if let Some(own) = also.clone() {
+                query = query.filter(
+                    leads::primary_department
+                        .eq(own.clone())
+                        .or(leads::assisting_departments.like(format!("%{own}%"))),
+                );
+            }
+            if let Some(t) = nonempty(&q.township) {
+                query = query.filter(leads::township.eq(t));
+            }
+            if let Some(c) = nonempty(&q.category) {
+                query = query.filter(leads::category.eq(c));
+            }
+            if let Some(u) = nonempty(&q.urgency) {
+                query = query.filter(leads::urgency.eq(u));
+            }
+            if let Some(m) = nonempty(&q.mine_id) {
+                query = query.filter(leads::mine_id.eq(m));
+            }
+            if nonempty(&q.raised).is_some() {
+                query = query.filter(leads::raised_by.eq(who.id.clone()));
+            }
+            if let Some(t) = nonempty(&q.transfer) {
+                query = query.filter(leads::transfer_state.eq(t));
+            }
+            if let Some(st) = one_state {
+                query = query.filter(leads::state.eq(st.code()));
+            }
+            query
+        }};
     }
-    let mut rows: Vec<Lead> = if closed_order {
-        query
-            .order((leads::raised_at.desc(), leads::id.desc()))
-            .limit(limit + 1)
-            .load(conn)?
-    } else {
-        query
-            .order((leads::next_due_at.asc(), leads::id.asc()))
-            .limit(limit + 1)
-            .load(conn)?
+    let mut rows: Vec<Lead> = match scope {
+        Some(d) => {
+            let mut query = filtered!(leads::table
+                .inner_join(lead_departments::table)
+                .filter(lead_departments::department.eq(d))
+                .select(Lead::as_select())
+                .into_boxed());
+            if closed {
+                query = query.filter(lead_departments::next_due_at.is_null());
+                if let Some((t, id)) = cursor {
+                    query = query.filter(
+                        lead_departments::raised_at
+                            .lt(t)
+                            .or(lead_departments::raised_at
+                                .eq(t)
+                                .and(lead_departments::lead_id.lt(id))),
+                    );
+                }
+                query
+                    .order((
+                        lead_departments::raised_at.desc(),
+                        lead_departments::lead_id.desc(),
+                    ))
+                    .limit(limit + 1)
+                    .load(conn)?
+            } else {
+                query = query.filter(lead_departments::next_due_at.is_not_null());
+                if overdue {
+                    query = query.filter(lead_departments::next_due_at.lt(now));
+                }
+                if let Some((t, id)) = cursor {
+                    query = query.filter(
+                        lead_departments::next_due_at
+                            .gt(t)
+                            .or(lead_departments::next_due_at
+                                .eq(t)
+                                .and(lead_departments::lead_id.gt(id))),
+                    );
+                }
+                query
+                    .order((
+                        lead_departments::next_due_at.asc(),
+                        lead_departments::lead_id.asc(),
+                    ))
+                    .limit(limit + 1)
+                    .load(conn)?
+            }
+        }
+        None => {
+            let mut query = filtered!(leads::table.select(Lead::as_select()).into_boxed());
+            if closed {
+                query = query.filter(leads::next_due_at.is_null());
+                if let Some((t, id)) = cursor {
+                    query = query.filter(
+                        leads::raised_at
+                            .lt(t)
+                            .or(leads::raised_at.eq(t).and(leads::id.lt(id))),
+                    );
+                }
+                query
+                    .order((leads::raised_at.desc(), leads::id.desc()))
+                    .limit(limit + 1)
+                    .load(conn)?
+            } else {
+                query = query.filter(leads::next_due_at.is_not_null());
+                if overdue {
+                    query = query.filter(leads::next_due_at.lt(now));
+                }
+                if let Some((t, id)) = cursor {
+                    query = query.filter(
+                        leads::next_due_at
+                            .gt(t)
+                            .or(leads::next_due_at.eq(t).and(leads::id.gt(id))),
+                    );
+                }
+                query
+                    .order((leads::next_due_at.asc(), leads::id.asc()))
+                    .limit(limit + 1)
+                    .load(conn)?
+            }
+        }
     };
     let next = pagination::next_cursor(&mut rows, limit, |l| {
-        let t = if closed_order {
+        let t = if closed {
             l.raised_at
         } else {
             l.next_due_at.unwrap_or(l.raised_at)

@@ -1,4 +1,5 @@
 //! Shared pieces of the benchmarks: a load generator over HTTP and process memory.
+#![allow(dead_code)] // each benchmark uses a part
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,4 +86,43 @@ pub fn row(name: &str, f: &Figures) {
         f.p50.as_secs_f64() * 1000.0,
         f.p99.as_secs_f64() * 1000.0
     );
+}
+
+/// Makes `requests` requests from `concurrency` clients; `make(i)` builds request `i`.
+/// Every response must succeed.
+pub async fn load_requests(
+    requests: usize,
+    concurrency: usize,
+    make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
+) -> Figures {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = worker;
+            while i < requests {
+                let t = Instant::now();
+                let resp = make(i).send().await.expect("request");
+                let status = resp.status();
+                let body = resp.bytes().await;
+                assert!(status.is_success(), "request {i}: {status} {body:?}");
+                lat.push(t.elapsed());
+                i += concurrency;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+    }
 }

@@ -363,6 +363,8 @@ diesel::table! {
         lead_id -> Text,
         department -> Text,
         role -> Text,
+        next_due_at -> Nullable<Timestamp>,
+        raised_at -> Timestamp,
     }
 }
 

@@ -384,7 +384,7 @@ pub fn svg(shapes: &[Shape<'_>], width_px: f64) -> String {
     );
     let height_px = (width_px * h / w).clamp(200.0, 900.0);
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.1} {h:.1}" width="{width_px:.0}" height="{height_px:.0}" role="img" aria-label="矿区范围示意图" preserveAspectRatio="xMidYMid meet" style="background:#f8faf7;border:1px solid #ccd">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.1} {h:.1}" data-x0="{x0:.3}" data-y0="{y0:.3}" data-h="{h:.3}" width="{width_px:.0}" height="{height_px:.0}" role="img" aria-label="矿区范围示意图" preserveAspectRatio="xMidYMid meet" style="background:#f8faf7;border:1px solid #ccd">"#
     );
     let stroke = w / width_px;
     let ordered = shapes

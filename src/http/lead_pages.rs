@@ -241,6 +241,19 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             )
             .options(deps),
         );
+        filters.push(
+            Field::new(
+                "transfer",
+                "转办",
+                "select",
+                q.transfer.clone().unwrap_or_default(),
+            )
+            .options(vec![
+                (String::new(), "全部".into()),
+                ("pending".into(), "转办待接收".into()),
+                ("disputed".into(), "转办有异议（待裁定）".into()),
+            ]),
+        );
     }
     if p.role == Role::Township {
         filters.push(
@@ -397,12 +410,24 @@ pub struct RaiseForm {
     /// "true" once the person has seen the possible duplicates and still raises the lead.
     #[serde(default)]
     confirm_duplicate: String,
+    /// A point picked on the mine's drawing, in projected metres.
+    #[serde(default)]
+    pick_e: String,
+    #[serde(default)]
+    pick_n: String,
 }
 
 impl RaiseForm {
-    fn input(&self) -> Result<NewLead, Vec<FieldError>> {
+    fn input(&self, geo: &crate::config::GeoSettings) -> Result<NewLead, Vec<FieldError>> {
+        let picked = match (
+            self.pick_e.trim().parse::<f64>(),
+            self.pick_n.trim().parse::<f64>(),
+        ) {
+            (Ok(e), Ok(n)) => crate::boundaries::zone(geo).to_lonlat(e, n).ok(),
+            _ => None,
+        };
         let location = match (self.lon.trim(), self.lat.trim()) {
-            ("", "") => None,
+            ("", "") => picked.map(|(lon, lat)| Location { lon, lat }),
             (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
                 (Ok(lon), Ok(lat)) => Some(Location { lon, lat }),
                 _ => {
@@ -502,6 +527,7 @@ async fn raise_form_page(
             },
         )
         .help("在现场可点“获取当前位置”；位置在某矿区范围内会自动关联该矿山。"),
+        Field::new("pick", "在矿区范围示意图上选点", "pickmap", ""),
         Field::new("photos", "现场照片", "file", "").help(format!(
             "可选多张照片或 pdf、Word 文档，每个文件不超过 {} MB。",
             state.settings.http.max_upload_bytes / 1024 / 1024
@@ -573,7 +599,7 @@ async fn raise(
         return raise_form_page(&state, &s, &req, &f, &errors, &[]).await;
     }
     if f.confirm_duplicate != "true" {
-        if let Ok(input) = f.input() {
+        if let Ok(input) = f.input(&state.settings.geo) {
             let q = crate::lead_actions::DuplicateQuery {
                 category: input.category.clone(),
                 mine_id: input.mine_id.clone(),
@@ -596,7 +622,7 @@ async fn raise(
             }
         }
     }
-    let result = match f.input() {
+    let result = match f.input(&state.settings.geo) {
         Ok(input) => {
             let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
             let source = if who.role == Role::Township {

@@ -223,6 +223,9 @@ on_both! {
             desk.find(Locator::Id("acknowledge-note")).await?.send_keys("已派员赶赴现场").await?;
             desk.find(Locator::Css("form[action$='/acknowledge'] button")).await?.click().await?;
             wait_for_url(&desk, "ok=step").await?;
+            // Back to the plain address, so that the next "ok=step" is the verification's.
+            let plain = desk.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
+            desk.goto(&plain).await?;
             desk.wait().for_element(Locator::XPath("//summary[contains(., '填写核查结论')]")).await?.click().await?;
             desk.find(Locator::Id("verify-substantiated")).await?.select_by_value("true").await?;
             desk.find(Locator::Id("verify-note")).await?.send_keys("现场核实属实").await?;

@@ -91,3 +91,26 @@ on_both! {
         assert!(page.contains("已接收") && page.contains("已报到") && page.contains("填写核查结论"), "{page}");
     }
 }
+
+on_both! {
+    /// A point picked on the mine's drawing places the lead (and attaches the mine).
+    async fn a_point_picked_on_the_drawing(app) {
+        let em = crate::mines::officer(&app, "em.pick", "EM").await;
+        let nr = crate::mines::officer(&app, "nr.pick", "NR").await;
+        let mine = crate::boundaries::licensed_mine(&app, &em, &nr, "选点矿", 961, &crate::boundaries::square(4_502_300.0, 415_300.0, 600.0)).await;
+        app.create_user("town.pick", "township", None, Some("BEHT")).await;
+        let (town, csrf) = browser_session(&app, "town.pick", PASSWORD).await;
+        let form = town.get(app.url("/leads/new")).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("pick-map") && form.contains("选点矿"), "{form}");
+        let svg = town.get(app.url(&format!("/api/v1/mines/{mine}/boundary.svg"))).send().await.unwrap().text().await.unwrap();
+        assert!(svg.contains("data-x0=") && svg.contains("data-h="), "{svg}");
+        let r = town.post(app.url("/leads/new")).form(&[("csrf", csrf.as_str()), ("title", "图上选点"), ("category", "safety_violation"), ("description", "采场边坡开裂。"),
+            ("mine_id", ""), ("pick_e", "415600.00"), ("pick_n", "4502600.00")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let token = app.token_for("town.pick", PASSWORD).await;
+        let list: serde_json::Value = app.get("/api/v1/leads?raised=mine", &token).await.json().await.unwrap();
+        let lead = &list["items"][0];
+        assert_eq!(lead["mine_id"], mine.as_str(), "{lead}");
+        assert!(lead["lon"].as_f64().unwrap() > 109.0 && lead["lat"].as_f64().unwrap() > 40.0, "{lead}");
+    }
+}

@@ -263,3 +263,27 @@ on_both! {
         assert_eq!(app.count("leads WHERE title = '重试的线索'").await, 1);
     }
 }
+
+on_both! {
+    /// The first leads of a year raised at the same moment all get numbers, each its own.
+    async fn leads_raised_at_once_are_numbered_without_gaps(app) {
+        let town = township(&app, "town.burst").await;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (client, url, town) = (app.client.clone(), app.url("/api/v1/leads"), town.clone());
+            tasks.push(tokio::spawn(async move {
+                client.post(url).bearer_auth(town).json(&dust(&format!("同时吹哨{i}"))).send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+        let list: Value = app.get("/api/v1/leads?limit=100", &town).await.json().await.unwrap();
+        let mut numbers: Vec<String> = list["items"].as_array().unwrap().iter().map(|l| l["number"].as_str().unwrap().to_owned()).collect();
+        numbers.sort();
+        let expected: Vec<String> = (1..=16).map(|n| format!("XS-2026-{n:06}")).collect();
+        assert_eq!(numbers, expected);
+    }
+}

@@ -50,6 +50,7 @@ CREATE INDEX leads_category_idx ON leads (category, state);
 CREATE INDEX leads_category_place_idx ON leads (category, lat, lon);
 CREATE INDEX leads_raised_idx ON leads (raised_at, id);
 CREATE INDEX leads_overdue_idx ON leads (overdue, next_due_at, id);
+CREATE INDEX leads_due_idx ON leads (next_due_at, id);
 CREATE INDEX leads_transfer_idx ON leads (transfer_state, next_due_at, id);
 
 -- Every department on a lead, primary or assisting: what a department's queue reads.
@@ -57,9 +58,13 @@ CREATE TABLE lead_departments (
     lead_id TEXT NOT NULL REFERENCES leads(id),
     department TEXT NOT NULL REFERENCES departments(code),
     role TEXT NOT NULL,
+    -- Copies of the lead's ordering keys, so a department's queue is one index range.
+    next_due_at TIMESTAMP,
+    raised_at TIMESTAMP NOT NULL,
     PRIMARY KEY (lead_id, department)
 );
-CREATE INDEX lead_departments_department_idx ON lead_departments (department, lead_id);
+CREATE INDEX lead_departments_queue_idx ON lead_departments (department, next_due_at, lead_id);
+CREATE INDEX lead_departments_raised_idx ON lead_departments (department, raised_at, lead_id);
 
 -- The time limit of each stage, and when it was met.
 CREATE TABLE lead_deadlines (

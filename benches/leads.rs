@@ -1,0 +1,437 @@
+//! Leads benchmark, through the real service over HTTP.
+//!
+//!   cargo bench --bench leads                       # SQLite
+//!   BENCH_DB=postgres cargo bench --bench leads     # PostgreSQL at MINECOORD_TEST_PG_URL
+//!
+//! 1. Lead creation with 64 concurrent clients (BENCH_CREATES, default 3000), beside a bare
+//!    actix-web + diesel endpoint in the same process that inserts one row per request
+//!    through the same pool: the ratio is the figure.
+//! 2. BENCH_LEADS (default 2 000 000) leads written directly in batches (each with its
+//!    departments and three deadlines), then the queue, the board and the statistics,
+//!    each BENCH_REQUESTS (default 1000) times by 8 concurrent clients.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use chrono::{Duration, NaiveDateTime};
+use diesel::{Connection, RunQueryDsl};
+use minecoord::clock::{Clock, SystemClock};
+use minecoord::config::Settings;
+use minecoord::db::schema::{lead_deadlines, lead_departments, leads};
+use minecoord::db::{Db, DbConnection};
+use minecoord::leads::{Deadline, Lead};
+use minecoord::startup::Application;
+use serde_json::json;
+
+mod common;
+use common::{env_usize, load_requests, row, rss_kib, CONCURRENCY};
+
+const PASSWORD: &str = "Bench-pass-2026";
+const WRITERS: usize = 64;
+const CATEGORIES: [(&str, &str); 6] = [
+    ("dust", "EE"),
+    ("safety_violation", "EM"),
+    ("unlicensed_mining", "NR"),
+    ("illegal_river_sand", "AGRI"),
+    ("industrial_policy", "DRC"),
+    ("noise", "EE"),
+];
+
+/// The bare endpoint: one row inserted per request, through the same pool and the same
+/// blocking-pool hop as the service's handlers.
+async fn bare_insert(db: web::Data<Db>) -> HttpResponse {
+    let result = web::block(move || {
+        db.transaction(|conn| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let now = SystemClock.now_naive();
+            let sql = match conn {
+                DbConnection::Pg(_) => {
+                    "INSERT INTO bench_bare (id, title, created_at) VALUES ($1, $2, $3)"
+                }
+                DbConnection::Sqlite(_) => {
+                    "INSERT INTO bench_bare (id, title, created_at) VALUES (?, ?, ?)"
+                }
+            };
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .bind::<diesel::sql_types::Text, _>("一行")
+                .bind::<diesel::sql_types::Timestamp, _>(now)
+                .execute(conn)?;
+            Ok(())
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => HttpResponse::Created().finish(),
+        _ => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+fn insert_batch<T>(
+    conn: &mut DbConnection,
+    rows: &[T],
+    f: impl Fn(&mut DbConnection, &[T]) -> diesel::QueryResult<usize>,
+) {
+    for chunk in rows.chunks(800) {
+        f(conn, chunk).expect("batch insert");
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let n_leads = env_usize("BENCH_LEADS", 2_000_000);
+    let creates = env_usize("BENCH_CREATES", 3_000);
+    let requests = env_usize("BENCH_REQUESTS", 1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = if backend == "postgres" {
+        let base = std::env::var("MINECOORD_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        (format!("{base}/{name}"), Some((base, name)))
+    } else {
+        // BENCH_SQLITE_FILE keeps the database for inspection afterwards.
+        let file = std::env::var("BENCH_SQLITE_FILE")
+            .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
+        (format!("sqlite://{file}"), None)
+    };
+    let mut settings = Settings::load(None).unwrap();
+    settings.database.url = url;
+    settings.database.pool_size = 16;
+    settings.http.addr = "127.0.0.1:0".into();
+    settings.http.workers = 2;
+    settings.bootstrap.admin_password = Some(PASSWORD.into());
+    settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
+    settings.log.level = "warn".into();
+    settings.outbox.worker = false;
+    settings.scheduler.enabled = false;
+    minecoord::telemetry::init(&settings.log);
+    let app = Application::build(settings, Arc::new(SystemClock))
+        .await
+        .expect("build");
+    let port = app.port();
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
+
+    // Accounts through the API.
+    let login = |user: &'static str, password: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let r: serde_json::Value = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["access_token"].as_str().expect("token").to_owned()
+        }
+    };
+    let admin = login("admin", PASSWORD).await;
+    for (u, role, dep, town) in [
+        ("bench.town", "township", None, Some("BEHT")),
+        ("bench.ee", "officer", Some("EE"), None),
+        ("bench.coord", "coordinator", Some("NR"), None),
+    ] {
+        let r = client.post(format!("{base}/api/v1/users")).bearer_auth(&admin)
+            .json(&json!({"username": u, "password": PASSWORD, "display_name": u, "role": role, "department": dep, "township": town}))
+            .send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    let town = login("bench.town", PASSWORD).await;
+    let ee = login("bench.ee", PASSWORD).await;
+    let coord = login("bench.coord", PASSWORD).await;
+
+    println!("leads on {backend}: {creates} creations by {WRITERS} clients, then {n_leads} leads, {requests} requests per read row ({CONCURRENCY} clients)");
+    println!();
+    println!("| request | req/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+
+    // 1. The bare endpoint beside lead creation.
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        db.transaction(|conn| {
+            diesel::sql_query("CREATE TABLE bench_bare (id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, created_at TIMESTAMP NOT NULL)").execute(conn)?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let bare_db = web::Data::new(state.db.clone());
+    let bare = HttpServer::new(move || {
+        App::new()
+            .app_data(bare_db.clone())
+            .route("/bare", web::post().to(bare_insert))
+    })
+    .workers(2)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let bare_port = bare.addrs()[0].port();
+    tokio::spawn(bare.run());
+    let (c2, bare_url) = (client.clone(), format!("http://127.0.0.1:{bare_port}/bare"));
+    let bare_fig = load_requests(creates, WRITERS, Arc::new(move |_| c2.post(&bare_url))).await;
+    row(
+        "bare actix-web + diesel: insert one row (64 clients)",
+        &bare_fig,
+    );
+    let (c3, leads_url, token) = (client.clone(), format!("{base}/api/v1/leads"), town.clone());
+    let create_fig = load_requests(
+        creates,
+        WRITERS,
+        Arc::new(move |i| {
+            c3.post(&leads_url).bearer_auth(&token).json(&json!({
+                "title": format!("压测线索{i}"), "category": CATEGORIES[i % CATEGORIES.len()].0,
+                "urgency": if i % 5 == 0 { "urgent" } else { "normal" }, "description": "压测：道路扬尘。"
+            }))
+        }),
+    )
+    .await;
+    row("`POST /api/v1/leads` (raise: route, number, deadlines, events, audit, notices; 64 clients)", &create_fig);
+    println!();
+    println!(
+        "lead creation runs at {:.1} % of the bare insert's rate",
+        create_fig.rps / bare_fig.rps * 100.0
+    );
+
+    // 2. A province's leads, written directly.
+    let seed_started = Instant::now();
+    let db = state.db.clone();
+    let town_user: String = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            db.read(|conn| {
+                use diesel::prelude::*;
+                use minecoord::db::schema::users;
+                Ok(users::table
+                    .filter(users::username.eq("bench.town"))
+                    .select(users::id)
+                    .first::<String>(conn)?)
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    tokio::task::spawn_blocking(move || {
+        let now = SystemClock.now_naive();
+        let mut conn = db.get().unwrap();
+        let batch = 20_000;
+        let mut i = 0usize;
+        while i < n_leads {
+            let end = (i + batch).min(n_leads);
+            let mut ls: Vec<Lead> = Vec::with_capacity(end - i);
+            let mut ds = Vec::with_capacity(end - i);
+            let mut dl: Vec<Deadline> = Vec::with_capacity(3 * (end - i));
+            for k in i..end {
+                let id = uuid::Uuid::now_v7().to_string();
+                let (cat, dept) = CATEGORIES[k % CATEGORIES.len()];
+                // Raised over the past year; one in ten still open.
+                let raised: NaiveDateTime =
+                    now - Duration::minutes((k as i64 * 263) % (365 * 24 * 60));
+                let open = k % 10 == 0;
+                let ack = raised + Duration::hours(24);
+                let verify = raised + Duration::days(7);
+                let close = raised + Duration::days(30);
+                let state_code = if open {
+                    ["routed", "acknowledged", "verifying"][k % 3]
+                } else {
+                    "closed"
+                };
+                let next_due = if open {
+                    Some(if k % 3 == 0 { ack } else { close })
+                } else {
+                    None
+                };
+                ls.push(Lead {
+                    id: id.clone(),
+                    number: format!(
+                        "XS-{}-{:07}",
+                        2000 + k / 9_000_000,
+                        k % 9_000_000 + 1_000_000
+                    ),
+                    title: format!("第{k}号线索"),
+                    description: "压测数据。".into(),
+                    category: cat.into(),
+                    urgency: if k % 7 == 0 { "urgent" } else { "normal" }.into(),
+                    source: "township".into(),
+                    mine_id: None,
+                    lon: Some(109.0 + (k % 1000) as f64 * 0.002),
+                    lat: Some(40.0 + (k / 1000 % 1000) as f64 * 0.002),
+                    township: Some(if k % 40 == 0 { "BEHT" } else { "KBJD" }.into()),
+                    state: state_code.into(),
+                    primary_department: dept.into(),
+                    assisting_departments: String::new(),
+                    routing_reason: "压测".into(),
+                    substantiated: (!open).then_some((k % 2) as i32),
+                    raised_by: (k % 40 == 0).then(|| town_user.clone()),
+                    raised_by_name: "压测".into(),
+                    raised_unit: if k % 40 == 0 { "BEHT" } else { "KBJD" }.into(),
+                    raised_at: raised,
+                    next_due_at: next_due,
+                    overdue: 0,
+                    transfer_state: (open && k % 1000 == 0).then(|| "disputed".to_owned()),
+                    consultation_requested_at: None,
+                    reopened: 0,
+                    merged_into: None,
+                    closed_at: (!open).then(|| raised + Duration::hours((k % 600) as i64 + 1)),
+                    updated_at: now,
+                    version: 1,
+                });
+                ds.push((
+                    lead_departments::lead_id.eq(id.clone()),
+                    lead_departments::department.eq(dept),
+                    lead_departments::role.eq("primary"),
+                    lead_departments::next_due_at.eq(next_due),
+                    lead_departments::raised_at.eq(raised),
+                ));
+                for (stage, due) in [("acknowledge", ack), ("verify", verify), ("close", close)] {
+                    let met = (!open || (stage == "acknowledge" && k % 3 != 0))
+                        .then(|| due - Duration::hours((k % 30) as i64 - 5));
+                    dl.push(Deadline {
+                        lead_id: id.clone(),
+                        stage: stage.into(),
+                        due_at: due,
+                        met_at: met,
+                        escalated_at: None,
+                        reminded_at: None,
+                    });
+                }
+            }
+            use diesel::ExpressionMethods;
+            conn.transaction::<_, diesel::result::Error, _>(|c| {
+                insert_batch(c, &ls, |c, rows| match c {
+                    DbConnection::Pg(p) => {
+                        diesel::insert_into(leads::table).values(rows).execute(p)
+                    }
+                    DbConnection::Sqlite(s) => {
+                        diesel::insert_into(leads::table).values(rows).execute(s)
+                    }
+                });
+                insert_batch(c, &ds, |c, rows| match c {
+                    DbConnection::Pg(p) => diesel::insert_into(lead_departments::table)
+                        .values(rows)
+                        .execute(p),
+                    DbConnection::Sqlite(s) => diesel::insert_into(lead_departments::table)
+                        .values(rows)
+                        .execute(s),
+                });
+                insert_batch(c, &dl, |c, rows| match c {
+                    DbConnection::Pg(p) => diesel::insert_into(lead_deadlines::table)
+                        .values(rows)
+                        .execute(p),
+                    DbConnection::Sqlite(s) => diesel::insert_into(lead_deadlines::table)
+                        .values(rows)
+                        .execute(s),
+                });
+                Ok(())
+            })
+            .unwrap();
+            i = end;
+        }
+        if let DbConnection::Pg(p) = &mut *conn {
+            diesel::sql_query("ANALYZE").execute(p).unwrap();
+        } else if let DbConnection::Sqlite(s) = &mut *conn {
+            diesel::sql_query("ANALYZE").execute(s).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let seeded = seed_started.elapsed();
+    println!();
+    println!(
+        "seeded {n_leads} leads (with departments and deadlines) in {:.1} s",
+        seeded.as_secs_f64()
+    );
+    println!();
+    println!("| request | req/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+
+    let get = |path: String, token: String| {
+        let (c, url) = (client.clone(), format!("{base}{path}"));
+        Arc::new(move |_: usize| c.get(&url).bearer_auth(&token))
+            as Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>
+    };
+    let today = chrono::Utc::now().date_naive();
+    let month_ago = today - Duration::days(30);
+    let year_ago = today - Duration::days(365);
+    for (name, path, token) in [
+        (
+            "EE queue, first page (`GET /api/v1/leads`)",
+            "/api/v1/leads".to_owned(),
+            ee.clone(),
+        ),
+        (
+            "EE queue, overdue only",
+            "/api/v1/leads?overdue=true".to_owned(),
+            ee.clone(),
+        ),
+        (
+            "EE closed leads, first page",
+            "/api/v1/leads?state=closed".to_owned(),
+            ee.clone(),
+        ),
+        (
+            "coordination board: disputed transfers",
+            "/api/v1/leads?transfer=disputed".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "coordination board: all open, first page",
+            "/api/v1/leads".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "township: 我吹的哨",
+            "/api/v1/leads?raised=mine".to_owned(),
+            town.clone(),
+        ),
+    ] {
+        let fig = load_requests(requests, CONCURRENCY, get(path, token)).await;
+        row(name, &fig);
+    }
+    let fig = load_requests(
+        requests.min(40),
+        2,
+        get(
+            format!("/api/v1/stats/leads?from={month_ago}&to={today}"),
+            coord.clone(),
+        ),
+    )
+    .await;
+    row("statistics, last 30 days (2 clients)", &fig);
+    let fig = load_requests(
+        requests.min(4),
+        2,
+        get(
+            format!("/api/v1/stats/leads?from={year_ago}&to={today}"),
+            coord.clone(),
+        ),
+    )
+    .await;
+    row("statistics, last 365 days (all leads; 2 clients)", &fig);
+    let (rss, peak) = rss_kib();
+    println!();
+    println!("process RSS {} MiB, peak {} MiB", rss / 1024, peak / 1024);
+
+    if let Some((base, name)) = pg {
+        drop(state);
+        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
