@@ -1216,87 +1216,52 @@ pub fn list(
             query
         }};
     }
+    // One page in the list's order, keyed by the given columns (the lead's own, or its
+    // department row's copies): open leads by deadline, closed ones newest first.
+    macro_rules! page {
+        ($query:expr, $due:expr, $raised:expr, $id:expr) => {{
+            let mut query = $query;
+            if closed {
+                query = query.filter($due.is_null());
+                if let Some((t, id)) = cursor {
+                    query = query.filter($raised.lt(t).or($raised.eq(t).and($id.lt(id))));
+                }
+                query
+                    .order(($raised.desc(), $id.desc()))
+                    .limit(limit + 1)
+                    .load(conn)?
+            } else {
+                query = query.filter($due.is_not_null());
+                if overdue {
+                    query = query.filter($due.lt(now));
+                }
+                if let Some((t, id)) = cursor {
+                    query = query.filter($due.gt(t).or($due.eq(t).and($id.gt(id))));
+                }
+                query
+                    .order(($due.asc(), $id.asc()))
+                    .limit(limit + 1)
+                    .load(conn)?
+            }
+        }};
+    }
     let mut rows: Vec<Lead> = match scope {
-        Some(d) => {
-            let mut query = filtered!(leads::table
+        Some(d) => page!(
+            filtered!(leads::table
                 .inner_join(lead_departments::table)
                 .filter(lead_departments::department.eq(d))
                 .select(Lead::as_select())
-                .into_boxed());
-            if closed {
-                query = query.filter(lead_departments::next_due_at.is_null());
-                if let Some((t, id)) = cursor {
-                    query = query.filter(
-                        lead_departments::raised_at
-                            .lt(t)
-                            .or(lead_departments::raised_at
-                                .eq(t)
-                                .and(lead_departments::lead_id.lt(id))),
-                    );
-                }
-                query
-                    .order((
-                        lead_departments::raised_at.desc(),
-                        lead_departments::lead_id.desc(),
-                    ))
-                    .limit(limit + 1)
-                    .load(conn)?
-            } else {
-                query = query.filter(lead_departments::next_due_at.is_not_null());
-                if overdue {
-                    query = query.filter(lead_departments::next_due_at.lt(now));
-                }
-                if let Some((t, id)) = cursor {
-                    query = query.filter(
-                        lead_departments::next_due_at
-                            .gt(t)
-                            .or(lead_departments::next_due_at
-                                .eq(t)
-                                .and(lead_departments::lead_id.gt(id))),
-                    );
-                }
-                query
-                    .order((
-                        lead_departments::next_due_at.asc(),
-                        lead_departments::lead_id.asc(),
-                    ))
-                    .limit(limit + 1)
-                    .load(conn)?
-            }
-        }
-        None => {
-            let mut query = filtered!(leads::table.select(Lead::as_select()).into_boxed());
-            if closed {
-                query = query.filter(leads::next_due_at.is_null());
-                if let Some((t, id)) = cursor {
-                    query = query.filter(
-                        leads::raised_at
-                            .lt(t)
-                            .or(leads::raised_at.eq(t).and(leads::id.lt(id))),
-                    );
-                }
-                query
-                    .order((leads::raised_at.desc(), leads::id.desc()))
-                    .limit(limit + 1)
-                    .load(conn)?
-            } else {
-                query = query.filter(leads::next_due_at.is_not_null());
-                if overdue {
-                    query = query.filter(leads::next_due_at.lt(now));
-                }
-                if let Some((t, id)) = cursor {
-                    query = query.filter(
-                        leads::next_due_at
-                            .gt(t)
-                            .or(leads::next_due_at.eq(t).and(leads::id.gt(id))),
-                    );
-                }
-                query
-                    .order((leads::next_due_at.asc(), leads::id.asc()))
-                    .limit(limit + 1)
-                    .load(conn)?
-            }
-        }
+                .into_boxed()),
+            lead_departments::next_due_at,
+            lead_departments::raised_at,
+            lead_departments::lead_id
+        ),
+        None => page!(
+            filtered!(leads::table.select(Lead::as_select()).into_boxed()),
+            leads::next_due_at,
+            leads::raised_at,
+            leads::id
+        ),
     };
     let next = pagination::next_cursor(&mut rows, limit, |l| {
         let t = if closed {
