@@ -657,7 +657,7 @@ pub fn escalate(
 }
 
 /// Whether the user speaks for the township that raised the lead.
-fn is_raising_township(who: &Principal, lead: &Lead) -> bool {
+pub fn is_raising_township(who: &Principal, lead: &Lead) -> bool {
     who.role == Role::Township
         && (lead.raised_by.as_deref() == Some(who.id.as_str())
             || who.township.as_deref() == Some(lead.raised_unit.as_str()))

@@ -1285,9 +1285,7 @@ fn side_panels(
             ],
         });
     }
-    let raising_township = who.role == Role::Township
-        && (l.raised_by.as_deref() == Some(who.id.as_str())
-            || who.township.as_deref() == Some(l.raised_unit.as_str()));
+    let raising_township = crate::lead_actions::is_raising_township(who, l);
     if !open && raising_township {
         let mut departments = vec![l.primary_department.clone()];
         departments.extend(l.assisting());
