@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use diesel::{Connection, RunQueryDsl};
 use minecoord::audit::{Actor, Verdict};
 use minecoord::clock::{Clock, SystemClock};
 use minecoord::config::Settings;
@@ -24,26 +23,11 @@ use common::{env_usize, load, row, rss_kib, CONCURRENCY};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let db = common::BenchDb::from_env();
+    let backend = db.backend.clone();
     let n_users = env_usize("BENCH_USERS", 20_000);
     let requests = env_usize("BENCH_REQUESTS", 4_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (url, pg_name) = if backend == "postgres" {
-        let base = std::env::var("MINECOORD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        (format!("{base}/{name}"), Some((base, name)))
-    } else {
-        (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        )
-    };
+    let url = db.url.clone();
 
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = url;
@@ -217,11 +201,5 @@ async fn main() {
         hwm / 1024
     );
 
-    if let Some((base, name)) = pg_name {
-        drop(state);
-        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
+    drop(state);
 }

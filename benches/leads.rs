@@ -80,27 +80,12 @@ fn insert_batch<T>(
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let db = common::BenchDb::from_env();
+    let backend = db.backend.clone();
     let n_leads = env_usize("BENCH_LEADS", 2_000_000);
     let creates = env_usize("BENCH_CREATES", 3_000);
     let requests = env_usize("BENCH_REQUESTS", 1_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (url, pg) = if backend == "postgres" {
-        let base = std::env::var("MINECOORD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        (format!("{base}/{name}"), Some((base, name)))
-    } else {
-        // BENCH_SQLITE_FILE keeps the database for inspection afterwards.
-        let file = std::env::var("BENCH_SQLITE_FILE")
-            .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
-        (format!("sqlite://{file}"), None)
-    };
+    let url = db.url.clone();
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = url;
     settings.database.pool_size = 16;
@@ -427,11 +412,5 @@ async fn main() {
     println!();
     println!("process RSS {} MiB, peak {} MiB", rss / 1024, peak / 1024);
 
-    if let Some((base, name)) = pg {
-        drop(state);
-        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
+    drop(state);
 }

@@ -25,25 +25,10 @@ const RECIPIENTS: usize = 100;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let db = common::BenchDb::from_env();
+    let backend = db.backend.clone();
     let messages = env_usize("BENCH_MESSAGES", 5_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (url, pg) = if backend == "postgres" {
-        let base = std::env::var("MINECOORD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        (format!("{base}/{name}"), Some((base, name)))
-    } else {
-        (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        )
-    };
+    let url = db.url.clone();
     let sink = SmtpSink::start().await;
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = url;
@@ -169,11 +154,5 @@ async fn main() {
         );
     }
 
-    if let Some((base, name)) = pg {
-        drop(state);
-        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
+    drop(state);
 }

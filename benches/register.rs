@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Duration;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use minecoord::boundaries::MineBoundary;
 use minecoord::clock::{Clock, SystemClock};
 use minecoord::config::Settings;
@@ -52,27 +52,12 @@ fn credit_code(serial: u32) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let db = common::BenchDb::from_env();
+    let backend = db.backend.clone();
     let n_mines = env_usize("BENCH_MINES", 30_000);
     let per_mine = env_usize("BENCH_PERMITS_PER_MINE", 5).min(TYPES.len());
     let requests = env_usize("BENCH_REQUESTS", 2_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (url, pg) = if backend == "postgres" {
-        let base = std::env::var("MINECOORD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        (format!("{base}/{name}"), Some((base, name)))
-    } else {
-        (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        )
-    };
+    let url = db.url.clone();
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = url;
     settings.http.addr = "127.0.0.1:0".into();
@@ -372,13 +357,7 @@ async fn main() {
     }
     let (rss, hwm) = rss_kib();
     println!("process memory (service + load generator): RSS {} MiB before the exports, {} MiB after, peak {} MiB", rss_before / 1024, rss / 1024, hwm / 1024);
-    if let Some((base, name)) = pg {
-        drop(state);
-        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
+    drop(state);
 }
 
 /// The list's keyset cursor for a mine name (name, then an id that sorts first).

@@ -126,3 +126,54 @@ pub async fn load_requests(
         p99: all[all.len() * 99 / 100],
     }
 }
+
+/// The database a benchmark runs on: a fresh SQLite file (`BENCH_SQLITE_FILE` keeps it at
+/// a path for inspection), or with `BENCH_DB=postgres` a fresh database at
+/// `MINECOORD_TEST_PG_URL`, dropped again when this goes out of scope.
+pub struct BenchDb {
+    pub backend: String,
+    pub url: String,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchDb {
+    pub fn from_env() -> Self {
+        use diesel::{Connection, RunQueryDsl};
+        let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg) = if backend == "postgres" {
+            let base = std::env::var("MINECOORD_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut admin =
+                diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            (format!("{base}/{name}"), Some((base, name)))
+        } else {
+            let file = std::env::var("BENCH_SQLITE_FILE")
+                .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
+            (format!("sqlite://{file}"), None)
+        };
+        Self {
+            backend,
+            url,
+            pg,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Some((base, name)) = &self.pg {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
