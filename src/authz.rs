@@ -55,9 +55,11 @@ pub enum Action {
     RaiseLeads,
     /// Read the lead statistics (部门报到 figures): everyone but enterprises.
     ViewLeadStats,
+    /// Read the mail taken in by the intake (收件记录): admins and the coordination office.
+    ViewIntake,
 }
 
-pub const ALL_ACTIONS: [Action; 12] = [
+pub const ALL_ACTIONS: [Action; 13] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -70,6 +72,7 @@ pub const ALL_ACTIONS: [Action; 12] = [
     Action::ManageOutbox,
     Action::RaiseLeads,
     Action::ViewLeadStats,
+    Action::ViewIntake,
 ];
 
 impl Action {
@@ -87,6 +90,7 @@ impl Action {
             Action::ManageOutbox => "管理发件箱",
             Action::RaiseLeads => "提交问题线索",
             Action::ViewLeadStats => "查看线索办理统计",
+            Action::ViewIntake => "查看邮件收件记录",
         }
     }
 }
@@ -95,7 +99,9 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
     use Role::*;
     match action {
         Action::ViewReferenceData => true,
-        Action::ViewUsers | Action::ViewAudit => matches!(who.role, Admin | Coordinator),
+        Action::ViewUsers | Action::ViewAudit | Action::ViewIntake => {
+            matches!(who.role, Admin | Coordinator)
+        }
         Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
         Action::ViewMines => who.role != Enterprise,
         Action::EditMines => match who.role {

@@ -36,6 +36,91 @@ pub struct Settings {
     pub leads: LeadSettings,
     #[serde(default)]
     pub scheduler: SchedulerSettings,
+    #[serde(default)]
+    pub intake: IntakeSettings,
+}
+
+/// Leads raised and answered by email: the SMTP listener, the HTTP route for a mail
+/// server's pipe, and the checks every message passes before it is taken in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeSettings {
+    /// Where the SMTP listener binds (e.g. "0.0.0.0:2525"); unset or empty = no listener.
+    #[serde(default)]
+    pub smtp_addr: Option<String>,
+    /// Mail to any address at this domain is taken in.
+    #[serde(default)]
+    pub domain: String,
+    /// The address shown to people (and set as Reply-To on lead notices); default
+    /// `shaozi@<domain>`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Bearer token of `POST /api/v1/intake/email`; unset or empty = the route is off.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Largest message taken in, in bytes (SMTP SIZE and the HTTP route alike).
+    pub max_message_bytes: usize,
+    /// SMTP connections served at once; more wait.
+    pub max_connections: usize,
+    /// How long the listener waits for the next command or line of data.
+    pub smtp_timeout: String,
+    /// DKIM: when set, mail whose sender is at `dkim.domain` must carry a valid signature
+    /// by that domain with one of the listed selectors' keys.
+    #[serde(default)]
+    pub dkim: Option<DkimSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DkimSettings {
+    /// The district's mail domain, e.g. "qs.gov.cn": senders at it must be signed.
+    pub domain: String,
+    /// Selector → public key, the `p=` value of `<selector>._domainkey.<domain>` (base64).
+    pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            smtp_addr: None,
+            domain: String::new(),
+            address: None,
+            token: None,
+            max_message_bytes: 26_214_400,
+            max_connections: 32,
+            smtp_timeout: "5m".into(),
+            dkim: None,
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn smtp_addr(&self) -> Option<&str> {
+        self.smtp_addr
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// Whether mail is taken in at all (listener or HTTP route).
+    pub fn enabled(&self) -> bool {
+        self.smtp_addr().is_some() || self.token().is_some()
+    }
+
+    /// The address people write to.
+    pub fn address(&self) -> String {
+        match self
+            .address
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(a) => a.to_owned(),
+            None => format!("shaozi@{}", self.domain.trim()),
+        }
+    }
 }
 
 /// Time limits of leads per urgency and stage: "30m", "24h", "1wd" (working days), "30d".
@@ -348,6 +433,7 @@ pub struct Durations {
     pub outbox_poll: Duration,
     pub outbox_lease: Duration,
     pub smtp_timeout: Duration,
+    pub intake_timeout: Duration,
 }
 
 impl Settings {
@@ -391,6 +477,7 @@ impl Settings {
             outbox_poll: d("outbox.poll_interval", &self.outbox.poll_interval)?,
             outbox_lease: d("outbox.lease", &self.outbox.lease)?,
             smtp_timeout: d("smtp.timeout", &self.smtp.timeout)?,
+            intake_timeout: d("intake.smtp_timeout", &self.intake.smtp_timeout)?,
         })
     }
 
@@ -434,6 +521,29 @@ impl Settings {
         if let Some(url) = self.smtp.url.as_deref().filter(|u| !u.is_empty()) {
             crate::mailer::check_url(url)?;
             crate::mailer::parse_from(&self.smtp.from)?;
+        }
+        if self.intake.enabled() {
+            let domain = self.intake.domain.trim();
+            if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
+                return Err("收件已开启（intake.smtp_addr 或 intake.token），请把 intake.domain 设为收件域名，如 \"qs.gov.cn\"".into());
+            }
+            if self.intake.token().is_some_and(|t| t.len() < 24) {
+                return Err("intake.token 太短：至少需要 24 个字符".into());
+            }
+            if self.intake.max_message_bytes < 1024 || self.intake.max_connections == 0 {
+                return Err(
+                    "intake.max_message_bytes 至少 1024，intake.max_connections 至少 1".into(),
+                );
+            }
+            crate::mailer::parse_from(&self.intake.address()).map_err(|_| {
+                format!(
+                    "intake.address 不是有效的邮箱地址：{}",
+                    self.intake.address()
+                )
+            })?;
+        }
+        if let Some(dkim) = &self.intake.dkim {
+            crate::intake::dkim::check_settings(dkim)?;
         }
         Ok(())
     }

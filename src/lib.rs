@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod intake;
 pub mod lead_actions;
 pub mod lead_files;
 pub mod lead_stats;

@@ -35,6 +35,8 @@ pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
     base_url: String,
+    /// The intake's address, when replies to lead notices are taken in.
+    reply_to: Option<Mailbox>,
 }
 
 impl Mailer {
@@ -54,7 +56,13 @@ impl Mailer {
                     .build(),
             ),
         };
+        let reply_to = if settings.intake.enabled() {
+            Some(parse_from(&settings.intake.address())?)
+        } else {
+            None
+        };
         Ok(Self {
+            reply_to,
             transport,
             from,
             base_url: settings
@@ -76,15 +84,33 @@ impl Mailer {
             .recipient
             .parse()
             .map_err(|e| format!("收件地址无效：{e}"))?;
-        Message::builder()
+        // A reply to a notice about a lead reaches that lead when the intake is on.
+        let answerable = self
+            .reply_to
+            .as_ref()
+            .filter(|_| crate::intake::parse::lead_number(&m.subject).is_some());
+        let footer = if answerable.is_some() {
+            "如需补充情况，可直接回复本邮件（请保留主题中的线索编号），回复将记入线索的办理意见"
+        } else {
+            "本邮件由系统发送，请勿直接回复；如需处理请登录平台"
+        };
+        let fill = |body: &str| {
+            body.replace(outbox::BASE, &self.base_url)
+                .replace(outbox::REPLY, footer)
+        };
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(m.subject.clone())
             .message_id(Some(m.message_id.clone()))
-            .date(date)
+            .date(date);
+        if let Some(r) = answerable {
+            builder = builder.reply_to(r.clone());
+        }
+        builder
             .multipart(MultiPart::alternative_plain_html(
-                m.body_text.replace(outbox::BASE, &self.base_url),
-                m.body_html.replace(outbox::BASE, &self.base_url),
+                fill(&m.body_text),
+                fill(&m.body_html),
             ))
             .map_err(|e| format!("无法生成邮件：{e}"))
     }

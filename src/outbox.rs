@@ -17,6 +17,9 @@ use crate::pagination;
 
 /// The placeholder for `http.public_base_url`, filled in when the message is sent.
 pub const BASE: &str = "{{BASE}}";
+/// The placeholder for the footer line on replying, filled in when the message is sent:
+/// whether a reply reaches the lead depends on the intake being on at that time.
+pub const REPLY: &str = "{{REPLY}}";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = outbox)]
@@ -54,6 +57,7 @@ struct NoticeText<'a> {
     body: &'a str,
     base: &'a str,
     link: &'a str,
+    reply: &'a str,
 }
 
 #[derive(Template)]
@@ -63,6 +67,7 @@ struct NoticeHtml<'a> {
     body: &'a str,
     base: &'a str,
     link: &'a str,
+    reply: &'a str,
 }
 
 /// Queues the email form of a notice for each recipient who has an address and has not
@@ -95,6 +100,7 @@ pub fn enqueue(
         body,
         base: BASE,
         link,
+        reply: REPLY,
     }
     .render()
     .map_err(AppError::internal)?;
@@ -103,6 +109,7 @@ pub fn enqueue(
         body,
         base: BASE,
         link,
+        reply: REPLY,
     }
     .render()
     .map_err(AppError::internal)?;

@@ -26,6 +26,7 @@ const BUILTIN_CALENDARS: &[&str] = &[include_str!("../config/calendar/2026.toml"
 pub struct Application {
     port: u16,
     server: Server,
+    intake_port: Option<u16>,
     background: Vec<tokio::task::AbortHandle>,
     pub state: web::Data<AppState>,
 }
@@ -192,6 +193,21 @@ impl Application {
             );
         }
 
+        let mut intake_port = None;
+        if let Some(addr) = state.settings.intake.smtp_addr() {
+            let listener = crate::intake::smtp::bind(addr).await?;
+            intake_port = listener.local_addr().ok().map(|a| a.port());
+            tracing::info!(addr, domain = %state.settings.intake.domain, "邮件收件服务已启动");
+            background.push(crate::intake::smtp::spawn(listener, state.clone()).abort_handle());
+        }
+        if state.settings.intake.enabled() && state.settings.scheduler.enabled {
+            background.push(
+                crate::intake::spawn_sweeper(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
+        }
+
         let listener = TcpListener::bind(&state.settings.http.addr)
             .map_err(|e| format!("无法监听 {}：{e}", state.settings.http.addr))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -240,6 +256,7 @@ impl Application {
         }
         Ok(Self {
             port,
+            intake_port,
             background,
             server: server.run(),
             state,
@@ -253,6 +270,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the SMTP intake listener, when `intake.smtp_addr` is set.
+    pub fn intake_port(&self) -> Option<u16> {
+        self.intake_port
     }
 
     /// The background tasks (outbox worker, deadline checker), to stop them with the

@@ -134,6 +134,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_evaluations,
     lead_followers,
     lead_attachments,
+    inbound_messages,
 );
 
 diesel::table! {
@@ -398,6 +399,32 @@ diesel::joinable!(leads -> lead_categories (category));
 diesel::joinable!(lead_departments -> leads (lead_id));
 diesel::joinable!(lead_deadlines -> leads (lead_id));
 diesel::joinable!(lead_events -> leads (lead_id));
+
+diesel::table! {
+    inbound_messages (id) {
+        id -> Text,
+        message_key -> Text,
+        message_id -> Nullable<Text>,
+        channel -> Text,
+        mail_from -> Nullable<Text>,
+        sender -> Text,
+        user_id -> Text,
+        subject -> Text,
+        size_bytes -> BigInt,
+        raw -> Binary,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        notes -> Text,
+        lead_id -> Nullable<Text>,
+        attempts -> Integer,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(inbound_messages -> leads (lead_id));
+diesel::joinable!(inbound_messages -> users (user_id));
 
 diesel::table! {
     lead_transfers (id) {

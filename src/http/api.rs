@@ -73,6 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(read_notification),
             )
             .configure(crate::http::outbox_api::routes)
+            .configure(crate::http::intake_api::routes)
             .configure(crate::http::leads_api::routes)
             .configure(crate::http::mines_api::routes)
             .configure(crate::http::permits_api::routes)

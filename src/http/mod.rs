@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod intake_api;
 pub mod leads_api;
 pub mod mines_api;
 pub mod openapi;

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{api, leads_api, mines_api, ops, outbox_api, permits_api};
+use crate::http::{api, intake_api, leads_api, mines_api, ops, outbox_api, permits_api};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use crate::http::{api, leads_api, mines_api, ops, outbox_api, permits_api};
         api::list_notifications, api::read_notification, api::read_all_notifications,
         outbox_api::list_outbox, outbox_api::get_outbox_message, outbox_api::retry_outbox_message,
         outbox_api::cancel_outbox_message, outbox_api::get_preferences, outbox_api::put_preferences,
+        intake_api::intake_email, intake_api::list_messages, intake_api::get_message, intake_api::raw_message,
         mines_api::list_mines, mines_api::create_mine, mines_api::mine_gaps, mines_api::get_mine,
         mines_api::update_mine, mines_api::change_status, mines_api::set_risk_grade,
         mines_api::set_supervisor, mines_api::mine_history, mines_api::export_mines, mines_api::import_mines,

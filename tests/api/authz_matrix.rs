@@ -108,6 +108,13 @@ fn cases(target_id: &str, mine_id: &str) -> Vec<Case> {
             allowed: &["admin", "coordinator"],
         },
         Case {
+            name: "read the mail taken in",
+            method: "GET",
+            path: "/api/v1/intake/messages".into(),
+            body: Value::Null,
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
             name: "read the outbox",
             method: "GET",
             path: "/api/v1/outbox".into(),

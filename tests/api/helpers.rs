@@ -132,6 +132,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: web::Data<AppState>,
     pub admin_token: String,
+    /// The port of the SMTP intake listener, when `intake.smtp_addr` is set.
+    pub intake_port: Option<u16>,
     server: actix_web::dev::ServerHandle,
     background: Vec<tokio::task::AbortHandle>,
     // Dropped last: the database outlives the server that uses it.
@@ -191,6 +193,7 @@ impl TestApp {
             .await
             .expect("service builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let intake_port = app.intake_port();
         let state = app.state.clone();
         let server = app.server_handle();
         let background = app.background_handles();
@@ -205,6 +208,7 @@ impl TestApp {
             clock,
             state,
             admin_token: String::new(),
+            intake_port,
             server,
             background,
             db,

@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod idempotency;
+mod intake;
 mod lead_deadlines;
 mod lead_duplicates;
 mod lead_files;

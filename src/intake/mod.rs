@@ -1,0 +1,881 @@
+//! Leads raised and answered by email (街镇吹哨 by email).
+//!
+//! A message arrives at the SMTP listener (`smtp`) or at `POST /api/v1/intake/email`, and
+//! passes the same steps either way ([`accept`]):
+//! 1. checks that need no trust in the message: size, readable, not an automatic reply,
+//!    DKIM for the district's domain when configured, and a sender who is an active
+//!    township or department user (addresses compared case-insensitively). Failing any,
+//!    it is refused with a reason and nothing is written but a log line;
+//! 2. it is stored (`inbound_messages`, one row per Message-ID) and committed: only then is
+//!    the sender told it was accepted, so a crash cannot lose it;
+//! 3. it is processed in one transaction: a subject carrying a lead number is a reply and
+//!    becomes a comment on that lead (from its parties only), anything else raises a lead as
+//!    the sender through `leads::raise`, files becoming evidence; the sender gets an
+//!    automatic reply through the outbox. A message stored but not processed (a crash, the
+//!    database gone for a moment) is processed by [`sweep`].
+
+pub mod dkim;
+pub mod parse;
+pub mod smtp;
+
+use actix_web::web;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::authz::Principal;
+use crate::db::schema::{inbound_messages, lead_categories, leads as leads_t, mines, users};
+use crate::db::DbConnection;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult};
+use crate::http::{blocking, AppState};
+use crate::lead_files::{self, Upload};
+use crate::leads::{self, NewLead};
+use crate::pagination;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// How a message reached the intake.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// smtp | http
+    pub channel: &'static str,
+    /// The SMTP envelope sender (MAIL FROM), when known.
+    pub mail_from: Option<String>,
+}
+
+/// Why a message was not taken in. Each has a reason for the sender in Chinese, an SMTP
+/// reply code and, over HTTP, the field it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    TooLarge { limit: usize },
+    Unreadable(parse::Unreadable),
+    Automatic,
+    UnknownSender(String),
+    DisabledSender(String),
+    AmbiguousSender(String),
+    NotAllowed(String),
+    Dkim(String),
+    NoSuchLead(String),
+    NotParty(String),
+    Empty,
+    Invalid(String),
+}
+
+impl Refusal {
+    /// A stable code for logs, metrics and the record.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge { .. } => "too_large",
+            Refusal::Unreadable(_) => "malformed",
+            Refusal::Automatic => "automatic",
+            Refusal::UnknownSender(_) => "unknown_sender",
+            Refusal::DisabledSender(_) => "disabled_sender",
+            Refusal::AmbiguousSender(_) => "ambiguous_sender",
+            Refusal::NotAllowed(_) => "not_allowed",
+            Refusal::Dkim(_) => "dkim_failed",
+            Refusal::NoSuchLead(_) => "no_such_lead",
+            Refusal::NotParty(_) => "not_a_party",
+            Refusal::Empty => "empty",
+            Refusal::Invalid(_) => "invalid",
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::TooLarge { limit } => format!(
+                "邮件超过 {} MB，未受理。请减少或压缩附件后重发。",
+                limit / 1024 / 1024
+            ),
+            Refusal::Unreadable(u) => format!("{}，未受理。", u.reason()),
+            Refusal::Automatic => "自动回复、退信和群发邮件不受理。".into(),
+            Refusal::UnknownSender(a) => format!(
+                "发件地址 {a} 未在平台登记，未受理。请用在平台登记的邮箱发送，或请管理员在账号中填写该邮箱。"
+            ),
+            Refusal::DisabledSender(a) => format!("发件地址 {a} 对应的账号已停用，未受理。"),
+            Refusal::AmbiguousSender(a) => {
+                format!("发件地址 {a} 对应多个账号，无法确定由谁反映，未受理。请联系管理员。")
+            }
+            Refusal::NotAllowed(m) => format!("{m}未受理。"),
+            Refusal::Dkim(m) => format!("邮件未通过发件域名签名（DKIM）校验：{m}，未受理。"),
+            Refusal::NoSuchLead(n) => format!(
+                "主题中的线索编号 {n} 不存在，未受理。如要反映新问题，请不要在主题中写线索编号。"
+            ),
+            Refusal::NotParty(n) => format!(
+                "您不是线索 {n} 的办理或反映单位，不能通过邮件留言，未受理。"
+            ),
+            Refusal::Empty => "邮件正文是空的（引用的原邮件不算），未受理。".into(),
+            Refusal::Invalid(m) => format!("{m}，未受理。"),
+        }
+    }
+
+    /// The SMTP reply: code, enhanced status code.
+    pub fn smtp_code(&self) -> (u16, &'static str) {
+        match self {
+            Refusal::TooLarge { .. } => (552, "5.3.4"),
+            Refusal::Unreadable(_) => (550, "5.6.0"),
+            Refusal::Dkim(_) => (550, "5.7.20"),
+            Refusal::UnknownSender(_)
+            | Refusal::DisabledSender(_)
+            | Refusal::AmbiguousSender(_)
+            | Refusal::NotAllowed(_) => (550, "5.7.1"),
+            _ => (550, "5.7.0"),
+        }
+    }
+
+    /// The field of the message the refusal concerns, for the HTTP problem document.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge { .. } | Refusal::Unreadable(_) | Refusal::Automatic => "message",
+            Refusal::UnknownSender(_)
+            | Refusal::DisabledSender(_)
+            | Refusal::AmbiguousSender(_)
+            | Refusal::NotAllowed(_)
+            | Refusal::Dkim(_) => "from",
+            Refusal::NoSuchLead(_) | Refusal::NotParty(_) => "subject",
+            Refusal::Empty | Refusal::Invalid(_) => "text",
+        }
+    }
+}
+
+/// What became of an accepted message.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// The stored message (`/intake/{id}`).
+    pub message: String,
+    /// raised | commented
+    pub outcome: String,
+    pub lead_id: String,
+    pub lead_number: String,
+    /// The same Message-ID was taken in before: nothing new was created.
+    pub duplicate: bool,
+    /// What was left aside (files of a type or size not accepted, unknown tags).
+    pub notes: Vec<String>,
+}
+
+/// A stored message, without its raw bytes.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = inbound_messages)]
+pub struct InboundMessage {
+    pub id: String,
+    pub message_id: Option<String>,
+    /// smtp | http
+    pub channel: String,
+    pub mail_from: Option<String>,
+    pub sender: String,
+    pub user_id: String,
+    pub subject: String,
+    pub size_bytes: i64,
+    /// received | processed | refused
+    pub status: String,
+    /// raised | commented
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub notes: String,
+    pub lead_id: Option<String>,
+    pub attempts: i32,
+    #[schema(value_type = String)]
+    pub received_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub processed_at: Option<NaiveDateTime>,
+}
+
+/// The outcome of [`accept`]: accepted, or refused with a reason. Errors of the service
+/// itself (the database away) are the outer `AppResult`.
+pub type Verdict = Result<Accepted, Refusal>;
+
+/// Takes one message in, by either channel: checks, stores, processes. See the module.
+pub async fn accept(
+    state: &web::Data<AppState>,
+    raw: Vec<u8>,
+    envelope: Envelope,
+) -> AppResult<Verdict> {
+    let st = state.clone();
+    let channel = envelope.channel;
+    let verdict = blocking(move || {
+        let now = st.clock.now_naive();
+        let checked = match check(&st, &raw) {
+            Ok(c) => c,
+            Err(r) => return Ok(Err(r)),
+        };
+        let sender = match st.db.read(|conn| sender(conn, &checked.from))? {
+            Ok(u) => u,
+            Err(r) => return Ok(Err(r)),
+        };
+        let stored = st
+            .db
+            .transaction(|conn| store(conn, &raw, &checked, &sender, &envelope, now))?;
+        match stored {
+            Stored::New(id) => process_one(&st, &id, false),
+            Stored::Existing(m) => match m.status.as_str() {
+                "received" => process_one(&st, &m.id, false),
+                _ => st.db.read(|conn| replay(conn, &m)),
+            },
+        }
+    })
+    .await?;
+    match &verdict {
+        Ok(a) => tracing::info!(
+            intake.message = %a.message, outcome = %a.outcome, lead = %a.lead_number,
+            duplicate = a.duplicate, "mail taken in"
+        ),
+        Err(r) => {
+            tracing::warn!(reason = r.code(), detail = %r.reason(), channel, "mail refused");
+            metrics::counter!("intake_refused_total", "reason" => r.code()).increment(1);
+        }
+    }
+    Ok(verdict)
+}
+
+/// Checks that need neither the database nor trust in the message.
+fn check(state: &AppState, raw: &[u8]) -> Result<parse::Parsed, Refusal> {
+    let limit = state.settings.intake.max_message_bytes;
+    if raw.len() > limit {
+        return Err(Refusal::TooLarge { limit });
+    }
+    let parsed = parse::parse(raw).map_err(Refusal::Unreadable)?;
+    if parsed.automatic {
+        return Err(Refusal::Automatic);
+    }
+    if let Some(d) = &state.settings.intake.dkim {
+        dkim::require(d, raw, &parsed.from).map_err(Refusal::Dkim)?;
+    }
+    Ok(parsed)
+}
+
+/// The active township or department user with this address (any case), or why not.
+pub fn sender(conn: &mut DbConnection, address: &str) -> AppResult<Result<Principal, Refusal>> {
+    let found: Vec<crate::users::User> = users::table
+        .filter(lower(users::email.nullable()).eq(address.to_lowercase()))
+        .select(crate::users::User::as_select())
+        .load(conn)?;
+    let active: Vec<&crate::users::User> = found.iter().filter(|u| u.active != 0).collect();
+    Ok(match (found.len(), active.as_slice()) {
+        (0, _) => Err(Refusal::UnknownSender(address.to_owned())),
+        (_, []) => Err(Refusal::DisabledSender(address.to_owned())),
+        (_, [u]) => match u.role() {
+            Role::Township | Role::Officer | Role::Head | Role::Coordinator => Ok(u.principal()),
+            r => Err(Refusal::NotAllowed(format!(
+                "发件地址 {address} 属于{}账号，只有街镇和部门的工作人员可以通过邮件反映线索，",
+                r.label()
+            ))),
+        },
+        _ => Err(Refusal::AmbiguousSender(address.to_owned())),
+    })
+}
+
+enum Stored {
+    New(String),
+    Existing(InboundMessage),
+}
+
+/// The key that makes a message unique: its Message-ID, or its content when it has none.
+fn message_key(raw: &[u8], parsed: &parse::Parsed) -> String {
+    match &parsed.message_id {
+        Some(id) => format!("mid:{}", id.chars().take(900).collect::<String>()),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
+    }
+}
+
+fn store(
+    conn: &mut DbConnection,
+    raw: &[u8],
+    parsed: &parse::Parsed,
+    who: &Principal,
+    envelope: &Envelope,
+    now: NaiveDateTime,
+) -> AppResult<Stored> {
+    let key = message_key(raw, parsed);
+    if let Some(m) = inbound_messages::table
+        .filter(inbound_messages::message_key.eq(&key))
+        .select(InboundMessage::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok(Stored::Existing(m));
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = (
+        inbound_messages::id.eq(&id),
+        inbound_messages::message_key.eq(&key),
+        inbound_messages::message_id.eq(&parsed.message_id),
+        inbound_messages::channel.eq(envelope.channel),
+        inbound_messages::mail_from.eq(envelope.mail_from.as_deref().map(|m| clip(m, 320))),
+        inbound_messages::sender.eq(&parsed.from),
+        inbound_messages::user_id.eq(&who.id),
+        inbound_messages::subject.eq(clip(&parsed.subject, 500)),
+        inbound_messages::size_bytes.eq(raw.len() as i64),
+        inbound_messages::raw.eq(raw),
+        inbound_messages::status.eq("received"),
+        inbound_messages::received_at.eq(now),
+    );
+    // Another instance storing the same message at this moment: ours is then the duplicate.
+    let inserted = match conn {
+        DbConnection::Pg(c) => diesel::insert_into(inbound_messages::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(inbound_messages::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    if inserted == 0 {
+        return Ok(Stored::Existing(
+            inbound_messages::table
+                .filter(inbound_messages::message_key.eq(&key))
+                .select(InboundMessage::as_select())
+                .first(conn)?,
+        ));
+    }
+    Ok(Stored::New(id))
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// The verdict given the first time, for a message delivered again.
+fn replay(conn: &mut DbConnection, m: &InboundMessage) -> AppResult<Verdict> {
+    Ok(match (m.status.as_str(), &m.lead_id) {
+        ("processed", Some(lead_id)) => Ok(Accepted {
+            message: m.id.clone(),
+            outcome: m.outcome.clone().unwrap_or_default(),
+            lead_id: lead_id.clone(),
+            lead_number: leads_t::table
+                .find(lead_id)
+                .select(leads_t::number)
+                .first(conn)?,
+            duplicate: true,
+            notes: split_notes(&m.notes),
+        }),
+        _ => Err(Refusal::Invalid(
+            m.reason
+                .clone()
+                .unwrap_or_else(|| "这封邮件此前已收到并处理".into())
+                .trim_end_matches("，未受理。")
+                .trim_end_matches('。')
+                .to_owned(),
+        )),
+    })
+}
+
+fn split_notes(notes: &str) -> Vec<String> {
+    notes
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Processes a stored message in one transaction, unless another instance or an earlier
+/// attempt already did. `late` marks a message whose sender was already told it was
+/// accepted (the sweep): a refusal then reaches the sender as an email.
+fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
+    let now = state.clock.now_naive();
+    let mut verdict = state.db.transaction(|conn| {
+        // The guarded update takes the row: a second processor waits, then finds it done.
+        let claimed = diesel::update(
+            inbound_messages::table
+                .find(id)
+                .filter(inbound_messages::status.eq("received")),
+        )
+        .set(inbound_messages::attempts.eq(inbound_messages::attempts + 1))
+        .execute(conn)?;
+        let (m, raw): (InboundMessage, Vec<u8>) = inbound_messages::table
+            .find(id)
+            .select((InboundMessage::as_select(), inbound_messages::raw))
+            .first(conn)?;
+        if claimed == 0 {
+            return replay(conn, &m);
+        }
+        let user: crate::users::User = users::table
+            .find(&m.user_id)
+            .select(crate::users::User::as_select())
+            .first(conn)?;
+        let who = user.principal();
+        // Checked before storing; read again from the stored bytes.
+        let parsed = parse::parse(&raw).map_err(|u| AppError::internal(u.reason()))?;
+        let result = conn.transaction(|conn| apply(state, conn, &who, &parsed, now));
+        let verdict = match result {
+            Ok(v) => v,
+            Err(e) => match refusal_of(&e) {
+                Some(r) => Err(r),
+                None => return Err(e),
+            },
+        };
+        record(conn, state, &m, &who, &parsed, &verdict, late, now)?;
+        Ok(verdict)
+    })?;
+    if let Ok(a) = &mut verdict {
+        a.message = id.to_owned();
+    }
+    Ok(verdict)
+}
+
+/// Errors of `leads::raise` / `leads::comment` that are the message's fault.
+fn refusal_of(e: &AppError) -> Option<Refusal> {
+    match e {
+        AppError::Validation(errs) => Some(Refusal::Invalid(
+            errs.iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("；"),
+        )),
+        AppError::Forbidden(m) => Some(Refusal::NotAllowed(m.clone())),
+        _ => None,
+    }
+}
+
+/// Raises the lead or adds the comment. Runs in a savepoint: a refusal leaves nothing.
+fn apply(
+    state: &AppState,
+    conn: &mut DbConnection,
+    who: &Principal,
+    parsed: &parse::Parsed,
+    now: NaiveDateTime,
+) -> AppResult<Verdict> {
+    let subject = parse::read_subject(&parsed.subject);
+    let mut notes = Vec::new();
+    let max = state.settings.http.max_upload_bytes;
+    if let Some(number) = &subject.lead_number {
+        let Some((lead_id, title)) = leads_t::table
+            .filter(leads_t::number.eq(number))
+            .select((leads_t::id, leads_t::title))
+            .first::<(String, String)>(conn)
+            .optional()?
+        else {
+            return Ok(Err(Refusal::NoSuchLead(number.clone())));
+        };
+        let files = admissible(&parsed.attachments, max, 0, &mut notes);
+        let mut text = parse::trim_quoted(&parsed.text);
+        if text.is_empty() {
+            if files.is_empty() {
+                return Ok(Err(Refusal::Empty));
+            }
+            text = "（通过邮件补充附件）".into();
+        }
+        let text = fit(&text, 5000, &mut notes);
+        let event = match leads::comment(conn, who, &lead_id, Some(text), now) {
+            Ok(e) => e,
+            Err(AppError::NotFound(_) | AppError::Forbidden(_)) => {
+                return Ok(Err(Refusal::NotParty(number.clone())))
+            }
+            Err(e) => return Err(e),
+        };
+        let have = lead_files::list(conn, &lead_id)?.len() as i64;
+        let files = cap(files, have, &mut notes);
+        lead_files::store(conn, who, &lead_id, Some(&event.id), files, max, now)?;
+        receipt(
+            conn,
+            now,
+            who,
+            &format!("{number} 已收到您的回复"),
+            &format!(
+                "您的邮件已作为办理意见添加到线索 {number}“{title}”。{}",
+                notes_text(&notes)
+            ),
+            &lead_id,
+        )?;
+        return Ok(Ok(Accepted {
+            message: String::new(),
+            outcome: "commented".into(),
+            lead_id,
+            lead_number: number.clone(),
+            duplicate: false,
+            notes,
+        }));
+    }
+
+    // A new lead: category and urgency from the tags, the mine from the words.
+    let categories: Vec<(String, String)> = lead_categories::table
+        .filter(lead_categories::active.eq(1))
+        .select((lead_categories::code, lead_categories::name))
+        .load(conn)?;
+    let mut category = None;
+    let mut urgency = None;
+    for tag in &subject.tags {
+        let t = tag.to_lowercase();
+        if matches!(t.as_str(), "紧急" | "急" | "urgent" | "加急") {
+            urgency = Some("urgent".to_owned());
+        } else if let Some((code, _)) = categories
+            .iter()
+            .find(|(code, name)| code.eq_ignore_ascii_case(&t) || *name == *tag)
+        {
+            category.get_or_insert_with(|| code.clone());
+        } else {
+            notes.push(format!("主题中的标记“{tag}”不是线索类别，已忽略"));
+        }
+    }
+    if category.is_none() {
+        notes.push("主题中没有写明线索类别，已交协调机制办公室分办".into());
+    }
+    let mine = find_mine(conn, who, &subject.rest)?;
+    let body = parsed.text.trim();
+    let title = if !subject.rest.is_empty() {
+        subject.rest.clone()
+    } else {
+        body.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(50).collect())
+            .unwrap_or_else(|| "邮件反映的问题".into())
+    };
+    let title = fit(&title, 100, &mut Vec::new());
+    let description = if body.is_empty() {
+        title.clone()
+    } else {
+        fit(body, 5000, &mut notes)
+    };
+    let files = admissible(&parsed.attachments, max, 0, &mut notes);
+    let files = cap(files, 0, &mut notes);
+    let input = NewLead {
+        title: Some(title),
+        description: Some(description),
+        category: Some(category.unwrap_or_else(|| "other".into())),
+        urgency,
+        mine_id: mine.as_ref().map(|(id, _)| id.clone()),
+        location: None,
+        township: None,
+    };
+    let view = crate::http::leads_api::raise_in(state, conn, who, input, "email", now)?;
+    let lead = &view.lead;
+    let raised_event = view
+        .timeline
+        .iter()
+        .find(|e| e.kind == "raised")
+        .map(|e| e.id.clone());
+    lead_files::store(
+        conn,
+        who,
+        &lead.id,
+        raised_event.as_deref(),
+        files,
+        max,
+        now,
+    )?;
+    let assisting: Vec<String> = lead
+        .assisting()
+        .iter()
+        .map(|d| crate::reference::unit_name(conn, d))
+        .collect();
+    let assisting = if assisting.is_empty() {
+        String::new()
+    } else {
+        format!("协办部门：{}\n", assisting.join("、"))
+    };
+    receipt(
+        conn,
+        now,
+        who,
+        &format!("{} 已受理：{}", lead.number, lead.title),
+        &format!(
+            "您发送的邮件已登记为线索 {}。\n类别：{}\n主办部门：{}\n{}矿山：{}\n{}\n\n如需补充情况，直接回复本邮件即可（请保留主题中的线索编号）。{}",
+            lead.number,
+            view.category_name,
+            view.primary_department_name,
+            assisting,
+            mine.map(|(_, n)| n).unwrap_or_else(|| "未识别（可在主题中写矿山名称）".into()),
+            lead.routing_reason,
+            notes_text(&notes),
+        ),
+        &lead.id,
+    )?;
+    Ok(Ok(Accepted {
+        message: String::new(),
+        outcome: "raised".into(),
+        lead_id: lead.id.clone(),
+        lead_number: lead.number.clone(),
+        duplicate: false,
+        notes,
+    }))
+}
+
+fn notes_text(notes: &[String]) -> String {
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n\n请注意：\n{}",
+            notes
+                .iter()
+                .map(|n| format!("· {n}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+}
+
+/// Text within `max` characters; a cut is noted.
+fn fit(text: &str, max: usize, notes: &mut Vec<String>) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    notes.push(format!(
+        "正文超过 {max} 字，只保存了前 {max} 字；原邮件保存在收件记录中"
+    ));
+    text.chars().take(max).collect()
+}
+
+/// The files within the type and size limits; the others are noted, not refused: one
+/// wrong file should not lose the whole report.
+fn admissible(
+    files: &[Upload],
+    max_bytes: usize,
+    _have: usize,
+    notes: &mut Vec<String>,
+) -> Vec<Upload> {
+    files
+        .iter()
+        .filter(
+            |f| match lead_files::check(std::slice::from_ref(*f), max_bytes, "files") {
+                Ok(()) => true,
+                Err(errs) => {
+                    notes.extend(errs.into_iter().map(|e| format!("{}，未保存", e.message)));
+                    false
+                }
+            },
+        )
+        .cloned()
+        .collect()
+}
+
+/// At most as many files as the lead still has room for.
+fn cap(mut files: Vec<Upload>, have: i64, notes: &mut Vec<String>) -> Vec<Upload> {
+    let room = (lead_files::MAX_PER_LEAD - have).max(0) as usize;
+    if files.len() > room {
+        for f in files.drain(room..) {
+            notes.push(format!(
+                "每条线索最多 {} 个附件，文件“{}”未保存",
+                lead_files::MAX_PER_LEAD,
+                f.file_name
+            ));
+        }
+    }
+    files
+}
+
+/// The mine named in the subject: one of the sender's township's mines whose name appears
+/// in it (the longest), else a word of the subject that is exactly a mine's name.
+fn find_mine(
+    conn: &mut DbConnection,
+    who: &Principal,
+    words: &str,
+) -> AppResult<Option<(String, String)>> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    if let Some(t) = &who.township {
+        let own: Vec<(String, String)> = mines::table
+            .filter(mines::township.eq(t))
+            .select((mines::id, mines::name))
+            .load(conn)?;
+        if let Some(m) = own
+            .into_iter()
+            .filter(|(_, name)| !name.is_empty() && words.contains(name.as_str()))
+            .max_by_key(|(_, name)| name.chars().count())
+        {
+            return Ok(Some(m));
+        }
+    }
+    let tokens: Vec<String> = words
+        .split(|c: char| c.is_whitespace() || "，,。:：;；、".contains(c))
+        .filter(|w| !w.is_empty() && w.chars().count() <= 100)
+        .take(8)
+        .map(str::to_owned)
+        .collect();
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let found: Vec<(String, String)> = mines::table
+        .filter(mines::name.eq_any(&tokens))
+        .select((mines::id, mines::name))
+        .limit(2)
+        .load(conn)?;
+    // Two mines of that name elsewhere: rather none than the wrong one.
+    Ok(if found.len() == 1 {
+        found.into_iter().next()
+    } else {
+        None
+    })
+}
+
+/// The automatic reply to the sender (through the outbox).
+fn receipt(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    who: &Principal,
+    title: &str,
+    body: &str,
+    lead_id: &str,
+) -> AppResult<()> {
+    crate::outbox::enqueue(
+        conn,
+        now,
+        std::slice::from_ref(&who.id),
+        "intake_receipt",
+        title,
+        body,
+        &format!("/leads/{lead_id}"),
+    )?;
+    Ok(())
+}
+
+/// Writes the outcome on the stored message; a refusal of a message already accepted
+/// reaches the sender as an email (a bounce of our own, in Chinese).
+#[allow(clippy::too_many_arguments)]
+fn record(
+    conn: &mut DbConnection,
+    state: &AppState,
+    m: &InboundMessage,
+    who: &Principal,
+    parsed: &parse::Parsed,
+    verdict: &Verdict,
+    late: bool,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let (status, outcome, reason, lead_id, notes) = match verdict {
+        Ok(a) => (
+            "processed",
+            Some(a.outcome.clone()),
+            None,
+            Some(a.lead_id.clone()),
+            a.notes.join("\n"),
+        ),
+        Err(r) => ("refused", None, Some(r.reason()), None, String::new()),
+    };
+    diesel::update(inbound_messages::table.find(&m.id))
+        .set((
+            inbound_messages::status.eq(status),
+            inbound_messages::outcome.eq(outcome),
+            inbound_messages::reason.eq(&reason),
+            inbound_messages::lead_id.eq(lead_id),
+            inbound_messages::notes.eq(notes),
+            inbound_messages::processed_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    if let (Err(r), true) = (verdict, late || m.channel == "http") {
+        crate::outbox::enqueue(
+            conn,
+            now,
+            std::slice::from_ref(&who.id),
+            "intake_refused",
+            &format!("您的邮件未能受理：{}", clip(&parsed.subject, 60)),
+            &format!(
+                "您发送到{}的邮件“{}”未能受理。\n原因：{}",
+                state.settings.intake.address(),
+                parsed.subject,
+                r.reason()
+            ),
+            "/leads/new",
+        )?;
+    }
+    Ok(())
+}
+
+/// Processes stored messages left unprocessed (a crash between storing and processing, the
+/// database away for a moment). Returns how many were processed.
+pub async fn sweep(state: &web::Data<AppState>) -> AppResult<usize> {
+    let st = state.clone();
+    blocking(move || {
+        let ids: Vec<String> = st.db.read(|conn| {
+            Ok(inbound_messages::table
+                .filter(inbound_messages::status.eq("received"))
+                .order(inbound_messages::id.asc())
+                .select(inbound_messages::id)
+                .limit(50)
+                .load(conn)?)
+        })?;
+        let mut done = 0;
+        for id in ids {
+            match process_one(&st, &id, true) {
+                Ok(_) => done += 1,
+                Err(e) => tracing::warn!(intake.message = %id, error = %e, "stored mail not processed yet"),
+            }
+        }
+        Ok(done)
+    })
+    .await
+}
+
+/// Runs the sweep every `scheduler.tick`, with the deadline checker (the first at once, for
+/// messages a previous run left).
+pub fn spawn_sweeper(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, String> {
+    let every = crate::domain::duration::parse_duration(&state.settings.scheduler.tick)?;
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep(&state).await {
+                tracing::warn!(error = %e, "intake sweep failed");
+            }
+        }
+    }))
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboundQuery {
+    /// received | processed | refused
+    pub status: Option<String>,
+    /// The sender's address (any case).
+    pub sender: Option<String>,
+    pub lead_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Stored messages, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    q: &InboundQuery,
+) -> AppResult<(Vec<InboundMessage>, Option<String>)> {
+    let limit = pagination::limit(q.limit)?;
+    let mut query = inbound_messages::table
+        .select(InboundMessage::as_select())
+        .into_boxed();
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        if !["received", "processed", "refused"].contains(&s) {
+            return Err(AppError::field(
+                "status",
+                "只能是 received、processed 或 refused",
+            ));
+        }
+        query = query.filter(inbound_messages::status.eq(s.to_owned()));
+    }
+    if let Some(s) = q.sender.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        query = query.filter(inbound_messages::sender.eq(s.to_lowercase()));
+    }
+    if let Some(l) = q.lead_id.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(inbound_messages::lead_id.eq(l.to_owned()));
+    }
+    if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(inbound_messages::id.lt(c.to_owned()));
+    }
+    let mut rows: Vec<InboundMessage> = query
+        .order(inbound_messages::id.desc())
+        .limit(limit + 1)
+        .load(conn)?;
+    let next = pagination::next_cursor(&mut rows, limit, |m| m.id.clone());
+    Ok((rows, next))
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<InboundMessage> {
+    inbound_messages::table
+        .find(id)
+        .select(InboundMessage::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("没有这封邮件".into()))
+}
+
+pub fn raw(conn: &mut DbConnection, id: &str) -> AppResult<Vec<u8>> {
+    inbound_messages::table
+        .find(id)
+        .select(inbound_messages::raw)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("没有这封邮件".into()))
+}
