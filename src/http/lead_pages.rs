@@ -543,7 +543,15 @@ async fn raise_form_page(
     }
     let general = attach_errors(&mut fields, errors);
     let intro = if duplicates.is_empty() {
-        "提交后系统按类别和位置分派给主办、协办部门，部门须在时限内报到。".to_owned()
+        let mut intro =
+            "提交后系统按类别和位置分派给主办、协办部门，部门须在时限内报到。".to_owned();
+        if state.settings.intake.enabled() {
+            intro.push_str(&format!(
+                "不方便打开网页时，也可以用在平台登记的邮箱发邮件到 {}：主题写“[类别] 矿山名称 问题摘要”（如“[扬尘] 青山砂石矿 扬尘严重”，加“[紧急]”为紧急线索），正文写清情况，照片作为附件；系统会回信告知线索编号。",
+                state.settings.intake.address()
+            ));
+        }
+        intro
     } else {
         format!(
             "附近（或同一矿山）已有 {} 条同类未办结线索，可能是同一问题。请先查看下列线索；如确属新问题，勾选“这不是重复线索，仍要提交”后再提交（已选择的照片需重新选择）。",

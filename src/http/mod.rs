@@ -13,6 +13,7 @@ pub mod permits_api;
 #[macro_use]
 pub mod pages;
 pub mod inbox_pages;
+pub mod intake_pages;
 pub mod lead_pages;
 pub mod mine_pages;
 pub mod outbox_pages;
@@ -224,6 +225,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     permit_pages::routes(cfg);
     inbox_pages::routes(cfg);
     outbox_pages::routes(cfg);
+    intake_pages::routes(cfg);
     lead_pages::routes(cfg);
 }
 

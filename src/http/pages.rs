@@ -319,6 +319,7 @@ pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     ]);
     if matches!(role, Role::Admin | Role::Coordinator) {
         nav.push(("/audit", "操作记录"));
+        nav.push(("/intake", "邮件收件记录"));
     }
     if role == Role::Admin {
         nav.push(("/outbox", "发件箱"));

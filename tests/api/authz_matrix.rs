@@ -206,7 +206,7 @@ on_both! {
             }
         }
         // The matrix itself, so a change to the gate shows up as a change here.
-        assert_eq!(refused_table.len(), 9 * 5 + 3 * 4 + 1 + 3 + 3 + 4 + 1, "{refused_table:#?}");
+        assert_eq!(refused_table.len(), 9 * 5 + 4 * 4 + 1 + 3 + 3 + 4 + 1, "{refused_table:#?}");
         let target_view: Value = app.get(&format!("/api/v1/users/{target}"), &app.admin_token).await.json().await.unwrap();
         assert_eq!(target_view["display_name"], "改名", "only the admin's edit went through");
     }

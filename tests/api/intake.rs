@@ -510,3 +510,40 @@ on_both! {
         assert_eq!(app.count("inbound_messages WHERE outcome = 'raised'").await, leads);
     }
 }
+
+on_both! {
+    settings = intake_on;
+    /// The coordination office reads the record of mail taken in: what became of each
+    /// message, its text as read, the message as it arrived, and the list as a spreadsheet;
+    /// townships may not. The lead form tells people the address and the subject form.
+    async fn the_record_of_mail_taken_in(app) {
+        people(&app).await;
+        user_with_email(&app, "coord", "coordinator", ("department", "NR"), "coord@nr.example.cn").await;
+        let (_, a) = http_send(&app, &corpus("01_gbk_new_lead.eml")).await;
+        let raw = String::from_utf8(corpus("05_outlook_reply.eml")).unwrap()
+            .replace("EE.Officer@ee.example.cn", "agri@agri.example.cn");
+        assert_eq!(http_send(&app, raw.as_bytes()).await.0, 422);
+
+        let (coord, _) = browser_session(&app, "coord", PASSWORD).await;
+        let page = coord.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("邮件收件记录") && page.contains("shaozi@whistle.example.cn"), "{page}");
+        assert!(page.contains("登记为新线索") && page.contains("[扬尘] 青山砂石矿 扬尘严重"), "{page}");
+        assert!(page.contains("未受理") && page.contains("不是线索 XS-2026-000001 的办理或反映单位"), "{page}");
+        let refused = coord.get(app.url("/intake?status=refused")).send().await.unwrap().text().await.unwrap();
+        assert!(!refused.contains("[扬尘] 青山砂石矿"), "the filter keeps only refusals");
+        let id = a["message"].as_str().unwrap();
+        let detail = coord.get(app.url(&format!("/intake/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(detail.contains("青山砂石矿今天上午装车作业扬尘很大") && detail.contains("查看线索"), "{detail}");
+        let eml = coord.get(app.url(&format!("/intake/{id}/raw"))).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(eml.as_ref(), corpus("01_gbk_new_lead.eml").as_slice(), "kept byte for byte");
+        let xlsx = coord.get(app.url("/intake/export.xlsx?status=processed")).send().await.unwrap().bytes().await.unwrap();
+        let rows = minecoord::ledger::read_first_sheet(&xlsx).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[1][3], "zhang.wei@beht.example.cn");
+
+        let (township, _) = browser_session(&app, "zhangwei", PASSWORD).await;
+        assert_eq!(township.get(app.url("/intake")).send().await.unwrap().status(), 403);
+        let form = township.get(app.url("/leads/new")).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("发邮件到 shaozi@whistle.example.cn") && form.contains("[扬尘] 青山砂石矿 扬尘严重"), "{form}");
+    }
+}
