@@ -63,6 +63,9 @@ pub struct IntakeSettings {
     pub max_connections: usize,
     /// How long the listener waits for the next command or line of data.
     pub smtp_timeout: String,
+    /// Messages taken in from one sender within an hour; more are refused (a mail loop, a
+    /// misconfigured forward), with the reason.
+    pub max_per_sender_per_hour: i64,
     /// DKIM: when set, mail whose sender is at `dkim.domain` must carry a valid signature
     /// by that domain with one of the listed selectors' keys.
     #[serde(default)]
@@ -87,6 +90,7 @@ impl Default for IntakeSettings {
             max_message_bytes: 26_214_400,
             max_connections: 32,
             smtp_timeout: "5m".into(),
+            max_per_sender_per_hour: 60,
             dkim: None,
         }
     }

@@ -57,6 +57,7 @@ pub enum Refusal {
     AmbiguousSender(String),
     NotAllowed(String),
     Dkim(String),
+    TooMany { limit: i64 },
     NoSuchLead(String),
     NotParty(String),
     Empty,
@@ -75,6 +76,7 @@ impl Refusal {
             Refusal::AmbiguousSender(_) => "ambiguous_sender",
             Refusal::NotAllowed(_) => "not_allowed",
             Refusal::Dkim(_) => "dkim_failed",
+            Refusal::TooMany { .. } => "too_many",
             Refusal::NoSuchLead(_) => "no_such_lead",
             Refusal::NotParty(_) => "not_a_party",
             Refusal::Empty => "empty",
@@ -99,6 +101,9 @@ impl Refusal {
             }
             Refusal::NotAllowed(m) => format!("{m}未受理。"),
             Refusal::Dkim(m) => format!("邮件未通过发件域名签名（DKIM）校验：{m}，未受理。"),
+            Refusal::TooMany { limit } => format!(
+                "同一发件人一小时内最多受理 {limit} 封邮件，本封未受理。如确有大量情况需要反映，请登录平台提交或稍后再发。"
+            ),
             Refusal::NoSuchLead(n) => format!(
                 "主题中的线索编号 {n} 不存在，未受理。如要反映新问题，请不要在主题中写线索编号。"
             ),
@@ -119,7 +124,8 @@ impl Refusal {
             Refusal::UnknownSender(_)
             | Refusal::DisabledSender(_)
             | Refusal::AmbiguousSender(_)
-            | Refusal::NotAllowed(_) => (550, "5.7.1"),
+            | Refusal::NotAllowed(_)
+            | Refusal::TooMany { .. } => (550, "5.7.1"),
             _ => (550, "5.7.0"),
         }
     }
@@ -132,6 +138,7 @@ impl Refusal {
             | Refusal::DisabledSender(_)
             | Refusal::AmbiguousSender(_)
             | Refusal::NotAllowed(_)
+            | Refusal::TooMany { .. }
             | Refusal::Dkim(_) => "from",
             Refusal::NoSuchLead(_) | Refusal::NotParty(_) => "subject",
             Refusal::Empty | Refusal::Invalid(_) => "text",
@@ -203,10 +210,12 @@ pub async fn accept(
             Ok(u) => u,
             Err(r) => return Ok(Err(r)),
         };
+        let limit = st.settings.intake.max_per_sender_per_hour;
         let stored = st
             .db
-            .transaction(|conn| store(conn, &raw, &checked, &sender, &envelope, now))?;
+            .transaction(|conn| store(conn, &raw, &checked, &sender, &envelope, now, limit))?;
         match stored {
+            Stored::Refused(r) => Ok(Err(r)),
             Stored::New(id) => process_one(&st, &id, false),
             Stored::Existing(m) => match m.status.as_str() {
                 "received" => process_one(&st, &m.id, false),
@@ -216,10 +225,13 @@ pub async fn accept(
     })
     .await?;
     match &verdict {
-        Ok(a) => tracing::info!(
+        Ok(a) => {
+            metrics::counter!("intake_accepted_total", "outcome" => a.outcome.clone()).increment(1);
+            tracing::info!(
             intake.message = %a.message, outcome = %a.outcome, lead = %a.lead_number,
             duplicate = a.duplicate, "mail taken in"
-        ),
+            )
+        }
         Err(r) => {
             tracing::warn!(reason = r.code(), detail = %r.reason(), channel, "mail refused");
             metrics::counter!("intake_refused_total", "reason" => r.code()).increment(1);
@@ -268,12 +280,18 @@ pub fn sender(conn: &mut DbConnection, address: &str) -> AppResult<Result<Princi
 enum Stored {
     New(String),
     Existing(InboundMessage),
+    Refused(Refusal),
 }
 
-/// The key that makes a message unique: its Message-ID, or its content when it has none.
+/// The key that makes a message unique: its sender and Message-ID (so one sender cannot
+/// shadow another's message by reusing its Message-ID), or its content when it has none.
 fn message_key(raw: &[u8], parsed: &parse::Parsed) -> String {
     match &parsed.message_id {
-        Some(id) => format!("mid:{}", id.chars().take(900).collect::<String>()),
+        Some(id) => format!(
+            "mid:{}:{}",
+            parsed.from,
+            id.chars().take(800).collect::<String>()
+        ),
         None => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
     }
 }
@@ -285,6 +303,7 @@ fn store(
     who: &Principal,
     envelope: &Envelope,
     now: NaiveDateTime,
+    per_hour: i64,
 ) -> AppResult<Stored> {
     let key = message_key(raw, parsed);
     if let Some(m) = inbound_messages::table
@@ -294,6 +313,14 @@ fn store(
         .optional()?
     {
         return Ok(Stored::Existing(m));
+    }
+    let last_hour: i64 = inbound_messages::table
+        .filter(inbound_messages::user_id.eq(&who.id))
+        .filter(inbound_messages::received_at.gt(now - chrono::Duration::hours(1)))
+        .count()
+        .get_result(conn)?;
+    if last_hour >= per_hour {
+        return Ok(Stored::Refused(Refusal::TooMany { limit: per_hour }));
     }
     let id = uuid::Uuid::now_v7().to_string();
     let row = (
@@ -439,7 +466,19 @@ fn apply(
     let subject = parse::read_subject(&parsed.subject);
     let mut notes = Vec::new();
     let max = state.settings.http.max_upload_bytes;
-    if let Some(number) = &subject.lead_number {
+    // A reply whose subject lost the number still names, in In-Reply-To or References,
+    // the notice it answers; that notice's subject carries the number.
+    let number = match &subject.lead_number {
+        Some(n) => Some(n.clone()),
+        None if parsed.replied_to.is_empty() => None,
+        None => crate::db::schema::outbox::table
+            .filter(crate::db::schema::outbox::message_id.eq_any(&parsed.replied_to))
+            .select(crate::db::schema::outbox::subject)
+            .load::<String>(conn)?
+            .iter()
+            .find_map(|s| parse::lead_number(s)),
+    };
+    if let Some(number) = &number {
         let Some((lead_id, title)) = leads_t::table
             .filter(leads_t::number.eq(number))
             .select((leads_t::id, leads_t::title))
@@ -778,10 +817,14 @@ fn record(
 /// database away for a moment). Returns how many were processed.
 pub async fn sweep(state: &web::Data<AppState>) -> AppResult<usize> {
     let st = state.clone();
+    // A message younger than this is most likely being processed by the connection that
+    // stored it; the sweep leaves it to that connection.
+    let settled = state.clock.now_naive() - chrono::Duration::seconds(30);
     blocking(move || {
         let ids: Vec<String> = st.db.read(|conn| {
             Ok(inbound_messages::table
                 .filter(inbound_messages::status.eq("received"))
+                .filter(inbound_messages::received_at.le(settled))
                 .order(inbound_messages::id.asc())
                 .select(inbound_messages::id)
                 .limit(50)

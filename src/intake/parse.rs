@@ -20,6 +20,9 @@ pub struct Parsed {
     pub text: String,
     /// Files and inline images, in the order they appear.
     pub attachments: Vec<Upload>,
+    /// The Message-IDs this message answers (In-Reply-To, then References, newest first),
+    /// in angle brackets as the outbox stores its own.
+    pub replied_to: Vec<String>,
     /// An automatic message (vacation reply, bounce, delivery report): never taken in, so
     /// two automatic responders cannot answer each other for ever.
     pub automatic: bool,
@@ -131,7 +134,19 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
         || header_text("X-Autoreply").is_some()
         || header_text("X-Autorespond").is_some();
 
+    let mut replied_to: Vec<String> = Vec::new();
+    for header in [message.in_reply_to(), message.references()] {
+        for id in header.as_text_list().unwrap_or_default().iter().rev() {
+            let id = format!("<{}>", id.trim().trim_matches(['<', '>']));
+            if id.len() > 2 && id.len() <= 250 && !replied_to.contains(&id) && replied_to.len() < 20
+            {
+                replied_to.push(id);
+            }
+        }
+    }
+
     Ok(Parsed {
+        replied_to,
         message_id: message
             .message_id()
             .map(|m| m.trim().trim_matches(['<', '>']).to_owned())

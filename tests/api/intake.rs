@@ -360,7 +360,7 @@ on_both! {
             use diesel::prelude::*;
             use minecoord::db::schema::inbound_messages as m;
             diesel::insert_into(m::table).values((
-                m::id.eq(uuid::Uuid::now_v7().to_string()), m::message_key.eq("mid:000001dc-nested@beht.example.cn"),
+                m::id.eq(uuid::Uuid::now_v7().to_string()), m::message_key.eq("mid:zhang.wei@beht.example.cn:000001dc-nested@beht.example.cn"),
                 m::message_id.eq("000001dc-nested@beht.example.cn"), m::channel.eq("smtp"), m::sender.eq("zhang.wei@beht.example.cn"),
                 m::user_id.eq(user), m::subject.eq("[尾矿库安全] 尾矿库坝体裂缝"), m::size_bytes.eq(raw.len() as i64),
                 m::raw.eq(raw), m::status.eq("received"), m::received_at.eq(now),
@@ -369,6 +369,8 @@ on_both! {
         }).await;
         app.stop().await;
         let next = app.another_instance(intake_on).await;
+        assert_eq!(minecoord::intake::sweep(&next.state).await.unwrap(), 0, "left to its connection at first");
+        next.clock.advance(chrono::Duration::minutes(1));
         assert_eq!(minecoord::intake::sweep(&next.state).await.unwrap(), 1);
         assert_eq!(minecoord::intake::sweep(&next.state).await.unwrap(), 0);
         assert_eq!(next.count("leads WHERE category = 'tailings_safety'").await, 1);
@@ -545,5 +547,36 @@ on_both! {
         assert_eq!(township.get(app.url("/intake")).send().await.unwrap().status(), 403);
         let form = township.get(app.url("/leads/new")).send().await.unwrap().text().await.unwrap();
         assert!(form.contains("发邮件到 shaozi@whistle.example.cn") && form.contains("[扬尘] 青山砂石矿 扬尘严重"), "{form}");
+    }
+}
+
+on_both! {
+    settings = |s| { intake_on(s); s.intake.max_per_sender_per_hour = 2; };
+    /// A reply whose subject lost the lead number still reaches the lead through the
+    /// notice it answers (In-Reply-To); a sender over the hourly limit is refused with the
+    /// reason until the hour has passed.
+    async fn replies_by_thread_and_the_hourly_limit(app) {
+        use diesel::prelude::*;
+        use minecoord::db::schema::outbox;
+        people(&app).await;
+        let (_, a) = http_send(&app, &corpus("01_gbk_new_lead.eml")).await;
+        let receipt: String = app.with_db(|c| Ok(outbox::table.filter(outbox::kind.eq("intake_receipt"))
+            .select(outbox::message_id).first(c)?)).await;
+        let reply = format!("From: zhang.wei@beht.example.cn\r\nTo: shaozi@whistle.example.cn\r\nSubject: =?utf-8?B?5pS26KeB?=\r\nMessage-ID: <thread-reply@beht.example.cn>\r\nIn-Reply-To: {receipt}\r\nReferences: <older@x> {receipt}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nthe dust has not stopped\r\n");
+        let (status, c) = http_send(&app, reply.as_bytes()).await;
+        assert_eq!(status, 201, "{c}");
+        assert_eq!(c["outcome"], "commented");
+        assert_eq!(c["lead_id"], a["lead_id"]);
+        assert_eq!(app.count("leads").await, 1);
+
+        // Two messages this hour already: the third is refused, and taken after the hour.
+        let third = String::from_utf8(corpus("04_nested_inline.eml")).unwrap();
+        let err = smtp_send(&app, "zhang.wei@beht.example.cn", "shaozi@whistle.example.cn", third.as_bytes()).await.unwrap_err();
+        assert!(err.starts_with("550") && err.contains("too_many") && err.contains("最多受理 2 封"), "{err}");
+        assert_eq!(app.count("inbound_messages").await, 2);
+        app.clock.advance(chrono::Duration::minutes(61));
+        // Tokens outlive the hour; the listener needs none.
+        let ok = smtp_send(&app, "zhang.wei@beht.example.cn", "shaozi@whistle.example.cn", third.as_bytes()).await.unwrap();
+        assert!(ok.contains("raised"), "{ok}");
     }
 }

@@ -26,7 +26,7 @@ CREATE TABLE inbound_messages (
 CREATE UNIQUE INDEX inbound_messages_key ON inbound_messages (message_key);
 CREATE INDEX inbound_messages_status_idx ON inbound_messages (status, id);
 CREATE INDEX inbound_messages_sender_idx ON inbound_messages (sender, id);
-CREATE INDEX inbound_messages_user_idx ON inbound_messages (user_id, id);
+CREATE INDEX inbound_messages_user_idx ON inbound_messages (user_id, received_at);
 CREATE INDEX inbound_messages_lead_idx ON inbound_messages (lead_id, id);
 
 -- Senders are found by address, compared case-insensitively.
