@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use minecoord::clock::{Clock, SystemClock};
 use minecoord::config::Settings;
-use minecoord::db::schema::users;
 use minecoord::startup::Application;
 
 use common::{env_usize, rss_kib};
@@ -49,31 +48,18 @@ async fn main() {
     // Recipients with addresses.
     let db = state.db.clone();
     let recipients: Vec<String> = tokio::task::spawn_blocking(move || {
-        let now = SystemClock.now_naive();
         db.transaction(|conn| {
-            let mut ids = Vec::new();
-            for i in 0..RECIPIENTS {
-                let id = uuid::Uuid::now_v7().to_string();
-                diesel::insert_into(users::table)
-                    .values((
-                        users::id.eq(&id),
-                        users::username.eq(format!("bench.{i}")),
-                        users::password_hash.eq("x"),
-                        users::display_name.eq(format!("收件人{i}")),
-                        users::email.eq(format!("bench.{i}@example.gov.cn")),
-                        users::role.eq("officer"),
-                        users::department.eq("EE"),
-                        users::active.eq(1),
-                        users::token_version.eq(0),
-                        users::failed_logins.eq(0),
-                        users::created_at.eq(now),
-                        users::updated_at.eq(now),
-                        users::version.eq(1),
-                    ))
-                    .execute(conn)?;
-                ids.push(id);
-            }
-            Ok(ids)
+            (0..RECIPIENTS)
+                .map(|i| {
+                    common::insert_user(
+                        conn,
+                        &format!("bench.{i}"),
+                        &format!("bench.{i}@example.gov.cn"),
+                        "officer",
+                        (Some("EE"), None),
+                    )
+                })
+                .collect()
         })
     })
     .await

@@ -33,6 +33,52 @@ pub struct Figures {
     pub p99: Duration,
 }
 
+impl Figures {
+    /// Throughput and percentiles of calls that took `lat` in all over `elapsed`.
+    pub fn of(mut lat: Vec<Duration>, elapsed: Duration) -> Self {
+        lat.sort();
+        Figures {
+            rps: lat.len() as f64 / elapsed.as_secs_f64(),
+            p50: lat[lat.len() / 2],
+            p99: lat[lat.len() * 99 / 100],
+        }
+    }
+}
+
+/// An active account with an address, written directly (no password hashing); its id.
+pub fn insert_user(
+    conn: &mut minecoord::db::DbConnection,
+    username: &str,
+    email: &str,
+    role: &str,
+    unit: (Option<&str>, Option<&str>),
+) -> minecoord::error::AppResult<String> {
+    use diesel::prelude::*;
+    use minecoord::clock::Clock;
+    use minecoord::db::schema::users;
+    let now = minecoord::clock::SystemClock.now_naive();
+    let id = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::username.eq(username),
+            users::password_hash.eq("x"),
+            users::display_name.eq(format!("压测{username}")),
+            users::email.eq(email),
+            users::role.eq(role),
+            users::department.eq(unit.0),
+            users::township.eq(unit.1),
+            users::active.eq(1),
+            users::token_version.eq(0),
+            users::failed_logins.eq(0),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+            users::version.eq(1),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
 /// Calls the URLs round-robin, `requests` times in all, from CONCURRENCY clients.
 pub async fn load(
     client: &reqwest::Client,
@@ -70,13 +116,7 @@ pub async fn load(
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let elapsed = started.elapsed();
-    all.sort();
-    Figures {
-        rps: all.len() as f64 / elapsed.as_secs_f64(),
-        p50: all[all.len() / 2],
-        p99: all[all.len() * 99 / 100],
-    }
+    Figures::of(all, started.elapsed())
 }
 
 pub fn row(name: &str, f: &Figures) {
@@ -118,13 +158,7 @@ pub async fn load_requests(
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let elapsed = started.elapsed();
-    all.sort();
-    Figures {
-        rps: all.len() as f64 / elapsed.as_secs_f64(),
-        p50: all[all.len() / 2],
-        p99: all[all.len() * 99 / 100],
-    }
+    Figures::of(all, started.elapsed())
 }
 
 /// The database a benchmark runs on: a fresh SQLite file (`BENCH_SQLITE_FILE` keeps it at

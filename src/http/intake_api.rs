@@ -168,13 +168,19 @@ pub async fn raw_message(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::ViewIntake)?;
-    let name = format!("{}.eml", id.as_str());
+    let name = id.clone();
     let bytes = blocking(move || state.db.read(|conn| intake::raw(conn, &id))).await?;
-    Ok(HttpResponse::Ok()
+    Ok(eml_response(&name, bytes))
+}
+
+/// A stored message as a download, for the API and the page alike.
+pub fn eml_response(id: &str, bytes: Vec<u8>) -> HttpResponse {
+    let name = format!("{id}.eml");
+    HttpResponse::Ok()
         .content_type("message/rfc822")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
+            crate::ledger::attachment(&name, &name),
         ))
-        .body(bytes))
+        .body(bytes)
 }

@@ -277,17 +277,11 @@ async fn raw(
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewIntake).page(&s)?;
     let id = id.into_inner();
-    let name = format!("{id}.eml");
+    let name = id.clone();
     let bytes = blocking(move || state.db.read(|conn| intake::raw(conn, &id)))
         .await
         .page(&s)?;
-    Ok(HttpResponse::Ok()
-        .content_type("message/rfc822")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            crate::ledger::attachment(&name, &name),
-        ))
-        .body(bytes))
+    Ok(crate::http::intake_api::eml_response(&name, bytes))
 }
 
 /// The filtered record as a spreadsheet (every page of it).
