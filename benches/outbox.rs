@@ -11,7 +11,6 @@ mod smtp_sink;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
 use minecoord::clock::{Clock, SystemClock};
 use minecoord::config::Settings;
 use minecoord::startup::Application;

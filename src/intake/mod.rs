@@ -279,7 +279,7 @@ pub fn sender(conn: &mut DbConnection, address: &str) -> AppResult<Result<Princi
 
 enum Stored {
     New(String),
-    Existing(InboundMessage),
+    Existing(Box<InboundMessage>),
     Refused(Refusal),
 }
 
@@ -312,7 +312,7 @@ fn store(
         .first(conn)
         .optional()?
     {
-        return Ok(Stored::Existing(m));
+        return Ok(Stored::Existing(Box::new(m)));
     }
     let last_hour: i64 = inbound_messages::table
         .filter(inbound_messages::user_id.eq(&who.id))
@@ -349,12 +349,12 @@ fn store(
             .execute(c)?,
     };
     if inserted == 0 {
-        return Ok(Stored::Existing(
+        return Ok(Stored::Existing(Box::new(
             inbound_messages::table
                 .filter(inbound_messages::message_key.eq(&key))
                 .select(InboundMessage::as_select())
                 .first(conn)?,
-        ));
+        )));
     }
     Ok(Stored::New(id))
 }
