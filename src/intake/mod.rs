@@ -200,6 +200,7 @@ pub async fn accept(
 ) -> AppResult<Verdict> {
     let st = state.clone();
     let channel = envelope.channel;
+    let mail_from = envelope.mail_from.clone().unwrap_or_default();
     let verdict = blocking(move || {
         let now = st.clock.now_naive();
         let checked = match check(&st, &raw) {
@@ -233,7 +234,10 @@ pub async fn accept(
             )
         }
         Err(r) => {
-            tracing::warn!(reason = r.code(), detail = %r.reason(), channel, "mail refused");
+            tracing::warn!(
+                reason = r.code(), detail = %r.reason(), channel, mail_from = %mail_from,
+                "mail refused"
+            );
             metrics::counter!("intake_refused_total", "reason" => r.code()).increment(1);
         }
     }
