@@ -112,75 +112,88 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
     Ok(cal)
 }
 
+/// Everything the service needs before it listens: settings checked, database migrated and
+/// seeded, signing secret, first admin, calendar, mailer. The command line uses it too.
+pub async fn prepare(
+    settings: Settings,
+    clock: SharedClock,
+) -> Result<web::Data<AppState>, String> {
+    settings.check()?;
+    let durations = settings.durations()?;
+    let db = open_db(&settings, 1)?;
+    let calendar = load_calendar(&settings.calendar.dir)?;
+
+    let init_db = db.clone();
+    let now = clock.now_naive();
+    let configured_secret = settings.jwt_secret().map(str::to_owned);
+    let admin_password = settings.bootstrap.admin_password.clone();
+    let min_len = settings.auth.password_min_length;
+    let (secret, bootstrap) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let applied = init_db.run_migrations()?;
+        if applied > 0 {
+            tracing::info!(migrations.applied = applied, "database migrated");
+        }
+        init_db
+            .transaction(|conn| {
+                let secret = signing_secret(conn, configured_secret.as_deref())?;
+                let added = crate::reference::seed(conn, now)?;
+                if added > 0 {
+                    tracing::info!(reference.added = added, "reference data loaded");
+                }
+                let bootstrap =
+                    crate::users::bootstrap_admin(conn, now, admin_password.as_deref(), min_len)?;
+                Ok((secret, bootstrap))
+            })
+            .map_err(|e| match e {
+                crate::error::AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|e| format!("{}：{}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                other => format!("初始化数据库失败：{other}"),
+            })
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    match bootstrap {
+        Some(Some(password)) => tracing::warn!(
+            "已创建系统管理员账号 admin，初始密码：{password}　（只显示这一次，请登录后立即修改）"
+        ),
+        Some(None) => {
+            tracing::info!("已创建系统管理员账号 admin，密码为 bootstrap.admin_password 的值")
+        }
+        None => {}
+    }
+    if settings.smtp.url.as_deref().is_none_or(str::is_empty) {
+        tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
+    }
+
+    let mailer = crate::mailer::Mailer::new(&settings, durations.smtp_timeout)?;
+    let state = web::Data::new(AppState {
+        mailer,
+        db,
+        limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
+        durations,
+        keys: TokenKeys::new(&secret),
+        clock,
+        calendar,
+        metrics: metrics_handle(),
+        hashing_pool: crate::auth::HashPool::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ),
+        settings,
+    });
+    Ok(state)
+}
+
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, String> {
-        settings.check()?;
-        let durations = settings.durations()?;
-        let db = open_db(&settings, 1)?;
-        let calendar = load_calendar(&settings.calendar.dir)?;
+        let state = prepare(settings, clock).await?;
+        Self::serve(state).await
+    }
 
-        let init_db = db.clone();
-        let now = clock.now_naive();
-        let configured_secret = settings.jwt_secret().map(str::to_owned);
-        let admin_password = settings.bootstrap.admin_password.clone();
-        let min_len = settings.auth.password_min_length;
-        let (secret, bootstrap) = tokio::task::spawn_blocking(move || -> Result<_, String> {
-            let applied = init_db.run_migrations()?;
-            if applied > 0 {
-                tracing::info!(migrations.applied = applied, "database migrated");
-            }
-            init_db
-                .transaction(|conn| {
-                    let secret = signing_secret(conn, configured_secret.as_deref())?;
-                    let added = crate::reference::seed(conn, now)?;
-                    if added > 0 {
-                        tracing::info!(reference.added = added, "reference data loaded");
-                    }
-                    let bootstrap = crate::users::bootstrap_admin(
-                        conn,
-                        now,
-                        admin_password.as_deref(),
-                        min_len,
-                    )?;
-                    Ok((secret, bootstrap))
-                })
-                .map_err(|e| match e {
-                    crate::error::AppError::Validation(errs) => errs
-                        .iter()
-                        .map(|e| format!("{}：{}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("；"),
-                    other => format!("初始化数据库失败：{other}"),
-                })
-        })
-        .await
-        .map_err(|e| e.to_string())??;
-        match bootstrap {
-            Some(Some(password)) => tracing::warn!(
-                "已创建系统管理员账号 admin，初始密码：{password}　（只显示这一次，请登录后立即修改）"
-            ),
-            Some(None) => tracing::info!("已创建系统管理员账号 admin，密码为 bootstrap.admin_password 的值"),
-            None => {}
-        }
-        if settings.smtp.url.as_deref().is_none_or(str::is_empty) {
-            tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
-        }
-
-        let mailer = crate::mailer::Mailer::new(&settings, durations.smtp_timeout)?;
-        let state = web::Data::new(AppState {
-            mailer,
-            db,
-            limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
-            durations,
-            keys: TokenKeys::new(&secret),
-            clock,
-            calendar,
-            metrics: metrics_handle(),
-            hashing_pool: crate::auth::HashPool::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
-            settings,
-        });
+    /// Starts the listeners and background tasks on a prepared state.
+    async fn serve(state: web::Data<AppState>) -> Result<Self, String> {
         let mut background = Vec::new();
         if state.settings.outbox.worker {
             background.push(crate::mailer::spawn_worker(state.clone()).abort_handle());

@@ -214,10 +214,10 @@ async fn detail(
             "channel",
             "收件方式",
             "text",
-            if m.channel == "smtp" {
-                "SMTP 收件服务"
-            } else {
-                "邮件服务器转交（HTTP）"
+            match m.channel.as_str() {
+                "smtp" => "SMTP 收件服务",
+                "pipe" => "邮件服务器转交（命令行）",
+                _ => "邮件服务器转交（HTTP）",
             },
         ),
         Field::new(

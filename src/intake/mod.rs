@@ -39,7 +39,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql
 /// How a message reached the intake.
 #[derive(Debug, Clone)]
 pub struct Envelope {
-    /// smtp | http
+    /// smtp | http | pipe (the command line)
     pub channel: &'static str,
     /// The SMTP envelope sender (MAIL FROM), when known.
     pub mail_from: Option<String>,
@@ -167,7 +167,7 @@ pub struct Accepted {
 pub struct InboundMessage {
     pub id: String,
     pub message_id: Option<String>,
-    /// smtp | http
+    /// smtp | http | pipe
     pub channel: String,
     pub mail_from: Option<String>,
     pub sender: String,
@@ -798,7 +798,9 @@ fn record(
             inbound_messages::processed_at.eq(Some(now)),
         ))
         .execute(conn)?;
-    if let (Err(r), true) = (verdict, late || m.channel == "http") {
+    // Over SMTP the refusal is the reply to the sender's server; otherwise the district's
+    // mail server has accepted the message already, and only we can tell the sender why.
+    if let (Err(r), true) = (verdict, late || m.channel != "smtp") {
         crate::outbox::enqueue(
             conn,
             now,

@@ -580,3 +580,56 @@ on_both! {
         assert!(ok.contains("raised"), "{ok}");
     }
 }
+
+/// Runs `minecoord intake` as a mail server's pipe would, the message on standard input.
+fn pipe(app: &TestApp, raw: &[u8]) -> (i32, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minecoord"))
+        .args(["intake", "--from", "relay@whistle.example.cn"])
+        .env("MINECOORD_DATABASE__URL", &app.db.url)
+        .env(
+            "MINECOORD_AUTH__JWT_SECRET",
+            "test-secret-test-secret-test-secret-0123",
+        )
+        .env("MINECOORD_LOG__LEVEL", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run minecoord");
+    child.stdin.take().unwrap().write_all(raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+on_both! {
+    /// `minecoord intake` takes a message from standard input with the same rules, and
+    /// answers with sendmail's exit statuses so the mail server bounces or retries.
+    async fn the_command_line_takes_mail_from_a_pipe(app) {
+        people(&app).await;
+        let (code, out) = pipe(&app, &corpus("01_gbk_new_lead.eml"));
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("已受理：登记为线索 XS-2026-000001"), "{out}");
+        let (code, out) = pipe(&app, &corpus("01_gbk_new_lead.eml"));
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("重复邮件"), "{out}");
+        let (code, out) = pipe(&app, &corpus("08_unknown_sender.eml"));
+        assert_eq!(code, 67, "{out}");
+        assert!(out.contains("未在平台登记"), "{out}");
+        let (code, out) = pipe(&app, &corpus("07_malformed.eml"));
+        assert_eq!(code, 65, "{out}");
+        let agri = String::from_utf8(corpus("05_outlook_reply.eml")).unwrap().replace("EE.Officer@ee.example.cn", "agri@agri.example.cn");
+        let (code, out) = pipe(&app, agri.as_bytes());
+        assert_eq!(code, 77, "{out}");
+        assert!(out.contains("不是线索 XS-2026-000001 的办理或反映单位"), "{out}");
+        assert_eq!(mail_to(&app, "agri@agri.example.cn").await[0].0, "intake_refused", "the sender is told by email");
+        assert_eq!(app.count("leads").await, 1);
+        assert_eq!(app.count("inbound_messages WHERE channel = 'pipe'").await, 2);
+    }
+}
