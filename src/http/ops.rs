@@ -35,12 +35,19 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         "not configured: mail is kept in the outbox"
     };
+    let i = &state.settings.intake;
+    let intake = json!({
+        "smtp_listener": i.smtp_addr().is_some(),
+        "http_route": i.token().is_some(),
+        "address": i.enabled().then(|| i.address()),
+    });
     match db {
-        Ok(()) => {
-            HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok", "smtp": mail }))
-        }
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "database": "unreachable", "smtp": mail })),
+        Ok(()) => HttpResponse::Ok().json(
+            json!({ "status": "ready", "database": "ok", "smtp": mail, "intake": intake }),
+        ),
+        Err(_) => HttpResponse::ServiceUnavailable().json(
+            json!({ "status": "unavailable", "database": "unreachable", "smtp": mail, "intake": intake }),
+        ),
     }
 }
 

@@ -526,6 +526,8 @@ on_both! {
             .replace("EE.Officer@ee.example.cn", "agri@agri.example.cn");
         assert_eq!(http_send(&app, raw.as_bytes()).await.0, 422);
 
+        let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(ready["intake"], json!({"smtp_listener": true, "http_route": true, "address": "shaozi@whistle.example.cn"}));
         let (coord, _) = browser_session(&app, "coord", PASSWORD).await;
         let page = coord.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("邮件收件记录") && page.contains("shaozi@whistle.example.cn"), "{page}");
