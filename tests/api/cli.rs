@@ -5,6 +5,18 @@ use std::process::Command;
 use crate::on_both;
 
 fn minecoord(app: &TestApp, args: &[&str], password: Option<&str>) -> (i32, String) {
+    run_minecoord(app, args, password, None)
+}
+
+/// Runs the binary against the test's database; `stdin` is written to its standard input.
+pub fn run_minecoord(
+    app: &TestApp,
+    args: &[&str],
+    password: Option<&str>,
+    stdin: Option<&[u8]>,
+) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minecoord"));
     cmd.args(args)
         .env("MINECOORD_DATABASE__URL", &app.db.url)
@@ -13,11 +25,20 @@ fn minecoord(app: &TestApp, args: &[&str], password: Option<&str>) -> (i32, Stri
             "test-secret-test-secret-test-secret-0123",
         )
         .env("MINECOORD_LOG__LEVEL", "warn")
-        .env_remove("MINECOORD_NEW_PASSWORD");
+        .env_remove("MINECOORD_NEW_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(p) = password {
         cmd.env("MINECOORD_NEW_PASSWORD", p);
     }
-    let out = cmd.output().expect("run minecoord");
+    let mut child = cmd.spawn().expect("run minecoord");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("run minecoord");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

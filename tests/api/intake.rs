@@ -585,29 +585,12 @@ on_both! {
 
 /// Runs `minecoord intake` as a mail server's pipe would, the message on standard input.
 fn pipe(app: &TestApp, raw: &[u8]) -> (i32, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minecoord"))
-        .args(["intake", "--from", "relay@whistle.example.cn"])
-        .env("MINECOORD_DATABASE__URL", &app.db.url)
-        .env(
-            "MINECOORD_AUTH__JWT_SECRET",
-            "test-secret-test-secret-test-secret-0123",
-        )
-        .env("MINECOORD_LOG__LEVEL", "error")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run minecoord");
-    child.stdin.take().unwrap().write_all(raw).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    crate::cli::run_minecoord(
+        app,
+        &["intake", "--from", "relay@whistle.example.cn"],
+        None,
+        Some(raw),
+    )
 }
 
 on_both! {
