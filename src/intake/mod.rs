@@ -428,13 +428,19 @@ fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
         let who = user.principal();
         // Checked before storing; read again from the stored bytes.
         let parsed = parse::parse(&raw).map_err(|u| AppError::internal(u.reason()))?;
-        let result = conn.transaction(|conn| apply(state, conn, &who, &parsed, now));
+        // A savepoint: whatever the refused message may have written is undone.
+        let result = conn.transaction(|conn| match apply(state, conn, &who, &parsed, now) {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(r)) => Err(Abort::Refused(r)),
+            Err(e) => Err(match refusal_of(&e) {
+                Some(r) => Abort::Refused(r),
+                None => Abort::Failed(e),
+            }),
+        });
         let verdict = match result {
-            Ok(v) => v,
-            Err(e) => match refusal_of(&e) {
-                Some(r) => Err(r),
-                None => return Err(e),
-            },
+            Ok(a) => Ok(a),
+            Err(Abort::Refused(r)) => Err(r),
+            Err(Abort::Failed(e)) => return Err(e),
         };
         record(conn, state, &m, &who, &parsed, &verdict, late, now)?;
         Ok(verdict)
@@ -443,6 +449,18 @@ fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
         a.message = id.to_owned();
     }
     Ok(verdict)
+}
+
+/// Why the savepoint of [`apply`] was rolled back.
+enum Abort {
+    Refused(Refusal),
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Failed(e.into())
+    }
 }
 
 /// Errors of `leads::raise` / `leads::comment` that are the message's fault.
