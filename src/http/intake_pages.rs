@@ -8,7 +8,7 @@ use crate::authz::{self, Action};
 use crate::error::AppError;
 use crate::http::extract::PageSession;
 use crate::http::pages::{
-    cell, link, page_ctx, render, to_login, Cell, Field, FormPage, PageResult, TablePage,
+    badge, cell, link, page_ctx, render, to_login, Cell, Field, FormPage, PageResult, TablePage,
     WithSession,
 };
 use crate::http::{blocking, local_time, AppState};
@@ -39,16 +39,12 @@ fn outcome_label(m: &InboundMessage) -> &'static str {
 }
 
 fn status_cell(status: &str) -> Cell {
-    Cell {
-        text: status_label(status).into(),
-        href: None,
-        class: match status {
-            "refused" => "grade-major",
-            "received" => "grade-significant",
-            _ => "badge-on",
-        }
-        .into(),
-    }
+    let class = match status {
+        "refused" => "grade-major",
+        "received" => "grade-significant",
+        _ => "badge-on",
+    };
+    badge(status_label(status), class)
 }
 
 fn query_of(req: &HttpRequest) -> Result<InboundQuery, AppError> {

@@ -9,7 +9,7 @@ use crate::authz::{self, Action};
 use crate::error::AppError;
 use crate::http::extract::{PageForm, PageSession};
 use crate::http::pages::{
-    cell, link, page_ctx, redirect, render, to_login, ActionButton, Cell, Field, FormPage,
+    badge, cell, link, page_ctx, redirect, render, to_login, ActionButton, Cell, Field, FormPage,
     PageResult, TablePage, WithSession,
 };
 use crate::http::{blocking, local_time, AppState};
@@ -34,17 +34,13 @@ pub fn status_label(status: &str) -> &'static str {
 }
 
 fn status_cell(status: &str) -> Cell {
-    Cell {
-        text: status_label(status).into(),
-        href: None,
-        class: match status {
-            "dead" => "grade-major",
-            "pending" => "grade-significant",
-            "sent" => "badge-on",
-            _ => "muted",
-        }
-        .into(),
-    }
+    let class = match status {
+        "dead" => "grade-major",
+        "pending" => "grade-significant",
+        "sent" => "badge-on",
+        _ => "muted",
+    };
+    badge(status_label(status), class)
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {

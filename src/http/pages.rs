@@ -172,6 +172,15 @@ pub(crate) fn cell(text: impl Into<String>) -> Cell {
     }
 }
 
+/// A cell shown as a coloured badge (`badge-on`, `grade-major`, …): statuses in lists.
+pub(crate) fn badge(text: impl Into<String>, class: &str) -> Cell {
+    Cell {
+        text: text.into(),
+        href: None,
+        class: class.into(),
+    }
+}
+
 pub(crate) fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
     Cell {
         text: text.into(),

@@ -10,8 +10,8 @@ use crate::authz::{self, Action, Principal};
 use crate::error::{AppError, FieldError};
 use crate::http::extract::{PageForm, PageSession, Session};
 use crate::http::pages::{
-    attach_errors, cell, entity_history, link, page_ctx, redirect, render, to_login, ActionButton,
-    Cell, Field, FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
+    attach_errors, badge, cell, entity_history, link, page_ctx, redirect, render, to_login,
+    ActionButton, Cell, Field, FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
 };
 use crate::http::{blocking, AppState};
 use crate::permits::{self, Decision, Permit, PermitInput, PermitQuery, PermitStatus};
@@ -31,11 +31,7 @@ fn status_cell(status: PermitStatus) -> Cell {
         PermitStatus::Expiring => "grade-significant",
         _ => "badge-off",
     };
-    Cell {
-        text: status.label().into(),
-        href: None,
-        class: class.into(),
-    }
+    badge(status.label(), class)
 }
 
 fn dept_name(names: &HashMap<String, String>, code: &str) -> String {
