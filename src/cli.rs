@@ -139,17 +139,20 @@ const EX_NOPERM: i32 = 77;
 async fn intake(settings: Settings, file: Option<PathBuf>, from: Option<String>) -> i32 {
     use crate::intake::Refusal;
     use std::io::Read;
-    let raw = match &file {
-        Some(path) => std::fs::read(path)
-            .unwrap_or_else(|e| fail(format!("无法读取 {}：{e}", path.display()))),
+    // Read off the executor: standard input may be a slow pipe.
+    let raw = tokio::task::spawn_blocking(move || match &file {
+        Some(path) => std::fs::read(path).map_err(|e| format!("无法读取 {}：{e}", path.display())),
         None => {
             let mut raw = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut raw)
-                .unwrap_or_else(|e| fail(e));
-            raw
+                .map(|_| raw)
+                .map_err(|e| format!("无法读取标准输入：{e}"))
         }
-    };
+    })
+    .await
+    .unwrap_or_else(|e| fail(e))
+    .unwrap_or_else(|e| fail(e));
     let state = match crate::startup::prepare(settings, Arc::new(SystemClock)).await {
         Ok(s) => s,
         Err(e) => {

@@ -217,9 +217,9 @@ pub async fn accept(
             .transaction(|conn| store(conn, &raw, &checked, &sender, &envelope, now, limit))?;
         match stored {
             Stored::Refused(r) => Ok(Err(r)),
-            Stored::New(id) => process_one(&st, &id, false),
+            Stored::New(id) => process_one(&st, &id, false, Some(&checked)),
             Stored::Existing(m) => match m.status.as_str() {
-                "received" => process_one(&st, &m.id, false),
+                "received" => process_one(&st, &m.id, false, Some(&checked)),
                 _ => st.db.read(|conn| replay(conn, &m)),
             },
         }
@@ -402,8 +402,14 @@ fn split_notes(notes: &str) -> Vec<String> {
 
 /// Processes a stored message in one transaction, unless another instance or an earlier
 /// attempt already did. `late` marks a message whose sender was already told it was
-/// accepted (the sweep): a refusal then reaches the sender as an email.
-fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
+/// accepted (the sweep): a refusal then reaches the sender as an email. `known` is the
+/// message as already read, when the caller has it; otherwise it is read from the record.
+fn process_one(
+    state: &AppState,
+    id: &str,
+    late: bool,
+    known: Option<&parse::Parsed>,
+) -> AppResult<Verdict> {
     let now = state.clock.now_naive();
     let mut verdict = state.db.transaction(|conn| {
         // The guarded update takes the row: a second processor waits, then finds it done.
@@ -414,9 +420,9 @@ fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
         )
         .set(inbound_messages::attempts.eq(inbound_messages::attempts + 1))
         .execute(conn)?;
-        let (m, raw): (InboundMessage, Vec<u8>) = inbound_messages::table
+        let m: InboundMessage = inbound_messages::table
             .find(id)
-            .select((InboundMessage::as_select(), inbound_messages::raw))
+            .select(InboundMessage::as_select())
             .first(conn)?;
         if claimed == 0 {
             return replay(conn, &m);
@@ -426,10 +432,18 @@ fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
             .select(crate::users::User::as_select())
             .first(conn)?;
         let who = user.principal();
-        // Checked before storing; read again from the stored bytes.
-        let parsed = parse::parse(&raw).map_err(|u| AppError::internal(u.reason()))?;
+        let read;
+        let parsed = match known {
+            Some(p) => p,
+            None => {
+                // Checked before storing; read again from the stored bytes.
+                let raw = raw(conn, id)?;
+                read = parse::parse(&raw).map_err(|u| AppError::internal(u.reason()))?;
+                &read
+            }
+        };
         // A savepoint: whatever the refused message may have written is undone.
-        let result = conn.transaction(|conn| match apply(state, conn, &who, &parsed, now) {
+        let result = conn.transaction(|conn| match apply(state, conn, &who, parsed, now) {
             Ok(Ok(a)) => Ok(a),
             Ok(Err(r)) => Err(Abort::Refused(r)),
             Err(e) => Err(match refusal_of(&e) {
@@ -442,7 +456,7 @@ fn process_one(state: &AppState, id: &str, late: bool) -> AppResult<Verdict> {
             Err(Abort::Refused(r)) => Err(r),
             Err(Abort::Failed(e)) => return Err(e),
         };
-        record(conn, state, &m, &who, &parsed, &verdict, late, now)?;
+        record(conn, state, &m, &who, parsed, &verdict, late, now)?;
         Ok(verdict)
     })?;
     if let Ok(a) = &mut verdict {
@@ -856,7 +870,7 @@ pub async fn sweep(state: &web::Data<AppState>) -> AppResult<usize> {
         })?;
         let mut done = 0;
         for id in ids {
-            match process_one(&st, &id, true) {
+            match process_one(&st, &id, true, None) {
                 Ok(_) => done += 1,
                 Err(e) => tracing::warn!(intake.message = %id, error = %e, "stored mail not processed yet"),
             }
