@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use minecoord::audit::{Actor, Verdict};
-use minecoord::clock::{Clock, SystemClock};
-use minecoord::config::Settings;
-use minecoord::startup::Application;
-use minecoord::users::{self, NewUser};
+use minecoord::accounts::{self, NewUser};
+use minecoord::app::startup::Application;
+use minecoord::platform::audit::{Actor, Verdict};
+use minecoord::platform::clock::{Clock, SystemClock};
+use minecoord::platform::config::Settings;
 
 const PASSWORD: &str = "Bench-pass-2026";
 
@@ -36,7 +36,7 @@ async fn main() {
     settings.bootstrap.admin_password = Some(PASSWORD.into());
     settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
     settings.log.level = "warn".into();
-    minecoord::telemetry::init(&settings.log);
+    minecoord::platform::telemetry::init(&settings.log);
 
     let app = Application::build(settings, Arc::new(SystemClock))
         .await
@@ -49,7 +49,7 @@ async fn main() {
     let seed_started = Instant::now();
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || {
-        let hash = minecoord::auth::hash_password(PASSWORD).unwrap();
+        let hash = minecoord::platform::auth::hash_password(PASSWORD).unwrap();
         let actor = Actor::system("bench");
         let deps = ["NR", "DRC", "GDS", "MIIT", "EE", "AGRI", "EM"];
         for batch in 0..n_users.div_ceil(1000) {
@@ -74,7 +74,7 @@ async fn main() {
                         township: township.map(Into::into),
                         mine_id: None,
                     };
-                    users::create(conn, &actor, SystemClock.now_naive(), input, hash.clone())?;
+                    accounts::create(conn, &actor, SystemClock.now_naive(), input, hash.clone())?;
                 }
                 Ok(())
             })
@@ -181,7 +181,7 @@ async fn main() {
 
     let db = state.db.clone();
     let started = Instant::now();
-    let verdict = tokio::task::spawn_blocking(move || db.read(minecoord::audit::verify))
+    let verdict = tokio::task::spawn_blocking(move || db.read(minecoord::platform::audit::verify))
         .await
         .unwrap()
         .unwrap();

@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use base64::Engine;
 use diesel::prelude::*;
-use minecoord::clock::SystemClock;
-use minecoord::config::Settings;
-use minecoord::startup::Application;
+use minecoord::app::startup::Application;
+use minecoord::platform::clock::SystemClock;
+use minecoord::platform::config::Settings;
 
 use common::{env_usize, load_requests, row, rss_kib, Figures};
 
@@ -85,7 +85,7 @@ async fn main() {
     settings.intake.token = Some(TOKEN.into());
     // Many messages from few senders: the hourly limit per sender is not what is measured.
     settings.intake.max_per_sender_per_hour = i64::MAX;
-    minecoord::telemetry::init(&settings.log);
+    minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await
         .expect("build");
@@ -224,7 +224,7 @@ async fn main() {
         let db = state.db.clone();
         tokio::task::spawn_blocking(move || {
             db.read(|c| {
-                Ok(minecoord::db::schema::leads::table
+                Ok(minecoord::platform::db::schema::leads::table
                     .count()
                     .get_result::<i64>(c)?)
             })

@@ -16,12 +16,12 @@ use std::time::Instant;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use chrono::{Duration, NaiveDateTime};
 use diesel::{Connection, RunQueryDsl};
-use minecoord::clock::{Clock, SystemClock};
-use minecoord::config::Settings;
-use minecoord::db::schema::{lead_deadlines, lead_departments, leads};
-use minecoord::db::{Db, DbConnection};
+use minecoord::app::startup::Application;
 use minecoord::leads::{Deadline, Lead};
-use minecoord::startup::Application;
+use minecoord::platform::clock::{Clock, SystemClock};
+use minecoord::platform::config::Settings;
+use minecoord::platform::db::schema::{lead_deadlines, lead_departments, leads};
+use minecoord::platform::db::{Db, DbConnection};
 use serde_json::json;
 
 mod common;
@@ -96,7 +96,7 @@ async fn main() {
     settings.log.level = "warn".into();
     settings.outbox.worker = false;
     settings.scheduler.enabled = false;
-    minecoord::telemetry::init(&settings.log);
+    minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await
         .expect("build");
@@ -200,7 +200,7 @@ async fn main() {
         tokio::task::spawn_blocking(move || {
             db.read(|conn| {
                 use diesel::prelude::*;
-                use minecoord::db::schema::users;
+                use minecoord::platform::db::schema::users;
                 Ok(users::table
                     .filter(users::username.eq("bench.town"))
                     .select(users::id)

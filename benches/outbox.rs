@@ -11,9 +11,9 @@ mod smtp_sink;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use minecoord::clock::{Clock, SystemClock};
-use minecoord::config::Settings;
-use minecoord::startup::Application;
+use minecoord::app::startup::Application;
+use minecoord::platform::clock::{Clock, SystemClock};
+use minecoord::platform::config::Settings;
 
 use common::{env_usize, rss_kib};
 use smtp_sink::SmtpSink;
@@ -37,7 +37,7 @@ async fn main() {
     settings.log.level = "warn".into();
     settings.smtp.url = Some(sink.url());
     settings.outbox.worker = false;
-    minecoord::telemetry::init(&settings.log);
+    minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await
         .expect("build");
@@ -78,7 +78,7 @@ async fn main() {
             let now = SystemClock.now_naive();
             db.transaction(|conn| {
                 for n in 0..messages.div_ceil(RECIPIENTS) {
-                    minecoord::outbox::enqueue(
+                    minecoord::notify::outbox::enqueue(
                         conn,
                         now,
                         &ids,
@@ -105,7 +105,7 @@ async fn main() {
                 let name = format!("bench-worker-{w}");
                 let mut sent = 0;
                 loop {
-                    let r = minecoord::mailer::deliver_due(&state, &name)
+                    let r = minecoord::app::jobs::deliver_due(&state, &name)
                         .await
                         .expect("delivery");
                     if r.claimed == 0 {

@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use chrono::Duration;
 use diesel::RunQueryDsl;
-use minecoord::boundaries::MineBoundary;
-use minecoord::clock::{Clock, SystemClock};
-use minecoord::config::Settings;
-use minecoord::db::schema::{mine_boundaries, mines, permits, townships};
-use minecoord::mines::Mine;
-use minecoord::permits::Permit;
-use minecoord::startup::Application;
+use minecoord::app::startup::Application;
+use minecoord::platform::clock::{Clock, SystemClock};
+use minecoord::platform::config::Settings;
+use minecoord::platform::db::schema::{mine_boundaries, mines, permits, townships};
+use minecoord::register::boundaries::MineBoundary;
+use minecoord::register::mines::Mine;
+use minecoord::register::permits::Permit;
 
 mod common;
 use common::{env_usize, load, row, rss_kib, CONCURRENCY};
@@ -65,7 +65,7 @@ async fn main() {
     settings.bootstrap.admin_password = Some(PASSWORD.into());
     settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
     settings.log.level = "warn".into();
-    minecoord::telemetry::init(&settings.log);
+    minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await
         .expect("build");
@@ -239,7 +239,7 @@ async fn main() {
     .unwrap()
     .unwrap();
     let seed_time = seed_started.elapsed();
-    if let minecoord::db::Backend::Postgres = state.db.backend {
+    if let minecoord::platform::db::Backend::Postgres = state.db.backend {
         let db = state.db.clone();
         tokio::task::spawn_blocking(move || {
             db.read(|c| Ok(diesel::sql_query("ANALYZE").execute(c)?))

@@ -2,7 +2,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() {
-    let cli = minecoord::cli::Cli::parse();
-    let code = minecoord::cli::run(cli).await;
+    let cli = minecoord::app::cli::Cli::parse();
+    let code = minecoord::app::cli::run(cli).await;
     std::process::exit(code);
 }

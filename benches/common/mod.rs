@@ -47,16 +47,16 @@ impl Figures {
 
 /// An active account with an address, written directly (no password hashing); its id.
 pub fn insert_user(
-    conn: &mut minecoord::db::DbConnection,
+    conn: &mut minecoord::platform::db::DbConnection,
     username: &str,
     email: &str,
     role: &str,
     unit: (Option<&str>, Option<&str>),
-) -> minecoord::error::AppResult<String> {
+) -> minecoord::platform::error::AppResult<String> {
     use diesel::prelude::*;
-    use minecoord::clock::Clock;
-    use minecoord::db::schema::users;
-    let now = minecoord::clock::SystemClock.now_naive();
+    use minecoord::platform::clock::Clock;
+    use minecoord::platform::db::schema::users;
+    let now = minecoord::platform::clock::SystemClock.now_naive();
     let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(users::table)
         .values((

@@ -12,7 +12,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::config::DkimSettings;
+use crate::platform::config::DkimSettings;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 

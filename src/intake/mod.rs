@@ -14,7 +14,9 @@
 //!    automatic reply through the outbox. A message stored but not processed (a crash, the
 //!    database gone for a moment) is processed by [`sweep`].
 
+pub mod api;
 pub mod dkim;
+pub mod pages;
 pub mod parse;
 pub mod smtp;
 
@@ -24,15 +26,18 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::authz::Principal;
-use crate::db::schema::{inbound_messages, lead_categories, leads as leads_t, mines, users};
-use crate::db::DbConnection;
-use crate::domain::role::Role;
-use crate::error::{AppError, AppResult};
-use crate::http::{blocking, AppState};
-use crate::lead_files::{self, Upload};
+use crate::leads::files;
 use crate::leads::{self, NewLead};
-use crate::pagination;
+use crate::platform::authz::Principal;
+use crate::platform::db::schema::{
+    inbound_messages, lead_categories, leads as leads_t, mines, users,
+};
+use crate::platform::db::DbConnection;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::pagination;
+use crate::platform::rules::role::Role;
+use crate::platform::upload::Upload;
+use crate::web::{blocking, AppState};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
@@ -262,11 +267,11 @@ fn check(state: &AppState, raw: &[u8]) -> Result<parse::Parsed, Refusal> {
 
 /// The active township or department user with this address (any case), or why not.
 pub fn sender(conn: &mut DbConnection, address: &str) -> AppResult<Result<Principal, Refusal>> {
-    let found: Vec<crate::users::User> = users::table
+    let found: Vec<crate::accounts::User> = users::table
         .filter(lower(users::email.nullable()).eq(address.to_lowercase()))
-        .select(crate::users::User::as_select())
+        .select(crate::accounts::User::as_select())
         .load(conn)?;
-    let active: Vec<&crate::users::User> = found.iter().filter(|u| u.active != 0).collect();
+    let active: Vec<&crate::accounts::User> = found.iter().filter(|u| u.active != 0).collect();
     Ok(match (found.len(), active.as_slice()) {
         (0, _) => Err(Refusal::UnknownSender(address.to_owned())),
         (_, []) => Err(Refusal::DisabledSender(address.to_owned())),
@@ -427,9 +432,9 @@ fn process_one(
         if claimed == 0 {
             return replay(conn, &m);
         }
-        let user: crate::users::User = users::table
+        let user: crate::accounts::User = users::table
             .find(&m.user_id)
-            .select(crate::users::User::as_select())
+            .select(crate::accounts::User::as_select())
             .first(conn)?;
         let who = user.principal();
         let read;
@@ -507,9 +512,9 @@ fn apply(
     let number = match &subject.lead_number {
         Some(n) => Some(n.clone()),
         None if parsed.replied_to.is_empty() => None,
-        None => crate::db::schema::outbox::table
-            .filter(crate::db::schema::outbox::message_id.eq_any(&parsed.replied_to))
-            .select(crate::db::schema::outbox::subject)
+        None => crate::platform::db::schema::outbox::table
+            .filter(crate::platform::db::schema::outbox::message_id.eq_any(&parsed.replied_to))
+            .select(crate::platform::db::schema::outbox::subject)
             .load::<String>(conn)?
             .iter()
             .find_map(|s| parse::lead_number(s)),
@@ -539,9 +544,9 @@ fn apply(
             }
             Err(e) => return Err(e),
         };
-        let have = lead_files::list(conn, &lead_id)?.len() as i64;
+        let have = files::list(conn, &lead_id)?.len() as i64;
         let files = cap(files, have, &mut notes);
-        lead_files::store(conn, who, &lead_id, Some(&event.id), files, max, now)?;
+        files::store(conn, who, &lead_id, Some(&event.id), files, max, now)?;
         receipt(
             conn,
             now,
@@ -614,14 +619,14 @@ fn apply(
         location: None,
         township: None,
     };
-    let view = crate::http::leads_api::raise_in(state, conn, who, input, "email", now)?;
+    let view = crate::leads::raise_for(state, conn, who, input, "email", now)?;
     let lead = &view.lead;
     let raised_event = view
         .timeline
         .iter()
         .find(|e| e.kind == "raised")
         .map(|e| e.id.clone());
-    lead_files::store(
+    files::store(
         conn,
         who,
         &lead.id,
@@ -704,7 +709,7 @@ fn admissible(
     files
         .iter()
         .filter(
-            |f| match lead_files::check(std::slice::from_ref(*f), max_bytes, "files") {
+            |f| match files::check(std::slice::from_ref(*f), max_bytes, "files") {
                 Ok(()) => true,
                 Err(errs) => {
                     notes.extend(errs.into_iter().map(|e| format!("{}，未保存", e.message)));
@@ -718,12 +723,12 @@ fn admissible(
 
 /// At most as many files as the lead still has room for.
 fn cap(mut files: Vec<Upload>, have: i64, notes: &mut Vec<String>) -> Vec<Upload> {
-    let room = (lead_files::MAX_PER_LEAD - have).max(0) as usize;
+    let room = (files::MAX_PER_LEAD - have).max(0) as usize;
     if files.len() > room {
         for f in files.drain(room..) {
             notes.push(format!(
                 "每条线索最多 {} 个附件，文件“{}”未保存",
-                lead_files::MAX_PER_LEAD,
+                files::MAX_PER_LEAD,
                 f.file_name
             ));
         }
@@ -785,7 +790,7 @@ fn receipt(
     body: &str,
     lead_id: &str,
 ) -> AppResult<()> {
-    crate::outbox::enqueue(
+    crate::notify::outbox::enqueue(
         conn,
         now,
         std::slice::from_ref(&who.id),
@@ -833,7 +838,7 @@ fn record(
     // Over SMTP the refusal is the reply to the sender's server; otherwise the district's
     // mail server has accepted the message already, and only we can tell the sender why.
     if let (Err(r), true) = (verdict, late || m.channel != "smtp") {
-        crate::outbox::enqueue(
+        crate::notify::outbox::enqueue(
             conn,
             now,
             std::slice::from_ref(&who.id),
@@ -883,7 +888,7 @@ pub async fn sweep(state: &web::Data<AppState>) -> AppResult<usize> {
 /// Runs the sweep every `scheduler.tick`, with the deadline checker (the first at once, for
 /// messages a previous run left).
 pub fn spawn_sweeper(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, String> {
-    let every = crate::domain::duration::parse_duration(&state.settings.scheduler.tick)?;
+    let every = crate::platform::rules::duration::parse_duration(&state.settings.scheduler.tick)?;
     Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -6,7 +6,7 @@
 
 use mail_parser::{MessageParser, MimeHeaders};
 
-use crate::lead_files::Upload;
+use crate::platform::upload::Upload;
 
 /// A message as the intake uses it.
 #[derive(Debug, Clone)]

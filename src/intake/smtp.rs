@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::{accept, Envelope};
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// Longest command line accepted (RFC 5321 says 512; some clients send longer).
 const MAX_LINE: usize = 4096;

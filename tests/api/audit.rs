@@ -1,5 +1,5 @@
 use diesel::RunQueryDsl;
-use minecoord::audit::{verify, Verdict};
+use minecoord::platform::audit::{verify, Verdict};
 use serde_json::{json, Value};
 
 use crate::on_both;

@@ -18,7 +18,7 @@ on_both! {
         // The bootstrap admin's password is stored as an argon2id hash.
         let hash: String = app.with_db(|c| {
             use diesel::prelude::*;
-            use minecoord::db::schema::users;
+            use minecoord::platform::db::schema::users;
             Ok(users::table.filter(users::username.eq("admin")).select(users::password_hash).first(c)?)
         }).await;
         assert!(hash.starts_with("$argon2id$"), "{hash}");

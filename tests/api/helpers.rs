@@ -6,11 +6,11 @@ use std::sync::Arc;
 use actix_web::web;
 use chrono::{TimeZone, Utc};
 use diesel::{Connection, RunQueryDsl};
-use minecoord::clock::ManualClock;
-use minecoord::config::Settings;
-use minecoord::error::AppResult;
-use minecoord::http::AppState;
-use minecoord::startup::Application;
+use minecoord::app::startup::Application;
+use minecoord::platform::clock::ManualClock;
+use minecoord::platform::config::Settings;
+use minecoord::platform::error::AppResult;
+use minecoord::web::AppState;
 use serde_json::{json, Value};
 
 pub const ADMIN_PASSWORD: &str = "Qiye-Anquan-2026";
@@ -239,8 +239,8 @@ impl TestApp {
     }
 
     /// One round of outbox delivery, as the worker does it.
-    pub async fn deliver(&self, worker: &str) -> minecoord::mailer::DeliveryReport {
-        minecoord::mailer::deliver_due(&self.state, worker)
+    pub async fn deliver(&self, worker: &str) -> minecoord::app::jobs::DeliveryReport {
+        minecoord::app::jobs::deliver_due(&self.state, worker)
             .await
             .expect("outbox delivery")
     }
@@ -332,7 +332,7 @@ impl TestApp {
     /// Runs a closure on a database connection of the service, for asserting effects.
     pub async fn with_db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut minecoord::db::DbConnection) -> AppResult<T> + Send + 'static,
+        f: impl FnOnce(&mut minecoord::platform::db::DbConnection) -> AppResult<T> + Send + 'static,
     ) -> T {
         let db = self.state.db.clone();
         tokio::task::spawn_blocking(move || db.read(f))

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use minecoord::clock::Clock;
-use minecoord::config::Settings;
+use minecoord::platform::clock::Clock;
+use minecoord::platform::config::Settings;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -125,7 +125,7 @@ async fn lead(app: &TestApp, id: &str) -> Value {
 /// The outbox messages to one address, oldest first.
 async fn mail_to(app: &TestApp, address: &'static str) -> Vec<(String, String, String)> {
     use diesel::prelude::*;
-    use minecoord::db::schema::outbox;
+    use minecoord::platform::db::schema::outbox;
     app.with_db(move |c| {
         Ok(outbox::table
             .filter(outbox::recipient.eq(address))
@@ -358,7 +358,7 @@ on_both! {
         let now = app.clock.now_naive();
         app.with_db(move |c| {
             use diesel::prelude::*;
-            use minecoord::db::schema::inbound_messages as m;
+            use minecoord::platform::db::schema::inbound_messages as m;
             diesel::insert_into(m::table).values((
                 m::id.eq(uuid::Uuid::now_v7().to_string()), m::message_key.eq("mid:zhang.wei@beht.example.cn:000001dc-nested@beht.example.cn"),
                 m::message_id.eq("000001dc-nested@beht.example.cn"), m::channel.eq("smtp"), m::sender.eq("zhang.wei@beht.example.cn"),
@@ -389,7 +389,7 @@ fn dkim_on(s: &mut Settings) {
     use aws_lc_rs::signature::KeyPair;
     use base64::Engine;
     intake_on(s);
-    s.intake.dkim = Some(minecoord::config::DkimSettings {
+    s.intake.dkim = Some(minecoord::platform::config::DkimSettings {
         domain: "beht.example.cn".into(),
         keys: [(
             "s2026".to_owned(),
@@ -541,7 +541,7 @@ on_both! {
         let eml = coord.get(app.url(&format!("/intake/{id}/raw"))).send().await.unwrap().bytes().await.unwrap();
         assert_eq!(eml.as_ref(), corpus("01_gbk_new_lead.eml").as_slice(), "kept byte for byte");
         let xlsx = coord.get(app.url("/intake/export.xlsx?status=processed")).send().await.unwrap().bytes().await.unwrap();
-        let rows = minecoord::ledger::read_first_sheet(&xlsx).unwrap();
+        let rows = minecoord::platform::xlsx::read_first_sheet(&xlsx).unwrap();
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[1][3], "zhang.wei@beht.example.cn");
 
@@ -559,7 +559,7 @@ on_both! {
     /// reason until the hour has passed.
     async fn replies_by_thread_and_the_hourly_limit(app) {
         use diesel::prelude::*;
-        use minecoord::db::schema::outbox;
+        use minecoord::platform::db::schema::outbox;
         people(&app).await;
         let (_, a) = http_send(&app, &corpus("01_gbk_new_lead.eml")).await;
         let receipt: String = app.with_db(|c| Ok(outbox::table.filter(outbox::kind.eq("intake_receipt"))

@@ -8,8 +8,8 @@ use crate::helpers::*;
 use crate::leads::raise;
 use crate::on_both;
 
-async fn tick(app: &TestApp) -> minecoord::scheduler::Tick {
-    minecoord::scheduler::run_once(&app.state)
+async fn tick(app: &TestApp) -> minecoord::leads::deadlines::Tick {
+    minecoord::leads::deadlines::run_once(&app.state)
         .await
         .expect("deadline check")
 }
@@ -48,7 +48,7 @@ on_both! {
         let town = app.token_for("town.esc", PASSWORD).await;
         let lead = raise(&app, &town, urgent("爆破飞石")).await;
         let id = lead["id"].as_str().unwrap().to_owned();
-        assert_eq!(tick(&app).await, minecoord::scheduler::Tick::default());
+        assert_eq!(tick(&app).await, minecoord::leads::deadlines::Tick::default());
 
         app.clock.advance(Duration::minutes(21));
         assert_eq!(tick(&app).await.reminded, 1);

@@ -1,6 +1,6 @@
 //! Ledgers (台账): the mine and permit registers as Excel, and importing mines from one.
 
-use minecoord::ledger::read_first_sheet;
+use minecoord::platform::xlsx::read_first_sheet;
 use serde_json::json;
 
 use crate::mines::{create_mine, mine_body, officer};
@@ -9,7 +9,7 @@ use crate::on_both;
 async fn download(app: &TestApp, path: &str, token: &str) -> Vec<Vec<String>> {
     let r = app.get(path, token).await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], minecoord::ledger::XLSX);
+    assert_eq!(r.headers()["content-type"], minecoord::platform::xlsx::XLSX);
     assert!(r.headers()["content-disposition"]
         .to_str()
         .unwrap()
@@ -79,7 +79,7 @@ async fn import(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Response
     app.client
         .post(app.url("/api/v1/mines/import"))
         .bearer_auth(token)
-        .header("content-type", minecoord::ledger::XLSX)
+        .header("content-type", minecoord::platform::xlsx::XLSX)
         .body(bytes)
         .send()
         .await

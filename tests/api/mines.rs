@@ -322,3 +322,29 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// "Today" is the date in Beijing: at 07:30 there (23:30 UTC the evening before) an
+    /// inspection and an assessment dated today are accepted, and tomorrow's are refused.
+    async fn today_is_the_date_in_beijing(app) {
+        use chrono::TimeZone;
+        app.create_user("em.officer", "officer", Some("EM"), None).await;
+        app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 23, 30, 0).unwrap());
+        let em = app.token_for("em.officer", PASSWORD).await;
+        let mut body = mine_body("晨检砂石矿", 61);
+        body["last_inspected_on"] = json!("2026-03-03");
+        let mine = create_mine(&app, &em, body).await;
+        assert_eq!(mine["last_inspected_on"], "2026-03-03");
+        let id = mine["id"].as_str().unwrap();
+        let r = app.put(&format!("/api/v1/mines/{id}/risk-grade"), &em, json!({"risk_grade": "general", "reason": "晨间定级", "assessed_on": "2026-03-03"})).await;
+        assert_eq!(r.status(), 200);
+        let (status, body) = problem(app.put(&format!("/api/v1/mines/{id}/risk-grade"), &em, json!({"risk_grade": "major", "reason": "复评", "assessed_on": "2026-03-04"})).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["assessed_on"]);
+        let mut body = mine_body("明日砂石矿", 62);
+        body["last_inspected_on"] = json!("2026-03-04");
+        let (status, body) = problem(app.post("/api/v1/mines", &em, body).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["last_inspected_on"]);
+    }
+}

@@ -78,9 +78,9 @@ async fn a_short_signing_secret_is_refused_at_start() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
     let mut settings = test_settings(&db.url);
     settings.auth.jwt_secret = Some("too-short".into());
-    let err = minecoord::startup::Application::build(
+    let err = minecoord::app::startup::Application::build(
         settings,
-        minecoord::clock::ManualClock::new(start_time()),
+        minecoord::platform::clock::ManualClock::new(start_time()),
     )
     .await
     .err()

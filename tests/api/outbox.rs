@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use chrono::{Datelike, Duration};
 use serde_json::{json, Value};
 
-use minecoord::clock::Clock;
+use minecoord::platform::clock::Clock;
 
 use crate::helpers::*;
 use crate::mines::{create_mine, mine_body, officer};
@@ -128,7 +128,7 @@ on_both! {
             };
             let n = minecoord::notify::send(conn, app.clock.now_naive(), None, &ids, &notice)?;
             assert_eq!(n, 1, "written inside the transaction");
-            Err::<(), _>(minecoord::error::AppError::Conflict("回滚".into()))
+            Err::<(), _>(minecoord::platform::error::AppError::Conflict("回滚".into()))
         });
         assert!(result.is_err());
         assert_eq!(app.count("notifications").await, 0);
@@ -234,7 +234,7 @@ on_both! {
         // An instance claims one message and dies before sending it.
         record_permit(&app, &em, mine["id"].as_str().unwrap(), "AQ-RACE-LAST", "2028-05-01").await;
         let now = app.clock.now_naive();
-        let claimed = app.state.db.transaction(|c| minecoord::outbox::claim(c, "dead-instance", now, Duration::minutes(5), 10)).unwrap();
+        let claimed = app.state.db.transaction(|c| minecoord::notify::outbox::claim(c, "dead-instance", now, Duration::minutes(5), 10)).unwrap();
         assert_eq!(claimed.len(), 3);
         assert_eq!(b.deliver("instance-b").await.claimed, 0, "still leased to the dead instance");
         app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
@@ -333,7 +333,7 @@ on_both! {
         // Today is 2026-03-02; one permit expires in 100 days, another in 20.
         record_permit(&app, &em, mine_id, "AQ-LONG", "2026-06-10").await;
         record_permit(&app, &em, mine_id, "AQ-SHORT", "2026-03-22").await;
-        let remind = || minecoord::mailer::remind(&app.state);
+        let remind = || minecoord::app::jobs::remind(&app.state);
         assert_eq!(remind().await.unwrap(), 1, "only the short one is due (its 30-day reminder)");
         assert_eq!(remind().await.unwrap(), 0, "sent once");
         let titles = |token: String| {

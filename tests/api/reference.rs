@@ -61,7 +61,7 @@ on_both! {
 
         // A second service on the same database: migrations and seeding run again.
         let settings = test_settings(&app.db.url);
-        let second = minecoord::startup::Application::build(settings, app.clock.clone()).await.expect("restart");
+        let second = minecoord::app::startup::Application::build(settings, app.clock.clone()).await.expect("restart");
         drop(second);
         let towns: Value = app.get("/api/v1/townships", t).await.json().await.unwrap();
         let names: Vec<&str> = towns["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();

@@ -1,0 +1,342 @@
+//! Building and running the service: database, reference data, first account, HTTP server.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use diesel::prelude::*;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::platform::auth::{SourceLimiter, TokenKeys};
+use crate::platform::clock::SharedClock;
+use crate::platform::config::Settings;
+use crate::platform::db::schema::system_settings;
+use crate::platform::db::{Db, DbConnection, DbOptions};
+use crate::platform::error::AppResult;
+use crate::platform::rules::calendar::WorkingCalendar;
+use crate::web::AppState;
+
+const BUILTIN_CALENDARS: &[&str] = &[include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/config/calendar/2026.toml"
+))];
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    intake_port: Option<u16>,
+    background: Vec<tokio::task::AbortHandle>,
+    pub state: web::Data<AppState>,
+}
+
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ],
+                )
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // In tests several services share one process and so one recorder.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+pub fn open_db(settings: &Settings, min_idle: u32) -> Result<Db, String> {
+    let durations = settings.durations()?;
+    Db::connect(
+        &settings.database.url,
+        &DbOptions {
+            pool_size: settings.database.pool_size,
+            connect_timeout: durations.db_connect_timeout,
+            sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+            min_idle,
+        },
+    )
+}
+
+/// The signing secret: configured, or generated once and kept in the database.
+fn signing_secret(conn: &mut DbConnection, configured: Option<&str>) -> AppResult<Vec<u8>> {
+    if let Some(s) = configured {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let stored: Option<String> = system_settings::table
+        .find("jwt_secret")
+        .select(system_settings::value)
+        .first(conn)
+        .optional()?;
+    if let Some(s) = stored {
+        return Ok(s.into_bytes());
+    }
+    let secret = crate::platform::auth::random_token(32);
+    diesel::insert_into(system_settings::table)
+        .values((
+            system_settings::key.eq("jwt_secret"),
+            system_settings::value.eq(&secret),
+        ))
+        .execute(conn)?;
+    Ok(secret.into_bytes())
+}
+
+pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
+    let mut cal = WorkingCalendar::default();
+    for text in BUILTIN_CALENDARS {
+        cal.add_year(text)?;
+    }
+    let dir = Path::new(dir);
+    if dir.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| format!("无法读取节假日目录 {}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("无法读取 {}: {e}", path.display()))?;
+            cal.add_year(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(cal)
+}
+
+/// Every check of the settings, the platform's and the capabilities' own, at start rather
+/// than at the first request that needs them.
+pub fn check_settings(settings: &Settings) -> Result<(), String> {
+    settings.check()?;
+    if let Some(url) = settings.smtp.url.as_deref().filter(|u| !u.is_empty()) {
+        crate::notify::mailer::check_url(url)?;
+        crate::notify::mailer::parse_from(&settings.smtp.from)?;
+    }
+    if settings.intake.enabled() {
+        crate::notify::mailer::parse_from(&settings.intake.address()).map_err(|_| {
+            format!(
+                "intake.address 不是有效的邮箱地址：{}",
+                settings.intake.address()
+            )
+        })?;
+    }
+    if let Some(dkim) = &settings.intake.dkim {
+        crate::intake::dkim::check_settings(dkim)?;
+    }
+    Ok(())
+}
+
+/// Everything the service needs before it listens: settings checked, database migrated and
+/// seeded, signing secret, first admin, calendar, mailer. The command line uses it too.
+pub async fn prepare(
+    settings: Settings,
+    clock: SharedClock,
+) -> Result<web::Data<AppState>, String> {
+    check_settings(&settings)?;
+    let durations = settings.durations()?;
+    let db = open_db(&settings, 1)?;
+    let calendar = load_calendar(&settings.calendar.dir)?;
+
+    let init_db = db.clone();
+    let now = clock.now_naive();
+    let configured_secret = settings.jwt_secret().map(str::to_owned);
+    let admin_password = settings.bootstrap.admin_password.clone();
+    let min_len = settings.auth.password_min_length;
+    let (secret, bootstrap) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let applied = init_db.run_migrations()?;
+        if applied > 0 {
+            tracing::info!(migrations.applied = applied, "database migrated");
+        }
+        init_db
+            .transaction(|conn| {
+                let secret = signing_secret(conn, configured_secret.as_deref())?;
+                let added = crate::reference::seed(conn, now)?;
+                if added > 0 {
+                    tracing::info!(reference.added = added, "reference data loaded");
+                }
+                let bootstrap = crate::accounts::bootstrap_admin(
+                    conn,
+                    now,
+                    admin_password.as_deref(),
+                    min_len,
+                )?;
+                Ok((secret, bootstrap))
+            })
+            .map_err(|e| match e {
+                crate::platform::error::AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|e| format!("{}：{}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                other => format!("初始化数据库失败：{other}"),
+            })
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    match bootstrap {
+        Some(Some(password)) => tracing::warn!(
+            "已创建系统管理员账号 admin，初始密码：{password}　（只显示这一次，请登录后立即修改）"
+        ),
+        Some(None) => {
+            tracing::info!("已创建系统管理员账号 admin，密码为 bootstrap.admin_password 的值")
+        }
+        None => {}
+    }
+    if settings.smtp.url.as_deref().is_none_or(str::is_empty) {
+        tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
+    }
+
+    let mailer =
+        crate::notify::mailer::Mailer::new(&settings, durations.smtp_timeout, |subject| {
+            crate::intake::parse::lead_number(subject).is_some()
+        })?;
+    let state = web::Data::new(AppState {
+        directory: crate::web::Directory {
+            signed_in: crate::accounts::signed_in,
+            unit_name: crate::reference::unit_name,
+        },
+        mailer,
+        db,
+        limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
+        durations,
+        keys: TokenKeys::new(&secret),
+        clock,
+        calendar,
+        metrics: metrics_handle(),
+        hashing_pool: crate::platform::auth::HashPool::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ),
+        settings,
+    });
+    Ok(state)
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, String> {
+        let state = prepare(settings, clock).await?;
+        Self::serve(state).await
+    }
+
+    /// Starts the listeners and background tasks on a prepared state.
+    async fn serve(state: web::Data<AppState>) -> Result<Self, String> {
+        let mut background = Vec::new();
+        if state.settings.outbox.worker {
+            background.push(crate::app::jobs::spawn_worker(state.clone()).abort_handle());
+        }
+        if state.settings.scheduler.enabled {
+            background.push(
+                crate::leads::deadlines::spawn(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
+        }
+
+        let mut intake_port = None;
+        if let Some(addr) = state.settings.intake.smtp_addr() {
+            let listener = crate::intake::smtp::bind(addr).await?;
+            intake_port = listener.local_addr().ok().map(|a| a.port());
+            tracing::info!(addr, domain = %state.settings.intake.domain, "邮件收件服务已启动");
+            background.push(crate::intake::smtp::spawn(listener, state.clone()).abort_handle());
+        }
+        if state.settings.intake.enabled() && state.settings.scheduler.enabled {
+            background.push(
+                crate::intake::spawn_sweeper(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
+        }
+
+        let listener = TcpListener::bind(&state.settings.http.addr)
+            .map_err(|e| format!("无法监听 {}：{e}", state.settings.http.addr))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = state.settings.http.workers;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::FormConfig::default().limit(app_state.settings.http.max_body_bytes))
+                .app_data(web::PayloadConfig::new(
+                    app_state.settings.http.max_body_bytes,
+                ))
+                .wrap_fn(|req, srv| {
+                    let start = Instant::now();
+                    let method = req.method().to_string();
+                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
+                        let status = res.status().as_u16().to_string();
+                        let labels = [("method", method), ("route", route), ("status", status)];
+                        metrics::counter!("http_requests_total", &labels).increment(1);
+                        metrics::histogram!("http_request_duration_seconds", &labels)
+                            .record(start.elapsed().as_secs_f64());
+                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
+                        {
+                            res.headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::default())
+                .configure(crate::app::routes::routes)
+                .default_service(web::to(crate::web::not_found))
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(10);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            intake_port,
+            background,
+            server: server.run(),
+            state,
+        })
+    }
+
+    /// Stops the server from elsewhere (tests, signal handling).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The port of the SMTP intake listener, when `intake.smtp_addr` is set.
+    pub fn intake_port(&self) -> Option<u16> {
+        self.intake_port
+    }
+
+    /// The background tasks (outbox worker, deadline checker), to stop them with the
+    /// server (tests restart services).
+    pub fn background_handles(&self) -> Vec<tokio::task::AbortHandle> {
+        self.background.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}

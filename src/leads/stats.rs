@@ -1,0 +1,496 @@
+//! Lead statistics (the core report of 街镇吹哨、部门报到) and the lead ledger (台账).
+//! Per department: leads received as primary, reported in (响应率) and on time (报到及时率),
+//! verified on time, closed (办结率), satisfaction (满意率), overdue now, median hours to
+//! report in and to close; per township: whistles raised. Counted in the database with
+//! GROUP BY, one query per figure group, whatever the number of leads.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::platform::db::DbConnection;
+use crate::platform::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// First day (YYYY-MM-DD, by the date a lead was raised); default: the first of this month.
+    pub from: Option<String>,
+    /// Last day, inclusive; default: today.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct DepartmentStats {
+    pub department: String,
+    pub name: String,
+    /// Leads raised in the period with this department as primary (主办).
+    pub received: i64,
+    /// Reported in at all.
+    pub acknowledged: i64,
+    pub acknowledged_on_time: i64,
+    pub verified_on_time: i64,
+    pub closed: i64,
+    /// 响应率: acknowledged / received, in percent.
+    pub response_rate: Option<f64>,
+    /// 报到及时率: acknowledged on time / received, in percent.
+    pub on_time_rate: Option<f64>,
+    /// 办结率: closed / received, in percent.
+    pub closure_rate: Option<f64>,
+    /// Evaluations by townships of this department's response, for leads of the period.
+    pub evaluated: i64,
+    /// 满意 or 基本满意.
+    pub satisfied: i64,
+    /// 满意率, in percent of evaluations.
+    pub satisfaction_rate: Option<f64>,
+    /// Open leads past a deadline now (whatever their raising date).
+    pub overdue_now: i64,
+    pub median_hours_to_acknowledge: Option<f64>,
+    pub median_hours_to_close: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TownshipStats {
+    pub township: String,
+    pub name: String,
+    /// Whistles blown (leads raised by the township) in the period.
+    pub raised: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LeadStats {
+    #[schema(value_type = String)]
+    pub from: NaiveDate,
+    #[schema(value_type = String)]
+    pub to: NaiveDate,
+    pub departments: Vec<DepartmentStats>,
+    pub townships: Vec<TownshipStats>,
+}
+
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = Text)]
+    department: String,
+    #[diesel(sql_type = BigInt)]
+    received: i64,
+    #[diesel(sql_type = BigInt)]
+    acknowledged: i64,
+    #[diesel(sql_type = BigInt)]
+    acknowledged_on_time: i64,
+    #[diesel(sql_type = BigInt)]
+    verified_on_time: i64,
+    #[diesel(sql_type = BigInt)]
+    closed: i64,
+}
+
+#[derive(QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Median {
+    #[diesel(sql_type = Text)]
+    department: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    ack: Option<f64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    close: Option<f64>,
+}
+
+#[derive(QueryableByName)]
+struct Durations {
+    #[diesel(sql_type = Text)]
+    department: String,
+    #[diesel(sql_type = Timestamp)]
+    raised_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    acknowledged_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    closed_at: Option<NaiveDateTime>,
+}
+
+const COUNTS: &str = "SELECT l.primary_department AS department, COUNT(*) AS received,
+    SUM(CASE WHEN a.met_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged,
+    SUM(CASE WHEN a.met_at IS NOT NULL AND a.met_at <= a.due_at THEN 1 ELSE 0 END) AS acknowledged_on_time,
+    SUM(CASE WHEN v.met_at IS NOT NULL AND v.met_at <= v.due_at THEN 1 ELSE 0 END) AS verified_on_time,
+    SUM(CASE WHEN l.state = 'closed' THEN 1 ELSE 0 END) AS closed
+  FROM leads l
+  JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
+  JOIN lead_deadlines v ON v.lead_id = l.id AND v.stage = 'verify'
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
+  GROUP BY l.primary_department";
+
+const EVALUATED: &str = "SELECT e.department AS key, COUNT(*) AS n FROM lead_evaluations e
+  JOIN leads l ON l.id = e.lead_id
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND e.verdict IN ('satisfied', 'basically_satisfied')
+  GROUP BY e.department";
+
+const ALL_EVALUATED: &str = "SELECT e.department AS key, COUNT(*) AS n FROM lead_evaluations e
+  JOIN leads l ON l.id = e.lead_id
+  WHERE l.raised_at >= $1 AND l.raised_at < $2
+  GROUP BY e.department";
+
+const OVERDUE: &str = "SELECT primary_department AS key, COUNT(*) AS n FROM leads
+  WHERE state <> 'closed' AND next_due_at < $1
+  GROUP BY primary_department";
+
+const TOWNSHIPS: &str = "SELECT raised_unit AS key, COUNT(*) AS n FROM leads
+  WHERE raised_at >= $1 AND raised_at < $2 AND source = 'township'
+  GROUP BY raised_unit";
+
+const PG_MEDIANS: &str = "SELECT l.primary_department AS department,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (a.met_at - l.raised_at)) / 3600.0)::float8) AS ack,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (l.closed_at - l.raised_at)) / 3600.0)::float8) AS close
+  FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
+  GROUP BY l.primary_department";
+
+const SQLITE_DURATIONS: &str =
+    "SELECT l.primary_department AS department, l.raised_at AS raised_at,
+    a.met_at AS acknowledged_at, l.closed_at AS closed_at
+  FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL";
+
+/// Each backend's form of a query: `$n` placeholders become `?` on SQLite, and SQLite is
+/// told which index reads the period (left to itself it walks the whole table in
+/// department order to save a sort on GROUP BY).
+fn sql(conn: &DbConnection, text: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => text.to_owned(),
+        DbConnection::Sqlite(_) => text
+            .replace("$1", "?")
+            .replace("$2", "?")
+            .replace(
+                "FROM leads l\n",
+                "FROM leads l INDEXED BY leads_raised_idx\n",
+            )
+            .replace(
+                "FROM leads l JOIN",
+                "FROM leads l INDEXED BY leads_raised_idx JOIN",
+            )
+            .replace(
+                "FROM leads\n  WHERE state",
+                "FROM leads INDEXED BY leads_due_idx\n  WHERE state",
+            ),
+    }
+}
+
+fn pairs(
+    conn: &mut DbConnection,
+    text: &str,
+    from: NaiveDateTime,
+    to: Option<NaiveDateTime>,
+) -> AppResult<BTreeMap<String, i64>> {
+    let q = diesel::sql_query(sql(conn, text)).bind::<Timestamp, _>(from);
+    let rows: Vec<Pair> = match to {
+        Some(to) => q.bind::<Timestamp, _>(to).load(conn)?,
+        None => q.load(conn)?,
+    };
+    Ok(rows.into_iter().map(|p| (p.key, p.n)).collect())
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+/// The period as UTC bounds: from the start of `from` to the end of `to` in Shanghai.
+pub fn period(q: &StatsQuery, today: NaiveDate) -> AppResult<(NaiveDate, NaiveDate)> {
+    let parse = |field: &str, v: &Option<String>, default: NaiveDate| -> AppResult<NaiveDate> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| AppError::field(field, "应为日期，如 2026-03-01")),
+        }
+    };
+    let from = parse("from", &q.from, today.with_day0(0).unwrap_or(today))?;
+    let to = parse("to", &q.to, today)?;
+    if to < from {
+        return Err(AppError::field("to", "结束日期不能早于开始日期"));
+    }
+    if (to - from).num_days() > 3660 {
+        return Err(AppError::field("from", "统计期间不能超过 10 年"));
+    }
+    Ok((from, to))
+}
+
+pub fn stats(
+    conn: &mut DbConnection,
+    q: &StatsQuery,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<LeadStats> {
+    let (from, to) = period(q, today)?;
+    let offset = chrono::Duration::hours(8);
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight") - offset;
+    let end = (to + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        - offset;
+    let counts: Vec<Counts> = diesel::sql_query(sql(conn, COUNTS))
+        .bind::<Timestamp, _>(start)
+        .bind::<Timestamp, _>(end)
+        .load(conn)?;
+    let satisfied = pairs(conn, EVALUATED, start, Some(end))?;
+    let evaluated = pairs(conn, ALL_EVALUATED, start, Some(end))?;
+    let overdue = pairs(conn, OVERDUE, now, None)?;
+    let raised = pairs(conn, TOWNSHIPS, start, Some(end))?;
+    let medians: BTreeMap<String, (Option<f64>, Option<f64>)> = match conn {
+        DbConnection::Pg(_) => diesel::sql_query(PG_MEDIANS)
+            .bind::<Timestamp, _>(start)
+            .bind::<Timestamp, _>(end)
+            .load::<Median>(conn)?
+            .into_iter()
+            .map(|m| {
+                (
+                    m.department,
+                    (
+                        m.ack.map(|h| (h * 10.0).round() / 10.0),
+                        m.close.map(|h| (h * 10.0).round() / 10.0),
+                    ),
+                )
+            })
+            .collect(),
+        // SQLite has no percentile function: the embedded database holds a district, not a
+        // province, so the durations are read and the median taken here.
+        DbConnection::Sqlite(_) => {
+            let rows: Vec<Durations> = diesel::sql_query(sql(conn, SQLITE_DURATIONS))
+                .bind::<Timestamp, _>(start)
+                .bind::<Timestamp, _>(end)
+                .load(conn)?;
+            let mut by: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+            for r in rows {
+                let e = by.entry(r.department).or_default();
+                if let Some(a) = r.acknowledged_at {
+                    e.0.push((a - r.raised_at).num_seconds() as f64 / 3600.0);
+                }
+                if let Some(c) = r.closed_at {
+                    e.1.push((c - r.raised_at).num_seconds() as f64 / 3600.0);
+                }
+            }
+            by.into_iter()
+                .map(|(d, (a, c))| {
+                    (
+                        d,
+                        (
+                            median(a).map(|h| (h * 10.0).round() / 10.0),
+                            median(c).map(|h| (h * 10.0).round() / 10.0),
+                        ),
+                    )
+                })
+                .collect()
+        }
+    };
+    let departments: Vec<DepartmentStats> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| {
+            let c = counts.iter().find(|c| c.department == d.code);
+            let (received, acknowledged, on_time, verified, closed) = c
+                .map(|c| {
+                    (
+                        c.received,
+                        c.acknowledged,
+                        c.acknowledged_on_time,
+                        c.verified_on_time,
+                        c.closed,
+                    )
+                })
+                .unwrap_or_default();
+            let ev = evaluated.get(&d.code).copied().unwrap_or(0);
+            let sat = satisfied.get(&d.code).copied().unwrap_or(0);
+            let (ma, mc) = medians.get(&d.code).copied().unwrap_or((None, None));
+            DepartmentStats {
+                received,
+                acknowledged,
+                acknowledged_on_time: on_time,
+                verified_on_time: verified,
+                closed,
+                response_rate: rate(acknowledged, received),
+                on_time_rate: rate(on_time, received),
+                closure_rate: rate(closed, received),
+                evaluated: ev,
+                satisfied: sat,
+                satisfaction_rate: rate(sat, ev),
+                overdue_now: overdue.get(&d.code).copied().unwrap_or(0),
+                median_hours_to_acknowledge: ma,
+                median_hours_to_close: mc,
+                department: d.code,
+                name: d.name,
+            }
+        })
+        .collect();
+    let townships = crate::reference::townships(conn)?
+        .into_iter()
+        .map(|t| TownshipStats {
+            raised: raised.get(&t.code).copied().unwrap_or(0),
+            township: t.code,
+            name: t.name,
+        })
+        .collect();
+    Ok(LeadStats {
+        from,
+        to,
+        departments,
+        townships,
+    })
+}
+
+/// Every lead matching the query (as the user may see them), for the ledger: keyset pages
+/// of the list, so the filters and scope are exactly the list's.
+pub fn all_matching(
+    conn: &mut DbConnection,
+    who: &crate::platform::authz::Principal,
+    q: &crate::leads::LeadQuery,
+    now: NaiveDateTime,
+) -> AppResult<Vec<crate::leads::Lead>> {
+    let mut q = q.clone();
+    q.limit = Some(crate::platform::pagination::MAX_LIMIT);
+    q.cursor = None;
+    let mut out = Vec::new();
+    loop {
+        let (rows, next) = crate::leads::list(conn, who, &q, now)?;
+        out.extend(rows);
+        match next {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The lead ledger (问题线索台账) as an .xlsx workbook.
+pub fn ledger(
+    conn: &mut DbConnection,
+    rows: &[crate::leads::Lead],
+    now: NaiveDateTime,
+) -> AppResult<Vec<u8>> {
+    use crate::platform::xlsx::{Sheet, Value};
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for d in crate::reference::departments(conn)? {
+        names.insert(d.code, d.name);
+    }
+    for t in crate::reference::townships(conn)? {
+        names.insert(t.code, t.name);
+    }
+    let cats: BTreeMap<String, String> = crate::reference::lead_categories(conn)?
+        .into_iter()
+        .map(|c| (c.code, c.name))
+        .collect();
+    let name = |c: &str| names.get(c).cloned().unwrap_or_else(|| c.to_owned());
+    let text = |s: String| Value::Text(s);
+    let t = |v: Option<NaiveDateTime>| {
+        v.map(crate::platform::clock::local_time)
+            .map_or(Value::Empty, Value::Text)
+    };
+    let sheet = Sheet {
+        name: "问题线索台账",
+        headers: vec![
+            ("编号", 16.0),
+            ("标题", 30.0),
+            ("类别", 14.0),
+            ("紧急程度", 8.0),
+            ("来源", 8.0),
+            ("街镇", 12.0),
+            ("主办部门", 16.0),
+            ("协办部门", 20.0),
+            ("状态", 8.0),
+            ("核查结论", 8.0),
+            ("是否逾期", 8.0),
+            ("提出人", 12.0),
+            ("提出时间", 17.0),
+            ("下一时限", 17.0),
+            ("办结时间", 17.0),
+            ("问题描述", 40.0),
+        ],
+        rows: rows
+            .iter()
+            .map(|l| {
+                vec![
+                    text(l.number.clone()),
+                    text(l.title.clone()),
+                    text(
+                        cats.get(&l.category)
+                            .cloned()
+                            .unwrap_or_else(|| l.category.clone()),
+                    ),
+                    text(
+                        crate::leads::rules::Urgency::parse(&l.urgency)
+                            .map(|u| u.label())
+                            .unwrap_or("")
+                            .into(),
+                    ),
+                    text(
+                        match l.source.as_str() {
+                            "township" => "街镇吹哨",
+                            "email" => "邮件",
+                            "coordination" => "协调办",
+                            _ => "部门发现",
+                        }
+                        .into(),
+                    ),
+                    l.township
+                        .as_deref()
+                        .map(|x| text(name(x)))
+                        .unwrap_or(Value::Empty),
+                    text(name(&l.primary_department)),
+                    text(
+                        l.assisting()
+                            .iter()
+                            .map(|d| name(d))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                    ),
+                    text(l.state().label().into()),
+                    match l.substantiated {
+                        Some(1) => text("属实".into()),
+                        Some(_) => text("不属实".into()),
+                        None => Value::Empty,
+                    },
+                    text(if l.is_overdue(now) {
+                        "是".into()
+                    } else {
+                        "否".into()
+                    }),
+                    text(format!("{}（{}）", l.raised_by_name, name(&l.raised_unit))),
+                    t(Some(l.raised_at)),
+                    t(l.next_due_at),
+                    t(l.closed_at),
+                    text(l.description.clone()),
+                ]
+            })
+            .collect(),
+    };
+    crate::platform::xlsx::workbook(sheet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_rates() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(rate(1, 3), Some(33.3));
+        assert_eq!(rate(0, 0), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! The SMTP transport of the outbox (lettre): the configured connection pool and the
+//! message as it goes on the wire. The worker that claims and delivers messages is a
+//! background job (`app::jobs`).
+
+use std::time::{Duration as StdDuration, SystemTime};
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
+
+use crate::notify::outbox::{self, OutboxMessage};
+
+/// Refuses an `smtp.url` lettre cannot use, at start rather than at the first send.
+pub fn check_url(url: &str) -> Result<(), String> {
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map(|_| ())
+        .map_err(|e| format!("smtp.url 无法使用：{e}"))
+}
+
+pub fn parse_from(from: &str) -> Result<Mailbox, String> {
+    from.parse::<Mailbox>()
+        .map_err(|e| format!("smtp.from 不是有效的发件人（如 平台 <noreply@example.gov.cn>）：{e}"))
+}
+
+/// The SMTP side of the outbox: absent when `smtp.url` is unset.
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    base_url: String,
+    /// The intake's address, when replies to lead notices are taken in.
+    reply_to: Option<Mailbox>,
+    /// Whether a reply to a message with this subject is taken in (it names a lead).
+    answerable: fn(&str) -> bool,
+}
+
+impl Mailer {
+    /// `answerable` tells from a subject whether a reply to it reaches a record (the
+    /// intake decides that; the transport only writes the Reply-To and the footer).
+    pub fn new(
+        settings: &crate::platform::config::Settings,
+        timeout: StdDuration,
+        answerable: fn(&str) -> bool,
+    ) -> Result<Self, String> {
+        let from = parse_from(if settings.smtp.from.is_empty() {
+            "minecoord <noreply@minecoord.local>"
+        } else {
+            &settings.smtp.from
+        })?;
+        let transport = match settings.smtp.url.as_deref().filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("smtp.url 无法使用：{e}"))?
+                    .timeout(Some(timeout))
+                    .pool_config(PoolConfig::new().max_size(settings.smtp.pool_size.max(1)))
+                    .build(),
+            ),
+        };
+        let reply_to = if settings.intake.enabled() {
+            Some(parse_from(&settings.intake.address())?)
+        } else {
+            None
+        };
+        Ok(Self {
+            reply_to,
+            answerable,
+            transport,
+            from,
+            base_url: settings
+                .http
+                .public_base_url
+                .trim_end_matches('/')
+                .to_owned(),
+        })
+    }
+
+    pub fn configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// The pooled SMTP transport; `None` while `smtp.url` is unset.
+    pub fn transport(&self) -> Option<AsyncSmtpTransport<Tokio1Executor>> {
+        self.transport.clone()
+    }
+
+    /// The message as it goes on the wire: its stored Message-ID, subject and both bodies,
+    /// with links made absolute.
+    pub fn build(&self, m: &OutboxMessage, date: SystemTime) -> Result<Message, String> {
+        let to: Mailbox = m
+            .recipient
+            .parse()
+            .map_err(|e| format!("收件地址无效：{e}"))?;
+        // A reply to a notice about a lead reaches that lead when the intake is on.
+        let answerable = self
+            .reply_to
+            .as_ref()
+            .filter(|_| (self.answerable)(&m.subject));
+        let footer = if answerable.is_some() {
+            "如需补充情况，可直接回复本邮件（请保留主题中的线索编号），回复将记入线索的办理意见"
+        } else {
+            "本邮件由系统发送，请勿直接回复；如需处理请登录平台"
+        };
+        let fill = |body: &str| {
+            body.replace(outbox::BASE, &self.base_url)
+                .replace(outbox::REPLY, footer)
+        };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(m.subject.clone())
+            .message_id(Some(m.message_id.clone()))
+            .date(date);
+        if let Some(r) = answerable {
+            builder = builder.reply_to(r.clone());
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(
+                fill(&m.body_text),
+                fill(&m.body_html),
+            ))
+            .map_err(|e| format!("无法生成邮件：{e}"))
+    }
+}

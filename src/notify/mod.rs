@@ -1,0 +1,379 @@
+//! Who is told of what (相互通报). Every notice is written in the transaction of the change
+//! that causes it, so a change that rolls back tells no one. The rules live here, not in
+//! handlers. Each notice also goes to the email outbox, in the same transaction, for the
+//! recipients who want it by email.
+
+pub mod mailer;
+pub mod outbox;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::platform::db::schema::{notifications, users};
+use crate::platform::db::DbConnection;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::pagination;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: String,
+    pub user_id: String,
+    /// permit_recorded | permit_changed | permit_decided | risk_grade | supervisor
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// The page of the item.
+    pub link: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub read_at: Option<NaiveDateTime>,
+}
+
+/// Every kind of notice, with its name for people. Each user chooses per kind whether it
+/// also comes by email; the inbox always gets it.
+pub const KINDS: [(&str, &str); 10] = [
+    ("lead_routed", "新的问题线索（吹哨）"),
+    ("lead_progress", "线索办理进展"),
+    ("lead_due_soon", "线索办理时限将到"),
+    ("lead_overdue", "线索逾期督办"),
+    ("permit_recorded", "证照登记（相互通报）"),
+    ("permit_changed", "证照变更（相互通报）"),
+    ("permit_decided", "证照暂扣、吊销、注销（相互通报）"),
+    ("permit_expiry", "证照到期提醒"),
+    ("risk_grade", "矿山安全风险等级调整"),
+    ("supervisor", "矿山日常安全监管部门调整"),
+];
+
+/// A notice before it is addressed.
+pub struct Notice<'a> {
+    pub kind: &'a str,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub entity_type: &'a str,
+    pub entity_id: &'a str,
+}
+
+/// Active department staff (officers and heads) of the member units other than `except`,
+/// and the coordination office: the audience of 相互通报审批备案结果.
+pub fn other_member_units(conn: &mut DbConnection, except: &str) -> AppResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(
+            users::role
+                .eq_any(["officer", "head"])
+                .and(users::department.ne(except.to_owned()))
+                .or(users::role.eq("coordinator")),
+        )
+        .select(users::id)
+        .load(conn)?)
+}
+
+/// A lead's missed deadline is escalated to the head of the primary department, the
+/// coordination office and the raising township (the person who raised it and the
+/// township's staff).
+pub fn lead_escalation(
+    conn: &mut DbConnection,
+    primary_department: &str,
+    raised_by: Option<&str>,
+    township: Option<&str>,
+) -> AppResult<Vec<String>> {
+    let mut ids: Vec<String> = users::table
+        .filter(users::active.eq(1))
+        .filter(
+            users::role
+                .eq("head")
+                .and(users::department.eq(primary_department.to_owned()))
+                .or(users::role.eq("coordinator")),
+        )
+        .select(users::id)
+        .load(conn)?;
+    if let Some(t) = township {
+        ids.extend(
+            users::table
+                .filter(users::active.eq(1))
+                .filter(users::role.eq("township"))
+                .filter(users::township.eq(t))
+                .select(users::id)
+                .load::<String>(conn)?,
+        );
+    }
+    ids.extend(raised_by.map(str::to_owned));
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Active users of the coordination office.
+pub fn coordinators(conn: &mut DbConnection) -> AppResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(users::role.eq("coordinator"))
+        .select(users::id)
+        .load(conn)?)
+}
+
+/// Active staff of the given departments, and the township users of a township.
+pub fn departments_and_township(
+    conn: &mut DbConnection,
+    departments: &[String],
+    township: Option<&str>,
+) -> AppResult<Vec<String>> {
+    let mut ids: Vec<String> = users::table
+        .filter(users::active.eq(1))
+        .filter(users::role.eq_any(["officer", "head"]))
+        .filter(users::department.eq_any(departments))
+        .select(users::id)
+        .load(conn)?;
+    if let Some(t) = township {
+        ids.extend(
+            users::table
+                .filter(users::active.eq(1))
+                .filter(users::role.eq("township"))
+                .filter(users::township.eq(t))
+                .select(users::id)
+                .load::<String>(conn)?,
+        );
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The people concerned with permits, loaded once for many permits: the active staff of
+/// every department, and the enterprise users of the given mines.
+pub struct PermitAudience {
+    by_department: HashMap<String, Vec<String>>,
+    by_mine: HashMap<String, Vec<String>>,
+}
+
+impl PermitAudience {
+    pub fn load(conn: &mut DbConnection, mine_ids: &[String]) -> AppResult<Self> {
+        let mut by_department: HashMap<String, Vec<String>> = HashMap::new();
+        let staff: Vec<(String, Option<String>)> = users::table
+            .filter(users::active.eq(1))
+            .filter(users::role.eq_any(["officer", "head"]))
+            .select((users::id, users::department))
+            .load(conn)?;
+        for (id, dept) in staff {
+            if let Some(d) = dept {
+                by_department.entry(d).or_default().push(id);
+            }
+        }
+        let mut by_mine: HashMap<String, Vec<String>> = HashMap::new();
+        let mut mine_ids = mine_ids.to_vec();
+        mine_ids.sort();
+        mine_ids.dedup();
+        for chunk in mine_ids.chunks(500) {
+            let rows: Vec<(String, Option<String>)> = users::table
+                .filter(users::active.eq(1))
+                .filter(users::role.eq("enterprise"))
+                .filter(users::mine_id.eq_any(chunk))
+                .select((users::id, users::mine_id))
+                .load(conn)?;
+            for (id, mine) in rows {
+                if let Some(m) = mine {
+                    by_mine.entry(m).or_default().push(id);
+                }
+            }
+        }
+        Ok(Self {
+            by_department,
+            by_mine,
+        })
+    }
+
+    /// A permit running out: the issuing department (谁审批、谁监管), the mine's daily
+    /// safety supervisor, and the enterprise, which must apply for the renewal.
+    pub fn expiry_reminder(
+        &self,
+        issuing_department: &str,
+        supervisor: Option<&str>,
+        mine_id: &str,
+    ) -> Vec<String> {
+        let staff = |d: &str| self.by_department.get(d).into_iter().flatten().cloned();
+        let mut ids: Vec<String> = staff(issuing_department)
+            .chain(supervisor.into_iter().flat_map(staff))
+            .chain(self.by_mine.get(mine_id).into_iter().flatten().cloned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Writes the notice to each recipient's inbox, except the person who caused it.
+pub fn send(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor_id: Option<&str>,
+    recipients: &[String],
+    notice: &Notice<'_>,
+) -> AppResult<usize> {
+    let recipients: Vec<String> = recipients
+        .iter()
+        .filter(|r| Some(r.as_str()) != actor_id)
+        .cloned()
+        .collect();
+    let rows: Vec<Notification> = recipients
+        .iter()
+        .map(|r| Notification {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: r.clone(),
+            kind: notice.kind.to_owned(),
+            title: notice.title.clone(),
+            body: notice.body.clone(),
+            link: notice.link.clone(),
+            entity_type: notice.entity_type.to_owned(),
+            entity_id: notice.entity_id.to_owned(),
+            created_at: now,
+            read_at: None,
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // One statement for all recipients. Per-backend branch: MultiConnection has no batch
+    // insert, each backend's connection does.
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(notifications::table)
+            .values(&rows)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
+            .values(&rows)
+            .execute(c)?,
+    };
+    // The email form, for those who have an address and want this kind by email.
+    crate::notify::outbox::enqueue(
+        conn,
+        now,
+        &recipients,
+        notice.kind,
+        &notice.title,
+        &notice.body,
+        &notice.link,
+    )?;
+    Ok(rows.len())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// true: unread only
+    pub unread: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A user's inbox: unread first, newest first within each; keyset-paginated.
+pub fn inbox(
+    conn: &mut DbConnection,
+    user_id: &str,
+    q: &InboxQuery,
+) -> AppResult<(Vec<Notification>, Option<String>)> {
+    let limit = pagination::limit(q.limit)?;
+    let unread_only = match q.unread.as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::field("unread", "只能是 true 或 false")),
+    };
+    // Two keyset segments: unread (read_at null) then read; the cursor says where we are.
+    let (mut segment_read, mut after): (bool, Option<(NaiveDateTime, String)>) = (false, None);
+    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
+        let mut parts = c.splitn(3, '_');
+        let seg = parts.next().ok_or_else(bad)?;
+        let t = parts.next().ok_or_else(bad)?;
+        let id = parts.next().ok_or_else(bad)?;
+        segment_read = seg == "r";
+        let t = NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%S%.f").map_err(|_| bad())?;
+        after = Some((t, id.to_owned()));
+    }
+    let mut out: Vec<Notification> = Vec::new();
+    for read in [false, true] {
+        if (read && unread_only) || (!read && segment_read) {
+            continue;
+        }
+        let mut query = notifications::table
+            .filter(notifications::user_id.eq(user_id.to_owned()))
+            .select(Notification::as_select())
+            .into_boxed();
+        query = if read {
+            query.filter(notifications::read_at.is_not_null())
+        } else {
+            query.filter(notifications::read_at.is_null())
+        };
+        if let Some((t, id)) = after.take().filter(|_| read == segment_read) {
+            query = query.filter(
+                notifications::created_at.lt(t).or(notifications::created_at
+                    .eq(t)
+                    .and(notifications::id.lt(id))),
+            );
+        }
+        let want = limit + 1 - out.len() as i64;
+        let rows: Vec<Notification> = query
+            .order((notifications::created_at.desc(), notifications::id.desc()))
+            .limit(want)
+            .load(conn)?;
+        out.extend(rows);
+        if out.len() as i64 > limit {
+            break;
+        }
+    }
+    let next = pagination::next_cursor(&mut out, limit, |n| {
+        format!(
+            "{}_{}_{}",
+            if n.read_at.is_some() { "r" } else { "u" },
+            n.created_at.format("%Y%m%dT%H%M%S%.6f"),
+            n.id
+        )
+    });
+    Ok((out, next))
+}
+
+pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> AppResult<i64> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Marks one notice (or, with `None`, all) of the user as read. Reading is not a change
+/// to the record, so it writes no audit entry.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    let base = notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null());
+    let n = match id {
+        Some(id) => {
+            let exists: i64 = notifications::table
+                .filter(notifications::id.eq(id))
+                .filter(notifications::user_id.eq(user_id))
+                .count()
+                .get_result(conn)?;
+            if exists == 0 {
+                return Err(AppError::NotFound("没有这条通知。".into()));
+            }
+            diesel::update(base.filter(notifications::id.eq(id)))
+                .set(notifications::read_at.eq(now))
+                .execute(conn)?
+        }
+        None => diesel::update(base)
+            .set(notifications::read_at.eq(now))
+            .execute(conn)?,
+    };
+    Ok(n)
+}

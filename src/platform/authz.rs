@@ -1,0 +1,177 @@
+//! The one authorization gate. Every handler, page and command asks here, so who may do
+//! what is written down once, keyed by role and by the unit the user belongs to.
+
+use serde::Serialize;
+
+use crate::platform::audit::Actor;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::rules::role::Role;
+
+/// The signed-in user as the gate sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Principal {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub township: Option<String>,
+    pub mine_id: Option<String>,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: Some(self.id.clone()),
+            name: format!("{}（{}）", self.display_name, self.username),
+        }
+    }
+}
+
+/// Everything a person can ask to do. Capabilities add their own actions here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See the list of accounts (admins and the coordination office).
+    ViewUsers,
+    /// Create, edit, disable, unlock accounts and reset their passwords.
+    ManageUsers,
+    /// Read departments, townships, lead categories, permit types, calendar.
+    ViewReferenceData,
+    /// Edit departments, townships, lead categories and permit types.
+    EditReferenceData,
+    /// Read the audit trail.
+    ViewAudit,
+    /// Read the mine register (every signed-in user but enterprises, who see their own mine).
+    ViewMines,
+    /// Create and edit mines and change their status: NR and EM, the coordination office, admins.
+    EditMines,
+    /// Set a mine's risk grade and daily safety supervisor: EM, the coordination office, admins.
+    GradeMines,
+    /// Record mining-right boundaries and prohibited zones: NR, the coordination office, admins.
+    EditBoundaries,
+    /// See the email outbox and retry or cancel a message: admins.
+    ManageOutbox,
+    /// Raise a problem lead (吹哨): townships, department staff, the coordination office.
+    RaiseLeads,
+    /// Read the lead statistics (部门报到 figures): everyone but enterprises.
+    ViewLeadStats,
+    /// Read the mail taken in by the intake (收件记录): admins and the coordination office.
+    ViewIntake,
+}
+
+pub const ALL_ACTIONS: [Action; 13] = [
+    Action::ViewUsers,
+    Action::ManageUsers,
+    Action::ViewReferenceData,
+    Action::EditReferenceData,
+    Action::ViewAudit,
+    Action::ViewMines,
+    Action::EditMines,
+    Action::GradeMines,
+    Action::EditBoundaries,
+    Action::ManageOutbox,
+    Action::RaiseLeads,
+    Action::ViewLeadStats,
+    Action::ViewIntake,
+];
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::ViewUsers => "查看用户",
+            Action::ManageUsers => "管理用户",
+            Action::ViewReferenceData => "查看基础数据",
+            Action::EditReferenceData => "修改基础数据",
+            Action::ViewAudit => "查看操作记录",
+            Action::ViewMines => "查看矿山台账",
+            Action::EditMines => "登记或修改矿山",
+            Action::GradeMines => "确定风险等级和日常安全监管部门",
+            Action::EditBoundaries => "登记矿区范围和禁止开采区",
+            Action::ManageOutbox => "管理发件箱",
+            Action::RaiseLeads => "提交问题线索",
+            Action::ViewLeadStats => "查看线索办理统计",
+            Action::ViewIntake => "查看邮件收件记录",
+        }
+    }
+}
+
+pub fn allowed(who: &Principal, action: Action) -> bool {
+    use Role::*;
+    match action {
+        Action::ViewReferenceData => true,
+        Action::ViewUsers | Action::ViewAudit | Action::ViewIntake => {
+            matches!(who.role, Admin | Coordinator)
+        }
+        Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
+        Action::ViewMines => who.role != Enterprise,
+        Action::EditMines => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => matches!(who.department.as_deref(), Some("NR" | "EM")),
+            Township | Enterprise => false,
+        },
+        Action::GradeMines => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => who.department.as_deref() == Some("EM"),
+            Township | Enterprise => false,
+        },
+        Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
+        Action::ViewLeadStats => who.role != Enterprise,
+        Action::EditBoundaries => match who.role {
+            Admin | Coordinator => true,
+            Officer | Head => who.department.as_deref() == Some("NR"),
+            Township | Enterprise => false,
+        },
+    }
+}
+
+/// Whether the user may read this one mine: the register's readers, and an enterprise
+/// user for its own mine.
+pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
+    allowed(who, Action::ViewMines)
+        || (who.role == Role::Enterprise && who.mine_id.as_deref() == Some(mine_id))
+}
+
+/// The parties of a lead, as the gate needs them.
+pub struct LeadParties<'a> {
+    pub primary_department: &'a str,
+    pub assisting_departments: &'a [String],
+    pub township: Option<&'a str>,
+    pub raised_by: Option<&'a str>,
+}
+
+/// Whether the user may read a lead: the coordination office (and admins) all; a
+/// department the leads it is primary or assisting on; a township those it raised or in
+/// its area; enterprises none.
+pub fn may_view_lead(who: &Principal, lead: &LeadParties<'_>) -> bool {
+    use Role::*;
+    match who.role {
+        Admin | Coordinator => true,
+        Officer | Head => who.department.as_deref().is_some_and(|d| {
+            lead.primary_department == d || lead.assisting_departments.iter().any(|a| a == d)
+        }),
+        Township => {
+            lead.raised_by == Some(who.id.as_str())
+                || (who.township.is_some() && lead.township == who.township.as_deref())
+        }
+        Enterprise => false,
+    }
+}
+
+/// Whether the user moves the main line of a lead: officers and heads of its primary
+/// department only.
+pub fn may_handle_lead(who: &Principal, primary_department: &str) -> bool {
+    matches!(who.role, Role::Officer | Role::Head)
+        && who.department.as_deref() == Some(primary_department)
+}
+
+pub fn require(who: &Principal, action: Action) -> AppResult<()> {
+    if allowed(who, action) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "您的角色（{}）不能{}。",
+            who.role.label(),
+            action.label()
+        )))
+    }
+}

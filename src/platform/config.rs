@@ -1,0 +1,548 @@
+//! Layered configuration: built-in defaults, `config/default.toml`, an optional file
+//! (`--config` / `MINECOORD_CONFIG`), then `MINECOORD_<SECTION>__<KEY>` variables.
+
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+use crate::platform::rules::duration::parse_duration;
+
+const BUILTIN_DEFAULTS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml"));
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub bootstrap: BootstrapSettings,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    #[serde(default)]
+    pub inspection: InspectionSettings,
+    #[serde(default)]
+    pub public: PublicSettings,
+    #[serde(default)]
+    pub geo: GeoSettings,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub leads: LeadSettings,
+    #[serde(default)]
+    pub scheduler: SchedulerSettings,
+    #[serde(default)]
+    pub intake: IntakeSettings,
+}
+
+/// Leads raised and answered by email: the SMTP listener, the HTTP route for a mail
+/// server's pipe, and the checks every message passes before it is taken in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeSettings {
+    /// Where the SMTP listener binds (e.g. "0.0.0.0:2525"); unset or empty = no listener.
+    #[serde(default)]
+    pub smtp_addr: Option<String>,
+    /// Mail to any address at this domain is taken in.
+    #[serde(default)]
+    pub domain: String,
+    /// The address shown to people (and set as Reply-To on lead notices); default
+    /// `shaozi@<domain>`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Bearer token of `POST /api/v1/intake/email`; unset or empty = the route is off.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Largest message taken in, in bytes (SMTP SIZE and the HTTP route alike).
+    pub max_message_bytes: usize,
+    /// SMTP connections served at once; more wait.
+    pub max_connections: usize,
+    /// How long the listener waits for the next command or line of data.
+    pub smtp_timeout: String,
+    /// Messages taken in from one sender within an hour; more are refused (a mail loop, a
+    /// misconfigured forward), with the reason.
+    pub max_per_sender_per_hour: i64,
+    /// DKIM: when set, mail whose sender is at `dkim.domain` must carry a valid signature
+    /// by that domain with one of the listed selectors' keys.
+    #[serde(default)]
+    pub dkim: Option<DkimSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DkimSettings {
+    /// The district's mail domain, e.g. "qs.gov.cn": senders at it must be signed.
+    pub domain: String,
+    /// Selector → public key, the `p=` value of `<selector>._domainkey.<domain>` (base64).
+    pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            smtp_addr: None,
+            domain: String::new(),
+            address: None,
+            token: None,
+            max_message_bytes: 26_214_400,
+            max_connections: 32,
+            smtp_timeout: "5m".into(),
+            max_per_sender_per_hour: 60,
+            dkim: None,
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn smtp_addr(&self) -> Option<&str> {
+        self.smtp_addr
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// Whether mail is taken in at all (listener or HTTP route).
+    pub fn enabled(&self) -> bool {
+        self.smtp_addr().is_some() || self.token().is_some()
+    }
+
+    /// The address people write to.
+    pub fn address(&self) -> String {
+        match self
+            .address
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(a) => a.to_owned(),
+            None => format!("shaozi@{}", self.domain.trim()),
+        }
+    }
+}
+
+/// Time limits of leads per urgency and stage: "30m", "24h", "1wd" (working days), "30d".
+#[derive(Debug, Clone, Deserialize)]
+pub struct LeadSettings {
+    pub time_limits: LeadTimeLimits,
+    /// How long before a deadline the primary department is reminded, per urgency.
+    #[serde(default)]
+    pub remind_before: RemindBefore,
+    /// Open leads of the same category within this distance are shown as possible
+    /// duplicates before a lead is raised.
+    #[serde(default = "default_duplicate_radius")]
+    pub duplicate_radius_m: f64,
+}
+
+fn default_duplicate_radius() -> f64 {
+    300.0
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemindBefore {
+    pub urgent: String,
+    pub normal: String,
+}
+
+impl Default for RemindBefore {
+    fn default() -> Self {
+        Self {
+            urgent: "10m".into(),
+            normal: "4h".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LeadTimeLimits {
+    pub urgent: StageLimits,
+    pub normal: StageLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StageLimits {
+    pub acknowledge: String,
+    pub verify: String,
+    pub close: String,
+}
+
+impl Default for LeadSettings {
+    fn default() -> Self {
+        Self {
+            time_limits: LeadTimeLimits {
+                urgent: StageLimits {
+                    acknowledge: "30m".into(),
+                    verify: "24h".into(),
+                    close: "15d".into(),
+                },
+                normal: StageLimits {
+                    acknowledge: "1wd".into(),
+                    verify: "5wd".into(),
+                    close: "30d".into(),
+                },
+            },
+            remind_before: RemindBefore::default(),
+            duplicate_radius_m: default_duplicate_radius(),
+        }
+    }
+}
+
+impl LeadSettings {
+    /// The limits of one urgency, parsed.
+    pub fn limits(
+        &self,
+        urgency: crate::leads::rules::Urgency,
+    ) -> Result<crate::leads::rules::Limits, String> {
+        use crate::leads::rules::Urgency;
+        use crate::platform::rules::duration::parse_span;
+        let (name, l) = match urgency {
+            Urgency::Urgent => ("urgent", &self.time_limits.urgent),
+            Urgency::Normal => ("normal", &self.time_limits.normal),
+        };
+        let p = |stage: &str, v: &str| {
+            parse_span(v).map_err(|e| format!("配置项 leads.time_limits.{name}.{stage} 有误：{e}"))
+        };
+        Ok(crate::leads::rules::Limits {
+            acknowledge: p("acknowledge", &l.acknowledge)?,
+            verify: p("verify", &l.verify)?,
+            close: p("close", &l.close)?,
+        })
+    }
+}
+
+/// The deadline checker inside the service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    /// Run the deadline checker in this instance (several may: each deadline is escalated once).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub tick: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tick: "1m".into(),
+        }
+    }
+}
+
+/// Delivery of the email outbox by the worker inside the service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    /// Run the delivery worker in this instance (several instances may, on PostgreSQL).
+    pub worker: bool,
+    /// How often the worker looks for due messages and reminders.
+    pub poll_interval: String,
+    /// How long a claimed message stays with the instance that claimed it.
+    pub lease: String,
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: i32,
+    /// Messages claimed at a time.
+    pub batch: i64,
+    /// Days before a permit expires on which its reminder is sent, once each.
+    pub permit_reminder_days: Vec<i64>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval: "5s".into(),
+            lease: "5m".into(),
+            max_attempts: 8,
+            batch: 20,
+            permit_reminder_days: vec![90, 30, 7],
+        }
+    }
+}
+
+/// The district's projected coordinate system and boundary rules.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GeoSettings {
+    /// 3-degree Gauss-Krüger zone of the district (37 for Baotou, central meridian 111°E).
+    pub zone: u32,
+    /// Minimum distance between the boundaries of adjacent mines, in metres.
+    pub min_distance_m: f64,
+}
+
+impl Default for GeoSettings {
+    fn default() -> Self {
+        Self {
+            zone: 37,
+            min_distance_m: 300.0,
+        }
+    }
+}
+
+fn default_upload() -> usize {
+    10 * 1024 * 1024
+}
+
+/// Inspection interval by risk grade, in months.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InspectionSettings {
+    pub major_months: u32,
+    pub significant_months: u32,
+    pub general_months: u32,
+    pub low_months: u32,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        Self {
+            major_months: 1,
+            significant_months: 3,
+            general_months: 6,
+            low_months: 12,
+        }
+    }
+}
+
+impl InspectionSettings {
+    pub fn months(&self, grade: crate::register::rules::risk_grade::RiskGrade) -> u32 {
+        use crate::register::rules::risk_grade::RiskGrade::*;
+        match grade {
+            Major => self.major_months,
+            Significant => self.significant_months,
+            General => self.general_months,
+            Low => self.low_months,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublicSettings {
+    pub district_name: String,
+    pub complaint_phone: String,
+}
+
+impl Default for PublicSettings {
+    fn default() -> Self {
+        Self {
+            district_name: "本区".into(),
+            complaint_phone: "12345".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub addr: String,
+    pub public_base_url: String,
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub cookie_secure: bool,
+    /// Behind a reverse proxy: take the client address from X-Forwarded-For / Forwarded.
+    #[serde(default)]
+    pub behind_proxy: bool,
+    /// Largest uploaded file (e.g. an Excel ledger), in bytes.
+    #[serde(default = "default_upload")]
+    pub max_upload_bytes: usize,
+    /// HTTP worker threads; 0 = one per core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout: String,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<String>,
+    pub token_ttl: String,
+    pub max_failed_logins: u32,
+    pub lockout: String,
+    pub source_max_failures: u32,
+    pub source_window: String,
+    pub password_min_length: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BootstrapSettings {
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SmtpSettings {
+    pub url: Option<String>,
+    #[serde(default)]
+    pub from: String,
+    /// Connections kept open to the server and reused.
+    #[serde(default = "default_smtp_pool")]
+    pub pool_size: u32,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout: String,
+}
+
+fn default_smtp_pool() -> u32 {
+    4
+}
+
+fn default_smtp_timeout() -> String {
+    "30s".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CalendarSettings {
+    pub dir: String,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            dir: "config/calendar".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "plain".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Durations checked once at start, so a typo stops the service instead of a request.
+#[derive(Debug, Clone)]
+pub struct Durations {
+    pub token_ttl: Duration,
+    pub lockout: Duration,
+    pub source_window: Duration,
+    pub db_connect_timeout: Duration,
+    pub outbox_poll: Duration,
+    pub outbox_lease: Duration,
+    pub smtp_timeout: Duration,
+    pub intake_timeout: Duration,
+}
+
+impl Settings {
+    /// Loads the layers. `extra_file` is `--config` or `MINECOORD_CONFIG`.
+    pub fn load(extra_file: Option<&Path>) -> Result<Self, String> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(BUILTIN_DEFAULTS, FileFormat::Toml));
+        if Path::new("config/default.toml").exists() {
+            builder =
+                builder.add_source(File::with_name("config/default.toml").format(FileFormat::Toml));
+        }
+        if let Some(path) = extra_file {
+            if !path.exists() {
+                return Err(format!("找不到配置文件 {}", path.display()));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("MINECOORD")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| format!("配置有误：{e}"))?;
+        settings.durations()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    pub fn durations(&self) -> Result<Durations, String> {
+        let d =
+            |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
+        Ok(Durations {
+            token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
+            lockout: d("auth.lockout", &self.auth.lockout)?,
+            source_window: d("auth.source_window", &self.auth.source_window)?,
+            db_connect_timeout: d("database.connect_timeout", &self.database.connect_timeout)?,
+            outbox_poll: d("outbox.poll_interval", &self.outbox.poll_interval)?,
+            outbox_lease: d("outbox.lease", &self.outbox.lease)?,
+            smtp_timeout: d("smtp.timeout", &self.smtp.timeout)?,
+            intake_timeout: d("intake.smtp_timeout", &self.intake.smtp_timeout)?,
+        })
+    }
+
+    /// Refuses settings the service cannot run safely with (e.g. a short signing secret).
+    /// The mail transport's and the intake's own checks run beside it at start
+    /// (`app::startup::check_settings`).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(secret) = self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+            if secret.len() < 32 {
+                return Err(format!(
+                    "auth.jwt_secret 太短（{} 字节）：至少需要 32 字节。可删除该配置，由系统自动生成。",
+                    secret.len()
+                ));
+            }
+        }
+        if self.database.pool_size == 0 {
+            return Err("database.pool_size 不能为 0".into());
+        }
+        if !matches!(self.log.format.as_str(), "plain" | "json") {
+            return Err(format!(
+                "log.format 只能是 plain 或 json，而不是 {:?}",
+                self.log.format
+            ));
+        }
+        crate::platform::db::DbUrl::parse(&self.database.url)?;
+        for urgency in crate::leads::rules::Urgency::ALL {
+            self.leads.limits(*urgency)?;
+        }
+        parse_duration(&self.scheduler.tick)
+            .map_err(|e| format!("配置项 scheduler.tick 有误：{e}"))?;
+        for (k, v) in [
+            ("urgent", &self.leads.remind_before.urgent),
+            ("normal", &self.leads.remind_before.normal),
+        ] {
+            parse_duration(v).map_err(|e| format!("配置项 leads.remind_before.{k} 有误：{e}"))?;
+        }
+        if self.outbox.max_attempts < 1 || self.outbox.batch < 1 {
+            return Err("outbox.max_attempts 和 outbox.batch 至少为 1".into());
+        }
+        if self.outbox.permit_reminder_days.iter().any(|d| *d < 0) {
+            return Err("outbox.permit_reminder_days 不能有负数".into());
+        }
+        if self.intake.enabled() {
+            let domain = self.intake.domain.trim();
+            if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
+                return Err("收件已开启（intake.smtp_addr 或 intake.token），请把 intake.domain 设为收件域名，如 \"qs.gov.cn\"".into());
+            }
+            if self.intake.token().is_some_and(|t| t.len() < 24) {
+                return Err("intake.token 太短：至少需要 24 个字符".into());
+            }
+            if self.intake.max_message_bytes < 1024 || self.intake.max_connections == 0 {
+                return Err(
+                    "intake.max_message_bytes 至少 1024，intake.max_connections 至少 1".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn jwt_secret(&self) -> Option<&str> {
+        self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty())
+    }
+}

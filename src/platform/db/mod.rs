@@ -1,0 +1,247 @@
+//! Database access: one connection type over SQLite and PostgreSQL, a pool, migrations.
+//!
+//! The backend is chosen from the URL scheme here rather than by diesel's derived
+//! `establish`, which tries every backend in turn and hides PostgreSQL's real error.
+
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::platform::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A database URL split into its backend and the string the driver wants.
+#[derive(Debug, Clone)]
+pub struct DbUrl {
+    pub backend: Backend,
+    target: String,
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!("不支持的数据库地址 {url:?}：应以 sqlite:// 或 postgres:// 开头")
+            })?;
+        if path.is_empty() {
+            return Err("sqlite:// 后缺少数据库文件路径".into());
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        })
+    }
+
+    /// Where a SQLite database lives; `None` for PostgreSQL or an in-memory database.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite && self.target != ":memory:")
+            .then_some(self.target.as_str())
+    }
+}
+
+pub struct ConnectionManager {
+    url: DbUrl,
+    sqlite_busy_timeout_ms: u64,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.url.backend {
+            Backend::Postgres => PgConnection::establish(&self.url.target)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // The busy timeout comes first so that the switch to WAL waits for another
+                // connection instead of failing; WAL lets readers proceed during a write;
+                // foreign keys are off by default in SQLite.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.sqlite_busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The application's handle on its database: a pool plus, for SQLite, a writer lock.
+///
+/// SQLite allows one writer at a time, and a deferred transaction that reads before it
+/// writes fails with SQLITE_BUSY rather than waiting when another writer got there first.
+/// Serialising our own writers in-process avoids that; readers are never blocked (WAL).
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    pub backend: Backend,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub sqlite_busy_timeout_ms: u64,
+    /// Idle connections kept open in the background. The command line uses 0: a process
+    /// that exits while the pool is still opening a PostgreSQL connection in the background
+    /// can crash in the TLS library's exit handlers.
+    pub min_idle: u32,
+}
+
+fn sqlite_of(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Some(c),
+        DbConnection::Pg(_) => None,
+    }
+}
+
+impl Db {
+    /// Builds the pool without requiring the database to answer yet.
+    pub fn connect(url: &str, options: &DbOptions) -> Result<Self, String> {
+        let url = DbUrl::parse(url)?;
+        if let Some(path) = url.sqlite_path() {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("无法创建数据库目录 {}: {e}", parent.display()))?;
+                }
+            }
+        }
+        let backend = url.backend;
+        let manager = ConnectionManager {
+            url,
+            sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(options.min_idle))
+            .connection_timeout(options.connect_timeout)
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, AppError> {
+        self.pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable
+        })
+    }
+
+    /// Runs `f` in one transaction: every change, its audit entry and its notices commit
+    /// together or not at all.
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        if self.backend == Backend::Postgres {
+            return (*conn).transaction(f);
+        }
+        let _guard = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
+        // BEGIN IMMEDIATE takes SQLite's write lock at the start, so a writer in another
+        // process (the command line, a second instance) waits for the busy timeout instead
+        // of failing when a read lock cannot be upgraded.
+        sqlite_of(&mut conn)
+            .map(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+            .transpose()?;
+        match f(&mut conn) {
+            Ok(value) => {
+                if let Some(c) = sqlite_of(&mut conn) {
+                    if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
+                        let _ = AnsiTransactionManager::rollback_transaction(c);
+                        return Err(e.into());
+                    }
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if let Some(c) = sqlite_of(&mut conn) {
+                    AnsiTransactionManager::rollback_transaction(c)?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` on a pooled connection without a transaction (reads).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        f(&mut conn)
+    }
+
+    pub fn run_migrations(&self) -> Result<usize, String> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| format!("无法连接数据库：{e}"))?;
+        let applied = match &mut *conn {
+            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| format!("数据库迁移失败：{e}"))
+    }
+
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let s = self.pool.state();
+        (self.pool.max_size(), s.connections, s.idle_connections)
+    }
+
+    pub fn ping(&self) -> Result<(), AppError> {
+        let mut conn = self.get()?;
+        conn.ping().map_err(|_| AppError::Unavailable)
+    }
+}

@@ -1,0 +1,4 @@
+//! JSON adapters of the register.
+
+pub mod mines;
+pub mod permits;

@@ -1,0 +1,1822 @@
+//! The mine register (矿山台账): create and edit mines, move them through their
+//! lifecycle, set their daily safety supervisor and risk grade with a reason, and find
+//! the ones nobody is watching (严防漏管失控).
+
+use chrono::{Months, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::platform::audit::{self, Actor, Change};
+use crate::platform::clock::shanghai_date;
+use crate::platform::config::InspectionSettings;
+use crate::platform::db::schema::{departments, mine_changes, mines, townships};
+use crate::platform::db::DbConnection;
+use crate::platform::error::{AppError, AppResult, FieldError};
+use crate::platform::pagination;
+use crate::register::rules::credit_code::CreditCode;
+use crate::register::rules::mine::{
+    tailings_grade, tailings_grade_label, MineStatus, MineType, MiningMethod, TailingsSafety,
+    TAILINGS_EVALUATION_YEARS,
+};
+use crate::register::rules::risk_grade::RiskGrade;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = mines)]
+pub struct Mine {
+    pub id: String,
+    pub name: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub township: String,
+    pub mine_type: String,
+    pub mineral: String,
+    pub mining_method: String,
+    pub status: String,
+    pub supervisor_department: Option<String>,
+    pub risk_grade: Option<String>,
+    pub last_inspected_on: Option<NaiveDate>,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub licence_number: String,
+    pub tailings_capacity_10k_m3: Option<f64>,
+    pub tailings_dam_height_m: Option<f64>,
+    pub tailings_grade: Option<i32>,
+    pub tailings_safety: Option<String>,
+    pub tailings_evaluated_on: Option<NaiveDate>,
+    pub tailings_overhead: i32,
+    pub search_text: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Mine {
+    pub fn status(&self) -> MineStatus {
+        MineStatus::parse(&self.status).unwrap_or(MineStatus::Producing)
+    }
+
+    pub fn mine_type(&self) -> Option<MineType> {
+        MineType::parse(&self.mine_type)
+    }
+
+    pub fn grade(&self) -> Option<RiskGrade> {
+        self.risk_grade.as_deref().and_then(RiskGrade::parse)
+    }
+
+    pub fn is_tailings_pond(&self) -> bool {
+        self.mine_type() == Some(MineType::TailingsPond)
+    }
+
+    /// A tailings pond whose last safety evaluation is more than three years old (or missing).
+    pub fn tailings_evaluation_overdue(&self, today: NaiveDate) -> bool {
+        self.is_tailings_pond()
+            && match self.tailings_evaluated_on {
+                None => true,
+                Some(d) => d + Months::new(12 * TAILINGS_EVALUATION_YEARS as u32) < today,
+            }
+    }
+
+    /// Why this mine is not under watch, in words; empty when it is.
+    pub fn gaps(&self, today: NaiveDate, intervals: &InspectionSettings) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.status() == MineStatus::Closed {
+            return reasons;
+        }
+        if self.supervisor_department.is_none() {
+            reasons.push("未确定日常安全监管部门".to_owned());
+        }
+        match (self.grade(), self.last_inspected_on) {
+            (None, _) => reasons.push("未确定安全风险等级".to_owned()),
+            (Some(_), None) => reasons.push("没有检查记录".to_owned()),
+            (Some(g), Some(last)) => {
+                let months = intervals.months(g);
+                if last + Months::new(months) < today {
+                    reasons.push(format!(
+                        "{}应每 {} 个月检查一次，上次检查为 {}",
+                        g.display(),
+                        months,
+                        last
+                    ));
+                }
+            }
+        }
+        if self.tailings_evaluation_overdue(today) {
+            reasons.push(match self.tailings_evaluated_on {
+                None => "尾矿库没有安全现状评价记录".to_owned(),
+                Some(d) => format!("尾矿库安全现状评价已超过 3 年（上次 {d}）"),
+            });
+        }
+        reasons
+    }
+
+    pub fn view(&self, today: NaiveDate) -> MineView {
+        let grade = self.grade();
+        let status = self.status();
+        MineView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            enterprise_name: self.enterprise_name.clone(),
+            credit_code: self.credit_code.clone(),
+            township: self.township.clone(),
+            mine_type: self.mine_type.clone(),
+            mine_type_label: self.mine_type().map(MineType::label).unwrap_or_default(),
+            mineral: self.mineral.clone(),
+            mining_method: self.mining_method.clone(),
+            mining_method_label: MiningMethod::parse(&self.mining_method)
+                .map(MiningMethod::label)
+                .unwrap_or_default(),
+            status: self.status.clone(),
+            status_label: status.label(),
+            supervisor_department: self.supervisor_department.clone(),
+            risk_grade: grade,
+            risk_grade_display: grade.map(RiskGrade::display),
+            last_inspected_on: self.last_inspected_on.map(|d| d.to_string()),
+            address: self.address.clone(),
+            contact_name: self.contact_name.clone(),
+            contact_phone: self.contact_phone.clone(),
+            licence_number: self.licence_number.clone(),
+            tailings: self.is_tailings_pond().then(|| TailingsView {
+                capacity_10k_m3: self.tailings_capacity_10k_m3,
+                dam_height_m: self.tailings_dam_height_m,
+                grade: self.tailings_grade,
+                grade_label: self.tailings_grade.map(|g| tailings_grade_label(g as u8)),
+                safety: self.tailings_safety.clone(),
+                safety_label: self
+                    .tailings_safety
+                    .as_deref()
+                    .and_then(TailingsSafety::parse)
+                    .map(TailingsSafety::label),
+                evaluated_on: self.tailings_evaluated_on.map(|d| d.to_string()),
+                evaluation_overdue: self.tailings_evaluation_overdue(today),
+                overhead: self.tailings_overhead != 0,
+            }),
+            created_at: crate::platform::clock::rfc3339(self.created_at),
+            updated_at: crate::platform::clock::rfc3339(self.updated_at),
+            version: self.version,
+            boundary: None,
+            boundary_checks: None,
+        }
+    }
+
+    /// What the audit trail keeps of a mine.
+    fn audit_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "enterprise_name": self.enterprise_name, "credit_code": self.credit_code,
+            "township": self.township, "mine_type": self.mine_type, "mineral": self.mineral,
+            "mining_method": self.mining_method, "status": self.status,
+            "supervisor_department": self.supervisor_department, "risk_grade": self.risk_grade,
+            "last_inspected_on": self.last_inspected_on, "address": self.address,
+            "contact_name": self.contact_name, "contact_phone": self.contact_phone,
+            "licence_number": self.licence_number,
+            "tailings_capacity_10k_m3": self.tailings_capacity_10k_m3,
+            "tailings_dam_height_m": self.tailings_dam_height_m, "tailings_grade": self.tailings_grade,
+            "tailings_safety": self.tailings_safety, "tailings_evaluated_on": self.tailings_evaluated_on,
+            "tailings_overhead": self.tailings_overhead != 0,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MineView {
+    pub id: String,
+    pub name: String,
+    pub enterprise_name: String,
+    /// 统一社会信用代码
+    pub credit_code: String,
+    pub township: String,
+    pub mine_type: String,
+    pub mine_type_label: &'static str,
+    pub mineral: String,
+    pub mining_method: String,
+    pub mining_method_label: &'static str,
+    pub status: String,
+    pub status_label: &'static str,
+    /// The department responsible for daily safety supervision (日常安全监管部门).
+    pub supervisor_department: Option<String>,
+    pub risk_grade: Option<RiskGrade>,
+    /// e.g. "D级 · 重大风险"
+    pub risk_grade_display: Option<String>,
+    pub last_inspected_on: Option<String>,
+    pub address: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    /// 采矿许可证号 as printed (searchable).
+    pub licence_number: String,
+    /// Only for tailings ponds.
+    pub tailings: Option<TailingsView>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i32,
+    /// The mining-right boundary; on single-mine responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<crate::register::boundaries::BoundaryView>,
+    /// What the boundary checks found; on single-mine responses with a boundary only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary_checks: Option<crate::register::boundaries::BoundaryChecks>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TailingsView {
+    /// 全库容, 10⁴ m³
+    pub capacity_10k_m3: Option<f64>,
+    /// 坝高, m
+    pub dam_height_m: Option<f64>,
+    /// 等别 1–5 (GB 50863-2013), derived from capacity and dam height.
+    pub grade: Option<i32>,
+    pub grade_label: Option<&'static str>,
+    /// dangerous | risky | defective | normal (危库/险库/病库/正常库)
+    pub safety: Option<String>,
+    pub safety_label: Option<&'static str>,
+    /// Date of the last safety evaluation (安全现状评价), due at least every 3 years.
+    pub evaluated_on: Option<String>,
+    pub evaluation_overdue: bool,
+    /// 头顶库: residents or important facilities within 1 km downstream of the starter dam.
+    pub overhead: bool,
+}
+
+/// Fields of a mine. Creating needs the ones marked required; editing takes any subset
+/// (absent = unchanged, empty string = cleared where the field is optional).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MineInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Required.
+    pub enterprise_name: Option<String>,
+    /// Required: 18 characters with a valid check character.
+    pub credit_code: Option<String>,
+    /// Required: township code.
+    pub township: Option<String>,
+    /// Required: ferrous, nonferrous, rare_earth, gold, nonmetal, sand_gravel, river_sand,
+    /// tailings_pond, beneficiation, radioactive.
+    pub mine_type: Option<String>,
+    /// Required, e.g. 铁矿、建筑用石料.
+    pub mineral: Option<String>,
+    /// Required: open_pit | underground.
+    pub mining_method: Option<String>,
+    /// Only when creating (later changes go through /status): any status but closed.
+    pub status: Option<String>,
+    /// YYYY-MM-DD; until inspections are recorded in the system.
+    pub last_inspected_on: Option<String>,
+    pub address: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub licence_number: Option<String>,
+    pub tailings_capacity_10k_m3: Option<f64>,
+    pub tailings_dam_height_m: Option<f64>,
+    /// dangerous | risky | defective | normal
+    pub tailings_safety: Option<String>,
+    /// YYYY-MM-DD
+    pub tailings_evaluated_on: Option<String>,
+    pub tailings_overhead: Option<bool>,
+    /// The version last read; a stale one is a 409.
+    pub version: Option<i32>,
+}
+
+fn required_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    label: &str,
+    value: Option<String>,
+    current: &mut String,
+    max: usize,
+) {
+    if let Some(v) = value {
+        let v = v.trim().to_owned();
+        if v.is_empty() {
+            errors.push(FieldError::new(field, format!("请填写{label}")));
+        } else if v.chars().count() > max {
+            errors.push(FieldError::new(
+                field,
+                format!("{label}不能超过 {max} 个字符"),
+            ));
+        }
+        *current = v;
+    } else if current.is_empty() {
+        errors.push(FieldError::new(field, format!("请填写{label}")));
+    }
+}
+
+fn optional_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    label: &str,
+    value: Option<String>,
+    current: &mut String,
+    max: usize,
+) {
+    if let Some(v) = value {
+        let v = v.trim().to_owned();
+        if v.chars().count() > max {
+            errors.push(FieldError::new(
+                field,
+                format!("{label}不能超过 {max} 个字符"),
+            ));
+        }
+        *current = v;
+    }
+}
+
+pub fn parse_date(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<NaiveDate> {
+    match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "日期格式应为 YYYY-MM-DD，例如 2026-05-06",
+            ));
+            None
+        }
+    }
+}
+
+/// Applies input to a mine (new or existing), collecting every field error at once.
+fn apply(
+    conn: &mut DbConnection,
+    mine: &mut Mine,
+    input: MineInput,
+    is_new: bool,
+    today: NaiveDate,
+) -> AppResult<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    required_text(
+        &mut errors,
+        "name",
+        "矿山名称",
+        input.name,
+        &mut mine.name,
+        100,
+    );
+    required_text(
+        &mut errors,
+        "enterprise_name",
+        "企业名称",
+        input.enterprise_name,
+        &mut mine.enterprise_name,
+        100,
+    );
+    required_text(
+        &mut errors,
+        "mineral",
+        "开采矿种",
+        input.mineral,
+        &mut mine.mineral,
+        50,
+    );
+    match input.credit_code {
+        Some(code) => match CreditCode::parse(&code) {
+            Ok(c) => mine.credit_code = c.as_str().to_owned(),
+            Err(m) => errors.push(FieldError::new("credit_code", m)),
+        },
+        None if is_new => errors.push(FieldError::new("credit_code", "请填写统一社会信用代码")),
+        None => {}
+    }
+    match input.township {
+        Some(code) => {
+            let code = code.trim().to_uppercase();
+            let active: Option<i32> = townships::table
+                .find(&code)
+                .select(townships::active)
+                .first(conn)
+                .optional()?;
+            match active {
+                None => errors.push(FieldError::new(
+                    "township",
+                    format!("街镇代码 {code} 不存在"),
+                )),
+                Some(0) => errors.push(FieldError::new("township", format!("街镇 {code} 已停用"))),
+                _ => mine.township = code,
+            }
+        }
+        None if is_new => errors.push(FieldError::new("township", "请选择所在街镇")),
+        None => {}
+    }
+    match input.mine_type.as_deref().map(str::trim) {
+        Some(t) => match MineType::parse(t) {
+            Some(t) => mine.mine_type = t.code().to_owned(),
+            None => errors.push(FieldError::new(
+                "mine_type",
+                format!("矿山类型只能是 {}", MineType::codes()),
+            )),
+        },
+        None if is_new => errors.push(FieldError::new("mine_type", "请选择矿山类型")),
+        None => {}
+    }
+    match input.mining_method.as_deref().map(str::trim) {
+        Some(m) => match MiningMethod::parse(m) {
+            Some(m) => mine.mining_method = m.code().to_owned(),
+            None => errors.push(FieldError::new(
+                "mining_method",
+                "开采方式只能是 open_pit（露天）或 underground（地下）",
+            )),
+        },
+        None if is_new => errors.push(FieldError::new("mining_method", "请选择开采方式")),
+        None => {}
+    }
+    match (input.status.as_deref().map(str::trim), is_new) {
+        (Some(s), true) => match MineStatus::parse(s) {
+            Some(MineStatus::Closed) => errors.push(FieldError::new(
+                "status",
+                "不能直接登记为“已关闭”：关闭须经关闭退出程序办理",
+            )),
+            Some(s) => mine.status = s.code().to_owned(),
+            None => errors.push(FieldError::new(
+                "status",
+                format!("状态只能是 {}", MineStatus::codes()),
+            )),
+        },
+        (None, true) => errors.push(FieldError::new("status", "请选择矿山当前状态")),
+        (Some(_), false) => errors.push(FieldError::new(
+            "status",
+            "状态变更请使用“变更状态”并说明原因（POST /api/v1/mines/{id}/status）",
+        )),
+        (None, false) => {}
+    }
+    if let Some(d) = input.last_inspected_on {
+        mine.last_inspected_on = if d.trim().is_empty() {
+            None
+        } else {
+            parse_date(&mut errors, "last_inspected_on", &d)
+        };
+        if mine.last_inspected_on.is_some_and(|d| d > today) {
+            errors.push(FieldError::new(
+                "last_inspected_on",
+                "最近检查日期不能晚于今天",
+            ));
+        }
+    }
+    optional_text(
+        &mut errors,
+        "address",
+        "地址",
+        input.address,
+        &mut mine.address,
+        200,
+    );
+    optional_text(
+        &mut errors,
+        "contact_name",
+        "联系人",
+        input.contact_name,
+        &mut mine.contact_name,
+        50,
+    );
+    optional_text(
+        &mut errors,
+        "contact_phone",
+        "联系电话",
+        input.contact_phone,
+        &mut mine.contact_phone,
+        30,
+    );
+    optional_text(
+        &mut errors,
+        "licence_number",
+        "采矿许可证号",
+        input.licence_number,
+        &mut mine.licence_number,
+        60,
+    );
+    if !mine.contact_phone.is_empty()
+        && !mine
+            .contact_phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'))
+    {
+        errors.push(FieldError::new(
+            "contact_phone",
+            "联系电话只能包含数字、空格和 - + ( )",
+        ));
+    }
+
+    // Tailings-pond fields belong to tailings ponds only.
+    let tailings = mine.mine_type == MineType::TailingsPond.code();
+    let tailings_input = input.tailings_capacity_10k_m3.is_some()
+        || input.tailings_dam_height_m.is_some()
+        || input
+            .tailings_safety
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        || input
+            .tailings_evaluated_on
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        || input.tailings_overhead == Some(true);
+    if tailings_input && !tailings {
+        errors.push(FieldError::new(
+            "mine_type",
+            "库容、坝高、安全度等只适用于尾矿库",
+        ));
+    }
+    if tailings {
+        if let Some(v) = input.tailings_capacity_10k_m3 {
+            if !(v.is_finite() && v > 0.0 && v < 1.0e7) {
+                errors.push(FieldError::new(
+                    "tailings_capacity_10k_m3",
+                    "全库容应为大于 0 的数（万立方米）",
+                ));
+            }
+            mine.tailings_capacity_10k_m3 = Some(v);
+        }
+        if let Some(h) = input.tailings_dam_height_m {
+            if !(h.is_finite() && h > 0.0 && h < 1000.0) {
+                errors.push(FieldError::new(
+                    "tailings_dam_height_m",
+                    "坝高应为大于 0 且小于 1000 的数（米）",
+                ));
+            }
+            mine.tailings_dam_height_m = Some(h);
+        }
+        if let Some(s) = input.tailings_safety {
+            mine.tailings_safety = match s.trim() {
+                "" => None,
+                code => match TailingsSafety::parse(code) {
+                    Some(s) => Some(s.code().to_owned()),
+                    None => {
+                        errors.push(FieldError::new("tailings_safety", "安全度只能是 dangerous（危库）、risky（险库）、defective（病库）或 normal（正常库）"));
+                        None
+                    }
+                },
+            };
+        }
+        if let Some(d) = input.tailings_evaluated_on {
+            mine.tailings_evaluated_on = if d.trim().is_empty() {
+                None
+            } else {
+                parse_date(&mut errors, "tailings_evaluated_on", &d)
+            };
+        }
+        if let Some(o) = input.tailings_overhead {
+            mine.tailings_overhead = i32::from(o);
+        }
+        mine.tailings_grade = match (mine.tailings_capacity_10k_m3, mine.tailings_dam_height_m) {
+            (Some(v), Some(h)) if v > 0.0 && h > 0.0 => Some(i32::from(tailings_grade(v, h))),
+            _ => None,
+        };
+    } else {
+        mine.tailings_capacity_10k_m3 = None;
+        mine.tailings_dam_height_m = None;
+        mine.tailings_grade = None;
+        mine.tailings_safety = None;
+        mine.tailings_evaluated_on = None;
+        mine.tailings_overhead = 0;
+    }
+    mine.search_text = search_text(mine);
+    Ok(errors)
+}
+
+fn search_text(m: &Mine) -> String {
+    format!(
+        "{} {} {} {}",
+        m.name, m.enterprise_name, m.licence_number, m.credit_code
+    )
+    .to_lowercase()
+}
+
+/// Tells those who supervise a mine, and its township, that its grade or supervisor changed.
+#[allow(clippy::too_many_arguments)] // each is part of the notice
+fn tell_watchers(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    before: &Mine,
+    after: &Mine,
+    kind: &str,
+    what: String,
+    reason: &str,
+) -> AppResult<()> {
+    let mut units: Vec<String> = [
+        before.supervisor_department.clone(),
+        after.supervisor_department.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    units.push("NR".into());
+    units.push("EM".into());
+    let recipients = crate::notify::departments_and_township(conn, &units, Some(&after.township))?;
+    let notice = crate::notify::Notice {
+        kind,
+        title: format!("{}：{}", after.name, what),
+        body: format!(
+            "{}将“{}”的{}。原因：{}",
+            actor.name, after.name, what, reason
+        ),
+        link: format!("/mines/{}", after.id),
+        entity_type: "mine",
+        entity_id: &after.id,
+    };
+    crate::notify::send(conn, now, actor.id.as_deref(), &recipients, &notice)?;
+    Ok(())
+}
+
+/// One line of a mine's history.
+struct Recorded<'a> {
+    kind: &'a str,
+    from: Option<String>,
+    to: Option<String>,
+    reason: &'a str,
+    assessment: &'a str,
+    assessed_on: Option<NaiveDate>,
+}
+
+impl<'a> Recorded<'a> {
+    fn new(kind: &'a str, from: Option<String>, to: Option<String>, reason: &'a str) -> Self {
+        Self {
+            kind,
+            from,
+            to,
+            reason,
+            assessment: "",
+            assessed_on: None,
+        }
+    }
+}
+
+fn record_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    mine_id: &str,
+    r: Recorded<'_>,
+) -> AppResult<()> {
+    diesel::insert_into(mine_changes::table)
+        .values((
+            mine_changes::id.eq(uuid::Uuid::now_v7().to_string()),
+            mine_changes::mine_id.eq(mine_id),
+            mine_changes::kind.eq(r.kind),
+            mine_changes::from_value.eq(r.from),
+            mine_changes::to_value.eq(r.to),
+            mine_changes::reason.eq(r.reason),
+            mine_changes::assessment.eq(r.assessment),
+            mine_changes::assessed_on.eq(r.assessed_on),
+            mine_changes::actor_id.eq(&actor.id),
+            mine_changes::actor_name.eq(&actor.name),
+            mine_changes::occurred_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    input: MineInput,
+) -> AppResult<Mine> {
+    let mut mine = Mine {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: String::new(),
+        enterprise_name: String::new(),
+        credit_code: String::new(),
+        township: String::new(),
+        mine_type: String::new(),
+        mineral: String::new(),
+        mining_method: String::new(),
+        status: String::new(),
+        supervisor_department: None,
+        risk_grade: None,
+        last_inspected_on: None,
+        address: String::new(),
+        contact_name: String::new(),
+        contact_phone: String::new(),
+        licence_number: String::new(),
+        tailings_capacity_10k_m3: None,
+        tailings_dam_height_m: None,
+        tailings_grade: None,
+        tailings_safety: None,
+        tailings_evaluated_on: None,
+        tailings_overhead: 0,
+        search_text: String::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    if input.version.is_some() {
+        return Err(AppError::field("version", "新建矿山不需要 version"));
+    }
+    let errors = apply(conn, &mut mine, input, true, shanghai_date(now))?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    diesel::insert_into(mines::table)
+        .values(&mine)
+        .execute(conn)?;
+    record_change(
+        conn,
+        actor,
+        now,
+        &mine.id,
+        Recorded::new("create", None, Some(mine.status.clone()), "登记入台账"),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: &mine.id,
+            action: "create",
+            before: None,
+            after: Some(mine.audit_json()),
+        },
+    )?;
+    Ok(mine)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Mine> {
+    mines::table
+        .find(id)
+        .select(Mine::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("矿山 {id} 不存在。")))
+}
+
+/// Writes a changed mine, guarding against a concurrent edit through `version`.
+fn save(conn: &mut DbConnection, before: &Mine, after: &Mine, now: NaiveDateTime) -> AppResult<()> {
+    let n = diesel::update(
+        mines::table
+            .find(&before.id)
+            .filter(mines::version.eq(before.version)),
+    )
+    .set((
+        mines::name.eq(&after.name),
+        mines::enterprise_name.eq(&after.enterprise_name),
+        mines::credit_code.eq(&after.credit_code),
+        mines::township.eq(&after.township),
+        mines::mine_type.eq(&after.mine_type),
+        mines::mineral.eq(&after.mineral),
+        mines::mining_method.eq(&after.mining_method),
+        mines::status.eq(&after.status),
+        mines::supervisor_department.eq(&after.supervisor_department),
+        mines::risk_grade.eq(&after.risk_grade),
+        mines::last_inspected_on.eq(after.last_inspected_on),
+        mines::address.eq(&after.address),
+        mines::contact_name.eq(&after.contact_name),
+        mines::contact_phone.eq(&after.contact_phone),
+        mines::licence_number.eq(&after.licence_number),
+        mines::tailings_capacity_10k_m3.eq(after.tailings_capacity_10k_m3),
+        mines::tailings_dam_height_m.eq(after.tailings_dam_height_m),
+        mines::tailings_grade.eq(after.tailings_grade),
+        mines::tailings_safety.eq(&after.tailings_safety),
+        mines::tailings_evaluated_on.eq(after.tailings_evaluated_on),
+        mines::tailings_overhead.eq(after.tailings_overhead),
+        mines::search_text.eq(&after.search_text),
+        mines::updated_at.eq(now),
+        mines::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "该矿山刚被其他人修改过，请刷新后重试。".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn stale(expected: Option<i32>, mine: &Mine) -> AppResult<()> {
+    match expected {
+        Some(v) if v != mine.version => Err(AppError::Conflict(
+            "该矿山刚被其他人修改过，请刷新后重试。".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: MineInput,
+) -> AppResult<Mine> {
+    let before = find(conn, id)?;
+    stale(input.version, &before)?;
+    let mut after = before.clone();
+    let errors = apply(conn, &mut after, input, false, shanghai_date(now))?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (b, a) = (before.audit_json(), after.audit_json());
+    if b == a {
+        return Ok(before);
+    }
+    save(conn, &before, &after, now)?;
+    let changed: Vec<String> = a
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| b.get(k.as_str()) != a.get(k.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    record_change(
+        conn,
+        actor,
+        now,
+        id,
+        Recorded::new("edit", None, Some(changed.join(",")), "修改台账信息"),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: id,
+            action: "update",
+            before: Some(b),
+            after: Some(a),
+        },
+    )?;
+    find(conn, id)
+}
+
+fn require_reason(reason: &str) -> AppResult<String> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(AppError::field("reason", "请说明原因"));
+    }
+    if r.chars().count() > 500 {
+        return Err(AppError::field("reason", "原因不能超过 500 个字符"));
+    }
+    Ok(r.to_owned())
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// The new status.
+    pub status: String,
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+pub fn change_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: StatusChange,
+) -> AppResult<Mine> {
+    let reason = require_reason(&input.reason)?;
+    let to = MineStatus::parse(input.status.trim())
+        .ok_or_else(|| AppError::field("status", format!("状态只能是 {}", MineStatus::codes())))?;
+    let before = find(conn, id)?;
+    stale(input.version, &before)?;
+    let from = before.status();
+    if from == to {
+        return Err(AppError::InvalidTransition(format!(
+            "矿山已经是“{}”状态。",
+            to.label()
+        )));
+    }
+    if to == MineStatus::Closed {
+        return Err(AppError::InvalidTransition(
+            "“已关闭”须在关闭退出程序中全部任务完成并验收后自动变更，不能直接修改。".into(),
+        ));
+    }
+    if !from.can_move_to(to) {
+        let allowed: Vec<&str> = from.allowed_next().iter().map(|s| s.label()).collect();
+        return Err(AppError::InvalidTransition(format!(
+            "“{}”不能直接变更为“{}”。{}",
+            from.label(),
+            to.label(),
+            if allowed.is_empty() {
+                "当前状态不能在台账中变更。".to_owned()
+            } else {
+                format!("可以变更为：{}。", allowed.join("、"))
+            }
+        )));
+    }
+    let mut after = before.clone();
+    after.status = to.code().to_owned();
+    save(conn, &before, &after, now)?;
+    record_change(
+        conn,
+        actor,
+        now,
+        id,
+        Recorded::new(
+            "status",
+            Some(before.status.clone()),
+            Some(after.status.clone()),
+            &reason,
+        ),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: id,
+            action: "status",
+            before: Some(serde_json::json!({"status": before.status})),
+            after: Some(serde_json::json!({"status": after.status, "reason": reason})),
+        },
+    )?;
+    find(conn, id)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskGradeChange {
+    /// low | general | significant | major
+    pub risk_grade: String,
+    pub reason: String,
+    /// The assessment it rests on (report number, assessing body…).
+    #[serde(default)]
+    pub assessment: String,
+    /// YYYY-MM-DD
+    pub assessed_on: Option<String>,
+    pub version: Option<i32>,
+}
+
+pub fn set_risk_grade(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: RiskGradeChange,
+) -> AppResult<Mine> {
+    set_risk_grade_with(conn, actor, now, id, input, true)
+}
+
+fn set_risk_grade_with(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: RiskGradeChange,
+    notify: bool,
+) -> AppResult<Mine> {
+    let mut errors = Vec::new();
+    let grade = RiskGrade::parse(input.risk_grade.trim());
+    if grade.is_none() {
+        errors.push(FieldError::new("risk_grade", "风险等级只能是 low（A 低）、general（B 一般）、significant（C 较大）或 major（D 重大）"));
+    }
+    if input.reason.trim().is_empty() {
+        errors.push(FieldError::new("reason", "请说明确定或调整风险等级的原因"));
+    }
+    let assessed_on = match input.assessed_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => parse_date(&mut errors, "assessed_on", d),
+    };
+    if assessed_on.is_some_and(|d| d > shanghai_date(now)) {
+        errors.push(FieldError::new("assessed_on", "评估日期不能晚于今天"));
+    }
+    if input.assessment.chars().count() > 500 {
+        errors.push(FieldError::new("assessment", "评估依据不能超过 500 个字符"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let reason = require_reason(&input.reason)?;
+    let grade = grade.expect("checked above");
+    let before = find(conn, id)?;
+    stale(input.version, &before)?;
+    if before.grade() == Some(grade) {
+        return Err(AppError::InvalidTransition(format!(
+            "风险等级已经是 {}。",
+            grade.display()
+        )));
+    }
+    let mut after = before.clone();
+    after.risk_grade = Some(grade.code().to_owned());
+    save(conn, &before, &after, now)?;
+    record_change(
+        conn,
+        actor,
+        now,
+        id,
+        Recorded {
+            assessment: input.assessment.trim(),
+            assessed_on,
+            ..Recorded::new(
+                "risk_grade",
+                before.risk_grade.clone(),
+                after.risk_grade.clone(),
+                &reason,
+            )
+        },
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: id,
+            action: "risk_grade",
+            before: Some(serde_json::json!({"risk_grade": before.risk_grade})),
+            after: Some(
+                serde_json::json!({"risk_grade": after.risk_grade, "reason": reason, "assessment": input.assessment.trim(), "assessed_on": assessed_on}),
+            ),
+        },
+    )?;
+    let what = format!(
+        "安全风险等级由{}调整为{}",
+        before
+            .grade()
+            .map(RiskGrade::display)
+            .unwrap_or_else(|| "未定级".into()),
+        grade.display()
+    );
+    if notify {
+        tell_watchers(
+            conn,
+            actor,
+            now,
+            &before,
+            &after,
+            "risk_grade",
+            what,
+            &reason,
+        )?;
+    }
+    find(conn, id)
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorChange {
+    /// Department code.
+    pub department: String,
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+pub fn set_supervisor(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: SupervisorChange,
+) -> AppResult<Mine> {
+    set_supervisor_with(conn, actor, now, id, input, true)
+}
+
+fn set_supervisor_with(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    input: SupervisorChange,
+    notify: bool,
+) -> AppResult<Mine> {
+    let code = input.department.trim().to_uppercase();
+    let mut errors = Vec::new();
+    let active: Option<i32> = departments::table
+        .find(&code)
+        .select(departments::active)
+        .first(conn)
+        .optional()?;
+    match active {
+        None => errors.push(FieldError::new(
+            "department",
+            format!("部门代码 {code} 不存在"),
+        )),
+        Some(0) => errors.push(FieldError::new("department", format!("部门 {code} 已停用"))),
+        _ => {}
+    }
+    if input.reason.trim().is_empty() {
+        errors.push(FieldError::new("reason", "请说明确定或调整监管部门的原因"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let reason = require_reason(&input.reason)?;
+    let before = find(conn, id)?;
+    stale(input.version, &before)?;
+    if before.supervisor_department.as_deref() == Some(code.as_str()) {
+        return Err(AppError::InvalidTransition(
+            "日常安全监管部门没有变化。".into(),
+        ));
+    }
+    let mut after = before.clone();
+    after.supervisor_department = Some(code);
+    save(conn, &before, &after, now)?;
+    record_change(
+        conn,
+        actor,
+        now,
+        id,
+        Recorded::new(
+            "supervisor",
+            before.supervisor_department.clone(),
+            after.supervisor_department.clone(),
+            &reason,
+        ),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: id,
+            action: "supervisor",
+            before: Some(
+                serde_json::json!({"supervisor_department": before.supervisor_department}),
+            ),
+            after: Some(
+                serde_json::json!({"supervisor_department": after.supervisor_department, "reason": reason}),
+            ),
+        },
+    )?;
+    let what = format!(
+        "日常安全监管部门由{}变更为{}",
+        before.supervisor_department.as_deref().unwrap_or("未确定"),
+        after.supervisor_department.as_deref().unwrap_or("未确定")
+    );
+    if notify {
+        tell_watchers(
+            conn,
+            actor,
+            now,
+            &before,
+            &after,
+            "supervisor",
+            what,
+            &reason,
+        )?;
+    }
+    find(conn, id)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = mine_changes)]
+pub struct MineChange {
+    pub id: String,
+    pub mine_id: String,
+    /// create | edit | status | risk_grade | supervisor
+    pub kind: String,
+    pub from_value: Option<String>,
+    pub to_value: Option<String>,
+    pub reason: String,
+    pub assessment: String,
+    #[schema(value_type = Option<String>)]
+    pub assessed_on: Option<NaiveDate>,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    #[schema(value_type = String)]
+    pub occurred_at: NaiveDateTime,
+}
+
+/// Every recorded change of one mine, newest first.
+pub fn history(conn: &mut DbConnection, id: &str) -> AppResult<Vec<MineChange>> {
+    find(conn, id)?;
+    Ok(mine_changes::table
+        .filter(mine_changes::mine_id.eq(id))
+        .order((mine_changes::occurred_at.desc(), mine_changes::id.desc()))
+        .select(MineChange::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MineQuery {
+    pub township: Option<String>,
+    pub mine_type: Option<String>,
+    pub status: Option<String>,
+    /// A grade code, or `none` for mines without one.
+    pub risk_grade: Option<String>,
+    /// A department code, or `none` for mines without a supervisor.
+    pub supervisor_department: Option<String>,
+    /// dangerous | risky | defective | normal
+    pub tailings_safety: Option<String>,
+    /// 1–5
+    pub tailings_grade: Option<String>,
+    /// true: 头顶库 only
+    pub overhead: Option<String>,
+    /// Part of the mine name, enterprise name, licence number or credit code.
+    pub q: Option<String>,
+    /// `name` (default) or `-updated_at` (recently changed first).
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+type BoxedMines<'a> = mines::BoxedQuery<'a, crate::platform::db::MultiBackend>;
+
+fn filtered<'a>(q: &MineQuery) -> AppResult<BoxedMines<'a>> {
+    let mut query = mines::table.into_boxed();
+    if let Some(t) = present(&q.township) {
+        query = query.filter(mines::township.eq(t.to_uppercase()));
+    }
+    if let Some(t) = present(&q.mine_type) {
+        let t = MineType::parse(t).ok_or_else(|| {
+            AppError::field("mine_type", format!("矿山类型只能是 {}", MineType::codes()))
+        })?;
+        query = query.filter(mines::mine_type.eq(t.code()));
+    }
+    if let Some(s) = present(&q.status) {
+        let s = MineStatus::parse(s).ok_or_else(|| {
+            AppError::field("status", format!("状态只能是 {}", MineStatus::codes()))
+        })?;
+        query = query.filter(mines::status.eq(s.code()));
+    }
+    match present(&q.risk_grade) {
+        None => {}
+        Some("none") => query = query.filter(mines::risk_grade.is_null()),
+        Some(g) => {
+            let g = RiskGrade::parse(g).ok_or_else(|| {
+                AppError::field(
+                    "risk_grade",
+                    "风险等级只能是 low、general、significant、major 或 none",
+                )
+            })?;
+            query = query.filter(mines::risk_grade.eq(g.code()));
+        }
+    }
+    match present(&q.supervisor_department) {
+        None => {}
+        Some("none") => query = query.filter(mines::supervisor_department.is_null()),
+        Some(d) => query = query.filter(mines::supervisor_department.eq(d.to_uppercase())),
+    }
+    if let Some(s) = present(&q.tailings_safety) {
+        let s = TailingsSafety::parse(s).ok_or_else(|| {
+            AppError::field(
+                "tailings_safety",
+                "安全度只能是 dangerous、risky、defective 或 normal",
+            )
+        })?;
+        query = query.filter(mines::tailings_safety.eq(s.code()));
+    }
+    if let Some(g) = present(&q.tailings_grade) {
+        let g: i32 = g
+            .parse()
+            .ok()
+            .filter(|g| (1..=5).contains(g))
+            .ok_or_else(|| AppError::field("tailings_grade", "等别应为 1 到 5"))?;
+        query = query.filter(mines::tailings_grade.eq(g));
+    }
+    match present(&q.overhead) {
+        None => {}
+        Some("true") => query = query.filter(mines::tailings_overhead.eq(1)),
+        Some("false") => query = query.filter(mines::tailings_overhead.eq(0)),
+        Some(_) => return Err(AppError::field("overhead", "只能是 true 或 false")),
+    }
+    if let Some(text) = present(&q.q) {
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        query = query.filter(mines::search_text.like(pattern).escape('\\'));
+    }
+    Ok(query)
+}
+
+/// Keyset cursors: the sort key and the id, hex-encoded so any name survives a URL.
+fn encode_cursor(key: &str, id: &str) -> String {
+    hex::encode(format!("{key}\u{1f}{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<(String, String)> {
+    let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
+    let bytes = hex::decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (k, i) = text.split_once('\u{1f}').ok_or_else(bad)?;
+    Ok((k.to_owned(), i.to_owned()))
+}
+
+/// Mines matching the filters, keyset-paginated.
+pub fn list(conn: &mut DbConnection, q: &MineQuery) -> AppResult<(Vec<Mine>, Option<String>)> {
+    let limit = pagination::limit(q.limit)?;
+    let mut query = filtered(q)?.select(Mine::as_select());
+    let by_update = match present(&q.sort) {
+        None | Some("name") => false,
+        Some("-updated_at") => true,
+        Some(_) => return Err(AppError::field("sort", "排序只能是 name 或 -updated_at")),
+    };
+    if let Some(c) = present(&q.cursor) {
+        let (key, id) = decode_cursor(c)?;
+        if by_update {
+            let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f")
+                .map_err(|_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"))?;
+            // The first condition alone is an index range; the second settles ties.
+            query = query
+                .filter(mines::updated_at.le(t))
+                .filter(mines::updated_at.lt(t).or(mines::id.lt(id)));
+        } else {
+            query = query
+                .filter(mines::name.ge(key.clone()))
+                .filter(mines::name.gt(key).or(mines::id.gt(id)));
+        }
+    }
+    let query = if by_update {
+        query.order((mines::updated_at.desc(), mines::id.desc()))
+    } else {
+        query.order((mines::name.asc(), mines::id.asc()))
+    };
+    let mut rows: Vec<Mine> = query.limit(limit + 1).load(conn)?;
+    let next = pagination::next_cursor(&mut rows, limit, |m| {
+        if by_update {
+            encode_cursor(
+                &m.updated_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                &m.id,
+            )
+        } else {
+            encode_cursor(&m.name, &m.id)
+        }
+    });
+    Ok((rows, next))
+}
+
+/// Mines not under watch with the reasons, and the cursor of the next page.
+pub type GapPage = (Vec<(Mine, Vec<String>)>, Option<String>);
+
+/// 漏管: mines of every status but closed that lack a supervisor or a grade, are overdue
+/// for inspection under their grade, or (tailings ponds) for their safety evaluation.
+pub fn gaps(
+    conn: &mut DbConnection,
+    q: &MineQuery,
+    today: NaiveDate,
+    intervals: &InspectionSettings,
+) -> AppResult<GapPage> {
+    let limit = pagination::limit(q.limit)?;
+    let cutoff = |g: RiskGrade| today - Months::new(intervals.months(g));
+    let overdue_for = |g: RiskGrade| {
+        mines::risk_grade
+            .eq(g.code())
+            .and(mines::last_inspected_on.lt(cutoff(g)))
+    };
+    let evaluation_cutoff = today - Months::new(12 * TAILINGS_EVALUATION_YEARS as u32);
+    let mut query = filtered(q)?
+        .select(Mine::as_select())
+        .filter(mines::status.ne(MineStatus::Closed.code()))
+        .filter(
+            mines::supervisor_department
+                .is_null()
+                .or(mines::risk_grade.is_null())
+                .or(mines::last_inspected_on.is_null())
+                .or(overdue_for(RiskGrade::Major))
+                .or(overdue_for(RiskGrade::Significant))
+                .or(overdue_for(RiskGrade::General))
+                .or(overdue_for(RiskGrade::Low))
+                .or(mines::mine_type.eq(MineType::TailingsPond.code()).and(
+                    mines::tailings_evaluated_on
+                        .is_null()
+                        .or(mines::tailings_evaluated_on.lt(evaluation_cutoff)),
+                )),
+        );
+    if let Some(c) = present(&q.cursor) {
+        let (key, id) = decode_cursor(c)?;
+        query = query
+            .filter(mines::name.ge(key.clone()))
+            .filter(mines::name.gt(key).or(mines::id.gt(id)));
+    }
+    let mut rows: Vec<Mine> = query
+        .order((mines::name.asc(), mines::id.asc()))
+        .limit(limit + 1)
+        .load(conn)?;
+    let next = pagination::next_cursor(&mut rows, limit, |m| encode_cursor(&m.name, &m.id));
+    Ok((
+        rows.into_iter()
+            .map(|m| {
+                let r = m.gaps(today, intervals);
+                (m, r)
+            })
+            .collect(),
+        next,
+    ))
+}
+
+/// The headers of the mine ledger; the import reads the same columns.
+pub const LEDGER_HEADERS: [(&str, f64); 22] = [
+    ("矿山名称", 22.0),
+    ("企业名称", 26.0),
+    ("统一社会信用代码", 22.0),
+    ("所在街镇", 14.0),
+    ("矿山类型", 14.0),
+    ("开采矿种", 12.0),
+    ("开采方式", 8.0),
+    ("状态", 10.0),
+    ("日常安全监管部门", 16.0),
+    ("安全风险等级", 14.0),
+    ("最近检查日期", 12.0),
+    ("采矿许可证号", 24.0),
+    ("地址", 24.0),
+    ("联系人", 10.0),
+    ("联系电话", 16.0),
+    ("尾矿库全库容（万立方米）", 14.0),
+    ("尾矿库坝高（米）", 10.0),
+    ("尾矿库等别", 10.0),
+    ("尾矿库安全度", 10.0),
+    ("最近安全现状评价日期", 14.0),
+    ("头顶库", 8.0),
+    ("系统编号", 38.0),
+];
+
+/// Every mine matching the filters, in register order, for the ledger export.
+pub fn all_matching(conn: &mut DbConnection, q: &MineQuery) -> AppResult<Vec<Mine>> {
+    let mut q = q.clone();
+    q.limit = Some(pagination::MAX_LIMIT);
+    q.cursor = None;
+    let mut out = Vec::new();
+    loop {
+        let (rows, next) = list(conn, &q)?;
+        out.extend(rows);
+        match next {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The mine ledger (矿山台账) as an .xlsx workbook.
+pub fn ledger(
+    rows: &[Mine],
+    departments: &std::collections::HashMap<String, String>,
+    townships: &std::collections::HashMap<String, String>,
+) -> AppResult<Vec<u8>> {
+    use crate::platform::xlsx::{Sheet, Value};
+    let name = |map: &std::collections::HashMap<String, String>, code: &str| {
+        map.get(code).cloned().unwrap_or_else(|| code.to_owned())
+    };
+    let rows = rows
+        .iter()
+        .map(|m| {
+            let tailings = m.is_tailings_pond();
+            vec![
+                Value::from(m.name.as_str()),
+                m.enterprise_name.as_str().into(),
+                m.credit_code.as_str().into(),
+                name(townships, &m.township).into(),
+                m.mine_type()
+                    .map(MineType::label)
+                    .unwrap_or_default()
+                    .into(),
+                m.mineral.as_str().into(),
+                MiningMethod::parse(&m.mining_method)
+                    .map(MiningMethod::label)
+                    .unwrap_or_default()
+                    .into(),
+                m.status().label().into(),
+                m.supervisor_department
+                    .as_deref()
+                    .map(|d| name(departments, d))
+                    .into(),
+                m.grade().map(RiskGrade::display).into(),
+                m.last_inspected_on.map(|d| d.to_string()).into(),
+                m.licence_number.as_str().into(),
+                m.address.as_str().into(),
+                m.contact_name.as_str().into(),
+                m.contact_phone.as_str().into(),
+                m.tailings_capacity_10k_m3.into(),
+                m.tailings_dam_height_m.into(),
+                m.tailings_grade
+                    .map(|g| tailings_grade_label(g as u8).to_owned())
+                    .into(),
+                m.tailings_safety
+                    .as_deref()
+                    .and_then(TailingsSafety::parse)
+                    .map(|s| s.label().to_owned())
+                    .into(),
+                m.tailings_evaluated_on.map(|d| d.to_string()).into(),
+                if tailings {
+                    if m.tailings_overhead != 0 {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                } else {
+                    ""
+                }
+                .into(),
+                m.id.as_str().into(),
+            ]
+        })
+        .collect();
+    crate::platform::xlsx::workbook(Sheet {
+        name: "矿山台账",
+        headers: LEDGER_HEADERS.to_vec(),
+        rows,
+    })
+}
+
+/// What importing a ledger did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+    pub items: Vec<MineView>,
+}
+
+/// Imports new mines from a ledger (the export's columns; codes or Chinese names both
+/// accepted). All rows are imported in one transaction, or none: every bad row and
+/// field is reported as `rows[N].field` with N the Excel row number.
+pub fn import(
+    conn: &mut DbConnection,
+    who: &crate::platform::authz::Principal,
+    now: NaiveDateTime,
+    sheet: &[Vec<String>],
+) -> AppResult<Vec<Mine>> {
+    let Some((header, body)) = sheet.split_first() else {
+        return Err(AppError::field(
+            "file",
+            "表格是空的：第一行应为列名（可先导出一份台账作为模板）",
+        ));
+    };
+    let col = |title: &str| header.iter().position(|h| h.trim() == title);
+    let required = [
+        "矿山名称",
+        "企业名称",
+        "统一社会信用代码",
+        "所在街镇",
+        "矿山类型",
+        "开采矿种",
+        "开采方式",
+        "状态",
+    ];
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|t| col(t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "缺少列：{}。请使用“导出 Excel 台账”得到的表格作为模板。",
+                missing.join("、")
+            ),
+        ));
+    }
+    let townships: Vec<(String, String)> = crate::reference::townships(conn)?
+        .into_iter()
+        .map(|t| (t.code, t.name))
+        .collect();
+    let departments: Vec<(String, String)> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    let by_code_or_name = |list: &[(String, String)], v: &str| -> Option<String> {
+        list.iter()
+            .find(|(c, n)| c.eq_ignore_ascii_case(v) || n == v)
+            .map(|(c, _)| c.clone())
+    };
+    let may_grade =
+        crate::platform::authz::allowed(who, crate::platform::authz::Action::GradeMines);
+    let actor = who.actor();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut created = Vec::new();
+    for (i, row) in body.iter().enumerate() {
+        let excel_row = i + 2;
+        let cell = |title: &str| {
+            col(title)
+                .and_then(|c| row.get(c))
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut row_errors: Vec<FieldError> = Vec::new();
+        let mut push = |field: &str, title: &str, msg: String| {
+            row_errors.push(FieldError::new(
+                format!("rows[{excel_row}].{field}"),
+                format!("第 {excel_row} 行“{title}”：{msg}"),
+            ));
+        };
+        let coded = |v: String, parse: &dyn Fn(&str) -> Option<String>| {
+            if v.is_empty() {
+                Some(String::new())
+            } else {
+                parse(&v)
+            }
+        };
+        let township = coded(cell("所在街镇"), &|v| by_code_or_name(&townships, v));
+        let mine_type = coded(cell("矿山类型"), &|v| {
+            MineType::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let method = coded(cell("开采方式"), &|v| {
+            MiningMethod::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let status = coded(cell("状态"), &|v| {
+            MineStatus::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        let safety = coded(cell("尾矿库安全度"), &|v| {
+            TailingsSafety::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        });
+        for (value, field, title) in [
+            (&township, "township", "所在街镇"),
+            (&mine_type, "mine_type", "矿山类型"),
+            (&method, "mining_method", "开采方式"),
+            (&status, "status", "状态"),
+            (&safety, "tailings_safety", "尾矿库安全度"),
+        ] {
+            if value.is_none() {
+                push(
+                    field,
+                    title,
+                    "不认识这个值，请从下拉选项或导出的台账中复制".into(),
+                );
+            }
+        }
+        let number =
+            |title: &str, field: &str, push: &mut dyn FnMut(&str, &str, String)| -> Option<f64> {
+                let v = cell(title);
+                if v.is_empty() {
+                    return None;
+                }
+                v.parse::<f64>()
+                    .map_err(|_| push(field, title, "应为数字".into()))
+                    .ok()
+            };
+        let capacity = number(
+            "尾矿库全库容（万立方米）",
+            "tailings_capacity_10k_m3",
+            &mut push,
+        );
+        let height = number("尾矿库坝高（米）", "tailings_dam_height_m", &mut push);
+        let overhead = match cell("头顶库").as_str() {
+            "" | "否" | "false" => None,
+            "是" | "true" => Some(true),
+            _ => {
+                push("tailings_overhead", "头顶库", "应填“是”或“否”".into());
+                None
+            }
+        };
+        let existing_id = cell("系统编号");
+        if !existing_id.is_empty()
+            && mines::table
+                .find(&existing_id)
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        {
+            push(
+                "id",
+                "系统编号",
+                "该矿山已在台账中；导入只登记新矿山，修改请在矿山页面办理".into(),
+            );
+        }
+        let supervisor = cell("日常安全监管部门");
+        let grade_text = cell("安全风险等级");
+        let supervisor_code = if supervisor.is_empty() || supervisor == "未确定" {
+            None
+        } else {
+            by_code_or_name(&departments, &supervisor).or_else(|| {
+                push(
+                    "supervisor_department",
+                    "日常安全监管部门",
+                    format!("没有“{supervisor}”这个部门"),
+                );
+                None
+            })
+        };
+        let grade = if grade_text.is_empty() || grade_text == "未定级" {
+            None
+        } else {
+            crate::register::rules::risk_grade::ALL_GRADES
+                .iter()
+                .copied()
+                .find(|g| {
+                    g.code() == grade_text
+                        || g.display() == grade_text
+                        || g.letter() == grade_text
+                        || g.level_name() == grade_text
+                        || format!("{}级", g.letter()) == grade_text
+                })
+                .or_else(|| {
+                    push(
+                        "risk_grade",
+                        "安全风险等级",
+                        "应为 A/B/C/D 级或低/一般/较大/重大风险".into(),
+                    );
+                    None
+                })
+        };
+        if (supervisor_code.is_some() || grade.is_some()) && !may_grade {
+            push(
+                "risk_grade",
+                "安全风险等级",
+                "只有区应急局或协调办可以导入风险等级和监管部门，请清空这两列".into(),
+            );
+        }
+        let tailings = mine_type.as_deref() == Some(MineType::TailingsPond.code());
+        let input = MineInput {
+            name: Some(cell("矿山名称")),
+            enterprise_name: Some(cell("企业名称")),
+            credit_code: Some(cell("统一社会信用代码")),
+            township: township.clone(),
+            mine_type: mine_type.clone(),
+            mineral: Some(cell("开采矿种")),
+            mining_method: method.clone(),
+            status: status.clone(),
+            last_inspected_on: Some(cell("最近检查日期")),
+            address: Some(cell("地址")),
+            contact_name: Some(cell("联系人")),
+            contact_phone: Some(cell("联系电话")),
+            licence_number: Some(cell("采矿许可证号")),
+            tailings_capacity_10k_m3: capacity,
+            tailings_dam_height_m: height,
+            tailings_safety: tailings.then(|| safety.clone().unwrap_or_default()),
+            tailings_evaluated_on: tailings.then(|| cell("最近安全现状评价日期")),
+            tailings_overhead: overhead,
+            version: None,
+        };
+        if !row_errors.is_empty() {
+            errors.extend(row_errors);
+            continue;
+        }
+        match create(conn, &actor, now, input) {
+            Ok(mine) => {
+                let mut mine = mine;
+                if let Some(g) = grade {
+                    let change = RiskGradeChange {
+                        risk_grade: g.code().into(),
+                        reason: "台账导入".into(),
+                        assessment: String::new(),
+                        assessed_on: None,
+                        version: None,
+                    };
+                    mine = set_risk_grade_with(conn, &actor, now, &mine.id, change, false)?;
+                }
+                if let Some(d) = supervisor_code {
+                    let change = SupervisorChange {
+                        department: d,
+                        reason: "台账导入".into(),
+                        version: None,
+                    };
+                    mine = set_supervisor_with(conn, &actor, now, &mine.id, change, false)?;
+                }
+                created.push(mine);
+            }
+            Err(AppError::Validation(errs)) => {
+                errors.extend(errs.into_iter().map(|e| {
+                    let title = LEDGER_HEADERS
+                        .iter()
+                        .zip(LEDGER_FIELDS)
+                        .find(|(_, f)| *f == e.field)
+                        .map_or(e.field.as_str(), |((t, _), _)| *t)
+                        .to_owned();
+                    FieldError::new(
+                        format!("rows[{excel_row}].{}", e.field),
+                        format!("第 {excel_row} 行“{title}”：{}", e.message),
+                    )
+                }));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if created.is_empty() {
+        return Err(AppError::field(
+            "file",
+            "表格中没有可导入的矿山（除列名外都是空行）",
+        ));
+    }
+    Ok(created)
+}
+
+/// The API field behind each ledger column, in LEDGER_HEADERS order.
+const LEDGER_FIELDS: [&str; 22] = [
+    "name",
+    "enterprise_name",
+    "credit_code",
+    "township",
+    "mine_type",
+    "mineral",
+    "mining_method",
+    "status",
+    "supervisor_department",
+    "risk_grade",
+    "last_inspected_on",
+    "licence_number",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "tailings_capacity_10k_m3",
+    "tailings_dam_height_m",
+    "tailings_grade",
+    "tailings_safety",
+    "tailings_evaluated_on",
+    "tailings_overhead",
+    "id",
+];

@@ -1,0 +1,4 @@
+//! Pages of the register.
+
+pub mod mines;
+pub mod permits;

@@ -1,0 +1,161 @@
+//! Permit expiry reminders: at each configured lead time (90, 30 and 7 days by default)
+//! the issuing department, the mine's daily supervisor and the enterprise hear that a
+//! permit is running out, once each (who exactly is decided in `notify`). A permit first seen inside a window gets the one
+//! reminder for the nearest lead time, not all the ones it has already passed.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::notify::Notice;
+use crate::platform::db::schema::{mines, permit_reminders, permit_types, permits};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+
+/// The lead time a permit with `days_left` is due a reminder for: the smallest lead at
+/// or above it.
+pub fn lead_for(days_left: i64, leads: &[i64]) -> Option<i64> {
+    leads.iter().copied().filter(|l| *l >= days_left).min()
+}
+
+#[allow(clippy::type_complexity)]
+type Candidate = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
+/// Sends the reminders due on `today` and records them. Returns how many permits were
+/// reminded. Call in a transaction: the notices and their record commit together.
+pub fn permit_expiry(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    today: NaiveDate,
+    leads: &[i64],
+) -> AppResult<usize> {
+    let Some(max) = leads.iter().copied().max() else {
+        return Ok(0);
+    };
+    // One query for the candidates (an index range on expires_on), one for what was sent.
+    let candidates: Vec<Candidate> = permits::table
+        .inner_join(mines::table)
+        .inner_join(permit_types::table)
+        .filter(permits::status_override.is_null())
+        .filter(permits::expires_on.ge(today))
+        .filter(permits::expires_on.le(today + chrono::Duration::days(max)))
+        .filter(mines::status.ne("closed"))
+        .select((
+            permits::id,
+            permits::mine_id,
+            permits::issuing_department,
+            permits::number,
+            permits::expires_on.assume_not_null(),
+            permit_types::name,
+            mines::name,
+            mines::supervisor_department,
+            mines::township,
+        ))
+        .order(permits::expires_on.asc())
+        .load(conn)?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let mut sent: HashMap<(String, NaiveDate), i64> = HashMap::new();
+    for chunk in candidates.chunks(500) {
+        let ids: Vec<&String> = chunk.iter().map(|c| &c.0).collect();
+        let rows: Vec<(String, NaiveDate, i32)> = permit_reminders::table
+            .filter(permit_reminders::permit_id.eq_any(ids))
+            .select((
+                permit_reminders::permit_id,
+                permit_reminders::expires_on,
+                permit_reminders::lead_days,
+            ))
+            .load(conn)?;
+        for (id, on, lead) in rows {
+            let e = sent.entry((id, on)).or_insert(i64::MAX);
+            *e = (*e).min(i64::from(lead));
+        }
+    }
+    let due: Vec<(Candidate, i64, i64)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let days_left = (c.4 - today).num_days();
+            let lead = lead_for(days_left, leads)?;
+            // Already reminded at this lead time or a nearer one for this expiry date.
+            let nearest = sent.get(&(c.0.clone(), c.4)).copied().unwrap_or(i64::MAX);
+            (lead < nearest).then_some((c, lead, days_left))
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mine_ids: Vec<String> = due.iter().map(|(c, _, _)| c.1.clone()).collect();
+    let audience = crate::notify::PermitAudience::load(conn, &mine_ids)?;
+    let mut records = Vec::with_capacity(due.len());
+    for (
+        (id, mine_id, dept, number, expires_on, type_name, mine_name, supervisor, _),
+        lead,
+        days_left,
+    ) in &due
+    {
+        let recipients = audience.expiry_reminder(dept, supervisor.as_deref(), mine_id);
+        let when = if *days_left == 0 {
+            "今天到期".to_owned()
+        } else {
+            format!("还有 {days_left} 天到期")
+        };
+        let notice = Notice {
+            kind: "permit_expiry",
+            title: format!("{mine_name}的{type_name}{when}（证号 {number}）"),
+            body: format!(
+                "“{mine_name}”的{type_name}（证号 {number}）有效期至 {expires_on}，{when}。请督促企业按规定及时申请延续，逾期未延续的不得继续生产。"
+            ),
+            link: format!("/permits/{id}"),
+            entity_type: "permit",
+            entity_id: id,
+        };
+        crate::notify::send(conn, now, None, &recipients, &notice)?;
+        records.push((
+            permit_reminders::permit_id.eq(id.clone()),
+            permit_reminders::expires_on.eq(*expires_on),
+            permit_reminders::lead_days.eq(*lead as i32),
+            permit_reminders::sent_at.eq(now),
+        ));
+    }
+    // Per-backend branch: MultiConnection has no batch insert, each backend's connection does.
+    for chunk in records.chunks(500) {
+        match conn {
+            DbConnection::Pg(c) => diesel::insert_into(permit_reminders::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(permit_reminders::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
+    Ok(due.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lead_for;
+
+    #[test]
+    fn the_nearest_lead_time_at_or_above_the_days_left() {
+        let leads = [90, 30, 7];
+        assert_eq!(lead_for(91, &leads), None);
+        assert_eq!(lead_for(90, &leads), Some(90));
+        assert_eq!(lead_for(45, &leads), Some(90));
+        assert_eq!(lead_for(30, &leads), Some(30));
+        assert_eq!(lead_for(8, &leads), Some(30));
+        assert_eq!(lead_for(7, &leads), Some(7));
+        assert_eq!(lead_for(0, &leads), Some(7));
+    }
+}

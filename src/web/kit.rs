@@ -1,0 +1,513 @@
+//! The page kit: the layout, forms, fields, tables, badges, the error page and the
+//! outcome of a submitted form. Server-rendered pages in Simplified Chinese; every
+//! capability's `pages.rs` builds on these.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::platform::audit::{self, AuditQuery};
+use crate::platform::clock::local_time;
+use crate::platform::error::{AppError, FieldError};
+use crate::platform::rules::role::Role;
+use crate::web::extract::Session;
+use crate::web::{blocking, AppState};
+
+pub const CSS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.css"));
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/app.css", web::get().to(css));
+}
+
+pub async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+// ---- page building blocks ---------------------------------------------------------------
+
+pub struct NavUser {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub unit: String,
+}
+
+pub struct PageCtx {
+    /// Unread notices of the signed-in user, shown in the header.
+    pub unread: i64,
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub nav: Vec<(&'static str, &'static str)>,
+    pub active: String,
+    pub flash: Option<String>,
+}
+
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// text | password | email | number | date | select | textarea | checkbox | hidden
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<(String, String)>,
+    pub required: bool,
+    pub help: String,
+    pub error: Option<String>,
+    /// The element id; unique on the page even when several forms share a field name.
+    pub dom_id: String,
+}
+
+impl Field {
+    /// Places the field in a secondary form on the page, giving it a distinct element id.
+    pub(crate) fn in_form(mut self, form: &str) -> Self {
+        self.dom_id = format!("{form}-{}", self.name);
+        self
+    }
+
+    pub(crate) fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            label,
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            required: false,
+            help: String::new(),
+            error: None,
+            dom_id: format!("f-{name}"),
+        }
+    }
+    pub(crate) fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub(crate) fn help(mut self, h: impl Into<String>) -> Self {
+        self.help = h.into();
+        self
+    }
+    pub(crate) fn options(mut self, o: Vec<(String, String)>) -> Self {
+        self.options = o;
+        self
+    }
+    /// The value as shown read-only: the option's label for selects.
+    pub fn display(&self) -> String {
+        match self.kind {
+            "select" => self
+                .options
+                .iter()
+                .find(|o| o.0 == self.value)
+                .map(|o| o.1.clone())
+                .unwrap_or_else(|| self.value.clone()),
+            "checkbox" => if self.value == "true" { "是" } else { "否" }.into(),
+            _ => self.value.clone(),
+        }
+    }
+}
+
+/// Puts each field error beside its field; the rest are listed at the top.
+pub(crate) fn attach_errors(fields: &mut [Field], errors: &[FieldError]) -> Vec<String> {
+    let mut general = Vec::new();
+    for e in errors {
+        match fields.iter_mut().find(|f| f.name == e.field) {
+            Some(f) => f.error = Some(e.message.clone()),
+            None => general.push(format!("{}：{}", e.field, e.message)),
+        }
+    }
+    general
+}
+
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+    pub class: String,
+}
+
+pub(crate) fn cell(text: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        href: None,
+        class: String::new(),
+    }
+}
+
+/// A cell shown as a coloured badge (`badge-on`, `grade-major`, …): statuses in lists.
+pub(crate) fn badge(text: impl Into<String>, class: &str) -> Cell {
+    Cell {
+        text: text.into(),
+        href: None,
+        class: class.into(),
+    }
+}
+
+pub(crate) fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        href: Some(href.into()),
+        class: String::new(),
+    }
+}
+
+pub fn yes_no(active: bool) -> Cell {
+    Cell {
+        text: if active { "启用" } else { "停用" }.into(),
+        href: None,
+        class: if active { "badge-on" } else { "badge-off" }.into(),
+    }
+}
+
+pub struct ActionButton {
+    pub href: String,
+    pub label: &'static str,
+    pub confirm: String,
+    pub style: &'static str,
+    pub fields: Vec<Field>,
+}
+
+impl ActionButton {
+    /// Whether the panel's form carries files (and so is sent as multipart).
+    pub fn has_file(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == "file")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    ctx: PageCtx,
+    heading: &'static str,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+pub(crate) struct FormPage {
+    pub(crate) ctx: PageCtx,
+    pub(crate) heading: String,
+    pub(crate) intro: Option<String>,
+    pub(crate) errors: Vec<String>,
+    pub(crate) editable: bool,
+    pub(crate) action: String,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) submit_label: &'static str,
+    pub(crate) back_href: Option<String>,
+    pub(crate) actions: Vec<ActionButton>,
+    pub(crate) history: Vec<(String, String, String, String)>,
+    /// Related pages shown under the heading: (href, label).
+    pub(crate) links: Vec<(String, String)>,
+    /// Tables shown under the form, e.g. a mine's permits.
+    pub(crate) tables: Vec<SubTable>,
+    /// An SVG drawing built by the service (labels escaped there), e.g. a mine's boundary.
+    pub(crate) drawing: Option<String>,
+}
+
+impl FormPage {
+    /// Whether the main form carries files (and so is sent as multipart).
+    pub(crate) fn has_file(&self) -> bool {
+        self.fields.iter().any(|f| f.kind == "file")
+    }
+}
+
+pub(crate) struct SubTable {
+    pub(crate) title: String,
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) empty_text: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "table.html")]
+pub(crate) struct TablePage {
+    pub(crate) ctx: PageCtx,
+    pub(crate) heading: String,
+    pub(crate) intro: Option<String>,
+    pub(crate) new_link: Option<(String, String)>,
+    pub(crate) filters: Vec<Field>,
+    pub(crate) filter_action: String,
+    pub(crate) result: Option<String>,
+    pub(crate) headers: Vec<&'static str>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) next_href: Option<String>,
+    pub(crate) empty_text: &'static str,
+    /// The same list as an Excel ledger, with the current filters.
+    pub(crate) export_href: Option<String>,
+    /// Further actions beside the main one: (href, label).
+    pub(crate) more_links: Vec<(String, String)>,
+}
+
+pub(crate) fn render(t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => AppError::internal(e).error_response(),
+    }
+}
+
+pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
+    let mut nav = vec![("/", "首页")];
+    if role != Role::Enterprise {
+        nav.push(("/leads", "问题线索"));
+    }
+    if role != Role::Enterprise {
+        nav.push(("/mines", "矿山台账"));
+        nav.push(("/mines/gaps", "漏管检查"));
+        nav.push(("/permits", "证照与到期提醒"));
+        nav.push(("/prohibited-zones", "禁止开采区"));
+    }
+    if matches!(role, Role::Admin | Role::Coordinator) {
+        nav.push(("/users", "用户管理"));
+    }
+    nav.extend([
+        ("/departments", "成员单位"),
+        ("/townships", "街镇"),
+        ("/lead-categories", "线索类别与分办"),
+        ("/permit-types", "证照类型"),
+        ("/calendar", "节假日与工作日"),
+    ]);
+    if matches!(role, Role::Admin | Role::Coordinator) {
+        nav.push(("/audit", "操作记录"));
+        nav.push(("/intake", "邮件收件记录"));
+    }
+    if role == Role::Admin {
+        nav.push(("/outbox", "发件箱"));
+    }
+    nav
+}
+
+pub fn flash_text(req: &HttpRequest) -> Option<String> {
+    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()?;
+    let text = match q.get("ok")?.as_str() {
+        "created" => "已创建。",
+        "saved" => "已保存。",
+        "status" => "状态已变更。",
+        "grade" => "安全风险等级已确定。",
+        "supervisor" => "日常安全监管部门已确定。",
+        "boundary" => "矿区范围已登记，核查结果见下方。",
+        "disabled" => "账号已停用，该用户的登录已全部失效。",
+        "enabled" => "账号已启用。",
+        "unlocked" => "账号已解锁。",
+        "password" => "密码已重置，该用户需用新密码重新登录。",
+        "own_password" => "密码已修改，请用新密码重新登录其他设备。",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+pub(crate) async fn page_ctx(
+    state: &web::Data<AppState>,
+    session: &Session,
+    req: &HttpRequest,
+    title: &str,
+    active: &str,
+) -> PageCtx {
+    let p = &session.principal;
+    let unit = unit_name(state, p.department.clone(), p.township.clone()).await;
+    let unread = {
+        let (st, uid) = (state.clone(), p.id.clone());
+        blocking(move || st.db.read(|conn| crate::notify::unread_count(conn, &uid)))
+            .await
+            .unwrap_or(0)
+    };
+    PageCtx {
+        unread,
+        title: title.to_owned(),
+        user: Some(NavUser {
+            display_name: p.display_name.clone(),
+            role_label: p.role.label(),
+            unit,
+        }),
+        csrf: session.csrf.clone(),
+        nav: nav_for(p.role),
+        active: active.to_owned(),
+        flash: flash_text(req),
+    }
+}
+
+/// The name of the user's department or township, for the header.
+pub async fn unit_name(
+    state: &web::Data<AppState>,
+    department: Option<String>,
+    township: Option<String>,
+) -> String {
+    let st = state.clone();
+    blocking(move || {
+        st.db.read(|conn| {
+            Ok(match department.or(township) {
+                Some(code) => (st.directory.unit_name)(conn, &code),
+                None => String::new(),
+            })
+        })
+    })
+    .await
+    .unwrap_or_default()
+}
+
+pub(crate) fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+pub(crate) fn to_login(req: &HttpRequest) -> HttpResponse {
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    redirect(&format!("/login?next={}", url_escape(next)))
+}
+
+pub fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Renders an error for a person. Validation errors on forms are shown on the form instead.
+pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
+    let problem = err.problem();
+    let ctx = PageCtx {
+        unread: 0,
+        title: problem.title.to_owned(),
+        user: session.map(|s| NavUser {
+            display_name: s.principal.display_name.clone(),
+            role_label: s.principal.role.label(),
+            unit: String::new(),
+        }),
+        csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
+        nav: session
+            .map(|s| nav_for(s.principal.role))
+            .unwrap_or_default(),
+        active: String::new(),
+        flash: None,
+    };
+    let detail = if problem.errors.is_empty() {
+        problem.detail
+    } else {
+        problem
+            .errors
+            .iter()
+            .map(|e| format!("{}：{}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("；")
+    };
+    let page = ErrorPage {
+        ctx,
+        heading: problem.title,
+        detail,
+    };
+    let mut resp = render(&page);
+    *resp.status_mut() = err.status_code();
+    resp
+}
+
+/// What a page handler returns: a response, or an error shown as a page.
+pub(crate) type PageResult = Result<HttpResponse, PageError>;
+
+#[derive(Debug)]
+pub struct PageError(pub(crate) AppError, pub(crate) Option<Box<Session>>);
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.0.status_code()
+    }
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = &self.0 {
+            tracing::error!(error.cause = %cause, "page failed");
+        }
+        error_page(&self.0, self.1.as_deref())
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e, None)
+    }
+}
+
+pub(crate) trait WithSession<T> {
+    fn page(self, s: &Session) -> Result<T, PageError>;
+}
+
+impl<T> WithSession<T> for Result<T, AppError> {
+    fn page(self, s: &Session) -> Result<T, PageError> {
+        self.map_err(|e| PageError(e, Some(Box::new(s.clone()))))
+    }
+}
+
+macro_rules! signed_in {
+    ($ps:expr, $req:expr) => {
+        match $ps.0 {
+            Some(s) => s,
+            None => return Ok($crate::web::kit::to_login(&$req)),
+        }
+    };
+}
+pub(crate) use signed_in;
+
+/// The latest changes to one record, for the history table under its form.
+pub async fn entity_history(
+    state: &web::Data<AppState>,
+    entity: &'static str,
+    id: &str,
+) -> Result<Vec<(String, String, String, String)>, AppError> {
+    let st = state.clone();
+    let q = AuditQuery {
+        entity: Some(entity.into()),
+        entity_id: Some(id.into()),
+        limit: Some(20),
+        ..Default::default()
+    };
+    let (rows, _) = blocking(move || st.db.read(|conn| audit::list(conn, &q))).await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            (
+                local_time(e.occurred_at),
+                e.actor_name,
+                action_label(&e.action).to_owned(),
+                e.after_json.unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+pub fn action_label(action: &str) -> &str {
+    match action {
+        "create" => "创建",
+        "update" => "修改",
+        "disable" => "停用",
+        "enable" => "启用",
+        "unlock" => "解锁",
+        "lock" => "锁定",
+        "reset_password" => "重置密码",
+        "logout" => "退出登录",
+        "suspend" => "暂扣",
+        "revoke" => "吊销",
+        "cancel" => "注销",
+        "reinstate" => "恢复",
+        "status" => "变更状态",
+        "risk_grade" => "确定风险等级",
+        "supervisor" => "确定监管部门",
+        other => other,
+    }
+}

@@ -1,0 +1,233 @@
+//! What every HTTP adapter shares: the application state, the extractors, the page kit
+//! (layout, forms, tables, badges, the error page), the idempotent-create helper and the
+//! operations endpoints. Capabilities' `api.rs` and `pages.rs` stand on it.
+
+pub mod audit;
+pub mod extract;
+pub mod kit;
+pub mod ops;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+
+use crate::platform::auth::{SourceLimiter, TokenKeys};
+use crate::platform::clock::SharedClock;
+use crate::platform::config::{Durations, Settings};
+use crate::platform::db::{Db, DbConnection};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::rules::calendar::WorkingCalendar;
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub durations: Durations,
+    pub clock: SharedClock,
+    pub keys: TokenKeys,
+    pub calendar: WorkingCalendar,
+    pub limiter: SourceLimiter,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Password hashing runs here, a few at a time (see `HashPool`).
+    pub hashing_pool: crate::platform::auth::HashPool,
+    /// SMTP delivery of the outbox (absent transport when `smtp.url` is unset).
+    pub mailer: crate::notify::mailer::Mailer,
+    /// What this layer asks of the capabilities above it.
+    pub directory: Directory,
+}
+
+/// The few things the shared web layer needs from capabilities above it (who a signed-in
+/// user is, what a unit is called), handed in by `app::startup` so that `web` never names
+/// a capability.
+#[derive(Clone, Copy)]
+pub struct Directory {
+    /// The signed-in user by id (`accounts::signed_in`).
+    pub signed_in: fn(&mut DbConnection, &str) -> AppResult<SignedIn>,
+    /// The display name of a department or township code (`reference::unit_name`).
+    pub unit_name: fn(&mut DbConnection, &str) -> String,
+}
+
+/// A signed-in user's account as the extractor checks it.
+pub struct SignedIn {
+    pub principal: crate::platform::authz::Principal,
+    pub active: bool,
+    pub token_version: i32,
+}
+
+impl AppState {
+    /// Today's date in Asia/Shanghai, by the service's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::platform::clock::today(self.clock.as_ref())
+    }
+
+    /// Runs password hashing or verification on the password threads.
+    pub async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        self.hashing_pool.run(f).await
+    }
+}
+
+/// Runs blocking work (database, password hashing) on actix's blocking pool, keeping
+/// the request's tracing span so its log lines still carry the request id.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(f)).await?
+}
+
+/// Runs a creating use case at most once per `Idempotency-Key`: the change, its audit
+/// entry and the stored response commit together, and a retry gets the first response.
+pub async fn create_once<T, V>(
+    state: web::Data<AppState>,
+    who: crate::platform::authz::Principal,
+    req: &HttpRequest,
+    digest: String,
+    run: impl FnOnce(
+            &mut crate::platform::db::DbConnection,
+            &crate::platform::audit::Actor,
+            NaiveDateTime,
+        ) -> AppResult<T>
+        + Send
+        + 'static,
+    view: impl FnOnce(&T) -> AppResult<V> + Send + 'static,
+) -> AppResult<HttpResponse>
+where
+    T: Send + 'static,
+    V: serde::Serialize,
+{
+    use crate::platform::idempotency::{self, Keyed};
+    let key = idempotency::key_of(req)?;
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let (k2, m2, p2, d2, u2) = (
+        key.clone(),
+        method.clone(),
+        path.clone(),
+        digest.clone(),
+        who.id.clone(),
+    );
+    let outcome = blocking(move || {
+        st.db.transaction(|conn| {
+            let keyed = key.as_deref().map(|k| Keyed {
+                user_id: &who.id,
+                key: k,
+                method: &method,
+                path: &path,
+                digest: &digest,
+            });
+            if let Some(k) = &keyed {
+                if let Some((status, body)) = idempotency::lookup(conn, k)? {
+                    return Ok((true, status, body));
+                }
+                idempotency::claim(conn, k, now)?;
+            }
+            let created = run(conn, &who.actor(), now)?;
+            // A view that cannot be built rolls the change back: never a 201 without its body.
+            let body = view(&created)?;
+            let text = match &keyed {
+                Some(k) => {
+                    idempotency::remember(conn, k, actix_web::http::StatusCode::CREATED, &body)?
+                }
+                None => serde_json::to_string(&body).map_err(AppError::internal)?,
+            };
+            Ok((false, 201, text))
+        })
+    })
+    .await;
+    match outcome {
+        Ok((false, _, body)) => Ok(HttpResponse::Created()
+            .content_type("application/json")
+            .body(body)),
+        Ok((true, status, body)) => Ok(idempotency::replay(status, body)),
+        // Two retries raced: the loser's insert of the key failed; answer with the winner's response.
+        Err(AppError::Conflict(msg)) => match k2 {
+            Some(k) => {
+                let db = state.db.clone();
+                let stored = blocking(move || {
+                    db.read(|conn| {
+                        idempotency::lookup(
+                            conn,
+                            &Keyed {
+                                user_id: &u2,
+                                key: &k,
+                                method: &m2,
+                                path: &p2,
+                                digest: &d2,
+                            },
+                        )
+                    })
+                })
+                .await?;
+                match stored {
+                    Some((status, body)) => Ok(idempotency::replay(status, body)),
+                    None => Err(AppError::Conflict(msg)),
+                }
+            }
+            None => Err(AppError::Conflict(msg)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The first response to this request's `Idempotency-Key`, if it was seen before; lets a
+/// handler answer a retry before re-validating input the first request already used.
+pub async fn replay_if_seen(
+    state: &web::Data<AppState>,
+    who: &crate::platform::authz::Principal,
+    req: &HttpRequest,
+    digest: &str,
+) -> AppResult<Option<HttpResponse>> {
+    use crate::platform::idempotency::{self, Keyed};
+    let Some(key) = idempotency::key_of(req)? else {
+        return Ok(None);
+    };
+    let (db, user_id, method, path, digest) = (
+        state.db.clone(),
+        who.id.clone(),
+        req.method().to_string(),
+        req.path().to_owned(),
+        digest.to_owned(),
+    );
+    let stored = blocking(move || {
+        db.read(|conn| {
+            idempotency::lookup(
+                conn,
+                &Keyed {
+                    user_id: &user_id,
+                    key: &key,
+                    method: &method,
+                    path: &path,
+                    digest: &digest,
+                },
+            )
+        })
+    })
+    .await?;
+    Ok(stored.map(|(status, body)| idempotency::replay(status, body)))
+}
+
+/// Unknown addresses: a problem document for the API, a page for people.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        actix_web::ResponseError::error_response(&AppError::NotFound(format!(
+            "没有这个接口：{} {}",
+            req.method(),
+            req.path()
+        )))
+    } else {
+        kit::error_page(&AppError::NotFound("您要找的页面不存在。".into()), None)
+    }
+}
+
+/// The `Idempotency-Key` header of creating POSTs.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documents the header; the value is read by crate::platform::idempotency
+pub struct IdempotencyKey {
+    /// 重试时返回第一次的结果，不会重复创建（例如使用一个 UUID）。
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
