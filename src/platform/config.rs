@@ -39,6 +39,30 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     #[serde(default)]
     pub intake: IntakeSettings,
+    #[serde(default)]
+    pub import: ImportSettings,
+}
+
+/// How much of an uploaded workbook is read before it is refused: an .xlsx is a zip of
+/// XML, so a file of a few kilobytes can declare a million rows or inflate to gigabytes.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct ImportSettings {
+    /// Rows of the sheet, the header row included.
+    pub max_rows: u32,
+    pub max_columns: u32,
+    /// The workbook's parts inflated, all together.
+    pub max_unzipped_bytes: u64,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            max_rows: 20_000,
+            max_columns: 60,
+            max_unzipped_bytes: 100 * 1024 * 1024,
+        }
+    }
 }
 
 /// Leads raised and answered by email: the SMTP listener, the HTTP route for a mail
@@ -518,6 +542,12 @@ impl Settings {
             ("normal", &self.leads.remind_before.normal),
         ] {
             parse_duration(v).map_err(|e| format!("配置项 leads.remind_before.{k} 有误：{e}"))?;
+        }
+        if self.import.max_rows < 2
+            || self.import.max_columns < 1
+            || self.import.max_unzipped_bytes < 1024
+        {
+            return Err("import.max_rows 至少 2，import.max_columns 至少 1，import.max_unzipped_bytes 至少 1024".into());
         }
         if self.outbox.max_attempts < 1 || self.outbox.batch < 1 {
             return Err("outbox.max_attempts 和 outbox.batch 至少为 1".into());

@@ -541,7 +541,7 @@ on_both! {
         let eml = coord.get(app.url(&format!("/intake/{id}/raw"))).send().await.unwrap().bytes().await.unwrap();
         assert_eq!(eml.as_ref(), corpus("01_gbk_new_lead.eml").as_slice(), "kept byte for byte");
         let xlsx = coord.get(app.url("/intake/export.xlsx?status=processed")).send().await.unwrap().bytes().await.unwrap();
-        let rows = minecoord::platform::xlsx::read_first_sheet(&xlsx).unwrap();
+        let rows = minecoord::platform::xlsx::read_first_sheet(&xlsx, &Default::default()).unwrap();
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[1][3], "zhang.wei@beht.example.cn");
 

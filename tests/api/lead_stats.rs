@@ -81,7 +81,7 @@ on_both! {
         let r = app.get("/api/v1/leads/export.xlsx?state=closed", &coord).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], minecoord::platform::xlsx::XLSX);
-        let rows = minecoord::platform::xlsx::read_first_sheet(&r.bytes().await.unwrap()).unwrap();
+        let rows = minecoord::platform::xlsx::read_first_sheet(&r.bytes().await.unwrap(), &Default::default()).unwrap();
         assert_eq!(rows.len(), 3, "header and the two closed leads: {rows:?}");
         assert_eq!(rows[0][0], "编号");
         assert!(rows.iter().any(|r| r[1] == "一号" && r[8] == "已办结"));

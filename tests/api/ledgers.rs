@@ -14,7 +14,7 @@ async fn download(app: &TestApp, path: &str, token: &str) -> Vec<Vec<String>> {
         .to_str()
         .unwrap()
         .contains("filename*=UTF-8''"));
-    read_first_sheet(&r.bytes().await.unwrap()).unwrap()
+    read_first_sheet(&r.bytes().await.unwrap(), &Default::default()).unwrap()
 }
 
 on_both! {
@@ -173,6 +173,87 @@ on_both! {
         let (status, body) = problem(import(&app, &nr, bytes).await).await;
         assert_eq!(status, 422, "NR may not import supervisors");
         assert!(body["errors"].to_string().contains("只有区应急局或协调办"), "{body}");
+        assert_eq!(app.count("mines").await, 1);
+    }
+}
+
+/// A workbook whose sheet names its last possible cell: a few kilobytes that once made the
+/// reader allocate 16 384 × 1 048 576 cells and abort the service.
+fn far_corner_workbook() -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write_string(0, 0, "矿山名称").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+/// A valid ledger with one more part that inflates to `padding` bytes of zeros (a few
+/// kilobytes compressed): the shape of a zip bomb.
+fn padded_workbook(padding: usize) -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    let plain = workbook(
+        &HEADERS,
+        &[vec![
+            "填充矿",
+            "填充有限公司",
+            &crate::mines::credit_code(481),
+            "BEHT",
+            "sand_gravel",
+            "建筑用石料",
+            "露天",
+            "生产",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]],
+    );
+    let mut source = zip::ZipArchive::new(Cursor::new(plain)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        out.raw_copy_file(source.by_index(i).unwrap()).unwrap();
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    out.start_file("xl/media/padding.bin", options).unwrap();
+    out.write_all(&vec![0u8; padding]).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+on_both! {
+    /// A sheet that claims or holds cells past the row and column caps is refused before it
+    /// is read: 422 naming the limit, nothing written, and the service still answers.
+    async fn a_workbook_past_the_row_and_column_caps_is_refused(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let bytes = far_corner_workbook();
+        assert!(bytes.len() < 16 * 1024, "the crafted file is small: {} bytes", bytes.len());
+        let (status, body) = problem(import(&app, &em, bytes).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(fields(&body), vec!["file"]);
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("20000 行、60 列"), "{message}");
+        assert!(message.contains("第 1048576 行、第 16384 列"), "{message}");
+        assert_eq!(app.count("mines").await, 0);
+        assert_eq!(app.get("/api/v1/me", &em).await.status(), 200, "the service is still up");
+    }
+}
+
+on_both! {
+    settings = |s| { s.import.max_unzipped_bytes = 1024 * 1024; };
+    /// A workbook whose parts inflate past `import.max_unzipped_bytes` is refused whatever
+    /// sizes the archive declares; the same ledger without the padding imports.
+    async fn a_workbook_that_inflates_past_the_limit_is_refused(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let bomb = padded_workbook(2 * 1024 * 1024);
+        assert!(bomb.len() < 64 * 1024, "compressed it is small: {} bytes", bomb.len());
+        let (status, body) = problem(import(&app, &em, bomb).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(fields(&body), vec!["file"]);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("解压后超过 1 MB"), "{body}");
+        assert_eq!(app.count("mines").await, 0);
+        let (status, body) = problem(import(&app, &em, padded_workbook(100 * 1024)).await).await;
+        assert_eq!(status, 201, "{body}");
         assert_eq!(app.count("mines").await, 1);
     }
 }

@@ -418,7 +418,8 @@ pub async fn import_mines(
 ) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::EditMines)?;
     let bytes = read_upload(&state, payload).await?;
-    let sheet = blocking(move || crate::platform::xlsx::read_first_sheet(&bytes)).await?;
+    let limits = state.settings.import;
+    let sheet = blocking(move || crate::platform::xlsx::read_first_sheet(&bytes, &limits)).await?;
     let today = state.today();
     let now = state.clock.now_naive();
     let who = user.0;
