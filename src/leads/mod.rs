@@ -782,11 +782,14 @@ pub fn step(
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
             {
-                match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                match crate::platform::rules::dates::parse(
+                    d,
+                    crate::platform::clock::shanghai_date(now),
+                ) {
                     Ok(d) => data["rectify_by"] = serde_json::json!(d),
-                    Err(_) => errors.push(FieldError::new(
+                    Err(message) => errors.push(FieldError::new(
                         "rectify_by",
-                        "整改期限应为日期，如 2026-03-31",
+                        format!("整改期限：{message}"),
                     )),
                 }
             }

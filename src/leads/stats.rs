@@ -218,8 +218,8 @@ pub fn period(q: &StatsQuery, today: NaiveDate) -> AppResult<(NaiveDate, NaiveDa
     let parse = |field: &str, v: &Option<String>, default: NaiveDate| -> AppResult<NaiveDate> {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(default),
-            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| AppError::field(field, "应为日期，如 2026-03-01")),
+            Some(s) => crate::platform::rules::dates::parse(s, today)
+                .map_err(|message| AppError::field(field, message)),
         }
     };
     let from = parse("from", &q.from, today.with_day0(0).unwrap_or(today))?;

@@ -2,7 +2,6 @@
 //! types, risk grades and the working-day calendar.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::authz::{self, Action, Principal};
@@ -309,13 +308,10 @@ pub async fn working_days(
             errors.push(FieldError::new("from", "请提供起始日期，格式为 YYYY-MM-DD"));
             None
         }
-        Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Some(s) => match crate::platform::rules::dates::parse(s, state.today()) {
             Ok(d) => Some(d),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "from",
-                    format!("日期 {s:?} 格式不正确，应为 YYYY-MM-DD，例如 2026-05-06"),
-                ));
+            Err(message) => {
+                errors.push(FieldError::new("from", format!("日期 {s:?}：{message}")));
                 None
             }
         },

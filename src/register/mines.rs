@@ -73,7 +73,12 @@ impl Mine {
         self.is_tailings_pond()
             && match self.tailings_evaluated_on {
                 None => true,
-                Some(d) => d + Months::new(12 * TAILINGS_EVALUATION_YEARS as u32) < today,
+                // A date at the end of the calendar is never due (and never a panic).
+                Some(d) => crate::platform::rules::dates::add_months(
+                    d,
+                    12 * TAILINGS_EVALUATION_YEARS as u32,
+                )
+                .is_some_and(|due| due < today),
             }
     }
 
@@ -91,7 +96,9 @@ impl Mine {
             (Some(_), None) => reasons.push("没有检查记录".to_owned()),
             (Some(g), Some(last)) => {
                 let months = intervals.months(g);
-                if last + Months::new(months) < today {
+                if crate::platform::rules::dates::add_months(last, months)
+                    .is_some_and(|due| due < today)
+                {
                     reasons.push(format!(
                         "{}应每 {} 个月检查一次，上次检查为 {}",
                         g.display(),
@@ -318,14 +325,18 @@ fn optional_text(
     }
 }
 
-pub fn parse_date(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<NaiveDate> {
-    match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
+/// A date typed into `field`, within the bounds of `platform::rules::dates`; a mistake is
+/// added to `errors`.
+pub fn parse_date(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    match crate::platform::rules::dates::parse(value, today) {
         Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(FieldError::new(
-                field,
-                "日期格式应为 YYYY-MM-DD，例如 2026-05-06",
-            ));
+        Err(message) => {
+            errors.push(FieldError::new(field, message));
             None
         }
     }
@@ -437,7 +448,7 @@ fn apply(
         mine.last_inspected_on = if d.trim().is_empty() {
             None
         } else {
-            parse_date(&mut errors, "last_inspected_on", &d)
+            parse_date(&mut errors, "last_inspected_on", &d, today)
         };
         if mine.last_inspected_on.is_some_and(|d| d > today) {
             errors.push(FieldError::new(
@@ -544,8 +555,14 @@ fn apply(
             mine.tailings_evaluated_on = if d.trim().is_empty() {
                 None
             } else {
-                parse_date(&mut errors, "tailings_evaluated_on", &d)
+                parse_date(&mut errors, "tailings_evaluated_on", &d, today)
             };
+            if mine.tailings_evaluated_on.is_some_and(|d| d > today) {
+                errors.push(FieldError::new(
+                    "tailings_evaluated_on",
+                    "安全现状评价日期不能晚于今天",
+                ));
+            }
         }
         if let Some(o) = input.tailings_overhead {
             mine.tailings_overhead = i32::from(o);
@@ -964,7 +981,7 @@ fn set_risk_grade_with(
     }
     let assessed_on = match input.assessed_on.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(d) => parse_date(&mut errors, "assessed_on", d),
+        Some(d) => parse_date(&mut errors, "assessed_on", d, shanghai_date(now)),
     };
     if assessed_on.is_some_and(|d| d > shanghai_date(now)) {
         errors.push(FieldError::new("assessed_on", "评估日期不能晚于今天"));

@@ -250,7 +250,7 @@ fn apply(
         match d.trim() {
             "" => errors.push(FieldError::new("issued_on", "请填写发证日期")),
             d => {
-                if let Some(d) = parse_date(&mut errors, "issued_on", d) {
+                if let Some(d) = parse_date(&mut errors, "issued_on", d, today) {
                     p.issued_on = d;
                 }
             }
@@ -262,7 +262,7 @@ fn apply(
     if let Some(d) = input.expires_on {
         p.expires_on = match d.trim() {
             "" => None,
-            d => parse_date(&mut errors, "expires_on", d),
+            d => parse_date(&mut errors, "expires_on", d, today),
         };
     }
     if p.expires_on.is_some_and(|e| e <= p.issued_on) {
