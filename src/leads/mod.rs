@@ -28,6 +28,22 @@ use crate::platform::pagination;
 use crate::platform::rules::calendar::WorkingCalendar;
 use crate::platform::rules::role::Role;
 
+// Integer and comma-joined columns as the API shows them (API.md: a boolean, a list).
+fn int_as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*v != 0)
+}
+
+fn flag_as_bool<S: serde::Serializer>(v: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&(*v != 0)),
+        None => s.serialize_none(),
+    }
+}
+
+fn codes_as_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.split(',').map(str::trim).filter(|c| !c.is_empty()))
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = leads)]
 pub struct Lead {
@@ -46,9 +62,13 @@ pub struct Lead {
     pub township: Option<String>,
     pub state: String,
     pub primary_department: String,
-    /// Comma-separated department codes.
+    /// Stored comma-separated; shown as a list of department codes.
+    #[serde(serialize_with = "codes_as_list")]
+    #[schema(value_type = Vec<String>)]
     pub assisting_departments: String,
     pub routing_reason: String,
+    #[serde(serialize_with = "flag_as_bool")]
+    #[schema(value_type = Option<bool>)]
     pub substantiated: Option<i32>,
     pub raised_by: Option<String>,
     pub raised_by_name: String,
@@ -58,6 +78,8 @@ pub struct Lead {
     pub raised_at: NaiveDateTime,
     #[schema(value_type = Option<String>)]
     pub next_due_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "int_as_bool")]
+    #[schema(value_type = bool)]
     pub overdue: i32,
     /// pending | disputed while a transfer (转办) is open.
     pub transfer_state: Option<String>,

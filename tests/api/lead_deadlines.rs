@@ -64,7 +64,7 @@ on_both! {
         }
         let ee = app.token_for("ee.esc", PASSWORD).await;
         let v: Value = app.get(&format!("/api/v1/leads/{id}"), &ee).await.json().await.unwrap();
-        assert_eq!(v["overdue"], 1);
+        assert_eq!(v["overdue"], true);
         assert_eq!(v["is_overdue"], true);
         let last = v["timeline"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["kind"], "overdue");
