@@ -43,7 +43,7 @@ use crate::web::{audit, ops};
         leads::decide_transfer, leads::escalate_lead, leads::evaluate_lead, leads::reopen_lead,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemAnswers),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -62,6 +62,113 @@ impl Modify for BearerAuth {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Paths answered without signing in (and so never 401 or 403).
+const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// The error answers every operation can give, declared once as shared responses and
+/// referenced from each operation they apply to; every 4xx and 5xx an operation declares
+/// itself is a problem document (`application/problem+json`), as the service sends it.
+///
+/// Which apply: 401 and 403 to every operation that needs a signed-in user (403 also for a
+/// missing CSRF token on cookie sessions), 503 to those that use the database; 400, 413
+/// and 422 to those with a body (malformed, too large, invalid); 422 to those with query
+/// parameters; 404 to those with a path parameter.
+struct ProblemAnswers;
+
+impl ProblemAnswers {
+    const SHARED: &'static [(&'static str, &'static str, &'static str)] = &[
+        (
+            "400",
+            "BadRequest",
+            "请求格式有误（如 JSON 不完整、请求体为空）",
+        ),
+        ("401", "Unauthorized", "未登录、登录已失效或账号已停用"),
+        (
+            "403",
+            "Forbidden",
+            "无权进行此操作（角色或单位不符，或缺少 CSRF 令牌）",
+        ),
+        ("404", "NotFound", "记录或地址不存在"),
+        ("413", "PayloadTooLarge", "请求体或文件超过大小上限"),
+        (
+            "422",
+            "Unprocessable",
+            "输入有误：errors 中逐项列出字段与原因",
+        ),
+        ("503", "Unavailable", "数据库暂不可用，请稍后重试"),
+    ];
+    const PROBLEM: &'static str = "application/problem+json";
+
+    fn problem_content() -> utoipa::openapi::RefOr<utoipa::openapi::content::Content> {
+        utoipa::openapi::RefOr::T(utoipa::openapi::content::Content::new(Some(
+            utoipa::openapi::Ref::from_schema_name("Problem"),
+        )))
+    }
+}
+
+impl Modify for ProblemAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr, Response};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, description) in Self::SHARED {
+            let mut response = Response::new(*description);
+            response
+                .content
+                .insert(Self::PROBLEM.into(), Self::problem_content());
+            components
+                .responses
+                .insert((*name).into(), RefOr::T(response));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = PUBLIC.contains(&path.as_str());
+            let path_params = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // What the operation declares itself stays (its own wording), as a problem.
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(r)) = (status.starts_with(['4', '5']), response) {
+                        r.content.clear();
+                        r.content
+                            .insert(Self::PROBLEM.into(), Self::problem_content());
+                    }
+                }
+                let body = op.request_body.is_some();
+                let query = op.parameters.iter().flatten().any(|p| match p {
+                    RefOr::T(p) => {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    }
+                    RefOr::Ref(_) => false,
+                });
+                for (status, name, _) in Self::SHARED {
+                    let applies = match *status {
+                        "401" | "403" | "503" => !public,
+                        "400" | "413" => body,
+                        "422" => body || query,
+                        "404" => path_params,
+                        _ => false,
+                    };
+                    if applies && !op.responses.responses.contains_key(*status) {
+                        op.responses
+                            .responses
+                            .insert((*status).into(), RefOr::Ref(Ref::from_response_name(*name)));
+                    }
+                }
+                if public {
+                    op.security = Some(Vec::new());
+                }
+            }
         }
     }
 }

@@ -61,6 +61,52 @@ on_both! {
 }
 
 on_both! {
+    /// Every operation documents its error answers: 401 wherever signing in is needed, and
+    /// every 4xx and 5xx is a problem document, so a generated client can rely on them.
+    async fn openapi_documents_the_problem_answers(app) {
+        let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let shared = doc["components"]["responses"].as_object().unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if !["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                operations += 1;
+                let responses = op["responses"].as_object().unwrap();
+                let public = ["/healthz", "/readyz", "/metrics"].contains(&path.as_str());
+                assert_eq!(responses.contains_key("401"), !public, "{method} {path}: 401");
+                if path.contains('{') {
+                    assert!(responses.contains_key("404"), "{method} {path}: 404");
+                }
+                if op.get("requestBody").is_some() {
+                    for s in ["400", "422"] {
+                        assert!(responses.contains_key(s), "{method} {path}: {s}");
+                    }
+                }
+                for (status, response) in responses {
+                    if !status.starts_with('4') && !status.starts_with('5') {
+                        continue;
+                    }
+                    let response = match response["$ref"].as_str() {
+                        Some(r) => &shared[r.trim_start_matches("#/components/responses/")],
+                        None => response,
+                    };
+                    let types: Vec<&String> = response["content"].as_object().unwrap().keys().collect();
+                    assert_eq!(types, vec!["application/problem+json"], "{method} {path} {status}");
+                    assert_eq!(response["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem", "{method} {path} {status}");
+                }
+            }
+        }
+        assert!(operations > 90, "{operations} operations");
+        // And the service answers as documented: an API error is a problem document.
+        let r = app.client.get(app.url("/api/v1/mines")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+}
+
+on_both! {
     /// An unknown API address is a 404 problem document; an unknown page is a Chinese page.
     async fn unknown_addresses_are_404(app) {
         let (status, body) = problem(app.get("/api/v1/nothing-here", &app.admin_token).await).await;
