@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::leads::rules::{due_at, LeadState, Move, Stage, Urgency};
+use crate::leads::rules::{due_at, LeadState, Move, Routing, Stage, Urgency};
 use crate::platform::audit::{self, Change};
 use crate::platform::authz::Principal;
 use crate::platform::config::{GeoSettings, LeadSettings};
@@ -232,19 +232,8 @@ pub(crate) fn text(
     v
 }
 
-/// How a lead is routed, and why (shown on the lead).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Routing {
-    pub primary: String,
-    pub assisting: Vec<String>,
-    pub mine_id: Option<String>,
-    pub township: Option<String>,
-    pub reason: String,
-}
-
-/// Decides the departments from the category, and the mine and township from the place.
-/// A point inside a mine's boundary attaches that mine; on a mining-related category, a
-/// point inside no licensed boundary goes to 区自然资源分局 as suspected unlicensed mining.
+/// Looks up what routing decides on (the departments' names, the mines at the point) and
+/// lets the pure rule decide (`rules::route`); a named mine's township is filled in after.
 pub fn route(
     conn: &mut DbConnection,
     category: &crate::reference::LeadCategory,
@@ -253,62 +242,42 @@ pub fn route(
     township: Option<String>,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Routing> {
-    let dept_name = |conn: &mut DbConnection, code: &str| {
-        crate::reference::department(conn, code)
-            .map(|d| d.name)
-            .unwrap_or_else(|_| code.to_owned())
+    let names: std::collections::HashMap<String, String> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    let department_name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
+    let at_point = match location {
+        None => None,
+        Some(loc) => Some(
+            crate::register::boundaries::mines_at(conn, loc.lon, loc.lat, ctx.today, ctx.geo)?
+                .into_iter()
+                .map(|m| crate::leads::rules::MineAtPoint {
+                    mine_id: m.mine_id,
+                    name: m.name,
+                    township: m.township,
+                    licensed: m.licensed,
+                })
+                .collect(),
+        ),
     };
-    let mut primary = category.primary_department.clone();
-    let mut assisting = split(&category.assisting_departments);
-    let mut reasons = vec![format!(
-        "按线索类别“{}”由{}主办",
-        category.name,
-        dept_name(conn, &primary)
-    )];
-    if !assisting.is_empty() {
-        let names: Vec<String> = assisting.iter().map(|c| dept_name(conn, c)).collect();
-        reasons.push(format!("{}协办", names.join("、")));
-    }
-    let mut mine_id = mine_id;
-    let mut township = township;
-    if let Some(loc) = location {
-        let found =
-            crate::register::boundaries::mines_at(conn, loc.lon, loc.lat, ctx.today, ctx.geo)?;
-        match (found.first(), mine_id.as_ref()) {
-            (Some(m), None) => {
-                reasons.push(format!("位置在“{}”矿区范围内，关联该矿山", m.name));
-                mine_id = Some(m.mine_id.clone());
-                township = township.or_else(|| Some(m.township.clone()));
-            }
-            (Some(_), Some(_)) => {}
-            (None, _) => {}
-        }
-        let licensed = found.iter().any(|m| m.licensed);
-        if category.mining_related != 0 && !licensed && mine_id.is_none() {
-            if primary != "NR" {
-                assisting.retain(|d| d != "NR");
-                assisting.insert(0, std::mem::replace(&mut primary, "NR".into()));
-            }
-            reasons.push(
-                "位置不在任何持有效采矿许可证的矿区范围内，按疑似无证采矿交区自然资源分局主办"
-                    .into(),
-            );
-        }
-    }
-    assisting.retain(|d| d != &primary);
-    assisting.dedup();
-    if township.is_none() {
-        if let Some(m) = mine_id.as_deref() {
-            township = Some(crate::register::mines::find(conn, m)?.township);
-        }
-    }
-    Ok(Routing {
-        primary,
-        assisting,
+    let assisting = split(&category.assisting_departments);
+    let mut routing = crate::leads::rules::route(crate::leads::rules::RouteFacts {
+        category_name: &category.name,
+        primary: &category.primary_department,
+        assisting: &assisting,
+        mining_related: category.mining_related != 0,
         mine_id,
         township,
-        reason: reasons.join("；") + "。",
-    })
+        at_point,
+        department_name: &department_name,
+    });
+    if routing.township.is_none() {
+        if let Some(m) = routing.mine_id.as_deref() {
+            routing.township = Some(crate::register::mines::find(conn, m)?.township);
+        }
+    }
+    Ok(routing)
 }
 
 /// The next number of the year: XS-2026-000123. The counter row is locked for the rest of

@@ -162,6 +162,105 @@ pub fn source_of(role: Role) -> &'static str {
     }
 }
 
+/// The facts routing decides on, looked up beforehand (DOMAIN.md §4).
+pub struct RouteFacts<'a> {
+    /// The category's name and its primary and assisting departments.
+    pub category_name: &'a str,
+    pub primary: &'a str,
+    pub assisting: &'a [String],
+    /// Whether the category concerns mining itself (无证采矿, 越界开采 …): such a lead at a
+    /// point inside no licensed boundary is suspected unlicensed mining.
+    pub mining_related: bool,
+    /// The mine the raiser named, if any, and the township they gave.
+    pub mine_id: Option<String>,
+    pub township: Option<String>,
+    /// `None` without a position; otherwise the mines whose boundary holds the point.
+    pub at_point: Option<Vec<MineAtPoint>>,
+    /// Display names of the departments, for the reason.
+    pub department_name: &'a dyn Fn(&str) -> String,
+}
+
+/// A mine whose boundary holds the lead's position.
+#[derive(Debug, Clone)]
+pub struct MineAtPoint {
+    pub mine_id: String,
+    pub name: String,
+    pub township: String,
+    /// Holds a valid mining licence today.
+    pub licensed: bool,
+}
+
+/// Where a lead goes and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub primary: String,
+    pub assisting: Vec<String>,
+    pub mine_id: Option<String>,
+    /// `None` when neither the raiser nor the place gave one (the named mine's township is
+    /// then looked up by the caller).
+    pub township: Option<String>,
+    pub reason: String,
+}
+
+/// The office that triages and takes suspected unlicensed mining (区自然资源分局).
+pub const COORDINATION_OFFICE: &str = "NR";
+
+/// Decides the departments from the category, and the mine and township from the place:
+/// a point inside a mine's boundary attaches that mine (unless one was named); on a
+/// mining-related category, a point inside no licensed boundary with no mine named goes
+/// to 区自然资源分局 as suspected 无证采矿, the category's primary department assisting.
+pub fn route(f: RouteFacts<'_>) -> Routing {
+    let name = f.department_name;
+    let mut primary = f.primary.to_owned();
+    let mut assisting: Vec<String> = f.assisting.to_vec();
+    let mut reasons = vec![format!(
+        "按线索类别“{}”由{}主办",
+        f.category_name,
+        name(&primary)
+    )];
+    if !assisting.is_empty() {
+        let names: Vec<String> = assisting.iter().map(|c| name(c)).collect();
+        reasons.push(format!("{}协办", names.join("、")));
+    }
+    let mut mine_id = f.mine_id;
+    let mut township = f.township;
+    if let Some(found) = f.at_point {
+        if let (Some(m), None) = (found.first(), mine_id.as_ref()) {
+            reasons.push(format!("位置在“{}”矿区范围内，关联该矿山", m.name));
+            mine_id = Some(m.mine_id.clone());
+            township = township.or_else(|| Some(m.township.clone()));
+        }
+        let licensed = found.iter().any(|m| m.licensed);
+        if f.mining_related && !licensed && mine_id.is_none() {
+            if primary != COORDINATION_OFFICE {
+                assisting.retain(|d| d != COORDINATION_OFFICE);
+                assisting.insert(
+                    0,
+                    std::mem::replace(&mut primary, COORDINATION_OFFICE.into()),
+                );
+            }
+            reasons.push(
+                "位置不在任何持有效采矿许可证的矿区范围内，按疑似无证采矿交区自然资源分局主办"
+                    .into(),
+            );
+        }
+    }
+    assisting.retain(|d| d != &primary);
+    let mut seen = Vec::new();
+    assisting.retain(|d| {
+        let first = !seen.contains(d);
+        seen.push(d.clone());
+        first
+    });
+    Routing {
+        primary,
+        assisting,
+        mine_id,
+        township,
+        reason: reasons.join("；") + "。",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +337,120 @@ mod tests {
             due_at(local(2026, 9, 30, 9), Span::WorkingDays(3), &c, shanghai()),
             Some(local(2026, 10, 10, 9))
         );
+    }
+
+    mod routing {
+        use super::super::*;
+
+        fn name(code: &str) -> String {
+            match code {
+                "NR" => "区自然资源分局",
+                "EM" => "区应急局",
+                "EE" => "区生态环境分局",
+                "DRC" => "区发改委",
+                "GDS" => "区政数局",
+                "MIIT" => "区工业和信息化局",
+                _ => code,
+            }
+            .to_owned()
+        }
+
+        fn facts<'a>(
+            primary: &'a str,
+            assisting: &'a [String],
+            mining_related: bool,
+            at_point: Option<Vec<MineAtPoint>>,
+        ) -> RouteFacts<'a> {
+            RouteFacts {
+                category_name: "测试类别",
+                primary,
+                assisting,
+                mining_related,
+                mine_id: None,
+                township: None,
+                at_point,
+                department_name: &name,
+            }
+        }
+
+        fn mine(id: &str, licensed: bool) -> MineAtPoint {
+            MineAtPoint {
+                mine_id: id.into(),
+                name: format!("{id}号矿"),
+                township: "BEHT".into(),
+                licensed,
+            }
+        }
+
+        #[test]
+        fn the_category_names_the_primary_and_assisting_departments() {
+            let assisting = vec!["DRC".to_owned()];
+            let r = route(facts("GDS", &assisting, false, None));
+            assert_eq!(
+                (r.primary.as_str(), r.assisting.clone()),
+                ("GDS", assisting)
+            );
+            assert_eq!(r.mine_id, None);
+            assert_eq!(
+                r.reason,
+                "按线索类别“测试类别”由区政数局主办；区发改委协办。"
+            );
+        }
+
+        #[test]
+        fn the_primary_department_never_assists_itself_and_nobody_twice() {
+            let assisting = vec!["EM".to_owned(), "EE".to_owned(), "EM".to_owned()];
+            let r = route(facts("EM", &assisting, false, None));
+            assert_eq!(r.assisting, vec!["EE".to_owned()]);
+        }
+
+        #[test]
+        fn a_point_inside_a_licensed_mine_attaches_that_mine_and_its_township() {
+            let r = route(facts("EE", &[], true, Some(vec![mine("m1", true)])));
+            assert_eq!(r.mine_id.as_deref(), Some("m1"));
+            assert_eq!(r.township.as_deref(), Some("BEHT"));
+            assert_eq!(r.primary, "EE");
+            assert!(
+                r.reason.contains("位置在“m1号矿”矿区范围内"),
+                "{}",
+                r.reason
+            );
+        }
+
+        #[test]
+        fn a_mining_matter_inside_no_licence_goes_to_nr_as_unlicensed_mining() {
+            let r = route(facts("EM", &[], true, Some(Vec::new())));
+            assert_eq!(r.primary, "NR");
+            assert_eq!(r.assisting, vec!["EM".to_owned()]);
+            assert!(r.reason.contains("疑似无证采矿"), "{}", r.reason);
+            // An expired licence is no licence: the mine is attached and NR is not forced.
+            let r = route(facts("EM", &[], true, Some(vec![mine("m2", false)])));
+            assert_eq!(
+                (r.primary.as_str(), r.mine_id.as_deref()),
+                ("EM", Some("m2"))
+            );
+        }
+
+        #[test]
+        fn other_matters_outside_licences_keep_their_department() {
+            let r = route(facts("EE", &[], false, Some(Vec::new())));
+            assert_eq!((r.primary.as_str(), r.assisting.len()), ("EE", 0));
+        }
+
+        #[test]
+        fn a_named_mine_wins_over_the_point_and_nr_stays_once() {
+            let assisting = vec!["NR".to_owned()];
+            let mut f = facts("EM", &assisting, true, Some(vec![mine("m3", true)]));
+            f.mine_id = Some("m9".into());
+            f.township = Some("KBJD".into());
+            let r = route(f);
+            assert_eq!(r.mine_id.as_deref(), Some("m9"));
+            assert_eq!(r.township.as_deref(), Some("KBJD"));
+            let r = route(facts("EM", &assisting, true, Some(Vec::new())));
+            assert_eq!(
+                (r.primary.as_str(), r.assisting.clone()),
+                ("NR", vec!["EM".to_owned()])
+            );
+        }
     }
 }
