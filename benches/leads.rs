@@ -17,6 +17,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use chrono::{Duration, NaiveDateTime};
 use diesel::{Connection, RunQueryDsl};
 use minecoord::app::startup::Application;
+use minecoord::leads::rules::{LeadState, Urgency};
 use minecoord::leads::{Deadline, Lead};
 use minecoord::platform::clock::{Clock, SystemClock};
 use minecoord::platform::config::Settings;
@@ -251,13 +252,17 @@ async fn main() {
                     title: format!("第{k}号线索"),
                     description: "压测数据。".into(),
                     category: cat.into(),
-                    urgency: if k % 7 == 0 { "urgent" } else { "normal" }.into(),
+                    urgency: if k % 7 == 0 {
+                        Urgency::Urgent
+                    } else {
+                        Urgency::Normal
+                    },
                     source: "township".into(),
                     mine_id: None,
                     lon: Some(109.0 + (k % 1000) as f64 * 0.002),
                     lat: Some(40.0 + (k / 1000 % 1000) as f64 * 0.002),
                     township: Some(if k % 40 == 0 { "BEHT" } else { "KBJD" }.into()),
-                    state: state_code.into(),
+                    state: LeadState::parse(state_code).expect("a lead state"),
                     primary_department: dept.into(),
                     assisting_departments: String::new(),
                     routing_reason: "压测".into(),
@@ -299,12 +304,13 @@ async fn main() {
             use diesel::ExpressionMethods;
             conn.transaction::<_, diesel::result::Error, _>(|c| {
                 insert_batch(c, &ls, |c, rows| match c {
-                    DbConnection::Pg(p) => {
-                        diesel::insert_into(leads::table).values(rows).execute(p)
-                    }
-                    DbConnection::Sqlite(s) => {
-                        diesel::insert_into(leads::table).values(rows).execute(s)
-                    }
+                    // Coded columns are written by value (`serialize_as`).
+                    DbConnection::Pg(p) => diesel::insert_into(leads::table)
+                        .values(rows.to_vec())
+                        .execute(p),
+                    DbConnection::Sqlite(s) => diesel::insert_into(leads::table)
+                        .values(rows.to_vec())
+                        .execute(s),
                 });
                 insert_batch(c, &ds, |c, rows| match c {
                     DbConnection::Pg(p) => diesel::insert_into(lead_departments::table)

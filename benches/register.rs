@@ -20,6 +20,7 @@ use minecoord::platform::db::schema::{mine_boundaries, mines, permits, townships
 use minecoord::register::boundaries::MineBoundary;
 use minecoord::register::mines::Mine;
 use minecoord::register::permits::Permit;
+use minecoord::register::rules::mine::MineStatus;
 
 mod common;
 use common::{env_usize, load, row, rss_kib, CONCURRENCY};
@@ -149,7 +150,7 @@ async fn main() {
                         "open_pit"
                     }
                     .into(),
-                    status: statuses[i % statuses.len()].into(),
+                    status: MineStatus::parse(statuses[i % statuses.len()]).expect("a mine status"),
                     supervisor_department: (i % 11 != 0).then(|| "EM".to_owned()),
                     risk_grade: grades[i % grades.len()].map(str::to_owned),
                     last_inspected_on: Some(today - Duration::days((i % 400) as i64)),
@@ -218,7 +219,7 @@ async fn main() {
                 }
                 if batch_m.len() == 500 || i + 1 == n_mines {
                     for m in batch_m.drain(..) {
-                        diesel::insert_into(mines::table).values(&m).execute(conn)?;
+                        diesel::insert_into(mines::table).values(m).execute(conn)?;
                     }
                     for b in batch_b.drain(..) {
                         diesel::insert_into(mine_boundaries::table)

@@ -288,6 +288,54 @@ fn today_comes_from_the_clock() {
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
 
+/// Rule 4: a coded column is read as its enum (see `text_coded!` in platform/db), so an
+/// unknown code is an error; no code parses a stored code into a default variant
+/// (`State::parse(&row.state).unwrap_or(State::Routed)`).
+#[test]
+fn coded_values_have_no_silent_default() {
+    let mut broken = Vec::new();
+    for s in sources() {
+        let code: String = s.code.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find("::parse(") {
+            let after = &rest[i + "::parse(".len()..];
+            // The matching parenthesis of the call.
+            let mut depth = 1;
+            let mut end = after.len();
+            for (j, c) in after.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = j;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let tail = after[end..].trim_start_matches(')').trim_start();
+            if let Some(default) = tail.strip_prefix(".unwrap_or(") {
+                if default.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    let start = rest[..i].rfind(' ').map_or(0, |k| k + 1);
+                    broken.push(format!(
+                        "src/{}: {}…",
+                        s.path,
+                        &rest[start..(i + 60).min(rest.len())]
+                    ));
+                }
+            }
+            rest = after;
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "a stored code parsed into a default hides a bad value; read the column as its enum:\n{}",
+        broken.join("\n")
+    );
+}
+
 /// The layout itself: every top-level folder is a layer or a capability named in
 /// ARCHITECTURE.md, and ARCHITECTURE.md names every capability.
 #[test]

@@ -142,7 +142,7 @@ pub async fn sign_in(
             state.limiter.record_success(ip);
             let (token, claims) = state.keys.issue(
                 &user.id,
-                &user.role,
+                user.role.code(),
                 user.token_version,
                 state.clock.now(),
                 state.durations.token_ttl,

@@ -25,7 +25,8 @@ pub struct User {
     pub password_hash: String,
     pub display_name: String,
     pub email: Option<String>,
-    pub role: String,
+    #[diesel(serialize_as = String)]
+    pub role: Role,
     pub department: Option<String>,
     pub township: Option<String>,
     pub mine_id: Option<String>,
@@ -41,9 +42,9 @@ pub struct User {
 
 impl User {
     pub fn role(&self) -> Role {
-        // Roles are validated on every write; an unknown one can only come from a manual
-        // database edit, and is treated as the least privileged.
-        Role::parse(&self.role).unwrap_or(Role::Enterprise)
+        // Roles are validated on every write; an unknown one (a manual database edit) is
+        // refused when the row is read, so nobody signs in with it.
+        self.role
     }
 
     pub fn principal(&self) -> Principal {
@@ -360,7 +361,7 @@ pub fn create(
         password_hash,
         display_name: input.display_name.trim().to_owned(),
         email: blank_to_none(input.email).map(|e| e.to_lowercase()),
-        role: role.map(|r| r.code().to_owned()).unwrap_or_default(),
+        role: role.ok_or_else(|| AppError::field("role", "未知的角色"))?,
         department: binding.department,
         township: binding.township,
         mine_id: binding.mine_id,
@@ -374,7 +375,7 @@ pub fn create(
         version: 1,
     };
     diesel::insert_into(users::table)
-        .values(&user)
+        .values(user.clone())
         .execute(conn)?;
     audit::record(
         conn,
@@ -424,7 +425,7 @@ fn save(
     .set((
         users::display_name.eq(&after.display_name),
         users::email.eq(&after.email),
-        users::role.eq(&after.role),
+        users::role.eq(after.role.code()),
         users::department.eq(&after.department),
         users::township.eq(&after.township),
         users::mine_id.eq(&after.mine_id),
@@ -532,7 +533,7 @@ pub fn update(
             // A new role means new permissions: sessions issued under the old one end.
             after.token_version += 1;
         }
-        after.role = r.code().to_owned();
+        after.role = r;
     }
     save(conn, actor, now, &before, &after, "update")?;
     find(conn, id)

@@ -1,6 +1,7 @@
 //! Pages of accounts: signing in and out, the home page, one's own account and the
 //! administrators' user management.
 
+use crate::web::kit::submitted;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -363,7 +364,7 @@ async fn account_password(
         )
         .await);
     }
-    match api::change_own_password(
+    let result = api::change_own_password(
         state.clone(),
         s.principal.clone(),
         ChangePassword {
@@ -371,13 +372,9 @@ async fn account_password(
             new_password: f.new_password,
         },
     )
-    .await
-    {
-        // The password change ends every session, this one included: sign in again.
-        Ok(()) => Ok(redirect("/login?next=/account%3Fok%3Down_password")),
-        Err(AppError::Validation(errors)) => Ok(account_page(&state, &s, &req, &errors).await),
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    // The password change ends every session, this one included: sign in again.
+    submitted!(result, s, Ok(()) => "/login?next=/account%3Fok%3Down_password", Invalid(errors) => Ok(account_page(&state, &s, &req, &errors).await))
 }
 
 // ---- users --------------------------------------------------------------------------------
@@ -751,13 +748,9 @@ async fn user_create(
         township: Some(f.township.clone()),
         mine_id: Some(f.mine_id.clone()),
     };
-    match api::create_user_as(state.clone(), s.principal.clone(), input).await {
-        Ok(u) => Ok(redirect(&format!("/users/{}?ok=created", u.id))),
-        Err(AppError::Validation(errors)) => {
-            user_form_page(&state, &s, &req, &f, &errors, None).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(api::create_user_as(state.clone(), s.principal.clone(), input).await, s, Ok(u) => &format!("/users/{}?ok=created", u.id), Invalid(errors) => {
+        user_form_page(&state, &s, &req, &f, &errors, None).await
+    })
 }
 
 async fn user_edit(
@@ -778,7 +771,7 @@ async fn user_edit(
         password: String::new(),
         display_name: u.display_name.clone(),
         email: u.email.clone().unwrap_or_default(),
-        role: u.role.clone(),
+        role: u.role.code().to_owned(),
         department: u.department.clone().unwrap_or_default(),
         township: u.township.clone().unwrap_or_default(),
         mine_id: u.mine_id.clone().unwrap_or_default(),
@@ -804,13 +797,9 @@ async fn user_save(
         mine_id: Some(f.mine_id.clone()),
         version: f.version.parse().ok(),
     };
-    match api::update_user_as(state.clone(), s.principal.clone(), id.clone(), patch).await {
-        Ok(u) => Ok(redirect(&format!("/users/{}?ok=saved", u.id))),
-        Err(AppError::Validation(errors)) => {
-            user_form_page(&state, &s, &req, &f, &errors, Some(&id)).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(api::update_user_as(state.clone(), s.principal.clone(), id.clone(), patch).await, s, Ok(u) => &format!("/users/{}?ok=saved", u.id), Invalid(errors) => {
+        user_form_page(&state, &s, &req, &f, &errors, Some(&id)).await
+    })
 }
 
 #[derive(Deserialize)]

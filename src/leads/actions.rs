@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::leads::rules::{LeadState, Stage, Urgency, EVALUATIONS};
+use crate::leads::policy;
+use crate::leads::rules::{LeadState, Stage, EVALUATIONS};
 use crate::leads::{add_event, find_visible, refresh_next_due, text, unit_of, EventActor, Lead};
 use crate::notify::Notice;
 use crate::platform::audit::{self, Change};
@@ -16,7 +17,6 @@ use crate::platform::db::schema::{
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::rules::role::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = lead_transfers)]
@@ -56,7 +56,7 @@ pub struct Evaluation {
 }
 
 fn is_staff_of(who: &Principal, department: &str) -> bool {
-    crate::platform::authz::may_handle_lead(who, department)
+    policy::may_handle(who, department)
 }
 
 fn open_transfer(conn: &mut DbConnection, lead_id: &str) -> AppResult<Option<Transfer>> {
@@ -314,9 +314,9 @@ fn hand_over(
             leads::assisting_departments.eq(assisting.join(",")),
             leads::transfer_state.eq(None::<String>),
             leads::state.eq(if acknowledged {
-                lead.state.clone()
+                lead.state.code()
             } else {
-                LeadState::Acknowledged.code().to_owned()
+                LeadState::Acknowledged.code()
             }),
         ))
         .execute(conn)?;
@@ -493,7 +493,7 @@ pub fn decide_transfer(
     input: DecideInput,
     now: NaiveDateTime,
 ) -> AppResult<Transfer> {
-    if who.role != Role::Coordinator {
+    if !policy::may_decide_disputes(who) {
         return Err(AppError::Forbidden("有异议的转办由协调办裁定。".into()));
     }
     let lead = find_visible(conn, who, id)?;
@@ -599,7 +599,7 @@ pub fn escalate(
     now: NaiveDateTime,
 ) -> AppResult<Lead> {
     let lead = find_visible(conn, who, id)?;
-    if !(is_staff_of(who, &lead.primary_department) || who.role == Role::Coordinator) {
+    if !policy::may_escalate(who, &lead) {
         return Err(AppError::Forbidden("主办部门或协调办可以提请会商。".into()));
     }
     if !lead.state().is_open() {
@@ -656,13 +656,6 @@ pub fn escalate(
     crate::leads::find(conn, id)
 }
 
-/// Whether the user speaks for the township that raised the lead.
-pub fn is_raising_township(who: &Principal, lead: &Lead) -> bool {
-    who.role == Role::Township
-        && (lead.raised_by.as_deref() == Some(who.id.as_str())
-            || who.township.as_deref() == Some(lead.raised_unit.as_str()))
-}
-
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateInput {
@@ -683,7 +676,7 @@ pub fn evaluate(
     now: NaiveDateTime,
 ) -> AppResult<Evaluation> {
     let lead = find_visible(conn, who, id)?;
-    if !is_raising_township(who, &lead) {
+    if !policy::is_raising_township(who, &lead) {
         return Err(AppError::Forbidden(
             "由提出线索的街镇评价部门的办理情况。".into(),
         ));
@@ -788,7 +781,7 @@ pub fn reopen(
     limits: &crate::platform::config::LeadSettings,
 ) -> AppResult<Lead> {
     let lead = find_visible(conn, who, id)?;
-    if !is_raising_township(who, &lead) {
+    if !policy::is_raising_township(who, &lead) {
         return Err(AppError::Forbidden("由提出线索的街镇重新打开线索。".into()));
     }
     if lead.state() != LeadState::Closed {
@@ -822,7 +815,7 @@ pub fn reopen(
             "线索已被他人更新，请刷新后再办理。".into(),
         ));
     }
-    let urgency = Urgency::parse(&lead.urgency).unwrap_or(Urgency::Normal);
+    let urgency = lead.urgency;
     let l = limits.limits(urgency).map_err(AppError::internal)?;
     for stage in [Stage::Verify, Stage::Close] {
         let due = crate::leads::rules::due_at(
@@ -910,7 +903,7 @@ pub fn duplicates(
     who: &Principal,
     q: &DuplicateQuery,
     radius_m: f64,
-) -> AppResult<Vec<Lead>> {
+) -> AppResult<Vec<Candidate>> {
     let Some(category) = q
         .category
         .as_deref()
@@ -949,10 +942,33 @@ pub fn duplicates(
     }
     found.sort_by(|a, b| a.id.cmp(&b.id));
     found.dedup_by(|a, b| a.id == b.id);
-    // Shown to anyone about to raise a lead, whoever handles them: the point is not to
-    // blow the same whistle twice.
-    let _ = who;
-    Ok(found)
+    // Shown to anyone about to raise a lead, whoever handles them (the point is not to
+    // blow the same whistle twice), but whole only to those who may read the lead: a
+    // description can carry a whistle-blower's phone number, the raiser is named.
+    Ok(found
+        .into_iter()
+        .map(|l| Candidate {
+            number: l.number.clone(),
+            title: l.title.clone(),
+            state: l.state,
+            state_label: l.state.label(),
+            lead: policy::may_view(who, &l).then_some(l),
+        })
+        .collect())
+}
+
+/// A possible duplicate as the person about to raise a lead sees it: enough to recognise
+/// the same problem (number, title, state); the lead itself only for those who may read
+/// it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    pub number: String,
+    pub title: String,
+    pub state: LeadState,
+    pub state_label: &'static str,
+    /// The whole lead, when the caller may read it; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<Lead>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -974,9 +990,9 @@ pub fn merge(
     now: NaiveDateTime,
 ) -> AppResult<Lead> {
     let dup = find_visible(conn, who, id)?;
-    if !matches!(who.role, Role::Officer | Role::Head | Role::Coordinator) {
+    if !policy::may_offer_merge(who, &dup) {
         return Err(AppError::Forbidden(
-            "原线索的主办部门或协调办可以合并重复线索。".into(),
+            "本线索的主办部门或协调办可以合并重复线索。".into(),
         ));
     }
     let mut errors = Vec::new();
@@ -993,14 +1009,14 @@ pub fn merge(
         .select(Lead::as_select())
         .first(conn)
         .optional()?
-        .filter(|l| crate::leads::may_view(who, l))
+        .filter(|l| policy::may_view(who, l))
         .ok_or_else(|| AppError::field("into", format!("没有线索 {into}，或您无权查看")))?;
     if original.id == dup.id {
         return Err(AppError::field("into", "不能合并到自己"));
     }
-    if !(who.role == Role::Coordinator || is_staff_of(who, &original.primary_department)) {
+    if !policy::may_merge(who, &dup, &original) {
         return Err(AppError::Forbidden(
-            "原线索的主办部门或协调办可以合并重复线索。".into(),
+            "合并须同时是两条线索的主办部门，或由协调办办理。".into(),
         ));
     }
     if !dup.state().is_open() || !original.state().is_open() {

@@ -362,7 +362,7 @@ side_handler!(
 
 /// Possible duplicates before raising: open leads of the category on the mine or nearby.
 #[utoipa::path(get, path = "/api/v1/leads/duplicates", tag = "问题线索", params(DuplicateQuery), responses(
-    (status = 200, body = LeadPage), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    (status = 200, body = crate::platform::pagination::Page<actions::Candidate>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn lead_duplicates(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -376,7 +376,7 @@ pub async fn lead_duplicates(
             .read(|conn| actions::duplicates(conn, &user.0, &q.0, radius))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(LeadPage {
+    Ok(HttpResponse::Ok().json(crate::platform::pagination::Page {
         items,
         next_cursor: None,
     }))

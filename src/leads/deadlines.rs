@@ -143,7 +143,7 @@ pub fn remind(
             .unwrap_or(Duration::zero())
     };
     let horizon = now + before(Urgency::Urgent).max(before(Urgency::Normal));
-    let due: Vec<(String, String, NaiveDateTime, String)> = db.read(|conn| {
+    let due: Vec<(String, String, NaiveDateTime, Urgency)> = db.read(|conn| {
         Ok(lead_deadlines::table
             .inner_join(leads::table)
             .filter(lead_deadlines::met_at.is_null())
@@ -162,7 +162,7 @@ pub fn remind(
     })?;
     let mut done = 0;
     for (lead_id, stage, due_at, urgency) in due {
-        let window = before(Urgency::parse(&urgency).unwrap_or(Urgency::Normal));
+        let window = before(urgency);
         if due_at - window > now {
             continue;
         }

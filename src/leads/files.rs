@@ -10,7 +10,6 @@ use crate::platform::authz::Principal;
 use crate::platform::db::schema::lead_attachments;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::rules::role::Role;
 use crate::platform::upload::Upload;
 
 /// Accepted kinds of file, by content type, with their usual extension.
@@ -164,7 +163,7 @@ pub fn add(
     now: NaiveDateTime,
 ) -> AppResult<Vec<Attachment>> {
     let lead = crate::leads::find_visible(conn, who, lead_id)?;
-    if matches!(who.role, Role::Admin | Role::Enterprise) {
+    if !crate::leads::policy::may_add_files(who) {
         return Err(AppError::Forbidden("系统管理员不参与线索办理。".into()));
     }
     if !lead.state().is_open() {

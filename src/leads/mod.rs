@@ -8,6 +8,7 @@ pub mod api;
 pub mod deadlines;
 pub mod files;
 pub mod pages;
+pub mod policy;
 pub mod rules;
 pub mod stats;
 
@@ -53,14 +54,16 @@ pub struct Lead {
     pub title: String,
     pub description: String,
     pub category: String,
-    pub urgency: String,
+    #[diesel(serialize_as = String)]
+    pub urgency: Urgency,
     /// township | department | email | inspection | consultation | public
     pub source: String,
     pub mine_id: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub township: Option<String>,
-    pub state: String,
+    #[diesel(serialize_as = String)]
+    pub state: LeadState,
     pub primary_department: String,
     /// Stored comma-separated; shown as a list of department codes.
     #[serde(serialize_with = "codes_as_list")]
@@ -99,7 +102,7 @@ pub struct Lead {
 
 impl Lead {
     pub fn state(&self) -> LeadState {
-        LeadState::parse(&self.state).unwrap_or(LeadState::Routed)
+        self.state
     }
 
     pub fn assisting(&self) -> Vec<String> {
@@ -178,20 +181,6 @@ pub struct NewLead {
     pub location: Option<Location>,
     /// Township code; by default the raiser's township, or the mine's.
     pub township: Option<String>,
-}
-
-/// Whether the user may read the lead (the rule lives in `authz`).
-pub fn may_view(who: &Principal, lead: &Lead) -> bool {
-    let assisting = lead.assisting();
-    crate::platform::authz::may_view_lead(
-        who,
-        &crate::platform::authz::LeadParties {
-            primary_department: &lead.primary_department,
-            assisting_departments: &assisting,
-            township: lead.township.as_deref(),
-            raised_by: lead.raised_by.as_deref(),
-        },
-    )
 }
 
 /// The unit a person acts for: department or township code.
@@ -430,13 +419,13 @@ pub fn raise(
         title,
         description,
         category: category.code.clone(),
-        urgency: urgency.code().to_owned(),
+        urgency,
         source: ctx.source.to_owned(),
         mine_id: routing.mine_id.clone(),
         lon: input.location.map(|l| l.lon),
         lat: input.location.map(|l| l.lat),
         township: routing.township.clone(),
-        state: LeadState::Routed.code().to_owned(),
+        state: LeadState::Routed,
         primary_department: routing.primary.clone(),
         assisting_departments: routing.assisting.join(","),
         routing_reason: routing.reason.clone(),
@@ -456,7 +445,7 @@ pub fn raise(
         version: 1,
     };
     diesel::insert_into(leads::table)
-        .values(&lead)
+        .values(lead.clone())
         .execute(conn)?;
     let mut parties = vec![(
         lead_departments::lead_id.eq(lead.id.clone()),
@@ -628,7 +617,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
 /// A lead the user may read, or 404 (a lead one may not see is not confirmed to exist).
 pub fn find_visible(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Lead> {
     let lead = find(conn, id)?;
-    if !may_view(who, &lead) && !is_receiving(conn, who, id)? && !is_follower(conn, who, id)? {
+    if !policy::may_view(who, &lead)
+        && !is_receiving(conn, who, id)?
+        && !is_follower(conn, who, id)?
+    {
         return Err(AppError::NotFound("没有这条线索，或您无权查看。".into()));
     }
     Ok(lead)
@@ -696,7 +688,7 @@ pub fn step(
     now: NaiveDateTime,
 ) -> AppResult<Lead> {
     let before = find_visible(conn, who, id)?;
-    if !crate::platform::authz::may_handle_lead(who, &before.primary_department) {
+    if !policy::may_handle(who, &before.primary_department) {
         return Err(AppError::Forbidden(
             "只有主办部门的工作人员可以办理这一步。协办部门可以填写办理意见。".into(),
         ));
@@ -957,7 +949,7 @@ pub fn comment(
     now: NaiveDateTime,
 ) -> AppResult<Event> {
     find_visible(conn, who, id)?;
-    if who.role == Role::Admin {
+    if !policy::may_comment(who) {
         return Err(AppError::Forbidden("系统管理员不参与线索办理。".into()));
     }
     let mut errors = Vec::new();
@@ -1039,7 +1031,7 @@ pub fn view(
         .order((lead_events::occurred_at.asc(), lead_events::id.asc()))
         .select(Event::as_select())
         .load(conn)?;
-    let moves = if crate::platform::authz::may_handle_lead(who, &lead.primary_department) {
+    let moves = if policy::may_handle(who, &lead.primary_department) {
         lead.state()
             .open_moves(lead.substantiated.map(|s| s != 0))
             .iter()
@@ -1062,10 +1054,7 @@ pub fn view(
             None => None,
         },
         state_label: lead.state().label().to_owned(),
-        urgency_label: Urgency::parse(&lead.urgency)
-            .map(|u| u.label())
-            .unwrap_or("")
-            .to_owned(),
+        urgency_label: lead.urgency.label().to_owned(),
         is_overdue: lead.is_overdue(now),
         deadlines,
         timeline,

@@ -3,6 +3,7 @@
 //! with its deadlines, timeline and the steps open to the reader.
 
 use crate::web::kit::signed_in;
+use crate::web::kit::submitted;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::leads::actions::{
     AnswerInput, DecideInput, EvaluateInput, ReasonInput, Transfer, TransferInput,
 };
+use crate::leads::policy;
 use crate::leads::rules::{LeadState, Move, Stage, Urgency, EVALUATIONS};
 use crate::leads::{self, LeadQuery, LeadView, Location, NewLead, StepInput};
 use crate::platform::authz::{self, Action};
@@ -20,8 +22,8 @@ use crate::platform::error::{AppError, FieldError};
 use crate::platform::rules::role::Role;
 use crate::web::extract::{PageForm, PageSession, PageUpload, Session};
 use crate::web::kit::{
-    attach_errors, cell, link, page_ctx, redirect, render, ActionButton, Cell, Field, FormPage,
-    PageError, PageResult, SubTable, TablePage, WithSession,
+    attach_errors, cell, link, page_ctx, render, ActionButton, Cell, Field, FormPage, PageResult,
+    SubTable, TablePage, WithSession,
 };
 use crate::web::{blocking, AppState};
 
@@ -68,8 +70,8 @@ fn name_of(names: &HashMap<String, String>, code: &str) -> String {
     names.get(code).cloned().unwrap_or_else(|| code.to_owned())
 }
 
-fn state_cell(state: &str, overdue: bool) -> Cell {
-    let label = LeadState::parse(state).map(|s| s.label()).unwrap_or("");
+fn state_cell(state: LeadState, overdue: bool) -> Cell {
+    let label = state.label();
     Cell {
         text: if overdue {
             format!("{label}（逾期）")
@@ -106,12 +108,9 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
                 link(&l.title, format!("/leads/{}", l.id)),
                 cell(name_of(&names, &format!("cat:{}", l.category))),
                 Cell {
-                    text: Urgency::parse(&l.urgency)
-                        .map(|u| u.label())
-                        .unwrap_or("")
-                        .into(),
+                    text: l.urgency.label().into(),
                     href: None,
-                    class: if l.urgency == "urgent" {
+                    class: if l.urgency == Urgency::Urgent {
                         "grade-significant".into()
                     } else {
                         String::new()
@@ -124,7 +123,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
                         .map(|t| name_of(&names, t))
                         .unwrap_or_default(),
                 ),
-                state_cell(&l.state, overdue),
+                state_cell(l.state, overdue),
                 Cell {
                     text: l.next_due_at.map(local_time).unwrap_or_else(|| {
                         l.closed_at
@@ -462,7 +461,7 @@ async fn raise_form_page(
     req: &HttpRequest,
     form: &RaiseForm,
     errors: &[FieldError],
-    duplicates: &[crate::leads::Lead],
+    duplicates: &[crate::leads::actions::Candidate],
 ) -> PageResult {
     authz::require(&s.principal, Action::RaiseLeads).page(s)?;
     let (st, township) = (state.clone(), s.principal.township.clone());
@@ -579,8 +578,12 @@ async fn raise_form_page(
             .iter()
             .map(|d| {
                 (
-                    format!("/leads/{}", d.id),
-                    format!("{} {}（{}）", d.number, d.title, d.state().label()),
+                    // Only a lead the person may read is a link.
+                    d.lead
+                        .as_ref()
+                        .map(|l| format!("/leads/{}", l.id))
+                        .unwrap_or_default(),
+                    format!("{} {}（{}）", d.number, d.title, d.state_label),
                 )
             })
             .collect(),
@@ -650,13 +653,9 @@ async fn raise(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(v) => Ok(redirect(&format!("/leads/{}?ok=created", v.lead.id))),
-        Err(AppError::Validation(errors)) => {
-            raise_form_page(&state, &s, &req, &f, &errors, &[]).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(v) => &format!("/leads/{}?ok=created", v.lead.id), Invalid(errors) => {
+        raise_form_page(&state, &s, &req, &f, &errors, &[]).await
+    })
 }
 
 fn step_button(id: &str, mv: Move) -> ActionButton {
@@ -828,9 +827,7 @@ async fn detail_page(
         .map(|m| step_button(&l.id, m))
         .collect();
     actions.extend(side_panels(&v, &s.principal, &names));
-    if LeadState::parse(&l.state).is_some_and(|st| st.is_open())
-        && !matches!(s.principal.role, Role::Admin | Role::Enterprise)
-    {
+    if l.state.is_open() && policy::may_add_files(&s.principal) {
         actions.push(ActionButton {
             href: format!("/leads/{}/attachments", l.id),
             label: "添加照片或材料",
@@ -839,8 +836,7 @@ async fn detail_page(
             fields: vec![Field::new("files", "文件", "file", "").in_form("attach")],
         });
     }
-    if LeadState::parse(&l.state).is_some_and(|st| st.is_open()) && s.principal.role != Role::Admin
-    {
+    if l.state.is_open() && policy::may_comment(&s.principal) {
         actions.push(ActionButton {
             href: format!("/leads/{}/comment", l.id),
             label: "填写办理意见",
@@ -1118,7 +1114,7 @@ async fn step(
         version: None,
     };
     let files = form.files;
-    match crate::leads::api::step(
+    let result = crate::leads::api::step(
         state.clone(),
         s.principal.clone(),
         id.clone(),
@@ -1126,12 +1122,8 @@ async fn step(
         input,
         files,
     )
-    .await
-    {
-        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
-        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    submitted!(result, s, Ok(_) => &format!("/leads/{id}?ok=step"), Invalid(errors) => detail_page(&state, &s, &req, &id, &errors).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -1154,16 +1146,12 @@ async fn comment(
         form.form.note,
         state.clock.now_naive(),
     );
-    match blocking(move || {
+    let result = blocking(move || {
         st.db
             .transaction(|conn| leads::comment(conn, &who, &lid, Some(note), now))
     })
-    .await
-    {
-        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
-        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    submitted!(result, s, Ok(_) => &format!("/leads/{id}?ok=step"), Invalid(errors) => detail_page(&state, &s, &req, &id, &errors).await)
 }
 
 fn transfer_status(t: &Transfer, names: &HashMap<String, String>) -> String {
@@ -1201,8 +1189,8 @@ fn side_panels(
 ) -> Vec<ActionButton> {
     let l = &v.lead;
     let id = &l.id;
-    let open = LeadState::parse(&l.state).is_some_and(|st| st.is_open());
-    let primary_staff = authz::may_handle_lead(who, &l.primary_department);
+    let open = l.state.is_open();
+    let primary_staff = policy::may_handle(who, &l.primary_department);
     let mut out = Vec::new();
     let pending = v
         .transfers
@@ -1226,7 +1214,7 @@ fn side_panels(
         });
     }
     if let Some(t) = pending {
-        if t.status == "pending" && authz::may_handle_lead(who, &t.to_department) {
+        if t.status == "pending" && policy::may_handle(who, &t.to_department) {
             out.push(ActionButton {
                 href: format!("/leads/{id}/transfer/answer"),
                 label: "确认转办",
@@ -1245,7 +1233,7 @@ fn side_panels(
                 ],
             });
         }
-        if t.status == "disputed" && who.role == Role::Coordinator {
+        if t.status == "disputed" && policy::may_decide_disputes(who) {
             out.push(ActionButton {
                 href: format!("/leads/{id}/transfer/decide"),
                 label: "裁定转办异议",
@@ -1263,10 +1251,7 @@ fn side_panels(
             });
         }
     }
-    if open
-        && l.consultation_requested_at.is_none()
-        && (primary_staff || who.role == Role::Coordinator)
-    {
+    if open && l.consultation_requested_at.is_none() && policy::may_escalate(who, l) {
         out.push(ActionButton {
             href: format!("/leads/{id}/escalate"),
             label: "提请会商",
@@ -1277,7 +1262,7 @@ fn side_panels(
                 .in_form("escalate")],
         });
     }
-    if open && (primary_staff || who.role == Role::Coordinator) {
+    if open && policy::may_offer_merge(who, l) {
         out.push(ActionButton {
             href: format!("/leads/{id}/merge"),
             label: "作为重复线索合并",
@@ -1294,7 +1279,7 @@ fn side_panels(
             ],
         });
     }
-    let raising_township = crate::leads::actions::is_raising_township(who, l);
+    let raising_township = policy::is_raising_township(who, l);
     if !open && raising_township {
         let mut departments = vec![l.primary_department.clone()];
         departments.extend(l.assisting());
@@ -1465,11 +1450,7 @@ async fn side(
         },
     )
     .await;
-    match result {
-        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
-        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(_) => &format!("/leads/{id}?ok=step"), Invalid(errors) => detail_page(&state, &s, &req, &id, &errors).await)
 }
 
 async fn attach(
@@ -1497,16 +1478,12 @@ async fn attach(
         state.clock.now_naive(),
         state.settings.http.max_upload_bytes,
     );
-    match blocking(move || {
+    let result = blocking(move || {
         st.db
             .transaction(|conn| crate::leads::files::add(conn, &who, &lid, files, max, now))
     })
-    .await
-    {
-        Ok(_) => Ok(redirect(&format!("/leads/{id}?ok=step"))),
-        Err(AppError::Validation(errors)) => detail_page(&state, &s, &req, &id, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    submitted!(result, s, Ok(_) => &format!("/leads/{id}?ok=step"), Invalid(errors) => detail_page(&state, &s, &req, &id, &errors).await)
 }
 
 async fn download(

@@ -431,12 +431,7 @@ pub fn ledger(
                             .cloned()
                             .unwrap_or_else(|| l.category.clone()),
                     ),
-                    text(
-                        crate::leads::rules::Urgency::parse(&l.urgency)
-                            .map(|u| u.label())
-                            .unwrap_or("")
-                            .into(),
-                    ),
+                    text(l.urgency.label().into()),
                     text(
                         match l.source.as_str() {
                             "township" => "街镇吹哨",

@@ -131,39 +131,6 @@ pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
         || (who.role == Role::Enterprise && who.mine_id.as_deref() == Some(mine_id))
 }
 
-/// The parties of a lead, as the gate needs them.
-pub struct LeadParties<'a> {
-    pub primary_department: &'a str,
-    pub assisting_departments: &'a [String],
-    pub township: Option<&'a str>,
-    pub raised_by: Option<&'a str>,
-}
-
-/// Whether the user may read a lead: the coordination office (and admins) all; a
-/// department the leads it is primary or assisting on; a township those it raised or in
-/// its area; enterprises none.
-pub fn may_view_lead(who: &Principal, lead: &LeadParties<'_>) -> bool {
-    use Role::*;
-    match who.role {
-        Admin | Coordinator => true,
-        Officer | Head => who.department.as_deref().is_some_and(|d| {
-            lead.primary_department == d || lead.assisting_departments.iter().any(|a| a == d)
-        }),
-        Township => {
-            lead.raised_by == Some(who.id.as_str())
-                || (who.township.is_some() && lead.township == who.township.as_deref())
-        }
-        Enterprise => false,
-    }
-}
-
-/// Whether the user moves the main line of a lead: officers and heads of its primary
-/// department only.
-pub fn may_handle_lead(who: &Principal, primary_department: &str) -> bool {
-    matches!(who.role, Role::Officer | Role::Head)
-        && who.department.as_deref() == Some(primary_department)
-}
-
 pub fn require(who: &Principal, action: Action) -> AppResult<()> {
     if allowed(who, action) {
         Ok(())

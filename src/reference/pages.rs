@@ -1,6 +1,7 @@
 //! Pages of reference data: member units, townships, lead categories, permit types and
 //! the working-day calendar.
 
+use crate::web::kit::submitted;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -230,23 +231,19 @@ async fn department_create(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(d) => Ok(redirect(&format!("/departments/{}?ok=created", d.code))),
-        Err(AppError::Validation(errors)) => {
-            let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
-            Ok(ref_page(
-                ctx,
-                "新增成员单位".into(),
-                true,
-                "/departments/new".into(),
-                department_fields(&f, true),
-                &errors,
-                "/departments",
-                Vec::new(),
-            ))
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(d) => &format!("/departments/{}?ok=created", d.code), Invalid(errors) => {
+        let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
+        Ok(ref_page(
+            ctx,
+            "新增成员单位".into(),
+            true,
+            "/departments/new".into(),
+            department_fields(&f, true),
+            &errors,
+            "/departments",
+            Vec::new(),
+        ))
+    })
 }
 
 async fn department_form(
@@ -315,13 +312,9 @@ async fn department_save(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(d) => Ok(redirect(&format!("/departments/{}?ok=saved", d.code))),
-        Err(AppError::Validation(errors)) => {
-            department_form(&state, &s, &req, &code, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(d) => &format!("/departments/{}?ok=saved", d.code), Invalid(errors) => {
+        department_form(&state, &s, &req, &code, Some(&f), &errors).await
+    })
 }
 
 async fn townships_list(
@@ -451,23 +444,19 @@ async fn township_create(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(t) => Ok(redirect(&format!("/townships/{}?ok=created", t.code))),
-        Err(AppError::Validation(errors)) => {
-            let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
-            Ok(ref_page(
-                ctx,
-                "新增街镇".into(),
-                true,
-                "/townships/new".into(),
-                township_fields(&f, true),
-                &errors,
-                "/townships",
-                Vec::new(),
-            ))
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(t) => &format!("/townships/{}?ok=created", t.code), Invalid(errors) => {
+        let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
+        Ok(ref_page(
+            ctx,
+            "新增街镇".into(),
+            true,
+            "/townships/new".into(),
+            township_fields(&f, true),
+            &errors,
+            "/townships",
+            Vec::new(),
+        ))
+    })
 }
 
 async fn township_form(
@@ -535,13 +524,9 @@ async fn township_save(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(t) => Ok(redirect(&format!("/townships/{}?ok=saved", t.code))),
-        Err(AppError::Validation(errors)) => {
-            township_form(&state, &s, &req, &code, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(t) => &format!("/townships/{}?ok=saved", t.code), Invalid(errors) => {
+        township_form(&state, &s, &req, &code, Some(&f), &errors).await
+    })
 }
 
 pub(crate) async fn department_options(
@@ -750,13 +735,9 @@ async fn category_save(
     } else {
         Err(AppError::Validation(errors))
     };
-    match result {
-        Ok(row) => Ok(redirect(&format!("/lead-categories/{}?ok=saved", row.code))),
-        Err(AppError::Validation(errors)) => {
-            category_form(&state, &s, &req, &code, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(row) => &format!("/lead-categories/{}?ok=saved", row.code), Invalid(errors) => {
+        category_form(&state, &s, &req, &code, Some(&f), &errors).await
+    })
 }
 
 async fn permit_types_list(
@@ -933,13 +914,9 @@ async fn permit_type_save(
     } else {
         Err(AppError::Validation(errors))
     };
-    match result {
-        Ok(row) => Ok(redirect(&format!("/permit-types/{}?ok=saved", row.code))),
-        Err(AppError::Validation(errors)) => {
-            permit_type_form(&state, &s, &req, &code, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(row) => &format!("/permit-types/{}?ok=saved", row.code), Invalid(errors) => {
+        permit_type_form(&state, &s, &req, &code, Some(&f), &errors).await
+    })
 }
 
 // ---- calendar ----

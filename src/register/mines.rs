@@ -31,7 +31,8 @@ pub struct Mine {
     pub mine_type: String,
     pub mineral: String,
     pub mining_method: String,
-    pub status: String,
+    #[diesel(serialize_as = String)]
+    pub status: MineStatus,
     pub supervisor_department: Option<String>,
     pub risk_grade: Option<String>,
     pub last_inspected_on: Option<NaiveDate>,
@@ -53,7 +54,7 @@ pub struct Mine {
 
 impl Mine {
     pub fn status(&self) -> MineStatus {
-        MineStatus::parse(&self.status).unwrap_or(MineStatus::Producing)
+        self.status
     }
 
     pub fn mine_type(&self) -> Option<MineType> {
@@ -133,7 +134,7 @@ impl Mine {
             mining_method_label: MiningMethod::parse(&self.mining_method)
                 .map(MiningMethod::label)
                 .unwrap_or_default(),
-            status: self.status.clone(),
+            status: self.status.code().to_owned(),
             status_label: status.label(),
             supervisor_department: self.supervisor_department.clone(),
             risk_grade: grade,
@@ -431,7 +432,7 @@ fn apply(
                 "status",
                 "不能直接登记为“已关闭”：关闭须经关闭退出程序办理",
             )),
-            Some(s) => mine.status = s.code().to_owned(),
+            Some(s) => mine.status = s,
             None => errors.push(FieldError::new(
                 "status",
                 format!("状态只能是 {}", MineStatus::codes()),
@@ -691,7 +692,8 @@ pub fn create(
         mine_type: String::new(),
         mineral: String::new(),
         mining_method: String::new(),
-        status: String::new(),
+        // Set from the input by `apply`, which refuses a new mine without one.
+        status: MineStatus::Approval,
         supervisor_department: None,
         risk_grade: None,
         last_inspected_on: None,
@@ -718,14 +720,19 @@ pub fn create(
         return Err(AppError::Validation(errors));
     }
     diesel::insert_into(mines::table)
-        .values(&mine)
+        .values(mine.clone())
         .execute(conn)?;
     record_change(
         conn,
         actor,
         now,
         &mine.id,
-        Recorded::new("create", None, Some(mine.status.clone()), "登记入台账"),
+        Recorded::new(
+            "create",
+            None,
+            Some(mine.status.code().to_owned()),
+            "登记入台账",
+        ),
     )?;
     audit::record(
         conn,
@@ -766,7 +773,7 @@ fn save(conn: &mut DbConnection, before: &Mine, after: &Mine, now: NaiveDateTime
         mines::mine_type.eq(&after.mine_type),
         mines::mineral.eq(&after.mineral),
         mines::mining_method.eq(&after.mining_method),
-        mines::status.eq(&after.status),
+        mines::status.eq(after.status.code()),
         mines::supervisor_department.eq(&after.supervisor_department),
         mines::risk_grade.eq(&after.risk_grade),
         mines::last_inspected_on.eq(after.last_inspected_on),
@@ -910,7 +917,7 @@ pub fn change_status(
         )));
     }
     let mut after = before.clone();
-    after.status = to.code().to_owned();
+    after.status = to;
     save(conn, &before, &after, now)?;
     record_change(
         conn,
@@ -919,8 +926,8 @@ pub fn change_status(
         id,
         Recorded::new(
             "status",
-            Some(before.status.clone()),
-            Some(after.status.clone()),
+            Some(before.status.code().to_owned()),
+            Some(after.status.code().to_owned()),
             &reason,
         ),
     )?;

@@ -464,6 +464,20 @@ macro_rules! signed_in {
 }
 pub(crate) use signed_in;
 
+/// What a submitted form comes to: the record's page after it is saved, the form again
+/// with its field errors (`Invalid(errors) => …`, any page the handler renders), or the
+/// error page for anything else (keeping the session for the layout).
+macro_rules! submitted {
+    ($result:expr, $session:expr, Ok($v:pat) => $to:expr, Invalid($errors:ident) => $again:expr $(,)?) => {
+        match $result {
+            Ok($v) => Ok($crate::web::kit::redirect($to)),
+            Err($crate::platform::error::AppError::Validation($errors)) => $again,
+            Err(e) => Err($crate::web::kit::PageError(e, Some(Box::new($session)))),
+        }
+    };
+}
+pub(crate) use submitted;
+
 /// The latest changes to one record, for the history table under its form.
 pub async fn entity_history(
     state: &web::Data<AppState>,

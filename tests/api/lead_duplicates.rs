@@ -65,3 +65,73 @@ on_both! {
         assert_eq!(ee_stats["received"], 1, "a merged duplicate is not counted twice");
     }
 }
+
+on_both! {
+    /// Merging closes the duplicate, so it takes the right to handle both leads: an
+    /// assisting department cannot close the primary department's lead by merging it into
+    /// its own, nor the primary merge into a lead another department handles. The
+    /// coordination office can.
+    async fn merging_takes_the_right_to_handle_both_leads(app) {
+        app.create_user("town.m", "township", None, Some("BEHT")).await;
+        app.create_user("drc.m", "officer", Some("DRC"), None).await;
+        app.create_user("gds.m", "officer", Some("GDS"), None).await;
+        app.create_user("coord.m", "coordinator", Some("NR"), None).await;
+        let town = app.token_for("town.m", PASSWORD).await;
+        let drc = app.token_for("drc.m", PASSWORD).await;
+        let gds = app.token_for("gds.m", PASSWORD).await;
+        let coord = app.token_for("coord.m", PASSWORD).await;
+        // GDS handles it, DRC assists.
+        let gds_lead = raise(&app, &town, json!({"title": "未核准开工", "category": "project_unapproved", "description": "未经核准擅自开工建设。"})).await;
+        // DRC handles it.
+        let drc_lead = raise(&app, &town, json!({"title": "落后产能", "category": "industrial_policy", "description": "不符合产业政策。"})).await;
+        assert_eq!(gds_lead["primary_department"], "GDS");
+        assert_eq!(drc_lead["primary_department"], "DRC");
+        let merge = |token: &str| {
+            let path = format!("/api/v1/leads/{}/merge", gds_lead["id"].as_str().unwrap());
+            let body = json!({"into": drc_lead["number"], "reason": "同一问题"});
+            let token = token.to_owned();
+            let app = &app;
+            async move { problem(app.post(&path, &token, body).await).await }
+        };
+        let (status, body) = merge(&drc).await;
+        assert_eq!(status, 403, "an assisting department: {body}");
+        // GDS does not even see DRC's lead: refused as an unknown original.
+        let (status, body) = merge(&gds).await;
+        assert!(matches!(status, 403 | 422), "not the original's department: {body}");
+        let still: Value = app.get(&format!("/api/v1/leads/{}", gds_lead["id"].as_str().unwrap()), &gds).await.json().await.unwrap();
+        assert_eq!(still["state"], "routed", "nothing closed");
+        let (status, body) = merge(&coord).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "closed");
+    }
+}
+
+on_both! {
+    /// Possible duplicates show everyone about to raise a lead its number, title and state;
+    /// the lead itself (description, raiser) only to those who may read it, for every role.
+    async fn duplicates_show_others_leads_without_their_details(app) {
+        app.create_user("town.own", "township", None, Some("BEHT")).await;
+        app.create_user("town.other", "township", None, Some("KBJD")).await;
+        app.create_user("ee.own", "officer", Some("EE"), None).await;
+        app.create_user("em.other", "officer", Some("EM"), None).await;
+        app.create_user("coord.all", "coordinator", Some("NR"), None).await;
+        let own = app.token_for("town.own", PASSWORD).await;
+        let here = json!({"lon": 109.95, "lat": 40.62});
+        let lead = raise(&app, &own, json!({"title": "夜间扬尘", "category": "dust", "description": "举报人电话 13800000000，夜间装车扬尘。", "location": here})).await;
+        let q = "/api/v1/leads/duplicates?category=dust&lon=109.9501&lat=40.62";
+        for (user, full) in [("town.own", true), ("town.other", false), ("ee.own", true), ("em.other", false), ("coord.all", true)] {
+            let token = app.token_for(user, PASSWORD).await;
+            let r = app.get(q, &token).await;
+            assert_eq!(r.status(), 200, "{user}");
+            let body: Value = r.json().await.unwrap();
+            let item = &body["items"][0];
+            assert_eq!(item["number"], lead["number"], "{user}");
+            assert_eq!(item["title"], "夜间扬尘", "{user}");
+            assert_eq!(item["state"], "routed", "{user}");
+            assert_eq!(item.get("lead").is_some(), full, "{user}: {item}");
+            assert_eq!(body.to_string().contains("13800000000"), full, "{user}: {body}");
+        }
+        let admin = app.admin_token.clone();
+        assert_eq!(app.get(q, &admin).await.status(), 403, "admins do not raise leads");
+    }
+}

@@ -287,3 +287,36 @@ on_both! {
         assert_eq!(numbers, expected);
     }
 }
+
+on_both! {
+    /// A coded column holding a code the program does not know (a manual edit, a
+    /// downgrade) is an error when read, never shown as some default state.
+    async fn an_unknown_code_in_the_database_is_an_error_not_a_default(app) {
+        let town = township(&app, "town.codes").await;
+        let lead = raise(&app, &town, dust("代码校验")).await;
+        let id = lead["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.get(&format!("/api/v1/leads/{id}"), &town).await.status(), 200);
+        let target = id.clone();
+        app.with_db(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("UPDATE leads SET state = 'lost' WHERE id = '{target}'")).execute(c)?;
+            Ok(())
+        })
+        .await;
+        let (status, body) = problem(app.get(&format!("/api/v1/leads/{id}"), &town).await).await;
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["type"], "internal");
+        assert!(!body.to_string().contains("已分派"), "{body}");
+        let mine = crate::mines::create_mine(&app, &crate::mines::officer(&app, "em.codes", "EM").await, crate::mines::mine_body("代码矿", 93)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let target = mine_id.clone();
+        app.with_db(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("UPDATE mines SET status = 'vanished' WHERE id = '{target}'")).execute(c)?;
+            Ok(())
+        })
+        .await;
+        let em = app.token_for("em.codes", PASSWORD).await;
+        assert_eq!(app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.status(), 500);
+    }
+}

@@ -245,3 +245,37 @@ impl Db {
         conn.ping().map_err(|_| AppError::Unavailable)
     }
 }
+
+/// Coded columns: a `coded_enum!` type stored as its text code. Reading back a code the
+/// program does not know (a manual edit, a downgrade) is a database error naming the
+/// column's type and the code, never a silent default; writing stores `code()`.
+macro_rules! text_coded {
+    ($($t:ty),+ $(,)?) => {$(
+        impl<DB> diesel::deserialize::Queryable<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            type Row = String;
+
+            fn build(code: String) -> diesel::deserialize::Result<Self> {
+                <$t>::parse(&code).ok_or_else(|| {
+                    format!("{} 中出现程序不认识的代码 {code:?}", stringify!($t)).into()
+                })
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.code().to_owned()
+            }
+        }
+    )+};
+}
+
+text_coded!(
+    crate::leads::rules::LeadState,
+    crate::leads::rules::Urgency,
+    crate::register::rules::mine::MineStatus,
+    crate::platform::rules::role::Role,
+);

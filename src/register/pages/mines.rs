@@ -1,6 +1,7 @@
 //! Pages of the mine register, and the public disclosure pages (向社会公告、井口公示).
 
 use crate::web::kit::signed_in;
+use crate::web::kit::submitted;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,8 +19,8 @@ use crate::register::rules::mine::{MineStatus, MineType, MiningMethod, TailingsS
 use crate::register::rules::risk_grade::{RiskGrade, ALL_GRADES};
 use crate::web::extract::{PageForm, PageSession, Session};
 use crate::web::kit::{
-    attach_errors, cell, link, page_ctx, redirect, render, ActionButton, Cell, Field, FormPage,
-    PageCtx, PageError, PageResult, TablePage, WithSession,
+    attach_errors, cell, link, page_ctx, render, ActionButton, Cell, Field, FormPage, PageCtx,
+    PageError, PageResult, TablePage, WithSession,
 };
 use crate::web::{blocking, AppState};
 
@@ -413,7 +414,7 @@ impl MineForm {
             mine_type: m.mine_type.clone(),
             mineral: m.mineral.clone(),
             mining_method: m.mining_method.clone(),
-            status: m.status.clone(),
+            status: m.status.code().to_owned(),
             last_inspected_on: m
                 .last_inspected_on
                 .map(|d| d.to_string())
@@ -667,11 +668,7 @@ async fn mine_create(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(m) => Ok(redirect(&format!("/mines/{}?ok=created", m.id))),
-        Err(AppError::Validation(errors)) => new_form(&state, &s, &req, &f, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(m) => &format!("/mines/{}?ok=created", m.id), Invalid(errors) => new_form(&state, &s, &req, &f, &errors).await)
 }
 
 fn reason_field() -> Field {
@@ -951,13 +948,9 @@ async fn mine_save(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok(m) => Ok(redirect(&format!("/mines/{}?ok=saved", m.id))),
-        Err(AppError::Validation(errors)) => {
-            mine_form(&state, &s, &req, &id, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(m) => &format!("/mines/{}?ok=saved", m.id), Invalid(errors) => {
+        mine_form(&state, &s, &req, &id, Some(&f), &errors).await
+    })
 }
 
 /// After an action form: back to the mine, or the mine page with the action's errors.
@@ -969,11 +962,7 @@ async fn after_action(
     result: Result<Mine, AppError>,
     done: &str,
 ) -> PageResult {
-    match result {
-        Ok(m) => Ok(redirect(&format!("/mines/{}?ok={done}", m.id))),
-        Err(AppError::Validation(errors)) => mine_form(&state, &s, &req, id, None, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(m) => &format!("/mines/{}?ok={done}", m.id), Invalid(errors) => mine_form(&state, &s, &req, id, None, &errors).await)
 }
 
 #[derive(Deserialize)]
@@ -1428,11 +1417,7 @@ async fn mine_boundary(
     } else {
         Err(AppError::Validation(errors))
     };
-    match result {
-        Ok(()) => Ok(redirect(&format!("/mines/{id}?ok=boundary"))),
-        Err(AppError::Validation(errors)) => mine_form(&state, &s, &req, &id, None, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok(()) => &format!("/mines/{id}?ok=boundary"), Invalid(errors) => mine_form(&state, &s, &req, &id, None, &errors).await)
 }
 
 async fn zones_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -1539,7 +1524,7 @@ async fn zone_create(
         active: None,
     };
     let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
-    match blocking(move || {
+    let result = blocking(move || {
         st.db.transaction(|conn| {
             crate::register::boundaries::create_zone(
                 conn,
@@ -1550,10 +1535,6 @@ async fn zone_create(
             )
         })
     })
-    .await
-    {
-        Ok(_) => Ok(redirect("/prohibited-zones?ok=created")),
-        Err(AppError::Validation(errors)) => zones_view(&state, &s, &req, Some(&f), &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    submitted!(result, s, Ok(_) => "/prohibited-zones?ok=created", Invalid(errors) => zones_view(&state, &s, &req, Some(&f), &errors).await)
 }

@@ -2,6 +2,7 @@
 //! and the list of what is due (到期提醒).
 
 use crate::web::kit::signed_in;
+use crate::web::kit::submitted;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
@@ -13,8 +14,8 @@ use crate::reference::PermitType;
 use crate::register::permits::{self, Decision, Permit, PermitInput, PermitQuery, PermitStatus};
 use crate::web::extract::{PageForm, PageSession, Session};
 use crate::web::kit::{
-    attach_errors, badge, cell, entity_history, link, page_ctx, redirect, render, ActionButton,
-    Cell, Field, FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
+    attach_errors, badge, cell, entity_history, link, page_ctx, render, ActionButton, Cell, Field,
+    FormPage, PageError, PageResult, SubTable, TablePage, WithSession,
 };
 use crate::web::{blocking, AppState};
 
@@ -312,11 +313,7 @@ async fn record_permit(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok((p, _)) => Ok(redirect(&format!("/permits/{}?ok=created", p.id))),
-        Err(AppError::Validation(errors)) => record_form(&state, &s, &req, &id, &f, &errors).await,
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok((p, _)) => &format!("/permits/{}?ok=created", p.id), Invalid(errors) => record_form(&state, &s, &req, &id, &f, &errors).await)
 }
 
 async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -583,13 +580,9 @@ async fn permit_save(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    match result {
-        Ok((p, _)) => Ok(redirect(&format!("/permits/{}?ok=saved", p.id))),
-        Err(AppError::Validation(errors)) => {
-            permit_form(&state, &s, &req, &id, Some(&f), &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    submitted!(result, s, Ok((p, _)) => &format!("/permits/{}?ok=saved", p.id), Invalid(errors) => {
+        permit_form(&state, &s, &req, &id, Some(&f), &errors).await
+    })
 }
 
 #[derive(Deserialize)]
@@ -616,16 +609,12 @@ async fn permit_decide(
         id.clone(),
         form.form.reason,
     );
-    match blocking(move || {
+    let result = blocking(move || {
         st.db
             .transaction(|conn| permits::decide(conn, &who, now, &pid, decision, &reason))
     })
-    .await
-    {
-        Ok(_) => Ok(redirect(&format!("/permits/{id}?ok=saved"))),
-        Err(AppError::Validation(errors)) => {
-            permit_form(&state, &s, &req, &id, None, &errors).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
+    .await;
+    submitted!(result, s, Ok(_) => &format!("/permits/{id}?ok=saved"), Invalid(errors) => {
+        permit_form(&state, &s, &req, &id, None, &errors).await
+    })
 }

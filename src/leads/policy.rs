@@ -1,0 +1,74 @@
+//! Who may do what to one lead: the object-level rules of "街镇吹哨、部门报到". The use
+//! cases enforce them and the lead page asks them which actions to offer, so the page
+//! never shows a button the service would refuse, and no page compares roles itself.
+
+use crate::leads::Lead;
+use crate::platform::authz::Principal;
+use crate::platform::rules::role::Role;
+
+/// Whether the user may read the lead: the coordination office (and admins) all; a
+/// department the leads it is primary or assisting on; a township those it raised or in
+/// its area; enterprises none.
+pub fn may_view(who: &Principal, lead: &Lead) -> bool {
+    match who.role {
+        Role::Admin | Role::Coordinator => true,
+        Role::Officer | Role::Head => who.department.as_deref().is_some_and(|d| {
+            lead.primary_department == d || lead.assisting().iter().any(|a| a == d)
+        }),
+        Role::Township => {
+            lead.raised_by.as_deref() == Some(who.id.as_str())
+                || (who.township.is_some() && lead.township.as_deref() == who.township.as_deref())
+        }
+        Role::Enterprise => false,
+    }
+}
+
+/// Whether the user moves the main line of a lead whose primary department is this one:
+/// its officers and heads only (also: answers a transfer to that department).
+pub fn may_handle(who: &Principal, primary_department: &str) -> bool {
+    matches!(who.role, Role::Officer | Role::Head)
+        && who.department.as_deref() == Some(primary_department)
+}
+
+/// Whether the user speaks for the township that raised the lead (evaluates, reopens).
+pub fn is_raising_township(who: &Principal, lead: &Lead) -> bool {
+    who.role == Role::Township
+        && (lead.raised_by.as_deref() == Some(who.id.as_str())
+            || who.township.as_deref() == Some(lead.raised_unit.as_str()))
+}
+
+/// Disputed transfers are decided by the coordination office.
+pub fn may_decide_disputes(who: &Principal) -> bool {
+    who.role == Role::Coordinator
+}
+
+/// The primary department or the coordination office puts a lead to a consultation.
+pub fn may_escalate(who: &Principal, lead: &Lead) -> bool {
+    may_handle(who, &lead.primary_department) || who.role == Role::Coordinator
+}
+
+/// Whether the page offers to merge this lead into another: the coordination office, or
+/// the primary department of this lead.
+pub fn may_offer_merge(who: &Principal, duplicate: &Lead) -> bool {
+    who.role == Role::Coordinator || may_handle(who, &duplicate.primary_department)
+}
+
+/// Merging closes the duplicate, so it takes the right to handle both leads (or the
+/// coordination office): an assisting department cannot close the primary's lead by
+/// merging it into its own.
+pub fn may_merge(who: &Principal, duplicate: &Lead, original: &Lead) -> bool {
+    who.role == Role::Coordinator
+        || (may_handle(who, &duplicate.primary_department)
+            && may_handle(who, &original.primary_department))
+}
+
+/// Everyone on a lead writes comments on it but the administrators, who only run the
+/// system.
+pub fn may_comment(who: &Principal) -> bool {
+    who.role != Role::Admin
+}
+
+/// Files (photos, documents) come from the parties of a lead; not from administrators.
+pub fn may_add_files(who: &Principal) -> bool {
+    !matches!(who.role, Role::Admin | Role::Enterprise)
+}
