@@ -1179,11 +1179,22 @@ pub fn list(
                     None => query.filter(mine),
                 };
             }
+            // Party to a lead means a row of its own in lead_departments, never a
+            // substring of the comma-joined column (a code inside another code).
             if let Some(own) = also.clone() {
+                // An alias: the department queue's path joins lead_departments already.
+                let party = diesel::alias!(lead_departments as party);
                 query = query.filter(
-                    leads::primary_department
-                        .eq(own.clone())
-                        .or(leads::assisting_departments.like(format!("%{own}%"))),
+                    leads::id.eq_any(
+                        party
+                            .filter(party.field(lead_departments::department).eq(own))
+                            .filter(
+                                party
+                                    .field(lead_departments::role)
+                                    .eq_any(["primary", "assisting"]),
+                            )
+                            .select(party.field(lead_departments::lead_id)),
+                    ),
                 );
             }
             if let Some(t) = nonempty(&q.township) {

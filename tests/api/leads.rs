@@ -320,3 +320,26 @@ on_both! {
         assert_eq!(app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.status(), 500);
     }
 }
+
+on_both! {
+    /// An officer looking at another department's queue sees the leads its own department
+    /// is party to, by the lead–department rows: a code that is part of another code
+    /// ("MI" inside "MIIT") matches nothing.
+    async fn a_department_code_inside_another_sees_nothing_of_it(app) {
+        let r = app.post("/api/v1/departments", &app.admin_token, json!({"code": "MI", "name": "区矿业检查所"})).await;
+        assert_eq!(r.status(), 201);
+        app.create_user("mi.officer", "officer", Some("MI"), None).await;
+        app.create_user("miit.officer", "officer", Some("MIIT"), None).await;
+        let town = township(&app, "town.sub").await;
+        // DRC handles it, MIIT assists.
+        let lead = raise(&app, &town, json!({"title": "落后产能", "category": "industrial_policy", "description": "不符合产业政策。"})).await;
+        assert_eq!(lead["assisting_departments"], json!(["MIIT"]));
+        let mi = app.token_for("mi.officer", PASSWORD).await;
+        let seen: Value = app.get("/api/v1/leads?department=DRC", &mi).await.json().await.unwrap();
+        assert_eq!(seen["items"].as_array().unwrap().len(), 0, "{seen}");
+        let miit = app.token_for("miit.officer", PASSWORD).await;
+        let seen: Value = app.get("/api/v1/leads?department=DRC", &miit).await.json().await.unwrap();
+        assert_eq!(seen["items"].as_array().unwrap().len(), 1, "the assisting department sees it");
+        assert_eq!(seen["items"][0]["id"], lead["id"]);
+    }
+}
