@@ -66,11 +66,32 @@ struct NextQuery {
 }
 
 /// Only same-site paths: never redirect a person to another site after login.
+/// Browsers drop tabs and newlines from a URL and read `\` as `/`, so `/\t/evil.example`
+/// would leave the site: only a path of visible characters is accepted (non-ASCII is
+/// percent-encoded, as a browser would), starting with one `/`; anything else is `/`.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".into(),
+    let Some(n) = next else {
+        return "/".into();
+    };
+    if !n.starts_with('/')
+        || n.starts_with("//")
+        || n.chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return "/".into();
     }
+    let mut out = String::with_capacity(n.len());
+    for c in n.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn anonymous_ctx(csrf: String) -> PageCtx {
@@ -851,4 +872,35 @@ async fn user_act(
     }
     .page(&s)?;
     Ok(redirect(&format!("/users/{id}?ok={ok}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_path_on_this_site_or_home() {
+        assert_eq!(
+            safe_next(Some("/leads?state=routed")),
+            "/leads?state=routed"
+        );
+        assert_eq!(
+            safe_next(Some("/leads?township=卜尔")),
+            "/leads?township=%E5%8D%9C%E5%B0%94"
+        );
+        for off_site in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "\\\\evil",
+            "https://evil.example",
+            "/\n/x",
+            "/ /evil",
+            "evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(off_site)), "/", "{off_site:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

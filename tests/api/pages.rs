@@ -154,3 +154,25 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// After signing in, `next` leads only to a page of this site: a tab, a newline or a
+    /// backslash cannot turn it into another site, and nothing answers 500.
+    async fn login_never_redirects_off_site(app) {
+        for next in ["/\t/evil.example", "//evil.example", "/\\evil.example", "/\n/x", "https://evil.example"] {
+            let client = browser();
+            let query = serde_urlencoded::to_string([("next", next)]).unwrap();
+            let page = client.get(app.url(&format!("/login?{query}"))).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{next:?}");
+            let csrf = hidden(&page.text().await.unwrap(), "csrf");
+            let r = client
+                .post(app.url("/login"))
+                .form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &csrf), ("next", next)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{next:?}");
+            assert_eq!(r.headers()["location"], "/", "{next:?}");
+        }
+    }
+}
