@@ -124,13 +124,6 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
     }
 }
 
-/// Whether the user may read this one mine: the register's readers, and an enterprise
-/// user for its own mine.
-pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
-    allowed(who, Action::ViewMines)
-        || (who.role == Role::Enterprise && who.mine_id.as_deref() == Some(mine_id))
-}
-
 pub fn require(who: &Principal, action: Action) -> AppResult<()> {
     if allowed(who, action) {
         Ok(())

@@ -7,5 +7,6 @@ pub mod boundaries;
 pub mod mines;
 pub mod pages;
 pub mod permits;
+pub mod policy;
 pub mod reminders;
 pub mod rules;

@@ -150,3 +150,29 @@ on_both! {
         assert!(page.contains("变更矿区范围"));
     }
 }
+
+on_both! {
+    /// An enterprise sees its own mine's outline and nothing of its neighbours (names,
+    /// outlines, overlaps, distances): the neighbour may be an illegal site under
+    /// investigation. The register's readers see them.
+    async fn an_enterprise_sees_its_own_outline_only(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let nr = officer(&app, "nr.officer", "NR").await;
+        let own = licensed_mine(&app, &em, &nr, "自家矿", 941, &square(4_503_000.0, 415_000.0, 500.0)).await;
+        licensed_mine(&app, &em, &nr, "隔壁在查矿", 942, &square(4_503_000.0, 415_600.0, 500.0)).await;
+        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye", "password": PASSWORD, "display_name": "企业联络员", "role": "enterprise", "mine_id": own})).await;
+        assert_eq!(r.status(), 201);
+        let firm = app.token_for("qiye", PASSWORD).await;
+        let svg = app.get(&format!("/api/v1/mines/{own}/boundary.svg"), &firm).await.text().await.unwrap();
+        assert!(svg.contains("自家矿") && !svg.contains("隔壁在查矿"), "{svg}");
+        let m: Value = app.get(&format!("/api/v1/mines/{own}"), &firm).await.json().await.unwrap();
+        assert!(m["boundary"].is_object());
+        assert_eq!(m["boundary_checks"], Value::Null, "{m}");
+        let page = app.client.get(app.url(&format!("/mines/{own}"))).bearer_auth(&firm).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("自家矿") && !page.contains("隔壁在查矿"), "the mine page either");
+        let svg = app.get(&format!("/api/v1/mines/{own}/boundary.svg"), &em).await.text().await.unwrap();
+        assert!(svg.contains("隔壁在查矿"), "the register's readers see the neighbour");
+        let m: Value = app.get(&format!("/api/v1/mines/{own}"), &em).await.json().await.unwrap();
+        assert!(m["boundary_checks"]["too_close"].to_string().contains("distance_m"), "{m}");
+    }
+}

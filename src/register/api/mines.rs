@@ -80,7 +80,7 @@ pub async fn load_mine(
     who: &Principal,
     id: String,
 ) -> AppResult<Mine> {
-    if !authz::may_view_mine(who, &id) {
+    if !crate::register::policy::may_view_mine(who, &id) {
         return Err(AppError::Forbidden("您只能查看本企业的矿山。".into()));
     }
     let st = state.clone();
@@ -95,12 +95,17 @@ pub async fn get_mine(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mine = load_mine(&state, &user.0, id.into_inner()).await?;
-    let view = with_boundary(&state, &mine).await?;
+    let view = with_boundary(&state, &user.0, &mine).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// A mine's view with its boundary and the boundary checks, as of today.
-pub async fn with_boundary(state: &web::Data<AppState>, mine: &Mine) -> AppResult<MineView> {
+/// A mine's view with its boundary and, for those who may see other mines, the boundary
+/// checks (overlaps and distances name the neighbours), as of today.
+pub async fn with_boundary(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    mine: &Mine,
+) -> AppResult<MineView> {
     let mut view = mine.view(state.today());
     let (st, id, today) = (state.clone(), mine.id.clone(), state.today());
     let found = blocking(move || {
@@ -122,7 +127,7 @@ pub async fn with_boundary(state: &web::Data<AppState>, mine: &Mine) -> AppResul
     .await?;
     if let Some((b, c)) = found {
         view.boundary = Some(b);
-        view.boundary_checks = Some(c);
+        view.boundary_checks = crate::register::policy::may_see_neighbours(who).then_some(c);
     }
     Ok(view)
 }
@@ -147,7 +152,7 @@ pub async fn set_boundary(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(with_boundary(&state, &mine).await?))
+    Ok(HttpResponse::Ok().json(with_boundary(&state, &user.0, &mine).await?))
 }
 
 /// The boundary with its neighbours and prohibited zones, drawn as SVG (north up, with a scale bar).
@@ -159,7 +164,7 @@ pub async fn boundary_svg(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mine = load_mine(&state, &user.0, id.into_inner()).await?;
-    let svg = boundary_drawing(&state, &mine)
+    let svg = boundary_drawing(&state, &user.0, &mine)
         .await?
         .ok_or_else(|| AppError::NotFound("该矿山尚未登记矿区范围。".into()))?;
     Ok(HttpResponse::Ok()
@@ -167,12 +172,15 @@ pub async fn boundary_svg(
         .body(svg))
 }
 
-/// The SVG drawing of a mine's boundary, or None when it has none.
+/// The SVG drawing of a mine's boundary, or None when it has none; neighbours and
+/// prohibited zones only for those who may see other mines.
 pub async fn boundary_drawing(
     state: &web::Data<AppState>,
+    who: &Principal,
     mine: &Mine,
 ) -> AppResult<Option<String>> {
     let (st, id, name) = (state.clone(), mine.id.clone(), mine.name.clone());
+    let neighbours = crate::register::policy::may_see_neighbours(who);
     blocking(move || {
         st.db.read(|conn| {
             let Some(b) = boundaries::find(conn, &id)? else {
@@ -182,7 +190,11 @@ pub async fn boundary_drawing(
             let margin = (b.max_x - b.min_x)
                 .max(b.max_y - b.min_y)
                 .max(st.settings.geo.min_distance_m * 2.0);
-            let (near_mines, zones) = boundaries::neighbours_for_drawing(conn, &b, margin)?;
+            let (near_mines, zones) = if neighbours {
+                boundaries::neighbours_for_drawing(conn, &b, margin)?
+            } else {
+                Default::default()
+            };
             let mut shapes = vec![crate::register::rules::boundary::Shape {
                 rings: &main,
                 label: &name,
@@ -305,7 +317,7 @@ pub async fn mine_history(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    if !authz::may_view_mine(&user.0, &id) {
+    if !crate::register::policy::may_view_mine(&user.0, &id) {
         return Err(AppError::Forbidden("您只能查看本企业的矿山。".into()));
     }
     let items = blocking(move || state.db.read(|conn| mines::history(conn, &id))).await?;

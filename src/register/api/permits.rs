@@ -30,7 +30,7 @@ pub async fn mine_permits(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    if !authz::may_view_mine(&user.0, &id) {
+    if !crate::register::policy::may_view_mine(&user.0, &id) {
         return Err(AppError::Forbidden("您只能查看本企业的矿山。".into()));
     }
     let today = state.today();
@@ -114,7 +114,7 @@ pub async fn get_permit(
 ) -> AppResult<HttpResponse> {
     let today = state.today();
     let (p, t) = blocking(move || state.db.read(|conn| permits::find(conn, &id))).await?;
-    if !authz::may_view_mine(&user.0, &p.mine_id) {
+    if !crate::register::policy::may_view_mine(&user.0, &p.mine_id) {
         return Err(AppError::Forbidden("您只能查看本企业的证照。".into()));
     }
     Ok(HttpResponse::Ok().json(p.view(&t, today)))

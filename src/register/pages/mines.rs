@@ -811,10 +811,10 @@ async fn mine_form(
         crate::register::pages::permits::mine_permits_table(state, &names.departments, id)
             .await
             .page(s)?;
-    let with_boundary = crate::register::api::mines::with_boundary(state, &mine)
+    let with_boundary = crate::register::api::mines::with_boundary(state, &s.principal, &mine)
         .await
         .page(s)?;
-    let drawing = crate::register::api::mines::boundary_drawing(state, &mine)
+    let drawing = crate::register::api::mines::boundary_drawing(state, &s.principal, &mine)
         .await
         .page(s)?;
     let boundary_table = boundary_checks_table(&with_boundary);

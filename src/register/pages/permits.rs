@@ -471,7 +471,7 @@ async fn permit_form(
     let (p, t) = blocking(move || st.db.read(|conn| permits::find(conn, &pid)))
         .await
         .page(s)?;
-    if !authz::may_view_mine(&s.principal, &p.mine_id) {
+    if !crate::register::policy::may_view_mine(&s.principal, &p.mine_id) {
         return Err(PageError(
             AppError::Forbidden("您只能查看本企业的证照。".into()),
             Some(Box::new(s.clone())),
