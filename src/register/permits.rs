@@ -354,13 +354,20 @@ pub fn may_issue(who: &crate::platform::authz::Principal, issuing_department: &s
     }
 }
 
-fn require_issuer(who: &crate::platform::authz::Principal, kind: &PermitType) -> AppResult<()> {
-    if may_issue(who, &kind.issuing_department) {
+/// The issuing department of a permit decides about it: for a new permit, its type's
+/// issuing department; for a recorded one, the department recorded on it (a type moved
+/// to another department later does not hand over the permits already issued).
+fn require_issuer(
+    who: &crate::platform::authz::Principal,
+    kind: &PermitType,
+    issuing_department: &str,
+) -> AppResult<()> {
+    if may_issue(who, issuing_department) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(
             "“{}”由 {} 审批和监管（谁审批、谁监管），其他部门不能登记或修改。",
-            kind.name, kind.issuing_department
+            kind.name, issuing_department
         )))
     }
 }
@@ -385,7 +392,7 @@ pub fn create(
     }
     let kind = permit_type(conn, &code)?
         .ok_or_else(|| AppError::field("permit_type", format!("证照类型 {code} 不存在")))?;
-    require_issuer(who, &kind)?;
+    require_issuer(who, &kind, &kind.issuing_department)?;
     if kind.active == 0 {
         return Err(AppError::field(
             "permit_type",
@@ -556,7 +563,7 @@ pub fn update(
     input: PermitInput,
 ) -> AppResult<(Permit, PermitType)> {
     let (before, kind) = find(conn, id)?;
-    require_issuer(who, &kind)?;
+    require_issuer(who, &kind, &before.issuing_department)?;
     if input
         .permit_type
         .as_deref()
@@ -648,7 +655,7 @@ pub fn decide(
         ));
     }
     let (before, kind) = find(conn, id)?;
-    require_issuer(who, &kind)?;
+    require_issuer(who, &kind, &before.issuing_department)?;
     let current = before
         .status_override
         .as_deref()

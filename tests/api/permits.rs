@@ -137,3 +137,27 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// 谁审批、谁监管 for a recorded permit is the department recorded on it: moving the
+    /// permit type to another department later hands new permits over, not issued ones.
+    async fn a_recorded_permit_stays_with_its_issuing_department(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let ee = officer(&app, "ee.officer", "EE").await;
+        let mine = create_mine(&app, &em, mine_body("归属矿", 104)).await;
+        let path = format!("/api/v1/mines/{}/permits", mine["id"].as_str().unwrap());
+        let p: Value = app.post(&path, &em, permit("safety_production", "S-10", "2026-01-10", Some("2029-01-09"))).await.json().await.unwrap();
+        let id = p["id"].as_str().unwrap();
+        let r = app.patch("/api/v1/permit-types/safety_production", &app.admin_token, json!({"issuing_department": "EE"})).await;
+        assert_eq!(r.status(), 200);
+        let (status, body) = problem(app.post(&format!("/api/v1/permits/{id}/suspend"), &ee, json!({"reason": "越权暂扣"})).await).await;
+        assert_eq!(status, 403, "{body}");
+        let (status, _) = problem(app.patch(&format!("/api/v1/permits/{id}"), &ee, json!({"holder": "别人"})).await).await;
+        assert_eq!(status, 403);
+        let (status, body) = problem(app.post(&format!("/api/v1/permits/{id}/suspend"), &em, json!({"reason": "应急罚〔2026〕40号"})).await).await;
+        assert_eq!(status, 200, "{body}");
+        // A new permit of the type now goes to EE.
+        assert_eq!(app.post(&path, &em, permit("safety_production", "S-11", "2026-01-10", Some("2029-01-09"))).await.status(), 403);
+        assert_eq!(app.post(&path, &ee, permit("safety_production", "S-11", "2026-01-10", Some("2029-01-09"))).await.status(), 201);
+    }
+}
