@@ -702,19 +702,30 @@ pub fn record_login(
         return Ok(LoginOutcome::Locked { until });
     }
     if !password_ok {
-        let failures = user.failed_logins + 1;
-        let lock = failures as u32 >= policy.max_failed;
-        let (count, until) = if lock {
-            (0, Some(now + policy.lockout))
-        } else {
-            (failures, None)
-        };
-        diesel::update(users::table.find(&user.id))
-            .set((
-                users::failed_logins.eq(count),
-                users::locked_until.eq(until),
-            ))
+        // Counted in the database, not read and written back: parallel failures each
+        // add one (the update holds the row until the transaction ends), so no more
+        // than `max_failed` guesses fit before the lock.
+        let not_locked = users::locked_until
+            .is_null()
+            .or(users::locked_until.le(now));
+        let counted = diesel::update(users::table.find(&user.id).filter(not_locked))
+            .set(users::failed_logins.eq(users::failed_logins + 1))
             .execute(conn)?;
+        let after = find(conn, &user.id)?;
+        if counted == 0 {
+            // Another attempt locked the account in the meantime.
+            return Ok(match after.locked_until {
+                Some(until) => LoginOutcome::Locked { until },
+                None => LoginOutcome::WrongPassword { now_locked: false },
+            });
+        }
+        let lock = after.failed_logins as u32 >= policy.max_failed;
+        let until = lock.then(|| now + policy.lockout);
+        if lock {
+            diesel::update(users::table.find(&user.id))
+                .set((users::failed_logins.eq(0), users::locked_until.eq(until)))
+                .execute(conn)?;
+        }
         if lock {
             audit::record(
                 conn,

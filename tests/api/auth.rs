@@ -176,3 +176,23 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 1000; };
+    /// Twenty wrong passwords at once: each is counted (the counter is incremented in the
+    /// database, not read and written back), so no more than four are answered as a plain
+    /// failure before the account locks, and the right password is then refused too.
+    async fn parallel_failures_are_each_counted(app) {
+        app.create_user("li.si", "officer", Some("EM"), None).await;
+        let attempts = (0..20).map(|_| app.login("li.si", "Wrong-pass-123"));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let plain = statuses.iter().filter(|s| **s == 401).count();
+        assert!(plain <= 4, "{plain} guesses answered before the lock: {statuses:?}");
+        assert!(statuses.iter().all(|s| matches!(s, 401 | 429)), "{statuses:?}");
+        assert_eq!(app.login("li.si", PASSWORD).await.status(), 429);
+    }
+}
