@@ -4,6 +4,7 @@
 
 use std::time::{Duration as StdDuration, SystemTime};
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
@@ -109,7 +110,17 @@ impl Mailer {
             .to(to)
             .subject(m.subject.clone())
             .message_id(Some(m.message_id.clone()))
-            .date(date);
+            .date(date)
+            // Machine-sent (RFC 3834): autoresponders and Outlook's out-of-office must not
+            // answer, so no mail loop starts with the intake.
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+                "All".into(),
+            ));
         if let Some(r) = answerable {
             builder = builder.reply_to(r.clone());
         }

@@ -478,6 +478,9 @@ on_both! {
         assert_eq!(reply_to, "shaozi@whistle.example.cn");
         assert!(notice.text().contains("可直接回复本邮件"), "{}", notice.text());
         assert!(notice.subject().contains("XS-2026-000001"));
+        // Machine-sent: autoresponders and out-of-office replies must not answer it.
+        assert_eq!(parsed.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+        assert_eq!(parsed.header_raw("X-Auto-Response-Suppress").map(str::trim), Some("All"));
     }
 }
 
