@@ -51,19 +51,30 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
+/// The address sign-in attempts are counted against: the connection's peer, or — behind
+/// a trusted proxy — the last X-Forwarded-For entry, which that proxy wrote itself
+/// (deploy/nginx.conf sets it to `$remote_addr`). A client's own `Forwarded` or
+/// X-Forwarded-For entries never choose the bucket.
 pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
-    let info = req.connection_info();
-    let raw = if state.settings.http.behind_proxy {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
-    raw.and_then(|a| {
-        a.parse::<IpAddr>()
-            .ok()
-            .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-    })
-    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    let peer = req
+        .peer_addr()
+        .map(|s| s.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let http = &state.settings.http;
+    let trusted = http.behind_proxy
+        && http
+            .trusted_proxies
+            .iter()
+            .any(|p| p.trim().parse::<IpAddr>().is_ok_and(|p| p == peer));
+    if !trusted {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        .unwrap_or(peer)
 }
 
 fn locked_error(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> AppError {

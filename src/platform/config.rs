@@ -311,6 +311,10 @@ impl Default for GeoSettings {
     }
 }
 
+fn default_trusted_proxies() -> Vec<String> {
+    vec!["127.0.0.1".into(), "::1".into()]
+}
+
 fn default_upload() -> usize {
     10 * 1024 * 1024
 }
@@ -369,9 +373,14 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     #[serde(default)]
     pub cookie_secure: bool,
-    /// Behind a reverse proxy: take the client address from X-Forwarded-For / Forwarded.
+    /// Behind a reverse proxy: for connections from `trusted_proxies`, the client address
+    /// is the last X-Forwarded-For entry (the one the proxy itself wrote). `Forwarded` and
+    /// everything a client writes before that entry are ignored.
     #[serde(default)]
     pub behind_proxy: bool,
+    /// The proxies' own addresses (default: this host, 127.0.0.1 and ::1).
+    #[serde(default = "default_trusted_proxies")]
+    pub trusted_proxies: Vec<String>,
     /// Largest uploaded file (e.g. an Excel ledger), in bytes.
     #[serde(default = "default_upload")]
     pub max_upload_bytes: usize,
@@ -521,6 +530,11 @@ impl Settings {
                     secret.len()
                 ));
             }
+        }
+        for p in &self.http.trusted_proxies {
+            p.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                format!("http.trusted_proxies 中的 {p:?} 不是 IP 地址（如 \"127.0.0.1\"）")
+            })?;
         }
         if self.database.pool_size == 0 {
             return Err("database.pool_size 不能为 0".into());

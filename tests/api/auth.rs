@@ -196,3 +196,44 @@ on_both! {
         assert_eq!(app.login("li.si", PASSWORD).await.status(), 429);
     }
 }
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 3; s.http.behind_proxy = true; };
+    /// Behind a trusted proxy the source is the last X-Forwarded-For entry, which the proxy
+    /// writes; rotating `Forwarded` or the entries before the last does not evade the limit,
+    /// and one office's failures do not lock out another address.
+    async fn the_source_is_the_proxys_last_hop_not_what_the_client_claims(app) {
+    let login = |user: &str, password: &str, forwarded: String, xff: String| {
+        let (url, body) = (app.url("/api/v1/auth/login"), json!({"username": user, "password": password}));
+        let client = app.client.clone();
+        async move {
+            client.post(url).header("Forwarded", forwarded).header("X-Forwarded-For", xff).json(&body).send().await.unwrap()
+        }
+    };
+    for i in 0..3 {
+        let r = login(&format!("nobody{i}"), "Wrong-pass-123", format!("for=192.0.2.{i}"), format!("198.51.100.{i}, 10.0.0.7")).await;
+        assert_eq!(r.status(), 401);
+    }
+    let (status, body) = problem(login("admin", ADMIN_PASSWORD, "for=192.0.2.99".into(), "203.0.113.5, 10.0.0.7".into()).await).await;
+    assert_eq!(status, 429, "the same last hop is the same source: {body}");
+    assert!(body["detail"].as_str().unwrap().contains("地址"));
+    let r = login("admin", ADMIN_PASSWORD, "for=10.0.0.7".into(), "10.0.0.8".into()).await;
+    assert_eq!(r.status(), 200, "another office is not locked out by a spoofed Forwarded");
+    }
+}
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 3; };
+    /// Without a proxy configured, X-Forwarded-For is the client's word and is ignored.
+    async fn without_a_proxy_forwarded_headers_are_ignored(app) {
+    for i in 0..3 {
+        let r = app.client.post(app.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", format!("198.51.100.{i}"))
+            .header("Forwarded", format!("for=192.0.2.{i}"))
+            .json(&json!({"username": format!("nobody{i}"), "password": "Wrong-pass-123"}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 429);
+    }
+}
