@@ -89,6 +89,14 @@ fn locked_error(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> App
 
 /// Checks the password, applies the lockout rules and issues a token. Shared by the API
 /// and the login page.
+fn login_policy(state: &AppState) -> LoginPolicy {
+    LoginPolicy {
+        max_failed: state.settings.auth.max_failed_logins,
+        lockout: chrono::Duration::from_std(state.durations.lockout)
+            .unwrap_or(chrono::Duration::minutes(15)),
+    }
+}
+
 pub async fn sign_in(
     state: web::Data<AppState>,
     ip: IpAddr,
@@ -108,11 +116,7 @@ pub async fn sign_in(
     state.limiter.check(ip, state.clock.now())?;
     let st = state.clone();
     let now = state.clock.now_naive();
-    let policy = LoginPolicy {
-        max_failed: state.settings.auth.max_failed_logins,
-        lockout: chrono::Duration::from_std(state.durations.lockout)
-            .unwrap_or(chrono::Duration::minutes(15)),
-    };
+    let policy = login_policy(&state);
     let found = blocking(move || {
         st.db
             .read(|conn| accounts::find_by_username(conn, &username))
@@ -254,21 +258,40 @@ pub async fn change_own_password(
     let st = state.clone();
     let id = who.id.clone();
     let current = blocking(move || st.db.read(|conn| accounts::find(conn, &id))).await?;
+    let now = state.clock.now_naive();
+    // The current password is a sign-in secret like any other: guessing it here counts
+    // towards the same lock as the login form, and a locked account is refused first.
+    if let Some(until) = current.locked_until.filter(|t| *t > now) {
+        return Err(locked_error(until, now));
+    }
     let min = state.settings.auth.password_min_length;
+    let (hash_now, username) = (current.password_hash.clone(), current.username.clone());
+    let given = input.current_password;
+    let right = state
+        .hashing(move || Ok(crate::platform::auth::verify_password(&given, &hash_now)))
+        .await?;
+    if !right {
+        let (st, id, policy) = (state.clone(), who.id.clone(), login_policy(&state));
+        let outcome = blocking(move || {
+            st.db
+                .transaction(|conn| accounts::record_login(conn, now, &id, false, &policy))
+        })
+        .await?;
+        return Err(match outcome {
+            LoginOutcome::WrongPassword { now_locked: false } => {
+                AppError::field("current_password", "当前密码不正确")
+            }
+            LoginOutcome::Locked { until } => locked_error(until, now),
+            _ => locked_error(now + login_policy(&state).lockout, now),
+        });
+    }
     let hash = state
         .hashing(move || {
-            if !crate::platform::auth::verify_password(
-                &input.current_password,
-                &current.password_hash,
-            ) {
-                return Err(AppError::field("current_password", "当前密码不正确"));
-            }
-            crate::platform::rules::password::check(&input.new_password, &current.username, min)
+            crate::platform::rules::password::check(&input.new_password, &username, min)
                 .map_err(|m| AppError::field("new_password", m))?;
             crate::platform::auth::hash_password(&input.new_password)
         })
         .await?;
-    let now = state.clock.now_naive();
     let st = state.clone();
     blocking(move || {
         st.db

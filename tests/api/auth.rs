@@ -237,3 +237,23 @@ on_both! {
     assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 429);
     }
 }
+
+on_both! {
+    /// Guessing the current password on the change-password form counts towards the same
+    /// lock as the login form: five wrong guesses lock the account.
+    async fn wrong_current_passwords_lock_the_account_too(app) {
+        app.create_user("wang.wu", "officer", Some("EM"), None).await;
+        let token = app.token_for("wang.wu", PASSWORD).await;
+        let guess = || app.post("/api/v1/me/password", &token, json!({"current_password": "Wrong-pass-123", "new_password": "Another-pass-2026"}));
+        for _ in 0..4 {
+            let (status, body) = problem(guess().await).await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(fields(&body), vec!["current_password"]);
+        }
+        assert_eq!(guess().await.status(), 429, "the fifth guess locks");
+        assert_eq!(guess().await.status(), 429, "and stays locked");
+        assert_eq!(app.login("wang.wu", PASSWORD).await.status(), 429, "the login form too");
+        app.clock.advance(Duration::minutes(16));
+        assert_eq!(app.login("wang.wu", PASSWORD).await.status(), 200);
+    }
+}
