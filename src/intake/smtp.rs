@@ -28,31 +28,95 @@ pub async fn bind(addr: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("收件服务无法监听 intake.smtp_addr {addr}：{e}"))
 }
 
-/// Serves connections until the task is aborted.
+/// Serves connections until the task is aborted. A connection beyond `max_connections`
+/// in all, or beyond `max_connections_per_address` from one address, is answered 421 at
+/// once and closed (a sending server retries later), rather than left waiting in silence;
+/// every session ends after `smtp_session_timeout` however busy it keeps.
 pub fn spawn(listener: TcpListener, state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     let slots = Arc::new(Semaphore::new(state.settings.intake.max_connections));
+    let per_address = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        std::net::IpAddr,
+        usize,
+    >::new()));
     tokio::spawn(async move {
         loop {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            match listener.accept().await {
-                Ok((stream, peer)) => {
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = session(stream, &state).await {
-                            tracing::debug!(%peer, error = %e, "smtp session ended");
-                        }
-                        drop(permit);
-                    });
-                }
+            let (mut stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "smtp accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
                 }
-            }
+            };
+            let slot = slots.clone().try_acquire_owned().ok();
+            let address = AddressSlot::take(
+                &per_address,
+                peer.ip(),
+                state.settings.intake.max_connections_per_address,
+            );
+            let (Some(slot), Some(address)) = (slot, address) else {
+                tracing::warn!(%peer, "smtp connection refused: listener busy");
+                metrics::counter!("intake_refused_total", "reason" => "busy").increment(1);
+                tokio::spawn(async move {
+                    let _ = stream
+                        .write_all(
+                            "421 4.3.2 Too busy, try again later / 收件服务繁忙，请稍后重试\r\n"
+                                .as_bytes(),
+                        )
+                        .await;
+                    let _ = stream.shutdown().await;
+                });
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let deadline = state.durations.intake_session_timeout;
+                match tokio::time::timeout(deadline, session(stream, &state)).await {
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "smtp session ended"),
+                    Err(_) => tracing::info!(%peer, "smtp session closed at its deadline"),
+                    Ok(Ok(())) => {}
+                }
+                drop((slot, address));
+            });
         }
     })
+}
+
+/// One connection's place in the per-address count; given back when dropped.
+struct AddressSlot {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl AddressSlot {
+    fn take(
+        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+        max: usize,
+    ) -> Option<Self> {
+        let mut map = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// One mail transaction's envelope.

@@ -84,10 +84,17 @@ pub struct IntakeSettings {
     pub token: Option<String>,
     /// Largest message taken in, in bytes (SMTP SIZE and the HTTP route alike).
     pub max_message_bytes: usize,
-    /// SMTP connections served at once; more wait.
+    /// SMTP connections served at once; one more is answered 421 and closed.
     pub max_connections: usize,
-    /// How long the listener waits for the next command or line of data.
+    /// SMTP connections served at once from one address; one more is answered 421.
+    #[serde(default = "default_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// How long the listener waits for the next command or line of data (idle).
     pub smtp_timeout: String,
+    /// How long one SMTP session may last in all, however busy (a NOOP every few minutes
+    /// does not hold a slot for ever).
+    #[serde(default = "default_session_timeout")]
+    pub smtp_session_timeout: String,
     /// Messages taken in from one sender within an hour; more are refused (a mail loop, a
     /// misconfigured forward), with the reason.
     pub max_per_sender_per_hour: i64,
@@ -114,7 +121,9 @@ impl Default for IntakeSettings {
             token: None,
             max_message_bytes: 26_214_400,
             max_connections: 32,
+            max_connections_per_address: default_connections_per_address(),
             smtp_timeout: "5m".into(),
+            smtp_session_timeout: default_session_timeout(),
             max_per_sender_per_hour: 60,
             dkim: None,
         }
@@ -311,6 +320,14 @@ impl Default for GeoSettings {
     }
 }
 
+fn default_connections_per_address() -> usize {
+    4
+}
+
+fn default_session_timeout() -> String {
+    "30m".into()
+}
+
 fn default_trusted_proxies() -> Vec<String> {
     vec!["127.0.0.1".into(), "::1".into()]
 }
@@ -472,6 +489,7 @@ pub struct Durations {
     pub outbox_lease: Duration,
     pub smtp_timeout: Duration,
     pub intake_timeout: Duration,
+    pub intake_session_timeout: Duration,
 }
 
 impl Settings {
@@ -516,6 +534,10 @@ impl Settings {
             outbox_lease: d("outbox.lease", &self.outbox.lease)?,
             smtp_timeout: d("smtp.timeout", &self.smtp.timeout)?,
             intake_timeout: d("intake.smtp_timeout", &self.intake.smtp_timeout)?,
+            intake_session_timeout: d(
+                "intake.smtp_session_timeout",
+                &self.intake.smtp_session_timeout,
+            )?,
         })
     }
 
@@ -577,9 +599,12 @@ impl Settings {
             if self.intake.token().is_some_and(|t| t.len() < 24) {
                 return Err("intake.token 太短：至少需要 24 个字符".into());
             }
-            if self.intake.max_message_bytes < 1024 || self.intake.max_connections == 0 {
+            if self.intake.max_message_bytes < 1024
+                || self.intake.max_connections == 0
+                || self.intake.max_connections_per_address == 0
+            {
                 return Err(
-                    "intake.max_message_bytes 至少 1024，intake.max_connections 至少 1".into(),
+                    "intake.max_message_bytes 至少 1024，intake.max_connections 和 intake.max_connections_per_address 至少 1".into(),
                 );
             }
         }

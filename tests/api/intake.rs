@@ -621,3 +621,42 @@ on_both! {
         assert_eq!(app.count("inbound_messages WHERE channel = 'pipe'").await, 2);
     }
 }
+
+/// Reads the server's first line on a fresh SMTP connection.
+async fn greeting(port: u16) -> (tokio::net::TcpStream, String) {
+    use tokio::io::AsyncReadExt;
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = s.read(&mut buf).await.unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+    (s, line)
+}
+
+on_both! {
+    settings = |s| { intake_on(s); s.intake.max_connections = 3; s.intake.max_connections_per_address = 2; };
+    /// Idle connections cannot take the listener: one past the per-address cap (or the
+    /// total) is answered 421 at once instead of waiting in silence, and a slot given back
+    /// is served again.
+    async fn a_full_listener_says_421_instead_of_silence(app) {
+        let port = app.intake_port.unwrap();
+        let (first, g1) = greeting(port).await;
+        let (_second, g2) = greeting(port).await;
+        assert!(g1.starts_with("220") && g2.starts_with("220"), "{g1} {g2}");
+        let (_third, g3) = greeting(port).await;
+        assert!(g3.starts_with("421"), "a third connection from one address: {g3}");
+        drop(first);
+        // The slot comes back when the server sees the connection close.
+        let mut served = false;
+        for _ in 0..200 {
+            let (_s, g) = greeting(port).await;
+            if g.starts_with("220") {
+                served = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(served, "a freed slot is served again");
+    }
+}
