@@ -4,14 +4,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
-    /// The UTC wall time as stored in the database (`Timestamp` columns hold UTC).
+    /// The UTC wall time as stored in the database (`Timestamp` columns hold UTC), to the
+    /// microsecond: PostgreSQL keeps no more, and SQLite would keep the nanoseconds as
+    /// text, so a keyset cursor (which carries microseconds) would no longer compare
+    /// exactly with the row it came from and a page could repeat it.
     fn now_naive(&self) -> NaiveDateTime {
-        self.now().naive_utc()
+        let t = self.now().naive_utc();
+        t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(t)
     }
 }
 

@@ -343,3 +343,42 @@ on_both! {
         assert_eq!(seen["items"][0]["id"], lead["id"]);
     }
 }
+
+on_both! {
+    /// Paging through leads raised within the same instant, at a clock with nanoseconds,
+    /// returns each lead exactly once: stored times keep microseconds on both backends, as
+    /// the keyset cursor does (SQLite once kept the nanoseconds and repeated rows).
+    async fn paging_returns_each_lead_once_when_many_share_an_instant(app) {
+        use chrono::TimeZone;
+        app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + chrono::Duration::nanoseconds(123_456_789));
+        let town = township(&app, "town.paging").await;
+        app.create_user("coord.paging", "coordinator", Some("NR"), None).await;
+        let coord = app.token_for("coord.paging", PASSWORD).await;
+        const N: usize = 120;
+        for i in 0..N {
+            raise(&app, &town, dust(&format!("同一时刻第{i}条"))).await;
+        }
+        for path in ["/api/v1/leads?limit=7", "/api/v1/leads?limit=7&department=EE", "/api/v1/leads?limit=7&township=BEHT"] {
+            let mut seen = std::collections::HashSet::new();
+            let mut cursor: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let url = match &cursor {
+                    Some(c) => format!("{path}&cursor={c}"),
+                    None => path.to_owned(),
+                };
+                let page: Value = app.get(&url, &coord).await.json().await.unwrap();
+                for item in page["items"].as_array().unwrap() {
+                    assert!(seen.insert(item["id"].as_str().unwrap().to_owned()), "{path}: {} twice", item["number"]);
+                }
+                pages += 1;
+                assert!(pages <= N, "{path}: paging does not end");
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), N, "{path}");
+        }
+    }
+}
