@@ -89,6 +89,18 @@ fn locked_error(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> App
 
 /// Checks the password, applies the lockout rules and issues a token. Shared by the API
 /// and the login page.
+/// The answer to the failure that locks a name (an account's, or one that does not exist).
+fn now_locked(state: &AppState) -> AppError {
+    AppError::RateLimited {
+        detail: format!(
+            "密码已连续输错 {} 次，账号已锁定 {} 分钟。如需立即解锁，请联系系统管理员。",
+            state.settings.auth.max_failed_logins,
+            state.durations.lockout.as_secs() / 60
+        ),
+        retry_after_secs: state.durations.lockout.as_secs(),
+    }
+}
+
 fn login_policy(state: &AppState) -> LoginPolicy {
     LoginPolicy {
         max_failed: state.settings.auth.max_failed_logins,
@@ -114,6 +126,10 @@ pub async fn sign_in(
         return Err(AppError::Validation(errors));
     }
     state.limiter.check(ip, state.clock.now())?;
+    // A source that has not failed lately may lift an account's lock by signing in with
+    // the right password: a stranger's guesses elsewhere cannot keep an officer out.
+    let clean_source = !state.limiter.has_failed(&ip, state.clock.now());
+    let name = accounts::normalise_username(&username);
     let st = state.clone();
     let now = state.clock.now_naive();
     let policy = login_policy(&state);
@@ -122,12 +138,17 @@ pub async fn sign_in(
             .read(|conn| accounts::find_by_username(conn, &username))
     })
     .await?;
-    // A locked account is refused before any password work.
-    if let Some(until) = found
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .filter(|t| *t > now)
-    {
+    // A locked name is refused before any password work: an account's lock, or as many
+    // failures under a name that does not exist (both answer alike, so nobody learns
+    // which usernames exist).
+    let locked = match &found {
+        Some(u) => u.locked_until.filter(|t| *t > now && !clean_source),
+        None => state
+            .unknown_names
+            .blocked_until(&name, state.clock.now())
+            .map(|t| t.naive_utc()),
+    };
+    if let Some(until) = locked {
         return Err(locked_error(until, now));
     }
     let hash = found.as_ref().map(|u| u.password_hash.clone());
@@ -145,7 +166,7 @@ pub async fn sign_in(
             let st = state.clone();
             blocking(move || {
                 st.db.transaction(|conn| {
-                    accounts::record_login(conn, now, &user.id, password_ok, &policy)
+                    accounts::record_login(conn, now, &user.id, password_ok, clean_source, &policy)
                 })
             })
             .await?
@@ -165,23 +186,33 @@ pub async fn sign_in(
             tracing::info!(user.id = %user.id, "login succeeded");
             Ok((token, claims, *user))
         }
-        LoginOutcome::UnknownUser | LoginOutcome::WrongPassword { now_locked: false } => {
+        LoginOutcome::UnknownUser => {
+            // Counted like an account: the fifth failure under a name answers as a lock.
+            state.limiter.record_failure(ip, state.clock.now());
+            state
+                .unknown_names
+                .record_failure(name.clone(), state.clock.now());
+            tracing::info!(client.ip = %ip, "login failed");
+            match state.unknown_names.blocked_until(&name, state.clock.now()) {
+                Some(_) => Err(now_locked(&state)),
+                None => Err(bad()),
+            }
+        }
+        LoginOutcome::WrongPassword { now_locked: false } => {
             state.limiter.record_failure(ip, state.clock.now());
             tracing::info!(client.ip = %ip, "login failed");
             Err(bad())
         }
         LoginOutcome::WrongPassword { now_locked: true } => {
             state.limiter.record_failure(ip, state.clock.now());
-            Err(AppError::RateLimited {
-                detail: format!(
-                    "密码已连续输错 {} 次，账号已锁定 {} 分钟。如需立即解锁，请联系系统管理员。",
-                    state.settings.auth.max_failed_logins,
-                    state.durations.lockout.as_secs() / 60
-                ),
-                retry_after_secs: state.durations.lockout.as_secs(),
-            })
+            Err(now_locked(&state))
         }
-        LoginOutcome::Locked { until } => Err(locked_error(until, now)),
+        LoginOutcome::Locked { until } => {
+            if !password_ok {
+                state.limiter.record_failure(ip, state.clock.now());
+            }
+            Err(locked_error(until, now))
+        }
         LoginOutcome::Disabled => Err(AppError::Unauthorized(
             "账号已停用，请联系系统管理员。".into(),
         )),
@@ -243,15 +274,18 @@ pub struct ChangePassword {
     (status = 204), (status = 422, body = Problem)))]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     body: ApiJson<ChangePassword>,
 ) -> AppResult<HttpResponse> {
-    change_own_password(state, user.0, body.0).await?;
+    let ip = client_ip(&state, &req);
+    change_own_password(state, ip, user.0, body.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn change_own_password(
     state: web::Data<AppState>,
+    ip: IpAddr,
     who: Principal,
     input: ChangePassword,
 ) -> AppResult<()> {
@@ -271,10 +305,12 @@ pub async fn change_own_password(
         .hashing(move || Ok(crate::platform::auth::verify_password(&given, &hash_now)))
         .await?;
     if !right {
+        // The guessing address is no longer clean: it cannot lift the lock it causes.
+        state.limiter.record_failure(ip, state.clock.now());
         let (st, id, policy) = (state.clone(), who.id.clone(), login_policy(&state));
         let outcome = blocking(move || {
             st.db
-                .transaction(|conn| accounts::record_login(conn, now, &id, false, &policy))
+                .transaction(|conn| accounts::record_login(conn, now, &id, false, false, &policy))
         })
         .await?;
         return Err(match outcome {

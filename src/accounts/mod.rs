@@ -695,11 +695,16 @@ pub fn record_login(
     now: NaiveDateTime,
     user_id: &str,
     password_ok: bool,
+    clean_source: bool,
     policy: &LoginPolicy,
 ) -> AppResult<LoginOutcome> {
     let user = find(conn, user_id)?;
+    // The right password from a source that has not failed lifts the lock (below, with
+    // the counter); anything else meets the lock.
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
-        return Ok(LoginOutcome::Locked { until });
+        if !(password_ok && clean_source) {
+            return Ok(LoginOutcome::Locked { until });
+        }
     }
     if !password_ok {
         // Counted in the database, not read and written back: parallel failures each

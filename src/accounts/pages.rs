@@ -387,6 +387,7 @@ async fn account_password(
     }
     let result = api::change_own_password(
         state.clone(),
+        api::client_ip(&state, &req),
         s.principal.clone(),
         ChangePassword {
             current_password: f.current_password,

@@ -131,13 +131,17 @@ impl TokenKeys {
 
 /// Counts failed logins per source address within a window (in memory, per instance).
 /// The per-account lock lives in the database and is visible to admins.
-pub struct SourceLimiter {
+pub struct SourceLimiter<K = IpAddr> {
     max_failures: u32,
     window: chrono::Duration,
-    failures: Mutex<HashMap<IpAddr, (u32, DateTime<Utc>)>>,
+    failures: Mutex<HashMap<K, (u32, DateTime<Utc>)>>,
 }
 
-impl SourceLimiter {
+/// Failed sign-ins under usernames that do not exist, counted like a real account's so
+/// that both answer alike (no way to tell which usernames exist).
+pub type UnknownNames = SourceLimiter<String>;
+
+impl<K: std::hash::Hash + Eq + Clone> SourceLimiter<K> {
     pub fn new(max_failures: u32, window: std::time::Duration) -> Self {
         Self {
             max_failures,
@@ -147,21 +151,32 @@ impl SourceLimiter {
     }
 
     /// Refuses a source that has failed too often in the current window.
-    pub fn check(&self, ip: IpAddr, now: DateTime<Utc>) -> AppResult<()> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((count, start)) = map.get(&ip) {
-            let until = *start + self.window;
-            if *count >= self.max_failures && now < until {
-                return Err(AppError::RateLimited {
-                    detail: "该地址登录失败次数过多，请稍后再试。".into(),
-                    retry_after_secs: (until - now).num_seconds().max(1) as u64,
-                });
-            }
+    pub fn check(&self, ip: K, now: DateTime<Utc>) -> AppResult<()> {
+        match self.blocked_until(&ip, now) {
+            Some(until) => Err(AppError::RateLimited {
+                detail: "该地址登录失败次数过多，请稍后再试。".into(),
+                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    pub fn record_failure(&self, ip: IpAddr, now: DateTime<Utc>) {
+    /// Until when the key is refused, if it has failed too often in the current window.
+    pub fn blocked_until(&self, key: &K, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, start) = map.get(key)?;
+        let until = *start + self.window;
+        (*count >= self.max_failures && now < until).then_some(until)
+    }
+
+    /// Whether the key has failed at all in the current window.
+    pub fn has_failed(&self, key: &K, now: DateTime<Utc>) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .is_some_and(|(count, start)| *count > 0 && *start + self.window > now)
+    }
+
+    pub fn record_failure(&self, ip: K, now: DateTime<Utc>) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound memory: forget windows that have ended once the map grows.
         if map.len() > 10_000 {
@@ -175,7 +190,7 @@ impl SourceLimiter {
         entry.0 += 1;
     }
 
-    pub fn record_success(&self, ip: IpAddr) {
+    pub fn record_success(&self, ip: K) {
         self.failures
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -25,6 +25,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub calendar: WorkingCalendar,
     pub limiter: SourceLimiter,
+    /// Failures under usernames that do not exist, locked like accounts.
+    pub unknown_names: crate::platform::auth::UnknownNames,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Password hashing runs here, a few at a time (see `HashPool`).
     pub hashing_pool: crate::platform::auth::HashPool,

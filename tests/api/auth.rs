@@ -257,3 +257,49 @@ on_both! {
         assert_eq!(app.login("wang.wu", PASSWORD).await.status(), 200);
     }
 }
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 1000; };
+    /// A username that does not exist answers exactly like a real one: four plain failures,
+    /// then the lock, so nobody learns which usernames exist by guessing.
+    async fn unknown_usernames_answer_like_real_ones(app) {
+        app.create_user("zhao.liu", "officer", Some("EM"), None).await;
+        let mut answers = Vec::new();
+        for name in ["zhao.liu", "nobody.here"] {
+            let mut seen = Vec::new();
+            for _ in 0..6 {
+                let (status, body) = problem(app.login(name, "Wrong-pass-123").await).await;
+                seen.push((status, body["type"].as_str().unwrap_or("").to_owned(), body["detail"].as_str().unwrap_or("").to_owned()));
+            }
+            answers.push(seen);
+        }
+        let shape = |s: &Vec<(u16, String, String)>| s.iter().map(|(st, ty, d)| (*st, ty.clone(), d.chars().take(8).collect::<String>())).collect::<Vec<_>>();
+        assert_eq!(shape(&answers[0]), shape(&answers[1]), "{answers:?}");
+        assert_eq!(answers[1][3].0, 401);
+        assert_eq!(answers[1][4].0, 429);
+    }
+}
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 1000; s.http.behind_proxy = true; };
+    /// A stranger's guesses lock the account, but the owner signing in with the right
+    /// password from an address that has not failed lifts the lock; the stranger's own
+    /// address stays refused.
+    async fn the_owner_lifts_a_lock_a_stranger_caused(app) {
+        app.create_user("sun.qi", "officer", Some("EM"), None).await;
+        let from = |xff: &'static str, password: &'static str| {
+            let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+            async move {
+                client.post(url).header("X-Forwarded-For", xff)
+                    .json(&json!({"username": "sun.qi", "password": password}))
+                    .send().await.unwrap().status().as_u16()
+            }
+        };
+        for _ in 0..5 {
+            from("10.9.9.9", "Wrong-pass-123").await;
+        }
+        assert_eq!(from("10.9.9.9", PASSWORD).await, 429, "the stranger's address meets the lock");
+        assert_eq!(from("10.1.1.1", PASSWORD).await, 200, "the owner's clean address lifts it");
+        assert_eq!(from("10.9.9.9", PASSWORD).await, 200, "and the account is open again");
+    }
+}
