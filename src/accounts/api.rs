@@ -125,7 +125,8 @@ pub async fn sign_in(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    state.limiter.check(ip, state.clock.now())?;
+    // Counted before any work: parallel attempts from one address share its limit.
+    let _attempt = state.limiter.begin(ip, state.clock.now())?;
     // A source that has not failed lately may lift an account's lock by signing in with
     // the right password: a stranger's guesses elsewhere cannot keep an officer out.
     let clean_source = !state.limiter.has_failed(&ip, state.clock.now());

@@ -215,8 +215,9 @@ pub async fn prepare(
         clock,
         calendar,
         metrics: metrics_handle(),
-        hashing_pool: crate::platform::auth::HashPool::new(
+        hashing_pool: crate::platform::auth::HashPool::bounded(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
+            settings.auth.password_queue,
         ),
         settings,
     });

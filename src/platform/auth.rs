@@ -135,6 +135,31 @@ pub struct SourceLimiter<K = IpAddr> {
     max_failures: u32,
     window: chrono::Duration,
     failures: Mutex<HashMap<K, (u32, DateTime<Utc>)>>,
+    /// Attempts being checked right now, per key: they count towards the limit before
+    /// their outcome is known, so a burst in parallel is refused like one in a row.
+    in_flight: Mutex<HashMap<K, u32>>,
+}
+
+/// One attempt in flight; given back when dropped.
+pub struct Attempt<'a, K: std::hash::Hash + Eq + Clone> {
+    limiter: &'a SourceLimiter<K>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Drop for Attempt<'_, K> {
+    fn drop(&mut self) {
+        let mut map = self
+            .limiter
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Failed sign-ins under usernames that do not exist, counted like a real account's so
@@ -147,7 +172,33 @@ impl<K: std::hash::Hash + Eq + Clone> SourceLimiter<K> {
             max_failures,
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::minutes(15)),
             failures: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Starts an attempt for `key`: refused when its failures in the window and the
+    /// attempts still in flight reach the limit. Hold the answer while the attempt runs.
+    pub fn begin(&self, key: K, now: DateTime<Utc>) -> AppResult<Attempt<'_, K>> {
+        self.check(key.clone(), now)?;
+        let failures = {
+            let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(&key)
+                .filter(|(_, start)| *start + self.window > now)
+                .map_or(0, |(count, _)| *count)
+        };
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let n = in_flight.entry(key.clone()).or_insert(0);
+        if *n + failures >= self.max_failures {
+            if *n == 0 {
+                in_flight.remove(&key);
+            }
+            return Err(AppError::RateLimited {
+                detail: "该地址登录尝试过多，请稍后再试。".into(),
+                retry_after_secs: 2,
+            });
+        }
+        *n += 1;
+        Ok(Attempt { limiter: self, key })
     }
 
     /// Refuses a source that has failed too often in the current window.
@@ -204,10 +255,19 @@ impl<K: std::hash::Hash + Eq + Clone> SourceLimiter<K> {
 /// threads bounds both the work in flight and the memory kept.
 pub struct HashPool {
     jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+    /// Jobs queued or running; beyond `max_queued` a new one is refused (503) instead of
+    /// making every sign-in wait behind a flood.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max_queued: usize,
 }
 
 impl HashPool {
     pub fn new(threads: usize) -> Self {
+        Self::bounded(threads, 16 * threads.max(1))
+    }
+
+    /// A pool that refuses work once `max_queued` jobs wait or run.
+    pub fn bounded(threads: usize, max_queued: usize) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
         let rx = std::sync::Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -226,7 +286,11 @@ impl HashPool {
                 tracing::error!(error = %e, "could not start a password thread");
             }
         }
-        Self { jobs: tx }
+        Self {
+            jobs: tx,
+            queued: Default::default(),
+            max_queued: max_queued.max(1),
+        }
     }
 
     /// Runs `f` on the pool and waits for it without blocking the async executor.
@@ -234,13 +298,28 @@ impl HashPool {
         &self,
         f: impl FnOnce() -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
+        use std::sync::atomic::Ordering;
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Busy {
+                detail: "登录的人太多，请稍后几秒再试。".into(),
+                retry_after_secs: 2,
+            });
+        }
         let (done, result) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
+        let queued = self.queued.clone();
         self.jobs
             .send(Box::new(move || {
-                let _ = done.send(span.in_scope(f));
+                let result = span.in_scope(f);
+                // Given back before the answer, so the caller finds the slot free.
+                queued.fetch_sub(1, Ordering::AcqRel);
+                let _ = done.send(result);
             }))
-            .map_err(|_| AppError::internal("password pool stopped"))?;
+            .map_err(|_| {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
+                AppError::internal("password pool stopped")
+            })?;
         result
             .await
             .map_err(|_| AppError::internal("password job lost"))?
@@ -250,6 +329,32 @@ impl HashPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_password_queue_answers_busy_at_once() {
+        let pool = std::sync::Arc::new(HashPool::bounded(1, 1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let p = pool.clone();
+        let first = tokio::spawn(async move {
+            p.run(move || {
+                let _ = started_tx.send(());
+                let _ = wait.recv();
+                Ok(1)
+            })
+            .await
+        });
+        started.await.unwrap();
+        let second = pool.run(|| Ok(2)).await;
+        assert!(matches!(second, Err(AppError::Busy { .. })), "{second:?}");
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(
+            pool.run(|| Ok(3)).await.unwrap(),
+            3,
+            "a slot given back is used"
+        );
+    }
 
     #[test]
     fn password_round_trip() {

@@ -328,6 +328,10 @@ fn default_session_timeout() -> String {
     "30m".into()
 }
 
+fn default_password_queue() -> usize {
+    64
+}
+
 fn default_trusted_proxies() -> Vec<String> {
     vec!["127.0.0.1".into(), "::1".into()]
 }
@@ -423,6 +427,10 @@ pub struct AuthSettings {
     pub source_max_failures: u32,
     pub source_window: String,
     pub password_min_length: usize,
+    /// Password checks waiting or running at once; one more is answered 503 with
+    /// Retry-After instead of making every sign-in wait behind a flood.
+    #[serde(default = "default_password_queue")]
+    pub password_queue: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -49,6 +49,12 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("database unavailable")]
     Unavailable,
+    /// Too much work queued (e.g. password checks): try again shortly (503, Retry-After).
+    #[error("busy: {detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -108,7 +114,7 @@ impl AppError {
                 "unsupported_media_type",
                 "提交的内容类型不受支持",
             ),
-            Self::Unavailable => (
+            Self::Unavailable | Self::Busy { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "服务暂时不可用",
@@ -131,7 +137,9 @@ impl AppError {
             | Self::Conflict(d)
             | Self::InvalidTransition(d)
             | Self::UnsupportedMediaType(d) => (d.clone(), Vec::new()),
-            Self::RateLimited { detail, .. } => (detail.clone(), Vec::new()),
+            Self::RateLimited { detail, .. } | Self::Busy { detail, .. } => {
+                (detail.clone(), Vec::new())
+            }
             Self::Validation(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 (
@@ -172,6 +180,9 @@ impl ResponseError for AppError {
         let mut resp = HttpResponse::build(self.status_code());
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let Self::RateLimited {
+            retry_after_secs, ..
+        }
+        | Self::Busy {
             retry_after_secs, ..
         } = self
         {

@@ -303,3 +303,17 @@ on_both! {
         assert_eq!(from("10.9.9.9", PASSWORD).await, 200, "and the account is open again");
     }
 }
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 20; };
+    /// 150 wrong passwords at once from one address: attempts in flight count towards the
+    /// address's limit before any hashing, so no more than 20 are checked at all; the rest
+    /// are refused at once (429, or 503 when the password queue is full).
+    async fn a_parallel_burst_from_one_address_is_mostly_refused_before_hashing(app) {
+        let attempts = (0..150).map(|i| app.login_owned(format!("nobody{i}"), "Wrong-pass-123"));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts).await;
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        assert!(checked <= 20, "{checked} passwords checked: {statuses:?}");
+        assert!(statuses.iter().all(|s| matches!(s, 401 | 429 | 503)), "{statuses:?}");
+    }
+}

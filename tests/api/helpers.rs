@@ -258,6 +258,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A login whose future owns its arguments (for many at once); answers the status.
+    pub async fn login_owned(&self, username: String, password: &str) -> u16 {
+        self.login(&username, password).await.status().as_u16()
+    }
+
     pub async fn token_for(&self, username: &str, password: &str) -> String {
         let resp = self.login(username, password).await;
         assert_eq!(resp.status(), 200, "login of {username} failed");
