@@ -61,11 +61,7 @@ pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
         .map(|s| s.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let http = &state.settings.http;
-    let trusted = http.behind_proxy
-        && http
-            .trusted_proxies
-            .iter()
-            .any(|p| p.trim().parse::<IpAddr>().is_ok_and(|p| p == peer));
+    let trusted = http.behind_proxy && http.trusted_proxies.contains(&peer);
     if !trusted {
         return peer;
     }

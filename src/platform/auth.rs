@@ -262,10 +262,6 @@ pub struct HashPool {
 }
 
 impl HashPool {
-    pub fn new(threads: usize) -> Self {
-        Self::bounded(threads, 16 * threads.max(1))
-    }
-
     /// A pool that refuses work once `max_queued` jobs wait or run.
     pub fn bounded(threads: usize, max_queued: usize) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();

@@ -332,8 +332,11 @@ fn default_password_queue() -> usize {
     64
 }
 
-fn default_trusted_proxies() -> Vec<String> {
-    vec!["127.0.0.1".into(), "::1".into()]
+fn default_trusted_proxies() -> Vec<std::net::IpAddr> {
+    vec![
+        std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::Ipv6Addr::LOCALHOST.into(),
+    ]
 }
 
 fn default_upload() -> usize {
@@ -401,7 +404,7 @@ pub struct HttpSettings {
     pub behind_proxy: bool,
     /// The proxies' own addresses (default: this host, 127.0.0.1 and ::1).
     #[serde(default = "default_trusted_proxies")]
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest uploaded file (e.g. an Excel ledger), in bytes.
     #[serde(default = "default_upload")]
     pub max_upload_bytes: usize,
@@ -560,11 +563,6 @@ impl Settings {
                     secret.len()
                 ));
             }
-        }
-        for p in &self.http.trusted_proxies {
-            p.trim().parse::<std::net::IpAddr>().map_err(|_| {
-                format!("http.trusted_proxies 中的 {p:?} 不是 IP 地址（如 \"127.0.0.1\"）")
-            })?;
         }
         if self.database.pool_size == 0 {
             return Err("database.pool_size 不能为 0".into());
