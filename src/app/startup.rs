@@ -18,6 +18,7 @@ use crate::platform::config::Settings;
 use crate::platform::db::schema::system_settings;
 use crate::platform::db::{Db, DbConnection, DbOptions};
 use crate::platform::error::AppResult;
+use crate::platform::keys::{Purpose, ServiceKey};
 use crate::platform::rules::calendar::WorkingCalendar;
 use crate::web::AppState;
 
@@ -68,27 +69,14 @@ pub fn open_db(settings: &Settings, min_idle: u32) -> Result<Db, String> {
     )
 }
 
-/// The signing secret: configured, or generated once and kept in the database.
-fn signing_secret(conn: &mut DbConnection, configured: Option<&str>) -> AppResult<Vec<u8>> {
-    if let Some(s) = configured {
-        return Ok(s.as_bytes().to_vec());
-    }
-    let stored: Option<String> = system_settings::table
-        .find("jwt_secret")
-        .select(system_settings::value)
-        .first(conn)
-        .optional()?;
-    if let Some(s) = stored {
-        return Ok(s.into_bytes());
-    }
-    let secret = crate::platform::auth::random_token(32);
-    diesel::insert_into(system_settings::table)
-        .values((
-            system_settings::key.eq("jwt_secret"),
-            system_settings::value.eq(&secret),
-        ))
-        .execute(conn)?;
-    Ok(secret.into_bytes())
+/// Removes the sign-in secret earlier versions generated into the database: the secret now
+/// comes from the key file, so whoever can read the database cannot sign tokens with it.
+/// Tokens signed with the old secret stop working (everyone signs in once more).
+fn forget_stored_secret(conn: &mut DbConnection) -> AppResult<bool> {
+    let removed =
+        diesel::delete(system_settings::table.filter(system_settings::key.eq("jwt_secret")))
+            .execute(conn)?;
+    Ok(removed > 0)
 }
 
 pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
@@ -150,17 +138,21 @@ pub async fn prepare(
 
     let init_db = db.clone();
     let now = clock.now_naive();
-    let configured_secret = settings.jwt_secret().map(str::to_owned);
+    let service_key = ServiceKey::load_or_create(Path::new(&settings.auth.key_file))?;
+    let secret = match settings.jwt_secret() {
+        Some(s) => s.as_bytes().to_vec(),
+        None => service_key.derive(Purpose::SignIn),
+    };
     let admin_password = settings.bootstrap.admin_password.clone();
     let min_len = settings.auth.password_min_length;
-    let (secret, bootstrap) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+    let (forgot, bootstrap) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let applied = init_db.run_migrations()?;
         if applied > 0 {
             tracing::info!(migrations.applied = applied, "database migrated");
         }
         init_db
             .transaction(|conn| {
-                let secret = signing_secret(conn, configured_secret.as_deref())?;
+                let forgot = forget_stored_secret(conn)?;
                 let added = crate::reference::seed(conn, now)?;
                 if added > 0 {
                     tracing::info!(reference.added = added, "reference data loaded");
@@ -171,7 +163,7 @@ pub async fn prepare(
                     admin_password.as_deref(),
                     min_len,
                 )?;
-                Ok((secret, bootstrap))
+                Ok((forgot, bootstrap))
             })
             .map_err(|e| match e {
                 crate::platform::error::AppError::Validation(errs) => errs
@@ -184,6 +176,9 @@ pub async fn prepare(
     })
     .await
     .map_err(|e| e.to_string())??;
+    if forgot {
+        tracing::warn!("旧版本保存在数据库中的登录签名密钥已删除，改用密钥文件 auth.key_file：已登录的用户需要重新登录");
+    }
     match bootstrap {
         Some(Some(password)) => tracing::warn!(
             "已创建系统管理员账号 admin，初始密码：{password}　（只显示这一次，请登录后立即修改）"
@@ -212,6 +207,7 @@ pub async fn prepare(
         unknown_names: SourceLimiter::new(settings.auth.max_failed_logins, durations.lockout),
         durations,
         keys: TokenKeys::new(&secret),
+        service_key,
         clock,
         calendar,
         metrics: metrics_handle(),

@@ -423,6 +423,12 @@ pub struct DatabaseSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
+    /// The service's secret (sign-in tokens, reply addresses, audit checkpoints): a file
+    /// of hex text, created with a random key on first start when missing. Never kept in
+    /// the database. Several instances on one database share one file.
+    #[serde(default = "default_key_file")]
+    pub key_file: String,
+    /// Sets the sign-in token secret explicitly instead of deriving it from the key file.
     pub jwt_secret: Option<String>,
     pub token_ttl: String,
     pub max_failed_logins: u32,
@@ -451,6 +457,10 @@ pub struct SmtpSettings {
     pub pool_size: u32,
     #[serde(default = "default_smtp_timeout")]
     pub timeout: String,
+}
+
+fn default_key_file() -> String {
+    "data/minecoord.key".into()
 }
 
 fn default_smtp_pool() -> u32 {

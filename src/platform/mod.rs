@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod keys;
 pub mod pagination;
 pub mod rules;
 pub mod telemetry;

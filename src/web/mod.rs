@@ -23,6 +23,8 @@ pub struct AppState {
     pub durations: Durations,
     pub clock: SharedClock,
     pub keys: TokenKeys,
+    /// The key file's secret, for the keys derived from it (reply addresses, checkpoints).
+    pub service_key: crate::platform::keys::ServiceKey,
     pub calendar: WorkingCalendar,
     pub limiter: SourceLimiter,
     /// Failures under usernames that do not exist, locked like accounts.

@@ -20,10 +20,7 @@ pub fn run_minecoord(
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minecoord"));
     cmd.args(args)
         .env("MINECOORD_DATABASE__URL", &app.db.url)
-        .env(
-            "MINECOORD_AUTH__JWT_SECRET",
-            "test-secret-test-secret-test-secret-0123",
-        )
+        .env("MINECOORD_AUTH__KEY_FILE", &app.db.key_file)
         .env("MINECOORD_LOG__LEVEL", "warn")
         .env_remove("MINECOORD_NEW_PASSWORD")
         .stdin(Stdio::piped())

@@ -74,6 +74,8 @@ pub fn pg_base_url() -> String {
 
 pub struct TestDb {
     pub url: String,
+    /// The service's key file (created by the service on first start).
+    pub key_file: String,
     pg_name: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -86,6 +88,7 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("minecoord.db").display());
                 Some(Self {
                     url,
+                    key_file: key_file_in(&dir),
                     pg_name: None,
                     _dir: Some(dir),
                 })
@@ -103,14 +106,20 @@ impl TestDb {
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
                     .execute(&mut admin)
                     .expect("create test database");
+                let dir = tempfile::tempdir().expect("temp dir");
                 Some(Self {
                     url: format!("{base}/{name}"),
+                    key_file: key_file_in(&dir),
                     pg_name: Some(name),
-                    _dir: None,
+                    _dir: Some(dir),
                 })
             }
         }
     }
+}
+
+fn key_file_in(dir: &tempfile::TempDir) -> String {
+    dir.path().join("minecoord.key").display().to_string()
 }
 
 impl Drop for TestDb {
@@ -150,16 +159,16 @@ impl Drop for TestApp {
     }
 }
 
-pub fn test_settings(db_url: &str) -> Settings {
+pub fn test_settings(db: &TestDb) -> Settings {
     let mut s = Settings::load(None).expect("default settings load");
-    s.database.url = db_url.to_owned();
+    s.database.url = db.url.clone();
+    s.auth.key_file = db.key_file.clone();
     s.database.pool_size = 4;
     s.database.connect_timeout = "2s".into();
     s.http.addr = "127.0.0.1:0".into();
     s.http.workers = 1;
     s.http.public_base_url = "http://minecoord.test".into();
     s.bootstrap.admin_password = Some(ADMIN_PASSWORD.into());
-    s.auth.jwt_secret = Some("test-secret-test-secret-test-secret-0123".into());
     s.calendar.dir = "does-not-exist".into();
     // Tests deliver the outbox and send reminders by calling them, at the moment they choose.
     s.outbox.worker = false;
@@ -183,7 +192,7 @@ impl TestApp {
         adjust: impl FnOnce(&mut Settings),
     ) -> Option<TestApp> {
         let db = TestDb::new(backend)?;
-        let mut settings = test_settings(&db.url);
+        let mut settings = test_settings(&db);
         adjust(&mut settings);
         Some(Self::start(db, settings, ManualClock::new(start_time())).await)
     }
@@ -230,10 +239,11 @@ impl TestApp {
     pub async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb {
             url: self.db.url.clone(),
+            key_file: self.db.key_file.clone(),
             pg_name: None,
             _dir: None,
         };
-        let mut settings = test_settings(&db.url);
+        let mut settings = test_settings(&db);
         adjust(&mut settings);
         Self::start(db, settings, self.clock.clone()).await
     }

@@ -122,7 +122,7 @@ on_both! {
 #[tokio::test]
 async fn a_short_signing_secret_is_refused_at_start() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
-    let mut settings = test_settings(&db.url);
+    let mut settings = test_settings(&db);
     settings.auth.jwt_secret = Some("too-short".into());
     let err = minecoord::app::startup::Application::build(
         settings,
@@ -190,3 +190,50 @@ async fn database_outage_is_503_and_recovers_postgres() {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// The sign-in secret lives in the key file, not in the database: an old secret left in
+    /// the database by an earlier version is removed at start, and a token signed with it
+    /// no longer works; a restart with the same key file keeps everyone signed in.
+    async fn the_signing_secret_is_not_in_the_database(app) {
+        use diesel::prelude::*;
+        use minecoord::platform::db::schema::system_settings;
+        let key = std::fs::read_to_string(&app.db.key_file).expect("key file written at start");
+        assert_eq!(key.trim().len(), 64, "32 random bytes in hex");
+        let stored: i64 = app
+            .with_db(|c| Ok(system_settings::table.filter(system_settings::key.eq("jwt_secret")).count().get_result(c)?))
+            .await;
+        assert_eq!(stored, 0);
+        // An earlier version's secret in the database, and a token it signed.
+        let old = "an-old-secret-kept-in-the-database-0123";
+        app.with_db(move |c| {
+            diesel::insert_into(system_settings::table)
+                .values((system_settings::key.eq("jwt_secret"), system_settings::value.eq(old)))
+                .execute(c)?;
+            Ok(())
+        })
+        .await;
+        let forged = minecoord::platform::auth::TokenKeys::new(old.as_bytes());
+        let (admin_id, version): (String, i32) = app
+            .with_db(|c| {
+                use minecoord::platform::db::schema::users;
+                Ok(users::table
+                    .filter(users::username.eq("admin"))
+                    .select((users::id, users::token_version))
+                    .first(c)?)
+            })
+            .await;
+        let (token, _) = forged
+            .issue(&admin_id, "admin", version, minecoord::platform::clock::Clock::now(app.clock.as_ref()), std::time::Duration::from_secs(3600))
+            .unwrap();
+        app.stop().await;
+        let again = app.another_instance(|_| {}).await;
+        let stored: i64 = again
+            .with_db(|c| Ok(system_settings::table.filter(system_settings::key.eq("jwt_secret")).count().get_result(c)?))
+            .await;
+        assert_eq!(stored, 0, "the old secret is removed at start");
+        assert_eq!(again.get("/api/v1/me", &token).await.status(), 401);
+        // Tokens signed with the key file's secret survive the restart.
+        assert_eq!(again.get("/api/v1/me", &app.admin_token).await.status(), 200);
+    }
+}

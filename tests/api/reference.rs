@@ -60,7 +60,7 @@ on_both! {
         assert_eq!(audit["items"][0]["after"]["name"], "卜尔汉图镇人民政府");
 
         // A second service on the same database: migrations and seeding run again.
-        let settings = test_settings(&app.db.url);
+        let settings = test_settings(&app.db);
         let second = minecoord::app::startup::Application::build(settings, app.clock.clone()).await.expect("restart");
         drop(second);
         let towns: Value = app.get("/api/v1/townships", t).await.json().await.unwrap();
