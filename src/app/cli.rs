@@ -47,6 +47,10 @@ pub enum Command {
         /// The envelope sender, for the record.
         #[arg(long)]
         from: Option<String>,
+        /// The envelope recipient (Postfix pipe: `--to ${original_recipient}`); a reply
+        /// address in it names the notice answered.
+        #[arg(long)]
+        to: Vec<String>,
     },
 }
 
@@ -103,7 +107,7 @@ pub async fn run(cli: Cli) -> i32 {
                 .await
                 .unwrap_or_else(|e| fail(e))
         }
-        Command::Intake { file, from } => intake(settings, file, from).await,
+        Command::Intake { file, from, to } => intake(settings, file, from, to).await,
         Command::Audit {
             action: AuditCommand::Verify,
         } => {
@@ -136,7 +140,12 @@ const EX_NOUSER: i32 = 67;
 const EX_TEMPFAIL: i32 = 75;
 const EX_NOPERM: i32 = 77;
 
-async fn intake(settings: Settings, file: Option<PathBuf>, from: Option<String>) -> i32 {
+async fn intake(
+    settings: Settings,
+    file: Option<PathBuf>,
+    from: Option<String>,
+    to: Vec<String>,
+) -> i32 {
     use crate::intake::Refusal;
     use std::io::Read;
     // Read off the executor: standard input may be a slow pipe.
@@ -163,6 +172,8 @@ async fn intake(settings: Settings, file: Option<PathBuf>, from: Option<String>)
     let envelope = crate::intake::Envelope {
         channel: "pipe",
         mail_from: from,
+        recipients: to,
+        peer: None,
     };
     match crate::intake::accept(&state, raw, envelope).await {
         Ok(Ok(a)) => {

@@ -119,8 +119,19 @@ pub fn check_settings(settings: &Settings) -> Result<(), String> {
             )
         })?;
     }
-    if let Some(dkim) = &settings.intake.dkim {
+    for dkim in settings.intake.dkim_domains() {
         crate::intake::dkim::check_settings(dkim)?;
+    }
+    for relay in &settings.intake.trusted_relays {
+        if relay.authserv_id.trim().is_empty() || relay.authserv_id.contains([';', ' ']) {
+            return Err(format!(
+                "intake.trusted_relays 的 authserv_id 无效：{:?}（应为中继在 Authentication-Results 中写的名称，如 \"mx.qs.gov.cn\"）",
+                relay.authserv_id
+            ));
+        }
+    }
+    if settings.intake.enabled() && !settings.intake.require_authenticated_sender {
+        tracing::warn!("intake.require_authenticated_sender = false：邮件收件只凭发件人（From）认人，任何人都能冒用登记的邮箱地址。请配置 DKIM 或可信中继后打开");
     }
     Ok(())
 }
@@ -195,7 +206,7 @@ pub async fn prepare(
     let mailer =
         crate::notify::mailer::Mailer::new(&settings, durations.smtp_timeout, |subject| {
             crate::intake::parse::lead_number(subject).is_some()
-        })?;
+        }, service_key.derive(Purpose::ReplyAddress))?;
     let state = web::Data::new(AppState {
         directory: crate::web::Directory {
             signed_in: crate::accounts::signed_in,

@@ -109,12 +109,25 @@ pub async fn intake_email(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().trim_matches(['<', '>']).to_owned())
         .filter(|v| !v.is_empty());
+    // The envelope recipients, when the mail server passes them (a reply address among
+    // them names the notice answered).
+    let recipients: Vec<String> = req
+        .headers()
+        .get_all("x-rcpt-to")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().trim_matches(['<', '>']).to_owned())
+        .filter(|v| !v.is_empty())
+        .take(50)
+        .collect();
     let verdict = intake::accept(
         &state,
         raw,
         Envelope {
             channel: "http",
             mail_from,
+            recipients,
+            peer: None,
         },
     )
     .await?;

@@ -3,8 +3,9 @@
 //! looked up in DNS: the district's domain is one, known, and rarely re-keyed, and a
 //! service inside a government network may not resolve public DNS.
 //!
-//! Only mail whose sender is at the configured domain is checked; it must carry a valid
-//! `rsa-sha256` or `ed25519-sha256` signature by that domain covering the From header.
+//! Only mail whose sender is at a configured domain is checked; it must carry a valid
+//! `rsa-sha256` or `ed25519-sha256` signature by that domain covering the From header,
+//! over the whole body (no `l=`) and not past its expiry (`x=`).
 
 use std::collections::BTreeMap;
 
@@ -29,14 +30,23 @@ pub fn check_settings(d: &DkimSettings) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a message whose sender is `from`: mail from the configured domain must carry a
-/// valid signature by it; mail from elsewhere passes untouched.
-pub fn require(d: &DkimSettings, raw: &[u8], from: &str) -> Result<(), String> {
-    let domain = d.domain.trim().to_ascii_lowercase();
+/// Checks a message whose sender is `from` at `now` (Unix seconds): mail from a configured
+/// domain must carry a valid signature by it, and `Ok(Some(domain))` says it did; mail
+/// from a domain with no keys configured is `Ok(None)` (not authenticated by DKIM).
+pub fn require<'a>(
+    domains: impl IntoIterator<Item = &'a DkimSettings>,
+    raw: &[u8],
+    from: &str,
+    now: i64,
+) -> Result<Option<String>, String> {
     let from_domain = from.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
-    if from_domain != domain {
-        return Ok(());
-    }
+    let Some(d) = domains
+        .into_iter()
+        .find(|d| d.domain.trim().eq_ignore_ascii_case(&from_domain))
+    else {
+        return Ok(None);
+    };
+    let domain = d.domain.trim().to_ascii_lowercase();
     let message = normalize_newlines(raw);
     let (headers, body) = split(&message);
     let signatures: Vec<&Header> = headers
@@ -48,8 +58,8 @@ pub fn require(d: &DkimSettings, raw: &[u8], from: &str) -> Result<(), String> {
     }
     let mut last_error = String::new();
     for sig in signatures {
-        match verify_one(sig, &headers, body, &domain, &d.keys) {
-            Ok(()) => return Ok(()),
+        match verify_one(sig, &headers, body, &domain, &d.keys, now) {
+            Ok(()) => return Ok(Some(domain)),
             Err(e) => last_error = e,
         }
     }
@@ -258,6 +268,7 @@ fn verify_one(
     body: &[u8],
     domain: &str,
     keys: &BTreeMap<String, String>,
+    now: i64,
 ) -> Result<(), String> {
     let value = String::from_utf8_lossy(sig.raw);
     let value = value.split_once(':').map(|(_, v)| v).unwrap_or("");
@@ -275,6 +286,18 @@ fn verify_one(
     {
         return Err("签名没有覆盖发件人（From）".into());
     }
+    // A signature over only the first `l=` bytes of the body lets anything be appended
+    // after them: not accepted (RFC 6376 8.2).
+    if t.contains_key("l") {
+        return Err("签名只覆盖了正文的一部分（l=），不予认可".into());
+    }
+    if let Some(x) = t.get("x") {
+        match x.parse::<i64>() {
+            Ok(x) if x >= now => {}
+            Ok(_) => return Err("签名已过期（x=）".into()),
+            Err(_) => return Err("签名的过期时间（x=）无法读取".into()),
+        }
+    }
     let key = keys
         .get(get("s"))
         .ok_or_else(|| format!("未配置选择器 {} 的公钥", get("s")))?;
@@ -283,10 +306,7 @@ fn verify_one(
         "" => ("simple", "simple"),
         c => (c, "simple"),
     });
-    let mut canonical = canonical_body(body, body_c == "relaxed");
-    if let Ok(l) = get("l").parse::<usize>() {
-        canonical.truncate(l);
-    }
+    let canonical = canonical_body(body, body_c == "relaxed");
     let body_hash = B64.encode(Sha256::digest(&canonical));
     if body_hash != get("bh") {
         return Err("正文与签名不符（邮件在途中被改动）".into());

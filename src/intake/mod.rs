@@ -18,6 +18,7 @@ pub mod api;
 pub mod dkim;
 pub mod pages;
 pub mod parse;
+pub mod rules;
 pub mod smtp;
 
 use actix_web::web;
@@ -42,12 +43,17 @@ use crate::web::{blocking, AppState};
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
 /// How a message reached the intake.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Envelope {
     /// smtp | http | pipe (the command line)
     pub channel: &'static str,
     /// The SMTP envelope sender (MAIL FROM), when known.
     pub mail_from: Option<String>,
+    /// The envelope recipients (RCPT TO), when known: a reply address among them names
+    /// the notice answered.
+    pub recipients: Vec<String>,
+    /// The address the SMTP connection came from (a trusted relay's, or not).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Why a message was not taken in. Each has a reason for the sender in Chinese, an SMTP
@@ -62,6 +68,12 @@ pub enum Refusal {
     AmbiguousSender(String),
     NotAllowed(String),
     Dkim(String),
+    /// Nothing proves the From address is the sender's (intake.require_authenticated_sender).
+    Unauthenticated(String),
+    /// A reply address that is not valid, not the sender's, or no longer in use.
+    ReplyAddress(String),
+    /// A trusted relay authenticated the envelope sender at another domain than From's.
+    Misaligned { from: String, envelope: String },
     TooMany { limit: i64 },
     NoSuchLead(String),
     NotParty(String),
@@ -81,6 +93,9 @@ impl Refusal {
             Refusal::AmbiguousSender(_) => "ambiguous_sender",
             Refusal::NotAllowed(_) => "not_allowed",
             Refusal::Dkim(_) => "dkim_failed",
+            Refusal::Unauthenticated(_) => "unauthenticated",
+            Refusal::ReplyAddress(_) => "reply_address",
+            Refusal::Misaligned { .. } => "misaligned",
             Refusal::TooMany { .. } => "too_many",
             Refusal::NoSuchLead(_) => "no_such_lead",
             Refusal::NotParty(_) => "not_a_party",
@@ -106,6 +121,13 @@ impl Refusal {
             }
             Refusal::NotAllowed(m) => format!("{m}未受理。"),
             Refusal::Dkim(m) => format!("邮件未通过发件域名签名（DKIM）校验：{m}，未受理。"),
+            Refusal::Unauthenticated(a) => format!(
+                "无法确认这封邮件确实由 {a} 发出（既不是对通知邮件的回复，也没有通过发件域名签名或邮件服务器的认证），未受理。回复通知请直接在通知邮件上点“回复”；反映新问题请登录平台提交，或请管理员为您的邮箱域名配置签名校验。"
+            ),
+            Refusal::ReplyAddress(m) => format!("{m}，未受理。"),
+            Refusal::Misaligned { from, envelope } => format!(
+                "发件人 {from} 与邮件服务器认证的发信域名 {envelope} 不一致，可能是冒用，未受理。"
+            ),
             Refusal::TooMany { limit } => format!(
                 "同一发件人一小时内最多受理 {limit} 封邮件，本封未受理。如确有大量情况需要反映，请登录平台提交或稍后再发。"
             ),
@@ -126,6 +148,8 @@ impl Refusal {
             Refusal::TooLarge { .. } => (552, "5.3.4"),
             Refusal::Unreadable(_) => (550, "5.6.0"),
             Refusal::Dkim(_) => (550, "5.7.20"),
+            Refusal::Unauthenticated(_) | Refusal::Misaligned { .. } => (550, "5.7.26"),
+            Refusal::ReplyAddress(_) => (550, "5.7.1"),
             Refusal::UnknownSender(_)
             | Refusal::DisabledSender(_)
             | Refusal::AmbiguousSender(_)
@@ -144,7 +168,10 @@ impl Refusal {
             | Refusal::AmbiguousSender(_)
             | Refusal::NotAllowed(_)
             | Refusal::TooMany { .. }
+            | Refusal::Unauthenticated(_)
+            | Refusal::Misaligned { .. }
             | Refusal::Dkim(_) => "from",
+            Refusal::ReplyAddress(_) => "to",
             Refusal::NoSuchLead(_) | Refusal::NotParty(_) => "subject",
             Refusal::Empty | Refusal::Invalid(_) => "text",
         }
@@ -191,6 +218,11 @@ pub struct InboundMessage {
     pub received_at: NaiveDateTime,
     #[schema(value_type = Option<String>)]
     pub processed_at: Option<NaiveDateTime>,
+    /// How the sender was proved: reply_address | dkim:<domain> | relay:<authserv-id>:<method>
+    /// | unverified (only with intake.require_authenticated_sender off).
+    pub origin: String,
+    /// The lead a per-recipient reply address named.
+    pub reply_lead_id: Option<String>,
 }
 
 /// The outcome of [`accept`]: accepted, or refused with a reason. Errors of the service
@@ -208,7 +240,7 @@ pub async fn accept(
     let mail_from = envelope.mail_from.clone().unwrap_or_default();
     let verdict = blocking(move || {
         let now = st.clock.now_naive();
-        let checked = match check(&st, &raw) {
+        let (checked, dkim) = match check(&st, &raw, now) {
             Ok(c) => c,
             Err(r) => return Ok(Err(r)),
         };
@@ -216,10 +248,20 @@ pub async fn accept(
             Ok(u) => u,
             Err(r) => return Ok(Err(r)),
         };
+        let proof = Proof {
+            raw: &raw,
+            parsed: &checked,
+            dkim,
+            envelope: &envelope,
+        };
+        let origin = match st.db.read(|conn| origin(&st, conn, &proof, &sender, now))? {
+            Ok(o) => o,
+            Err(r) => return Ok(Err(r)),
+        };
         let limit = st.settings.intake.max_per_sender_per_hour;
-        let stored = st
-            .db
-            .transaction(|conn| store(conn, &raw, &checked, &sender, &envelope, now, limit))?;
+        let stored = st.db.transaction(|conn| {
+            store(conn, &proof, &sender, &origin, now, limit)
+        })?;
         match stored {
             Stored::Refused(r) => Ok(Err(r)),
             Stored::New(id) => process_one(&st, &id, false, Some(&checked)),
@@ -249,8 +291,13 @@ pub async fn accept(
     Ok(verdict)
 }
 
-/// Checks that need neither the database nor trust in the message.
-fn check(state: &AppState, raw: &[u8]) -> Result<parse::Parsed, Refusal> {
+/// Checks that need neither the database nor trust in the message; with the domain whose
+/// DKIM signature the message carries, when it is one configured.
+fn check(
+    state: &AppState,
+    raw: &[u8],
+    now: NaiveDateTime,
+) -> Result<(parse::Parsed, Option<String>), Refusal> {
     let limit = state.settings.intake.max_message_bytes;
     if raw.len() > limit {
         return Err(Refusal::TooLarge { limit });
@@ -259,10 +306,204 @@ fn check(state: &AppState, raw: &[u8]) -> Result<parse::Parsed, Refusal> {
     if parsed.automatic {
         return Err(Refusal::Automatic);
     }
-    if let Some(d) = &state.settings.intake.dkim {
-        dkim::require(d, raw, &parsed.from).map_err(Refusal::Dkim)?;
+    let dkim = dkim::require(
+        state.settings.intake.dkim_domains(),
+        raw,
+        &parsed.from,
+        now.and_utc().timestamp(),
+    )
+    .map_err(Refusal::Dkim)?;
+    Ok((parsed, dkim))
+}
+
+/// What a message offers as proof of its origin.
+struct Proof<'a> {
+    raw: &'a [u8],
+    parsed: &'a parse::Parsed,
+    /// The configured domain whose valid signature it carries.
+    dkim: Option<String>,
+    envelope: &'a Envelope,
+}
+
+/// How the sender was proved, as recorded with the message.
+#[derive(Debug, Clone)]
+struct Origin {
+    by: String,
+    reply_lead_id: Option<String>,
+}
+
+/// Decides whether the message really comes from `who` (the From address's account):
+/// through a reply address that is theirs, a DKIM signature by their domain, or a trusted
+/// relay's authentication of the From domain. See the README's security section.
+fn origin(
+    state: &AppState,
+    conn: &mut DbConnection,
+    proof: &Proof<'_>,
+    who: &Principal,
+    now: NaiveDateTime,
+) -> AppResult<Result<Origin, Refusal>> {
+    let intake = &state.settings.intake;
+    let from = &proof.parsed.from;
+    let relay = relay_verdict(intake, proof);
+    // A trusted relay vouched for an envelope at another domain, and nothing vouches for
+    // the From domain: somebody else's mail server is writing as our user.
+    if let Some((_, verdict)) = &relay {
+        if let Some(envelope) = &verdict.envelope_domain {
+            if !rules::aligned(envelope, from)
+                && proof.dkim.is_none()
+                && verdict.from_authenticated_by.is_none()
+            {
+                return Ok(Err(Refusal::Misaligned {
+                    from: from.clone(),
+                    envelope: envelope.clone(),
+                }));
+            }
+        }
     }
-    Ok(parsed)
+    if let Some(found) = reply_lead(state, conn, proof, who, now)? {
+        return Ok(found.map(|lead_id| Origin {
+            by: "reply_address".into(),
+            reply_lead_id: Some(lead_id),
+        }));
+    }
+    let by = match (&proof.dkim, &relay) {
+        (Some(domain), _) => format!("dkim:{domain}"),
+        (None, Some((id, v))) if v.from_authenticated_by.is_some() => format!(
+            "relay:{id}:{}",
+            v.from_authenticated_by.unwrap_or_default()
+        ),
+        _ if intake.require_authenticated_sender => {
+            return Ok(Err(Refusal::Unauthenticated(from.clone())))
+        }
+        _ => "unverified".into(),
+    };
+    Ok(Ok(Origin {
+        by,
+        reply_lead_id: None,
+    }))
+}
+
+/// The results of the first `Authentication-Results` header written by a trusted relay,
+/// when the message came through it: over SMTP from one of its addresses, or handed over
+/// by the mail server itself (the HTTP route with its token, the pipe).
+fn relay_verdict(
+    intake: &crate::platform::config::IntakeSettings,
+    proof: &Proof<'_>,
+) -> Option<(String, rules::RelayVerdict)> {
+    if intake.trusted_relays.is_empty() {
+        return None;
+    }
+    let message = dkim::normalize_newlines(proof.raw);
+    let (headers, _) = dkim::split(&message);
+    let results = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("Authentication-Results"))
+        .filter_map(|h| {
+            let text = String::from_utf8_lossy(h.raw);
+            let value = text.split_once(':').map(|(_, v)| v.to_owned())?;
+            rules::read_authentication_results(&value.replace("\r\n", " "))
+        })
+        // The relay writes its header on top; only its first one counts.
+        .find(|ar| {
+            intake
+                .trusted_relays
+                .iter()
+                .any(|r| r.authserv_id.trim().eq_ignore_ascii_case(&ar.authserv_id))
+        })?;
+    let relay = intake
+        .trusted_relays
+        .iter()
+        .find(|r| r.authserv_id.trim().eq_ignore_ascii_case(&results.authserv_id))?;
+    let through_it = match proof.envelope.channel {
+        "smtp" => proof
+            .envelope
+            .peer
+            .is_some_and(|p| relay.addresses.contains(&p)),
+        _ => true,
+    };
+    through_it.then(|| {
+        (
+            results.authserv_id.clone(),
+            rules::judge(&results, &proof.parsed.from),
+        )
+    })
+}
+
+/// The reply addresses the message was sent to: envelope recipients, and the headers a
+/// mail server leaves (Delivered-To, X-Original-To) or the sender wrote (To, Cc). The key
+/// in the address is the proof, wherever it is read from.
+fn reply_keys(proof: &Proof<'_>, domain: &str) -> Vec<crate::notify::reply_address::Claimed> {
+    let mut found = Vec::new();
+    let mut add = |a: &str| {
+        if let Some(c) = crate::notify::reply_address::read(a, domain) {
+            if !found.contains(&c) {
+                found.push(c);
+            }
+        }
+    };
+    for r in &proof.envelope.recipients {
+        add(r);
+    }
+    for a in &proof.parsed.recipients {
+        add(a);
+    }
+    found
+}
+
+/// The lead a reply address names, when the message was sent to one: `None` without a
+/// reply address; a refusal when the address is not valid, belongs to someone else, or
+/// its lead was closed long ago.
+fn reply_lead(
+    state: &AppState,
+    conn: &mut DbConnection,
+    proof: &Proof<'_>,
+    who: &Principal,
+    now: NaiveDateTime,
+) -> AppResult<Option<Result<String, Refusal>>> {
+    let claimed = reply_keys(proof, &state.settings.intake.domain);
+    if claimed.is_empty() {
+        return Ok(None);
+    }
+    let secret = state
+        .service_key
+        .derive(crate::platform::keys::Purpose::ReplyAddress);
+    let mut others = false;
+    for c in &claimed {
+        let Some(notice) = crate::notify::outbox::find(conn, &c.outbox_id).ok() else {
+            continue;
+        };
+        let Some(owner) = notice.user_id.as_deref() else {
+            continue;
+        };
+        if !c.verify(&secret, owner) {
+            continue;
+        }
+        if owner != who.id {
+            others = true;
+            continue;
+        }
+        let Some(number) = parse::lead_number(&notice.subject) else {
+            continue;
+        };
+        let Some(lead) = leads::find_by_number(conn, &number)? else {
+            return Ok(Some(Err(Refusal::NoSuchLead(number))));
+        };
+        let days = state.settings.intake.reply_address_days;
+        if lead
+            .closed_at
+            .is_some_and(|closed| now - closed > chrono::Duration::days(days))
+        {
+            return Ok(Some(Err(Refusal::ReplyAddress(format!(
+                "线索 {number} 已办结超过 {days} 天，通知邮件的回复地址已停用；如有新情况，请登录平台或重新吹哨"
+            )))));
+        }
+        return Ok(Some(Ok(lead.id)));
+    }
+    Ok(Some(Err(Refusal::ReplyAddress(if others {
+        "这个回复地址属于通知的另一位收件人，只能由收到通知的本人从登记的邮箱回复".into()
+    } else {
+        "回复地址无效（可能被改动过或已过期）；请直接在收到的通知邮件上点“回复”".into()
+    }))))
 }
 
 /// The active township or department user with this address (any case), or why not.
@@ -307,13 +548,13 @@ fn message_key(raw: &[u8], parsed: &parse::Parsed) -> String {
 
 fn store(
     conn: &mut DbConnection,
-    raw: &[u8],
-    parsed: &parse::Parsed,
+    proof: &Proof<'_>,
     who: &Principal,
-    envelope: &Envelope,
+    origin: &Origin,
     now: NaiveDateTime,
     per_hour: i64,
 ) -> AppResult<Stored> {
+    let (raw, parsed, envelope) = (proof.raw, proof.parsed, proof.envelope);
     let key = message_key(raw, parsed);
     if let Some(m) = inbound_messages::table
         .filter(inbound_messages::message_key.eq(&key))
@@ -345,6 +586,8 @@ fn store(
         inbound_messages::raw.eq(raw),
         inbound_messages::status.eq("received"),
         inbound_messages::received_at.eq(now),
+        inbound_messages::origin.eq(&origin.by),
+        inbound_messages::reply_lead_id.eq(&origin.reply_lead_id),
     );
     // Another instance storing the same message at this moment: ours is then the duplicate.
     let inserted = match conn {
@@ -448,7 +691,8 @@ fn process_one(
             }
         };
         // A savepoint: whatever the refused message may have written is undone.
-        let result = conn.transaction(|conn| match apply(state, conn, &who, parsed, now) {
+        let reply_lead = m.reply_lead_id.as_deref();
+        let result = conn.transaction(|conn| match apply(state, conn, &who, parsed, reply_lead, now) {
             Ok(Ok(a)) => Ok(a),
             Ok(Err(r)) => Err(Abort::Refused(r)),
             Err(e) => Err(match refusal_of(&e) {
@@ -502,17 +746,25 @@ fn apply(
     conn: &mut DbConnection,
     who: &Principal,
     parsed: &parse::Parsed,
+    reply_lead: Option<&str>,
     now: NaiveDateTime,
 ) -> AppResult<Verdict> {
     let subject = parse::read_subject(&parsed.subject);
     let mut notes = Vec::new();
     let max = state.settings.http.max_upload_bytes;
-    // A reply whose subject lost the number still names, in In-Reply-To or References,
+    // A reply to a reply address answers that address's lead, whatever its subject says;
+    // a reply whose subject lost the number still names, in In-Reply-To or References,
     // the notice it answers; that notice's subject carries the number.
-    let number = match &subject.lead_number {
-        Some(n) => Some(n.clone()),
-        None if parsed.replied_to.is_empty() => None,
-        None => crate::platform::db::schema::outbox::table
+    let number = match (reply_lead, &subject.lead_number) {
+        (Some(id), _) => Some(
+            leads_t::table
+                .find(id)
+                .select(leads_t::number)
+                .first::<String>(conn)?,
+        ),
+        (None, Some(n)) => Some(n.clone()),
+        (None, None) if parsed.replied_to.is_empty() => None,
+        (None, None) => crate::platform::db::schema::outbox::table
             .filter(crate::platform::db::schema::outbox::message_id.eq_any(&parsed.replied_to))
             .select(crate::platform::db::schema::outbox::subject)
             .load::<String>(conn)?

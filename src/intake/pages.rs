@@ -97,9 +97,14 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     let settings = &state.settings.intake;
     let intro = if settings.enabled() {
         format!(
-            "发往 {} 的邮件（@{} 的任一地址均可）。只受理在平台登记了邮箱的街镇和部门工作人员的来信：主题写“[类别] 矿山名称 问题摘要”登记为新线索，回复通知邮件（主题保留线索编号）记入该线索的办理意见。陌生发件人、格式错误或超过大小限制的邮件直接拒收，不在此列出。",
+            "发往 {} 的邮件（@{} 的任一地址均可）。只受理在平台登记了邮箱的街镇和部门工作人员的来信：主题写“[类别] 矿山名称 问题摘要”登记为新线索，回复通知邮件记入该线索的办理意见。{}陌生发件人、格式错误或超过大小限制的邮件直接拒收，不在此列出。",
             settings.address(),
-            settings.domain
+            settings.domain,
+            if settings.require_authenticated_sender {
+                "每封邮件都要证明确由发件人发出：回复须发往通知邮件各自的回复地址，新线索须通过发件域名签名（DKIM）或可信邮件服务器的认证。"
+            } else {
+                "注意：发件人认证已关闭（intake.require_authenticated_sender = false），平台只凭发件地址认人，登记的邮箱可能被冒用。"
+            }
         )
     } else {
         "邮件收件未开启（需配置 intake.smtp_addr 或 intake.token 以及 intake.domain）。".into()
@@ -201,6 +206,7 @@ async fn detail(
         ),
         Field::new("notes", "处理说明", "textarea", &m.notes),
         Field::new("sender", "发件地址", "text", &m.sender),
+        Field::new("origin", "发件人认证", "text", origin_label(&m.origin)),
         Field::new(
             "mail_from",
             "信封发件人",
@@ -339,4 +345,14 @@ async fn export(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -
             crate::platform::xlsx::attachment("intake.xlsx", "邮件收件记录.xlsx"),
         ))
         .body(bytes))
+}
+
+/// How the sender was proved, in words.
+fn origin_label(origin: &str) -> String {
+    match origin.split(':').collect::<Vec<_>>().as_slice() {
+        ["reply_address"] => "回复通知邮件的专属回复地址".into(),
+        ["dkim", domain] => format!("发件域名 {domain} 的 DKIM 签名"),
+        ["relay", id, method] => format!("可信邮件服务器 {id} 的认证（{method}）"),
+        _ => "未认证（发件人认证关闭时收下）".into(),
+    }
 }

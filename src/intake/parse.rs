@@ -23,6 +23,9 @@ pub struct Parsed {
     /// The Message-IDs this message answers (In-Reply-To, then References, newest first),
     /// in angle brackets as the outbox stores its own.
     pub replied_to: Vec<String>,
+    /// The addresses it was sent to, as its headers say (To, Cc, and the Delivered-To /
+    /// X-Original-To a mail server adds), in lower case; at most 50.
+    pub recipients: Vec<String>,
     /// An automatic message (vacation reply, bounce, delivery report): never taken in, so
     /// two automatic responders cannot answer each other for ever.
     pub automatic: bool,
@@ -145,8 +148,22 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
         }
     }
 
+    let mut recipients: Vec<String> = Vec::new();
+    for list in [message.to(), message.cc()].into_iter().flatten() {
+        recipients.extend(list.iter().filter_map(|a| a.address()).map(str::to_lowercase));
+    }
+    for name in ["Delivered-To", "X-Original-To"] {
+        for value in message.header_values(name) {
+            if let Some(v) = value.as_text() {
+                recipients.push(v.trim().to_lowercase());
+            }
+        }
+    }
+    recipients.truncate(50);
+
     Ok(Parsed {
         replied_to,
+        recipients,
         message_id: message
             .message_id()
             .map(|m| m.trim().trim_matches(['<', '>']).to_owned())

@@ -128,6 +128,7 @@ struct Transaction {
 
 async fn session(stream: TcpStream, state: &web::Data<AppState>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(|a| a.ip().to_canonical());
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let settings = &state.settings.intake;
@@ -239,6 +240,8 @@ async fn session(stream: TcpStream, state: &web::Data<AppState>) -> std::io::Res
                             let envelope = Envelope {
                                 channel: "smtp",
                                 mail_from: t.from,
+                                recipients: t.to,
+                                peer,
                             };
                             match accept(state, raw, envelope).await {
                                 Ok(Ok(a)) => format!(

@@ -614,6 +614,15 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
         .ok_or_else(|| AppError::NotFound("没有这条线索。".into()))
 }
 
+/// The lead with this number (e.g. `XS-2026-000123`), if there is one.
+pub fn find_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Lead>> {
+    Ok(leads::table
+        .filter(leads::number.eq(number))
+        .select(Lead::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// A lead the user may read, or 404 (a lead one may not see is not confirmed to exist).
 pub fn find_visible(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Lead> {
     let lead = find(conn, id)?;

@@ -30,6 +30,8 @@ pub struct Mailer {
     base_url: String,
     /// The intake's address, when replies to lead notices are taken in.
     reply_to: Option<Mailbox>,
+    /// The key of the per-recipient reply addresses (`notify::reply_address`).
+    reply_secret: Vec<u8>,
     /// Whether a reply to a message with this subject is taken in (it names a lead).
     answerable: fn(&str) -> bool,
 }
@@ -41,6 +43,7 @@ impl Mailer {
         settings: &crate::platform::config::Settings,
         timeout: StdDuration,
         answerable: fn(&str) -> bool,
+        reply_secret: Vec<u8>,
     ) -> Result<Self, String> {
         let from = parse_from(if settings.smtp.from.is_empty() {
             "minecoord <noreply@minecoord.local>"
@@ -64,6 +67,7 @@ impl Mailer {
         };
         Ok(Self {
             reply_to,
+            reply_secret,
             answerable,
             transport,
             from,
@@ -84,6 +88,16 @@ impl Mailer {
         self.transport.clone()
     }
 
+    /// The recipient's own reply address for this message: the intake address with a key
+    /// naming the message and its recipient. None for a message to no account.
+    fn reply_address(&self, intake: &Mailbox, m: &OutboxMessage) -> Option<Mailbox> {
+        let user = m.user_id.as_deref()?;
+        let token = crate::notify::reply_address::token(&self.reply_secret, &m.id, user)?;
+        let address =
+            crate::notify::reply_address::address(intake.email.as_ref(), &token)?;
+        Some(Mailbox::new(intake.name.clone(), address.parse().ok()?))
+    }
+
     /// The message as it goes on the wire: its stored Message-ID, subject and both bodies,
     /// with links made absolute.
     pub fn build(&self, m: &OutboxMessage, date: SystemTime) -> Result<Message, String> {
@@ -91,13 +105,15 @@ impl Mailer {
             .recipient
             .parse()
             .map_err(|e| format!("收件地址无效：{e}"))?;
-        // A reply to a notice about a lead reaches that lead when the intake is on.
+        // A reply to a notice about a lead reaches that lead when the intake is on, through
+        // an address that is this recipient's own.
         let answerable = self
             .reply_to
             .as_ref()
-            .filter(|_| (self.answerable)(&m.subject));
+            .filter(|_| (self.answerable)(&m.subject))
+            .and_then(|r| self.reply_address(r, m));
         let footer = if answerable.is_some() {
-            "如需补充情况，可直接回复本邮件（请保留主题中的线索编号），回复将记入线索的办理意见"
+            "如需补充情况，可直接回复本邮件，回复将记入线索的办理意见（回复地址只对您本人有效，请勿转给他人回复）"
         } else {
             "本邮件由系统发送，请勿直接回复；如需处理请登录平台"
         };
@@ -122,7 +138,7 @@ impl Mailer {
                 "All".into(),
             ));
         if let Some(r) = answerable {
-            builder = builder.reply_to(r.clone());
+            builder = builder.reply_to(r);
         }
         builder
             .multipart(MultiPart::alternative_plain_html(

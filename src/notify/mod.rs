@@ -5,6 +5,7 @@
 
 pub mod mailer;
 pub mod outbox;
+pub mod reply_address;
 
 use std::collections::HashMap;
 

@@ -102,6 +102,45 @@ pub struct IntakeSettings {
     /// by that domain with one of the listed selectors' keys.
     #[serde(default)]
     pub dkim: Option<DkimSettings>,
+    /// More domains checked the same way (`[[intake.dkim_domains]]`): one entry for every
+    /// domain the users' addresses are at.
+    #[serde(default)]
+    pub dkim_domains: Vec<DkimSettings>,
+    /// Mail servers in front of the intake whose `Authentication-Results` header is
+    /// believed (`authserv_id` and the addresses they connect from).
+    #[serde(default)]
+    pub trusted_relays: Vec<TrustedRelay>,
+    /// Every accepted message must prove its origin: a reply through its per-recipient
+    /// reply address, or a sender authenticated by DKIM or by a trusted relay. Turning it
+    /// off (trusting the From header) is logged at start and shown on /readyz.
+    #[serde(default = "default_true")]
+    pub require_authenticated_sender: bool,
+    /// Days after a lead is closed that the reply addresses of its notices keep working.
+    #[serde(default = "default_reply_days")]
+    pub reply_address_days: i64,
+}
+
+/// A mail server whose `Authentication-Results` header (RFC 8601) the intake believes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrustedRelay {
+    /// The authserv-id it writes first in its header, e.g. "mx.qs.gov.cn".
+    pub authserv_id: String,
+    /// The addresses it connects to the SMTP listener from. Over the HTTP route (bearer
+    /// token) and the pipe, the mail server handing the message over is the relay.
+    #[serde(default)]
+    pub addresses: Vec<std::net::IpAddr>,
+}
+
+/// Characters of the key in a reply address (`shaozi+<key>@…`): the outbox message's id
+/// (32 hex digits) and 80 bits of its MAC (20).
+pub const REPLY_TOKEN_LEN: usize = 52;
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_reply_days() -> i64 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,11 +165,20 @@ impl Default for IntakeSettings {
             smtp_session_timeout: default_session_timeout(),
             max_per_sender_per_hour: 60,
             dkim: None,
+            dkim_domains: Vec::new(),
+            trusted_relays: Vec::new(),
+            require_authenticated_sender: true,
+            reply_address_days: default_reply_days(),
         }
     }
 }
 
 impl IntakeSettings {
+    /// Every domain whose mail must carry its DKIM signature, with its keys.
+    pub fn dkim_domains(&self) -> impl Iterator<Item = &DkimSettings> {
+        self.dkim.iter().chain(self.dkim_domains.iter())
+    }
+
     pub fn smtp_addr(&self) -> Option<&str> {
         self.smtp_addr
             .as_deref()
@@ -611,6 +659,17 @@ impl Settings {
             let domain = self.intake.domain.trim();
             if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
                 return Err("收件已开启（intake.smtp_addr 或 intake.token），请把 intake.domain 设为收件域名，如 \"qs.gov.cn\"".into());
+            }
+            let local = self.intake.address();
+            let local = local.rsplit_once('@').map_or("", |(l, _)| l);
+            let local = local.rsplit(['<', ' ']).next().unwrap_or(local);
+            if local.chars().count() > 64 - 1 - REPLY_TOKEN_LEN {
+                return Err(format!(
+                    "intake.address 的 @ 前部分太长：回复地址要在其后加上 + 和 {REPLY_TOKEN_LEN} 位编码，邮箱地址 @ 前最多 64 个字符"
+                ));
+            }
+            if self.intake.reply_address_days < 0 {
+                return Err("intake.reply_address_days 不能为负数".into());
             }
             if self.intake.token().is_some_and(|t| t.len() < 24) {
                 return Err("intake.token 太短：至少需要 24 个字符".into());

@@ -40,6 +40,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "smtp_listener": i.smtp_addr().is_some(),
         "http_route": i.token().is_some(),
         "address": i.enabled().then(|| i.address()),
+        // Off: anyone can write as a registered user by naming their address in From.
+        "require_authenticated_sender": i.require_authenticated_sender,
+        "warning": (i.enabled() && !i.require_authenticated_sender)
+            .then_some("intake.require_authenticated_sender is off: the From header is trusted"),
     });
     match db {
         Ok(()) => HttpResponse::Ok().json(

@@ -15,6 +15,17 @@ pub fn run_minecoord(
     password: Option<&str>,
     stdin: Option<&[u8]>,
 ) -> (i32, String) {
+    run_minecoord_with(app, args, password, stdin, &[])
+}
+
+/// As [`run_minecoord`], with more settings given as environment variables.
+pub fn run_minecoord_with(
+    app: &TestApp,
+    args: &[&str],
+    password: Option<&str>,
+    stdin: Option<&[u8]>,
+    envs: &[(&str, &str)],
+) -> (i32, String) {
     use std::io::Write;
     use std::process::Stdio;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minecoord"));
@@ -29,6 +40,7 @@ pub fn run_minecoord(
     if let Some(p) = password {
         cmd.env("MINECOORD_NEW_PASSWORD", p);
     }
+    cmd.envs(envs.iter().copied());
     let mut child = cmd.spawn().expect("run minecoord");
     let mut input = child.stdin.take().expect("stdin");
     input

@@ -18,7 +18,16 @@ use crate::on_both;
 pub const TOKEN: &str = "intake-token-0123456789abcdef";
 pub const DOMAIN: &str = "whistle.example.cn";
 
+/// The intake on, trusting the From header: the tests of reading, routing and refusing
+/// mail use the corpus as it is. The tests of proving a sender (`authenticated_on`) keep
+/// the default, `require_authenticated_sender = true`.
 pub fn intake_on(s: &mut Settings) {
+    authenticated_on(s);
+    s.intake.require_authenticated_sender = false;
+}
+
+/// The intake on with its defaults: every message must prove its origin.
+pub fn authenticated_on(s: &mut Settings) {
     s.intake.smtp_addr = Some("127.0.0.1:0".into());
     s.intake.domain = DOMAIN.into();
     s.intake.token = Some(TOKEN.into());
@@ -380,7 +389,7 @@ on_both! {
 }
 
 /// A key pair of the district's mail domain for the DKIM test, made once per test run.
-fn dkim_key() -> &'static aws_lc_rs::rsa::KeyPair {
+pub fn dkim_key() -> &'static aws_lc_rs::rsa::KeyPair {
     static KEY: OnceLock<aws_lc_rs::rsa::KeyPair> = OnceLock::new();
     KEY.get_or_init(|| aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap())
 }
@@ -401,6 +410,18 @@ fn dkim_on(s: &mut Settings) {
 
 /// Signs a message as the district's mail server would (relaxed/relaxed, rsa-sha256).
 fn dkim_sign(raw: &[u8]) -> Vec<u8> {
+    dkim_sign_as(raw, "beht.example.cn", "")
+}
+
+/// The public key of [`dkim_key`], as a DNS record's `p=` value.
+pub fn dkim_public() -> String {
+    use aws_lc_rs::signature::KeyPair;
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(dkim_key().public_key().as_ref())
+}
+
+/// Signs a message by `domain` with selector s2026, with `extra` tags (e.g. " l=10;").
+pub fn dkim_sign_as(raw: &[u8], domain: &str, extra: &str) -> Vec<u8> {
     use base64::Engine;
     use minecoord::intake::dkim;
     use sha2::{Digest, Sha256};
@@ -408,7 +429,7 @@ fn dkim_sign(raw: &[u8]) -> Vec<u8> {
     let message = dkim::normalize_newlines(raw);
     let (headers, body) = dkim::split(&message);
     let bh = b64.encode(Sha256::digest(dkim::canonical_body(body, true)));
-    let sig_header = format!("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=beht.example.cn; s=s2026;\r\n\th=from:subject:date:message-id; bh={bh};\r\n\tb=\r\n");
+    let sig_header = format!("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s=s2026;{extra}\r\n\th=from:subject:date:message-id; bh={bh};\r\n\tb=\r\n");
     let data = dkim::signed_data(
         &headers,
         sig_header.as_bytes(),
@@ -475,7 +496,8 @@ on_both! {
         let notice = mail.iter().find(|m| m.to.contains(&"ee.officer@ee.example.cn".to_owned())).expect("notice to EE");
         let parsed = notice.parsed();
         let reply_to = parsed.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
-        assert_eq!(reply_to, "shaozi@whistle.example.cn");
+        assert!(reply_to.starts_with("shaozi+") && reply_to.ends_with("@whistle.example.cn"), "{reply_to}");
+        assert_eq!(reply_to.len(), "shaozi+@whistle.example.cn".len() + 52, "{reply_to}");
         assert!(notice.text().contains("可直接回复本邮件"), "{}", notice.text());
         assert!(notice.subject().contains("XS-2026-000001"));
         // Machine-sent: autoresponders and out-of-office replies must not answer it.
@@ -530,7 +552,8 @@ on_both! {
         assert_eq!(http_send(&app, raw.as_bytes()).await.0, 422);
 
         let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
-        assert_eq!(ready["intake"], json!({"smtp_listener": true, "http_route": true, "address": "shaozi@whistle.example.cn"}));
+        assert_eq!(ready["intake"], json!({"smtp_listener": true, "http_route": true, "address": "shaozi@whistle.example.cn",
+            "require_authenticated_sender": false, "warning": "intake.require_authenticated_sender is off: the From header is trusted"}));
         let (coord, _) = browser_session(&app, "coord", PASSWORD).await;
         let page = coord.get(app.url("/intake")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("邮件收件记录") && page.contains("shaozi@whistle.example.cn"), "{page}");
@@ -586,13 +609,19 @@ on_both! {
     }
 }
 
-/// Runs `minecoord intake` as a mail server's pipe would, the message on standard input.
+/// Runs `minecoord intake` as a mail server's pipe would, the message on standard input,
+/// trusting the From header as `intake_on` does.
 fn pipe(app: &TestApp, raw: &[u8]) -> (i32, String) {
-    crate::cli::run_minecoord(
+    pipe_with(app, raw, &[("MINECOORD_INTAKE__REQUIRE_AUTHENTICATED_SENDER", "false")])
+}
+
+fn pipe_with(app: &TestApp, raw: &[u8], envs: &[(&str, &str)]) -> (i32, String) {
+    crate::cli::run_minecoord_with(
         app,
         &["intake", "--from", "relay@whistle.example.cn"],
         None,
         Some(raw),
+        envs,
     )
 }
 
@@ -601,6 +630,10 @@ on_both! {
     /// answers with sendmail's exit statuses so the mail server bounces or retries.
     async fn the_command_line_takes_mail_from_a_pipe(app) {
         people(&app).await;
+        // By default an unproved sender is refused (sendmail's "no permission").
+        let (code, out) = pipe_with(&app, &corpus("01_gbk_new_lead.eml"), &[]);
+        assert_eq!(code, 77, "{out}");
+        assert!(out.contains("无法确认"), "{out}");
         let (code, out) = pipe(&app, &corpus("01_gbk_new_lead.eml"));
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("已受理：登记为线索 XS-2026-000001"), "{out}");

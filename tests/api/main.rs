@@ -12,6 +12,7 @@ mod calendar;
 mod cli;
 mod idempotency;
 mod intake;
+mod intake_auth;
 mod lead_deadlines;
 mod lead_duplicates;
 mod lead_files;

@@ -420,6 +420,8 @@ diesel::table! {
         attempts -> Integer,
         received_at -> Timestamp,
         processed_at -> Nullable<Timestamp>,
+        origin -> Text,
+        reply_lead_id -> Nullable<Text>,
     }
 }
 
