@@ -78,8 +78,19 @@ pub enum UserCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and name the first entry altered or removed.
-    Verify,
+    /// Walk the hash chain and name the first entry altered or removed; with checkpoints,
+    /// also prove the database still holds every checkpointed prefix unchanged.
+    Verify {
+        /// The checkpoint file (default: `audit.checkpoint_file`, when it exists).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Append a signed checkpoint of the chain's head to the checkpoint file now.
+    Checkpoint {
+        /// The checkpoint file (default: `audit.checkpoint_file`).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -109,19 +120,78 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Command::Intake { file, from, to } => intake(settings, file, from, to).await,
         Command::Audit {
-            action: AuditCommand::Verify,
+            action: AuditCommand::Checkpoint { file },
+        } => {
+            let Some(file) = file.or_else(|| settings.audit.checkpoint_file().map(PathBuf::from))
+            else {
+                fail("未指定检查点文件：请用 --file，或在配置中设置 audit.checkpoint_file")
+            };
+            let state = crate::app::startup::prepare(settings, Arc::new(SystemClock))
+                .await
+                .unwrap_or_else(|e| fail(e));
+            match crate::app::jobs::checkpoint_audit(&state, file.clone()).await {
+                Ok(Some(c)) => println!(
+                    "已写入检查点：第 {} 条，哈希 {}，{}（{}）",
+                    c.seq,
+                    c.hash,
+                    c.at,
+                    file.display()
+                ),
+                Ok(None) => println!("操作记录自上一个检查点以来没有增加，未重复写入（{}）", file.display()),
+                Err(e) => fail(e),
+            }
+            0
+        }
+        Command::Audit {
+            action: AuditCommand::Verify { checkpoints },
         } => {
             let db = open_db(&settings, 0).unwrap_or_else(|e| fail(e));
+            let configured = settings
+                .audit
+                .checkpoint_file()
+                .map(PathBuf::from)
+                .filter(|f| f.exists());
+            let checkpoints = match checkpoints.or(configured) {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| fail(format!("无法读取检查点文件 {}：{e}", path.display())));
+                    let list = crate::platform::audit::read_checkpoints(&text)
+                        .unwrap_or_else(|e| fail(format!("{}：{e}", path.display())));
+                    let key = crate::platform::keys::ServiceKey::load(std::path::Path::new(
+                        &settings.auth.key_file,
+                    ))
+                    .unwrap_or_else(|e| fail(e))
+                    .derive(crate::platform::keys::Purpose::AuditCheckpoint);
+                    Some((path, list, key))
+                }
+            };
+            let shown = checkpoints
+                .as_ref()
+                .map(|(path, list, _)| (path.display().to_string(), list.len()));
             let verdict = tokio::task::spawn_blocking(move || {
                 db.run_migrations()
                     .map_err(crate::platform::error::AppError::Internal)?;
-                db.read(crate::platform::audit::verify)
+                db.read(|conn| match crate::platform::audit::verify(conn)? {
+                    Verdict::Intact { .. } if checkpoints.is_some() => {
+                        let (_, list, key) = checkpoints.as_ref().expect("checked");
+                        crate::platform::audit::verify_checkpoints(conn, key, list)
+                    }
+                    other => Ok(other),
+                })
             })
             .await
             .unwrap_or_else(|e| fail(e));
             match verdict {
                 Ok(Verdict::Intact { entries }) => {
-                    println!("操作记录完整：共 {entries} 条，哈希链校验通过。");
+                    match shown {
+                        Some((path, n)) => println!(
+                            "操作记录完整：共 {entries} 条，哈希链校验通过，并与 {n} 个检查点（{path}）一致。"
+                        ),
+                        None => println!(
+                            "操作记录完整：共 {entries} 条，哈希链校验通过。（未核对检查点：末尾记录被删除时只有检查点能发现，请用 --checkpoints 指定检查点文件）"
+                        ),
+                    }
                     0
                 }
                 Ok(Verdict::Broken { seq, reason }) => {

@@ -176,3 +176,46 @@ pub fn spawn_worker(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// Appends a signed checkpoint of the audit chain to `file` unless the last one there
+/// already names the chain's head. Returns the checkpoint written, if one was.
+pub async fn checkpoint_audit(
+    state: &web::Data<AppState>,
+    file: std::path::PathBuf,
+) -> AppResult<Option<crate::platform::audit::Checkpoint>> {
+    use crate::platform::audit::{self, Checkpoint};
+    let key = state
+        .service_key
+        .derive(crate::platform::keys::Purpose::AuditCheckpoint);
+    let at = crate::platform::clock::rfc3339(state.clock.now_naive());
+    let st = state.clone();
+    blocking(move || {
+        let (seq, hash) = st.db.read(audit::head)?;
+        if audit::last_checkpoint(&file).is_some_and(|c| c.seq == seq && c.hash == hash) {
+            return Ok(None);
+        }
+        let c = Checkpoint::sign(&key, seq, &hash, &at);
+        audit::append_checkpoint(&file, &c).map_err(AppError::Internal)?;
+        Ok(Some(c))
+    })
+    .await
+}
+
+/// Writes an audit checkpoint every `audit.checkpoint_interval` while the chain grows.
+pub fn spawn_checkpointer(
+    state: web::Data<AppState>,
+    file: std::path::PathBuf,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(state.durations.audit_checkpoint);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match checkpoint_audit(&state, file.clone()).await {
+                Ok(Some(c)) => tracing::info!(audit.seq = c.seq, file = %file.display(), "audit checkpoint written"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint not written; will retry"),
+            }
+        }
+    })
+}

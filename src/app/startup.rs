@@ -243,6 +243,16 @@ impl Application {
         if state.settings.outbox.worker {
             background.push(crate::app::jobs::spawn_worker(state.clone()).abort_handle());
         }
+        if let Some(file) = state
+            .settings
+            .audit
+            .checkpoint_file()
+            .filter(|_| state.settings.scheduler.enabled)
+        {
+            background.push(
+                crate::app::jobs::spawn_checkpointer(state.clone(), file.into()).abort_handle(),
+            );
+        }
         if state.settings.scheduler.enabled {
             background.push(
                 crate::leads::deadlines::spawn(state.clone())

@@ -221,3 +221,142 @@ pub fn list(
     let next = crate::platform::pagination::next_cursor(&mut rows, limit, |e| e.seq.to_string());
     Ok((rows, next))
 }
+
+/// A checkpoint of the chain (as Certificate Transparency's signed tree heads): the last
+/// entry's number and hash at a time, with a MAC by a key that is not in the database.
+/// Appended to a file outside the database, it proves later that the database still holds
+/// that prefix of the chain unchanged: deleting the last entries and rewinding
+/// `audit_head`, or rewriting the chain, no longer passes `minecoord audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    /// When it was written (RFC 3339).
+    pub at: String,
+    /// hex HMAC-SHA256 over seq, hash and at.
+    pub mac: String,
+}
+
+impl Checkpoint {
+    pub fn sign(key: &[u8], seq: i64, hash: &str, at: &str) -> Self {
+        Self {
+            seq,
+            hash: hash.to_owned(),
+            at: at.to_owned(),
+            mac: hex::encode(Self::tag(key, seq, hash, at)),
+        }
+    }
+
+    fn tag(key: &[u8], seq: i64, hash: &str, at: &str) -> [u8; 32] {
+        crate::platform::keys::mac(
+            key,
+            &[&seq.to_be_bytes(), hash.as_bytes(), at.as_bytes()],
+        )
+    }
+
+    pub fn authentic(&self, key: &[u8]) -> bool {
+        hex::decode(&self.mac).is_ok_and(|given| {
+            crate::platform::keys::mac_matches(
+                &Self::tag(key, self.seq, &self.hash, &self.at),
+                &given,
+            )
+        })
+    }
+}
+
+/// The chain's head: the last entry's number and hash (0 and zeros when empty).
+pub fn head(conn: &mut DbConnection) -> AppResult<(i64, String)> {
+    Ok(audit_head::table
+        .find(1)
+        .select((audit_head::last_seq, audit_head::last_hash))
+        .first(conn)?)
+}
+
+/// The checkpoints of a file, one JSON object a line; a line that cannot be read is an
+/// error naming it (the file was altered).
+pub fn read_checkpoints(text: &str) -> Result<Vec<Checkpoint>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|_| format!("检查点文件第 {} 行无法读取", i + 1))
+        })
+        .collect()
+}
+
+/// Appends a checkpoint line to `path` (created when missing) and syncs it to disk.
+pub fn append_checkpoint(path: &std::path::Path, c: &Checkpoint) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("无法创建目录 {}：{e}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("无法写入检查点文件 {}：{e}", path.display()))?;
+    let line = serde_json::to_string(c).map_err(|e| e.to_string())? + "\n";
+    file.write_all(line.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| format!("无法写入检查点文件 {}：{e}", path.display()))
+}
+
+/// The last checkpoint of a file, if it has one that can be read.
+pub fn last_checkpoint(path: &std::path::Path) -> Option<Checkpoint> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+}
+
+/// Checks the database against checkpoints: each must be authentic (made with `key`) and
+/// the entry it names must still be in the database with the hash it had. Run after
+/// [`verify`] found the chain itself intact, so an unchanged entry at `seq` means the whole
+/// prefix up to it is unchanged.
+pub fn verify_checkpoints(
+    conn: &mut DbConnection,
+    key: &[u8],
+    checkpoints: &[Checkpoint],
+) -> AppResult<Verdict> {
+    let (last_seq, _) = head(conn)?;
+    for (i, c) in checkpoints.iter().enumerate() {
+        if !c.authentic(key) {
+            return Ok(Verdict::Broken {
+                seq: c.seq,
+                reason: format!(
+                    "检查点文件第 {} 条的签名不符：文件被改动，或所用密钥文件不是生成它的那一个",
+                    i + 1
+                ),
+            });
+        }
+        if c.seq == 0 {
+            continue;
+        }
+        if c.seq > last_seq {
+            return Ok(Verdict::Broken {
+                seq: last_seq + 1,
+                reason: format!(
+                    "{} 的检查点记录到第 {} 条，数据库现在只到第 {last_seq} 条：末尾记录已被删除",
+                    c.at, c.seq
+                ),
+            });
+        }
+        let hash: Option<String> = audit_log::table
+            .find(c.seq)
+            .select(audit_log::hash)
+            .first(conn)
+            .optional()?;
+        if hash.as_deref() != Some(c.hash.as_str()) {
+            return Ok(Verdict::Broken {
+                seq: c.seq,
+                reason: format!(
+                    "第 {} 条记录与 {} 的检查点不符：此前的记录已被改写",
+                    c.seq, c.at
+                ),
+            });
+        }
+    }
+    Ok(Verdict::Intact {
+        entries: last_seq,
+    })
+}

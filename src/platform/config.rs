@@ -41,6 +41,43 @@ pub struct Settings {
     pub intake: IntakeSettings,
     #[serde(default)]
     pub import: ImportSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// Signed checkpoints of the audit chain, written outside the database.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// The append-only file checkpoints go to; empty = none are written. Put it where
+    /// those who can write to the database cannot (another disk, a log host).
+    #[serde(default = "default_checkpoint_file")]
+    pub checkpoint_file: String,
+    /// How often a checkpoint is written (when the chain has grown since the last one).
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: String,
+}
+
+fn default_checkpoint_file() -> String {
+    "data/audit-checkpoints.jsonl".into()
+}
+
+fn default_checkpoint_interval() -> String {
+    "1h".into()
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_file: default_checkpoint_file(),
+            checkpoint_interval: default_checkpoint_interval(),
+        }
+    }
+}
+
+impl AuditSettings {
+    pub fn checkpoint_file(&self) -> Option<&str> {
+        Some(self.checkpoint_file.trim()).filter(|f| !f.is_empty())
+    }
 }
 
 /// How much of an uploaded workbook is read before it is refused: an .xlsx is a zip of
@@ -550,6 +587,7 @@ impl Default for LogSettings {
 /// Durations checked once at start, so a typo stops the service instead of a request.
 #[derive(Debug, Clone)]
 pub struct Durations {
+    pub audit_checkpoint: Duration,
     pub token_ttl: Duration,
     pub lockout: Duration,
     pub source_window: Duration,
@@ -595,6 +633,7 @@ impl Settings {
         let d =
             |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
         Ok(Durations {
+            audit_checkpoint: d("audit.checkpoint_interval", &self.audit.checkpoint_interval)?,
             token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
             lockout: d("auth.lockout", &self.auth.lockout)?,
             source_window: d("auth.source_window", &self.auth.source_window)?,

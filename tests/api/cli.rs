@@ -32,6 +32,7 @@ pub fn run_minecoord_with(
     cmd.args(args)
         .env("MINECOORD_DATABASE__URL", &app.db.url)
         .env("MINECOORD_AUTH__KEY_FILE", &app.db.key_file)
+        .env("MINECOORD_AUDIT__CHECKPOINT_FILE", app.db.checkpoint_file())
         .env("MINECOORD_LOG__LEVEL", "warn")
         .env_remove("MINECOORD_NEW_PASSWORD")
         .stdin(Stdio::piped())
@@ -94,3 +95,59 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// Deleting the last entries of the audit trail and rewinding its head passes the
+    /// chain check, but not the signed checkpoints kept outside the database; a rewritten
+    /// chain and an altered checkpoint file are found too.
+    async fn checkpoints_outside_the_database_catch_a_rewound_chain(app) {
+        use diesel::RunQueryDsl;
+        app.create_user("ck.one", "officer", Some("EM"), None).await;
+        let (code, out) = minecoord(&app, &["audit", "checkpoint"], None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("已写入检查点"), "{out}");
+        let (code, out) = minecoord(&app, &["audit", "checkpoint"], None);
+        assert!(code == 0 && out.contains("未重复写入"), "{out}");
+        // The job the service runs on a schedule writes the same kind of line.
+        app.create_user("ck.two", "officer", Some("EE"), None).await;
+        let written = minecoord::app::jobs::checkpoint_audit(&app.state, app.db.checkpoint_file().into()).await.unwrap();
+        let c = written.expect("the chain grew");
+        let file = std::fs::read_to_string(app.db.checkpoint_file()).unwrap();
+        assert_eq!(file.lines().count(), 2, "{file}");
+        let (code, out) = minecoord(&app, &["audit", "verify"], None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("与 2 个检查点"), "{out}");
+
+        // Someone with database access removes the last entry and rewinds the head.
+        let last = c.seq;
+        app.with_db(move |conn| {
+            let prev: String = diesel::sql_query(format!("SELECT hash FROM audit_log WHERE seq = {}", last - 1))
+                .load::<HashRow>(conn)?.remove(0).hash;
+            diesel::sql_query(format!("DELETE FROM audit_log WHERE seq = {last}")).execute(conn)?;
+            diesel::sql_query(format!("UPDATE audit_head SET last_seq = {}, last_hash = '{prev}' WHERE id = 1", last - 1)).execute(conn)?;
+            Ok(())
+        }).await;
+        assert!(matches!(app.with_db(minecoord::platform::audit::verify).await, minecoord::platform::audit::Verdict::Intact { .. }),
+            "the chain alone cannot tell");
+        let (code, out) = minecoord(&app, &["audit", "verify"], None);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("末尾记录已被删除"), "{out}");
+        let elsewhere = app.db.checkpoint_file() + ".copy";
+        std::fs::copy(app.db.checkpoint_file(), &elsewhere).unwrap();
+        let (code, out) = minecoord(&app, &["audit", "verify", "--checkpoints", &elsewhere], None);
+        assert_eq!(code, 1, "{out}");
+
+        // A checkpoint file edited to match is found by its signature.
+        let edited = file.replace(&format!("\"seq\":{last}"), &format!("\"seq\":{}", last - 1));
+        std::fs::write(&elsewhere, edited).unwrap();
+        let (code, out) = minecoord(&app, &["audit", "verify", "--checkpoints", &elsewhere], None);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("签名不符"), "{out}");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct HashRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hash: String,
+}

@@ -118,6 +118,16 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The audit checkpoint file, beside the key file.
+    pub fn checkpoint_file(&self) -> String {
+        std::path::Path::new(&self.key_file)
+            .with_file_name("audit-checkpoints.jsonl")
+            .display()
+            .to_string()
+    }
+}
+
 fn key_file_in(dir: &tempfile::TempDir) -> String {
     dir.path().join("minecoord.key").display().to_string()
 }
@@ -163,6 +173,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
     let mut s = Settings::load(None).expect("default settings load");
     s.database.url = db.url.clone();
     s.auth.key_file = db.key_file.clone();
+    s.audit.checkpoint_file = db.checkpoint_file();
     s.database.pool_size = 4;
     s.database.connect_timeout = "2s".into();
     s.http.addr = "127.0.0.1:0".into();
