@@ -103,6 +103,30 @@ on_both! {
         let (status, body) = merge(&coord).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["state"], "closed");
+
+        // After the merge each lead is seen by its own departments only: a department on
+        // the surviving lead alone does not see the merged one, and GDS (on the merged one
+        // only) keeps its own record but does not see the surviving lead.
+        let on = |lead: &Value| -> Vec<String> {
+            let mut d = vec![lead["primary_department"].as_str().unwrap().to_owned()];
+            d.extend(lead["assisting_departments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+            d
+        };
+        let (merged, surviving) = (on(&gds_lead), on(&drc_lead));
+        let merged_path = format!("/api/v1/leads/{}", gds_lead["id"].as_str().unwrap());
+        let surviving_path = format!("/api/v1/leads/{}", drc_lead["id"].as_str().unwrap());
+        let mut checked = 0;
+        for dept in surviving.iter().filter(|d| !merged.contains(d)) {
+            let user = format!("only.{}", dept.to_lowercase());
+            app.create_user(&user, "officer", Some(dept), None).await;
+            let t = app.token_for(&user, PASSWORD).await;
+            assert_eq!(app.get(&surviving_path, &t).await.status(), 200, "{dept} is on the surviving lead");
+            assert_eq!(app.get(&merged_path, &t).await.status(), 404, "{dept} is not on the merged lead");
+            checked += 1;
+        }
+        assert!(checked > 0, "DRC's lead has a department GDS's lead has not: {surviving:?} {merged:?}");
+        assert_eq!(app.get(&merged_path, &gds).await.status(), 200, "GDS is on the merged lead");
+        assert_eq!(app.get(&surviving_path, &gds).await.status(), 404, "GDS is not on the surviving lead");
     }
 }
 
