@@ -127,6 +127,9 @@ pub async fn sign_in(
     // the right password: a stranger's guesses elsewhere cannot keep an officer out.
     let clean_source = !state.limiter.has_failed(&ip, state.clock.now());
     let name = accounts::normalise_username(&username);
+    // And per username, from any address: a guess spread over many addresses meets the
+    // same bound before any hashing.
+    let _name_attempt = state.name_attempts.begin(name.clone(), state.clock.now())?;
     let st = state.clone();
     let now = state.clock.now_naive();
     let policy = login_policy(&state);

@@ -216,6 +216,7 @@ pub async fn prepare(
         db,
         limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
         unknown_names: SourceLimiter::new(settings.auth.max_failed_logins, durations.lockout),
+        name_attempts: SourceLimiter::new(settings.auth.max_failed_logins, durations.lockout),
         durations,
         keys: TokenKeys::new(&secret),
         service_key,

@@ -193,7 +193,7 @@ impl<K: std::hash::Hash + Eq + Clone> SourceLimiter<K> {
                 in_flight.remove(&key);
             }
             return Err(AppError::RateLimited {
-                detail: "该地址登录尝试过多，请稍后再试。".into(),
+                detail: "登录尝试过多，请稍后再试。".into(),
                 retry_after_secs: 2,
             });
         }
@@ -350,6 +350,24 @@ mod tests {
             3,
             "a slot given back is used"
         );
+    }
+
+    #[test]
+    fn attempts_in_flight_count_towards_the_limit_and_are_given_back() {
+        let limiter: SourceLimiter<String> =
+            SourceLimiter::new(3, std::time::Duration::from_secs(900));
+        let now = Utc::now();
+        let key = || "li.si".to_owned();
+        let held: Vec<_> = (0..3).map(|_| limiter.begin(key(), now).unwrap()).collect();
+        assert!(limiter.begin(key(), now).is_err(), "a fourth at once is refused");
+        assert!(limiter.begin("other".into(), now).is_ok(), "other keys are not");
+        drop(held);
+        limiter.record_failure(key(), now);
+        limiter.record_failure(key(), now);
+        let one = limiter.begin(key(), now).unwrap();
+        assert!(limiter.begin(key(), now).is_err(), "two failures and one in flight");
+        drop(one);
+        assert!(limiter.begin(key(), now).is_ok());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct AppState {
     pub limiter: SourceLimiter,
     /// Failures under usernames that do not exist, locked like accounts.
     pub unknown_names: crate::platform::auth::UnknownNames,
+    /// Sign-in attempts in flight per username (from any address): no more than an
+    /// account's failure limit are checked at once, however many addresses try.
+    pub name_attempts: crate::platform::auth::SourceLimiter<String>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Password hashing runs here, a few at a time (see `HashPool`).
     pub hashing_pool: crate::platform::auth::HashPool,

@@ -317,3 +317,31 @@ on_both! {
         assert!(statuses.iter().all(|s| matches!(s, 401 | 429 | 503)), "{statuses:?}");
     }
 }
+
+on_both! {
+    settings = |s| { s.auth.source_max_failures = 1000; s.http.behind_proxy = true; };
+    /// Guesses at one username spread over many addresses meet the same bound before any
+    /// hashing: no more than the account's failure limit are checked at once, the rest are
+    /// refused at once with 429; once the burst is over the owner signs in as before.
+    async fn a_burst_at_one_username_from_many_addresses_is_bounded(app) {
+        app.create_user("zhou.ba", "officer", Some("EM"), None).await;
+        let attempts = (0..40).map(|i| {
+            let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+            async move {
+                let r = client.post(url).header("X-Forwarded-For", format!("10.8.0.{i}"))
+                    .json(&json!({"username": "Zhou.Ba", "password": "Wrong-pass-123"}))
+                    .send().await.unwrap();
+                let status = r.status().as_u16();
+                (status, r.text().await.unwrap())
+            }
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        assert!(answers.iter().all(|(s, _)| matches!(s, 401 | 429 | 503)), "{answers:?}");
+        let refused = answers.iter().filter(|(s, b)| *s == 429 && b.contains("登录尝试过多")).count();
+        assert!(refused > 0, "attempts beyond the bound are refused before hashing: {answers:?}");
+        // The burst locked the account (five failures); the owner's clean address lifts it.
+        let r = app.client.post(app.url("/api/v1/auth/login")).header("X-Forwarded-For", "10.1.1.1")
+            .json(&json!({"username": "zhou.ba", "password": PASSWORD})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
