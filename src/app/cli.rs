@@ -137,7 +137,10 @@ pub async fn run(cli: Cli) -> i32 {
                     c.at,
                     file.display()
                 ),
-                Ok(None) => println!("操作记录自上一个检查点以来没有增加，未重复写入（{}）", file.display()),
+                Ok(None) => println!(
+                    "操作记录自上一个检查点以来没有增加，未重复写入（{}）",
+                    file.display()
+                ),
                 Err(e) => fail(e),
             }
             0
@@ -154,8 +157,9 @@ pub async fn run(cli: Cli) -> i32 {
             let checkpoints = match checkpoints.or(configured) {
                 None => None,
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .unwrap_or_else(|e| fail(format!("无法读取检查点文件 {}：{e}", path.display())));
+                    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                        fail(format!("无法读取检查点文件 {}：{e}", path.display()))
+                    });
                     let list = crate::platform::audit::read_checkpoints(&text)
                         .unwrap_or_else(|e| fail(format!("{}：{e}", path.display())));
                     let key = crate::platform::keys::ServiceKey::load(std::path::Path::new(

@@ -212,7 +212,9 @@ pub fn spawn_checkpointer(
         loop {
             every.tick().await;
             match checkpoint_audit(&state, file.clone()).await {
-                Ok(Some(c)) => tracing::info!(audit.seq = c.seq, file = %file.display(), "audit checkpoint written"),
+                Ok(Some(c)) => {
+                    tracing::info!(audit.seq = c.seq, file = %file.display(), "audit checkpoint written")
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "audit checkpoint not written; will retry"),
             }

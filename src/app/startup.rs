@@ -203,10 +203,12 @@ pub async fn prepare(
         tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
     }
 
-    let mailer =
-        crate::notify::mailer::Mailer::new(&settings, durations.smtp_timeout, |subject| {
-            crate::intake::parse::lead_number(subject).is_some()
-        }, service_key.derive(Purpose::ReplyAddress))?;
+    let mailer = crate::notify::mailer::Mailer::new(
+        &settings,
+        durations.smtp_timeout,
+        |subject| crate::intake::parse::lead_number(subject).is_some(),
+        service_key.derive(Purpose::ReplyAddress),
+    )?;
     let state = web::Data::new(AppState {
         directory: crate::web::Directory {
             signed_in: crate::accounts::signed_in,

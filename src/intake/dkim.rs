@@ -73,8 +73,16 @@ pub struct Header<'a> {
     pub raw: &'a [u8],
 }
 
-/// Turns bare LF line ends (a message handed over by a pipe) into CRLF.
-pub fn normalize_newlines(raw: &[u8]) -> Vec<u8> {
+/// Turns bare LF line ends (a message handed over by a pipe) into CRLF; a message that
+/// has none (all SMTP mail) is not copied.
+pub fn normalize_newlines(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let bare_lf = raw
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || raw[i - 1] != b'\r'));
+    if !bare_lf {
+        return std::borrow::Cow::Borrowed(raw);
+    }
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
     let mut prev = 0u8;
     for &b in raw {
@@ -84,7 +92,7 @@ pub fn normalize_newlines(raw: &[u8]) -> Vec<u8> {
         out.push(b);
         prev = b;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Splits a CRLF message into its headers and its body.

@@ -60,7 +60,9 @@ pub struct Envelope {
 /// reply code and, over HTTP, the field it concerns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     Unreadable(parse::Unreadable),
     Automatic,
     UnknownSender(String),
@@ -73,8 +75,13 @@ pub enum Refusal {
     /// A reply address that is not valid, not the sender's, or no longer in use.
     ReplyAddress(String),
     /// A trusted relay authenticated the envelope sender at another domain than From's.
-    Misaligned { from: String, envelope: String },
-    TooMany { limit: i64 },
+    Misaligned {
+        from: String,
+        envelope: String,
+    },
+    TooMany {
+        limit: i64,
+    },
     NoSuchLead(String),
     NotParty(String),
     Empty,
@@ -259,9 +266,9 @@ pub async fn accept(
             Err(r) => return Ok(Err(r)),
         };
         let limit = st.settings.intake.max_per_sender_per_hour;
-        let stored = st.db.transaction(|conn| {
-            store(conn, &proof, &sender, &origin, now, limit)
-        })?;
+        let stored = st
+            .db
+            .transaction(|conn| store(conn, &proof, &sender, &origin, now, limit))?;
         match stored {
             Stored::Refused(r) => Ok(Err(r)),
             Stored::New(id) => process_one(&st, &id, false, Some(&checked)),
@@ -368,10 +375,9 @@ fn origin(
     }
     let by = match (&proof.dkim, &relay) {
         (Some(domain), _) => format!("dkim:{domain}"),
-        (None, Some((id, v))) if v.from_authenticated_by.is_some() => format!(
-            "relay:{id}:{}",
-            v.from_authenticated_by.unwrap_or_default()
-        ),
+        (None, Some((id, v))) if v.from_authenticated_by.is_some() => {
+            format!("relay:{id}:{}", v.from_authenticated_by.unwrap_or_default())
+        }
         _ if intake.require_authenticated_sender => {
             return Ok(Err(Refusal::Unauthenticated(from.clone())))
         }
@@ -393,7 +399,14 @@ fn relay_verdict(
     if intake.trusted_relays.is_empty() {
         return None;
     }
-    let message = dkim::normalize_newlines(proof.raw);
+    // The headers only: the body may be large.
+    let raw = proof.raw;
+    let head = (0..raw.len())
+        .find(|&i| {
+            raw[i] == b'\n' && matches!(raw.get(i + 1..), Some([b'\n', ..] | [b'\r', b'\n', ..]))
+        })
+        .map_or(raw, |i| &raw[..=i]);
+    let message = dkim::normalize_newlines(head);
     let (headers, _) = dkim::split(&message);
     let results = headers
         .iter()
@@ -410,10 +423,11 @@ fn relay_verdict(
                 .iter()
                 .any(|r| r.authserv_id.trim().eq_ignore_ascii_case(&ar.authserv_id))
         })?;
-    let relay = intake
-        .trusted_relays
-        .iter()
-        .find(|r| r.authserv_id.trim().eq_ignore_ascii_case(&results.authserv_id))?;
+    let relay = intake.trusted_relays.iter().find(|r| {
+        r.authserv_id
+            .trim()
+            .eq_ignore_ascii_case(&results.authserv_id)
+    })?;
     let through_it = match proof.envelope.channel {
         "smtp" => proof
             .envelope
@@ -692,14 +706,17 @@ fn process_one(
         };
         // A savepoint: whatever the refused message may have written is undone.
         let reply_lead = m.reply_lead_id.as_deref();
-        let result = conn.transaction(|conn| match apply(state, conn, &who, parsed, reply_lead, now) {
-            Ok(Ok(a)) => Ok(a),
-            Ok(Err(r)) => Err(Abort::Refused(r)),
-            Err(e) => Err(match refusal_of(&e) {
-                Some(r) => Abort::Refused(r),
-                None => Abort::Failed(e),
-            }),
-        });
+        let result =
+            conn.transaction(
+                |conn| match apply(state, conn, &who, parsed, reply_lead, now) {
+                    Ok(Ok(a)) => Ok(a),
+                    Ok(Err(r)) => Err(Abort::Refused(r)),
+                    Err(e) => Err(match refusal_of(&e) {
+                        Some(r) => Abort::Refused(r),
+                        None => Abort::Failed(e),
+                    }),
+                },
+            );
         let verdict = match result {
             Ok(a) => Ok(a),
             Err(Abort::Refused(r)) => Err(r),

@@ -150,7 +150,11 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
 
     let mut recipients: Vec<String> = Vec::new();
     for list in [message.to(), message.cc()].into_iter().flatten() {
-        recipients.extend(list.iter().filter_map(|a| a.address()).map(str::to_lowercase));
+        recipients.extend(
+            list.iter()
+                .filter_map(|a| a.address())
+                .map(str::to_lowercase),
+        );
     }
     for name in ["Delivered-To", "X-Original-To"] {
         for value in message.header_values(name) {

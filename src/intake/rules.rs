@@ -112,7 +112,11 @@ pub fn aligned(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
-    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     short.contains('.') && (long == short || long.ends_with(&format!(".{short}")))
 }
 
@@ -192,18 +196,36 @@ mod tests {
         assert!(aligned("mail.qs.gov.cn", "qs.gov.cn"));
         assert!(!aligned("evilqs.gov.cn", "qs.gov.cn"));
         assert!(!aligned("qs.gov.cn", "evil.example"));
-        assert!(!aligned("cn", "qs.cn"), "a top-level domain aligns with nothing");
+        assert!(
+            !aligned("cn", "qs.cn"),
+            "a top-level domain aligns with nothing"
+        );
         assert!(!aligned("", "qs.gov.cn"));
     }
 
     #[test]
     fn a_relay_authenticates_the_from_domain_only_when_aligned() {
         let j = |v: &str, from: &str| judge(&read_authentication_results(v).unwrap(), from);
-        assert_eq!(j("mx; dmarc=pass header.from=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by, Some("dmarc"));
-        assert_eq!(j("mx; dmarc=pass header.from=evil.example", "a@qs.gov.cn").from_authenticated_by, None);
-        assert_eq!(j("mx; dkim=pass header.d=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by, Some("dkim"));
-        assert_eq!(j("mx; dkim=pass header.d=evil.example", "a@qs.gov.cn").from_authenticated_by, None);
-        assert_eq!(j("mx; dkim=fail header.d=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by, None);
+        assert_eq!(
+            j("mx; dmarc=pass header.from=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by,
+            Some("dmarc")
+        );
+        assert_eq!(
+            j("mx; dmarc=pass header.from=evil.example", "a@qs.gov.cn").from_authenticated_by,
+            None
+        );
+        assert_eq!(
+            j("mx; dkim=pass header.d=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by,
+            Some("dkim")
+        );
+        assert_eq!(
+            j("mx; dkim=pass header.d=evil.example", "a@qs.gov.cn").from_authenticated_by,
+            None
+        );
+        assert_eq!(
+            j("mx; dkim=fail header.d=qs.gov.cn", "a@qs.gov.cn").from_authenticated_by,
+            None
+        );
         let v = j("mx; spf=pass smtp.mailfrom=x@evil.example", "a@qs.gov.cn");
         assert_eq!(v.from_authenticated_by, None);
         assert_eq!(v.envelope_domain.as_deref(), Some("evil.example"));

@@ -16,6 +16,8 @@ use crate::web::AppState;
 
 /// Longest command line accepted (RFC 5321 says 512; some clients send longer).
 const MAX_LINE: usize = 4096;
+/// The largest piece of a DATA line read at once.
+const DATA_CHUNK: usize = 64 * 1024;
 /// Recipients in one transaction.
 const MAX_RECIPIENTS: usize = 100;
 /// Unknown or out-of-order commands before the connection is closed.
@@ -34,6 +36,9 @@ pub async fn bind(addr: &str) -> Result<TcpListener, String> {
 /// every session ends after `smtp_session_timeout` however busy it keeps.
 pub fn spawn(listener: TcpListener, state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     let slots = Arc::new(Semaphore::new(state.settings.intake.max_connections));
+    let memory = Arc::new(Semaphore::new(
+        (state.settings.intake.max_data_in_flight_bytes() / 1024).min(Semaphore::MAX_PERMITS),
+    ));
     let per_address = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
         std::net::IpAddr,
         usize,
@@ -69,9 +74,10 @@ pub fn spawn(listener: TcpListener, state: web::Data<AppState>) -> tokio::task::
                 continue;
             };
             let state = state.clone();
+            let memory = memory.clone();
             tokio::spawn(async move {
                 let deadline = state.durations.intake_session_timeout;
-                match tokio::time::timeout(deadline, session(stream, &state)).await {
+                match tokio::time::timeout(deadline, session(stream, &state, &memory)).await {
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "smtp session ended"),
                     Err(_) => tracing::info!(%peer, "smtp session closed at its deadline"),
                     Ok(Ok(())) => {}
@@ -122,11 +128,19 @@ impl Drop for AddressSlot {
 /// One mail transaction's envelope.
 #[derive(Default)]
 struct Transaction {
+    /// The size declared with MAIL FROM … SIZE=, if any.
+    size: Option<usize>,
     from: Option<String>,
     to: Vec<String>,
 }
 
-async fn session(stream: TcpStream, state: &web::Data<AppState>) -> std::io::Result<()> {
+/// `memory` holds the bytes all sessions may buffer at once, in KiB: a message's DATA is
+/// read only after its size (declared with SIZE, else the largest allowed) is reserved.
+async fn session(
+    stream: TcpStream,
+    state: &web::Data<AppState>,
+    memory: &Arc<Semaphore>,
+) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok().map(|a| a.ip().to_canonical());
     let (read, mut write) = stream.into_split();
@@ -188,6 +202,7 @@ async fn session(stream: TcpStream, state: &web::Data<AppState>) -> std::io::Res
                         format!("552 5.3.4 Message too large (limit {max} bytes) / 邮件超过大小限制\r\n")
                     } else {
                         tx = Some(Transaction {
+                            size: declared,
                             from: Some(from).filter(|f| !f.is_empty()),
                             to: Vec::new(),
                         });
@@ -219,11 +234,23 @@ async fn session(stream: TcpStream, state: &web::Data<AppState>) -> std::io::Res
                     "503 5.5.1 Need RCPT first\r\n".into()
                 }
                 Some(t) => {
+                    // A message larger than it declared is refused as too large.
+                    let limit = t.size.map_or(max, |s| s.clamp(1024, max));
+                    let Ok(_reserved) = memory
+                        .clone()
+                        .try_acquire_many_owned(limit.div_ceil(1024) as u32)
+                    else {
+                        metrics::counter!("intake_refused_total", "reason" => "busy").increment(1);
+                        write
+                            .write_all(b"452 4.3.1 Insufficient system storage, try again later / \xe6\x94\xb6\xe4\xbb\xb6\xe6\x9c\x8d\xe5\x8a\xa1\xe7\xb9\x81\xe5\xbf\x99\xef\xbc\x8c\xe8\xaf\xb7\xe7\xa8\x8d\xe5\x90\x8e\xe9\x87\x8d\xe8\xaf\x95\r\n")
+                            .await?;
+                        continue;
+                    };
                     write
                         .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                         .await?;
                     let data =
-                        match tokio::time::timeout(timeout, read_data(&mut reader, max)).await {
+                        match tokio::time::timeout(timeout, read_data(&mut reader, limit)).await {
                             Err(_) => {
                                 write.write_all(b"421 4.4.2 Timeout\r\n").await?;
                                 return Ok(());
@@ -354,44 +381,52 @@ async fn read_data<R: AsyncRead + Unpin>(
 ) -> std::io::Result<Data> {
     let mut data = Vec::new();
     let mut too_large = false;
-    let mut line = Vec::new();
+    // A line is read in pieces of at most DATA_CHUNK bytes: a message that is one long
+    // line costs its own size once, not twice.
+    let mut chunk = Vec::with_capacity(DATA_CHUNK);
+    let mut at_line_start = true;
     loop {
-        line.clear();
-        // A line without end is cut at the limit rather than read into memory whole.
-        let cap = (max + MAX_LINE) as u64;
+        chunk.clear();
         let n = (&mut *reader)
-            .take(cap)
-            .read_until(b'\n', &mut line)
+            .take(DATA_CHUNK as u64)
+            .read_until(b'\n', &mut chunk)
             .await?;
         if n == 0 {
             return Ok(Data::Closed);
         }
-        if !line.ends_with(b"\n") && n as u64 == cap {
-            too_large = true;
-            continue;
+        let ends_line = chunk.ends_with(b"\n");
+        let mut piece: &[u8] = &chunk;
+        if ends_line {
+            piece = piece
+                .strip_suffix(b"\r\n")
+                .or_else(|| piece.strip_suffix(b"\n"))
+                .unwrap_or(piece);
         }
-        let content = line
-            .strip_suffix(b"\r\n")
-            .or_else(|| line.strip_suffix(b"\n"))
-            .unwrap_or(&line);
-        if content == b"." {
+        if at_line_start && ends_line && piece == b"." {
             return Ok(if too_large {
                 Data::TooLarge
             } else {
                 Data::Message(data)
             });
         }
-        if too_large {
-            continue;
+        if at_line_start {
+            piece = piece.strip_prefix(b".").unwrap_or(piece);
         }
-        let content = content.strip_prefix(b".").unwrap_or(content);
-        if data.len() + content.len() + 2 > max {
+        if !too_large && data.len() + piece.len() + 2 > max {
             too_large = true;
             data = Vec::new();
-            continue;
         }
-        data.extend_from_slice(content);
-        data.extend_from_slice(b"\r\n");
+        if !too_large {
+            data.extend_from_slice(piece);
+            if ends_line {
+                // A CR cut off from its LF by the piece boundary ended the previous piece.
+                if data.last() == Some(&b'\r') && piece.is_empty() {
+                    data.pop();
+                }
+                data.extend_from_slice(b"\r\n");
+            }
+        }
+        at_line_start = ends_line;
     }
 }
 
@@ -425,6 +460,37 @@ mod tests {
         let mut r = BufReader::new(input);
         assert!(matches!(
             read_data(&mut r, 15).await.unwrap(),
+            Data::TooLarge
+        ));
+        assert_eq!(read_line(&mut r, 100).await.unwrap().unwrap(), b"QUIT");
+    }
+
+    #[tokio::test]
+    async fn a_long_line_is_read_in_pieces_without_changing_it() {
+        // One line of 200 KB whose CRLF straddles a piece boundary, a line starting with
+        // a dot right after it, and a line that is a dot only in the middle of a long line.
+        let mut long = vec![b'x'; DATA_CHUNK - 1];
+        long.push(b'\r');
+        let mut input = long.clone();
+        input.extend_from_slice(b"\n..dot\r\n");
+        input.extend(vec![b'y'; 3 * DATA_CHUNK]);
+        input.extend_from_slice(b"\r\n.\r\n");
+        let mut r = BufReader::new(&input[..]);
+        let Data::Message(m) = read_data(&mut r, 1 << 20).await.unwrap() else {
+            panic!("expected a message");
+        };
+        let mut expected = vec![b'x'; DATA_CHUNK - 1];
+        expected.extend_from_slice(b"\r\n.dot\r\n");
+        expected.extend(vec![b'y'; 3 * DATA_CHUNK]);
+        expected.extend_from_slice(b"\r\n");
+        assert_eq!(m.len(), expected.len());
+        assert!(m == expected);
+        // Too large as one line, and the session can go on.
+        let mut input = vec![b'z'; 5 * DATA_CHUNK];
+        input.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+        let mut r = BufReader::new(&input[..]);
+        assert!(matches!(
+            read_data(&mut r, DATA_CHUNK).await.unwrap(),
             Data::TooLarge
         ));
         assert_eq!(read_line(&mut r, 100).await.unwrap().unwrap(), b"QUIT");

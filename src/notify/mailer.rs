@@ -93,8 +93,7 @@ impl Mailer {
     fn reply_address(&self, intake: &Mailbox, m: &OutboxMessage) -> Option<Mailbox> {
         let user = m.user_id.as_deref()?;
         let token = crate::notify::reply_address::token(&self.reply_secret, &m.id, user)?;
-        let address =
-            crate::notify::reply_address::address(intake.email.as_ref(), &token)?;
+        let address = crate::notify::reply_address::address(intake.email.as_ref(), &token)?;
         Some(Mailbox::new(intake.name.clone(), address.parse().ok()?))
     }
 

@@ -18,11 +18,7 @@ const MAC_BYTES: usize = (REPLY_TOKEN_LEN - ID_LEN) / 2;
 pub fn token(secret: &[u8], outbox_id: &str, user_id: &str) -> Option<String> {
     let id = uuid::Uuid::parse_str(outbox_id).ok()?;
     let tag = mac(secret, &[id.as_bytes(), user_id.as_bytes()]);
-    Some(format!(
-        "{}{}",
-        id.simple(),
-        hex::encode(&tag[..MAC_BYTES])
-    ))
+    Some(format!("{}{}", id.simple(), hex::encode(&tag[..MAC_BYTES])))
 }
 
 /// The reply address: `local+<token>@domain` from the intake's `local@domain`.

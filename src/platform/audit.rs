@@ -248,10 +248,7 @@ impl Checkpoint {
     }
 
     fn tag(key: &[u8], seq: i64, hash: &str, at: &str) -> [u8; 32] {
-        crate::platform::keys::mac(
-            key,
-            &[&seq.to_be_bytes(), hash.as_bytes(), at.as_bytes()],
-        )
+        crate::platform::keys::mac(key, &[&seq.to_be_bytes(), hash.as_bytes(), at.as_bytes()])
     }
 
     pub fn authentic(&self, key: &[u8]) -> bool {
@@ -356,7 +353,5 @@ pub fn verify_checkpoints(
             });
         }
     }
-    Ok(Verdict::Intact {
-        entries: last_seq,
-    })
+    Ok(Verdict::Intact { entries: last_seq })
 }

@@ -359,13 +359,22 @@ mod tests {
         let now = Utc::now();
         let key = || "li.si".to_owned();
         let held: Vec<_> = (0..3).map(|_| limiter.begin(key(), now).unwrap()).collect();
-        assert!(limiter.begin(key(), now).is_err(), "a fourth at once is refused");
-        assert!(limiter.begin("other".into(), now).is_ok(), "other keys are not");
+        assert!(
+            limiter.begin(key(), now).is_err(),
+            "a fourth at once is refused"
+        );
+        assert!(
+            limiter.begin("other".into(), now).is_ok(),
+            "other keys are not"
+        );
         drop(held);
         limiter.record_failure(key(), now);
         limiter.record_failure(key(), now);
         let one = limiter.begin(key(), now).unwrap();
-        assert!(limiter.begin(key(), now).is_err(), "two failures and one in flight");
+        assert!(
+            limiter.begin(key(), now).is_err(),
+            "two failures and one in flight"
+        );
         drop(one);
         assert!(limiter.begin(key(), now).is_ok());
     }

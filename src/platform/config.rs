@@ -123,6 +123,10 @@ pub struct IntakeSettings {
     pub max_message_bytes: usize,
     /// SMTP connections served at once; one more is answered 421 and closed.
     pub max_connections: usize,
+    /// Bytes of message data all SMTP sessions may hold at once (default: four of the
+    /// largest messages); a DATA beyond it is answered 452 and the sender retries later.
+    #[serde(default)]
+    pub max_data_in_flight: Option<usize>,
     /// SMTP connections served at once from one address; one more is answered 421.
     #[serde(default = "default_connections_per_address")]
     pub max_connections_per_address: usize,
@@ -197,6 +201,7 @@ impl Default for IntakeSettings {
             token: None,
             max_message_bytes: 26_214_400,
             max_connections: 32,
+            max_data_in_flight: None,
             max_connections_per_address: default_connections_per_address(),
             smtp_timeout: "5m".into(),
             smtp_session_timeout: default_session_timeout(),
@@ -211,6 +216,11 @@ impl Default for IntakeSettings {
 }
 
 impl IntakeSettings {
+    pub fn max_data_in_flight_bytes(&self) -> usize {
+        self.max_data_in_flight
+            .unwrap_or(self.max_message_bytes.saturating_mul(4))
+    }
+
     /// Every domain whose mail must carry its DKIM signature, with its keys.
     pub fn dkim_domains(&self) -> impl Iterator<Item = &DkimSettings> {
         self.dkim.iter().chain(self.dkim_domains.iter())
@@ -706,6 +716,9 @@ impl Settings {
                 return Err(format!(
                     "intake.address 的 @ 前部分太长：回复地址要在其后加上 + 和 {REPLY_TOKEN_LEN} 位编码，邮箱地址 @ 前最多 64 个字符"
                 ));
+            }
+            if self.intake.max_data_in_flight_bytes() < self.intake.max_message_bytes {
+                return Err("intake.max_data_in_flight 不能小于 intake.max_message_bytes（否则大邮件永远无法收下）".into());
             }
             if self.intake.reply_address_days < 0 {
                 return Err("intake.reply_address_days 不能为负数".into());

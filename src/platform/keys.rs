@@ -61,8 +61,8 @@ impl ServiceKey {
     /// Reads an existing key file (for checking what it signed: never makes a new one).
     pub fn load(path: &Path) -> Result<Self, String> {
         let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("无法读取密钥文件 {shown}：{e}"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("无法读取密钥文件 {shown}：{e}"))?;
         Self::from_hex(&text).map_err(|e| format!("密钥文件 {shown} 无法使用：{e}"))
     }
 

@@ -447,7 +447,7 @@ pub fn dkim_sign_as(raw: &[u8], domain: &str, extra: &str) -> Vec<u8> {
         .unwrap();
     let signed = sig_header.replace("b=\r\n", &format!("b={}\r\n", b64.encode(sig)));
     let mut out = signed.into_bytes();
-    out.extend(message);
+    out.extend_from_slice(&message);
     out
 }
 
@@ -612,7 +612,11 @@ on_both! {
 /// Runs `minecoord intake` as a mail server's pipe would, the message on standard input,
 /// trusting the From header as `intake_on` does.
 fn pipe(app: &TestApp, raw: &[u8]) -> (i32, String) {
-    pipe_with(app, raw, &[("MINECOORD_INTAKE__REQUIRE_AUTHENTICATED_SENDER", "false")])
+    pipe_with(
+        app,
+        raw,
+        &[("MINECOORD_INTAKE__REQUIRE_AUTHENTICATED_SENDER", "false")],
+    )
 }
 
 fn pipe_with(app: &TestApp, raw: &[u8], envs: &[(&str, &str)]) -> (i32, String) {
@@ -691,5 +695,51 @@ on_both! {
             tokio::task::yield_now().await;
         }
         assert!(served, "a freed slot is served again");
+    }
+}
+
+/// Sends SMTP command lines and reads the answer to the last one.
+async fn say(s: &mut tokio::net::TcpStream, lines: &[&str]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut last = String::new();
+    for l in lines {
+        s.write_all(format!("{l}\r\n").as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        last = String::from_utf8_lossy(&buf[..n]).into_owned();
+    }
+    last
+}
+
+on_both! {
+    settings = |s| { intake_on(s); s.intake.max_message_bytes = 1 << 20; s.intake.max_data_in_flight = Some(3 << 19); };
+    /// The message data all sessions hold at once is bounded: a DATA is read only after
+    /// its size (declared with SIZE, else the largest allowed) is reserved; beyond the
+    /// budget the answer is 452 and the sender retries; a message larger than it declared
+    /// is refused as too large; the budget comes back when a message is done.
+    async fn message_data_in_memory_is_bounded(app) {
+        people(&app).await;
+        let port = app.intake_port.unwrap();
+        let open = |size: &'static str| async move {
+            let (mut s, _) = greeting(port).await;
+            let mail = format!("MAIL FROM:<zhang.wei@beht.example.cn>{size}");
+            let r = say(&mut s, &["EHLO relay.test", &mail, "RCPT TO:<shaozi@whistle.example.cn>"]).await;
+            assert!(r.starts_with("250"), "{r}");
+            s
+        };
+        let mut a = open("").await;
+        assert!(say(&mut a, &["DATA"]).await.starts_with("354"), "1 MiB reserved of 1.5");
+        let mut b = open("").await;
+        let r = say(&mut b, &["DATA"]).await;
+        assert!(r.starts_with("452"), "another whole MiB does not fit: {r}");
+        let mut c = open(" SIZE=2000").await;
+        assert!(say(&mut c, &["DATA"]).await.starts_with("354"), "a small declared size fits");
+        let long = format!("From: <zhang.wei@beht.example.cn>\r\nSubject: x\r\n\r\n{}\r\n.", "y".repeat(5000));
+        let r = say(&mut c, &[&long]).await;
+        assert!(r.starts_with("552"), "larger than it declared: {r}");
+        let r = say(&mut a, &["From: <zhang.wei@beht.example.cn>\r\nSubject: =?utf-8?B?W+aJrOWwmF0g6Z2S5bGx56CC55+z55+/IOaJrOWwmA==?=\r\nMessage-ID: <budget@test>\r\n\r\ndust\r\n."]).await;
+        assert!(r.starts_with("250"), "{r}");
+        let r = say(&mut b, &["RSET", "MAIL FROM:<zhang.wei@beht.example.cn>", "RCPT TO:<shaozi@whistle.example.cn>", "DATA"]).await;
+        assert!(r.starts_with("354"), "the budget came back: {r}");
     }
 }

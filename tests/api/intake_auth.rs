@@ -81,13 +81,20 @@ on_both! {
 
 /// A dust lead raised on the page's API by the corpus's township user, its notices
 /// delivered to a sink: the Reply-To each recipient got, by address.
-async fn notices_with_reply_addresses(app: &TestApp) -> (TestApp, crate::smtp_sink::SmtpSink, Value) {
+async fn notices_with_reply_addresses(
+    app: &TestApp,
+) -> (TestApp, crate::smtp_sink::SmtpSink, Value) {
     people(app).await;
     let town = app.token_for("zhangwei", PASSWORD).await;
     let lead = crate::leads::raise(app, &town, json!({"title": "青山砂石矿 扬尘严重", "category": "dust", "description": "运输道路扬尘严重。"})).await;
     let sink = crate::smtp_sink::SmtpSink::start().await;
     app.stop().await;
-    let again = app.another_instance(|s| { authenticated_on(s); s.smtp.url = Some(sink.url()); }).await;
+    let again = app
+        .another_instance(|s| {
+            authenticated_on(s);
+            s.smtp.url = Some(sink.url());
+        })
+        .await;
     again.deliver("w1").await;
     (again, sink, lead)
 }
@@ -99,7 +106,12 @@ fn reply_address_of(sink: &crate::smtp_sink::SmtpSink, recipient: &str) -> Strin
         .find(|m| m.to.contains(&recipient.to_owned()))
         .unwrap_or_else(|| panic!("a notice to {recipient}"));
     let parsed = notice.parsed();
-    parsed.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("Reply-To").to_owned()
+    parsed
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .expect("Reply-To")
+        .to_owned()
 }
 
 on_both! {
@@ -167,10 +179,17 @@ on_both! {
 
 fn signed_domains(s: &mut Settings) {
     authenticated_on(s);
-    let keys: std::collections::BTreeMap<String, String> = [("s2026".to_owned(), dkim_public())].into();
+    let keys: std::collections::BTreeMap<String, String> =
+        [("s2026".to_owned(), dkim_public())].into();
     s.intake.dkim_domains = vec![
-        DkimSettings { domain: "beht.example.cn".into(), keys: keys.clone() },
-        DkimSettings { domain: "ee.example.cn".into(), keys },
+        DkimSettings {
+            domain: "beht.example.cn".into(),
+            keys: keys.clone(),
+        },
+        DkimSettings {
+            domain: "ee.example.cn".into(),
+            keys,
+        },
     ];
     s.intake.trusted_relays = vec![TrustedRelay {
         authserv_id: RELAY.into(),
