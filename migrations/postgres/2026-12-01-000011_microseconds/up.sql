@@ -1,0 +1,3 @@
+-- PostgreSQL keeps timestamps at microseconds already; the SQLite twin of this
+-- migration cuts older nanosecond times to microseconds.
+SELECT 1;

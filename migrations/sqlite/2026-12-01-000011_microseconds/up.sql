@@ -1,0 +1,52 @@
+-- Times written before the clock was truncated to microseconds kept nanoseconds on
+-- SQLite (text such as 2026-03-02 01:00:00.123456789); keyset cursors carry microseconds,
+-- so such a row could come back on the next page. Cut every stored time to microseconds,
+-- as PostgreSQL keeps them. (audit_log.occurred_at was always written at microseconds.)
+UPDATE departments SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE departments SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE townships SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE townships SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE lead_categories SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE lead_categories SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE permit_types SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE permit_types SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE users SET locked_until = substr(locked_until, 1, 26) WHERE length(locked_until) > 26;
+UPDATE users SET last_login_at = substr(last_login_at, 1, 26) WHERE length(last_login_at) > 26;
+UPDATE users SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE users SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE idempotency_keys SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE mines SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE mines SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE mine_changes SET occurred_at = substr(occurred_at, 1, 26) WHERE length(occurred_at) > 26;
+UPDATE permits SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE permits SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE mine_boundaries SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE prohibited_zones SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE prohibited_zones SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE notifications SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE notifications SET read_at = substr(read_at, 1, 26) WHERE length(read_at) > 26;
+UPDATE outbox SET next_attempt_at = substr(next_attempt_at, 1, 26) WHERE length(next_attempt_at) > 26;
+UPDATE outbox SET lease_until = substr(lease_until, 1, 26) WHERE length(lease_until) > 26;
+UPDATE outbox SET created_at = substr(created_at, 1, 26) WHERE length(created_at) > 26;
+UPDATE outbox SET sent_at = substr(sent_at, 1, 26) WHERE length(sent_at) > 26;
+UPDATE outbox SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE permit_reminders SET sent_at = substr(sent_at, 1, 26) WHERE length(sent_at) > 26;
+UPDATE leads SET raised_at = substr(raised_at, 1, 26) WHERE length(raised_at) > 26;
+UPDATE leads SET next_due_at = substr(next_due_at, 1, 26) WHERE length(next_due_at) > 26;
+UPDATE leads SET consultation_requested_at = substr(consultation_requested_at, 1, 26) WHERE length(consultation_requested_at) > 26;
+UPDATE leads SET closed_at = substr(closed_at, 1, 26) WHERE length(closed_at) > 26;
+UPDATE leads SET updated_at = substr(updated_at, 1, 26) WHERE length(updated_at) > 26;
+UPDATE lead_departments SET next_due_at = substr(next_due_at, 1, 26) WHERE length(next_due_at) > 26;
+UPDATE lead_departments SET raised_at = substr(raised_at, 1, 26) WHERE length(raised_at) > 26;
+UPDATE lead_deadlines SET due_at = substr(due_at, 1, 26) WHERE length(due_at) > 26;
+UPDATE lead_deadlines SET met_at = substr(met_at, 1, 26) WHERE length(met_at) > 26;
+UPDATE lead_deadlines SET escalated_at = substr(escalated_at, 1, 26) WHERE length(escalated_at) > 26;
+UPDATE lead_deadlines SET reminded_at = substr(reminded_at, 1, 26) WHERE length(reminded_at) > 26;
+UPDATE lead_events SET occurred_at = substr(occurred_at, 1, 26) WHERE length(occurred_at) > 26;
+UPDATE inbound_messages SET received_at = substr(received_at, 1, 26) WHERE length(received_at) > 26;
+UPDATE inbound_messages SET processed_at = substr(processed_at, 1, 26) WHERE length(processed_at) > 26;
+UPDATE lead_transfers SET requested_at = substr(requested_at, 1, 26) WHERE length(requested_at) > 26;
+UPDATE lead_transfers SET answered_at = substr(answered_at, 1, 26) WHERE length(answered_at) > 26;
+UPDATE lead_transfers SET decided_at = substr(decided_at, 1, 26) WHERE length(decided_at) > 26;
+UPDATE lead_evaluations SET evaluated_at = substr(evaluated_at, 1, 26) WHERE length(evaluated_at) > 26;
+UPDATE lead_attachments SET uploaded_at = substr(uploaded_at, 1, 26) WHERE length(uploaded_at) > 26;
