@@ -393,7 +393,13 @@ async fn page_all(app: &TestApp, token: &str, path: &str) -> Vec<String> {
             None => path.to_owned(),
         };
         let page: Value = app.get(&url, token).await.json().await.unwrap();
-        ids.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => return ids,
@@ -409,40 +415,99 @@ async fn longest_raised_at(app: &TestApp) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    app.with_db(|c| Ok(diesel::sql_query("SELECT MAX(length(raised_at)) AS n FROM leads").load::<L>(c)?.remove(0).n)).await
+    app.with_db(|c| {
+        Ok(
+            diesel::sql_query("SELECT MAX(length(raised_at)) AS n FROM leads")
+                .load::<L>(c)?
+                .remove(0)
+                .n,
+        )
+    })
+    .await
 }
 
 /// SQLite rows written before times were cut to microseconds kept nanoseconds; the
 /// migration cuts them, after which paging returns each lead once.
 #[tokio::test]
 async fn old_nanosecond_times_are_cut_to_microseconds_by_a_migration() {
-    use diesel::RunQueryDsl;
     use chrono::TimeZone;
-    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
-    app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + chrono::Duration::microseconds(123_456));
+    use diesel::RunQueryDsl;
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    app.clock.set(
+        chrono::Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+            + chrono::Duration::microseconds(123_456),
+    );
     let town = township(&app, "town.nanos").await;
-    app.create_user("coord.nanos", "coordinator", Some("NR"), None).await;
+    app.create_user("coord.nanos", "coordinator", Some("NR"), None)
+        .await;
     let coord = app.token_for("coord.nanos", PASSWORD).await;
     for i in 0..40 {
         raise(&app, &town, dust(&format!("旧数据第{i}条"))).await;
     }
     // As an older version left them: nine digits after the second.
     app.with_db(|c| {
-        for (table, columns) in [("leads", ["raised_at", "updated_at", "next_due_at"]), ("lead_departments", ["raised_at", "next_due_at", "next_due_at"])] {
+        for (table, columns) in [
+            ("leads", ["raised_at", "updated_at", "next_due_at"]),
+            (
+                "lead_departments",
+                ["raised_at", "next_due_at", "next_due_at"],
+            ),
+        ] {
             for col in columns {
-                diesel::sql_query(format!("UPDATE {table} SET {col} = {col} || '789' WHERE length({col}) = 26")).execute(c)?;
+                diesel::sql_query(format!(
+                    "UPDATE {table} SET {col} = {col} || '789' WHERE length({col}) = 26"
+                ))
+                .execute(c)?;
             }
         }
-        diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261201000011'").execute(c)?;
+        diesel::sql_query(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '20261201000011'",
+        )
+        .execute(c)?;
         Ok(())
-    }).await;
+    })
+    .await;
     assert_eq!(longest_raised_at(&app).await, 29);
     app.stop().await;
     let again = app.another_instance(|_| {}).await;
-    assert_eq!(longest_raised_at(&again).await, 26, "the migration cut them");
-    for path in ["/api/v1/leads?limit=7", "/api/v1/leads?limit=7&department=EE"] {
+    assert_eq!(
+        longest_raised_at(&again).await,
+        26,
+        "the migration cut them"
+    );
+    for path in [
+        "/api/v1/leads?limit=7",
+        "/api/v1/leads?limit=7&department=EE",
+    ] {
         let ids = page_all(&again, &coord, path).await;
         let unique: std::collections::HashSet<&String> = ids.iter().collect();
         assert_eq!((ids.len(), unique.len()), (40, 40), "{path}");
+    }
+}
+
+on_both! {
+    /// The other lists ordered by a time page exactly too when many rows share an instant
+    /// (a clock with nanoseconds): the register by last change, and the notifications.
+    async fn time_ordered_lists_return_each_row_once(app) {
+        use chrono::TimeZone;
+        app.clock.set(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap() + chrono::Duration::nanoseconds(987_654_321));
+        let em = crate::mines::officer(&app, "em.paging", "EM").await;
+        for i in 0..30 {
+            crate::mines::create_mine(&app, &em, crate::mines::mine_body(&format!("同刻矿山{i}"), i)).await;
+        }
+        let ids = page_all(&app, &em, "/api/v1/mines?limit=7&sort=-updated_at").await;
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!((ids.len(), unique.len()), (30, 30), "mines by last change");
+
+        let town = township(&app, "town.notify").await;
+        let ee = crate::mines::officer(&app, "ee.paging", "EE").await;
+        for i in 0..30 {
+            raise(&app, &town, dust(&format!("同刻通知{i}"))).await;
+        }
+        let ids = page_all(&app, &ee, "/api/v1/notifications?limit=7").await;
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!((ids.len(), unique.len()), (30, 30), "notifications");
     }
 }
