@@ -262,6 +262,133 @@ fn only_adapters_name_adapters() {
     );
 }
 
+/// Who owns each table: only files of that folder name it. A new table gets an owner here.
+const TABLES: &[(&str, &[&str])] = &[
+    (
+        "platform",
+        &[
+            "system_settings",
+            "audit_log",
+            "audit_head",
+            "idempotency_keys",
+        ],
+    ),
+    (
+        "notify",
+        &["notifications", "outbox", "notification_preferences"],
+    ),
+    ("accounts", &["users"]),
+    (
+        "reference",
+        &[
+            "departments",
+            "townships",
+            "lead_categories",
+            "permit_types",
+        ],
+    ),
+    (
+        "register",
+        &[
+            "mines",
+            "mine_changes",
+            "permits",
+            "mine_boundaries",
+            "prohibited_zones",
+            "permit_reminders",
+        ],
+    ),
+    (
+        "leads",
+        &[
+            "lead_counters",
+            "leads",
+            "lead_departments",
+            "lead_deadlines",
+            "lead_events",
+            "lead_transfers",
+            "lead_evaluations",
+            "lead_followers",
+            "lead_attachments",
+        ],
+    ),
+    ("intake", &["inbound_messages"]),
+];
+
+/// The tables a file names through `schema::…` (`schema::{a, b as c}` or `schema::a`).
+fn tables_named(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("schema::") {
+        rest = &rest[i + "schema::".len()..];
+        let ident = |t: &str| -> String {
+            t.trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        if let Some(list) = rest.strip_prefix('{') {
+            let end = list.find('}').unwrap_or(list.len());
+            out.extend(list[..end].split(',').map(ident).filter(|t| !t.is_empty()));
+        } else {
+            let t = ident(rest);
+            if !t.is_empty() {
+                out.insert(t);
+            }
+        }
+    }
+    out
+}
+
+/// Rule 2: a table is named only by the folder that owns it (another capability asks
+/// through the owner's functions), and adapters (`api`, `pages`) name no table at all.
+#[test]
+fn tables_are_named_by_their_owner_only() {
+    let owner: BTreeMap<&str, &str> = TABLES
+        .iter()
+        .flat_map(|(folder, tables)| tables.iter().map(move |t| (*t, *folder)))
+        .collect();
+    let schema = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/platform/db/schema.rs"),
+    )
+    .unwrap();
+    let declared: Vec<&str> = schema
+        .split("diesel::table! {")
+        .skip(1)
+        .filter_map(|t| t.split_whitespace().next())
+        .collect();
+    let mut broken: Vec<String> = declared
+        .iter()
+        .filter(|t| !owner.contains_key(*t))
+        .map(|t| format!("table {t} has no owner in TABLES (tests/architecture.rs)"))
+        .collect();
+    for s in sources() {
+        if s.path.starts_with("platform/db/") {
+            continue;
+        }
+        let adapter = s
+            .path
+            .split('/')
+            .any(|seg| matches!(seg.trim_end_matches(".rs"), "api" | "pages"));
+        for t in tables_named(&s.code) {
+            match owner.get(t.as_str()) {
+                _ if adapter => broken.push(format!("src/{} (an adapter) names table {t}", s.path)),
+                Some(o) if *o != top(&s.path) => broken.push(format!(
+                    "src/{} names table {t}, which belongs to {o}",
+                    s.path
+                )),
+                Some(_) => {}
+                None => broken.push(format!("src/{} names {t}, not a known table", s.path)),
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "ask the owning capability through its functions:\n{}",
+        broken.join("\n")
+    );
+}
+
 /// Rule 5: "today" is the Asia/Shanghai date from `platform::clock`, never the UTC date,
 /// and time comes from the injectable clock, never the system's.
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod pages;
+pub mod recipients;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::{departments, townships, users};
+use crate::platform::db::schema::users;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -198,11 +201,8 @@ fn check_binding(
             format!("{}不属于部门，请留空", role.label()),
         )),
         (Some(code), true) => {
-            let dept: Option<(i32, i32)> = departments::table
-                .find(code)
-                .select((departments::active, departments::is_coordination_office))
-                .first(conn)
-                .optional()?;
+            let dept = crate::reference::find_department(conn, code)?
+                .map(|d| (d.active, d.is_coordination_office));
             match dept {
                 None => errors.push(FieldError::new(
                     "department",
@@ -227,11 +227,7 @@ fn check_binding(
             format!("{}不属于街镇，请留空", role.label()),
         )),
         (Some(code), true) => {
-            let active: Option<i32> = townships::table
-                .find(code)
-                .select(townships::active)
-                .first(conn)
-                .optional()?;
+            let active = crate::reference::find_township(conn, code)?.map(|t| t.active);
             match active {
                 None => errors.push(FieldError::new(
                     "township",
@@ -390,6 +386,14 @@ pub fn create(
         },
     )?;
     Ok(user)
+}
+
+/// The accounts with this email address, compared in any case.
+pub fn by_email(conn: &mut DbConnection, address: &str) -> AppResult<Vec<User>> {
+    Ok(users::table
+        .filter(lower(users::email.nullable()).eq(address.to_lowercase()))
+        .select(User::as_select())
+        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<User> {

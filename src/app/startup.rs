@@ -8,16 +8,13 @@ use std::time::Instant;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
-use diesel::prelude::*;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::platform::auth::{SourceLimiter, TokenKeys};
 use crate::platform::clock::SharedClock;
 use crate::platform::config::Settings;
-use crate::platform::db::schema::system_settings;
-use crate::platform::db::{Db, DbConnection, DbOptions};
-use crate::platform::error::AppResult;
+use crate::platform::db::{Db, DbOptions};
 use crate::platform::keys::{Purpose, ServiceKey};
 use crate::platform::rules::calendar::WorkingCalendar;
 use crate::web::AppState;
@@ -67,16 +64,6 @@ pub fn open_db(settings: &Settings, min_idle: u32) -> Result<Db, String> {
             min_idle,
         },
     )
-}
-
-/// Removes the sign-in secret earlier versions generated into the database: the secret now
-/// comes from the key file, so whoever can read the database cannot sign tokens with it.
-/// Tokens signed with the old secret stop working (everyone signs in once more).
-fn forget_stored_secret(conn: &mut DbConnection) -> AppResult<bool> {
-    let removed =
-        diesel::delete(system_settings::table.filter(system_settings::key.eq("jwt_secret")))
-            .execute(conn)?;
-    Ok(removed > 0)
 }
 
 pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
@@ -163,7 +150,7 @@ pub async fn prepare(
         }
         init_db
             .transaction(|conn| {
-                let forgot = forget_stored_secret(conn)?;
+                let forgot = crate::platform::auth::forget_stored_secret(conn)?;
                 let added = crate::reference::seed(conn, now)?;
                 if added > 0 {
                     tracing::info!(reference.added = added, "reference data loaded");
@@ -203,6 +190,7 @@ pub async fn prepare(
         tracing::warn!("smtp.url 未配置：邮件将保存在发件箱中，暂不发送");
     }
 
+    crate::notify::outbox::set_address_book(crate::accounts::recipients::mail_addresses);
     let mailer = crate::notify::mailer::Mailer::new(
         &settings,
         durations.smtp_timeout,

@@ -30,17 +30,13 @@ use sha2::{Digest, Sha256};
 use crate::leads::files;
 use crate::leads::{self, NewLead};
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::{
-    inbound_messages, lead_categories, leads as leads_t, mines, users,
-};
+use crate::platform::db::schema::inbound_messages;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination;
 use crate::platform::rules::role::Role;
 use crate::platform::upload::Upload;
 use crate::web::{blocking, AppState};
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
 /// How a message reached the intake.
 #[derive(Debug, Clone, Default)]
@@ -483,8 +479,10 @@ fn reply_lead(
         .derive(crate::platform::keys::Purpose::ReplyAddress);
     let mut others = false;
     for c in &claimed {
-        let Some(notice) = crate::notify::outbox::find(conn, &c.outbox_id).ok() else {
-            continue;
+        let notice = match crate::notify::outbox::find(conn, &c.outbox_id) {
+            Ok(n) => n,
+            Err(AppError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
         };
         let Some(owner) = notice.user_id.as_deref() else {
             continue;
@@ -522,10 +520,7 @@ fn reply_lead(
 
 /// The active township or department user with this address (any case), or why not.
 pub fn sender(conn: &mut DbConnection, address: &str) -> AppResult<Result<Principal, Refusal>> {
-    let found: Vec<crate::accounts::User> = users::table
-        .filter(lower(users::email.nullable()).eq(address.to_lowercase()))
-        .select(crate::accounts::User::as_select())
-        .load(conn)?;
+    let found = crate::accounts::by_email(conn, address)?;
     let active: Vec<&crate::accounts::User> = found.iter().filter(|u| u.active != 0).collect();
     Ok(match (found.len(), active.as_slice()) {
         (0, _) => Err(Refusal::UnknownSender(address.to_owned())),
@@ -636,10 +631,7 @@ fn replay(conn: &mut DbConnection, m: &InboundMessage) -> AppResult<Verdict> {
             message: m.id.clone(),
             outcome: m.outcome.clone().unwrap_or_default(),
             lead_id: lead_id.clone(),
-            lead_number: leads_t::table
-                .find(lead_id)
-                .select(leads_t::number)
-                .first(conn)?,
+            lead_number: leads::find(conn, lead_id)?.number,
             duplicate: true,
             notes: split_notes(&m.notes),
         }),
@@ -689,10 +681,7 @@ fn process_one(
         if claimed == 0 {
             return replay(conn, &m);
         }
-        let user: crate::accounts::User = users::table
-            .find(&m.user_id)
-            .select(crate::accounts::User::as_select())
-            .first(conn)?;
+        let user = crate::accounts::find(conn, &m.user_id)?;
         let who = user.principal();
         let read;
         let parsed = match known {
@@ -773,27 +762,17 @@ fn apply(
     // a reply whose subject lost the number still names, in In-Reply-To or References,
     // the notice it answers; that notice's subject carries the number.
     let number = match (reply_lead, &subject.lead_number) {
-        (Some(id), _) => Some(
-            leads_t::table
-                .find(id)
-                .select(leads_t::number)
-                .first::<String>(conn)?,
-        ),
+        (Some(id), _) => Some(leads::find(conn, id)?.number),
         (None, Some(n)) => Some(n.clone()),
         (None, None) if parsed.replied_to.is_empty() => None,
-        (None, None) => crate::platform::db::schema::outbox::table
-            .filter(crate::platform::db::schema::outbox::message_id.eq_any(&parsed.replied_to))
-            .select(crate::platform::db::schema::outbox::subject)
-            .load::<String>(conn)?
+        (None, None) => crate::notify::outbox::subjects_of(conn, &parsed.replied_to)?
             .iter()
             .find_map(|s| parse::lead_number(s)),
     };
     if let Some(number) = &number {
-        let Some((lead_id, title)) = leads_t::table
-            .filter(leads_t::number.eq(number))
-            .select((leads_t::id, leads_t::title))
-            .first::<(String, String)>(conn)
-            .optional()?
+        let Some(leads::Lead {
+            id: lead_id, title, ..
+        }) = leads::find_by_number(conn, number)?
         else {
             return Ok(Err(Refusal::NoSuchLead(number.clone())));
         };
@@ -838,10 +817,11 @@ fn apply(
     }
 
     // A new lead: category and urgency from the tags, the mine from the words.
-    let categories: Vec<(String, String)> = lead_categories::table
-        .filter(lead_categories::active.eq(1))
-        .select((lead_categories::code, lead_categories::name))
-        .load(conn)?;
+    let categories: Vec<(String, String)> = crate::reference::lead_categories(conn)?
+        .into_iter()
+        .filter(|c| c.active != 0)
+        .map(|c| (c.code, c.name))
+        .collect();
     let mut category = None;
     let mut urgency = None;
     for tag in &subject.tags {
@@ -1012,42 +992,7 @@ fn find_mine(
     who: &Principal,
     words: &str,
 ) -> AppResult<Option<(String, String)>> {
-    if words.is_empty() {
-        return Ok(None);
-    }
-    if let Some(t) = &who.township {
-        let own: Vec<(String, String)> = mines::table
-            .filter(mines::township.eq(t))
-            .select((mines::id, mines::name))
-            .load(conn)?;
-        if let Some(m) = own
-            .into_iter()
-            .filter(|(_, name)| !name.is_empty() && words.contains(name.as_str()))
-            .max_by_key(|(_, name)| name.chars().count())
-        {
-            return Ok(Some(m));
-        }
-    }
-    let tokens: Vec<String> = words
-        .split(|c: char| c.is_whitespace() || "，,。:：;；、".contains(c))
-        .filter(|w| !w.is_empty() && w.chars().count() <= 100)
-        .take(8)
-        .map(str::to_owned)
-        .collect();
-    if tokens.is_empty() {
-        return Ok(None);
-    }
-    let found: Vec<(String, String)> = mines::table
-        .filter(mines::name.eq_any(&tokens))
-        .select((mines::id, mines::name))
-        .limit(2)
-        .load(conn)?;
-    // Two mines of that name elsewhere: rather none than the wrong one.
-    Ok(if found.len() == 1 {
-        found.into_iter().next()
-    } else {
-        None
-    })
+    crate::register::mines::find_by_words(conn, who.township.as_deref(), words)
 }
 
 /// The automatic reply to the sender (through the outbox).

@@ -254,9 +254,12 @@ pub fn transfer(
         "transfer",
         serde_json::json!({"to": to, "reason": reason}),
     )?;
-    let mut recipients =
-        crate::notify::departments_and_township(conn, std::slice::from_ref(&to), None)?;
-    recipients.extend(crate::notify::coordinators(conn)?);
+    let mut recipients = crate::accounts::recipients::departments_and_township(
+        conn,
+        std::slice::from_ref(&to),
+        None,
+    )?;
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.primary_department);
     tell(
         conn,
@@ -452,12 +455,12 @@ pub fn answer_transfer(
         &format!("transfer_{answer}"),
         serde_json::json!({"transfer": t.id, "note": note}),
     )?;
-    let mut recipients = crate::notify::departments_and_township(
+    let mut recipients = crate::accounts::recipients::departments_and_township(
         conn,
         std::slice::from_ref(&t.from_department),
         None,
     )?;
-    recipients.extend(crate::notify::coordinators(conn)?);
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let (title, body) = if status == "accepted" {
         (
             format!("{} {to_name}已接收转办：{}", lead.number, lead.title),
@@ -553,7 +556,7 @@ pub fn decide_transfer(
         "transfer_decided",
         serde_json::json!({"transfer": t.id, "department": dept, "note": note}),
     )?;
-    let recipients = crate::notify::departments_and_township(
+    let recipients = crate::accounts::recipients::departments_and_township(
         conn,
         &[
             t.from_department.clone(),
@@ -638,8 +641,10 @@ pub fn escalate(
     )?;
     let mut units = vec![lead.primary_department.clone()];
     units.extend(lead.assisting());
-    let mut recipients = crate::notify::coordinators(conn)?;
-    recipients.extend(crate::notify::departments_and_township(conn, &units, None)?);
+    let mut recipients = crate::accounts::recipients::coordinators(conn)?;
+    recipients.extend(crate::accounts::recipients::departments_and_township(
+        conn, &units, None,
+    )?);
     let unit = crate::reference::unit_name(conn, &unit_of(who));
     tell(
         conn,
@@ -750,9 +755,12 @@ pub fn evaluate(
         "evaluate",
         serde_json::json!({"department": department, "verdict": verdict, "comment": comment}),
     )?;
-    let mut recipients =
-        crate::notify::departments_and_township(conn, std::slice::from_ref(&department), None)?;
-    recipients.extend(crate::notify::coordinators(conn)?);
+    let mut recipients = crate::accounts::recipients::departments_and_township(
+        conn,
+        std::slice::from_ref(&department),
+        None,
+    )?;
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.raised_unit);
     tell(
         conn,
@@ -856,12 +864,12 @@ pub fn reopen(
         "reopen",
         serde_json::json!({"reason": reason}),
     )?;
-    let mut recipients = crate::notify::departments_and_township(
+    let mut recipients = crate::accounts::recipients::departments_and_township(
         conn,
         std::slice::from_ref(&lead.primary_department),
         None,
     )?;
-    recipients.extend(crate::notify::coordinators(conn)?);
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.raised_unit);
     tell(
         conn,

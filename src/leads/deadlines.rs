@@ -101,7 +101,7 @@ fn escalate_one(
             after: Some(serde_json::json!({"stage": stage, "due_at": due_at})),
         },
     )?;
-    let recipients = crate::notify::lead_escalation(
+    let recipients = crate::accounts::recipients::lead_escalation(
         conn,
         &lead.primary_department,
         lead.raised_by.as_deref(),
@@ -194,7 +194,7 @@ fn remind_one(
     }
     let lead = crate::leads::find(conn, lead_id)?;
     let stage_label = Stage::parse(stage).map(|s| s.label()).unwrap_or(stage);
-    let recipients = crate::notify::departments_and_township(
+    let recipients = crate::accounts::recipients::departments_and_township(
         conn,
         std::slice::from_ref(&lead.primary_department),
         None,

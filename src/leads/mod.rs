@@ -507,8 +507,8 @@ pub fn raise(
     )?;
     let mut units = vec![lead.primary_department.clone()];
     units.extend(routing.assisting.clone());
-    let mut recipients = crate::notify::departments_and_township(conn, &units, None)?;
-    recipients.extend(crate::notify::coordinators(conn)?);
+    let mut recipients = crate::accounts::recipients::departments_and_township(conn, &units, None)?;
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let cat_name = category.name.clone();
     let raised_unit_name = crate::reference::unit_name(conn, &lead.raised_unit);
     crate::notify::send(
@@ -882,7 +882,7 @@ pub fn step(
         },
     )?;
     // The raising township and the coordination office follow the main line.
-    let mut recipients = crate::notify::coordinators(conn)?;
+    let mut recipients = crate::accounts::recipients::coordinators(conn)?;
     if let Some(r) = &after.raised_by {
         recipients.push(r.clone());
     }

@@ -7,7 +7,6 @@ use crate::web::kit::submitted;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::leads::actions::{
@@ -467,19 +466,10 @@ async fn raise_form_page(
     let (st, township) = (state.clone(), s.principal.township.clone());
     let (categories, mines) = blocking(move || {
         st.db.read(|conn| {
-            use crate::platform::db::schema::mines;
             let cats = crate::reference::lead_categories(conn)?;
             // The mines a township knows: its own; department staff pick from all open ones.
-            let mut q = mines::table
-                .filter(mines::status.ne("closed"))
-                .select((mines::id, mines::name))
-                .order(mines::name)
-                .limit(500)
-                .into_boxed();
-            if let Some(t) = township {
-                q = q.filter(mines::township.eq(t));
-            }
-            Ok((cats, q.load::<(String, String)>(conn)?))
+            let mines = crate::register::mines::open_choices(conn, township.as_deref(), 500)?;
+            Ok((cats, mines))
         })
     })
     .await

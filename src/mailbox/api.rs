@@ -146,12 +146,10 @@ pub(crate) fn load(
     conn: &mut crate::platform::db::DbConnection,
     user_id: &str,
 ) -> AppResult<Preferences> {
-    use crate::platform::db::schema::users;
-    use diesel::prelude::*;
-    let address: Option<String> = users::table
-        .find(user_id)
-        .select(users::email)
-        .first(conn)?;
+    let address = outbox::addresses(conn, &[user_id.to_owned()])?
+        .into_iter()
+        .next()
+        .and_then(|(_, email)| email);
     Ok(Preferences {
         address: address.filter(|a| !a.is_empty()),
         items: outbox::preferences(conn, user_id)?,

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::platform::db::schema::{notification_preferences, outbox, users};
+use crate::platform::db::schema::{notification_preferences, outbox};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination;
@@ -70,6 +70,29 @@ struct NoticeHtml<'a> {
     reply: &'a str,
 }
 
+/// Where the outbox finds the recipients' addresses: `(id, email)` of the active accounts
+/// among the ids. Handed down by `app::startup` (`accounts::mail_addresses`), so that the
+/// outbox never names the accounts' table.
+pub type AddressBook = fn(&mut DbConnection, &[String]) -> AppResult<Vec<(String, Option<String>)>>;
+
+static ADDRESS_BOOK: std::sync::OnceLock<AddressBook> = std::sync::OnceLock::new();
+
+/// Sets the address book, once per process (later calls keep the first).
+pub fn set_address_book(book: AddressBook) {
+    let _ = ADDRESS_BOOK.set(book);
+}
+
+/// The addresses of the active accounts among `ids`.
+pub fn addresses(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<Vec<(String, Option<String>)>> {
+    let book = ADDRESS_BOOK
+        .get()
+        .ok_or_else(|| AppError::internal("outbox address book not set at start"))?;
+    book(conn, ids)
+}
+
 /// Queues the email form of a notice for each recipient who has an address and has not
 /// turned this kind of notice off. Call in the transaction that writes the notice.
 pub fn enqueue(
@@ -84,11 +107,7 @@ pub fn enqueue(
     if recipients.is_empty() {
         return Ok(0);
     }
-    let addresses: Vec<(String, Option<String>)> = users::table
-        .filter(users::id.eq_any(recipients))
-        .filter(users::active.eq(1))
-        .select((users::id, users::email))
-        .load(conn)?;
+    let addresses = addresses(conn, recipients)?;
     let opted_out: Vec<String> = notification_preferences::table
         .filter(notification_preferences::user_id.eq_any(recipients))
         .filter(notification_preferences::kind.eq(kind))
@@ -304,6 +323,14 @@ fn audit_view(m: &OutboxMessage) -> serde_json::Value {
         "attempts": m.attempts,
         "message_id": m.message_id,
     })
+}
+
+/// The subjects of the messages with these Message-IDs (the notices a reply answers).
+pub fn subjects_of(conn: &mut DbConnection, message_ids: &[String]) -> AppResult<Vec<String>> {
+    Ok(outbox::table
+        .filter(outbox::message_id.eq_any(message_ids))
+        .select(outbox::subject)
+        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<OutboxMessage> {

@@ -129,6 +129,18 @@ impl TokenKeys {
     }
 }
 
+/// Removes the sign-in secret earlier versions generated into the database: the secret now
+/// comes from the key file, so whoever can read the database cannot sign tokens with it.
+/// Tokens signed with the old secret stop working (everyone signs in once more).
+pub fn forget_stored_secret(conn: &mut crate::platform::db::DbConnection) -> AppResult<bool> {
+    use crate::platform::db::schema::system_settings;
+    use diesel::prelude::*;
+    let removed =
+        diesel::delete(system_settings::table.filter(system_settings::key.eq("jwt_secret")))
+            .execute(conn)?;
+    Ok(removed > 0)
+}
+
 /// Counts failed logins per source address within a window (in memory, per instance).
 /// The per-account lock lives in the database and is visible to admins.
 pub struct SourceLimiter<K = IpAddr> {

@@ -421,12 +421,16 @@ pub fn departments(conn: &mut DbConnection) -> AppResult<Vec<Department>> {
 }
 
 pub fn department(conn: &mut DbConnection, code: &str) -> AppResult<Department> {
-    departments::table
+    find_department(conn, code)?.ok_or_else(|| AppError::NotFound(format!("部门 {code} 不存在。")))
+}
+
+/// The department with this code, if there is one.
+pub fn find_department(conn: &mut DbConnection, code: &str) -> AppResult<Option<Department>> {
+    Ok(departments::table
         .find(code)
         .select(Department::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("部门 {code} 不存在。")))
+        .optional()?)
 }
 
 pub fn townships(conn: &mut DbConnection) -> AppResult<Vec<Township>> {
@@ -437,12 +441,16 @@ pub fn townships(conn: &mut DbConnection) -> AppResult<Vec<Township>> {
 }
 
 pub fn township(conn: &mut DbConnection, code: &str) -> AppResult<Township> {
-    townships::table
+    find_township(conn, code)?.ok_or_else(|| AppError::NotFound(format!("街镇 {code} 不存在。")))
+}
+
+/// The township with this code, if there is one.
+pub fn find_township(conn: &mut DbConnection, code: &str) -> AppResult<Option<Township>> {
+    Ok(townships::table
         .find(code)
         .select(Township::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("街镇 {code} 不存在。")))
+        .optional()?)
 }
 
 /// The name of a department or township by its code, or the code itself.
@@ -477,12 +485,17 @@ pub fn permit_types(conn: &mut DbConnection) -> AppResult<Vec<PermitType>> {
 }
 
 pub fn permit_type(conn: &mut DbConnection, code: &str) -> AppResult<PermitType> {
-    permit_types::table
+    find_permit_type(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("证照类型 {code} 不存在。")))
+}
+
+/// The permit type with this code, if there is one.
+pub fn find_permit_type(conn: &mut DbConnection, code: &str) -> AppResult<Option<PermitType>> {
+    Ok(permit_types::table
         .find(code)
         .select(PermitType::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("证照类型 {code} 不存在。")))
+        .optional()?)
 }
 
 // ---- writes ----------------------------------------------------------------------------

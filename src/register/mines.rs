@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::shanghai_date;
 use crate::platform::config::InspectionSettings;
-use crate::platform::db::schema::{departments, mine_changes, mines, townships};
+use crate::platform::db::schema::{mine_changes, mines};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -387,11 +387,7 @@ fn apply(
     match input.township {
         Some(code) => {
             let code = code.trim().to_uppercase();
-            let active: Option<i32> = townships::table
-                .find(&code)
-                .select(townships::active)
-                .first(conn)
-                .optional()?;
+            let active = crate::reference::find_township(conn, &code)?.map(|t| t.active);
             match active {
                 None => errors.push(FieldError::new(
                     "township",
@@ -613,7 +609,8 @@ fn tell_watchers(
     .collect();
     units.push("NR".into());
     units.push("EM".into());
-    let recipients = crate::notify::departments_and_township(conn, &units, Some(&after.township))?;
+    let recipients =
+        crate::accounts::recipients::departments_and_township(conn, &units, Some(&after.township))?;
     let notice = crate::notify::Notice {
         kind,
         title: format!("{}：{}", after.name, what),
@@ -1094,11 +1091,7 @@ fn set_supervisor_with(
 ) -> AppResult<Mine> {
     let code = input.department.trim().to_uppercase();
     let mut errors = Vec::new();
-    let active: Option<i32> = departments::table
-        .find(&code)
-        .select(departments::active)
-        .first(conn)
-        .optional()?;
+    let active = crate::reference::find_department(conn, &code)?.map(|d| d.active);
     match active {
         None => errors.push(FieldError::new(
             "department",
@@ -1192,6 +1185,87 @@ pub struct MineChange {
 }
 
 /// Every recorded change of one mine, newest first.
+/// The mine a piece of text names (an email's subject): for a township, the longest name
+/// of its own mines found in the text; otherwise a word of the text that is exactly one
+/// mine's name (two mines of that name: none rather than the wrong one).
+pub fn find_by_words(
+    conn: &mut DbConnection,
+    township: Option<&str>,
+    words: &str,
+) -> AppResult<Option<(String, String)>> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    if let Some(t) = township {
+        let own: Vec<(String, String)> = mines::table
+            .filter(mines::township.eq(t))
+            .select((mines::id, mines::name))
+            .load(conn)?;
+        if let Some(m) = own
+            .into_iter()
+            .filter(|(_, name)| !name.is_empty() && words.contains(name.as_str()))
+            .max_by_key(|(_, name)| name.chars().count())
+        {
+            return Ok(Some(m));
+        }
+    }
+    let tokens: Vec<String> = words
+        .split(|c: char| c.is_whitespace() || "，,。:：;；、".contains(c))
+        .filter(|w| !w.is_empty() && w.chars().count() <= 100)
+        .take(8)
+        .map(str::to_owned)
+        .collect();
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let found: Vec<(String, String)> = mines::table
+        .filter(mines::name.eq_any(&tokens))
+        .select((mines::id, mines::name))
+        .limit(2)
+        .load(conn)?;
+    Ok(if found.len() == 1 {
+        found.into_iter().next()
+    } else {
+        None
+    })
+}
+
+/// The names of the given mines, in one query (for a page of rows that name mines).
+pub fn names(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            mines::table
+                .filter(mines::id.eq_any(chunk))
+                .select((mines::id, mines::name))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Open mines (not closed) to pick from, by name: a township's own, or all when `township`
+/// is none; at most `limit`.
+pub fn open_choices(
+    conn: &mut DbConnection,
+    township: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<(String, String)>> {
+    let mut q = mines::table
+        .filter(mines::status.ne("closed"))
+        .select((mines::id, mines::name))
+        .order(mines::name)
+        .limit(limit)
+        .into_boxed();
+    if let Some(t) = township {
+        q = q.filter(mines::township.eq(t.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
 pub fn history(conn: &mut DbConnection, id: &str) -> AppResult<Vec<MineChange>> {
     find(conn, id)?;
     Ok(mine_changes::table

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::platform::db::schema::{permit_types, permits};
+use crate::platform::db::schema::permits;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -209,11 +209,7 @@ pub struct PermitInput {
 }
 
 pub fn permit_type(conn: &mut DbConnection, code: &str) -> AppResult<Option<PermitType>> {
-    Ok(permit_types::table
-        .find(code)
-        .select(PermitType::as_select())
-        .first(conn)
-        .optional()?)
+    crate::reference::find_permit_type(conn, code)
 }
 
 /// Applies input, collecting every field error; `kind` is the permit's type.
@@ -724,7 +720,7 @@ fn tell_other_units(
     event: &str,
     verb: &str,
 ) -> AppResult<()> {
-    let recipients = crate::notify::other_member_units(conn, &p.issuing_department)?;
+    let recipients = crate::accounts::recipients::other_member_units(conn, &p.issuing_department)?;
     let unit = crate::reference::department(conn, &p.issuing_department)
         .map(|d| d.name)
         .unwrap_or_else(|_| p.issuing_department.clone());

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::notify::Notice;
-use crate::platform::db::schema::{mines, permit_reminders, permit_types, permits};
+use crate::platform::db::schema::{mines, permit_reminders, permits};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
@@ -46,7 +46,6 @@ pub fn permit_expiry(
     // One query for the candidates (an index range on expires_on), one for what was sent.
     let candidates: Vec<Candidate> = permits::table
         .inner_join(mines::table)
-        .inner_join(permit_types::table)
         .filter(permits::status_override.is_null())
         .filter(permits::expires_on.ge(today))
         .filter(permits::expires_on.le(today + chrono::Duration::days(max)))
@@ -57,7 +56,7 @@ pub fn permit_expiry(
             permits::issuing_department,
             permits::number,
             permits::expires_on.assume_not_null(),
-            permit_types::name,
+            permits::permit_type,
             mines::name,
             mines::supervisor_department,
             mines::township,
@@ -67,6 +66,20 @@ pub fn permit_expiry(
     if candidates.is_empty() {
         return Ok(0);
     }
+    // The few permit types by name, for the notices.
+    let type_names: HashMap<String, String> = crate::reference::permit_types(conn)?
+        .into_iter()
+        .map(|t| (t.code, t.name))
+        .collect();
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .map(|mut c| {
+            if let Some(name) = type_names.get(&c.5) {
+                c.5 = name.clone();
+            }
+            c
+        })
+        .collect();
     let mut sent: HashMap<(String, NaiveDate), i64> = HashMap::new();
     for chunk in candidates.chunks(500) {
         let ids: Vec<&String> = chunk.iter().map(|c| &c.0).collect();
@@ -97,7 +110,7 @@ pub fn permit_expiry(
         return Ok(0);
     }
     let mine_ids: Vec<String> = due.iter().map(|(c, _, _)| c.1.clone()).collect();
-    let audience = crate::notify::PermitAudience::load(conn, &mine_ids)?;
+    let audience = crate::accounts::recipients::PermitAudience::load(conn, &mine_ids)?;
     let mut records = Vec::with_capacity(due.len());
     for (
         (id, mine_id, dept, number, expires_on, type_name, mine_name, supervisor, _),

@@ -117,7 +117,7 @@ on_both! {
         let app = app.another_instance(|s| s.smtp.url = Some(sink.url())).await;
         staff_with_email(&app, "ee.rollback", "officer", "EE").await;
         let result = app.state.db.transaction(|conn| {
-            let ids = minecoord::notify::other_member_units(conn, "EM")?;
+            let ids = minecoord::accounts::recipients::other_member_units(conn, "EM")?;
             let notice = minecoord::notify::Notice {
                 kind: "permit_recorded",
                 title: "不会发出的通知".into(),

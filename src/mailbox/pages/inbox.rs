@@ -112,19 +112,8 @@ async fn open(
         state.clock.now_naive(),
     );
     let target = blocking(move || {
-        st.db.transaction(|conn| {
-            use crate::platform::db::schema::notifications;
-            use diesel::prelude::*;
-            let link: Option<String> = notifications::table
-                .filter(notifications::id.eq(&nid))
-                .filter(notifications::user_id.eq(&uid))
-                .select(notifications::link)
-                .first(conn)
-                .optional()?;
-            let link = link.ok_or_else(|| AppError::NotFound("没有这条通知。".into()))?;
-            notify::mark_read(conn, &uid, Some(&nid), now)?;
-            Ok(link)
-        })
+        st.db
+            .transaction(|conn| notify::open(conn, &uid, &nid, now))
     })
     .await
     .page(&s)?;

@@ -336,16 +336,7 @@ async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSess
                 .collect();
             // One query for the mines on this page, not one per row.
             let ids: Vec<String> = rows.iter().map(|p| p.mine_id.clone()).collect();
-            let mines: HashMap<String, String> = {
-                use crate::platform::db::schema::mines;
-                use diesel::prelude::*;
-                mines::table
-                    .filter(mines::id.eq_any(ids))
-                    .select((mines::id, mines::name))
-                    .load::<(String, String)>(conn)?
-                    .into_iter()
-                    .collect()
-            };
+            let mines = crate::register::mines::names(conn, &ids)?;
             Ok((rows, next, types, departments, mines))
         })
     })
