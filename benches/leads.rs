@@ -257,7 +257,7 @@ async fn main() {
                     } else {
                         Urgency::Normal
                     },
-                    source: "township".into(),
+                    source: minecoord::leads::rules::LeadSource::Township,
                     mine_id: None,
                     lon: Some(109.0 + (k % 1000) as f64 * 0.002),
                     lat: Some(40.0 + (k / 1000 % 1000) as f64 * 0.002),
@@ -293,7 +293,7 @@ async fn main() {
                         .then(|| due - Duration::hours((k % 30) as i64 - 5));
                     dl.push(Deadline {
                         lead_id: id.clone(),
-                        stage: stage.into(),
+                        stage: minecoord::leads::rules::Stage::parse(stage).expect("a stage"),
                         due_at: due,
                         met_at: met,
                         escalated_at: None,
@@ -322,10 +322,10 @@ async fn main() {
                 });
                 insert_batch(c, &dl, |c, rows| match c {
                     DbConnection::Pg(p) => diesel::insert_into(lead_deadlines::table)
-                        .values(rows)
+                        .values(rows.to_vec())
                         .execute(p),
                     DbConnection::Sqlite(s) => diesel::insert_into(lead_deadlines::table)
-                        .values(rows)
+                        .values(rows.to_vec())
                         .execute(s),
                 });
                 Ok(())

@@ -82,7 +82,7 @@ async fn main() {
                         conn,
                         now,
                         &ids,
-                        "permit_recorded",
+                        minecoord::notify::NoticeKind::PermitRecorded,
                         &format!("区应急局登记了安全生产许可证：压测矿{n}"),
                         "张三（区应急局）登记了“压测矿”的安全生产许可证，证号 AQ-0001，有效期至 2029-01-04。",
                         "/permits/0190",

@@ -142,14 +142,14 @@ async fn main() {
                     enterprise_name: format!("第{i:05}号矿业有限公司"),
                     credit_code: credit_code(i as u32),
                     township,
-                    mine_type: kind.into(),
+                    mine_type: minecoord::register::rules::mine::MineType::parse(kind)
+                        .expect("a mine type"),
                     mineral: "建筑用石料".into(),
                     mining_method: if i % 3 == 0 {
-                        "underground"
+                        minecoord::register::rules::mine::MiningMethod::Underground
                     } else {
-                        "open_pit"
-                    }
-                    .into(),
+                        minecoord::register::rules::mine::MiningMethod::OpenPit
+                    },
                     status: MineStatus::parse(statuses[i % statuses.len()]).expect("a mine status"),
                     supervisor_department: (i % 11 != 0).then(|| "EM".to_owned()),
                     risk_grade: grades[i % grades.len()].map(str::to_owned),

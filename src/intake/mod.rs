@@ -868,7 +868,14 @@ fn apply(
         location: None,
         township: None,
     };
-    let view = crate::leads::raise_for(state, conn, who, input, "email", now)?;
+    let view = crate::leads::raise_for(
+        state,
+        conn,
+        who,
+        input,
+        crate::leads::rules::LeadSource::Email,
+        now,
+    )?;
     let lead = &view.lead;
     let raised_event = view
         .timeline
@@ -1008,7 +1015,7 @@ fn receipt(
         conn,
         now,
         std::slice::from_ref(&who.id),
-        "intake_receipt",
+        crate::notify::NoticeKind::IntakeReceipt,
         title,
         body,
         &format!("/leads/{lead_id}"),
@@ -1056,7 +1063,7 @@ fn record(
             conn,
             now,
             std::slice::from_ref(&who.id),
-            "intake_refused",
+            crate::notify::NoticeKind::IntakeRefused,
             &format!("您的邮件未能受理：{}", clip(&parsed.subject, 60)),
             &format!(
                 "您发送到{}的邮件“{}”未能受理。\n原因：{}",

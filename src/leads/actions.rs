@@ -142,7 +142,7 @@ fn tell(
         Some(&who.id),
         &recipients,
         &Notice {
-            kind: "lead_progress",
+            kind: crate::notify::NoticeKind::LeadProgress,
             title,
             body,
             link: format!("/leads/{}", lead.id),

@@ -25,7 +25,7 @@ pub struct Tick {
     pub reminded: usize,
 }
 
-type Due = (String, String, NaiveDateTime);
+type Due = (String, Stage, NaiveDateTime);
 
 /// Escalates every missed deadline not yet escalated, each in its own transaction.
 pub fn escalate(db: &crate::platform::db::Db, now: NaiveDateTime, batch: i64) -> AppResult<usize> {
@@ -45,7 +45,7 @@ pub fn escalate(db: &crate::platform::db::Db, now: NaiveDateTime, batch: i64) ->
     })?;
     let mut done = 0;
     for (lead_id, stage, due_at) in due {
-        if db.transaction(|conn| escalate_one(conn, &lead_id, &stage, due_at, now))? {
+        if db.transaction(|conn| escalate_one(conn, &lead_id, stage, due_at, now))? {
             done += 1;
         }
     }
@@ -55,14 +55,14 @@ pub fn escalate(db: &crate::platform::db::Db, now: NaiveDateTime, batch: i64) ->
 fn escalate_one(
     conn: &mut DbConnection,
     lead_id: &str,
-    stage: &str,
+    stage: Stage,
     due_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
     let claimed = diesel::update(
         lead_deadlines::table
             .filter(lead_deadlines::lead_id.eq(lead_id))
-            .filter(lead_deadlines::stage.eq(stage))
+            .filter(lead_deadlines::stage.eq(stage.code()))
             .filter(lead_deadlines::met_at.is_null())
             .filter(lead_deadlines::escalated_at.is_null()),
     )
@@ -75,7 +75,7 @@ fn escalate_one(
         .set(leads::overdue.eq(1))
         .execute(conn)?;
     let lead = crate::leads::find(conn, lead_id)?;
-    let stage_label = Stage::parse(stage).map(|s| s.label()).unwrap_or(stage);
+    let stage_label = stage.label();
     let dept = crate::reference::unit_name(conn, &lead.primary_department);
     let note = format!(
         "{dept}未在时限（{}）内完成“{stage_label}”，已逾期，提请督办。",
@@ -87,7 +87,7 @@ fn escalate_one(
         now,
         "overdue",
         &note,
-        serde_json::json!({"stage": stage, "due_at": due_at}),
+        serde_json::json!({"stage": stage.code(), "due_at": due_at}),
     )?;
     audit::record(
         conn,
@@ -98,7 +98,7 @@ fn escalate_one(
             entity_id: lead_id,
             action: "overdue",
             before: None,
-            after: Some(serde_json::json!({"stage": stage, "due_at": due_at})),
+            after: Some(serde_json::json!({"stage": stage.code(), "due_at": due_at})),
         },
     )?;
     let recipients = crate::accounts::recipients::lead_escalation(
@@ -113,7 +113,7 @@ fn escalate_one(
         None,
         &recipients,
         &Notice {
-            kind: "lead_overdue",
+            kind: crate::notify::NoticeKind::LeadOverdue,
             title: format!("{} 逾期未{}：{}", lead.number, stage_label, lead.title),
             body: note,
             link: format!("/leads/{lead_id}"),
@@ -143,7 +143,7 @@ pub fn remind(
             .unwrap_or(Duration::zero())
     };
     let horizon = now + before(Urgency::Urgent).max(before(Urgency::Normal));
-    let due: Vec<(String, String, NaiveDateTime, Urgency)> = db.read(|conn| {
+    let due: Vec<(String, Stage, NaiveDateTime, Urgency)> = db.read(|conn| {
         Ok(lead_deadlines::table
             .inner_join(leads::table)
             .filter(lead_deadlines::met_at.is_null())
@@ -166,7 +166,7 @@ pub fn remind(
         if due_at - window > now {
             continue;
         }
-        if db.transaction(|conn| remind_one(conn, &lead_id, &stage, due_at, now))? {
+        if db.transaction(|conn| remind_one(conn, &lead_id, stage, due_at, now))? {
             done += 1;
         }
     }
@@ -176,14 +176,14 @@ pub fn remind(
 fn remind_one(
     conn: &mut DbConnection,
     lead_id: &str,
-    stage: &str,
+    stage: Stage,
     due_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
     let claimed = diesel::update(
         lead_deadlines::table
             .filter(lead_deadlines::lead_id.eq(lead_id))
-            .filter(lead_deadlines::stage.eq(stage))
+            .filter(lead_deadlines::stage.eq(stage.code()))
             .filter(lead_deadlines::met_at.is_null())
             .filter(lead_deadlines::reminded_at.is_null()),
     )
@@ -193,7 +193,7 @@ fn remind_one(
         return Ok(false);
     }
     let lead = crate::leads::find(conn, lead_id)?;
-    let stage_label = Stage::parse(stage).map(|s| s.label()).unwrap_or(stage);
+    let stage_label = stage.label();
     let recipients = crate::accounts::recipients::departments_and_township(
         conn,
         std::slice::from_ref(&lead.primary_department),
@@ -205,7 +205,7 @@ fn remind_one(
         None,
         &recipients,
         &Notice {
-            kind: "lead_due_soon",
+            kind: crate::notify::NoticeKind::LeadDueSoon,
             title: format!(
                 "{} 请于 {} 前{}：{}",
                 lead.number,

@@ -16,7 +16,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::leads::rules::{due_at, LeadState, Move, Routing, Stage, Urgency};
+use crate::leads::rules::{due_at, LeadSource, LeadState, Move, Routing, Stage, Urgency};
 use crate::platform::audit::{self, Change};
 use crate::platform::authz::Principal;
 use crate::platform::config::{GeoSettings, LeadSettings};
@@ -56,8 +56,8 @@ pub struct Lead {
     pub category: String,
     #[diesel(serialize_as = String)]
     pub urgency: Urgency,
-    /// township | department | email | inspection | consultation | public
-    pub source: String,
+    #[diesel(serialize_as = String)]
+    pub source: LeadSource,
     pub mine_id: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -129,8 +129,8 @@ fn split(codes: &str) -> Vec<String> {
 pub struct Deadline {
     #[serde(skip)]
     pub lead_id: String,
-    /// acknowledge | verify | close
-    pub stage: String,
+    #[diesel(serialize_as = String)]
+    pub stage: Stage,
     #[schema(value_type = String)]
     pub due_at: NaiveDateTime,
     #[schema(value_type = Option<String>)]
@@ -198,8 +198,7 @@ pub struct RaiseContext<'a> {
     pub calendar: &'a WorkingCalendar,
     pub limits: &'a LeadSettings,
     pub geo: &'a GeoSettings,
-    /// township | department | email …
-    pub source: &'a str,
+    pub source: LeadSource,
 }
 
 pub(crate) fn text(
@@ -400,7 +399,7 @@ pub fn raise(
             due_at(ctx.now, limits.of(*s), ctx.calendar, offset)
                 .map(|due| Deadline {
                     lead_id: String::new(),
-                    stage: s.code().to_owned(),
+                    stage: *s,
                     due_at: due,
                     met_at: None,
                     escalated_at: None,
@@ -420,7 +419,7 @@ pub fn raise(
         description,
         category: category.code.clone(),
         urgency,
-        source: ctx.source.to_owned(),
+        source: ctx.source,
         mine_id: routing.mine_id.clone(),
         lon: input.location.map(|l| l.lon),
         lat: input.location.map(|l| l.lat),
@@ -471,7 +470,7 @@ pub fn raise(
     for mut d in deadlines {
         d.lead_id = lead.id.clone();
         diesel::insert_into(lead_deadlines::table)
-            .values(&d)
+            .values(d)
             .execute(conn)?;
     }
     let actor = EventActor::of(who);
@@ -482,7 +481,7 @@ pub fn raise(
         &actor,
         "raised",
         "",
-        serde_json::json!({"source": ctx.source}),
+        serde_json::json!({"source": ctx.source.code()}),
     )?;
     add_event(
         conn,
@@ -517,7 +516,7 @@ pub fn raise(
         Some(&who.id),
         &recipients,
         &crate::notify::Notice {
-            kind: "lead_routed",
+            kind: crate::notify::NoticeKind::LeadRouted,
             title: format!(
                 "{} 新线索（{}）：{}",
                 lead.number,
@@ -899,7 +898,7 @@ pub fn step(
         Some(&who.id),
         &recipients,
         &crate::notify::Notice {
-            kind: "lead_progress",
+            kind: crate::notify::NoticeKind::LeadProgress,
             title: format!(
                 "{} {}{}：{}",
                 after.number,
@@ -1034,7 +1033,7 @@ pub fn view(
         .select(Deadline::as_select())
         .load::<Deadline>(conn)?;
     let mut deadlines = deadlines;
-    deadlines.sort_by_key(|d| Stage::parse(&d.stage).map(|s| s as u8).unwrap_or(9));
+    deadlines.sort_by_key(|d| d.stage as u8);
     let timeline = lead_events::table
         .filter(lead_events::lead_id.eq(id))
         .order((lead_events::occurred_at.asc(), lead_events::id.asc()))
@@ -1295,7 +1294,7 @@ pub fn raise_for(
     conn: &mut crate::platform::db::DbConnection,
     who: &Principal,
     input: NewLead,
-    source: &str,
+    source: LeadSource,
     now: chrono::NaiveDateTime,
 ) -> AppResult<LeadView> {
     let ctx = RaiseContext {

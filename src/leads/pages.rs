@@ -13,7 +13,7 @@ use crate::leads::actions::{
     AnswerInput, DecideInput, EvaluateInput, ReasonInput, Transfer, TransferInput,
 };
 use crate::leads::policy;
-use crate::leads::rules::{LeadState, Move, Stage, Urgency, EVALUATIONS};
+use crate::leads::rules::{LeadState, Move, Urgency, EVALUATIONS};
 use crate::leads::{self, LeadQuery, LeadView, Location, NewLead, StepInput};
 use crate::platform::authz::{self, Action};
 use crate::platform::clock::local_time;
@@ -841,7 +841,7 @@ async fn detail_page(
         .deadlines
         .iter()
         .map(|d| {
-            let stage = Stage::parse(&d.stage).map(|s| s.label()).unwrap_or("");
+            let stage = d.stage.label();
             let (status, class) = match d.met_at {
                 Some(m) if m <= d.due_at => (format!("{} 完成（按时）", local_time(m)), ""),
                 Some(m) => (format!("{} 完成（超时）", local_time(m)), "overdue"),

@@ -152,13 +152,26 @@ pub const EVALUATIONS: [(&str, &str); 3] = [
     ("dissatisfied", "不满意"),
 ];
 
+coded_enum! {
+    /// 线索来源
+    LeadSource {
+        Township = "township": "街镇吹哨",
+        Department = "department": "部门发现",
+        Coordination = "coordination": "协调办",
+        Email = "email": "邮件",
+        Inspection = "inspection": "检查发现",
+        Consultation = "consultation": "会商",
+        Public = "public": "群众反映",
+    }
+}
+
 /// The `source` a lead raised by someone in this role records: the same whether it came
 /// through the page, the API or (for townships and departments) by email.
-pub fn source_of(role: Role) -> &'static str {
+pub fn source_of(role: Role) -> LeadSource {
     match role {
-        Role::Township => "township",
-        Role::Coordinator => "coordination",
-        _ => "department",
+        Role::Township => LeadSource::Township,
+        Role::Coordinator => LeadSource::Coordination,
+        _ => LeadSource::Department,
     }
 }
 

@@ -432,15 +432,7 @@ pub fn ledger(
                             .unwrap_or_else(|| l.category.clone()),
                     ),
                     text(l.urgency.label().into()),
-                    text(
-                        match l.source.as_str() {
-                            "township" => "街镇吹哨",
-                            "email" => "邮件",
-                            "coordination" => "协调办",
-                            _ => "部门发现",
-                        }
-                        .into(),
-                    ),
+                    text(l.source.label().into()),
                     l.township
                         .as_deref()
                         .map(|x| text(name(x)))

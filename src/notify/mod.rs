@@ -15,14 +15,15 @@ use crate::platform::db::schema::notifications;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination;
+use crate::platform::rules::coded_enum;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = notifications)]
 pub struct Notification {
     pub id: String,
     pub user_id: String,
-    /// permit_recorded | permit_changed | permit_decided | risk_grade | supervisor
-    pub kind: String,
+    #[diesel(serialize_as = String)]
+    pub kind: NoticeKind,
     pub title: String,
     pub body: String,
     /// The page of the item.
@@ -35,24 +36,37 @@ pub struct Notification {
     pub read_at: Option<NaiveDateTime>,
 }
 
-/// Every kind of notice, with its name for people. Each user chooses per kind whether it
-/// also comes by email; the inbox always gets it.
-pub const KINDS: [(&str, &str); 10] = [
-    ("lead_routed", "新的问题线索（吹哨）"),
-    ("lead_progress", "线索办理进展"),
-    ("lead_due_soon", "线索办理时限将到"),
-    ("lead_overdue", "线索逾期督办"),
-    ("permit_recorded", "证照登记（相互通报）"),
-    ("permit_changed", "证照变更（相互通报）"),
-    ("permit_decided", "证照暂扣、吊销、注销（相互通报）"),
-    ("permit_expiry", "证照到期提醒"),
-    ("risk_grade", "矿山安全风险等级调整"),
-    ("supervisor", "矿山日常安全监管部门调整"),
-];
+coded_enum! {
+    /// Every kind of notice, with its name for people. Each user chooses per kind whether
+    /// it also comes by email ([`NoticeKind::choosable`]); the inbox always gets it.
+    NoticeKind {
+        LeadRouted = "lead_routed": "新的问题线索（吹哨）",
+        LeadProgress = "lead_progress": "线索办理进展",
+        LeadDueSoon = "lead_due_soon": "线索办理时限将到",
+        LeadOverdue = "lead_overdue": "线索逾期督办",
+        PermitRecorded = "permit_recorded": "证照登记（相互通报）",
+        PermitChanged = "permit_changed": "证照变更（相互通报）",
+        PermitDecided = "permit_decided": "证照暂扣、吊销、注销（相互通报）",
+        PermitExpiry = "permit_expiry": "证照到期提醒",
+        RiskGrade = "risk_grade": "矿山安全风险等级调整",
+        Supervisor = "supervisor": "矿山日常安全监管部门调整",
+        IntakeReceipt = "intake_receipt": "邮件受理回执",
+        IntakeRefused = "intake_refused": "邮件未受理说明",
+    }
+}
+
+crate::platform::db::text_coded!(NoticeKind);
+
+impl NoticeKind {
+    /// The kinds a user may turn off by email: all but the answers to their own mail.
+    pub fn choosable(self) -> bool {
+        !matches!(self, NoticeKind::IntakeReceipt | NoticeKind::IntakeRefused)
+    }
+}
 
 /// A notice before it is addressed.
 pub struct Notice<'a> {
-    pub kind: &'a str,
+    pub kind: NoticeKind,
     pub title: String,
     pub body: String,
     pub link: String,
@@ -78,7 +92,7 @@ pub fn send(
         .map(|r| Notification {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: r.clone(),
-            kind: notice.kind.to_owned(),
+            kind: notice.kind,
             title: notice.title.clone(),
             body: notice.body.clone(),
             link: notice.link.clone(),
@@ -93,12 +107,13 @@ pub fn send(
     }
     // One statement for all recipients. Per-backend branch: MultiConnection has no batch
     // insert, each backend's connection does.
+    let sent = rows.len();
     match conn {
         DbConnection::Pg(c) => diesel::insert_into(notifications::table)
-            .values(&rows)
+            .values(rows)
             .execute(c)?,
         DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
-            .values(&rows)
+            .values(rows)
             .execute(c)?,
     };
     // The email form, for those who have an address and want this kind by email.
@@ -111,7 +126,7 @@ pub fn send(
         &notice.body,
         &notice.link,
     )?;
-    Ok(rows.len())
+    Ok(sent)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]

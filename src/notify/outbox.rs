@@ -29,7 +29,8 @@ pub struct OutboxMessage {
     pub message_id: String,
     pub recipient: String,
     pub user_id: Option<String>,
-    pub kind: String,
+    #[diesel(serialize_as = String)]
+    pub kind: crate::notify::NoticeKind,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -99,7 +100,7 @@ pub fn enqueue(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     recipients: &[String],
-    kind: &str,
+    kind: crate::notify::NoticeKind,
     title: &str,
     body: &str,
     link: &str,
@@ -110,7 +111,7 @@ pub fn enqueue(
     let addresses = addresses(conn, recipients)?;
     let opted_out: Vec<String> = notification_preferences::table
         .filter(notification_preferences::user_id.eq_any(recipients))
-        .filter(notification_preferences::kind.eq(kind))
+        .filter(notification_preferences::kind.eq(kind.code()))
         .filter(notification_preferences::email.eq(0))
         .select(notification_preferences::user_id)
         .load(conn)?;
@@ -143,7 +144,7 @@ pub fn enqueue(
                 message_id: format!("<{}@minecoord>", mid.simple()),
                 recipient: email,
                 user_id: Some(id),
-                kind: kind.to_owned(),
+                kind,
                 subject: format!("【矿山协调】{title}"),
                 body_text: text.clone(),
                 body_html: html.clone(),
@@ -163,15 +164,12 @@ pub fn enqueue(
         return Ok(0);
     }
     // Per-backend branch: MultiConnection has no batch insert, each backend's connection does.
+    let queued = rows.len();
     match conn {
-        DbConnection::Pg(c) => diesel::insert_into(outbox::table)
-            .values(&rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(outbox::table)
-            .values(&rows)
-            .execute(c)?,
+        DbConnection::Pg(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
     };
-    Ok(rows.len())
+    Ok(queued)
 }
 
 /// Claims up to `limit` due messages for `worker` until `lease`. On PostgreSQL the rows are
@@ -444,12 +442,13 @@ pub fn preferences(conn: &mut DbConnection, user_id: &str) -> AppResult<Vec<Pref
         .filter(notification_preferences::email.eq(0))
         .select(notification_preferences::kind)
         .load(conn)?;
-    Ok(crate::notify::KINDS
+    Ok(crate::notify::NoticeKind::ALL
         .iter()
-        .map(|(kind, label)| Preference {
-            kind,
-            label,
-            email: !off.iter().any(|k| k == kind),
+        .filter(|k| k.choosable())
+        .map(|k| Preference {
+            kind: k.code(),
+            label: k.label(),
+            email: !off.iter().any(|o| o == k.code()),
         })
         .collect())
 }
@@ -464,7 +463,9 @@ pub fn set_preferences(
 ) -> AppResult<Vec<Preference>> {
     let unknown: Vec<crate::platform::error::FieldError> = choices
         .keys()
-        .filter(|k| !crate::notify::KINDS.iter().any(|(kind, _)| kind == k))
+        .filter(|k| {
+            !crate::notify::NoticeKind::parse(k).is_some_and(crate::notify::NoticeKind::choosable)
+        })
         .map(|k| crate::platform::error::FieldError::new(format!("email.{k}"), "没有这类通知"))
         .collect();
     if !unknown.is_empty() {

@@ -28,9 +28,11 @@ pub struct Mine {
     pub enterprise_name: String,
     pub credit_code: String,
     pub township: String,
-    pub mine_type: String,
+    #[diesel(serialize_as = String)]
+    pub mine_type: MineType,
     pub mineral: String,
-    pub mining_method: String,
+    #[diesel(serialize_as = String)]
+    pub mining_method: MiningMethod,
     #[diesel(serialize_as = String)]
     pub status: MineStatus,
     pub supervisor_department: Option<String>,
@@ -57,8 +59,8 @@ impl Mine {
         self.status
     }
 
-    pub fn mine_type(&self) -> Option<MineType> {
-        MineType::parse(&self.mine_type)
+    pub fn mine_type(&self) -> MineType {
+        self.mine_type
     }
 
     pub fn grade(&self) -> Option<RiskGrade> {
@@ -66,7 +68,7 @@ impl Mine {
     }
 
     pub fn is_tailings_pond(&self) -> bool {
-        self.mine_type() == Some(MineType::TailingsPond)
+        self.mine_type == MineType::TailingsPond
     }
 
     /// A tailings pond whose last safety evaluation is more than three years old (or missing).
@@ -127,13 +129,11 @@ impl Mine {
             enterprise_name: self.enterprise_name.clone(),
             credit_code: self.credit_code.clone(),
             township: self.township.clone(),
-            mine_type: self.mine_type.clone(),
-            mine_type_label: self.mine_type().map(MineType::label).unwrap_or_default(),
+            mine_type: self.mine_type.code().to_owned(),
+            mine_type_label: self.mine_type.label(),
             mineral: self.mineral.clone(),
-            mining_method: self.mining_method.clone(),
-            mining_method_label: MiningMethod::parse(&self.mining_method)
-                .map(MiningMethod::label)
-                .unwrap_or_default(),
+            mining_method: self.mining_method.code().to_owned(),
+            mining_method_label: self.mining_method.label(),
             status: self.status.code().to_owned(),
             status_label: status.label(),
             supervisor_department: self.supervisor_department.clone(),
@@ -402,7 +402,7 @@ fn apply(
     }
     match input.mine_type.as_deref().map(str::trim) {
         Some(t) => match MineType::parse(t) {
-            Some(t) => mine.mine_type = t.code().to_owned(),
+            Some(t) => mine.mine_type = t,
             None => errors.push(FieldError::new(
                 "mine_type",
                 format!("矿山类型只能是 {}", MineType::codes()),
@@ -413,7 +413,7 @@ fn apply(
     }
     match input.mining_method.as_deref().map(str::trim) {
         Some(m) => match MiningMethod::parse(m) {
-            Some(m) => mine.mining_method = m.code().to_owned(),
+            Some(m) => mine.mining_method = m,
             None => errors.push(FieldError::new(
                 "mining_method",
                 "开采方式只能是 open_pit（露天）或 underground（地下）",
@@ -499,7 +499,7 @@ fn apply(
     }
 
     // Tailings-pond fields belong to tailings ponds only.
-    let tailings = mine.mine_type == MineType::TailingsPond.code();
+    let tailings = mine.mine_type == MineType::TailingsPond;
     let tailings_input = input.tailings_capacity_10k_m3.is_some()
         || input.tailings_dam_height_m.is_some()
         || input
@@ -596,7 +596,7 @@ fn tell_watchers(
     now: NaiveDateTime,
     before: &Mine,
     after: &Mine,
-    kind: &str,
+    kind: crate::notify::NoticeKind,
     what: String,
     reason: &str,
 ) -> AppResult<()> {
@@ -686,10 +686,11 @@ pub fn create(
         enterprise_name: String::new(),
         credit_code: String::new(),
         township: String::new(),
-        mine_type: String::new(),
+        // Type, method and status are set from the input by `apply`, which refuses a new
+        // mine without them; these values are never stored.
+        mine_type: MineType::Nonmetal,
         mineral: String::new(),
-        mining_method: String::new(),
-        // Set from the input by `apply`, which refuses a new mine without one.
+        mining_method: MiningMethod::OpenPit,
         status: MineStatus::Approval,
         supervisor_department: None,
         risk_grade: None,
@@ -767,9 +768,9 @@ fn save(conn: &mut DbConnection, before: &Mine, after: &Mine, now: NaiveDateTime
         mines::enterprise_name.eq(&after.enterprise_name),
         mines::credit_code.eq(&after.credit_code),
         mines::township.eq(&after.township),
-        mines::mine_type.eq(&after.mine_type),
+        mines::mine_type.eq(after.mine_type.code()),
         mines::mineral.eq(&after.mineral),
-        mines::mining_method.eq(&after.mining_method),
+        mines::mining_method.eq(after.mining_method.code()),
         mines::status.eq(after.status.code()),
         mines::supervisor_department.eq(&after.supervisor_department),
         mines::risk_grade.eq(&after.risk_grade),
@@ -1054,7 +1055,7 @@ fn set_risk_grade_with(
             now,
             &before,
             &after,
-            "risk_grade",
+            crate::notify::NoticeKind::RiskGrade,
             what,
             &reason,
         )?;
@@ -1157,7 +1158,7 @@ fn set_supervisor_with(
             now,
             &before,
             &after,
-            "supervisor",
+            crate::notify::NoticeKind::Supervisor,
             what,
             &reason,
         )?;
@@ -1552,15 +1553,9 @@ pub fn ledger(
                 m.enterprise_name.as_str().into(),
                 m.credit_code.as_str().into(),
                 name(townships, &m.township).into(),
-                m.mine_type()
-                    .map(MineType::label)
-                    .unwrap_or_default()
-                    .into(),
+                m.mine_type.label().into(),
                 m.mineral.as_str().into(),
-                MiningMethod::parse(&m.mining_method)
-                    .map(MiningMethod::label)
-                    .unwrap_or_default()
-                    .into(),
+                m.mining_method.label().into(),
                 m.status().label().into(),
                 m.supervisor_department
                     .as_deref()

@@ -482,7 +482,7 @@ pub fn create(
         &p,
         &kind,
         &mine.name,
-        "permit_recorded",
+        crate::notify::NoticeKind::PermitRecorded,
         "登记",
     )?;
     Ok((p, kind))
@@ -602,7 +602,7 @@ pub fn update(
         &after,
         &kind,
         &mine.name,
-        "permit_changed",
+        crate::notify::NoticeKind::PermitChanged,
         "变更",
     )?;
     find(conn, id)
@@ -701,7 +701,7 @@ pub fn decide(
         &after,
         &kind,
         &mine.name,
-        "permit_decided",
+        crate::notify::NoticeKind::PermitDecided,
         verb,
     )?;
     find(conn, id)
@@ -717,7 +717,7 @@ fn tell_other_units(
     p: &Permit,
     kind: &PermitType,
     mine_name: &str,
-    event: &str,
+    event: crate::notify::NoticeKind,
     verb: &str,
 ) -> AppResult<()> {
     let recipients = crate::accounts::recipients::other_member_units(conn, &p.issuing_department)?;

@@ -125,7 +125,7 @@ pub fn permit_expiry(
             format!("还有 {days_left} 天到期")
         };
         let notice = Notice {
-            kind: "permit_expiry",
+            kind: crate::notify::NoticeKind::PermitExpiry,
             title: format!("{mine_name}的{type_name}{when}（证号 {number}）"),
             body: format!(
                 "“{mine_name}”的{type_name}（证号 {number}）有效期至 {expires_on}，{when}。请督促企业按规定及时申请延续，逾期未延续的不得继续生产。"

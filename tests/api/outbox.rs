@@ -119,7 +119,7 @@ on_both! {
         let result = app.state.db.transaction(|conn| {
             let ids = minecoord::accounts::recipients::other_member_units(conn, "EM")?;
             let notice = minecoord::notify::Notice {
-                kind: "permit_recorded",
+                kind: minecoord::notify::NoticeKind::PermitRecorded,
                 title: "不会发出的通知".into(),
                 body: "事务回滚".into(),
                 link: "/".into(),

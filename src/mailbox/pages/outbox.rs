@@ -300,12 +300,13 @@ async fn save_preferences(
     form: PageForm<HashMap<String, String>>,
 ) -> PageResult {
     let s = form.session;
-    let choices: BTreeMap<String, bool> = crate::notify::KINDS
+    let choices: BTreeMap<String, bool> = crate::notify::NoticeKind::ALL
         .iter()
-        .map(|(k, _)| {
+        .filter(|k| k.choosable())
+        .map(|k| {
             (
-                (*k).to_owned(),
-                form.form.get(*k).is_some_and(|v| v == "true"),
+                k.code().to_owned(),
+                form.form.get(k.code()).is_some_and(|v| v == "true"),
             )
         })
         .collect();

@@ -273,9 +273,15 @@ macro_rules! text_coded {
     )+};
 }
 
+pub(crate) use text_coded;
+
 text_coded!(
     crate::leads::rules::LeadState,
     crate::leads::rules::Urgency,
+    crate::leads::rules::LeadSource,
+    crate::leads::rules::Stage,
     crate::register::rules::mine::MineStatus,
+    crate::register::rules::mine::MineType,
+    crate::register::rules::mine::MiningMethod,
     crate::platform::rules::role::Role,
 );

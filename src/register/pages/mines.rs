@@ -254,7 +254,7 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
                 link(&m.name, format!("/mines/{}", m.id)),
                 cell(&m.enterprise_name),
                 cell(names.township(&m.township)),
-                cell(m.mine_type().map(MineType::label).unwrap_or_default()),
+                cell(m.mine_type.label()),
                 cell(m.status().label()),
                 cell(names.department(&m.supervisor_department)),
                 grade_cell(m),
@@ -411,9 +411,9 @@ impl MineForm {
             enterprise_name: m.enterprise_name.clone(),
             credit_code: m.credit_code.clone(),
             township: m.township.clone(),
-            mine_type: m.mine_type.clone(),
+            mine_type: m.mine_type.code().to_owned(),
             mineral: m.mineral.clone(),
-            mining_method: m.mining_method.clone(),
+            mining_method: m.mining_method.code().to_owned(),
             status: m.status.code().to_owned(),
             last_inspected_on: m
                 .last_inspected_on
@@ -1157,13 +1157,7 @@ async fn public_mine(
         ro("矿山名称", mine.name.clone()),
         ro("企业名称", mine.enterprise_name.clone()),
         ro("所在街镇", names.township(&mine.township)),
-        ro(
-            "矿山类型",
-            mine.mine_type()
-                .map(MineType::label)
-                .unwrap_or_default()
-                .to_owned(),
-        ),
+        ro("矿山类型", mine.mine_type.label().to_owned()),
         ro("开采矿种", mine.mineral.clone()),
         ro("状态", mine.status().label().to_owned()),
         ro(
