@@ -389,6 +389,37 @@ fn tables_are_named_by_their_owner_only() {
     );
 }
 
+/// Rule 3: adapters and the page kit decide what to offer by asking the gate
+/// (`authz::allowed`) or a capability's `policy.rs`, never by comparing roles themselves.
+#[test]
+fn adapters_compare_no_roles() {
+    let mut broken = Vec::new();
+    for s in sources() {
+        let adapter = s
+            .path
+            .split('/')
+            .any(|seg| matches!(seg.trim_end_matches(".rs"), "api" | "pages"))
+            || s.path == "web/kit.rs";
+        if !adapter {
+            continue;
+        }
+        for (n, line) in s.code.lines().enumerate() {
+            let compares = line.contains("Role::")
+                || line.contains(".role ==")
+                || line.contains(".role !=")
+                || (line.contains("matches!(") && line.contains(".role"));
+            if compares {
+                broken.push(format!("src/{}:{}: {}", s.path, n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "ask authz::allowed or the capability's policy instead:\n{}",
+        broken.join("\n")
+    );
+}
+
 /// Rule 5: "today" is the Asia/Shanghai date from `platform::clock`, never the UTC date,
 /// and time comes from the injectable clock, never the system's.
 #[test]

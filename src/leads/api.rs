@@ -10,7 +10,6 @@ use crate::leads::actions::{
 };
 use crate::leads::rules::Move;
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, StepInput};
-use crate::platform::authz::Principal;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::web::{blocking, create_once, AppState};
@@ -119,25 +118,6 @@ pub async fn get_lead(
     Ok(HttpResponse::Ok().json(view))
 }
 
-pub(crate) async fn step(
-    state: web::Data<AppState>,
-    who: Principal,
-    id: String,
-    mv: Move,
-    input: StepInput,
-    evidence: Vec<crate::platform::upload::Upload>,
-) -> AppResult<LeadView> {
-    let now = state.clock.now_naive();
-    let max = state.settings.http.max_upload_bytes;
-    blocking(move || {
-        state.db.transaction(|conn| {
-            leads::step(conn, &who, &id, mv, input, evidence, max, now)?;
-            leads::view(conn, &who, &id, now)
-        })
-    })
-    .await
-}
-
 macro_rules! step_handler {
     ($name:ident, $path:literal, $mv:expr, $doc:literal) => {
         #[doc = $doc]
@@ -151,7 +131,7 @@ macro_rules! step_handler {
             id: web::Path<String>,
             body: ApiJson<StepInput>,
         ) -> AppResult<HttpResponse> {
-            let view = step(state, user.0, id.into_inner(), $mv, body.0, Vec::new()).await?;
+            let view = leads::step_now(state, user.0, id.into_inner(), $mv, body.0, Vec::new()).await?;
             Ok(HttpResponse::Ok().json(view))
         }
     };
@@ -215,31 +195,6 @@ pub async fn comment_lead(
     Ok(HttpResponse::Created().json(event))
 }
 
-/// Runs a side step of a lead in one transaction and answers with the lead as it is after.
-pub(crate) async fn side_step(
-    state: web::Data<AppState>,
-    who: Principal,
-    id: String,
-    run: impl FnOnce(
-            &AppState,
-            &mut crate::platform::db::DbConnection,
-            &Principal,
-            &str,
-            chrono::NaiveDateTime,
-        ) -> AppResult<()>
-        + Send
-        + 'static,
-) -> AppResult<LeadView> {
-    let now = state.clock.now_naive();
-    blocking(move || {
-        state.db.transaction(|conn| {
-            run(&state, conn, &who, &id, now)?;
-            leads::view(conn, &who, &id, now)
-        })
-    })
-    .await
-}
-
 macro_rules! side_handler {
     ($name:ident, $path:literal, $input:ty, $doc:literal, |$st:ident, $c:ident, $w:ident, $i:ident, $n:ident, $body:ident| $call:expr) => {
         #[doc = $doc]
@@ -253,7 +208,7 @@ macro_rules! side_handler {
             body: ApiJson<$input>,
         ) -> AppResult<HttpResponse> {
             let $body = body.0;
-            let view = side_step(state, user.0, id.into_inner(), move |$st, $c, $w, $i, $n| {
+            let view = leads::side_step_now(state, user.0, id.into_inner(), move |$st, $c, $w, $i, $n| {
                 let _ = $st;
                 $call.map(|_| ())
             })
@@ -382,22 +337,6 @@ pub async fn lead_duplicates(
     }))
 }
 
-/// A stored file as a download: images and PDFs open in the browser, others download.
-pub(crate) fn file_response(a: &crate::leads::files::Attachment, bytes: Vec<u8>) -> HttpResponse {
-    let inline = a.content_type.starts_with("image/") || a.content_type == "application/pdf";
-    let disposition = crate::platform::xlsx::attachment("file", &a.file_name);
-    let disposition = if inline {
-        disposition.replacen("attachment", "inline", 1)
-    } else {
-        disposition
-    };
-    HttpResponse::Ok()
-        .content_type(a.content_type.clone())
-        .insert_header(("content-disposition", disposition))
-        .insert_header(("x-content-type-options", "nosniff"))
-        .body(bytes)
-}
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
@@ -470,5 +409,9 @@ pub async fn get_attachment(
             .read(|conn| crate::leads::files::open(conn, &user.0, &lead_id, &file_id))
     })
     .await?;
-    Ok(file_response(&a, bytes))
+    Ok(crate::web::file_download(
+        &a.content_type,
+        &a.file_name,
+        bytes,
+    ))
 }

@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod files;
 pub mod pages;
 pub mod policy;
+use policy::ListScope;
 pub mod rules;
 pub mod stats;
 
@@ -1166,21 +1167,22 @@ pub fn list(
     };
     // The department whose rows key the list: the officer's own, or the one asked for.
     // An officer asking for another department's leads sees those it is also party to.
-    let (scope, also) = match who.role {
-        Role::Officer | Role::Head => {
+    let list_scope = policy::list_scope(who);
+    let (scope, also) = match list_scope {
+        ListScope::Department => {
             match nonempty(&q.department).filter(|d| Some(d) != who.department.as_ref()) {
                 Some(other) => (Some(other), who.department.clone()),
                 None => (who.department.clone(), None),
             }
         }
-        Role::Admin | Role::Coordinator | Role::Township => (nonempty(&q.department), None),
-        Role::Enterprise => return Err(AppError::Forbidden("企业账号不能查看问题线索。".into())),
+        ListScope::District | ListScope::Township => (nonempty(&q.department), None),
+        ListScope::None => return Err(AppError::Forbidden("企业账号不能查看问题线索。".into())),
     };
     // Filters on the lead itself, the same on both paths.
     macro_rules! filtered {
         ($query:expr) => {{
             let mut query = $query;
-            if who.role == Role::Township {
+            if list_scope == ListScope::Township {
                 let mine = leads::raised_by.eq(who.id.clone());
                 query = match who.township.clone() {
                     Some(t) => query.filter(mine.or(leads::township.eq(t))),
@@ -1307,4 +1309,50 @@ pub fn raise_for(
     };
     let lead = raise(conn, who, input, &ctx)?;
     view(conn, who, &lead.id, now)
+}
+
+/// Runs a main-line step off the executor in one transaction and answers with the lead as
+/// it is after: the one entry of the page and the API.
+pub async fn step_now(
+    state: actix_web::web::Data<crate::web::AppState>,
+    who: Principal,
+    id: String,
+    mv: Move,
+    input: StepInput,
+    evidence: Vec<crate::platform::upload::Upload>,
+) -> AppResult<LeadView> {
+    let now = state.clock.now_naive();
+    let max = state.settings.http.max_upload_bytes;
+    crate::web::blocking(move || {
+        state.db.transaction(|conn| {
+            step(conn, &who, &id, mv, input, evidence, max, now)?;
+            view(conn, &who, &id, now)
+        })
+    })
+    .await
+}
+
+/// Runs a side step of a lead in one transaction and answers with the lead as it is after.
+pub async fn side_step_now(
+    state: actix_web::web::Data<crate::web::AppState>,
+    who: Principal,
+    id: String,
+    run: impl FnOnce(
+            &crate::web::AppState,
+            &mut crate::platform::db::DbConnection,
+            &Principal,
+            &str,
+            chrono::NaiveDateTime,
+        ) -> AppResult<()>
+        + Send
+        + 'static,
+) -> AppResult<LeadView> {
+    let now = state.clock.now_naive();
+    crate::web::blocking(move || {
+        state.db.transaction(|conn| {
+            run(&state, conn, &who, &id, now)?;
+            view(conn, &who, &id, now)
+        })
+    })
+    .await
 }

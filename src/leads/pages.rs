@@ -12,13 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::leads::actions::{
     AnswerInput, DecideInput, EvaluateInput, ReasonInput, Transfer, TransferInput,
 };
-use crate::leads::policy;
+use crate::leads::policy::{self, ListScope};
 use crate::leads::rules::{LeadState, Move, Urgency, EVALUATIONS};
 use crate::leads::{self, LeadQuery, LeadView, Location, NewLead, StepInput};
 use crate::platform::authz::{self, Action};
 use crate::platform::clock::local_time;
 use crate::platform::error::{AppError, FieldError};
-use crate::platform::rules::role::Role;
 use crate::web::extract::{PageForm, PageSession, PageUpload, Session};
 use crate::web::kit::{
     attach_errors, cell, link, page_ctx, render, ActionButton, Cell, Field, FormPage, PageResult,
@@ -150,12 +149,13 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         )
     });
     let p = &s.principal;
-    let (heading, intro) = match p.role {
-        Role::Township if q.raised.as_deref() == Some("mine") => {
+    let scope = crate::leads::policy::list_scope(p);
+    let (heading, intro) = match scope {
+        ListScope::Township if q.raised.as_deref() == Some("mine") => {
             ("我吹的哨", "您提交的问题线索及其办理进展。")
         }
-        Role::Township => ("本街镇的问题线索", "本街镇提交和辖区内的问题线索。"),
-        Role::Officer | Role::Head => (
+        ListScope::Township => ("本街镇的问题线索", "本街镇提交和辖区内的问题线索。"),
+        ListScope::Department => (
             "本部门待办线索",
             "本部门主办或协办的线索，按时限先后排列，逾期的在最前。",
         ),
@@ -225,7 +225,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
                 .collect(),
         ),
     ];
-    if matches!(p.role, Role::Admin | Role::Coordinator) {
+    if scope == ListScope::District {
         let mut deps = vec![(String::new(), "全部".to_owned())];
         let st = state.clone();
         let all = blocking(move || st.db.read(crate::reference::departments))
@@ -255,7 +255,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             ]),
         );
     }
-    if p.role == Role::Township {
+    if scope == ListScope::Township {
         filters.push(
             Field::new(
                 "raised",
@@ -1104,7 +1104,7 @@ async fn step(
         version: None,
     };
     let files = form.files;
-    let result = crate::leads::api::step(
+    let result = crate::leads::step_now(
         state.clone(),
         s.principal.clone(),
         id.clone(),
@@ -1350,7 +1350,7 @@ async fn side(
     let id = req.match_info().get("id").unwrap_or_default().to_owned();
     let what = req.path().rsplit('/').next().unwrap_or_default().to_owned();
     let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let result = crate::leads::api::side_step(
+    let result = crate::leads::side_step_now(
         state.clone(),
         s.principal.clone(),
         id.clone(),
@@ -1491,5 +1491,9 @@ async fn download(
     })
     .await
     .page(&s)?;
-    Ok(crate::leads::api::file_response(&a, bytes))
+    Ok(crate::web::file_download(
+        &a.content_type,
+        &a.file_name,
+        bytes,
+    ))
 }

@@ -23,6 +23,29 @@ pub fn may_view(who: &Principal, lead: &Lead) -> bool {
     }
 }
 
+/// Which leads a user's list holds (the same rule as [`may_view`], for many leads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope {
+    /// The whole district, any department may be picked: the coordination office, admins.
+    District,
+    /// The department's own queue (primary or assisting), or another department's leads
+    /// it is also party to.
+    Department,
+    /// What the township raised or what lies in its area.
+    Township,
+    /// No leads (enterprises).
+    None,
+}
+
+pub fn list_scope(who: &Principal) -> ListScope {
+    match who.role {
+        Role::Admin | Role::Coordinator => ListScope::District,
+        Role::Officer | Role::Head => ListScope::Department,
+        Role::Township => ListScope::Township,
+        Role::Enterprise => ListScope::None,
+    }
+}
+
 /// Whether the user moves the main line of a lead whose primary department is this one:
 /// its officers and heads only (also: answers a transfer to that department).
 pub fn may_handle(who: &Principal, primary_department: &str) -> bool {

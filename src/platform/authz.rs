@@ -57,9 +57,12 @@ pub enum Action {
     ViewLeadStats,
     /// Read the mail taken in by the intake (收件记录): admins and the coordination office.
     ViewIntake,
+    /// Read problem leads (each one as `leads::policy::may_view` allows): everyone but
+    /// enterprises.
+    ViewLeads,
 }
 
-pub const ALL_ACTIONS: [Action; 13] = [
+pub const ALL_ACTIONS: [Action; 14] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -73,6 +76,7 @@ pub const ALL_ACTIONS: [Action; 13] = [
     Action::RaiseLeads,
     Action::ViewLeadStats,
     Action::ViewIntake,
+    Action::ViewLeads,
 ];
 
 impl Action {
@@ -91,6 +95,7 @@ impl Action {
             Action::RaiseLeads => "提交问题线索",
             Action::ViewLeadStats => "查看线索办理统计",
             Action::ViewIntake => "查看邮件收件记录",
+            Action::ViewLeads => "查看问题线索",
         }
     }
 }
@@ -115,7 +120,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
             Township | Enterprise => false,
         },
         Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
-        Action::ViewLeadStats => who.role != Enterprise,
+        Action::ViewLeadStats | Action::ViewLeads => who.role != Enterprise,
         Action::EditBoundaries => match who.role {
             Admin | Coordinator => true,
             Officer | Head => who.department.as_deref() == Some("NR"),

@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::platform::audit::{self, AuditQuery};
+use crate::platform::authz::{self, Action, Principal};
 use crate::platform::clock::local_time;
 use crate::platform::error::{AppError, FieldError};
-use crate::platform::rules::role::Role;
 use crate::web::extract::Session;
 use crate::web::{blocking, AppState};
 
@@ -250,35 +250,36 @@ pub(crate) fn render(t: &impl Template) -> HttpResponse {
     }
 }
 
-pub(crate) fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut nav = vec![("/", "首页")];
-    if role != Role::Enterprise {
-        nav.push(("/leads", "问题线索"));
-    }
-    if role != Role::Enterprise {
-        nav.push(("/mines", "矿山台账"));
-        nav.push(("/mines/gaps", "漏管检查"));
-        nav.push(("/permits", "证照与到期提醒"));
-        nav.push(("/prohibited-zones", "禁止开采区"));
-    }
-    if matches!(role, Role::Admin | Role::Coordinator) {
-        nav.push(("/users", "用户管理"));
-    }
-    nav.extend([
-        ("/departments", "成员单位"),
-        ("/townships", "街镇"),
-        ("/lead-categories", "线索类别与分办"),
-        ("/permit-types", "证照类型"),
-        ("/calendar", "节假日与工作日"),
-    ]);
-    if matches!(role, Role::Admin | Role::Coordinator) {
-        nav.push(("/audit", "操作记录"));
-        nav.push(("/intake", "邮件收件记录"));
-    }
-    if role == Role::Admin {
-        nav.push(("/outbox", "发件箱"));
-    }
-    nav
+/// The menu: each page with the action it needs; a user sees what the gate lets them do.
+const NAV: &[(&str, &str, Action)] = &[
+    ("/leads", "问题线索", Action::ViewLeads),
+    ("/mines", "矿山台账", Action::ViewMines),
+    ("/mines/gaps", "漏管检查", Action::ViewMines),
+    ("/permits", "证照与到期提醒", Action::ViewMines),
+    ("/prohibited-zones", "禁止开采区", Action::ViewMines),
+    ("/users", "用户管理", Action::ViewUsers),
+    ("/departments", "成员单位", Action::ViewReferenceData),
+    ("/townships", "街镇", Action::ViewReferenceData),
+    (
+        "/lead-categories",
+        "线索类别与分办",
+        Action::ViewReferenceData,
+    ),
+    ("/permit-types", "证照类型", Action::ViewReferenceData),
+    ("/calendar", "节假日与工作日", Action::ViewReferenceData),
+    ("/audit", "操作记录", Action::ViewAudit),
+    ("/intake", "邮件收件记录", Action::ViewIntake),
+    ("/outbox", "发件箱", Action::ManageOutbox),
+];
+
+pub(crate) fn nav_for(who: &Principal) -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("/", "首页"))
+        .chain(
+            NAV.iter()
+                .filter(|(_, _, action)| authz::allowed(who, *action))
+                .map(|(href, label, _)| (*href, *label)),
+        )
+        .collect()
 }
 
 pub fn flash_text(req: &HttpRequest) -> Option<String> {
@@ -325,7 +326,7 @@ pub(crate) async fn page_ctx(
             unit,
         }),
         csrf: session.csrf.clone(),
-        nav: nav_for(p.role),
+        nav: nav_for(p),
         active: active.to_owned(),
         flash: flash_text(req),
     }
@@ -388,9 +389,7 @@ pub fn error_page(err: &AppError, session: Option<&Session>) -> HttpResponse {
             unit: String::new(),
         }),
         csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
-        nav: session
-            .map(|s| nav_for(s.principal.role))
-            .unwrap_or_default(),
+        nav: session.map(|s| nav_for(&s.principal)).unwrap_or_default(),
         active: String::new(),
         flash: None,
     };

@@ -238,3 +238,23 @@ pub struct IdempotencyKey {
     #[param(rename = "Idempotency-Key")]
     idempotency_key: Option<String>,
 }
+
+/// A stored file as a download: images and PDFs open in the browser, others download.
+pub fn file_download(
+    content_type: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> actix_web::HttpResponse {
+    let inline = content_type.starts_with("image/") || content_type == "application/pdf";
+    let disposition = crate::platform::xlsx::attachment("file", file_name);
+    let disposition = if inline {
+        disposition.replacen("attachment", "inline", 1)
+    } else {
+        disposition
+    };
+    actix_web::HttpResponse::Ok()
+        .content_type(content_type.to_owned())
+        .insert_header(("content-disposition", disposition))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(bytes)
+}
