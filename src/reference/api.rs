@@ -114,6 +114,48 @@ pub async fn edit_reference<T: Send + 'static>(
     blocking(move || state.db.transaction(|conn| f(conn, &who.actor(), now))).await
 }
 
+/// Adds a row of reference data (admins), once per `Idempotency-Key`.
+async fn create_row<T>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<T::Input>,
+) -> AppResult<HttpResponse>
+where
+    T: reference::Editable + Send + 'static,
+    T::Input: Send + 'static,
+{
+    authz::require(&user.0, Action::EditReferenceData)?;
+    let ApiJson(input, digest) = body;
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, a, n| reference::save::<T>(c, a, n, None, input),
+        |row| Ok(T::View::from(row)),
+    )
+    .await
+}
+
+/// Changes a row of reference data (admins).
+async fn update_row<T>(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<T::Input>,
+) -> AppResult<HttpResponse>
+where
+    T: reference::Editable + Send + 'static,
+    T::Input: Send + 'static,
+{
+    let row = edit_reference(state, user.0, move |c, a, n| {
+        reference::save::<T>(c, a, n, Some(&code), body.0)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(T::View::from(&row)))
+}
+
 /// Add a member unit (admins).
 #[utoipa::path(post, path = "/api/v1/departments", tag = "基础数据", request_body = DepartmentInput, params(IdempotencyKey), responses(
     (status = 201, body = DepartmentView), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -123,17 +165,7 @@ pub async fn create_department(
     user: CurrentUser,
     body: ApiJson<DepartmentInput>,
 ) -> AppResult<HttpResponse> {
-    authz::require(&user.0, Action::EditReferenceData)?;
-    let ApiJson(input, digest) = body;
-    create_once(
-        state,
-        user.0,
-        &req,
-        digest,
-        move |c, a, n| reference::save_department(c, a, n, None, input),
-        |d| Ok(DepartmentView::from(d)),
-    )
-    .await
+    create_row::<reference::Department>(state, req, user, body).await
 }
 
 /// Edit a member unit (admins).
@@ -145,11 +177,7 @@ pub async fn update_department(
     code: web::Path<String>,
     body: ApiJson<DepartmentInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_department(c, a, n, Some(&code), body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(DepartmentView::from(&row)))
+    update_row::<reference::Department>(state, user, code, body).await
 }
 
 /// Add a township (admins).
@@ -161,17 +189,7 @@ pub async fn create_township(
     user: CurrentUser,
     body: ApiJson<TownshipInput>,
 ) -> AppResult<HttpResponse> {
-    authz::require(&user.0, Action::EditReferenceData)?;
-    let ApiJson(input, digest) = body;
-    create_once(
-        state,
-        user.0,
-        &req,
-        digest,
-        move |c, a, n| reference::save_township(c, a, n, None, input),
-        |t| Ok(TownshipView::from(t)),
-    )
-    .await
+    create_row::<reference::Township>(state, req, user, body).await
 }
 
 #[utoipa::path(patch, path = "/api/v1/townships/{code}", tag = "基础数据", request_body = TownshipInput, responses(
@@ -182,11 +200,7 @@ pub async fn update_township(
     code: web::Path<String>,
     body: ApiJson<TownshipInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_township(c, a, n, Some(&code), body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(TownshipView::from(&row)))
+    update_row::<reference::Township>(state, user, code, body).await
 }
 
 #[utoipa::path(post, path = "/api/v1/lead-categories", tag = "基础数据", request_body = LeadCategoryInput, params(IdempotencyKey), responses(
@@ -197,17 +211,7 @@ pub async fn create_lead_category(
     user: CurrentUser,
     body: ApiJson<LeadCategoryInput>,
 ) -> AppResult<HttpResponse> {
-    authz::require(&user.0, Action::EditReferenceData)?;
-    let ApiJson(input, digest) = body;
-    create_once(
-        state,
-        user.0,
-        &req,
-        digest,
-        move |c, a, n| reference::save_lead_category(c, a, n, None, input),
-        |c| Ok(LeadCategoryView::from(c)),
-    )
-    .await
+    create_row::<reference::LeadCategory>(state, req, user, body).await
 }
 
 /// Change a category's routing (primary and assisting departments) or its name.
@@ -219,11 +223,7 @@ pub async fn update_lead_category(
     code: web::Path<String>,
     body: ApiJson<LeadCategoryInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::save_lead_category(c, a, n, Some(&code), body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(LeadCategoryView::from(&row)))
+    update_row::<reference::LeadCategory>(state, user, code, body).await
 }
 
 #[utoipa::path(patch, path = "/api/v1/permit-types/{code}", tag = "基础数据", request_body = PermitTypeInput, responses(
@@ -234,11 +234,7 @@ pub async fn update_permit_type(
     code: web::Path<String>,
     body: ApiJson<PermitTypeInput>,
 ) -> AppResult<HttpResponse> {
-    let row = edit_reference(state, user.0, move |c, a, n| {
-        reference::update_permit_type(c, a, n, &code, body.0)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(PermitTypeView::from(&row)))
+    update_row::<reference::PermitType>(state, user, code, body).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

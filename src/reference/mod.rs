@@ -469,12 +469,17 @@ pub fn lead_categories(conn: &mut DbConnection) -> AppResult<Vec<LeadCategory>> 
 }
 
 pub fn lead_category(conn: &mut DbConnection, code: &str) -> AppResult<LeadCategory> {
-    lead_categories::table
+    find_lead_category(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("线索类别 {code} 不存在。")))
+}
+
+/// The lead category with this code, if there is one.
+pub fn find_lead_category(conn: &mut DbConnection, code: &str) -> AppResult<Option<LeadCategory>> {
+    Ok(lead_categories::table
         .find(code)
         .select(LeadCategory::as_select())
         .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("线索类别 {code} 不存在。")))
+        .optional()?)
 }
 
 pub fn permit_types(conn: &mut DbConnection) -> AppResult<Vec<PermitType>> {
@@ -566,109 +571,203 @@ pub struct DepartmentInput {
     pub active: Option<bool>,
 }
 
-pub fn save_department(
+/// One kind of reference data as the editors see it: how a row is found, made from
+/// nothing, changed by an input and stored. [`save`] is the one create-or-update flow
+/// over every kind: the checks shared by all, the audit entry, one transaction.
+pub trait Editable: Clone + Sized {
+    type Input;
+    type View: Serialize + for<'a> From<&'a Self>;
+    /// The entity type in the audit trail, e.g. `department`.
+    const ENTITY: &'static str;
+    /// What people call it in messages: 部门, 街镇, 类别 …
+    const NOUN: &'static str;
+
+    fn code(&self) -> &str;
+    /// The row, or 404 with the kind's own message.
+    fn get(conn: &mut DbConnection, code: &str) -> AppResult<Self>;
+    fn exists(conn: &mut DbConnection, code: &str) -> AppResult<bool>;
+    /// The code the input asks for (only when creating).
+    fn input_code(input: &Self::Input) -> Option<&str>;
+    /// A new row with the defaults, or `None` when this kind is not created here.
+    fn blank(code: &str, now: NaiveDateTime) -> Option<Self>;
+    /// What a new row must be given (its name, …).
+    fn required(input: &Self::Input, errors: &mut Vec<FieldError>);
+    /// Applies the input to the row, collecting every field error.
+    fn apply(
+        conn: &mut DbConnection,
+        row: &mut Self,
+        input: Self::Input,
+        errors: &mut Vec<FieldError>,
+    ) -> AppResult<()>;
+    fn insert(conn: &mut DbConnection, row: &Self) -> AppResult<()>;
+    /// Stamps the row `now` and stores its editable columns.
+    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()>;
+}
+
+/// The members of [`Editable`] every kind stored under a `code` shares: its table, the
+/// finder that answers 404 and the one that answers `None`. The input names its `code`.
+macro_rules! stored_by_code {
+    ($table:ident, $get:ident, $find:ident) => {
+        fn code(&self) -> &str {
+            &self.code
+        }
+        fn get(conn: &mut DbConnection, code: &str) -> AppResult<Self> {
+            $get(conn, code)
+        }
+        fn exists(conn: &mut DbConnection, code: &str) -> AppResult<bool> {
+            Ok($find(conn, code)?.is_some())
+        }
+        fn input_code(input: &Self::Input) -> Option<&str> {
+            input.code.as_deref()
+        }
+        fn insert(conn: &mut DbConnection, row: &Self) -> AppResult<()> {
+            diesel::insert_into($table::table)
+                .values(row)
+                .execute(conn)?;
+            Ok(())
+        }
+    };
+}
+
+/// Creates (`code` none) or changes a row of reference data, with its audit entry.
+pub fn save<T: Editable>(
     conn: &mut DbConnection,
     actor: &Actor,
     now: NaiveDateTime,
     code: Option<&str>,
-    input: DepartmentInput,
-) -> AppResult<Department> {
+    input: T::Input,
+) -> AppResult<T> {
     let mut errors = Vec::new();
-    check_optional_email(&input.email, &mut errors);
     let (before, mut row) = match code {
         Some(code) => {
-            if input.code.as_deref().is_some_and(|c| c != code) {
-                errors.push(FieldError::new("code", "部门代码不能修改"));
+            if T::input_code(&input).is_some_and(|c| c != code) {
+                errors.push(FieldError::new("code", format!("{}代码不能修改", T::NOUN)));
             }
-            let before = department(conn, code)?;
+            let before = T::get(conn, code)?;
             (Some(before.clone()), before)
         }
         None => {
-            let code = input.code.clone().unwrap_or_default().trim().to_uppercase();
-            check_code(&code, &mut errors);
-            if input.name.is_none() {
-                errors.push(FieldError::new("name", "请填写部门名称"));
-            }
-            if departments::table
-                .find(&code)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0
-            {
-                errors.push(FieldError::new("code", format!("部门代码 {code} 已存在")));
-            }
-            let row = Department {
-                code,
-                name: String::new(),
-                duties: String::new(),
-                is_coordination_office: 0,
-                email: None,
-                sort_order: 1000,
-                active: 1,
-                created_at: now,
-                updated_at: now,
+            let code = T::input_code(&input).unwrap_or_default().trim().to_owned();
+            let Some(row) = T::blank(&code, now) else {
+                return Err(AppError::Forbidden(format!("{}不能在这里新增。", T::NOUN)));
             };
+            check_code(row.code(), &mut errors);
+            T::required(&input, &mut errors);
+            if T::exists(conn, row.code())? {
+                errors.push(FieldError::new(
+                    "code",
+                    format!("{}代码 {} 已存在", T::NOUN, row.code()),
+                ));
+            }
             (None, row)
         }
     };
-    if let Some(n) = input.name {
-        check_name(&n, &mut errors);
-        row.name = n.trim().to_owned();
-    }
-    if let Some(d) = input.duties {
-        row.duties = d.trim().to_owned();
-    }
-    if let Some(e) = input.email {
-        row.email = Some(e.trim().to_lowercase()).filter(|e| !e.is_empty());
-    }
-    if let Some(s) = input.sort_order {
-        row.sort_order = s;
-    }
-    if let Some(a) = input.active {
-        if !a && row.is_coordination_office != 0 {
-            errors.push(FieldError::new("active", "协调机制办公室不能停用"));
-        }
-        row.active = i32::from(a);
-    }
+    T::apply(conn, &mut row, input, &mut errors)?;
     done(errors)?;
-    row.updated_at = now;
     match before {
         None => {
-            diesel::insert_into(departments::table)
-                .values(&row)
-                .execute(conn)?;
-            audit_created(
-                conn,
-                actor,
-                now,
-                "department",
-                &row.code,
-                serde_json::json!(DepartmentView::from(&row)),
-            )?;
+            T::insert(conn, &row)?;
+            let after = serde_json::json!(T::View::from(&row));
+            audit_created(conn, actor, now, T::ENTITY, row.code(), after)?;
         }
         Some(before) => {
-            diesel::update(departments::table.find(&row.code))
-                .set((
-                    departments::name.eq(&row.name),
-                    departments::duties.eq(&row.duties),
-                    departments::email.eq(&row.email),
-                    departments::sort_order.eq(row.sort_order),
-                    departments::active.eq(row.active),
-                    departments::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            audit_changed(
-                conn,
-                actor,
-                now,
-                "department",
-                &row.code,
-                serde_json::json!(DepartmentView::from(&before)),
-                serde_json::json!(DepartmentView::from(&row)),
-            )?;
+            T::update(conn, &mut row, now)?;
+            let before = serde_json::json!(T::View::from(&before));
+            let after = serde_json::json!(T::View::from(&row));
+            audit_changed(conn, actor, now, T::ENTITY, row.code(), before, after)?;
         }
     }
     Ok(row)
+}
+
+/// The name, order and active flag every kind has.
+fn apply_common(
+    name: Option<String>,
+    sort_order: Option<i32>,
+    row_name: &mut String,
+    row_sort: &mut i32,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(n) = name {
+        check_name(&n, errors);
+        *row_name = n.trim().to_owned();
+    }
+    if let Some(s) = sort_order {
+        *row_sort = s;
+    }
+}
+
+fn email_of(e: &str) -> Option<String> {
+    Some(e.trim().to_lowercase()).filter(|e| !e.is_empty())
+}
+
+impl Editable for Department {
+    type Input = DepartmentInput;
+    type View = DepartmentView;
+    const ENTITY: &'static str = "department";
+    const NOUN: &'static str = "部门";
+
+    stored_by_code!(departments, department, find_department);
+    fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
+        Some(Department {
+            code: code.to_uppercase(),
+            name: String::new(),
+            duties: String::new(),
+            is_coordination_office: 0,
+            email: None,
+            sort_order: 1000,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+    fn required(input: &DepartmentInput, errors: &mut Vec<FieldError>) {
+        if input.name.is_none() {
+            errors.push(FieldError::new("name", "请填写部门名称"));
+        }
+    }
+    fn apply(
+        _: &mut DbConnection,
+        row: &mut Self,
+        input: DepartmentInput,
+        errors: &mut Vec<FieldError>,
+    ) -> AppResult<()> {
+        check_optional_email(&input.email, errors);
+        apply_common(
+            input.name,
+            input.sort_order,
+            &mut row.name,
+            &mut row.sort_order,
+            errors,
+        );
+        if let Some(d) = input.duties {
+            row.duties = d.trim().to_owned();
+        }
+        if let Some(e) = input.email {
+            row.email = email_of(&e);
+        }
+        if let Some(a) = input.active {
+            if !a && row.is_coordination_office != 0 {
+                errors.push(FieldError::new("active", "协调机制办公室不能停用"));
+            }
+            row.active = i32::from(a);
+        }
+        Ok(())
+    }
+    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
+        row.updated_at = now;
+        diesel::update(departments::table.find(&row.code))
+            .set((
+                departments::name.eq(&row.name),
+                departments::duties.eq(&row.duties),
+                departments::email.eq(&row.email),
+                departments::sort_order.eq(row.sort_order),
+                departments::active.eq(row.active),
+                departments::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -682,102 +781,64 @@ pub struct TownshipInput {
     pub active: Option<bool>,
 }
 
-pub fn save_township(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    now: NaiveDateTime,
-    code: Option<&str>,
-    input: TownshipInput,
-) -> AppResult<Township> {
-    let mut errors = Vec::new();
-    check_optional_email(&input.email, &mut errors);
-    let (before, mut row) = match code {
-        Some(code) => {
-            if input.code.as_deref().is_some_and(|c| c != code) {
-                errors.push(FieldError::new("code", "街镇代码不能修改"));
-            }
-            let before = township(conn, code)?;
-            (Some(before.clone()), before)
-        }
-        None => {
-            let code = input.code.clone().unwrap_or_default().trim().to_uppercase();
-            check_code(&code, &mut errors);
-            if input.name.is_none() {
-                errors.push(FieldError::new("name", "请填写街镇名称"));
-            }
-            if townships::table
-                .find(&code)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0
-            {
-                errors.push(FieldError::new("code", format!("街镇代码 {code} 已存在")));
-            }
-            (
-                None,
-                Township {
-                    code,
-                    name: String::new(),
-                    email: None,
-                    sort_order: 1000,
-                    active: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )
-        }
-    };
-    if let Some(n) = input.name {
-        check_name(&n, &mut errors);
-        row.name = n.trim().to_owned();
+impl Editable for Township {
+    type Input = TownshipInput;
+    type View = TownshipView;
+    const ENTITY: &'static str = "township";
+    const NOUN: &'static str = "街镇";
+
+    stored_by_code!(townships, township, find_township);
+    fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
+        Some(Township {
+            code: code.to_uppercase(),
+            name: String::new(),
+            email: None,
+            sort_order: 1000,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        })
     }
-    if let Some(e) = input.email {
-        row.email = Some(e.trim().to_lowercase()).filter(|e| !e.is_empty());
-    }
-    if let Some(s) = input.sort_order {
-        row.sort_order = s;
-    }
-    if let Some(a) = input.active {
-        row.active = i32::from(a);
-    }
-    done(errors)?;
-    row.updated_at = now;
-    match before {
-        None => {
-            diesel::insert_into(townships::table)
-                .values(&row)
-                .execute(conn)?;
-            audit_created(
-                conn,
-                actor,
-                now,
-                "township",
-                &row.code,
-                serde_json::json!(TownshipView::from(&row)),
-            )?;
-        }
-        Some(before) => {
-            diesel::update(townships::table.find(&row.code))
-                .set((
-                    townships::name.eq(&row.name),
-                    townships::email.eq(&row.email),
-                    townships::sort_order.eq(row.sort_order),
-                    townships::active.eq(row.active),
-                    townships::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            audit_changed(
-                conn,
-                actor,
-                now,
-                "township",
-                &row.code,
-                serde_json::json!(TownshipView::from(&before)),
-                serde_json::json!(TownshipView::from(&row)),
-            )?;
+    fn required(input: &TownshipInput, errors: &mut Vec<FieldError>) {
+        if input.name.is_none() {
+            errors.push(FieldError::new("name", "请填写街镇名称"));
         }
     }
-    Ok(row)
+    fn apply(
+        _: &mut DbConnection,
+        row: &mut Self,
+        input: TownshipInput,
+        errors: &mut Vec<FieldError>,
+    ) -> AppResult<()> {
+        check_optional_email(&input.email, errors);
+        apply_common(
+            input.name,
+            input.sort_order,
+            &mut row.name,
+            &mut row.sort_order,
+            errors,
+        );
+        if let Some(e) = input.email {
+            row.email = email_of(&e);
+        }
+        if let Some(a) = input.active {
+            row.active = i32::from(a);
+        }
+        Ok(())
+    }
+    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
+        row.updated_at = now;
+        diesel::update(townships::table.find(&row.code))
+            .set((
+                townships::name.eq(&row.name),
+                townships::email.eq(&row.email),
+                townships::sort_order.eq(row.sort_order),
+                townships::active.eq(row.active),
+                townships::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -794,138 +855,100 @@ pub struct LeadCategoryInput {
     pub active: Option<bool>,
 }
 
-pub fn save_lead_category(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    now: NaiveDateTime,
-    code: Option<&str>,
-    input: LeadCategoryInput,
-) -> AppResult<LeadCategory> {
-    let mut errors = Vec::new();
-    let (before, mut row) = match code {
-        Some(code) => {
-            if input.code.as_deref().is_some_and(|c| c != code) {
-                errors.push(FieldError::new("code", "类别代码不能修改"));
-            }
-            let before = lead_category(conn, code)?;
-            (Some(before.clone()), before)
+impl Editable for LeadCategory {
+    type Input = LeadCategoryInput;
+    type View = LeadCategoryView;
+    const ENTITY: &'static str = "lead_category";
+    const NOUN: &'static str = "类别";
+
+    stored_by_code!(lead_categories, lead_category, find_lead_category);
+    fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
+        Some(LeadCategory {
+            code: code.to_lowercase(),
+            name: String::new(),
+            primary_department: String::new(),
+            assisting_departments: String::new(),
+            basis: String::new(),
+            mining_related: 0,
+            sort_order: 1000,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+    fn required(input: &LeadCategoryInput, errors: &mut Vec<FieldError>) {
+        if input.name.is_none() {
+            errors.push(FieldError::new("name", "请填写类别名称"));
         }
-        None => {
-            let code = input.code.clone().unwrap_or_default().trim().to_lowercase();
-            check_code(&code, &mut errors);
-            if input.name.is_none() {
-                errors.push(FieldError::new("name", "请填写类别名称"));
-            }
-            if input.primary_department.is_none() {
-                errors.push(FieldError::new("primary_department", "请选择主办部门"));
-            }
-            if lead_categories::table
-                .find(&code)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0
+        if input.primary_department.is_none() {
+            errors.push(FieldError::new("primary_department", "请选择主办部门"));
+        }
+    }
+    fn apply(
+        conn: &mut DbConnection,
+        row: &mut Self,
+        input: LeadCategoryInput,
+        errors: &mut Vec<FieldError>,
+    ) -> AppResult<()> {
+        apply_common(
+            input.name,
+            input.sort_order,
+            &mut row.name,
+            &mut row.sort_order,
+            errors,
+        );
+        if let Some(p) = input.primary_department {
+            let p = p.trim().to_uppercase();
+            active_department(conn, "primary_department", &p, errors)?;
+            row.primary_department = p;
+        }
+        if let Some(list) = input.assisting_departments {
+            let mut codes: Vec<String> = Vec::new();
+            for c in list
+                .iter()
+                .map(|c| c.trim().to_uppercase())
+                .filter(|c| !c.is_empty())
             {
-                errors.push(FieldError::new("code", format!("类别代码 {code} 已存在")));
+                active_department(conn, "assisting_departments", &c, errors)?;
+                if !codes.contains(&c) {
+                    codes.push(c);
+                }
             }
-            (
-                None,
-                LeadCategory {
-                    code,
-                    name: String::new(),
-                    primary_department: String::new(),
-                    assisting_departments: String::new(),
-                    basis: String::new(),
-                    mining_related: 0,
-                    sort_order: 1000,
-                    active: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )
+            row.assisting_departments = codes.join(",");
         }
-    };
-    if let Some(n) = input.name {
-        check_name(&n, &mut errors);
-        row.name = n.trim().to_owned();
-    }
-    if let Some(p) = input.primary_department {
-        let p = p.trim().to_uppercase();
-        active_department(conn, "primary_department", &p, &mut errors)?;
-        row.primary_department = p;
-    }
-    if let Some(list) = input.assisting_departments {
-        let mut codes: Vec<String> = Vec::new();
-        for c in list
-            .iter()
-            .map(|c| c.trim().to_uppercase())
-            .filter(|c| !c.is_empty())
-        {
-            active_department(conn, "assisting_departments", &c, &mut errors)?;
-            if !codes.contains(&c) {
-                codes.push(c);
-            }
+        if split_codes(&row.assisting_departments).contains(&row.primary_department) {
+            errors.push(FieldError::new(
+                "assisting_departments",
+                "协办部门不能与主办部门相同",
+            ));
         }
-        row.assisting_departments = codes.join(",");
-    }
-    if split_codes(&row.assisting_departments).contains(&row.primary_department) {
-        errors.push(FieldError::new(
-            "assisting_departments",
-            "协办部门不能与主办部门相同",
-        ));
-    }
-    if let Some(b) = input.basis {
-        row.basis = b.trim().to_owned();
-    }
-    if let Some(m) = input.mining_related {
-        row.mining_related = i32::from(m);
-    }
-    if let Some(s) = input.sort_order {
-        row.sort_order = s;
-    }
-    if let Some(a) = input.active {
-        row.active = i32::from(a);
-    }
-    done(errors)?;
-    row.updated_at = now;
-    match before {
-        None => {
-            diesel::insert_into(lead_categories::table)
-                .values(&row)
-                .execute(conn)?;
-            audit_created(
-                conn,
-                actor,
-                now,
-                "lead_category",
-                &row.code,
-                serde_json::json!(LeadCategoryView::from(&row)),
-            )?;
+        if let Some(b) = input.basis {
+            row.basis = b.trim().to_owned();
         }
-        Some(before) => {
-            diesel::update(lead_categories::table.find(&row.code))
-                .set((
-                    lead_categories::name.eq(&row.name),
-                    lead_categories::primary_department.eq(&row.primary_department),
-                    lead_categories::assisting_departments.eq(&row.assisting_departments),
-                    lead_categories::basis.eq(&row.basis),
-                    lead_categories::mining_related.eq(row.mining_related),
-                    lead_categories::sort_order.eq(row.sort_order),
-                    lead_categories::active.eq(row.active),
-                    lead_categories::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            audit_changed(
-                conn,
-                actor,
-                now,
-                "lead_category",
-                &row.code,
-                serde_json::json!(LeadCategoryView::from(&before)),
-                serde_json::json!(LeadCategoryView::from(&row)),
-            )?;
+        if let Some(m) = input.mining_related {
+            row.mining_related = i32::from(m);
         }
+        if let Some(a) = input.active {
+            row.active = i32::from(a);
+        }
+        Ok(())
     }
-    Ok(row)
+    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
+        row.updated_at = now;
+        diesel::update(lead_categories::table.find(&row.code))
+            .set((
+                lead_categories::name.eq(&row.name),
+                lead_categories::primary_department.eq(&row.primary_department),
+                lead_categories::assisting_departments.eq(&row.assisting_departments),
+                lead_categories::basis.eq(&row.basis),
+                lead_categories::mining_related.eq(row.mining_related),
+                lead_categories::sort_order.eq(row.sort_order),
+                lead_categories::active.eq(row.active),
+                lead_categories::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -939,64 +962,80 @@ pub struct PermitTypeInput {
     pub active: Option<bool>,
 }
 
-/// Permit types are fixed by law; admins adjust their names, warning windows and notes.
-pub fn update_permit_type(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    now: NaiveDateTime,
-    code: &str,
-    input: PermitTypeInput,
-) -> AppResult<PermitType> {
-    let before = permit_type(conn, code)?;
-    let mut row = before.clone();
-    let mut errors = Vec::new();
-    if let Some(n) = input.name {
-        check_name(&n, &mut errors);
-        row.name = n.trim().to_owned();
+impl Editable for PermitType {
+    type Input = PermitTypeInput;
+    type View = PermitTypeView;
+    const ENTITY: &'static str = "permit_type";
+    const NOUN: &'static str = "证照类型";
+
+    fn code(&self) -> &str {
+        &self.code
     }
-    if let Some(d) = input.issuing_department {
-        let d = d.trim().to_uppercase();
-        active_department(conn, "issuing_department", &d, &mut errors)?;
-        row.issuing_department = d;
+    fn get(conn: &mut DbConnection, code: &str) -> AppResult<Self> {
+        permit_type(conn, code)
     }
-    if let Some(days) = input.expiry_warning_days {
-        if !(1..=730).contains(&days) {
-            errors.push(FieldError::new(
-                "expiry_warning_days",
-                "到期提醒天数应在 1 到 730 之间",
-            ));
+    fn exists(conn: &mut DbConnection, code: &str) -> AppResult<bool> {
+        Ok(find_permit_type(conn, code)?.is_some())
+    }
+    fn input_code(_: &PermitTypeInput) -> Option<&str> {
+        None
+    }
+    /// Permit types are fixed by law: none is added here.
+    fn blank(_: &str, _: NaiveDateTime) -> Option<Self> {
+        None
+    }
+    fn required(_: &PermitTypeInput, _: &mut Vec<FieldError>) {}
+    fn apply(
+        conn: &mut DbConnection,
+        row: &mut Self,
+        input: PermitTypeInput,
+        errors: &mut Vec<FieldError>,
+    ) -> AppResult<()> {
+        apply_common(
+            input.name,
+            input.sort_order,
+            &mut row.name,
+            &mut row.sort_order,
+            errors,
+        );
+        if let Some(d) = input.issuing_department {
+            let d = d.trim().to_uppercase();
+            active_department(conn, "issuing_department", &d, errors)?;
+            row.issuing_department = d;
         }
-        row.expiry_warning_days = days;
+        if let Some(days) = input.expiry_warning_days {
+            if !(1..=730).contains(&days) {
+                errors.push(FieldError::new(
+                    "expiry_warning_days",
+                    "到期提醒天数应在 1 到 730 之间",
+                ));
+            }
+            row.expiry_warning_days = days;
+        }
+        if let Some(n) = input.notes {
+            row.notes = n.trim().to_owned();
+        }
+        if let Some(a) = input.active {
+            row.active = i32::from(a);
+        }
+        Ok(())
     }
-    if let Some(n) = input.notes {
-        row.notes = n.trim().to_owned();
+    fn insert(_: &mut DbConnection, _: &Self) -> AppResult<()> {
+        Err(AppError::internal("permit types are not added"))
     }
-    if let Some(s) = input.sort_order {
-        row.sort_order = s;
+    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
+        row.updated_at = now;
+        diesel::update(permit_types::table.find(&row.code))
+            .set((
+                permit_types::name.eq(&row.name),
+                permit_types::issuing_department.eq(&row.issuing_department),
+                permit_types::expiry_warning_days.eq(row.expiry_warning_days),
+                permit_types::notes.eq(&row.notes),
+                permit_types::sort_order.eq(row.sort_order),
+                permit_types::active.eq(row.active),
+                permit_types::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
     }
-    if let Some(a) = input.active {
-        row.active = i32::from(a);
-    }
-    done(errors)?;
-    diesel::update(permit_types::table.find(code))
-        .set((
-            permit_types::name.eq(&row.name),
-            permit_types::issuing_department.eq(&row.issuing_department),
-            permit_types::expiry_warning_days.eq(row.expiry_warning_days),
-            permit_types::notes.eq(&row.notes),
-            permit_types::sort_order.eq(row.sort_order),
-            permit_types::active.eq(row.active),
-            permit_types::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    audit_changed(
-        conn,
-        actor,
-        now,
-        "permit_type",
-        code,
-        serde_json::json!(PermitTypeView::from(&before)),
-        serde_json::json!(PermitTypeView::from(&row)),
-    )?;
-    Ok(row)
 }

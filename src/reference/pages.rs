@@ -225,7 +225,7 @@ async fn department_create(
     let result = match department_input(&f, true) {
         Ok(input) => {
             api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
-                reference::save_department(c, a, n, None, input)
+                reference::save::<reference::Department>(c, a, n, None, input)
             })
             .await
         }
@@ -306,7 +306,7 @@ async fn department_save(
     let result = match department_input(&f, false) {
         Ok(input) => {
             api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-                reference::save_department(cn, a, n, Some(&c), input)
+                reference::save::<reference::Department>(cn, a, n, Some(&c), input)
             })
             .await
         }
@@ -438,7 +438,7 @@ async fn township_create(
     let result = match township_input(&f, true) {
         Ok(input) => {
             api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
-                reference::save_township(c, a, n, None, input)
+                reference::save::<reference::Township>(c, a, n, None, input)
             })
             .await
         }
@@ -518,7 +518,7 @@ async fn township_save(
     let result = match township_input(&f, false) {
         Ok(input) => {
             api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-                reference::save_township(cn, a, n, Some(&c), input)
+                reference::save::<reference::Township>(cn, a, n, Some(&c), input)
             })
             .await
         }
@@ -729,7 +729,7 @@ async fn category_save(
     let c = code.clone();
     let result = if errors.is_empty() {
         api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-            reference::save_lead_category(cn, a, n, Some(&c), input)
+            reference::save::<reference::LeadCategory>(cn, a, n, Some(&c), input)
         })
         .await
     } else {
@@ -908,7 +908,7 @@ async fn permit_type_save(
     let c = code.clone();
     let result = if errors.is_empty() {
         api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-            reference::update_permit_type(cn, a, n, &c, input)
+            reference::save::<reference::PermitType>(cn, a, n, Some(&c), input)
         })
         .await
     } else {
