@@ -16,22 +16,44 @@ use crate::web::kit::signed_in;
 use crate::web::kit::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use reference::{Department, LeadCategory, PermitType, Township};
     cfg.route("/departments", web::get().to(departments_list))
-        .route("/departments/new", web::get().to(department_new))
-        .route("/departments/new", web::post().to(department_create))
-        .route("/departments/{code}", web::get().to(department_edit))
-        .route("/departments/{code}", web::post().to(department_save))
+        .route("/departments/new", web::get().to(new_page::<Department>))
+        .route(
+            "/departments/new",
+            web::post().to(create_page::<Department>),
+        )
+        .route(
+            "/departments/{code}",
+            web::get().to(edit_page::<Department>),
+        )
+        .route(
+            "/departments/{code}",
+            web::post().to(save_page::<Department>),
+        )
         .route("/townships", web::get().to(townships_list))
-        .route("/townships/new", web::get().to(township_new))
-        .route("/townships/new", web::post().to(township_create))
-        .route("/townships/{code}", web::get().to(township_edit))
-        .route("/townships/{code}", web::post().to(township_save))
+        .route("/townships/new", web::get().to(new_page::<Township>))
+        .route("/townships/new", web::post().to(create_page::<Township>))
+        .route("/townships/{code}", web::get().to(edit_page::<Township>))
+        .route("/townships/{code}", web::post().to(save_page::<Township>))
         .route("/lead-categories", web::get().to(categories_list))
-        .route("/lead-categories/{code}", web::get().to(category_edit))
-        .route("/lead-categories/{code}", web::post().to(category_save))
+        .route(
+            "/lead-categories/{code}",
+            web::get().to(edit_page::<LeadCategory>),
+        )
+        .route(
+            "/lead-categories/{code}",
+            web::post().to(save_page::<LeadCategory>),
+        )
         .route("/permit-types", web::get().to(permit_types_list))
-        .route("/permit-types/{code}", web::get().to(permit_type_edit))
-        .route("/permit-types/{code}", web::post().to(permit_type_save))
+        .route(
+            "/permit-types/{code}",
+            web::get().to(edit_page::<PermitType>),
+        )
+        .route(
+            "/permit-types/{code}",
+            web::post().to(save_page::<PermitType>),
+        )
         .route("/calendar", web::get().to(calendar));
 }
 // ---- reference data -----------------------------------------------------------------------
@@ -190,133 +212,6 @@ fn department_input(f: &DepartmentForm, is_new: bool) -> Result<DepartmentInput,
     })
 }
 
-async fn department_new(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    ps: PageSession,
-) -> PageResult {
-    let s = signed_in!(ps, req);
-    authz::require(&s.principal, Action::EditReferenceData).page(&s)?;
-    let f = DepartmentForm {
-        active: Some("true".into()),
-        sort_order: "100".into(),
-        ..Default::default()
-    };
-    let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
-    Ok(ref_page(
-        ctx,
-        "新增成员单位".into(),
-        true,
-        "/departments/new".into(),
-        department_fields(&f, true),
-        &[],
-        "/departments",
-        Vec::new(),
-    ))
-}
-
-async fn department_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<DepartmentForm>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let result = match department_input(&f, true) {
-        Ok(input) => {
-            api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
-                reference::save::<reference::Department>(c, a, n, None, input)
-            })
-            .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    submitted!(result, s, Ok(d) => &format!("/departments/{}?ok=created", d.code), Invalid(errors) => {
-        let ctx = page_ctx(&state, &s, &req, "新增成员单位", "/departments").await;
-        Ok(ref_page(
-            ctx,
-            "新增成员单位".into(),
-            true,
-            "/departments/new".into(),
-            department_fields(&f, true),
-            &errors,
-            "/departments",
-            Vec::new(),
-        ))
-    })
-}
-
-async fn department_form(
-    state: &web::Data<AppState>,
-    s: &Session,
-    req: &HttpRequest,
-    code: &str,
-    form: Option<&DepartmentForm>,
-    errors: &[FieldError],
-) -> PageResult {
-    let st = state.clone();
-    let c = code.to_owned();
-    let d = blocking(move || st.db.read(|conn| reference::department(conn, &c)))
-        .await
-        .page(s)?;
-    let loaded = DepartmentForm {
-        code: d.code.clone(),
-        name: d.name.clone(),
-        duties: d.duties.clone(),
-        email: d.email.clone().unwrap_or_default(),
-        sort_order: d.sort_order.to_string(),
-        active: (d.active != 0).then(|| "true".into()),
-    };
-    let f = form.unwrap_or(&loaded);
-    let history = entity_history(state, "department", code).await.page(s)?;
-    let heading = format!("{}（{}）", d.name, d.code);
-    let ctx = page_ctx(state, s, req, &heading, "/departments").await;
-    Ok(ref_page(
-        ctx,
-        heading,
-        authz::allowed(&s.principal, Action::EditReferenceData),
-        format!("/departments/{code}"),
-        department_fields(f, false),
-        errors,
-        "/departments",
-        history,
-    ))
-}
-
-async fn department_edit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    ps: PageSession,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = signed_in!(ps, req);
-    authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
-    department_form(&state, &s, &req, &code, None, &[]).await
-}
-
-async fn department_save(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<DepartmentForm>,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let c = code.clone();
-    let result = match department_input(&f, false) {
-        Ok(input) => {
-            api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-                reference::save::<reference::Department>(cn, a, n, Some(&c), input)
-            })
-            .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    submitted!(result, s, Ok(d) => &format!("/departments/{}?ok=saved", d.code), Invalid(errors) => {
-        department_form(&state, &s, &req, &code, Some(&f), &errors).await
-    })
-}
-
 async fn townships_list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -404,128 +299,6 @@ fn township_input(f: &TownshipForm, is_new: bool) -> Result<TownshipInput, Vec<F
         email: Some(f.email.clone()),
         sort_order,
         active: Some(f.active.is_some()),
-    })
-}
-
-async fn township_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
-    let s = signed_in!(ps, req);
-    authz::require(&s.principal, Action::EditReferenceData).page(&s)?;
-    let f = TownshipForm {
-        active: Some("true".into()),
-        sort_order: "100".into(),
-        ..Default::default()
-    };
-    let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
-    Ok(ref_page(
-        ctx,
-        "新增街镇".into(),
-        true,
-        "/townships/new".into(),
-        township_fields(&f, true),
-        &[],
-        "/townships",
-        Vec::new(),
-    ))
-}
-
-async fn township_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<TownshipForm>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let result = match township_input(&f, true) {
-        Ok(input) => {
-            api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
-                reference::save::<reference::Township>(c, a, n, None, input)
-            })
-            .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    submitted!(result, s, Ok(t) => &format!("/townships/{}?ok=created", t.code), Invalid(errors) => {
-        let ctx = page_ctx(&state, &s, &req, "新增街镇", "/townships").await;
-        Ok(ref_page(
-            ctx,
-            "新增街镇".into(),
-            true,
-            "/townships/new".into(),
-            township_fields(&f, true),
-            &errors,
-            "/townships",
-            Vec::new(),
-        ))
-    })
-}
-
-async fn township_form(
-    state: &web::Data<AppState>,
-    s: &Session,
-    req: &HttpRequest,
-    code: &str,
-    form: Option<&TownshipForm>,
-    errors: &[FieldError],
-) -> PageResult {
-    let st = state.clone();
-    let c = code.to_owned();
-    let t = blocking(move || st.db.read(|conn| reference::township(conn, &c)))
-        .await
-        .page(s)?;
-    let loaded = TownshipForm {
-        code: t.code.clone(),
-        name: t.name.clone(),
-        email: t.email.clone().unwrap_or_default(),
-        sort_order: t.sort_order.to_string(),
-        active: (t.active != 0).then(|| "true".into()),
-    };
-    let f = form.unwrap_or(&loaded);
-    let history = entity_history(state, "township", code).await.page(s)?;
-    let heading = format!("{}（{}）", t.name, t.code);
-    let ctx = page_ctx(state, s, req, &heading, "/townships").await;
-    Ok(ref_page(
-        ctx,
-        heading,
-        authz::allowed(&s.principal, Action::EditReferenceData),
-        format!("/townships/{code}"),
-        township_fields(f, false),
-        errors,
-        "/townships",
-        history,
-    ))
-}
-
-async fn township_edit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    ps: PageSession,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = signed_in!(ps, req);
-    authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
-    township_form(&state, &s, &req, &code, None, &[]).await
-}
-
-async fn township_save(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<TownshipForm>,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let c = code.clone();
-    let result = match township_input(&f, false) {
-        Ok(input) => {
-            api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-                reference::save::<reference::Township>(cn, a, n, Some(&c), input)
-            })
-            .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    submitted!(result, s, Ok(t) => &format!("/townships/{}?ok=saved", t.code), Invalid(errors) => {
-        township_form(&state, &s, &req, &code, Some(&f), &errors).await
     })
 }
 
@@ -654,92 +427,6 @@ fn category_fields(f: &CategoryForm, deps: Vec<(String, String)>) -> Vec<Field> 
     ]
 }
 
-async fn category_form(
-    state: &web::Data<AppState>,
-    s: &Session,
-    req: &HttpRequest,
-    code: &str,
-    form: Option<&CategoryForm>,
-    errors: &[FieldError],
-) -> PageResult {
-    let st = state.clone();
-    let c = code.to_owned();
-    let row = blocking(move || st.db.read(|conn| reference::lead_category(conn, &c)))
-        .await
-        .page(s)?;
-    let loaded = CategoryForm {
-        name: row.name.clone(),
-        primary_department: row.primary_department.clone(),
-        assisting_departments: row.assisting_departments.clone(),
-        basis: row.basis.clone(),
-        mining_related: (row.mining_related != 0).then(|| "true".into()),
-        sort_order: row.sort_order.to_string(),
-        active: (row.active != 0).then(|| "true".into()),
-    };
-    let f = form.unwrap_or(&loaded);
-    let deps = department_options(state).await.page(s)?;
-    let history = entity_history(state, "lead_category", code).await.page(s)?;
-    let heading = format!("线索类别：{}", row.name);
-    let ctx = page_ctx(state, s, req, &heading, "/lead-categories").await;
-    Ok(ref_page(
-        ctx,
-        heading,
-        authz::allowed(&s.principal, Action::EditReferenceData),
-        format!("/lead-categories/{code}"),
-        category_fields(f, deps),
-        errors,
-        "/lead-categories",
-        history,
-    ))
-}
-
-async fn category_edit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    ps: PageSession,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = signed_in!(ps, req);
-    authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
-    category_form(&state, &s, &req, &code, None, &[]).await
-}
-
-async fn category_save(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<CategoryForm>,
-    code: web::Path<String>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let mut errors = Vec::new();
-    let sort_order = parse_int(&mut errors, "sort_order", &f.sort_order);
-    let input = LeadCategoryInput {
-        code: None,
-        name: Some(f.name.clone()),
-        primary_department: Some(f.primary_department.clone()),
-        assisting_departments: Some(reference::split_codes(
-            &f.assisting_departments.replace('，', ","),
-        )),
-        basis: Some(f.basis.clone()),
-        mining_related: Some(f.mining_related.is_some()),
-        sort_order,
-        active: Some(f.active.is_some()),
-    };
-    let c = code.clone();
-    let result = if errors.is_empty() {
-        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-            reference::save::<reference::LeadCategory>(cn, a, n, Some(&c), input)
-        })
-        .await
-    } else {
-        Err(AppError::Validation(errors))
-    };
-    submitted!(result, s, Ok(row) => &format!("/lead-categories/{}?ok=saved", row.code), Invalid(errors) => {
-        category_form(&state, &s, &req, &code, Some(&f), &errors).await
-    })
-}
-
 async fn permit_types_list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -837,86 +524,305 @@ fn permit_type_fields(f: &PermitTypeForm, deps: Vec<(String, String)>) -> Vec<Fi
     ]
 }
 
-async fn permit_type_form(
+/// One kind of reference data as its pages edit it: the form, its fields and how it
+/// becomes the kind's input. The handlers below are the same for every kind.
+trait EditPage: reference::Editable + Send + 'static
+where
+    Self::Input: Send + 'static,
+{
+    type Form: serde::de::DeserializeOwned + Default + Send + 'static;
+    /// Where its list is, e.g. `/departments`; a row's page is at `BASE/{code}`.
+    const BASE: &'static str;
+    /// The heading of the page that adds one (kinds added here only).
+    const NEW: &'static str = "";
+    /// The form of a new row.
+    fn new_form() -> Self::Form {
+        Self::Form::default()
+    }
+    fn form_of(&self) -> Self::Form;
+    fn heading(&self) -> String;
+    fn fields(f: &Self::Form, is_new: bool, departments: Vec<(String, String)>) -> Vec<Field>;
+    fn input(f: &Self::Form, is_new: bool) -> Result<Self::Input, Vec<FieldError>>;
+}
+
+async fn new_page<E: EditPage>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::EditReferenceData).page(&s)?;
+    new_form::<E>(&state, &s, &req, &E::new_form(), &[]).await
+}
+
+async fn new_form<E: EditPage>(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    f: &E::Form,
+    errors: &[FieldError],
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
+    let deps = department_options(state).await.page(s)?;
+    let ctx = page_ctx(state, s, req, E::NEW, E::BASE).await;
+    Ok(ref_page(
+        ctx,
+        E::NEW.into(),
+        true,
+        format!("{}/new", E::BASE),
+        E::fields(f, true, deps),
+        errors,
+        E::BASE,
+        Vec::new(),
+    ))
+}
+
+async fn create_page<E: EditPage>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<E::Form>,
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
+    let s = form.session;
+    let f = form.form;
+    let result = match E::input(&f, true) {
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |c, a, n| {
+                reference::save::<E>(c, a, n, None, input)
+            })
+            .await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    submitted!(result, s, Ok(row) => &format!("{}/{}?ok=created", E::BASE, row.code()), Invalid(errors) => {
+        new_form::<E>(&state, &s, &req, &f, &errors).await
+    })
+}
+
+async fn edit_form<E: EditPage>(
     state: &web::Data<AppState>,
     s: &Session,
     req: &HttpRequest,
     code: &str,
-    form: Option<&PermitTypeForm>,
+    form: Option<&E::Form>,
     errors: &[FieldError],
-) -> PageResult {
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
     let st = state.clone();
     let c = code.to_owned();
-    let row = blocking(move || st.db.read(|conn| reference::permit_type(conn, &c)))
+    let row = blocking(move || st.db.read(|conn| E::get(conn, &c)))
         .await
         .page(s)?;
-    let loaded = PermitTypeForm {
-        name: row.name.clone(),
-        issuing_department: row.issuing_department.clone(),
-        expiry_warning_days: row.expiry_warning_days.to_string(),
-        notes: row.notes.clone(),
-        sort_order: row.sort_order.to_string(),
-        active: (row.active != 0).then(|| "true".into()),
-    };
+    let loaded = row.form_of();
     let f = form.unwrap_or(&loaded);
     let deps = department_options(state).await.page(s)?;
-    let history = entity_history(state, "permit_type", code).await.page(s)?;
-    let heading = format!("证照类型：{}", row.name);
-    let ctx = page_ctx(state, s, req, &heading, "/permit-types").await;
+    let history = entity_history(state, E::ENTITY, code).await.page(s)?;
+    let heading = row.heading();
+    let ctx = page_ctx(state, s, req, &heading, E::BASE).await;
     Ok(ref_page(
         ctx,
         heading,
         authz::allowed(&s.principal, Action::EditReferenceData),
-        format!("/permit-types/{code}"),
-        permit_type_fields(f, deps),
+        format!("{}/{code}", E::BASE),
+        E::fields(f, false, deps),
         errors,
-        "/permit-types",
+        E::BASE,
         history,
     ))
 }
 
-async fn permit_type_edit(
+async fn edit_page<E: EditPage>(
     state: web::Data<AppState>,
     req: HttpRequest,
     ps: PageSession,
     code: web::Path<String>,
-) -> PageResult {
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
     let s = signed_in!(ps, req);
     authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
-    permit_type_form(&state, &s, &req, &code, None, &[]).await
+    edit_form::<E>(&state, &s, &req, &code, None, &[]).await
 }
 
-async fn permit_type_save(
+async fn save_page<E: EditPage>(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<PermitTypeForm>,
+    form: PageForm<E::Form>,
     code: web::Path<String>,
-) -> PageResult {
+) -> PageResult
+where
+    E::Input: Send + 'static,
+{
     let s = form.session;
     let f = form.form;
-    let mut errors = Vec::new();
-    let sort_order = parse_int(&mut errors, "sort_order", &f.sort_order);
-    let days = parse_int(&mut errors, "expiry_warning_days", &f.expiry_warning_days);
-    let input = PermitTypeInput {
-        name: Some(f.name.clone()),
-        issuing_department: Some(f.issuing_department.clone()),
-        expiry_warning_days: days,
-        notes: Some(f.notes.clone()),
-        sort_order,
-        active: Some(f.active.is_some()),
-    };
     let c = code.clone();
-    let result = if errors.is_empty() {
-        api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
-            reference::save::<reference::PermitType>(cn, a, n, Some(&c), input)
-        })
-        .await
-    } else {
-        Err(AppError::Validation(errors))
+    let result = match E::input(&f, false) {
+        Ok(input) => {
+            api::edit_reference(state.clone(), s.principal.clone(), move |cn, a, n| {
+                reference::save::<E>(cn, a, n, Some(&c), input)
+            })
+            .await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
     };
-    submitted!(result, s, Ok(row) => &format!("/permit-types/{}?ok=saved", row.code), Invalid(errors) => {
-        permit_type_form(&state, &s, &req, &code, Some(&f), &errors).await
+    submitted!(result, s, Ok(row) => &format!("{}/{}?ok=saved", E::BASE, row.code()), Invalid(errors) => {
+        edit_form::<E>(&state, &s, &req, &code, Some(&f), &errors).await
     })
+}
+
+fn checked(on: bool) -> Option<String> {
+    on.then(|| "true".into())
+}
+
+impl EditPage for reference::Department {
+    type Form = DepartmentForm;
+    const BASE: &'static str = "/departments";
+    const NEW: &'static str = "新增成员单位";
+    fn new_form() -> DepartmentForm {
+        DepartmentForm {
+            active: checked(true),
+            sort_order: "100".into(),
+            ..Default::default()
+        }
+    }
+    fn form_of(&self) -> DepartmentForm {
+        DepartmentForm {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            duties: self.duties.clone(),
+            email: self.email.clone().unwrap_or_default(),
+            sort_order: self.sort_order.to_string(),
+            active: checked(self.active != 0),
+        }
+    }
+    fn heading(&self) -> String {
+        format!("{}（{}）", self.name, self.code)
+    }
+    fn fields(f: &DepartmentForm, is_new: bool, _: Vec<(String, String)>) -> Vec<Field> {
+        department_fields(f, is_new)
+    }
+    fn input(f: &DepartmentForm, is_new: bool) -> Result<DepartmentInput, Vec<FieldError>> {
+        department_input(f, is_new)
+    }
+}
+
+impl EditPage for reference::Township {
+    type Form = TownshipForm;
+    const BASE: &'static str = "/townships";
+    const NEW: &'static str = "新增街镇";
+    fn new_form() -> TownshipForm {
+        TownshipForm {
+            active: checked(true),
+            sort_order: "100".into(),
+            ..Default::default()
+        }
+    }
+    fn form_of(&self) -> TownshipForm {
+        TownshipForm {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            email: self.email.clone().unwrap_or_default(),
+            sort_order: self.sort_order.to_string(),
+            active: checked(self.active != 0),
+        }
+    }
+    fn heading(&self) -> String {
+        format!("{}（{}）", self.name, self.code)
+    }
+    fn fields(f: &TownshipForm, is_new: bool, _: Vec<(String, String)>) -> Vec<Field> {
+        township_fields(f, is_new)
+    }
+    fn input(f: &TownshipForm, is_new: bool) -> Result<TownshipInput, Vec<FieldError>> {
+        township_input(f, is_new)
+    }
+}
+
+impl EditPage for reference::LeadCategory {
+    type Form = CategoryForm;
+    const BASE: &'static str = "/lead-categories";
+    fn form_of(&self) -> CategoryForm {
+        CategoryForm {
+            name: self.name.clone(),
+            primary_department: self.primary_department.clone(),
+            assisting_departments: self.assisting_departments.clone(),
+            basis: self.basis.clone(),
+            mining_related: checked(self.mining_related != 0),
+            sort_order: self.sort_order.to_string(),
+            active: checked(self.active != 0),
+        }
+    }
+    fn heading(&self) -> String {
+        format!("线索类别：{}", self.name)
+    }
+    fn fields(f: &CategoryForm, _: bool, deps: Vec<(String, String)>) -> Vec<Field> {
+        category_fields(f, deps)
+    }
+    fn input(f: &CategoryForm, _: bool) -> Result<LeadCategoryInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let sort_order = parse_int(&mut errors, "sort_order", &f.sort_order);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(LeadCategoryInput {
+            code: None,
+            name: Some(f.name.clone()),
+            primary_department: Some(f.primary_department.clone()),
+            assisting_departments: Some(reference::split_codes(
+                &f.assisting_departments.replace('，', ","),
+            )),
+            basis: Some(f.basis.clone()),
+            mining_related: Some(f.mining_related.is_some()),
+            sort_order,
+            active: Some(f.active.is_some()),
+        })
+    }
+}
+
+impl EditPage for reference::PermitType {
+    type Form = PermitTypeForm;
+    const BASE: &'static str = "/permit-types";
+    fn form_of(&self) -> PermitTypeForm {
+        PermitTypeForm {
+            name: self.name.clone(),
+            issuing_department: self.issuing_department.clone(),
+            expiry_warning_days: self.expiry_warning_days.to_string(),
+            notes: self.notes.clone(),
+            sort_order: self.sort_order.to_string(),
+            active: checked(self.active != 0),
+        }
+    }
+    fn heading(&self) -> String {
+        format!("证照类型：{}", self.name)
+    }
+    fn fields(f: &PermitTypeForm, _: bool, deps: Vec<(String, String)>) -> Vec<Field> {
+        permit_type_fields(f, deps)
+    }
+    fn input(f: &PermitTypeForm, _: bool) -> Result<PermitTypeInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let sort_order = parse_int(&mut errors, "sort_order", &f.sort_order);
+        let days = parse_int(&mut errors, "expiry_warning_days", &f.expiry_warning_days);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(PermitTypeInput {
+            name: Some(f.name.clone()),
+            issuing_department: Some(f.issuing_department.clone()),
+            expiry_warning_days: days,
+            notes: Some(f.notes.clone()),
+            sort_order,
+            active: Some(f.active.is_some()),
+        })
+    }
 }
 
 // ---- calendar ----
