@@ -191,7 +191,7 @@ pub fn transfer(
         errors.push(FieldError::new("to_department", "请选择接收部门"));
     } else if to == lead.primary_department {
         errors.push(FieldError::new("to_department", "不能转给本部门"));
-    } else if crate::reference::department(conn, &to).is_err() {
+    } else if crate::reference::find_department(conn, &to)?.is_none() {
         errors.push(FieldError::new("to_department", format!("没有部门 {to}")));
     }
     if !errors.is_empty() {

@@ -64,7 +64,10 @@ async fn names(state: &web::Data<AppState>) -> Result<HashMap<String, String>, A
     .await
 }
 
-fn name_of(names: &HashMap<String, String>, code: &str) -> String {
+/// Unit names by code (departments and townships).
+type Names = HashMap<String, String>;
+
+fn name_of(names: &Names, code: &str) -> String {
     names.get(code).cloned().unwrap_or_else(|| code.to_owned())
 }
 
@@ -737,7 +740,44 @@ async fn detail_page(
         .page(s)?;
     let names = names(state).await.page(s)?;
     let l = &v.lead;
-    let assisting: Vec<String> = l.assisting().iter().map(|d| name_of(&names, d)).collect();
+    let mut fields = lead_fields(&v, &names);
+    let general = attach_errors(&mut fields, errors);
+    let mut ctx = page_ctx(state, s, req, &format!("线索 {}", l.number), "/leads").await;
+    if req.query_string().contains("ok=created") {
+        ctx.flash = Some(format!(
+            "已提交，编号 {}，已分派{}主办。",
+            l.number, v.primary_department_name
+        ));
+    } else if req.query_string().contains("ok=step") {
+        ctx.flash = Some("已办理。".into());
+    }
+    let page = FormPage {
+        ctx,
+        heading: format!("{} {}", l.number, l.title),
+        intro: None,
+        errors: general,
+        editable: false,
+        action: String::new(),
+        fields,
+        submit_label: "",
+        back_href: None,
+        actions: lead_actions(&v, &s.principal, &names),
+        history: Vec::new(),
+        links: vec![("/leads".into(), "返回线索列表".into())],
+        tables: lead_tables(&v, &names, now),
+        drawing: None,
+    };
+    let mut resp = render(&page);
+    if !errors.is_empty() {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+/// The facts of a lead, as read-only fields.
+fn lead_fields(v: &LeadView, names: &Names) -> Vec<Field> {
+    let l = &v.lead;
+    let assisting: Vec<String> = l.assisting().iter().map(|d| name_of(names, d)).collect();
     let mut fields = vec![
         Field::new("number", "编号", "text", &l.number),
         Field::new(
@@ -792,7 +832,7 @@ async fn detail_page(
             format!(
                 "{}（{}） {}",
                 l.raised_by_name,
-                name_of(&names, &l.raised_unit),
+                name_of(names, &l.raised_unit),
                 local_time(l.raised_at)
             ),
         ),
@@ -809,15 +849,24 @@ async fn detail_page(
             ),
         );
     }
-    let general = attach_errors(&mut fields, errors);
+    fields
+}
+
+/// What the user may do to the lead, each a button with its form.
+fn lead_actions(
+    v: &LeadView,
+    who: &crate::platform::authz::Principal,
+    names: &Names,
+) -> Vec<ActionButton> {
+    let l = &v.lead;
     let mut actions: Vec<ActionButton> = v
         .moves
         .iter()
         .filter_map(|m| Move::parse(m))
         .map(|m| step_button(&l.id, m))
         .collect();
-    actions.extend(side_panels(&v, &s.principal, &names));
-    if l.state.is_open() && policy::may_add_files(&s.principal) {
+    actions.extend(side_panels(v, who, names));
+    if l.state.is_open() && policy::may_add_files(who) {
         actions.push(ActionButton {
             href: format!("/leads/{}/attachments", l.id),
             label: "添加照片或材料",
@@ -826,7 +875,7 @@ async fn detail_page(
             fields: vec![Field::new("files", "文件", "file", "").in_form("attach")],
         });
     }
-    if l.state.is_open() && policy::may_comment(&s.principal) {
+    if l.state.is_open() && policy::may_comment(who) {
         actions.push(ActionButton {
             href: format!("/leads/{}/comment", l.id),
             label: "填写办理意见",
@@ -837,8 +886,12 @@ async fn detail_page(
                 .in_form("comment")],
         });
     }
-    let deadline_rows = v
-        .deadlines
+    actions
+}
+
+/// The time limits of the lead's stages and how each was met.
+fn deadline_rows(v: &LeadView, now: chrono::NaiveDateTime) -> Vec<Vec<Cell>> {
+    v.deadlines
         .iter()
         .map(|d| {
             let stage = d.stage.label();
@@ -858,29 +911,34 @@ async fn detail_page(
                 },
             ]
         })
-        .collect();
-    let kind_label = |k: &str| -> String {
-        match k {
-            "raised" => "吹哨".into(),
-            "routed" => "分派".into(),
-            "comment" => "办理意见".into(),
-            "overdue" => "逾期督办".into(),
-            "transfer" => "转办".into(),
-            "transfer_accepted" => "接收转办".into(),
-            "transfer_disputed" => "对转办提出异议".into(),
-            "transfer_decided" => "协调办裁定".into(),
-            "escalate" => "提请会商".into(),
-            "evaluate" => "街镇评价".into(),
-            "reopen" => "重新打开".into(),
-            "merged" => "合并到其他线索".into(),
-            "merged_from" => "合并重复线索".into(),
-            other => Move::parse(other)
-                .map(|m| m.label().to_owned())
-                .unwrap_or_else(|| other.to_owned()),
-        }
-    };
-    let timeline_rows = v
-        .timeline
+        .collect()
+}
+
+/// A timeline entry's kind in words.
+fn event_label(k: &str) -> String {
+    match k {
+        "raised" => "吹哨".into(),
+        "routed" => "分派".into(),
+        "comment" => "办理意见".into(),
+        "overdue" => "逾期督办".into(),
+        "transfer" => "转办".into(),
+        "transfer_accepted" => "接收转办".into(),
+        "transfer_disputed" => "对转办提出异议".into(),
+        "transfer_decided" => "协调办裁定".into(),
+        "escalate" => "提请会商".into(),
+        "evaluate" => "街镇评价".into(),
+        "reopen" => "重新打开".into(),
+        "merged" => "合并到其他线索".into(),
+        "merged_from" => "合并重复线索".into(),
+        other => Move::parse(other)
+            .map(|m| m.label().to_owned())
+            .unwrap_or_else(|| other.to_owned()),
+    }
+}
+
+/// The lead's timeline: who did what, when.
+fn timeline_rows(v: &LeadView, names: &Names) -> Vec<Vec<Cell>> {
+    v.timeline
         .iter()
         .map(|e| {
             let detail = serde_json::from_str::<serde_json::Value>(&e.data_json)
@@ -890,12 +948,12 @@ async fn detail_page(
             let who = if e.actor_unit.is_empty() {
                 e.actor_name.clone()
             } else {
-                format!("{}（{}）", e.actor_name, name_of(&names, &e.actor_unit))
+                format!("{}（{}）", e.actor_name, name_of(names, &e.actor_unit))
             };
             vec![
                 cell(local_time(e.occurred_at)),
                 cell(who),
-                cell(kind_label(&e.kind)),
+                cell(event_label(&e.kind)),
                 Cell {
                     text: [e.note.as_str(), detail.as_str()]
                         .iter()
@@ -908,117 +966,93 @@ async fn detail_page(
                 },
             ]
         })
-        .collect();
-    let mut ctx = page_ctx(state, s, req, &format!("线索 {}", l.number), "/leads").await;
-    if req.query_string().contains("ok=created") {
-        ctx.flash = Some(format!(
-            "已提交，编号 {}，已分派{}主办。",
-            l.number, v.primary_department_name
-        ));
-    } else if req.query_string().contains("ok=step") {
-        ctx.flash = Some("已办理。".into());
-    }
-    let page = FormPage {
-        ctx,
-        heading: format!("{} {}", l.number, l.title),
-        intro: None,
-        errors: general,
-        editable: false,
-        action: String::new(),
-        fields,
-        submit_label: "",
-        back_href: None,
-        actions,
-        history: Vec::new(),
-        links: vec![("/leads".into(), "返回线索列表".into())],
-        tables: vec![
-            SubTable {
-                title: "照片和材料".into(),
-                headers: vec!["文件", "大小", "上传时间"],
-                rows: v
-                    .attachments
-                    .iter()
-                    .map(|a| {
-                        vec![
-                            link(
-                                &a.file_name,
-                                format!("/leads/{}/attachments/{}", l.id, a.id),
-                            ),
-                            cell(format!("{:.1} KB", a.size_bytes as f64 / 1024.0)),
-                            cell(local_time(a.uploaded_at)),
-                        ]
-                    })
-                    .collect(),
-                empty_text: "没有附件。",
-            },
-            SubTable {
-                title: "转办".into(),
-                headers: vec!["时间", "从", "转给", "理由", "结果"],
-                rows: v
-                    .transfers
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            cell(local_time(t.requested_at)),
-                            cell(name_of(&names, &t.from_department)),
-                            cell(name_of(&names, &t.to_department)),
-                            cell(&t.reason),
-                            cell(transfer_status(t, &names)),
-                        ]
-                    })
-                    .collect(),
-                empty_text: "没有转办。",
-            },
-            SubTable {
-                title: "街镇评价".into(),
-                headers: vec!["部门", "评价", "意见", "时间"],
-                rows: v
-                    .evaluations
-                    .iter()
-                    .map(|e| {
-                        vec![
-                            cell(name_of(&names, &e.department)),
-                            Cell {
-                                text: EVALUATIONS
-                                    .iter()
-                                    .find(|(c, _)| *c == e.verdict)
-                                    .map(|(_, l)| *l)
-                                    .unwrap_or("")
-                                    .into(),
-                                href: None,
-                                class: if e.verdict == "dissatisfied" {
-                                    "overdue".into()
-                                } else {
-                                    String::new()
-                                },
+        .collect()
+}
+
+/// The lead's files, transfers, evaluations, deadlines and timeline, as tables.
+fn lead_tables(v: &LeadView, names: &Names, now: chrono::NaiveDateTime) -> Vec<SubTable> {
+    let l = &v.lead;
+    vec![
+        SubTable {
+            title: "照片和材料".into(),
+            headers: vec!["文件", "大小", "上传时间"],
+            rows: v
+                .attachments
+                .iter()
+                .map(|a| {
+                    vec![
+                        link(
+                            &a.file_name,
+                            format!("/leads/{}/attachments/{}", l.id, a.id),
+                        ),
+                        cell(format!("{:.1} KB", a.size_bytes as f64 / 1024.0)),
+                        cell(local_time(a.uploaded_at)),
+                    ]
+                })
+                .collect(),
+            empty_text: "没有附件。",
+        },
+        SubTable {
+            title: "转办".into(),
+            headers: vec!["时间", "从", "转给", "理由", "结果"],
+            rows: v
+                .transfers
+                .iter()
+                .map(|t| {
+                    vec![
+                        cell(local_time(t.requested_at)),
+                        cell(name_of(names, &t.from_department)),
+                        cell(name_of(names, &t.to_department)),
+                        cell(&t.reason),
+                        cell(transfer_status(t, names)),
+                    ]
+                })
+                .collect(),
+            empty_text: "没有转办。",
+        },
+        SubTable {
+            title: "街镇评价".into(),
+            headers: vec!["部门", "评价", "意见", "时间"],
+            rows: v
+                .evaluations
+                .iter()
+                .map(|e| {
+                    vec![
+                        cell(name_of(names, &e.department)),
+                        Cell {
+                            text: EVALUATIONS
+                                .iter()
+                                .find(|(c, _)| *c == e.verdict)
+                                .map(|(_, l)| *l)
+                                .unwrap_or("")
+                                .into(),
+                            href: None,
+                            class: if e.verdict == "dissatisfied" {
+                                "overdue".into()
+                            } else {
+                                String::new()
                             },
-                            cell(&e.comment),
-                            cell(local_time(e.evaluated_at)),
-                        ]
-                    })
-                    .collect(),
-                empty_text: "尚未评价（线索办结后由提出线索的街镇评价）。",
-            },
-            SubTable {
-                title: "办理时限".into(),
-                headers: vec!["环节", "时限", "完成情况"],
-                rows: deadline_rows,
-                empty_text: "",
-            },
-            SubTable {
-                title: "办理过程".into(),
-                headers: vec!["时间", "办理人", "事项", "内容"],
-                rows: timeline_rows,
-                empty_text: "",
-            },
-        ],
-        drawing: None,
-    };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+                        },
+                        cell(&e.comment),
+                        cell(local_time(e.evaluated_at)),
+                    ]
+                })
+                .collect(),
+            empty_text: "尚未评价（线索办结后由提出线索的街镇评价）。",
+        },
+        SubTable {
+            title: "办理时限".into(),
+            headers: vec!["环节", "时限", "完成情况"],
+            rows: deadline_rows(v, now),
+            empty_text: "",
+        },
+        SubTable {
+            title: "办理过程".into(),
+            headers: vec!["时间", "办理人", "事项", "内容"],
+            rows: timeline_rows(v, names),
+            empty_text: "",
+        },
+    ]
 }
 
 /// The details of a step in words.
