@@ -508,7 +508,7 @@ pub fn decide_transfer(
     let dept = input.department.unwrap_or_default().trim().to_owned();
     if dept.is_empty() {
         errors.push(FieldError::new("department", "请选择由哪个部门主办"));
-    } else if crate::reference::department(conn, &dept).is_err() {
+    } else if crate::reference::find_department(conn, &dept)?.is_none() {
         errors.push(FieldError::new("department", format!("没有部门 {dept}")));
     }
     if !errors.is_empty() {
