@@ -1609,6 +1609,18 @@ pub struct ImportResult {
 /// Imports new mines from a ledger (the export's columns; codes or Chinese names both
 /// accepted). All rows are imported in one transaction, or none: every bad row and
 /// field is reported as `rows[N].field` with N the Excel row number.
+/// The columns an imported ledger must have.
+const IMPORT_REQUIRED: [&str; 8] = [
+    "矿山名称",
+    "企业名称",
+    "统一社会信用代码",
+    "所在街镇",
+    "矿山类型",
+    "开采矿种",
+    "开采方式",
+    "状态",
+];
+
 pub fn import(
     conn: &mut DbConnection,
     who: &crate::platform::authz::Principal,
@@ -1621,99 +1633,189 @@ pub fn import(
             "表格是空的：第一行应为列名（可先导出一份台账作为模板）",
         ));
     };
-    let col = |title: &str| header.iter().position(|h| h.trim() == title);
-    let required = [
-        "矿山名称",
-        "企业名称",
-        "统一社会信用代码",
-        "所在街镇",
-        "矿山类型",
-        "开采矿种",
-        "开采方式",
-        "状态",
-    ];
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|t| col(t).is_none())
-        .collect();
-    if !missing.is_empty() {
+    let ledger = Ledger {
+        header,
+        townships: crate::reference::townships(conn)?
+            .into_iter()
+            .map(|t| (t.code, t.name))
+            .collect(),
+        departments: crate::reference::departments(conn)?
+            .into_iter()
+            .map(|d| (d.code, d.name))
+            .collect(),
+        may_grade: crate::platform::authz::allowed(who, crate::platform::authz::Action::GradeMines),
+    };
+    ledger.check_columns()?;
+    let actor = who.actor();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut created = Vec::new();
+    for (i, row) in body.iter().enumerate() {
+        if row.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let excel_row = i + 2;
+        let read = ledger.read(conn, excel_row, row)?;
+        if !read.errors.is_empty() {
+            errors.extend(read.errors);
+            continue;
+        }
+        match create_imported(conn, &actor, now, read) {
+            Ok(mine) => created.push(mine),
+            Err(AppError::Validation(errs)) => {
+                errors.extend(errs.into_iter().map(|e| in_row(excel_row, e)))
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if created.is_empty() {
         return Err(AppError::field(
+            "file",
+            "表格中没有可导入的矿山（除列名外都是空行）",
+        ));
+    }
+    Ok(created)
+}
+
+/// An imported ledger: its column titles and what its values are checked against.
+struct Ledger<'a> {
+    header: &'a [String],
+    townships: Vec<(String, String)>,
+    departments: Vec<(String, String)>,
+    may_grade: bool,
+}
+
+/// One row of the ledger as read: the mine to create, its grade and supervisor, and what
+/// is wrong with it (named by row and column).
+struct ImportedRow {
+    input: MineInput,
+    grade: Option<RiskGrade>,
+    supervisor: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+/// The code of an entry of `list` given by code (any case) or by name.
+fn by_code_or_name(list: &[(String, String)], v: &str) -> Option<String> {
+    list.iter()
+        .find(|(c, n)| c.eq_ignore_ascii_case(v) || n == v)
+        .map(|(c, _)| c.clone())
+}
+
+/// A coded cell: empty stays empty, a code or a label becomes the code, anything else none.
+fn coded(v: String, parse: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if v.is_empty() {
+        Some(String::new())
+    } else {
+        parse(&v)
+    }
+}
+
+/// The code of a coded type's value given by code or label.
+macro_rules! code_or_label {
+    ($t:ty) => {
+        |v: &str| {
+            <$t>::ALL
+                .iter()
+                .find(|t| t.code() == v || t.label() == v)
+                .map(|t| t.code().to_owned())
+        }
+    };
+}
+
+/// A creation error of the mine on row `excel_row`, named by the row and the column.
+fn in_row(excel_row: usize, e: FieldError) -> FieldError {
+    let title = LEDGER_HEADERS
+        .iter()
+        .zip(LEDGER_FIELDS)
+        .find(|(_, f)| *f == e.field)
+        .map_or(e.field.as_str(), |((t, _), _)| *t)
+        .to_owned();
+    FieldError::new(
+        format!("rows[{excel_row}].{}", e.field),
+        format!("第 {excel_row} 行“{title}”：{}", e.message),
+    )
+}
+
+/// Creates an imported mine with its grade and supervisor, each change on the record.
+fn create_imported(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    read: ImportedRow,
+) -> AppResult<Mine> {
+    let mut mine = create(conn, actor, now, read.input)?;
+    if let Some(g) = read.grade {
+        let change = RiskGradeChange {
+            risk_grade: g.code().into(),
+            reason: "台账导入".into(),
+            assessment: String::new(),
+            assessed_on: None,
+            version: None,
+        };
+        mine = set_risk_grade_with(conn, actor, now, &mine.id, change, false)?;
+    }
+    if let Some(d) = read.supervisor {
+        let change = SupervisorChange {
+            department: d,
+            reason: "台账导入".into(),
+            version: None,
+        };
+        mine = set_supervisor_with(conn, actor, now, &mine.id, change, false)?;
+    }
+    Ok(mine)
+}
+
+impl Ledger<'_> {
+    fn col(&self, title: &str) -> Option<usize> {
+        self.header.iter().position(|h| h.trim() == title)
+    }
+
+    fn check_columns(&self) -> AppResult<()> {
+        let missing: Vec<&str> = IMPORT_REQUIRED
+            .iter()
+            .copied()
+            .filter(|t| self.col(t).is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::field(
             "file",
             format!(
                 "缺少列：{}。请使用“导出 Excel 台账”得到的表格作为模板。",
                 missing.join("、")
             ),
-        ));
+        ))
     }
-    let townships: Vec<(String, String)> = crate::reference::townships(conn)?
-        .into_iter()
-        .map(|t| (t.code, t.name))
-        .collect();
-    let departments: Vec<(String, String)> = crate::reference::departments(conn)?
-        .into_iter()
-        .map(|d| (d.code, d.name))
-        .collect();
-    let by_code_or_name = |list: &[(String, String)], v: &str| -> Option<String> {
-        list.iter()
-            .find(|(c, n)| c.eq_ignore_ascii_case(v) || n == v)
-            .map(|(c, _)| c.clone())
-    };
-    let may_grade =
-        crate::platform::authz::allowed(who, crate::platform::authz::Action::GradeMines);
-    let actor = who.actor();
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut created = Vec::new();
-    for (i, row) in body.iter().enumerate() {
-        let excel_row = i + 2;
+
+    fn read(
+        &self,
+        conn: &mut DbConnection,
+        excel_row: usize,
+        row: &[String],
+    ) -> AppResult<ImportedRow> {
         let cell = |title: &str| {
-            col(title)
+            self.col(title)
                 .and_then(|c| row.get(c))
                 .map(|s| s.trim().to_owned())
                 .unwrap_or_default()
         };
-        if row.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let mut row_errors: Vec<FieldError> = Vec::new();
+        let mut errors: Vec<FieldError> = Vec::new();
         let mut push = |field: &str, title: &str, msg: String| {
-            row_errors.push(FieldError::new(
+            errors.push(FieldError::new(
                 format!("rows[{excel_row}].{field}"),
                 format!("第 {excel_row} 行“{title}”：{msg}"),
             ));
         };
-        let coded = |v: String, parse: &dyn Fn(&str) -> Option<String>| {
-            if v.is_empty() {
-                Some(String::new())
-            } else {
-                parse(&v)
-            }
-        };
-        let township = coded(cell("所在街镇"), &|v| by_code_or_name(&townships, v));
-        let mine_type = coded(cell("矿山类型"), &|v| {
-            MineType::ALL
-                .iter()
-                .find(|t| t.code() == v || t.label() == v)
-                .map(|t| t.code().to_owned())
+        let township = coded(cell("所在街镇"), |v| {
+            by_code_or_name(&self.townships, v)
         });
-        let method = coded(cell("开采方式"), &|v| {
-            MiningMethod::ALL
-                .iter()
-                .find(|t| t.code() == v || t.label() == v)
-                .map(|t| t.code().to_owned())
-        });
-        let status = coded(cell("状态"), &|v| {
-            MineStatus::ALL
-                .iter()
-                .find(|t| t.code() == v || t.label() == v)
-                .map(|t| t.code().to_owned())
-        });
-        let safety = coded(cell("尾矿库安全度"), &|v| {
-            TailingsSafety::ALL
-                .iter()
-                .find(|t| t.code() == v || t.label() == v)
-                .map(|t| t.code().to_owned())
-        });
+        let mine_type = coded(cell("矿山类型"), code_or_label!(MineType));
+        let method = coded(cell("开采方式"), code_or_label!(MiningMethod));
+        let status = coded(cell("状态"), code_or_label!(MineStatus));
+        let safety = coded(cell("尾矿库安全度"), code_or_label!(TailingsSafety));
         for (value, field, title) in [
             (&township, "township", "所在街镇"),
             (&mine_type, "mine_type", "矿山类型"),
@@ -1729,22 +1831,17 @@ pub fn import(
                 );
             }
         }
-        let number =
-            |title: &str, field: &str, push: &mut dyn FnMut(&str, &str, String)| -> Option<f64> {
-                let v = cell(title);
-                if v.is_empty() {
-                    return None;
-                }
-                v.parse::<f64>()
-                    .map_err(|_| push(field, title, "应为数字".into()))
-                    .ok()
-            };
-        let capacity = number(
-            "尾矿库全库容（万立方米）",
-            "tailings_capacity_10k_m3",
-            &mut push,
-        );
-        let height = number("尾矿库坝高（米）", "tailings_dam_height_m", &mut push);
+        let mut number = |title: &str, field: &str| -> Option<f64> {
+            let v = cell(title);
+            if v.is_empty() {
+                return None;
+            }
+            v.parse::<f64>()
+                .map_err(|_| push(field, title, "应为数字".into()))
+                .ok()
+        };
+        let capacity = number("尾矿库全库容（万立方米）", "tailings_capacity_10k_m3");
+        let height = number("尾矿库坝高（米）", "tailings_dam_height_m");
         let overhead = match cell("头顶库").as_str() {
             "" | "否" | "false" => None,
             "是" | "true" => Some(true),
@@ -1768,11 +1865,10 @@ pub fn import(
             );
         }
         let supervisor = cell("日常安全监管部门");
-        let grade_text = cell("安全风险等级");
-        let supervisor_code = if supervisor.is_empty() || supervisor == "未确定" {
+        let supervisor = if supervisor.is_empty() || supervisor == "未确定" {
             None
         } else {
-            by_code_or_name(&departments, &supervisor).or_else(|| {
+            by_code_or_name(&self.departments, &supervisor).or_else(|| {
                 push(
                     "supervisor_department",
                     "日常安全监管部门",
@@ -1781,6 +1877,7 @@ pub fn import(
                 None
             })
         };
+        let grade_text = cell("安全风险等级");
         let grade = if grade_text.is_empty() || grade_text == "未定级" {
             None
         } else {
@@ -1803,7 +1900,7 @@ pub fn import(
                     None
                 })
         };
-        if (supervisor_code.is_some() || grade.is_some()) && !may_grade {
+        if (supervisor.is_some() || grade.is_some()) && !self.may_grade {
             push(
                 "risk_grade",
                 "安全风险等级",
@@ -1815,11 +1912,11 @@ pub fn import(
             name: Some(cell("矿山名称")),
             enterprise_name: Some(cell("企业名称")),
             credit_code: Some(cell("统一社会信用代码")),
-            township: township.clone(),
-            mine_type: mine_type.clone(),
+            township,
+            mine_type,
             mineral: Some(cell("开采矿种")),
-            mining_method: method.clone(),
-            status: status.clone(),
+            mining_method: method,
+            status,
             last_inspected_on: Some(cell("最近检查日期")),
             address: Some(cell("地址")),
             contact_name: Some(cell("联系人")),
@@ -1827,65 +1924,18 @@ pub fn import(
             licence_number: Some(cell("采矿许可证号")),
             tailings_capacity_10k_m3: capacity,
             tailings_dam_height_m: height,
-            tailings_safety: tailings.then(|| safety.clone().unwrap_or_default()),
+            tailings_safety: tailings.then(|| safety.unwrap_or_default()),
             tailings_evaluated_on: tailings.then(|| cell("最近安全现状评价日期")),
             tailings_overhead: overhead,
             version: None,
         };
-        if !row_errors.is_empty() {
-            errors.extend(row_errors);
-            continue;
-        }
-        match create(conn, &actor, now, input) {
-            Ok(mine) => {
-                let mut mine = mine;
-                if let Some(g) = grade {
-                    let change = RiskGradeChange {
-                        risk_grade: g.code().into(),
-                        reason: "台账导入".into(),
-                        assessment: String::new(),
-                        assessed_on: None,
-                        version: None,
-                    };
-                    mine = set_risk_grade_with(conn, &actor, now, &mine.id, change, false)?;
-                }
-                if let Some(d) = supervisor_code {
-                    let change = SupervisorChange {
-                        department: d,
-                        reason: "台账导入".into(),
-                        version: None,
-                    };
-                    mine = set_supervisor_with(conn, &actor, now, &mine.id, change, false)?;
-                }
-                created.push(mine);
-            }
-            Err(AppError::Validation(errs)) => {
-                errors.extend(errs.into_iter().map(|e| {
-                    let title = LEDGER_HEADERS
-                        .iter()
-                        .zip(LEDGER_FIELDS)
-                        .find(|(_, f)| *f == e.field)
-                        .map_or(e.field.as_str(), |((t, _), _)| *t)
-                        .to_owned();
-                    FieldError::new(
-                        format!("rows[{excel_row}].{}", e.field),
-                        format!("第 {excel_row} 行“{title}”：{}", e.message),
-                    )
-                }));
-            }
-            Err(other) => return Err(other),
-        }
+        Ok(ImportedRow {
+            input,
+            grade,
+            supervisor,
+            errors,
+        })
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    if created.is_empty() {
-        return Err(AppError::field(
-            "file",
-            "表格中没有可导入的矿山（除列名外都是空行）",
-        ));
-    }
-    Ok(created)
 }
 
 /// The API field behind each ledger column, in LEDGER_HEADERS order.
