@@ -309,6 +309,67 @@ pub fn raise(
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Lead> {
     crate::platform::authz::require(who, crate::platform::authz::Action::RaiseLeads)?;
+    let checked = check_new(conn, who, input)?;
+    let routing = route(
+        conn,
+        &checked.category,
+        checked.mine_id.clone(),
+        checked.location,
+        checked.township.clone(),
+        ctx,
+    )?;
+    let year = crate::platform::clock::shanghai_date(ctx.now).year();
+    let number = next_number(conn, year)?;
+    let deadlines = deadlines_for(ctx, checked.urgency)?;
+    let lead = Lead {
+        id: uuid::Uuid::now_v7().to_string(),
+        number,
+        title: checked.title.clone(),
+        description: checked.description.clone(),
+        category: checked.category.code.clone(),
+        urgency: checked.urgency,
+        source: ctx.source,
+        mine_id: routing.mine_id.clone(),
+        lon: checked.location.map(|l| l.lon),
+        lat: checked.location.map(|l| l.lat),
+        township: routing.township.clone(),
+        state: LeadState::Routed,
+        primary_department: routing.primary.clone(),
+        assisting_departments: routing.assisting.join(","),
+        routing_reason: routing.reason.clone(),
+        substantiated: None,
+        raised_by: Some(who.id.clone()),
+        raised_by_name: who.display_name.clone(),
+        raised_unit: unit_of(who),
+        raised_at: ctx.now,
+        next_due_at: deadlines.iter().map(|d| d.due_at).min(),
+        overdue: 0,
+        transfer_state: None,
+        consultation_requested_at: None,
+        reopened: 0,
+        merged_into: None,
+        closed_at: None,
+        updated_at: ctx.now,
+        version: 1,
+    };
+    insert_new(conn, &lead, &routing, deadlines)?;
+    record_raised(conn, who, &lead, &routing, ctx)?;
+    tell_raised(conn, who, &lead, &checked.category.name, ctx)?;
+    Ok(lead)
+}
+
+/// A new lead's input, checked: every field error at once, or what the lead is made of.
+struct CheckedLead {
+    title: String,
+    description: String,
+    category: crate::reference::LeadCategory,
+    urgency: Urgency,
+    mine_id: Option<String>,
+    location: Option<Location>,
+    township: Option<String>,
+}
+
+fn check_new(conn: &mut DbConnection, who: &Principal, input: NewLead) -> AppResult<CheckedLead> {
     let mut errors = Vec::new();
     let title = text(&mut errors, "title", "标题", input.title, 100);
     let description = text(
@@ -323,16 +384,16 @@ pub fn raise(
         errors.push(FieldError::new("category", "请选择线索类别"));
         None
     } else {
-        match crate::reference::lead_category(conn, &category_code) {
-            Ok(c) if c.active != 0 => Some(c),
-            Ok(c) => {
+        match crate::reference::find_lead_category(conn, &category_code)? {
+            Some(c) if c.active != 0 => Some(c),
+            Some(c) => {
                 errors.push(FieldError::new(
                     "category",
                     format!("线索类别“{}”已停用", c.name),
                 ));
                 None
             }
-            Err(_) => {
+            None => {
                 errors.push(FieldError::new(
                     "category",
                     format!("没有线索类别 {category_code}"),
@@ -361,8 +422,10 @@ pub fn raise(
         .map(|m| m.trim().to_owned())
         .filter(|m| !m.is_empty());
     if let Some(m) = &mine_id {
-        if crate::register::mines::find(conn, m).is_err() {
-            errors.push(FieldError::new("mine_id", "没有这座矿山"));
+        match crate::register::mines::find(conn, m) {
+            Ok(_) => {}
+            Err(AppError::NotFound(_)) => errors.push(FieldError::new("mine_id", "没有这座矿山")),
+            Err(e) => return Err(e),
         }
     }
     if let Some(loc) = input.location {
@@ -379,7 +442,7 @@ pub fn raise(
         .filter(|t| !t.is_empty())
     {
         Some(t) => {
-            if crate::reference::township(conn, &t).is_err() {
+            if crate::reference::find_township(conn, &t)?.is_none() {
                 errors.push(FieldError::new("township", format!("没有街镇 {t}")));
             }
             Some(t)
@@ -389,12 +452,23 @@ pub fn raise(
     let (Some(category), true) = (category, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let routing = route(conn, &category, mine_id, input.location, township, ctx)?;
-    let year = crate::platform::clock::shanghai_date(ctx.now).year();
-    let number = next_number(conn, year)?;
+    Ok(CheckedLead {
+        title,
+        description,
+        category,
+        urgency,
+        mine_id,
+        location: input.location,
+        township,
+    })
+}
+
+/// The deadlines of a lead raised now with this urgency, one per stage (working days by
+/// the calendar).
+fn deadlines_for(ctx: &RaiseContext<'_>, urgency: Urgency) -> AppResult<Vec<Deadline>> {
     let limits = ctx.limits.limits(urgency).map_err(AppError::internal)?;
     let offset = crate::platform::clock::shanghai();
-    let deadlines: Vec<Deadline> = Stage::ALL
+    Stage::ALL
         .iter()
         .map(|s| {
             due_at(ctx.now, limits.of(*s), ctx.calendar, offset)
@@ -408,64 +482,35 @@ pub fn raise(
                 })
                 .ok_or_else(|| {
                     AppError::internal(format!(
-                        "节假日安排未覆盖 {year} 年之后的日期，无法计算时限"
+                        "节假日安排未覆盖 {} 年之后的日期，无法计算时限",
+                        crate::platform::clock::shanghai_date(ctx.now).year()
                     ))
                 })
         })
-        .collect::<AppResult<_>>()?;
-    let lead = Lead {
-        id: uuid::Uuid::now_v7().to_string(),
-        number,
-        title,
-        description,
-        category: category.code.clone(),
-        urgency,
-        source: ctx.source,
-        mine_id: routing.mine_id.clone(),
-        lon: input.location.map(|l| l.lon),
-        lat: input.location.map(|l| l.lat),
-        township: routing.township.clone(),
-        state: LeadState::Routed,
-        primary_department: routing.primary.clone(),
-        assisting_departments: routing.assisting.join(","),
-        routing_reason: routing.reason.clone(),
-        substantiated: None,
-        raised_by: Some(who.id.clone()),
-        raised_by_name: who.display_name.clone(),
-        raised_unit: unit_of(who),
-        raised_at: ctx.now,
-        next_due_at: deadlines.iter().map(|d| d.due_at).min(),
-        overdue: 0,
-        transfer_state: None,
-        consultation_requested_at: None,
-        reopened: 0,
-        merged_into: None,
-        closed_at: None,
-        updated_at: ctx.now,
-        version: 1,
-    };
+        .collect()
+}
+
+/// Stores a new lead with its departments (one row each) and deadlines.
+fn insert_new(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    routing: &Routing,
+    deadlines: Vec<Deadline>,
+) -> AppResult<()> {
     diesel::insert_into(leads::table)
         .values(lead.clone())
         .execute(conn)?;
-    let mut parties = vec![(
-        lead_departments::lead_id.eq(lead.id.clone()),
-        lead_departments::department.eq(routing.primary.clone()),
-        lead_departments::role.eq("primary"),
-        lead_departments::next_due_at.eq(lead.next_due_at),
-        lead_departments::raised_at.eq(lead.raised_at),
-    )];
-    for d in &routing.assisting {
-        parties.push((
-            lead_departments::lead_id.eq(lead.id.clone()),
-            lead_departments::department.eq(d.clone()),
-            lead_departments::role.eq("assisting"),
-            lead_departments::next_due_at.eq(lead.next_due_at),
-            lead_departments::raised_at.eq(lead.raised_at),
-        ));
-    }
-    for p in parties {
+    let roles = std::iter::once((&routing.primary, "primary"))
+        .chain(routing.assisting.iter().map(|d| (d, "assisting")));
+    for (department, role) in roles {
         diesel::insert_into(lead_departments::table)
-            .values(p)
+            .values((
+                lead_departments::lead_id.eq(lead.id.clone()),
+                lead_departments::department.eq(department.clone()),
+                lead_departments::role.eq(role),
+                lead_departments::next_due_at.eq(lead.next_due_at),
+                lead_departments::raised_at.eq(lead.raised_at),
+            ))
             .execute(conn)?;
     }
     for mut d in deadlines {
@@ -474,12 +519,22 @@ pub fn raise(
             .values(d)
             .execute(conn)?;
     }
-    let actor = EventActor::of(who);
+    Ok(())
+}
+
+/// The timeline's first two entries (raised, routed) and the audit entry.
+fn record_raised(
+    conn: &mut DbConnection,
+    who: &Principal,
+    lead: &Lead,
+    routing: &Routing,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<()> {
     add_event(
         conn,
         &lead.id,
         ctx.now,
-        &actor,
+        &EventActor::of(who),
         "raised",
         "",
         serde_json::json!({"source": ctx.source.code()}),
@@ -502,14 +557,24 @@ pub fn raise(
             entity_id: &lead.id,
             action: "raise",
             before: None,
-            after: Some(serde_json::to_value(&lead).map_err(AppError::internal)?),
+            after: Some(serde_json::to_value(lead).map_err(AppError::internal)?),
         },
     )?;
+    Ok(())
+}
+
+/// 部门报到 starts with being told: the lead's departments and the coordination office.
+fn tell_raised(
+    conn: &mut DbConnection,
+    who: &Principal,
+    lead: &Lead,
+    category_name: &str,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<()> {
     let mut units = vec![lead.primary_department.clone()];
-    units.extend(routing.assisting.clone());
+    units.extend(lead.assisting());
     let mut recipients = crate::accounts::recipients::departments_and_township(conn, &units, None)?;
     recipients.extend(crate::accounts::recipients::coordinators(conn)?);
-    let cat_name = category.name.clone();
     let raised_unit_name = crate::reference::unit_name(conn, &lead.raised_unit);
     crate::notify::send(
         conn,
@@ -521,16 +586,16 @@ pub fn raise(
             title: format!(
                 "{} 新线索（{}）：{}",
                 lead.number,
-                urgency.label(),
+                lead.urgency.label(),
                 lead.title
             ),
             body: format!(
                 "{}（{}）提交了{}线索“{}”，类别：{}。{}请在时限内报到。",
                 who.display_name,
                 raised_unit_name,
-                urgency.label(),
+                lead.urgency.label(),
                 lead.title,
-                cat_name,
+                category_name,
                 lead.routing_reason
             ),
             link: format!("/leads/{}", lead.id),
@@ -538,7 +603,7 @@ pub fn raise(
             entity_id: &lead.id,
         },
     )?;
-    Ok(lead)
+    Ok(())
 }
 
 /// Who did a step, as the timeline shows it.
