@@ -762,6 +762,43 @@ pub fn step(
     now: NaiveDateTime,
 ) -> AppResult<Lead> {
     let before = find_visible(conn, who, id)?;
+    may_move(who, &before, mv, input.version)?;
+    let (note, data) = step_details(mv, &input, now)?;
+    move_on(conn, &before, mv, input.substantiated, now)?;
+    let event_id = add_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?;
+    if !evidence.is_empty() {
+        crate::leads::files::store(
+            conn,
+            who,
+            id,
+            Some(&event_id),
+            evidence,
+            max_file_bytes,
+            now,
+        )?;
+    }
+    let after = find(conn, id)?;
+    audit::record(
+        conn,
+        &who.actor(),
+        now,
+        Change {
+            entity_type: "lead",
+            entity_id: id,
+            action: mv.code(),
+            before: Some(serde_json::json!({"state": before.state, "version": before.version})),
+            after: Some(
+                serde_json::json!({"state": after.state, "version": after.version, "note": note}),
+            ),
+        },
+    )?;
+    tell_step(conn, who, &after, mv, input.substantiated, &note, now)?;
+    Ok(after)
+}
+
+/// Whether this user may make this move on the lead now (and, with a version, on the lead
+/// as they saw it).
+fn may_move(who: &Principal, before: &Lead, mv: Move, version: Option<i32>) -> AppResult<()> {
     if !policy::may_handle(who, &before.primary_department) {
         return Err(AppError::Forbidden(
             "只有主办部门的工作人员可以办理这一步。协办部门可以填写办理意见。".into(),
@@ -791,13 +828,21 @@ pub fn step(
             }
         )));
     }
-    if let Some(v) = input.version {
-        if v != before.version {
-            return Err(AppError::Conflict(
-                "线索已被他人更新，请刷新后再办理。".into(),
-            ));
-        }
+    if version.is_some_and(|v| v != before.version) {
+        return Err(AppError::Conflict(
+            "线索已被他人更新，请刷新后再办理。".into(),
+        ));
     }
+    Ok(())
+}
+
+/// What the step records: its note and the details of the move (findings, measures …),
+/// every field error at once.
+fn step_details(
+    mv: Move,
+    input: &StepInput,
+    now: NaiveDateTime,
+) -> AppResult<(String, serde_json::Value)> {
     let mut errors = Vec::new();
     let note = input.note.clone().unwrap_or_default().trim().to_owned();
     if note.chars().count() > 5000 {
@@ -869,6 +914,19 @@ pub fn step(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    Ok((note, data))
+}
+
+/// Moves the lead on (exactly one of two concurrent moves wins) and meets its deadlines.
+fn move_on(
+    conn: &mut DbConnection,
+    before: &Lead,
+    mv: Move,
+    substantiated: Option<bool>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let id = before.id.as_str();
+    let state = before.state();
     let next = state.after(mv);
     // Exactly one of two concurrent moves wins: the update matches only the state and
     // version read above.
@@ -881,7 +939,7 @@ pub fn step(
     .set((
         leads::state.eq(next.code()),
         leads::substantiated.eq(match mv {
-            Move::Verify => input.substantiated.map(i32::from),
+            Move::Verify => substantiated.map(i32::from),
             _ => before.substantiated,
         }),
         leads::closed_at.eq(if next == LeadState::Closed {
@@ -919,41 +977,27 @@ pub fn step(
         .execute(conn)?;
     }
     refresh_next_due(conn, id, now)?;
-    let event_id = add_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?;
-    if !evidence.is_empty() {
-        crate::leads::files::store(
-            conn,
-            who,
-            id,
-            Some(&event_id),
-            evidence,
-            max_file_bytes,
-            now,
-        )?;
-    }
-    let after = find(conn, id)?;
-    audit::record(
-        conn,
-        &who.actor(),
-        now,
-        Change {
-            entity_type: "lead",
-            entity_id: id,
-            action: mv.code(),
-            before: Some(serde_json::json!({"state": before.state, "version": before.version})),
-            after: Some(
-                serde_json::json!({"state": after.state, "version": after.version, "note": note}),
-            ),
-        },
-    )?;
-    // The raising township and the coordination office follow the main line.
+    Ok(())
+}
+
+/// The raising township, its followers and the coordination office follow the main line.
+fn tell_step(
+    conn: &mut DbConnection,
+    who: &Principal,
+    after: &Lead,
+    mv: Move,
+    substantiated: Option<bool>,
+    note: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let id = after.id.as_str();
     let mut recipients = crate::accounts::recipients::coordinators(conn)?;
     if let Some(r) = &after.raised_by {
         recipients.push(r.clone());
     }
     recipients.extend(crate::leads::actions::followers(conn, id)?);
     let unit_name = crate::reference::unit_name(conn, &unit_of(who));
-    let verdict = match (mv, input.substantiated) {
+    let verdict = match (mv, substantiated) {
         (Move::Verify, Some(true)) => "（属实）",
         (Move::Verify, Some(false)) => "（不属实）",
         _ => "",
@@ -986,7 +1030,7 @@ pub fn step(
             entity_id: id,
         },
     )?;
-    Ok(after)
+    Ok(())
 }
 
 /// Sets `next_due_at` to the earliest unmet deadline (none once all are met).
