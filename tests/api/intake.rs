@@ -743,3 +743,35 @@ on_both! {
         assert!(r.starts_with("354"), "the budget came back: {r}");
     }
 }
+
+on_both! {
+    settings = |s| { intake_on(s); s.intake.smtp_timeout = "5m".into(); s.intake.smtp_session_timeout = "1s".into(); };
+    /// A session that keeps busy (a NOOP every 200 ms, well within the idle timeout) is
+    /// still ended at its whole-session deadline, so it cannot hold a slot for ever. This
+    /// one runs on the wall clock (the listener's timers are tokio's): about a second.
+    async fn a_busy_session_ends_at_its_deadline(app) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut s, g) = greeting(app.intake_port.unwrap()).await;
+        assert!(g.starts_with("220"), "{g}");
+        let started = std::time::Instant::now();
+        let mut closed = false;
+        while started.elapsed() < std::time::Duration::from_secs(20) {
+            if s.write_all(b"NOOP\r\n").await.is_err() {
+                closed = true;
+                break;
+            }
+            let mut buf = [0u8; 256];
+            match tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                Ok(Ok(n)) => assert!(buf[..n].starts_with(b"250"), "{}", String::from_utf8_lossy(&buf[..n])),
+                Err(_) => panic!("no answer to NOOP"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(closed, "the session was not ended at its deadline");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900), "ended before its deadline");
+    }
+}
