@@ -1159,16 +1159,15 @@ pub fn view(
         Vec::new()
     };
     Ok(LeadView {
-        category_name: crate::reference::lead_category(conn, &lead.category)
-            .map(|c| c.name)
-            .unwrap_or_else(|_| lead.category.clone()),
+        category_name: crate::reference::find_lead_category(conn, &lead.category)?
+            .map_or_else(|| lead.category.clone(), |c| c.name),
         primary_department_name: crate::reference::unit_name(conn, &lead.primary_department),
         township_name: lead
             .township
             .as_deref()
             .map(|t| crate::reference::unit_name(conn, t)),
         mine_name: match lead.mine_id.as_deref() {
-            Some(m) => crate::register::mines::find(conn, m).ok().map(|m| m.name),
+            Some(m) => crate::register::mines::names(conn, &[m.to_owned()])?.remove(m),
             None => None,
         },
         state_label: lead.state().label().to_owned(),
