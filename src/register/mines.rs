@@ -649,6 +649,40 @@ impl<'a> Recorded<'a> {
     }
 }
 
+/// The audit entry of a mine's change.
+struct Audited<'a> {
+    action: &'a str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+}
+
+/// Stores one audited change of a mine in one shape: the versioned update, the entry in
+/// the mine's history (`mine_changes`) and the audit entry.
+fn commit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    (before, after): (&Mine, &Mine),
+    recorded: Recorded<'_>,
+    audited: Audited<'_>,
+) -> AppResult<()> {
+    save(conn, before, after, now)?;
+    record_change(conn, actor, now, &after.id, recorded)?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: &after.id,
+            action: audited.action,
+            before: Some(audited.before),
+            after: Some(audited.after),
+        },
+    )?;
+    Ok(())
+}
+
 fn record_change(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -825,7 +859,6 @@ pub fn update(
     if b == a {
         return Ok(before);
     }
-    save(conn, &before, &after, now)?;
     let changed: Vec<String> = a
         .as_object()
         .map(|o| {
@@ -835,23 +868,16 @@ pub fn update(
                 .collect()
         })
         .unwrap_or_default();
-    record_change(
+    commit(
         conn,
         actor,
         now,
-        id,
+        (&before, &after),
         Recorded::new("edit", None, Some(changed.join(",")), "修改台账信息"),
-    )?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        Change {
-            entity_type: "mine",
-            entity_id: id,
+        Audited {
             action: "update",
-            before: Some(b),
-            after: Some(a),
+            before: b,
+            after: a,
         },
     )?;
     find(conn, id)
@@ -916,29 +942,21 @@ pub fn change_status(
     }
     let mut after = before.clone();
     after.status = to;
-    save(conn, &before, &after, now)?;
-    record_change(
+    commit(
         conn,
         actor,
         now,
-        id,
+        (&before, &after),
         Recorded::new(
             "status",
             Some(before.status.code().to_owned()),
             Some(after.status.code().to_owned()),
             &reason,
         ),
-    )?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        Change {
-            entity_type: "mine",
-            entity_id: id,
+        Audited {
             action: "status",
-            before: Some(serde_json::json!({"status": before.status})),
-            after: Some(serde_json::json!({"status": after.status, "reason": reason})),
+            before: serde_json::json!({"status": before.status}),
+            after: serde_json::json!({"status": after.status, "reason": reason}),
         },
     )?;
     find(conn, id)
@@ -1009,12 +1027,11 @@ fn set_risk_grade_with(
     }
     let mut after = before.clone();
     after.risk_grade = Some(grade.code().to_owned());
-    save(conn, &before, &after, now)?;
-    record_change(
+    commit(
         conn,
         actor,
         now,
-        id,
+        (&before, &after),
         Recorded {
             assessment: input.assessment.trim(),
             assessed_on,
@@ -1025,19 +1042,10 @@ fn set_risk_grade_with(
                 &reason,
             )
         },
-    )?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        Change {
-            entity_type: "mine",
-            entity_id: id,
+        Audited {
             action: "risk_grade",
-            before: Some(serde_json::json!({"risk_grade": before.risk_grade})),
-            after: Some(
-                serde_json::json!({"risk_grade": after.risk_grade, "reason": reason, "assessment": input.assessment.trim(), "assessed_on": assessed_on}),
-            ),
+            before: serde_json::json!({"risk_grade": before.risk_grade}),
+            after: serde_json::json!({"risk_grade": after.risk_grade, "reason": reason, "assessment": input.assessment.trim(), "assessed_on": assessed_on}),
         },
     )?;
     let what = format!(
@@ -1117,33 +1125,21 @@ fn set_supervisor_with(
     }
     let mut after = before.clone();
     after.supervisor_department = Some(code);
-    save(conn, &before, &after, now)?;
-    record_change(
+    commit(
         conn,
         actor,
         now,
-        id,
+        (&before, &after),
         Recorded::new(
             "supervisor",
             before.supervisor_department.clone(),
             after.supervisor_department.clone(),
             &reason,
         ),
-    )?;
-    audit::record(
-        conn,
-        actor,
-        now,
-        Change {
-            entity_type: "mine",
-            entity_id: id,
+        Audited {
             action: "supervisor",
-            before: Some(
-                serde_json::json!({"supervisor_department": before.supervisor_department}),
-            ),
-            after: Some(
-                serde_json::json!({"supervisor_department": after.supervisor_department, "reason": reason}),
-            ),
+            before: serde_json::json!({"supervisor_department": before.supervisor_department}),
+            after: serde_json::json!({"supervisor_department": after.supervisor_department, "reason": reason}),
         },
     )?;
     let what = format!(

@@ -340,16 +340,6 @@ fn apply(
     errors
 }
 
-/// May this user record or change permits of this type? The issuing department and admins.
-pub fn may_issue(who: &crate::platform::authz::Principal, issuing_department: &str) -> bool {
-    use crate::platform::rules::role::Role;
-    match who.role {
-        Role::Admin => true,
-        Role::Officer | Role::Head => who.department.as_deref() == Some(issuing_department),
-        _ => false,
-    }
-}
-
 /// The issuing department of a permit decides about it: for a new permit, its type's
 /// issuing department; for a recorded one, the department recorded on it (a type moved
 /// to another department later does not hand over the permits already issued).
@@ -358,7 +348,7 @@ fn require_issuer(
     kind: &PermitType,
     issuing_department: &str,
 ) -> AppResult<()> {
-    if may_issue(who, issuing_department) {
+    if crate::register::policy::may_issue(who, issuing_department) {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(

@@ -1,5 +1,6 @@
-//! Who may see what of one mine. The register's coarse actions (edit, grade, boundaries)
-//! are in `platform::authz`; the object-level rules live here and the pages ask them.
+//! Who may see what of one mine, and who decides about a permit. The register's coarse
+//! actions (edit, grade, boundaries) are in `platform::authz`; the object-level rules
+//! live here and the use cases and pages ask them.
 
 use crate::platform::authz::{allowed, Action, Principal};
 use crate::platform::rules::role::Role;
@@ -16,4 +17,14 @@ pub fn may_view_mine(who: &Principal, mine_id: &str) -> bool {
 /// sees its own mine only; the neighbour may be an illegal site under investigation.
 pub fn may_see_neighbours(who: &Principal) -> bool {
     allowed(who, Action::ViewMines)
+}
+
+/// Whether the user records or changes permits issued by this department (谁审批、谁监管):
+/// that department's staff, and admins.
+pub fn may_issue(who: &Principal, issuing_department: &str) -> bool {
+    match who.role {
+        Role::Admin => true,
+        Role::Officer | Role::Head => who.department.as_deref() == Some(issuing_department),
+        _ => false,
+    }
 }

@@ -232,7 +232,7 @@ async fn issuable_types(
     let types = blocking(move || st.db.read(crate::reference::permit_types)).await?;
     Ok(types
         .into_iter()
-        .filter(|t| t.active != 0 && permits::may_issue(who, &t.issuing_department))
+        .filter(|t| t.active != 0 && crate::register::policy::may_issue(who, &t.issuing_department))
         .collect())
 }
 
@@ -477,7 +477,7 @@ async fn permit_form(
     if form.is_none() && !errors.is_empty() {
         general = errors.iter().map(|e| e.message.clone()).collect();
     }
-    let can_issue = permits::may_issue(&s.principal, &p.issuing_department);
+    let can_issue = crate::register::policy::may_issue(&s.principal, &p.issuing_department);
     let mut actions = Vec::new();
     if can_issue {
         let decided = p.status_override.as_deref().and_then(PermitStatus::parse);
