@@ -13,8 +13,21 @@ use crate::platform::pagination;
 use crate::reference::PermitType;
 use crate::register::mines::parse_date;
 
-/// 证照状态
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// 证照状态. Stored (as a decision, `status_override`) as its code; an unknown code read
+/// back is a database error, never taken for "no decision".
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum PermitStatus {
     Valid,
@@ -67,15 +80,41 @@ impl PermitStatus {
     }
 }
 
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for PermitStatus
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let code =
+            <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+        PermitStatus::parse(&code)
+            .ok_or_else(|| format!("PermitStatus 中出现程序不认识的代码 {code:?}").into())
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for PermitStatus
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.code(), out)
+    }
+}
+
 /// The status a permit has today: a decision if one was taken, else from its expiry date
 /// and the permit type's warning window.
 pub fn derive_status(
-    override_status: Option<&str>,
+    override_status: Option<PermitStatus>,
     expires_on: Option<NaiveDate>,
     warning_days: i32,
     today: NaiveDate,
 ) -> PermitStatus {
-    if let Some(s) = override_status.and_then(PermitStatus::parse) {
+    if let Some(s) = override_status {
         return s;
     }
     match expires_on {
@@ -103,7 +142,7 @@ pub struct Permit {
     pub elevation_top_m: Option<f64>,
     pub elevation_bottom_m: Option<f64>,
     pub notes: String,
-    pub status_override: Option<String>,
+    pub status_override: Option<PermitStatus>,
     pub override_reason: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -140,12 +179,7 @@ pub struct PermitView {
 
 impl Permit {
     pub fn status(&self, warning_days: i32, today: NaiveDate) -> PermitStatus {
-        derive_status(
-            self.status_override.as_deref(),
-            self.expires_on,
-            warning_days,
-            today,
-        )
+        derive_status(self.status_override, self.expires_on, warning_days, today)
     }
 
     pub fn view(&self, kind: &PermitType, today: NaiveDate) -> PermitView {
@@ -642,18 +676,11 @@ pub fn decide(
     }
     let (before, kind) = find(conn, id)?;
     require_issuer(who, &kind, &before.issuing_department)?;
-    let current = before
-        .status_override
-        .as_deref()
-        .and_then(PermitStatus::parse);
+    let current = before.status_override;
     let next = match (decision, current) {
-        (Decision::Suspend, None) => Some(PermitStatus::Suspended.code()),
-        (Decision::Revoke, None | Some(PermitStatus::Suspended)) => {
-            Some(PermitStatus::Revoked.code())
-        }
-        (Decision::Cancel, None | Some(PermitStatus::Suspended)) => {
-            Some(PermitStatus::Cancelled.code())
-        }
+        (Decision::Suspend, None) => Some(PermitStatus::Suspended),
+        (Decision::Revoke, None | Some(PermitStatus::Suspended)) => Some(PermitStatus::Revoked),
+        (Decision::Cancel, None | Some(PermitStatus::Suspended)) => Some(PermitStatus::Cancelled),
         (Decision::Reinstate, Some(PermitStatus::Suspended)) => None,
         (_, Some(s)) => {
             return Err(AppError::InvalidTransition(format!(
@@ -668,7 +695,7 @@ pub fn decide(
         }
     };
     let mut after = before.clone();
-    after.status_override = next.map(str::to_owned);
+    after.status_override = next;
     after.override_reason = reason.to_owned();
     let action = match decision {
         Decision::Suspend => "suspend",
@@ -1074,7 +1101,12 @@ mod tests {
             PermitStatus::Expired
         );
         assert_eq!(
-            derive_status(Some("revoked"), Some(d("2030-01-01")), 90, today),
+            derive_status(
+                Some(PermitStatus::Revoked),
+                Some(d("2030-01-01")),
+                90,
+                today
+            ),
             PermitStatus::Revoked
         );
     }

@@ -318,6 +318,26 @@ on_both! {
         .await;
         let em = app.token_for("em.codes", PASSWORD).await;
         assert_eq!(app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.status(), 500);
+
+        // A permit's decision is a coded column too: an unknown one is not taken for "none"
+        // (which would show the permit as valid).
+        let mine = crate::mines::create_mine(&app, &crate::mines::officer(&app, "em.codes2", "EM").await, crate::mines::mine_body("代码矿二", 94)).await;
+        let em2 = app.token_for("em.codes2", PASSWORD).await;
+        let p: Value = app.post(&format!("/api/v1/mines/{}/permits", mine["id"].as_str().unwrap()), &em2,
+            json!({"permit_type": "safety_production", "number": "S-code", "holder": "代码矿业", "issued_on": "2026-01-10", "expires_on": "2029-01-09"})).await.json().await.unwrap();
+        let permit_id = p["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/permits/{permit_id}");
+        assert_eq!(app.get(&path, &em2).await.status(), 200);
+        let target = permit_id.clone();
+        app.with_db(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("UPDATE permits SET status_override = 'frozen' WHERE id = '{target}'")).execute(c)?;
+            Ok(())
+        })
+        .await;
+        let (status, body) = problem(app.get(&path, &em2).await).await;
+        assert_eq!(status, 500, "{body}");
+        assert!(!body.to_string().contains("valid"), "{body}");
     }
 }
 

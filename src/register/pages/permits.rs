@@ -480,7 +480,7 @@ async fn permit_form(
     let can_issue = crate::register::policy::may_issue(&s.principal, &p.issuing_department);
     let mut actions = Vec::new();
     if can_issue {
-        let decided = p.status_override.as_deref().and_then(PermitStatus::parse);
+        let decided = p.status_override;
         let mut add = |what: &str, label: &'static str, style: &'static str, confirm: &str| {
             actions.push(ActionButton {
                 href: format!("/permits/{id}/{what}"),
