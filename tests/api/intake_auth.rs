@@ -213,6 +213,10 @@ on_both! {
         assert_eq!(status, 201, "{a}");
         let m: Value = app.get(&format!("/api/v1/intake/messages/{}", a["message"].as_str().unwrap()), &app.admin_token).await.json().await.unwrap();
         assert_eq!(m["origin"], "dkim:ee.example.cn");
+        // The record says, in words, how the sender was proved.
+        let (admin, _) = browser_session(&app, "admin", ADMIN_PASSWORD).await;
+        let page = admin.get(app.url(&format!("/intake/{}", a["message"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("发件人认证") && page.contains("发件域名 ee.example.cn 的 DKIM 签名"), "{page}");
         let leads = app.count("leads").await;
         assert_eq!(leads, 2);
 
