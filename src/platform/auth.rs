@@ -141,6 +141,9 @@ pub fn forget_stored_secret(conn: &mut crate::platform::db::DbConnection) -> App
     Ok(removed > 0)
 }
 
+/// The most keys (addresses, unknown usernames) a limiter tracks at once.
+const MAX_TRACKED: usize = 100_000;
+
 /// Counts failed logins per source address within a window (in memory, per instance).
 /// The per-account lock lives in the database and is visible to admins.
 pub struct SourceLimiter<K = IpAddr> {
@@ -241,10 +244,24 @@ impl<K: std::hash::Hash + Eq + Clone> SourceLimiter<K> {
 
     pub fn record_failure(&self, ip: K, now: DateTime<Utc>) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Bound memory: forget windows that have ended once the map grows.
-        if map.len() > 10_000 {
+        // Bound memory: forget windows that have ended once the map grows, and past
+        // MAX_TRACKED keys (a spray of fresh names or addresses within one window) the
+        // oldest tenth, so the map never holds more than that.
+        // Both run now and then (every 1024th new key, or when full), so their cost is
+        // spread over the inserts.
+        if map.len() > 10_000 && map.len() % 1024 == 0 && !map.contains_key(&ip) {
             let window = self.window;
             map.retain(|_, (_, start)| *start + window > now);
+        }
+        if map.len() >= MAX_TRACKED && !map.contains_key(&ip) {
+            let mut by_age: Vec<(DateTime<Utc>, K)> = map
+                .iter()
+                .map(|(k, (_, start))| (*start, k.clone()))
+                .collect();
+            by_age.sort_unstable_by_key(|(start, _)| *start);
+            for (_, k) in by_age.into_iter().take(MAX_TRACKED / 10) {
+                map.remove(&k);
+            }
         }
         let entry = map.entry(ip).or_insert((0, now));
         if entry.1 + self.window <= now {
@@ -361,6 +378,29 @@ mod tests {
             pool.run(|| Ok(3)).await.unwrap(),
             3,
             "a slot given back is used"
+        );
+    }
+
+    #[test]
+    fn a_spray_of_fresh_keys_is_bounded() {
+        let limiter: SourceLimiter<String> =
+            SourceLimiter::new(5, std::time::Duration::from_secs(900));
+        let now = Utc::now();
+        for i in 0..(MAX_TRACKED + 500) {
+            limiter.record_failure(
+                format!("name{i}"),
+                now + chrono::Duration::milliseconds(i as i64),
+            );
+        }
+        let len = limiter.failures.lock().unwrap().len();
+        assert!(len <= MAX_TRACKED, "{len} keys tracked");
+        assert!(limiter.has_failed(
+            &format!("name{}", MAX_TRACKED + 499),
+            now + chrono::Duration::seconds(200)
+        ));
+        assert!(
+            !limiter.has_failed(&"name0".to_owned(), now + chrono::Duration::seconds(200)),
+            "the oldest went first"
         );
     }
 
