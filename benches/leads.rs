@@ -88,6 +88,7 @@ async fn main() {
     let requests = env_usize("BENCH_REQUESTS", 1_000);
     let url = db.url.clone();
     let mut settings = Settings::load(None).unwrap();
+    settings.auth.key_file = db.key_file();
     settings.database.url = url;
     settings.database.pool_size = 16;
     settings.http.addr = "127.0.0.1:0".into();

@@ -172,6 +172,11 @@ pub struct BenchDb {
 }
 
 impl BenchDb {
+    /// The service's key file for this run, in the run's temporary folder.
+    pub fn key_file(&self) -> String {
+        self._dir.path().join("minecoord.key").display().to_string()
+    }
+
     pub fn from_env() -> Self {
         use diesel::{Connection, RunQueryDsl};
         let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
