@@ -100,7 +100,7 @@ impl ServiceKey {
         let _ = std::fs::remove_file(&tmp);
         match written {
             Ok(()) => {
-                tracing::warn!(key_file = %shown, "已生成新的服务密钥文件：请与数据库一同备份，多实例部署时各实例使用同一文件");
+                tracing::warn!(key_file = %shown, "已生成新的服务密钥文件：请妥善备份（与数据库分开保存），多实例部署时各实例使用同一文件");
                 Self::from_hex(&hex::encode(bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load_or_create(path),
