@@ -369,11 +369,12 @@ fn origin(
             reply_lead_id: Some(lead_id),
         }));
     }
-    let by = match (&proof.dkim, &relay) {
+    let vouched = relay
+        .as_ref()
+        .and_then(|(id, v)| v.from_authenticated_by.map(|method| (id, method)));
+    let by = match (&proof.dkim, vouched) {
         (Some(domain), _) => format!("dkim:{domain}"),
-        (None, Some((id, v))) if v.from_authenticated_by.is_some() => {
-            format!("relay:{id}:{}", v.from_authenticated_by.unwrap_or_default())
-        }
+        (None, Some((id, method))) => format!("relay:{id}:{method}"),
         _ if intake.require_authenticated_sender => {
             return Ok(Err(Refusal::Unauthenticated(from.clone())))
         }
