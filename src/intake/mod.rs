@@ -20,6 +20,9 @@ pub mod pages;
 pub mod parse;
 pub mod rules;
 pub mod smtp;
+pub mod store;
+
+pub use store::{find, list, raw, InboundMessage};
 
 use actix_web::web;
 use chrono::NaiveDateTime;
@@ -30,10 +33,8 @@ use sha2::{Digest, Sha256};
 use crate::leads::files;
 use crate::leads::{self, NewLead};
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::inbound_messages;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::pagination;
 use crate::platform::rules::role::Role;
 use crate::platform::upload::Upload;
 use crate::web::{blocking, AppState};
@@ -194,38 +195,6 @@ pub struct Accepted {
     pub duplicate: bool,
     /// What was left aside (files of a type or size not accepted, unknown tags).
     pub notes: Vec<String>,
-}
-
-/// A stored message, without its raw bytes.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = inbound_messages)]
-pub struct InboundMessage {
-    pub id: String,
-    pub message_id: Option<String>,
-    /// smtp | http | pipe
-    pub channel: String,
-    pub mail_from: Option<String>,
-    pub sender: String,
-    pub user_id: String,
-    pub subject: String,
-    pub size_bytes: i64,
-    /// received | processed | refused
-    pub status: String,
-    /// raised | commented
-    pub outcome: Option<String>,
-    pub reason: Option<String>,
-    pub notes: String,
-    pub lead_id: Option<String>,
-    pub attempts: i32,
-    #[schema(value_type = String)]
-    pub received_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub processed_at: Option<NaiveDateTime>,
-    /// How the sender was proved: reply_address | dkim:<domain> | relay:<authserv-id>:<method>
-    /// | unverified (only with intake.require_authenticated_sender off).
-    pub origin: String,
-    /// The lead a per-recipient reply address named.
-    pub reply_lead_id: Option<String>,
 }
 
 /// The outcome of [`accept`]: accepted, or refused with a reason. Errors of the service
@@ -566,57 +535,33 @@ fn store(
 ) -> AppResult<Stored> {
     let (raw, parsed, envelope) = (proof.raw, proof.parsed, proof.envelope);
     let key = message_key(raw, parsed);
-    if let Some(m) = inbound_messages::table
-        .filter(inbound_messages::message_key.eq(&key))
-        .select(InboundMessage::as_select())
-        .first(conn)
-        .optional()?
-    {
+    if let Some(m) = store::by_key(conn, &key)? {
         return Ok(Stored::Existing(Box::new(m)));
     }
-    let last_hour: i64 = inbound_messages::table
-        .filter(inbound_messages::user_id.eq(&who.id))
-        .filter(inbound_messages::received_at.gt(now - chrono::Duration::hours(1)))
-        .count()
-        .get_result(conn)?;
+    let last_hour = store::count_since(conn, &who.id, now - chrono::Duration::hours(1))?;
     if last_hour >= per_hour {
         return Ok(Stored::Refused(Refusal::TooMany { limit: per_hour }));
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let row = (
-        inbound_messages::id.eq(&id),
-        inbound_messages::message_key.eq(&key),
-        inbound_messages::message_id.eq(&parsed.message_id),
-        inbound_messages::channel.eq(envelope.channel),
-        inbound_messages::mail_from.eq(envelope.mail_from.as_deref().map(|m| clip(m, 320))),
-        inbound_messages::sender.eq(&parsed.from),
-        inbound_messages::user_id.eq(&who.id),
-        inbound_messages::subject.eq(clip(&parsed.subject, 500)),
-        inbound_messages::size_bytes.eq(raw.len() as i64),
-        inbound_messages::raw.eq(raw),
-        inbound_messages::status.eq("received"),
-        inbound_messages::received_at.eq(now),
-        inbound_messages::origin.eq(&origin.by),
-        inbound_messages::reply_lead_id.eq(&origin.reply_lead_id),
-    );
-    // Another instance storing the same message at this moment: ours is then the duplicate.
-    let inserted = match conn {
-        DbConnection::Pg(c) => diesel::insert_into(inbound_messages::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(inbound_messages::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
+    let received = store::Received {
+        id: &id,
+        key: &key,
+        message_id: parsed.message_id.as_deref(),
+        channel: envelope.channel,
+        mail_from: envelope.mail_from.as_deref().map(|m| clip(m, 320)),
+        sender: &parsed.from,
+        user_id: &who.id,
+        subject: clip(&parsed.subject, 500),
+        raw,
+        origin: &origin.by,
+        reply_lead_id: origin.reply_lead_id.as_deref(),
+        now,
     };
-    if inserted == 0 {
-        return Ok(Stored::Existing(Box::new(
-            inbound_messages::table
-                .filter(inbound_messages::message_key.eq(&key))
-                .select(InboundMessage::as_select())
-                .first(conn)?,
-        )));
+    // Another instance storing the same message at this moment: ours is then the duplicate.
+    if !store::insert_received(conn, received)? {
+        let existing = store::by_key(conn, &key)?
+            .ok_or_else(|| AppError::internal("a message stored at once vanished"))?;
+        return Ok(Stored::Existing(Box::new(existing)));
     }
     Ok(Stored::New(id))
 }
@@ -668,17 +613,8 @@ fn process_one(
     let now = state.clock.now_naive();
     let mut verdict = state.db.transaction(|conn| {
         // The guarded update takes the row: a second processor waits, then finds it done.
-        let claimed = diesel::update(
-            inbound_messages::table
-                .find(id)
-                .filter(inbound_messages::status.eq("received")),
-        )
-        .set(inbound_messages::attempts.eq(inbound_messages::attempts + 1))
-        .execute(conn)?;
-        let m: InboundMessage = inbound_messages::table
-            .find(id)
-            .select(InboundMessage::as_select())
-            .first(conn)?;
+        let claimed = store::claim(conn, id)?;
+        let m = store::find(conn, id)?;
         if claimed == 0 {
             return replay(conn, &m);
         }
@@ -1047,16 +983,18 @@ fn record(
         ),
         Err(r) => ("refused", None, Some(r.reason()), None, String::new()),
     };
-    diesel::update(inbound_messages::table.find(&m.id))
-        .set((
-            inbound_messages::status.eq(status),
-            inbound_messages::outcome.eq(outcome),
-            inbound_messages::reason.eq(&reason),
-            inbound_messages::lead_id.eq(lead_id),
-            inbound_messages::notes.eq(notes),
-            inbound_messages::processed_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
+    store::finish(
+        conn,
+        &m.id,
+        store::Finished {
+            status,
+            outcome,
+            reason: reason.as_deref(),
+            lead_id,
+            notes,
+            now,
+        },
+    )?;
     // Over SMTP the refusal is the reply to the sender's server; otherwise the district's
     // mail server has accepted the message already, and only we can tell the sender why.
     if let (Err(r), true) = (verdict, late || m.channel != "smtp") {
@@ -1086,15 +1024,7 @@ pub async fn sweep(state: &web::Data<AppState>) -> AppResult<usize> {
     // stored it; the sweep leaves it to that connection.
     let settled = state.clock.now_naive() - chrono::Duration::seconds(30);
     blocking(move || {
-        let ids: Vec<String> = st.db.read(|conn| {
-            Ok(inbound_messages::table
-                .filter(inbound_messages::status.eq("received"))
-                .filter(inbound_messages::received_at.le(settled))
-                .order(inbound_messages::id.asc())
-                .select(inbound_messages::id)
-                .limit(50)
-                .load(conn)?)
-        })?;
+        let ids = st.db.read(|conn| store::unprocessed(conn, settled, 50))?;
         let mut done = 0;
         for id in ids {
             match process_one(&st, &id, true, None) {
@@ -1133,57 +1063,4 @@ pub struct InboundQuery {
     pub lead_id: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// Stored messages, newest first.
-pub fn list(
-    conn: &mut DbConnection,
-    q: &InboundQuery,
-) -> AppResult<(Vec<InboundMessage>, Option<String>)> {
-    let limit = pagination::limit(q.limit)?;
-    let mut query = inbound_messages::table
-        .select(InboundMessage::as_select())
-        .into_boxed();
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        if !["received", "processed", "refused"].contains(&s) {
-            return Err(AppError::field(
-                "status",
-                "只能是 received、processed 或 refused",
-            ));
-        }
-        query = query.filter(inbound_messages::status.eq(s.to_owned()));
-    }
-    if let Some(s) = q.sender.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        query = query.filter(inbound_messages::sender.eq(s.to_lowercase()));
-    }
-    if let Some(l) = q.lead_id.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(inbound_messages::lead_id.eq(l.to_owned()));
-    }
-    if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(inbound_messages::id.lt(c.to_owned()));
-    }
-    let mut rows: Vec<InboundMessage> = query
-        .order(inbound_messages::id.desc())
-        .limit(limit + 1)
-        .load(conn)?;
-    let next = pagination::next_cursor(&mut rows, limit, |m| m.id.clone());
-    Ok((rows, next))
-}
-
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<InboundMessage> {
-    inbound_messages::table
-        .find(id)
-        .select(InboundMessage::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("没有这封邮件".into()))
-}
-
-pub fn raw(conn: &mut DbConnection, id: &str) -> AppResult<Vec<u8>> {
-    inbound_messages::table
-        .find(id)
-        .select(inbound_messages::raw)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("没有这封邮件".into()))
 }
