@@ -234,15 +234,21 @@ async fn session(
                     "503 5.5.1 Need RCPT first\r\n".into()
                 }
                 Some(t) => {
-                    // A message larger than it declared is refused as too large.
-                    let limit = t.size.map_or(max, |s| s.clamp(1024, max));
+                    // What it declared, with a tenth and 4 KiB to spare (SIZE is the
+                    // client's estimate); a message larger still is refused as too large.
+                    let limit = t
+                        .size
+                        .map_or(max, |s| s.saturating_add(s / 10 + 4096).min(max));
                     let Ok(_reserved) = memory
                         .clone()
                         .try_acquire_many_owned(limit.div_ceil(1024) as u32)
                     else {
                         metrics::counter!("intake_refused_total", "reason" => "busy").increment(1);
                         write
-                            .write_all(b"452 4.3.1 Insufficient system storage, try again later / \xe6\x94\xb6\xe4\xbb\xb6\xe6\x9c\x8d\xe5\x8a\xa1\xe7\xb9\x81\xe5\xbf\x99\xef\xbc\x8c\xe8\xaf\xb7\xe7\xa8\x8d\xe5\x90\x8e\xe9\x87\x8d\xe8\xaf\x95\r\n")
+                            .write_all(
+                                "452 4.3.1 Insufficient system storage, try again later / 收件服务繁忙，请稍后重试\r\n"
+                                    .as_bytes(),
+                            )
                             .await?;
                         continue;
                     };
