@@ -136,7 +136,12 @@ pub async fn prepare(
 
     let init_db = db.clone();
     let now = clock.now_naive();
-    let service_key = ServiceKey::load_or_create(Path::new(&settings.auth.key_file))?;
+    // File I/O, off the async executor like the rest of the preparation.
+    let key_file = settings.auth.key_file.clone();
+    let service_key =
+        tokio::task::spawn_blocking(move || ServiceKey::load_or_create(Path::new(&key_file)))
+            .await
+            .map_err(|e| e.to_string())??;
     let secret = match settings.jwt_secret() {
         Some(s) => s.as_bytes().to_vec(),
         None => service_key.derive(Purpose::SignIn),

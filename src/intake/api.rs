@@ -188,12 +188,5 @@ pub async fn raw_message(
 
 /// A stored message as a download, for the API and the page alike.
 pub fn eml_response(id: &str, bytes: Vec<u8>) -> HttpResponse {
-    let name = format!("{id}.eml");
-    HttpResponse::Ok()
-        .content_type("message/rfc822")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            crate::platform::xlsx::attachment(&name, &name),
-        ))
-        .body(bytes)
+    crate::web::file_download("message/rfc822", &format!("{id}.eml"), bytes)
 }

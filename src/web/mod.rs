@@ -246,7 +246,12 @@ pub fn file_download(
     bytes: Vec<u8>,
 ) -> actix_web::HttpResponse {
     let inline = content_type.starts_with("image/") || content_type == "application/pdf";
-    let disposition = crate::platform::xlsx::attachment("file", file_name);
+    // Old clients read only the plain name: the file's own when it is plain ASCII.
+    let plain = file_name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let disposition =
+        crate::platform::xlsx::attachment(if plain { file_name } else { "file" }, file_name);
     let disposition = if inline {
         disposition.replacen("attachment", "inline", 1)
     } else {
