@@ -6,35 +6,17 @@
 pub mod mailer;
 pub mod outbox;
 pub mod reply_address;
+mod store;
+
+pub use store::Notification;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::db::schema::notifications;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination;
 use crate::platform::rules::coded_enum;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = notifications)]
-pub struct Notification {
-    pub id: String,
-    pub user_id: String,
-    #[diesel(serialize_as = String)]
-    pub kind: NoticeKind,
-    pub title: String,
-    pub body: String,
-    /// The page of the item.
-    pub link: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    #[schema(value_type = String)]
-    pub created_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub read_at: Option<NaiveDateTime>,
-}
 
 coded_enum! {
     /// Every kind of notice, with its name for people. Each user chooses per kind whether
@@ -105,17 +87,8 @@ pub fn send(
     if rows.is_empty() {
         return Ok(0);
     }
-    // One statement for all recipients. Per-backend branch: MultiConnection has no batch
-    // insert, each backend's connection does.
     let sent = rows.len();
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(notifications::table)
-            .values(rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
-            .values(rows)
-            .execute(c)?,
-    };
+    store::insert_notifications(conn, rows)?;
     // The email form, for those who have an address and want this kind by email.
     crate::notify::outbox::enqueue(
         conn,
@@ -167,27 +140,9 @@ pub fn inbox(
         if (read && unread_only) || (!read && segment_read) {
             continue;
         }
-        let mut query = notifications::table
-            .filter(notifications::user_id.eq(user_id.to_owned()))
-            .select(Notification::as_select())
-            .into_boxed();
-        query = if read {
-            query.filter(notifications::read_at.is_not_null())
-        } else {
-            query.filter(notifications::read_at.is_null())
-        };
-        if let Some((t, id)) = after.take().filter(|_| read == segment_read) {
-            query = query.filter(
-                notifications::created_at.lt(t).or(notifications::created_at
-                    .eq(t)
-                    .and(notifications::id.lt(id))),
-            );
-        }
+        let after = after.take().filter(|_| read == segment_read);
         let want = limit + 1 - out.len() as i64;
-        let rows: Vec<Notification> = query
-            .order((notifications::created_at.desc(), notifications::id.desc()))
-            .limit(want)
-            .load(conn)?;
+        let rows = store::inbox_segment(conn, user_id, read, after, want)?;
         out.extend(rows);
         if out.len() as i64 > limit {
             break;
@@ -205,11 +160,7 @@ pub fn inbox(
 }
 
 pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> AppResult<i64> {
-    Ok(notifications::table
-        .filter(notifications::user_id.eq(user_id))
-        .filter(notifications::read_at.is_null())
-        .count()
-        .get_result(conn)?)
+    store::unread_count(conn, user_id)
 }
 
 /// Marks one notice (or, with `None`, all) of the user as read. Reading is not a change
@@ -220,28 +171,12 @@ pub fn mark_read(
     id: Option<&str>,
     now: NaiveDateTime,
 ) -> AppResult<usize> {
-    let base = notifications::table
-        .filter(notifications::user_id.eq(user_id))
-        .filter(notifications::read_at.is_null());
-    let n = match id {
-        Some(id) => {
-            let exists: i64 = notifications::table
-                .filter(notifications::id.eq(id))
-                .filter(notifications::user_id.eq(user_id))
-                .count()
-                .get_result(conn)?;
-            if exists == 0 {
-                return Err(AppError::NotFound("没有这条通知。".into()));
-            }
-            diesel::update(base.filter(notifications::id.eq(id)))
-                .set(notifications::read_at.eq(now))
-                .execute(conn)?
+    if let Some(id) = id {
+        if store::link_of(conn, user_id, id)?.is_none() {
+            return Err(AppError::NotFound("没有这条通知。".into()));
         }
-        None => diesel::update(base)
-            .set(notifications::read_at.eq(now))
-            .execute(conn)?,
-    };
-    Ok(n)
+    }
+    store::set_read(conn, user_id, id, now)
 }
 
 /// Opens one of the user's notices: marks it read and gives the page it links to.
@@ -251,13 +186,8 @@ pub fn open(
     id: &str,
     now: NaiveDateTime,
 ) -> AppResult<String> {
-    let link: String = notifications::table
-        .filter(notifications::id.eq(id))
-        .filter(notifications::user_id.eq(user_id))
-        .select(notifications::link)
-        .first(conn)
-        .optional()?
+    let link = store::link_of(conn, user_id, id)?
         .ok_or_else(|| AppError::NotFound("没有这条通知。".into()))?;
-    mark_read(conn, user_id, Some(id), now)?;
+    store::set_read(conn, user_id, Some(id), now)?;
     Ok(link)
 }

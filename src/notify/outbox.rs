@@ -6,11 +6,9 @@
 
 use askama::Template;
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::platform::db::schema::{notification_preferences, outbox};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination;
@@ -21,35 +19,8 @@ pub const BASE: &str = "{{BASE}}";
 /// whether a reply reaches the lead depends on the intake being on at that time.
 pub const REPLY: &str = "{{REPLY}}";
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = outbox)]
-pub struct OutboxMessage {
-    pub id: String,
-    /// Stable Message-ID, e.g. `<uuid@minecoord>`: a repeated send is recognisable.
-    pub message_id: String,
-    pub recipient: String,
-    pub user_id: Option<String>,
-    #[diesel(serialize_as = String)]
-    pub kind: crate::notify::NoticeKind,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    /// pending | sent | dead | cancelled
-    pub status: String,
-    pub attempts: i32,
-    #[schema(value_type = String)]
-    pub next_attempt_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub lease_until: Option<NaiveDateTime>,
-    pub leased_by: Option<String>,
-    pub last_error: Option<String>,
-    #[schema(value_type = String)]
-    pub created_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub sent_at: Option<NaiveDateTime>,
-    #[schema(value_type = String)]
-    pub updated_at: NaiveDateTime,
-}
+pub use super::store::OutboxMessage;
+use super::store;
 
 #[derive(Template)]
 #[template(path = "email/notice.txt")]
@@ -109,12 +80,7 @@ pub fn enqueue(
         return Ok(0);
     }
     let addresses = addresses(conn, recipients)?;
-    let opted_out: Vec<String> = notification_preferences::table
-        .filter(notification_preferences::user_id.eq_any(recipients))
-        .filter(notification_preferences::kind.eq(kind.code()))
-        .filter(notification_preferences::email.eq(0))
-        .select(notification_preferences::user_id)
-        .load(conn)?;
+    let opted_out = store::email_off_for(conn, recipients, kind.code())?;
     let text = NoticeText {
         title,
         body,
@@ -163,12 +129,8 @@ pub fn enqueue(
     if rows.is_empty() {
         return Ok(0);
     }
-    // Per-backend branch: MultiConnection has no batch insert, each backend's connection does.
     let queued = rows.len();
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
-    };
+    store::insert_outbox(conn, rows)?;
     Ok(queued)
 }
 
@@ -182,51 +144,7 @@ pub fn claim(
     lease: Duration,
     limit: i64,
 ) -> AppResult<Vec<OutboxMessage>> {
-    let until = now + lease;
-    let ids: Vec<String> = match conn {
-        // Per-backend branch: FOR UPDATE SKIP LOCKED exists on PostgreSQL only; SQLite
-        // has one writer, which the caller's transaction already holds.
-        DbConnection::Pg(c) => outbox::table
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::next_attempt_at.le(now))
-            .filter(
-                outbox::lease_until
-                    .is_null()
-                    .or(outbox::lease_until.lt(now)),
-            )
-            .order(outbox::next_attempt_at.asc())
-            .limit(limit)
-            .select(outbox::id)
-            .for_update()
-            .skip_locked()
-            .load(c)?,
-        DbConnection::Sqlite(c) => outbox::table
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::next_attempt_at.le(now))
-            .filter(
-                outbox::lease_until
-                    .is_null()
-                    .or(outbox::lease_until.lt(now)),
-            )
-            .order(outbox::next_attempt_at.asc())
-            .limit(limit)
-            .select(outbox::id)
-            .load(c)?,
-    };
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-        .set((
-            outbox::lease_until.eq(until),
-            outbox::leased_by.eq(worker),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(outbox::table
-        .filter(outbox::id.eq_any(&ids))
-        .select(OutboxMessage::as_select())
-        .load(conn)?)
+    store::lease_due(conn, worker, now, now + lease, limit)
 }
 
 /// Records the messages as sent, in one statement.
@@ -234,17 +152,7 @@ pub fn mark_sent(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) ->
     if ids.is_empty() {
         return Ok(());
     }
-    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-        .set((
-            outbox::status.eq("sent"),
-            outbox::sent_at.eq(now),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(None::<String>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    store::set_sent(conn, ids, now)
 }
 
 /// Records a failed attempt: retried after 1, 2, 4, 8 … minutes (capped at 6 h), and
@@ -263,17 +171,7 @@ pub fn mark_failed(
     } else {
         "pending"
     };
-    diesel::update(outbox::table.find(&msg.id))
-        .set((
-            outbox::status.eq(status),
-            outbox::attempts.eq(attempts),
-            outbox::next_attempt_at.eq(now + backoff),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(error.chars().take(500).collect::<String>()),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    store::set_failed(conn, &msg.id, status, attempts, now + backoff, error, now)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
@@ -291,23 +189,17 @@ pub fn list(
     q: &OutboxQuery,
 ) -> AppResult<(Vec<OutboxMessage>, Option<String>)> {
     let limit = pagination::limit(q.limit)?;
-    let mut query = outbox::table
-        .select(OutboxMessage::as_select())
-        .into_boxed();
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+    let status = q.status.as_deref().filter(|s| !s.is_empty());
+    if let Some(s) = status {
         if !["pending", "sent", "dead", "cancelled"].contains(&s) {
             return Err(AppError::field(
                 "status",
                 "只能是 pending、sent、dead 或 cancelled",
             ));
         }
-        query = query.filter(outbox::status.eq(s.to_owned()));
     }
-    if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(outbox::id.lt(c.to_owned()));
-    }
-    let mut rows: Vec<OutboxMessage> =
-        query.order(outbox::id.desc()).limit(limit + 1).load(conn)?;
+    let cursor = q.cursor.as_deref().filter(|s| !s.is_empty());
+    let mut rows = store::outbox_page(conn, status, cursor, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |m| m.id.clone());
     Ok((rows, next))
 }
@@ -325,19 +217,11 @@ fn audit_view(m: &OutboxMessage) -> serde_json::Value {
 
 /// The subjects of the messages with these Message-IDs (the notices a reply answers).
 pub fn subjects_of(conn: &mut DbConnection, message_ids: &[String]) -> AppResult<Vec<String>> {
-    Ok(outbox::table
-        .filter(outbox::message_id.eq_any(message_ids))
-        .select(outbox::subject)
-        .load(conn)?)
+    store::subjects_of(conn, message_ids)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<OutboxMessage> {
-    outbox::table
-        .find(id)
-        .select(OutboxMessage::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("没有这封邮件。".into()))
+    store::find_message(conn, id)?.ok_or_else(|| AppError::NotFound("没有这封邮件。".into()))
 }
 
 /// An admin sends a message again now: a dead-lettered or cancelled one, or a pending one
@@ -354,15 +238,7 @@ pub fn retry(
             "这封邮件已发送，无需重新发送。".into(),
         ));
     }
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq("pending"),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::set_pending(conn, id, now)?;
     let after = find(conn, id)?;
     audit::record(
         conn,
@@ -396,13 +272,7 @@ pub fn cancel(
         "cancelled" => return Err(AppError::InvalidTransition("这封邮件已经取消。".into())),
         _ => {}
     }
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq("cancelled"),
-            outbox::lease_until.eq(None::<NaiveDateTime>),
-            outbox::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::set_cancelled(conn, id, now)?;
     let after = find(conn, id)?;
     audit::record(
         conn,
@@ -421,10 +291,7 @@ pub fn cancel(
 
 /// Counts by status, for the outbox page and `/readyz`.
 pub fn counts(conn: &mut DbConnection) -> AppResult<Vec<(String, i64)>> {
-    Ok(outbox::table
-        .group_by(outbox::status)
-        .select((outbox::status, diesel::dsl::count_star()))
-        .load(conn)?)
+    store::counts(conn)
 }
 
 /// One kind of notice and whether the user gets it by email too.
@@ -437,11 +304,7 @@ pub struct Preference {
 
 /// The user's choices for every kind of notice; by default every kind comes by email.
 pub fn preferences(conn: &mut DbConnection, user_id: &str) -> AppResult<Vec<Preference>> {
-    let off: Vec<String> = notification_preferences::table
-        .filter(notification_preferences::user_id.eq(user_id))
-        .filter(notification_preferences::email.eq(0))
-        .select(notification_preferences::kind)
-        .load(conn)?;
+    let off = store::kinds_off(conn, user_id)?;
     Ok(crate::notify::NoticeKind::ALL
         .iter()
         .filter(|k| k.choosable())
@@ -473,19 +336,7 @@ pub fn set_preferences(
     }
     let before = preferences(conn, user_id)?;
     for (kind, email) in choices {
-        let value = i32::from(*email);
-        let updated = diesel::update(notification_preferences::table.find((user_id, kind)))
-            .set(notification_preferences::email.eq(value))
-            .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(notification_preferences::table)
-                .values((
-                    notification_preferences::user_id.eq(user_id),
-                    notification_preferences::kind.eq(kind),
-                    notification_preferences::email.eq(value),
-                ))
-                .execute(conn)?;
-        }
+        store::set_email(conn, user_id, kind, *email)?;
     }
     let after = preferences(conn, user_id)?;
     let as_map = |p: &[Preference]| {

@@ -1,0 +1,357 @@
+//! The notices' storage: the only file that names `notifications`, `outbox` and
+//! `notification_preferences`. The rules about who is told what, and when a message is
+//! retried, live in `notify` and `notify::outbox`; here is only how rows are read and
+//! written.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::platform::db::schema::{notification_preferences, notifications, outbox};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: String,
+    pub user_id: String,
+    #[diesel(serialize_as = String)]
+    pub kind: super::NoticeKind,
+    pub title: String,
+    pub body: String,
+    /// The page of the item.
+    pub link: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub read_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: String,
+    /// Stable Message-ID, e.g. `<uuid@minecoord>`: a repeated send is recognisable.
+    pub message_id: String,
+    pub recipient: String,
+    pub user_id: Option<String>,
+    #[diesel(serialize_as = String)]
+    pub kind: super::NoticeKind,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// pending | sent | dead | cancelled
+    pub status: String,
+    pub attempts: i32,
+    #[schema(value_type = String)]
+    pub next_attempt_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub lease_until: Option<NaiveDateTime>,
+    pub leased_by: Option<String>,
+    pub last_error: Option<String>,
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub sent_at: Option<NaiveDateTime>,
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
+}
+
+// ---- inbox ----
+
+/// Writes the notices in one statement. Per-backend branch: MultiConnection has no batch
+/// insert, each backend's connection does.
+pub fn insert_notifications(conn: &mut DbConnection, rows: Vec<Notification>) -> AppResult<()> {
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(notifications::table)
+            .values(rows)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
+            .values(rows)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// One keyset segment of a user's inbox (unread or read), newest first, after `after`.
+pub fn inbox_segment(
+    conn: &mut DbConnection,
+    user_id: &str,
+    read: bool,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> AppResult<Vec<Notification>> {
+    let mut query = notifications::table
+        .filter(notifications::user_id.eq(user_id.to_owned()))
+        .select(Notification::as_select())
+        .into_boxed();
+    query = if read {
+        query.filter(notifications::read_at.is_not_null())
+    } else {
+        query.filter(notifications::read_at.is_null())
+    };
+    if let Some((t, id)) = after {
+        query = query.filter(
+            notifications::created_at.lt(t).or(notifications::created_at
+                .eq(t)
+                .and(notifications::id.lt(id))),
+        );
+    }
+    Ok(query
+        .order((notifications::created_at.desc(), notifications::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> AppResult<i64> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// The page a notice of this user links to, if the user has that notice.
+pub fn link_of(conn: &mut DbConnection, user_id: &str, id: &str) -> AppResult<Option<String>> {
+    Ok(notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::user_id.eq(user_id))
+        .select(notifications::link)
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks the user's unread notices read: one (`Some(id)`) or all.
+pub fn set_read(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    let base = notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::read_at.is_null());
+    Ok(match id {
+        Some(id) => diesel::update(base.filter(notifications::id.eq(id)))
+            .set(notifications::read_at.eq(now))
+            .execute(conn)?,
+        None => diesel::update(base)
+            .set(notifications::read_at.eq(now))
+            .execute(conn)?,
+    })
+}
+
+// ---- email preferences ----
+
+/// Those among `users` who turned email off for the kind.
+pub fn email_off_for(
+    conn: &mut DbConnection,
+    users: &[String],
+    kind: &str,
+) -> AppResult<Vec<String>> {
+    Ok(notification_preferences::table
+        .filter(notification_preferences::user_id.eq_any(users))
+        .filter(notification_preferences::kind.eq(kind))
+        .filter(notification_preferences::email.eq(0))
+        .select(notification_preferences::user_id)
+        .load(conn)?)
+}
+
+/// The kinds the user turned email off for.
+pub fn kinds_off(conn: &mut DbConnection, user_id: &str) -> AppResult<Vec<String>> {
+    Ok(notification_preferences::table
+        .filter(notification_preferences::user_id.eq(user_id))
+        .filter(notification_preferences::email.eq(0))
+        .select(notification_preferences::kind)
+        .load(conn)?)
+}
+
+pub fn set_email(conn: &mut DbConnection, user_id: &str, kind: &str, email: bool) -> AppResult<()> {
+    let value = i32::from(email);
+    let updated = diesel::update(notification_preferences::table.find((user_id, kind)))
+        .set(notification_preferences::email.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(notification_preferences::table)
+            .values((
+                notification_preferences::user_id.eq(user_id),
+                notification_preferences::kind.eq(kind),
+                notification_preferences::email.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+// ---- outbox ----
+
+/// Queues the messages in one statement (per backend, as [`insert_notifications`]).
+pub fn insert_outbox(conn: &mut DbConnection, rows: Vec<OutboxMessage>) -> AppResult<()> {
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
+    };
+    Ok(())
+}
+
+/// Leases up to `limit` due messages to `worker` until `until` and returns them. On
+/// PostgreSQL the rows are locked with SKIP LOCKED so concurrent instances take different
+/// messages; SQLite has one writer, which the caller's transaction already holds.
+pub fn lease_due(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OutboxMessage>> {
+    let ids: Vec<String> = match conn {
+        DbConnection::Pg(c) => outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(
+                outbox::lease_until
+                    .is_null()
+                    .or(outbox::lease_until.lt(now)),
+            )
+            .order(outbox::next_attempt_at.asc())
+            .limit(limit)
+            .select(outbox::id)
+            .for_update()
+            .skip_locked()
+            .load(c)?,
+        DbConnection::Sqlite(c) => outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(
+                outbox::lease_until
+                    .is_null()
+                    .or(outbox::lease_until.lt(now)),
+            )
+            .order(outbox::next_attempt_at.asc())
+            .limit(limit)
+            .select(outbox::id)
+            .load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set((
+            outbox::lease_until.eq(until),
+            outbox::leased_by.eq(worker),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .select(OutboxMessage::as_select())
+        .load(conn)?)
+}
+
+pub fn set_sent(conn: &mut DbConnection, ids: &[String], now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(now),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A failed attempt: the new status, count and next time, and the error (cut to 500).
+pub fn set_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error.chars().take(500).collect::<String>()),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Pending again from now, attempts from zero.
+pub fn set_pending(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_cancelled(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("cancelled"),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One page of the outbox, newest first, with one row more than `limit` if there is more.
+pub fn outbox_page(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    before_id: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<OutboxMessage>> {
+    let mut query = outbox::table
+        .select(OutboxMessage::as_select())
+        .into_boxed();
+    if let Some(s) = status {
+        query = query.filter(outbox::status.eq(s.to_owned()));
+    }
+    if let Some(c) = before_id {
+        query = query.filter(outbox::id.lt(c.to_owned()));
+    }
+    Ok(query.order(outbox::id.desc()).limit(limit).load(conn)?)
+}
+
+pub fn find_message(conn: &mut DbConnection, id: &str) -> AppResult<Option<OutboxMessage>> {
+    Ok(outbox::table
+        .find(id)
+        .select(OutboxMessage::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The subjects of the messages with these Message-IDs.
+pub fn subjects_of(conn: &mut DbConnection, message_ids: &[String]) -> AppResult<Vec<String>> {
+    Ok(outbox::table
+        .filter(outbox::message_id.eq_any(message_ids))
+        .select(outbox::subject)
+        .load(conn)?)
+}
+
+/// Counts by status.
+pub fn counts(conn: &mut DbConnection) -> AppResult<Vec<(String, i64)>> {
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
