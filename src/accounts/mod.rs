@@ -3,45 +3,21 @@
 pub mod api;
 pub mod pages;
 pub mod recipients;
+mod store;
+
+pub use store::User;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::users;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
 use crate::platform::rules::email::check_email;
 use crate::platform::rules::password;
 use crate::platform::rules::role::Role;
-
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = users)]
-pub struct User {
-    pub id: String,
-    pub username: String,
-    pub password_hash: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    #[diesel(serialize_as = String)]
-    pub role: Role,
-    pub department: Option<String>,
-    pub township: Option<String>,
-    pub mine_id: Option<String>,
-    pub active: i32,
-    pub token_version: i32,
-    pub failed_logins: i32,
-    pub locked_until: Option<NaiveDateTime>,
-    pub last_login_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
-}
 
 impl User {
     pub fn role(&self) -> Role {
@@ -307,11 +283,7 @@ pub fn check_new(
     check_binding(conn, &binding, &mut errors)?;
     let username = normalise_username(&input.username);
     if !errors.iter().any(|e| e.field == "username") {
-        let taken: i64 = users::table
-            .filter(users::username.eq(&username))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
+        if store::username_taken(conn, &username)? {
             errors.push(FieldError::new(
                 "username",
                 format!("用户名 {username} 已被使用"),
@@ -338,11 +310,7 @@ pub fn create(
     };
     let mut errors = Vec::new();
     check_binding(conn, &binding, &mut errors)?;
-    let taken: i64 = users::table
-        .filter(users::username.eq(&username))
-        .count()
-        .get_result(conn)?;
-    if taken > 0 {
+    if store::username_taken(conn, &username)? {
         errors.push(FieldError::new(
             "username",
             format!("用户名 {username} 已被使用"),
@@ -370,9 +338,7 @@ pub fn create(
         updated_at: now,
         version: 1,
     };
-    diesel::insert_into(users::table)
-        .values(user.clone())
-        .execute(conn)?;
+    store::insert(conn, user.clone())?;
     audit::record(
         conn,
         actor,
@@ -390,27 +356,15 @@ pub fn create(
 
 /// The accounts with this email address, compared in any case.
 pub fn by_email(conn: &mut DbConnection, address: &str) -> AppResult<Vec<User>> {
-    Ok(users::table
-        .filter(lower(users::email.nullable()).eq(address.to_lowercase()))
-        .select(User::as_select())
-        .load(conn)?)
+    store::by_email(conn, address)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<User> {
-    users::table
-        .find(id)
-        .select(User::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在。")))
+    store::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在。")))
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> AppResult<Option<User>> {
-    Ok(users::table
-        .filter(users::username.eq(normalise_username(username)))
-        .select(User::as_select())
-        .first(conn)
-        .optional()?)
+    store::find_by_username(conn, &normalise_username(username))
 }
 
 fn save(
@@ -421,28 +375,8 @@ fn save(
     after: &User,
     action: &str,
 ) -> AppResult<()> {
-    let updated = diesel::update(
-        users::table
-            .find(&before.id)
-            .filter(users::version.eq(before.version)),
-    )
-    .set((
-        users::display_name.eq(&after.display_name),
-        users::email.eq(&after.email),
-        users::role.eq(after.role.code()),
-        users::department.eq(&after.department),
-        users::township.eq(&after.township),
-        users::mine_id.eq(&after.mine_id),
-        users::active.eq(after.active),
-        users::token_version.eq(after.token_version),
-        users::password_hash.eq(&after.password_hash),
-        users::failed_logins.eq(after.failed_logins),
-        users::locked_until.eq(after.locked_until),
-        users::updated_at.eq(now),
-        users::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
+    let updated = store::save_versioned(conn, before, after, now)?;
+    if !updated {
         return Err(AppError::Conflict(
             "该用户刚被其他人修改过，请刷新后重试。".into(),
         ));
@@ -635,44 +569,17 @@ pub struct UserQuery {
 /// Accounts ordered by username, keyset-paginated.
 pub fn list(conn: &mut DbConnection, q: &UserQuery) -> AppResult<(Vec<User>, Option<String>)> {
     let limit = pagination::limit(q.limit)?;
-    let mut query = users::table.select(User::as_select()).into_boxed();
-    if let Some(r) = q.role.as_deref().filter(|s| !s.is_empty()) {
-        let role = Role::parse(r).ok_or_else(|| AppError::field("role", "未知的角色"))?;
-        query = query.filter(users::role.eq(role.code()));
-    }
-    if let Some(d) = q.department.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(users::department.eq(d.to_owned()));
-    }
-    if let Some(t) = q.township.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(users::township.eq(t.to_owned()));
-    }
-    match q.active.as_deref() {
-        None | Some("") => {}
-        Some("true") => query = query.filter(users::active.eq(1)),
-        Some("false") => query = query.filter(users::active.eq(0)),
+    let role = match q.role.as_deref().filter(|s| !s.is_empty()) {
+        Some(r) => Some(Role::parse(r).ok_or_else(|| AppError::field("role", "未知的角色"))?),
+        None => None,
+    };
+    let active = match q.active.as_deref() {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
         Some(_) => return Err(AppError::field("active", "只能是 true 或 false")),
-    }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(
-            users::username
-                .like(pattern.clone())
-                .escape('\\')
-                .or(users::display_name.like(pattern).escape('\\')),
-        );
-    }
-    if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(users::username.gt(c.to_owned()));
-    }
-    let mut rows: Vec<User> = query
-        .order(users::username.asc())
-        .limit(limit + 1)
-        .load(conn)?;
+    };
+    let mut rows = store::page(conn, q, role, active, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |u| u.username.clone());
     Ok((rows, next))
 }
@@ -714,14 +621,9 @@ pub fn record_login(
         // Counted in the database, not read and written back: parallel failures each
         // add one (the update holds the row until the transaction ends), so no more
         // than `max_failed` guesses fit before the lock.
-        let not_locked = users::locked_until
-            .is_null()
-            .or(users::locked_until.le(now));
-        let counted = diesel::update(users::table.find(&user.id).filter(not_locked))
-            .set(users::failed_logins.eq(users::failed_logins + 1))
-            .execute(conn)?;
+        let counted = store::count_failure(conn, &user.id, now)?;
         let after = find(conn, &user.id)?;
-        if counted == 0 {
+        if !counted {
             // Another attempt locked the account in the meantime.
             return Ok(match after.locked_until {
                 Some(until) => LoginOutcome::Locked { until },
@@ -730,12 +632,8 @@ pub fn record_login(
         }
         let lock = after.failed_logins as u32 >= policy.max_failed;
         let until = lock.then(|| now + policy.lockout);
-        if lock {
-            diesel::update(users::table.find(&user.id))
-                .set((users::failed_logins.eq(0), users::locked_until.eq(until)))
-                .execute(conn)?;
-        }
-        if lock {
+        if let Some(until) = until {
+            store::lock(conn, &user.id, until)?;
             audit::record(
                 conn,
                 &Actor::system("登录保护"),
@@ -746,7 +644,7 @@ pub fn record_login(
                     action: "lock",
                     before: None,
                     after: Some(
-                        serde_json::json!({ "locked_until": until.map(|t| t.and_utc().to_rfc3339()), "reason": "连续输错密码" }),
+                        serde_json::json!({ "locked_until": until.and_utc().to_rfc3339(), "reason": "连续输错密码" }),
                     ),
                 },
             )?;
@@ -756,13 +654,7 @@ pub fn record_login(
     if user.active == 0 {
         return Ok(LoginOutcome::Disabled);
     }
-    diesel::update(users::table.find(&user.id))
-        .set((
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<NaiveDateTime>),
-            users::last_login_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::signed_in_at(conn, &user.id, now)?;
     Ok(LoginOutcome::Success(Box::new(user)))
 }
 
@@ -773,7 +665,7 @@ pub fn bootstrap_admin(
     configured: Option<&str>,
     min_len: usize,
 ) -> AppResult<Option<Option<String>>> {
-    let count: i64 = users::table.count().get_result(conn)?;
+    let count = store::count(conn)?;
     if count > 0 {
         return Ok(None);
     }

@@ -3,37 +3,31 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-
-use crate::platform::db::schema::users;
+use super::store;
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
+use crate::platform::rules::role::Role;
 
 /// `(id, email)` of the active accounts among `ids`: the outbox's address book.
 pub fn mail_addresses(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> AppResult<Vec<(String, Option<String>)>> {
-    Ok(users::table
-        .filter(users::id.eq_any(ids))
-        .filter(users::active.eq(1))
-        .select((users::id, users::email))
-        .load(conn)?)
+    store::mail_addresses(conn, ids)
+}
+
+fn distinct(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Active department staff (officers and heads) of the member units other than `except`,
 /// and the coordination office: the audience of 相互通报审批备案结果.
 pub fn other_member_units(conn: &mut DbConnection, except: &str) -> AppResult<Vec<String>> {
-    Ok(users::table
-        .filter(users::active.eq(1))
-        .filter(
-            users::role
-                .eq_any(["officer", "head"])
-                .and(users::department.ne(except.to_owned()))
-                .or(users::role.eq("coordinator")),
-        )
-        .select(users::id)
-        .load(conn)?)
+    let mut ids = store::staff_outside(conn, except)?;
+    ids.extend(store::with_role(conn, Role::Coordinator)?);
+    Ok(distinct(ids))
 }
 
 /// A lead's missed deadline is escalated to the head of the primary department, the
@@ -45,39 +39,18 @@ pub fn lead_escalation(
     raised_by: Option<&str>,
     township: Option<&str>,
 ) -> AppResult<Vec<String>> {
-    let mut ids: Vec<String> = users::table
-        .filter(users::active.eq(1))
-        .filter(
-            users::role
-                .eq("head")
-                .and(users::department.eq(primary_department.to_owned()))
-                .or(users::role.eq("coordinator")),
-        )
-        .select(users::id)
-        .load(conn)?;
+    let mut ids = store::heads_of(conn, primary_department)?;
+    ids.extend(store::with_role(conn, Role::Coordinator)?);
     if let Some(t) = township {
-        ids.extend(
-            users::table
-                .filter(users::active.eq(1))
-                .filter(users::role.eq("township"))
-                .filter(users::township.eq(t))
-                .select(users::id)
-                .load::<String>(conn)?,
-        );
+        ids.extend(store::township_staff(conn, t)?);
     }
     ids.extend(raised_by.map(str::to_owned));
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    Ok(distinct(ids))
 }
 
 /// Active users of the coordination office.
 pub fn coordinators(conn: &mut DbConnection) -> AppResult<Vec<String>> {
-    Ok(users::table
-        .filter(users::active.eq(1))
-        .filter(users::role.eq("coordinator"))
-        .select(users::id)
-        .load(conn)?)
+    store::with_role(conn, Role::Coordinator)
 }
 
 /// Active staff of the given departments, and the township users of a township.
@@ -86,25 +59,11 @@ pub fn departments_and_township(
     departments: &[String],
     township: Option<&str>,
 ) -> AppResult<Vec<String>> {
-    let mut ids: Vec<String> = users::table
-        .filter(users::active.eq(1))
-        .filter(users::role.eq_any(["officer", "head"]))
-        .filter(users::department.eq_any(departments))
-        .select(users::id)
-        .load(conn)?;
+    let mut ids = store::staff_of(conn, departments)?;
     if let Some(t) = township {
-        ids.extend(
-            users::table
-                .filter(users::active.eq(1))
-                .filter(users::role.eq("township"))
-                .filter(users::township.eq(t))
-                .select(users::id)
-                .load::<String>(conn)?,
-        );
+        ids.extend(store::township_staff(conn, t)?);
     }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    Ok(distinct(ids))
 }
 
 /// The people concerned with permits, loaded once for many permits: the active staff of
@@ -117,11 +76,7 @@ pub struct PermitAudience {
 impl PermitAudience {
     pub fn load(conn: &mut DbConnection, mine_ids: &[String]) -> AppResult<Self> {
         let mut by_department: HashMap<String, Vec<String>> = HashMap::new();
-        let staff: Vec<(String, Option<String>)> = users::table
-            .filter(users::active.eq(1))
-            .filter(users::role.eq_any(["officer", "head"]))
-            .select((users::id, users::department))
-            .load(conn)?;
+        let staff = store::all_staff(conn)?;
         for (id, dept) in staff {
             if let Some(d) = dept {
                 by_department.entry(d).or_default().push(id);
@@ -132,12 +87,7 @@ impl PermitAudience {
         mine_ids.sort();
         mine_ids.dedup();
         for chunk in mine_ids.chunks(500) {
-            let rows: Vec<(String, Option<String>)> = users::table
-                .filter(users::active.eq(1))
-                .filter(users::role.eq("enterprise"))
-                .filter(users::mine_id.eq_any(chunk))
-                .select((users::id, users::mine_id))
-                .load(conn)?;
+            let rows = store::enterprise_users_of(conn, chunk)?;
             for (id, mine) in rows {
                 if let Some(m) = mine {
                     by_mine.entry(m).or_default().push(id);
