@@ -6,13 +6,15 @@
 
 pub mod api;
 pub mod pages;
+mod store;
+
+pub use store::{Department, LeadCategory, PermitType, Township};
+use store::Stored;
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::platform::db::schema::{departments, lead_categories, permit_types, townships};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 
@@ -20,61 +22,6 @@ const SEED: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/config/reference.toml"
 ));
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = departments)]
-pub struct Department {
-    pub code: String,
-    pub name: String,
-    pub duties: String,
-    pub is_coordination_office: i32,
-    pub email: Option<String>,
-    pub sort_order: i32,
-    pub active: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = townships)]
-pub struct Township {
-    pub code: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub sort_order: i32,
-    pub active: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = lead_categories)]
-pub struct LeadCategory {
-    pub code: String,
-    pub name: String,
-    pub primary_department: String,
-    pub assisting_departments: String,
-    pub basis: String,
-    pub mining_related: i32,
-    pub sort_order: i32,
-    pub active: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = permit_types)]
-pub struct PermitType {
-    pub code: String,
-    pub name: String,
-    pub issuing_department: String,
-    pub expiry_warning_days: i32,
-    pub notes: String,
-    pub sort_order: i32,
-    pub active: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DepartmentView {
@@ -241,7 +188,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
     let actor = Actor::system("基础数据初始化");
     let mut added = 0;
 
-    let have: Vec<String> = departments::table.select(departments::code).load(conn)?;
+    let have = Department::codes(conn)?;
     for (i, d) in file.departments.into_iter().enumerate() {
         if have.contains(&d.code) {
             continue;
@@ -257,9 +204,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(departments::table)
-            .values(&row)
-            .execute(conn)?;
+        row.insert(conn)?;
         audit_created(
             conn,
             &actor,
@@ -271,7 +216,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
         added += 1;
     }
 
-    let have: Vec<String> = townships::table.select(townships::code).load(conn)?;
+    let have = Township::codes(conn)?;
     for (i, t) in file.townships.into_iter().enumerate() {
         if have.contains(&t.code) {
             continue;
@@ -285,9 +230,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(townships::table)
-            .values(&row)
-            .execute(conn)?;
+        row.insert(conn)?;
         audit_created(
             conn,
             &actor,
@@ -299,9 +242,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
         added += 1;
     }
 
-    let have: Vec<String> = lead_categories::table
-        .select(lead_categories::code)
-        .load(conn)?;
+    let have = LeadCategory::codes(conn)?;
     for (i, c) in file.lead_categories.into_iter().enumerate() {
         if have.contains(&c.code) {
             continue;
@@ -318,9 +259,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(lead_categories::table)
-            .values(&row)
-            .execute(conn)?;
+        row.insert(conn)?;
         audit_created(
             conn,
             &actor,
@@ -332,7 +271,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
         added += 1;
     }
 
-    let have: Vec<String> = permit_types::table.select(permit_types::code).load(conn)?;
+    let have = PermitType::codes(conn)?;
     for (i, p) in file.permit_types.into_iter().enumerate() {
         if have.contains(&p.code) {
             continue;
@@ -348,9 +287,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(permit_types::table)
-            .values(&row)
-            .execute(conn)?;
+        row.insert(conn)?;
         audit_created(
             conn,
             &actor,
@@ -414,10 +351,7 @@ fn audit_changed(
 // ---- reads -----------------------------------------------------------------------------
 
 pub fn departments(conn: &mut DbConnection) -> AppResult<Vec<Department>> {
-    Ok(departments::table
-        .select(Department::as_select())
-        .order((departments::sort_order, departments::code))
-        .load(conn)?)
+    Department::all(conn)
 }
 
 pub fn department(conn: &mut DbConnection, code: &str) -> AppResult<Department> {
@@ -426,18 +360,11 @@ pub fn department(conn: &mut DbConnection, code: &str) -> AppResult<Department> 
 
 /// The department with this code, if there is one.
 pub fn find_department(conn: &mut DbConnection, code: &str) -> AppResult<Option<Department>> {
-    Ok(departments::table
-        .find(code)
-        .select(Department::as_select())
-        .first(conn)
-        .optional()?)
+    Department::find(conn, code)
 }
 
 pub fn townships(conn: &mut DbConnection) -> AppResult<Vec<Township>> {
-    Ok(townships::table
-        .select(Township::as_select())
-        .order((townships::sort_order, townships::code))
-        .load(conn)?)
+    Township::all(conn)
 }
 
 pub fn township(conn: &mut DbConnection, code: &str) -> AppResult<Township> {
@@ -446,11 +373,7 @@ pub fn township(conn: &mut DbConnection, code: &str) -> AppResult<Township> {
 
 /// The township with this code, if there is one.
 pub fn find_township(conn: &mut DbConnection, code: &str) -> AppResult<Option<Township>> {
-    Ok(townships::table
-        .find(code)
-        .select(Township::as_select())
-        .first(conn)
-        .optional()?)
+    Township::find(conn, code)
 }
 
 /// The name of a department or township by its code, or the code itself.
@@ -462,10 +385,7 @@ pub fn unit_name(conn: &mut DbConnection, code: &str) -> String {
 }
 
 pub fn lead_categories(conn: &mut DbConnection) -> AppResult<Vec<LeadCategory>> {
-    Ok(lead_categories::table
-        .select(LeadCategory::as_select())
-        .order((lead_categories::sort_order, lead_categories::code))
-        .load(conn)?)
+    LeadCategory::all(conn)
 }
 
 pub fn lead_category(conn: &mut DbConnection, code: &str) -> AppResult<LeadCategory> {
@@ -475,18 +395,11 @@ pub fn lead_category(conn: &mut DbConnection, code: &str) -> AppResult<LeadCateg
 
 /// The lead category with this code, if there is one.
 pub fn find_lead_category(conn: &mut DbConnection, code: &str) -> AppResult<Option<LeadCategory>> {
-    Ok(lead_categories::table
-        .find(code)
-        .select(LeadCategory::as_select())
-        .first(conn)
-        .optional()?)
+    LeadCategory::find(conn, code)
 }
 
 pub fn permit_types(conn: &mut DbConnection) -> AppResult<Vec<PermitType>> {
-    Ok(permit_types::table
-        .select(PermitType::as_select())
-        .order((permit_types::sort_order, permit_types::code))
-        .load(conn)?)
+    PermitType::all(conn)
 }
 
 pub fn permit_type(conn: &mut DbConnection, code: &str) -> AppResult<PermitType> {
@@ -496,11 +409,7 @@ pub fn permit_type(conn: &mut DbConnection, code: &str) -> AppResult<PermitType>
 
 /// The permit type with this code, if there is one.
 pub fn find_permit_type(conn: &mut DbConnection, code: &str) -> AppResult<Option<PermitType>> {
-    Ok(permit_types::table
-        .find(code)
-        .select(PermitType::as_select())
-        .first(conn)
-        .optional()?)
+    PermitType::find(conn, code)
 }
 
 // ---- writes ----------------------------------------------------------------------------
@@ -545,11 +454,7 @@ fn active_department(
     code: &str,
     errors: &mut Vec<FieldError>,
 ) -> AppResult<()> {
-    let active: Option<i32> = departments::table
-        .find(code)
-        .select(departments::active)
-        .first(conn)
-        .optional()?;
+    let active = find_department(conn, code)?.map(|d| d.active);
     match active {
         None => errors.push(FieldError::new(field, format!("部门代码 {code} 不存在"))),
         Some(0) => errors.push(FieldError::new(field, format!("部门 {code} 已停用"))),
@@ -604,10 +509,10 @@ pub trait Editable: Clone + Sized {
     fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()>;
 }
 
-/// The members of [`Editable`] every kind stored under a `code` shares: its table, the
+/// The members of [`Editable`] every kind stored under a `code` shares: the
 /// finder that answers 404 and the one that answers `None`. The input names its `code`.
 macro_rules! stored_by_code {
-    ($table:ident, $get:ident, $find:ident) => {
+    ($get:ident, $find:ident) => {
         fn code(&self) -> &str {
             &self.code
         }
@@ -621,10 +526,7 @@ macro_rules! stored_by_code {
             input.code.as_deref()
         }
         fn insert(conn: &mut DbConnection, row: &Self) -> AppResult<()> {
-            diesel::insert_into($table::table)
-                .values(row)
-                .execute(conn)?;
-            Ok(())
+            row.insert(conn)
         }
     };
 }
@@ -707,7 +609,7 @@ impl Editable for Department {
     const ENTITY: &'static str = "department";
     const NOUN: &'static str = "部门";
 
-    stored_by_code!(departments, department, find_department);
+    stored_by_code!(department, find_department);
     fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
         Some(Department {
             code: code.to_uppercase(),
@@ -756,17 +658,7 @@ impl Editable for Department {
     }
     fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
         row.updated_at = now;
-        diesel::update(departments::table.find(&row.code))
-            .set((
-                departments::name.eq(&row.name),
-                departments::duties.eq(&row.duties),
-                departments::email.eq(&row.email),
-                departments::sort_order.eq(row.sort_order),
-                departments::active.eq(row.active),
-                departments::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(())
+        Stored::update(row, conn)
     }
 }
 
@@ -787,7 +679,7 @@ impl Editable for Township {
     const ENTITY: &'static str = "township";
     const NOUN: &'static str = "街镇";
 
-    stored_by_code!(townships, township, find_township);
+    stored_by_code!(township, find_township);
     fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
         Some(Township {
             code: code.to_uppercase(),
@@ -828,16 +720,7 @@ impl Editable for Township {
     }
     fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
         row.updated_at = now;
-        diesel::update(townships::table.find(&row.code))
-            .set((
-                townships::name.eq(&row.name),
-                townships::email.eq(&row.email),
-                townships::sort_order.eq(row.sort_order),
-                townships::active.eq(row.active),
-                townships::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(())
+        Stored::update(row, conn)
     }
 }
 
@@ -861,7 +744,7 @@ impl Editable for LeadCategory {
     const ENTITY: &'static str = "lead_category";
     const NOUN: &'static str = "类别";
 
-    stored_by_code!(lead_categories, lead_category, find_lead_category);
+    stored_by_code!(lead_category, find_lead_category);
     fn blank(code: &str, now: NaiveDateTime) -> Option<Self> {
         Some(LeadCategory {
             code: code.to_lowercase(),
@@ -935,19 +818,7 @@ impl Editable for LeadCategory {
     }
     fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
         row.updated_at = now;
-        diesel::update(lead_categories::table.find(&row.code))
-            .set((
-                lead_categories::name.eq(&row.name),
-                lead_categories::primary_department.eq(&row.primary_department),
-                lead_categories::assisting_departments.eq(&row.assisting_departments),
-                lead_categories::basis.eq(&row.basis),
-                lead_categories::mining_related.eq(row.mining_related),
-                lead_categories::sort_order.eq(row.sort_order),
-                lead_categories::active.eq(row.active),
-                lead_categories::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(())
+        Stored::update(row, conn)
     }
 }
 
@@ -1025,17 +896,6 @@ impl Editable for PermitType {
     }
     fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
         row.updated_at = now;
-        diesel::update(permit_types::table.find(&row.code))
-            .set((
-                permit_types::name.eq(&row.name),
-                permit_types::issuing_department.eq(&row.issuing_department),
-                permit_types::expiry_warning_days.eq(row.expiry_warning_days),
-                permit_types::notes.eq(&row.notes),
-                permit_types::sort_order.eq(row.sort_order),
-                permit_types::active.eq(row.active),
-                permit_types::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(())
+        Stored::update(row, conn)
     }
 }
