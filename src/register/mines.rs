@@ -3,13 +3,13 @@
 //! the ones nobody is watching (严防漏管失控).
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::shanghai_date;
 use crate::platform::config::InspectionSettings;
-use crate::platform::db::schema::{mine_changes, mines};
+use crate::register::store::mines::{self as store, After, MineFilter, Order, Recorded, Unwatched};
+pub use crate::register::store::mines::{Mine, MineChange};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -19,40 +19,6 @@ use crate::register::rules::mine::{
     TAILINGS_EVALUATION_YEARS,
 };
 use crate::register::rules::risk_grade::RiskGrade;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = mines)]
-pub struct Mine {
-    pub id: String,
-    pub name: String,
-    pub enterprise_name: String,
-    pub credit_code: String,
-    pub township: String,
-    #[diesel(serialize_as = String)]
-    pub mine_type: MineType,
-    pub mineral: String,
-    #[diesel(serialize_as = String)]
-    pub mining_method: MiningMethod,
-    #[diesel(serialize_as = String)]
-    pub status: MineStatus,
-    pub supervisor_department: Option<String>,
-    pub risk_grade: Option<String>,
-    pub last_inspected_on: Option<NaiveDate>,
-    pub address: String,
-    pub contact_name: String,
-    pub contact_phone: String,
-    pub licence_number: String,
-    pub tailings_capacity_10k_m3: Option<f64>,
-    pub tailings_dam_height_m: Option<f64>,
-    pub tailings_grade: Option<i32>,
-    pub tailings_safety: Option<String>,
-    pub tailings_evaluated_on: Option<NaiveDate>,
-    pub tailings_overhead: i32,
-    pub search_text: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
-}
 
 impl Mine {
     pub fn status(&self) -> MineStatus {
@@ -626,29 +592,6 @@ fn tell_watchers(
     Ok(())
 }
 
-/// One line of a mine's history.
-struct Recorded<'a> {
-    kind: &'a str,
-    from: Option<String>,
-    to: Option<String>,
-    reason: &'a str,
-    assessment: &'a str,
-    assessed_on: Option<NaiveDate>,
-}
-
-impl<'a> Recorded<'a> {
-    fn new(kind: &'a str, from: Option<String>, to: Option<String>, reason: &'a str) -> Self {
-        Self {
-            kind,
-            from,
-            to,
-            reason,
-            assessment: "",
-            assessed_on: None,
-        }
-    }
-}
-
 /// The audit entry of a mine's change.
 struct Audited<'a> {
     action: &'a str,
@@ -690,22 +633,7 @@ fn record_change(
     mine_id: &str,
     r: Recorded<'_>,
 ) -> AppResult<()> {
-    diesel::insert_into(mine_changes::table)
-        .values((
-            mine_changes::id.eq(uuid::Uuid::now_v7().to_string()),
-            mine_changes::mine_id.eq(mine_id),
-            mine_changes::kind.eq(r.kind),
-            mine_changes::from_value.eq(r.from),
-            mine_changes::to_value.eq(r.to),
-            mine_changes::reason.eq(r.reason),
-            mine_changes::assessment.eq(r.assessment),
-            mine_changes::assessed_on.eq(r.assessed_on),
-            mine_changes::actor_id.eq(&actor.id),
-            mine_changes::actor_name.eq(&actor.name),
-            mine_changes::occurred_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    store::insert_change(conn, actor, now, mine_id, r)
 }
 
 pub fn create(
@@ -751,9 +679,7 @@ pub fn create(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    diesel::insert_into(mines::table)
-        .values(mine.clone())
-        .execute(conn)?;
+    store::insert(conn, mine.clone())?;
     record_change(
         conn,
         actor,
@@ -782,49 +708,12 @@ pub fn create(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Mine> {
-    mines::table
-        .find(id)
-        .select(Mine::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("矿山 {id} 不存在。")))
+    store::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("矿山 {id} 不存在。")))
 }
 
 /// Writes a changed mine, guarding against a concurrent edit through `version`.
 fn save(conn: &mut DbConnection, before: &Mine, after: &Mine, now: NaiveDateTime) -> AppResult<()> {
-    let n = diesel::update(
-        mines::table
-            .find(&before.id)
-            .filter(mines::version.eq(before.version)),
-    )
-    .set((
-        mines::name.eq(&after.name),
-        mines::enterprise_name.eq(&after.enterprise_name),
-        mines::credit_code.eq(&after.credit_code),
-        mines::township.eq(&after.township),
-        mines::mine_type.eq(after.mine_type.code()),
-        mines::mineral.eq(&after.mineral),
-        mines::mining_method.eq(after.mining_method.code()),
-        mines::status.eq(after.status.code()),
-        mines::supervisor_department.eq(&after.supervisor_department),
-        mines::risk_grade.eq(&after.risk_grade),
-        mines::last_inspected_on.eq(after.last_inspected_on),
-        mines::address.eq(&after.address),
-        mines::contact_name.eq(&after.contact_name),
-        mines::contact_phone.eq(&after.contact_phone),
-        mines::licence_number.eq(&after.licence_number),
-        mines::tailings_capacity_10k_m3.eq(after.tailings_capacity_10k_m3),
-        mines::tailings_dam_height_m.eq(after.tailings_dam_height_m),
-        mines::tailings_grade.eq(after.tailings_grade),
-        mines::tailings_safety.eq(&after.tailings_safety),
-        mines::tailings_evaluated_on.eq(after.tailings_evaluated_on),
-        mines::tailings_overhead.eq(after.tailings_overhead),
-        mines::search_text.eq(&after.search_text),
-        mines::updated_at.eq(now),
-        mines::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    if !store::save_versioned(conn, before, after, now)? {
         return Err(AppError::Conflict(
             "该矿山刚被其他人修改过，请刷新后重试。".into(),
         ));
@@ -1162,25 +1051,6 @@ fn set_supervisor_with(
     find(conn, id)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = mine_changes)]
-pub struct MineChange {
-    pub id: String,
-    pub mine_id: String,
-    /// create | edit | status | risk_grade | supervisor
-    pub kind: String,
-    pub from_value: Option<String>,
-    pub to_value: Option<String>,
-    pub reason: String,
-    pub assessment: String,
-    #[schema(value_type = Option<String>)]
-    pub assessed_on: Option<NaiveDate>,
-    pub actor_id: Option<String>,
-    pub actor_name: String,
-    #[schema(value_type = String)]
-    pub occurred_at: NaiveDateTime,
-}
-
 /// Every recorded change of one mine, newest first.
 /// The mine a piece of text names (an email's subject): for a township, the longest name
 /// of its own mines found in the text; otherwise a word of the text that is exactly one
@@ -1194,10 +1064,7 @@ pub fn find_by_words(
         return Ok(None);
     }
     if let Some(t) = township {
-        let own: Vec<(String, String)> = mines::table
-            .filter(mines::township.eq(t))
-            .select((mines::id, mines::name))
-            .load(conn)?;
+        let own = store::names_in_township(conn, t)?;
         if let Some(m) = own
             .into_iter()
             .filter(|(_, name)| !name.is_empty() && words.contains(name.as_str()))
@@ -1215,11 +1082,7 @@ pub fn find_by_words(
     if tokens.is_empty() {
         return Ok(None);
     }
-    let found: Vec<(String, String)> = mines::table
-        .filter(mines::name.eq_any(&tokens))
-        .select((mines::id, mines::name))
-        .limit(2)
-        .load(conn)?;
+    let found = store::named(conn, &tokens, 2)?;
     Ok(if found.len() == 1 {
         found.into_iter().next()
     } else {
@@ -1234,12 +1097,7 @@ pub fn names(
 ) -> AppResult<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
-        out.extend(
-            mines::table
-                .filter(mines::id.eq_any(chunk))
-                .select((mines::id, mines::name))
-                .load::<(String, String)>(conn)?,
-        );
+        out.extend(store::names_of(conn, chunk)?);
     }
     Ok(out)
 }
@@ -1251,25 +1109,12 @@ pub fn open_choices(
     township: Option<&str>,
     limit: i64,
 ) -> AppResult<Vec<(String, String)>> {
-    let mut q = mines::table
-        .filter(mines::status.ne("closed"))
-        .select((mines::id, mines::name))
-        .order(mines::name)
-        .limit(limit)
-        .into_boxed();
-    if let Some(t) = township {
-        q = q.filter(mines::township.eq(t.to_owned()));
-    }
-    Ok(q.load(conn)?)
+    store::open_choices(conn, township, limit)
 }
 
 pub fn history(conn: &mut DbConnection, id: &str) -> AppResult<Vec<MineChange>> {
     find(conn, id)?;
-    Ok(mine_changes::table
-        .filter(mine_changes::mine_id.eq(id))
-        .order((mine_changes::occurred_at.desc(), mine_changes::id.desc()))
-        .select(MineChange::as_select())
-        .load(conn)?)
+    store::changes(conn, id)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
@@ -1300,77 +1145,72 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-type BoxedMines<'a> = mines::BoxedQuery<'a, crate::platform::db::MultiBackend>;
-
-fn filtered<'a>(q: &MineQuery) -> AppResult<BoxedMines<'a>> {
-    let mut query = mines::table.into_boxed();
-    if let Some(t) = present(&q.township) {
-        query = query.filter(mines::township.eq(t.to_uppercase()));
-    }
-    if let Some(t) = present(&q.mine_type) {
-        let t = MineType::parse(t).ok_or_else(|| {
-            AppError::field("mine_type", format!("矿山类型只能是 {}", MineType::codes()))
-        })?;
-        query = query.filter(mines::mine_type.eq(t.code()));
-    }
-    if let Some(s) = present(&q.status) {
-        let s = MineStatus::parse(s).ok_or_else(|| {
-            AppError::field("status", format!("状态只能是 {}", MineStatus::codes()))
-        })?;
-        query = query.filter(mines::status.eq(s.code()));
-    }
-    match present(&q.risk_grade) {
-        None => {}
-        Some("none") => query = query.filter(mines::risk_grade.is_null()),
-        Some(g) => {
-            let g = RiskGrade::parse(g).ok_or_else(|| {
-                AppError::field(
-                    "risk_grade",
-                    "风险等级只能是 low、general、significant、major 或 none",
-                )
-            })?;
-            query = query.filter(mines::risk_grade.eq(g.code()));
-        }
-    }
-    match present(&q.supervisor_department) {
-        None => {}
-        Some("none") => query = query.filter(mines::supervisor_department.is_null()),
-        Some(d) => query = query.filter(mines::supervisor_department.eq(d.to_uppercase())),
-    }
-    if let Some(s) = present(&q.tailings_safety) {
-        let s = TailingsSafety::parse(s).ok_or_else(|| {
+/// The filters of a mine query, checked: what the store narrows the register by.
+fn filter_of(q: &MineQuery) -> AppResult<MineFilter> {
+    let mine_type = present(&q.mine_type)
+        .map(|t| {
+            MineType::parse(t).ok_or_else(|| {
+                AppError::field("mine_type", format!("矿山类型只能是 {}", MineType::codes()))
+            })
+        })
+        .transpose()?;
+    let status = present(&q.status)
+        .map(|s| {
+            MineStatus::parse(s).ok_or_else(|| {
+                AppError::field("status", format!("状态只能是 {}", MineStatus::codes()))
+            })
+        })
+        .transpose()?;
+    let risk_grade = match present(&q.risk_grade) {
+        None => None,
+        Some("none") => Some(None),
+        Some(g) => Some(Some(RiskGrade::parse(g).ok_or_else(|| {
             AppError::field(
-                "tailings_safety",
-                "安全度只能是 dangerous、risky、defective 或 normal",
+                "risk_grade",
+                "风险等级只能是 low、general、significant、major 或 none",
             )
-        })?;
-        query = query.filter(mines::tailings_safety.eq(s.code()));
-    }
-    if let Some(g) = present(&q.tailings_grade) {
-        let g: i32 = g
-            .parse()
-            .ok()
-            .filter(|g| (1..=5).contains(g))
-            .ok_or_else(|| AppError::field("tailings_grade", "等别应为 1 到 5"))?;
-        query = query.filter(mines::tailings_grade.eq(g));
-    }
-    match present(&q.overhead) {
-        None => {}
-        Some("true") => query = query.filter(mines::tailings_overhead.eq(1)),
-        Some("false") => query = query.filter(mines::tailings_overhead.eq(0)),
+        })?)),
+    };
+    let supervisor = match present(&q.supervisor_department) {
+        None => None,
+        Some("none") => Some(None),
+        Some(d) => Some(Some(d.to_uppercase())),
+    };
+    let tailings_safety = present(&q.tailings_safety)
+        .map(|s| {
+            TailingsSafety::parse(s).ok_or_else(|| {
+                AppError::field(
+                    "tailings_safety",
+                    "安全度只能是 dangerous、risky、defective 或 normal",
+                )
+            })
+        })
+        .transpose()?;
+    let tailings_grade = present(&q.tailings_grade)
+        .map(|g| {
+            g.parse::<i32>()
+                .ok()
+                .filter(|g| (1..=5).contains(g))
+                .ok_or_else(|| AppError::field("tailings_grade", "等别应为 1 到 5"))
+        })
+        .transpose()?;
+    let overhead = match present(&q.overhead) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
         Some(_) => return Err(AppError::field("overhead", "只能是 true 或 false")),
-    }
-    if let Some(text) = present(&q.q) {
-        let pattern = format!(
-            "%{}%",
-            text.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(mines::search_text.like(pattern).escape('\\'));
-    }
-    Ok(query)
+    };
+    Ok(MineFilter {
+        township: present(&q.township).map(str::to_uppercase),
+        mine_type,
+        status,
+        risk_grade,
+        supervisor,
+        tailings_safety,
+        tailings_grade,
+        overhead,
+        text: present(&q.q).map(str::to_lowercase),
+    })
 }
 
 /// Keyset cursors: the sort key and the id, hex-encoded so any name survives a URL.
@@ -1389,33 +1229,28 @@ fn decode_cursor(cursor: &str) -> AppResult<(String, String)> {
 /// Mines matching the filters, keyset-paginated.
 pub fn list(conn: &mut DbConnection, q: &MineQuery) -> AppResult<(Vec<Mine>, Option<String>)> {
     let limit = pagination::limit(q.limit)?;
-    let mut query = filtered(q)?.select(Mine::as_select());
+    let filter = filter_of(q)?;
     let by_update = match present(&q.sort) {
         None | Some("name") => false,
         Some("-updated_at") => true,
         Some(_) => return Err(AppError::field("sort", "排序只能是 name 或 -updated_at")),
     };
-    if let Some(c) = present(&q.cursor) {
-        let (key, id) = decode_cursor(c)?;
-        if by_update {
-            let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f")
-                .map_err(|_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"))?;
-            // The first condition alone is an index range; the second settles ties.
-            query = query
-                .filter(mines::updated_at.le(t))
-                .filter(mines::updated_at.lt(t).or(mines::id.lt(id)));
-        } else {
-            query = query
-                .filter(mines::name.ge(key.clone()))
-                .filter(mines::name.gt(key).or(mines::id.gt(id)));
+    let after = match present(&q.cursor) {
+        None => None,
+        Some(c) => {
+            let (key, id) = decode_cursor(c)?;
+            Some(if by_update {
+                let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f").map_err(
+                    |_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"),
+                )?;
+                After::Updated(t, id)
+            } else {
+                After::Name(key, id)
+            })
         }
-    }
-    let query = if by_update {
-        query.order((mines::updated_at.desc(), mines::id.desc()))
-    } else {
-        query.order((mines::name.asc(), mines::id.asc()))
     };
-    let mut rows: Vec<Mine> = query.limit(limit + 1).load(conn)?;
+    let order = if by_update { Order::RecentlyUpdated } else { Order::Name };
+    let mut rows = store::page(conn, &filter, order, after, None, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |m| {
         if by_update {
             encode_cursor(
@@ -1441,41 +1276,19 @@ pub fn gaps(
     intervals: &InspectionSettings,
 ) -> AppResult<GapPage> {
     let limit = pagination::limit(q.limit)?;
-    let cutoff = |g: RiskGrade| today - Months::new(intervals.months(g));
-    let overdue_for = |g: RiskGrade| {
-        mines::risk_grade
-            .eq(g.code())
-            .and(mines::last_inspected_on.lt(cutoff(g)))
+    let filter = filter_of(q)?;
+    let after = match present(&q.cursor) {
+        None => None,
+        Some(c) => {
+            let (key, id) = decode_cursor(c)?;
+            Some(After::Name(key, id))
+        }
     };
-    let evaluation_cutoff = today - Months::new(12 * TAILINGS_EVALUATION_YEARS as u32);
-    let mut query = filtered(q)?
-        .select(Mine::as_select())
-        .filter(mines::status.ne(MineStatus::Closed.code()))
-        .filter(
-            mines::supervisor_department
-                .is_null()
-                .or(mines::risk_grade.is_null())
-                .or(mines::last_inspected_on.is_null())
-                .or(overdue_for(RiskGrade::Major))
-                .or(overdue_for(RiskGrade::Significant))
-                .or(overdue_for(RiskGrade::General))
-                .or(overdue_for(RiskGrade::Low))
-                .or(mines::mine_type.eq(MineType::TailingsPond.code()).and(
-                    mines::tailings_evaluated_on
-                        .is_null()
-                        .or(mines::tailings_evaluated_on.lt(evaluation_cutoff)),
-                )),
-        );
-    if let Some(c) = present(&q.cursor) {
-        let (key, id) = decode_cursor(c)?;
-        query = query
-            .filter(mines::name.ge(key.clone()))
-            .filter(mines::name.gt(key).or(mines::id.gt(id)));
-    }
-    let mut rows: Vec<Mine> = query
-        .order((mines::name.asc(), mines::id.asc()))
-        .limit(limit + 1)
-        .load(conn)?;
+    let unwatched = Unwatched {
+        inspected_before: crate::register::rules::risk_grade::ALL_GRADES.map(|g| (g, today - Months::new(intervals.months(g)))),
+        evaluated_before: today - Months::new(12 * TAILINGS_EVALUATION_YEARS as u32),
+    };
+    let mut rows = store::page(conn, &filter, Order::Name, after, Some(&unwatched), limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |m| encode_cursor(&m.name, &m.id));
     Ok((
         rows.into_iter()
@@ -1847,13 +1660,7 @@ impl Ledger<'_> {
             }
         };
         let existing_id = cell("系统编号");
-        if !existing_id.is_empty()
-            && mines::table
-                .find(&existing_id)
-                .count()
-                .get_result::<i64>(conn)?
-                > 0
-        {
+        if !existing_id.is_empty() && store::find(conn, &existing_id)?.is_some() {
             push(
                 "id",
                 "系统编号",

@@ -10,3 +10,4 @@ pub mod permits;
 pub mod policy;
 pub mod reminders;
 pub mod rules;
+mod store;
