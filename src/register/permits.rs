@@ -2,11 +2,11 @@
 //! changes, suspends, revokes or cancels its type of permit.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::platform::db::schema::permits;
+use crate::register::store::permits::{self as store, PermitFilter};
+pub use crate::register::store::permits::Permit;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -123,30 +123,6 @@ pub fn derive_status(
         Some(d) if d <= today + Duration::days(i64::from(warning_days)) => PermitStatus::Expiring,
         Some(_) => PermitStatus::Valid,
     }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = permits)]
-pub struct Permit {
-    pub id: String,
-    pub mine_id: String,
-    pub permit_type: String,
-    pub issuing_department: String,
-    pub number: String,
-    pub holder: String,
-    pub issued_on: NaiveDate,
-    pub expires_on: Option<NaiveDate>,
-    pub mineral: String,
-    pub scale_10k_t_per_year: Option<f64>,
-    pub area_km2: Option<f64>,
-    pub elevation_top_m: Option<f64>,
-    pub elevation_bottom_m: Option<f64>,
-    pub notes: String,
-    pub status_override: Option<PermitStatus>,
-    pub override_reason: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -469,13 +445,9 @@ pub fn create(
         &kind,
         today,
     );
-    let taken: i64 = permits::table
-        .filter(permits::permit_type.eq(&p.permit_type))
-        .filter(permits::number.eq(&p.number))
-        .count()
-        .get_result(conn)?;
+    let taken = store::number_taken(conn, &p.permit_type, &p.number)?;
     let mut errors = errors;
-    if taken > 0 && !p.number.is_empty() {
+    if taken && !p.number.is_empty() {
         errors.push(FieldError::new(
             "number",
             format!("“{}”证号 {} 已登记", kind.name, p.number),
@@ -484,9 +456,7 @@ pub fn create(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    diesel::insert_into(permits::table)
-        .values(&p)
-        .execute(conn)?;
+    store::insert(conn, &p)?;
     audit::record(
         conn,
         &who.actor(),
@@ -513,11 +483,7 @@ pub fn create(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<(Permit, PermitType)> {
-    let p: Permit = permits::table
-        .find(id)
-        .select(Permit::as_select())
-        .first(conn)
-        .optional()?
+    let p = store::find(conn, id)?
         .ok_or_else(|| AppError::NotFound(format!("证照 {id} 不存在。")))?;
     let kind = permit_type(conn, &p.permit_type)?
         .ok_or_else(|| AppError::internal("permit type vanished"))?;
@@ -532,29 +498,8 @@ fn save(
     after: &Permit,
     action: &str,
 ) -> AppResult<()> {
-    let n = diesel::update(
-        permits::table
-            .find(&before.id)
-            .filter(permits::version.eq(before.version)),
-    )
-    .set((
-        permits::number.eq(&after.number),
-        permits::holder.eq(&after.holder),
-        permits::issued_on.eq(after.issued_on),
-        permits::expires_on.eq(after.expires_on),
-        permits::mineral.eq(&after.mineral),
-        permits::scale_10k_t_per_year.eq(after.scale_10k_t_per_year),
-        permits::area_km2.eq(after.area_km2),
-        permits::elevation_top_m.eq(after.elevation_top_m),
-        permits::elevation_bottom_m.eq(after.elevation_bottom_m),
-        permits::notes.eq(&after.notes),
-        permits::status_override.eq(&after.status_override),
-        permits::override_reason.eq(&after.override_reason),
-        permits::updated_at.eq(now),
-        permits::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    let saved = store::save_versioned(conn, before, after, now)?;
+    if !saved {
         return Err(AppError::Conflict(
             "该证照刚被其他人修改过，请刷新后重试。".into(),
         ));
@@ -602,12 +547,7 @@ pub fn update(
     let mut after = before.clone();
     let mut errors = apply(&mut after, input, &kind, today);
     if after.number != before.number {
-        let taken: i64 = permits::table
-            .filter(permits::permit_type.eq(&after.permit_type))
-            .filter(permits::number.eq(&after.number))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
+        if store::number_taken(conn, &after.permit_type, &after.number)? {
             errors.push(FieldError::new(
                 "number",
                 format!("“{}”证号 {} 已登记", kind.name, after.number),
@@ -781,11 +721,7 @@ pub fn types_by_code(
 }
 
 pub fn for_mine(conn: &mut DbConnection, mine_id: &str) -> AppResult<Vec<Permit>> {
-    Ok(permits::table
-        .filter(permits::mine_id.eq(mine_id))
-        .order((permits::permit_type.asc(), permits::issued_on.desc()))
-        .select(Permit::as_select())
-        .load(conn)?)
+    store::for_mine(conn, mine_id)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
@@ -834,18 +770,15 @@ fn query_page(
     limit: i64,
 ) -> AppResult<(Vec<Permit>, Option<String>)> {
     let types = types_by_code(conn)?;
-    let mut query = permits::table.select(Permit::as_select()).into_boxed();
-    if let Some(n) = present(&q.expiring_within_days) {
-        let days: i64 = n
-            .parse()
-            .ok()
-            .filter(|d| (0..=3650).contains(d))
-            .ok_or_else(|| AppError::field("expiring_within_days", "应为 0 到 3650 之间的天数"))?;
-        query = query
-            .filter(permits::status_override.is_null())
-            .filter(permits::expires_on.ge(today))
-            .filter(permits::expires_on.le(today + Duration::days(days)));
-    }
+    let expiring_within = present(&q.expiring_within_days)
+        .map(|n| {
+            n.parse::<i64>()
+                .ok()
+                .filter(|d| (0..=3650).contains(d))
+                .map(|days| today + Duration::days(days))
+                .ok_or_else(|| AppError::field("expiring_within_days", "应为 0 到 3650 之间的天数"))
+        })
+        .transpose()?;
     if let Some(t) = present(&q.permit_type) {
         if !types.contains_key(t) {
             return Err(AppError::field(
@@ -853,127 +786,42 @@ fn query_page(
                 format!("证照类型 {t} 不存在"),
             ));
         }
-        query = query.filter(permits::permit_type.eq(t.to_owned()));
     }
-    if let Some(d) = present(&q.department) {
-        query = query.filter(permits::issuing_department.eq(d.to_uppercase()));
-    }
-    if let Some(m) = present(&q.mine_id) {
-        query = query.filter(permits::mine_id.eq(m.to_owned()));
-    }
-    if let Some(text) = present(&q.q) {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(
-            permits::number
-                .like(pattern.clone())
-                .escape('\\')
-                .or(permits::holder.like(pattern).escape('\\')),
-        );
-    }
-    if let Some(s) = present(&q.status) {
-        let s = PermitStatus::parse(s).ok_or_else(|| {
-            AppError::field(
-                "status",
-                "状态只能是 valid、expiring、expired、suspended、revoked 或 cancelled",
-            )
-        })?;
-        query = match s {
-            s if s.is_decision() => query.filter(permits::status_override.eq(s.code())),
-            PermitStatus::Expired => query
-                .filter(permits::status_override.is_null())
-                .filter(permits::expires_on.lt(today)),
-            PermitStatus::Expiring | PermitStatus::Valid => {
-                // The warning window differs by permit type: one condition per type.
-                let mut by_type: Box<
-                    dyn BoxableExpression<
-                        permits::table,
-                        crate::platform::db::MultiBackend,
-                        SqlType = diesel::sql_types::Bool,
-                    >,
-                > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
-                for t in types.values() {
-                    let edge = today + Duration::days(i64::from(t.expiry_warning_days));
-                    let cond: Box<
-                        dyn BoxableExpression<
-                            permits::table,
-                            crate::platform::db::MultiBackend,
-                            SqlType = diesel::sql_types::Bool,
-                        >,
-                    > = if s == PermitStatus::Expiring {
-                        Box::new(
-                            permits::permit_type
-                                .eq(t.code.clone())
-                                .and(permits::expires_on.ge(today))
-                                .and(permits::expires_on.le(edge))
-                                .assume_not_null(),
-                        )
-                    } else {
-                        Box::new(
-                            permits::permit_type
-                                .eq(t.code.clone())
-                                .and(
-                                    permits::expires_on
-                                        .is_null()
-                                        .or(permits::expires_on.gt(edge)),
-                                )
-                                .assume_not_null(),
-                        )
-                    };
-                    by_type = Box::new(by_type.or(cond));
-                }
-                let query = query
-                    .filter(permits::status_override.is_null())
-                    .filter(by_type);
-                // The widest window bounds the dates, so the expiry index narrows the scan
-                // before the per-type conditions are applied.
-                let widest = types
-                    .values()
-                    .map(|t| t.expiry_warning_days)
-                    .max()
-                    .unwrap_or(0);
-                if s == PermitStatus::Expiring {
-                    query
-                        .filter(permits::expires_on.ge(today))
-                        .filter(permits::expires_on.le(today + Duration::days(i64::from(widest))))
-                } else {
-                    query
-                }
-            }
-            _ => unreachable!("every status handled"),
-        };
-    }
+    let status = present(&q.status)
+        .map(|s| {
+            PermitStatus::parse(s).ok_or_else(|| {
+                AppError::field(
+                    "status",
+                    "状态只能是 valid、expiring、expired、suspended、revoked 或 cancelled",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = PermitFilter {
+        today,
+        expiring_until: expiring_within,
+        permit_type: present(&q.permit_type).map(str::to_owned),
+        department: present(&q.department).map(str::to_uppercase),
+        mine_id: present(&q.mine_id).map(str::to_owned),
+        text: present(&q.q).map(str::to_owned),
+        status,
+        warning_days: types
+            .values()
+            .map(|t| (t.code.clone(), t.expiry_warning_days))
+            .collect(),
+    };
     // Keyset on (expires_on or 9999-12-31, id): permits without expiry come last.
     let far = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
-    if let Some(c) = present(&q.cursor) {
-        let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
-        let (d, id) = c.split_once('_').ok_or_else(bad)?;
-        let d = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| bad())?;
-        let id = id.to_owned();
-        if d == far {
-            query = query.filter(permits::expires_on.is_null().and(permits::id.gt(id)));
-        } else {
-            query = query.filter(
-                permits::expires_on
-                    .gt(d)
-                    .or(permits::expires_on.is_null())
-                    .or(permits::expires_on.eq(d).and(permits::id.gt(id)))
-                    .assume_not_null(),
-            );
+    let after = match present(&q.cursor) {
+        None => None,
+        Some(c) => {
+            let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
+            let (d, id) = c.split_once('_').ok_or_else(bad)?;
+            let d = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| bad())?;
+            Some(((d != far).then_some(d), id.to_owned()))
         }
-    }
-    let mut rows: Vec<Permit> = query
-        .order((
-            permits::expires_on.is_null().asc(),
-            permits::expires_on.asc(),
-            permits::id.asc(),
-        ))
-        .limit(limit + 1)
-        .load(conn)?;
+    };
+    let mut rows = store::page(conn, &filter, after, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |p| {
         format!("{}_{}", p.expires_on.unwrap_or(far).format("%Y%m%d"), p.id)
     });
@@ -995,7 +843,6 @@ pub fn all_matching(
 
 /// The permit ledger (证照台账) as an .xlsx workbook. Mine names are loaded in one query.
 pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> AppResult<Vec<u8>> {
-    use crate::platform::db::schema::mines;
     use crate::platform::xlsx::{Sheet, Value};
     let types = types_by_code(conn)?;
     let departments: std::collections::HashMap<String, String> =
@@ -1011,11 +858,7 @@ pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> App
         .into_iter()
         .collect();
     for chunk in ids.chunks(500) {
-        let found: Vec<(String, String)> = mines::table
-            .filter(mines::id.eq_any(chunk))
-            .select((mines::id, mines::name))
-            .load(conn)?;
-        names.extend(found);
+        names.extend(crate::register::mines::names(conn, chunk)?);
     }
     let rows = rows
         .iter()

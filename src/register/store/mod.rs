@@ -3,3 +3,4 @@
 //! `prohibited_zones`). The rules and use cases beside it ask here.
 
 pub mod mines;
+pub mod permits;
