@@ -3,35 +3,17 @@
 //! distance between adjacent working areas, no mining right inside a prohibited zone.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::shanghai_date;
 use crate::platform::config::GeoSettings;
-use crate::platform::db::schema::{
-    mine_boundaries, mine_changes, mines, permits, prohibited_zones,
-};
+use crate::register::store::boundaries as store;
+pub use crate::register::store::boundaries::{MineBoundary, ProhibitedZone};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::register::rules::boundary::{self, Rings, Zone};
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = mine_boundaries)]
-pub struct MineBoundary {
-    pub mine_id: String,
-    pub rings_json: String,
-    pub source: String,
-    pub area_m2: f64,
-    pub min_x: f64,
-    pub min_y: f64,
-    pub max_x: f64,
-    pub max_y: f64,
-    pub elevation_top_m: Option<f64>,
-    pub elevation_bottom_m: Option<f64>,
-    pub updated_at: NaiveDateTime,
-}
 
 impl MineBoundary {
     pub fn rings(&self) -> AppResult<Rings> {
@@ -183,44 +165,6 @@ pub fn parse_input(
     }
 }
 
-/// Candidate rows near a bounding box, found through the box index.
-fn near<'a>(
-    min_x: f64,
-    min_y: f64,
-    max_x: f64,
-    max_y: f64,
-) -> mine_boundaries::BoxedQuery<'a, crate::platform::db::MultiBackend> {
-    mine_boundaries::table
-        .filter(mine_boundaries::min_x.le(max_x))
-        .filter(mine_boundaries::max_x.ge(min_x))
-        .filter(mine_boundaries::min_y.le(max_y))
-        .filter(mine_boundaries::max_y.ge(min_y))
-        .into_boxed()
-}
-
-/// Which of the mines hold a valid mining licence today (one query for all of them).
-fn licensed_among(
-    conn: &mut DbConnection,
-    ids: &[String],
-    today: NaiveDate,
-) -> AppResult<Vec<String>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(permits::table
-        .filter(permits::mine_id.eq_any(ids))
-        .filter(permits::permit_type.eq("mining_licence"))
-        .filter(permits::status_override.is_null())
-        .filter(
-            permits::expires_on
-                .is_null()
-                .or(permits::expires_on.ge(today)),
-        )
-        .select(permits::mine_id)
-        .distinct()
-        .load(conn)?)
-}
-
 /// A mine whose recorded boundary contains a point.
 #[derive(Debug, Clone)]
 pub struct MineAtPoint {
@@ -242,29 +186,20 @@ pub fn mines_at(
     let (e, n) = zone(settings)
         .from_lonlat(lon, lat)
         .map_err(|m| AppError::field("location", m))?;
-    let candidates: Vec<(MineBoundary, String, String, String)> = near(e, n, e, n)
-        .inner_join(mines::table)
-        .filter(mines::status.ne("closed"))
-        .select((
-            MineBoundary::as_select(),
-            mines::id,
-            mines::name,
-            mines::township,
-        ))
-        .load(conn)?;
+    let candidates = store::near(conn, [e, n, e, n], None, true, None)?;
     let mut inside = Vec::new();
-    for (b, id, name, township) in candidates {
-        if boundary::contains_point(&b.rings()?.to_multipolygon(), e, n) {
+    for c in candidates {
+        if boundary::contains_point(&c.boundary.rings()?.to_multipolygon(), e, n) {
             inside.push(MineAtPoint {
-                mine_id: id,
-                name,
-                township,
+                mine_id: c.mine_id,
+                name: c.name,
+                township: c.township,
                 licensed: false,
             });
         }
     }
     let ids: Vec<String> = inside.iter().map(|m| m.mine_id.clone()).collect();
-    let licensed = licensed_among(conn, &ids, today)?;
+    let licensed = crate::register::store::permits::with_valid_licence(conn, &ids, today)?;
     for m in &mut inside {
         m.licensed = licensed.contains(&m.mine_id);
     }
@@ -283,20 +218,27 @@ pub fn check(
         return Ok(BoundaryChecks::default());
     };
     let d = settings.min_distance_m;
-    let neighbours: Vec<(MineBoundary, String, String)> = near(x0 - d, y0 - d, x1 + d, y1 + d)
-        .inner_join(mines::table)
-        .filter(mine_boundaries::mine_id.ne(mine_id.to_owned()))
-        .filter(mines::status.ne("closed"))
-        .select((MineBoundary::as_select(), mines::name, mines::id))
-        .load(conn)?;
+    let neighbours = store::near(
+        conn,
+        [x0 - d, y0 - d, x1 + d, y1 + d],
+        Some(mine_id),
+        true,
+        None,
+    )?;
     // Which neighbours hold a valid mining licence today (one query for all of them).
-    let ids: Vec<String> = neighbours.iter().map(|(_, _, id)| id.clone()).collect();
-    let licensed = licensed_among(conn, &ids, today)?;
+    let ids: Vec<String> = neighbours.iter().map(|n| n.mine_id.clone()).collect();
+    let licensed = crate::register::store::permits::with_valid_licence(conn, &ids, today)?;
     let mut checks = BoundaryChecks {
         min_distance_m: d,
         ..Default::default()
     };
-    for (b, name, id) in neighbours {
+    for store::Nearby {
+        boundary: b,
+        mine_id: id,
+        name,
+        ..
+    } in neighbours
+    {
         let other = b.rings()?.to_multipolygon();
         let overlap = boundary::overlap_m2(mp, &other);
         if overlap > 1.0 {
@@ -324,14 +266,7 @@ pub fn check(
             });
         }
     }
-    let zones: Vec<ProhibitedZone> = prohibited_zones::table
-        .filter(prohibited_zones::active.eq(1))
-        .filter(prohibited_zones::min_x.le(x1))
-        .filter(prohibited_zones::max_x.ge(x0))
-        .filter(prohibited_zones::min_y.le(y1))
-        .filter(prohibited_zones::max_y.ge(y0))
-        .select(ProhibitedZone::as_select())
-        .load(conn)?;
+    let zones = store::zones_near(conn, [x0, y0, x1, y1], None)?;
     for z in zones {
         let area = boundary::overlap_m2(mp, &z.rings()?.to_multipolygon());
         if area > 1.0 {
@@ -347,11 +282,7 @@ pub fn check(
 }
 
 pub fn find(conn: &mut DbConnection, mine_id: &str) -> AppResult<Option<MineBoundary>> {
-    Ok(mine_boundaries::table
-        .find(mine_id)
-        .select(MineBoundary::as_select())
-        .first(conn)
-        .optional()?)
+    store::find(conn, mine_id)
 }
 
 pub fn view(b: &MineBoundary, z: Zone) -> AppResult<BoundaryView> {
@@ -404,46 +335,24 @@ pub fn set(
     };
     let before = find(conn, mine_id)?;
     match &before {
-        None => {
-            diesel::insert_into(mine_boundaries::table)
-                .values(&row)
-                .execute(conn)?;
-        }
-        Some(_) => {
-            diesel::update(mine_boundaries::table.find(mine_id))
-                .set((
-                    mine_boundaries::rings_json.eq(&row.rings_json),
-                    mine_boundaries::source.eq(&row.source),
-                    mine_boundaries::area_m2.eq(row.area_m2),
-                    mine_boundaries::min_x.eq(row.min_x),
-                    mine_boundaries::min_y.eq(row.min_y),
-                    mine_boundaries::max_x.eq(row.max_x),
-                    mine_boundaries::max_y.eq(row.max_y),
-                    mine_boundaries::elevation_top_m.eq(row.elevation_top_m),
-                    mine_boundaries::elevation_bottom_m.eq(row.elevation_bottom_m),
-                    mine_boundaries::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
+        None => store::insert(conn, &row)?,
+        Some(_) => store::replace(conn, &row)?,
     }
     let summary = |b: &MineBoundary| serde_json::json!({"rings": serde_json::from_str::<serde_json::Value>(&b.rings_json).unwrap_or_default(), "area_m2": b.area_m2, "elevation_top_m": b.elevation_top_m, "elevation_bottom_m": b.elevation_bottom_m});
-    diesel::insert_into(mine_changes::table)
-        .values((
-            mine_changes::id.eq(uuid::Uuid::now_v7().to_string()),
-            mine_changes::mine_id.eq(mine_id),
-            mine_changes::kind.eq("boundary"),
-            mine_changes::from_value.eq(before
+    crate::register::store::mines::insert_change(
+        conn,
+        actor,
+        now,
+        mine_id,
+        crate::register::store::mines::Recorded::new(
+            "boundary",
+            before
                 .as_ref()
-                .map(|b| format!("{:.4} 平方公里", b.area_m2 / 1e6))),
-            mine_changes::to_value.eq(Some(format!("{:.4} 平方公里", row.area_m2 / 1e6))),
-            mine_changes::reason.eq(&reason),
-            mine_changes::assessment.eq(""),
-            mine_changes::assessed_on.eq(None::<NaiveDate>),
-            mine_changes::actor_id.eq(&actor.id),
-            mine_changes::actor_name.eq(&actor.name),
-            mine_changes::occurred_at.eq(now),
-        ))
-        .execute(conn)?;
+                .map(|b| format!("{:.4} 平方公里", b.area_m2 / 1e6)),
+            Some(format!("{:.4} 平方公里", row.area_m2 / 1e6)),
+            &reason,
+        ),
+    )?;
     audit::record(
         conn,
         actor,
@@ -469,29 +378,17 @@ pub fn neighbours_for_drawing(
     b: &MineBoundary,
     margin: f64,
 ) -> AppResult<(Named, Named)> {
-    let mines: Vec<(MineBoundary, String)> = near(
+    let bbox = [
         b.min_x - margin,
         b.min_y - margin,
         b.max_x + margin,
         b.max_y + margin,
-    )
-    .inner_join(mines::table)
-    .filter(mine_boundaries::mine_id.ne(b.mine_id.clone()))
-    .select((MineBoundary::as_select(), mines::name))
-    .limit(50)
-    .load(conn)?;
-    let zones: Vec<ProhibitedZone> = prohibited_zones::table
-        .filter(prohibited_zones::active.eq(1))
-        .filter(prohibited_zones::min_x.le(b.max_x + margin))
-        .filter(prohibited_zones::max_x.ge(b.min_x - margin))
-        .filter(prohibited_zones::min_y.le(b.max_y + margin))
-        .filter(prohibited_zones::max_y.ge(b.min_y - margin))
-        .select(ProhibitedZone::as_select())
-        .limit(20)
-        .load(conn)?;
+    ];
+    let mines = store::near(conn, bbox, Some(&b.mine_id), false, Some(50))?;
+    let zones = store::zones_near(conn, bbox, Some(20))?;
     let mut m = Vec::new();
-    for (nb, name) in mines {
-        m.push((name, nb.rings()?.to_multipolygon()));
+    for nb in mines {
+        m.push((nb.name, nb.boundary.rings()?.to_multipolygon()));
     }
     let mut z = Vec::new();
     for zone in zones {
@@ -501,24 +398,6 @@ pub fn neighbours_for_drawing(
 }
 
 // ---- prohibited zones -------------------------------------------------------------------
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = prohibited_zones)]
-pub struct ProhibitedZone {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub rings_json: String,
-    pub source: String,
-    pub area_m2: f64,
-    pub min_x: f64,
-    pub min_y: f64,
-    pub max_x: f64,
-    pub max_y: f64,
-    pub active: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
 
 impl ProhibitedZone {
     pub fn rings(&self) -> AppResult<Rings> {
@@ -636,9 +515,7 @@ pub fn create_zone(
         created_at: now,
         updated_at: now,
     };
-    diesel::insert_into(prohibited_zones::table)
-        .values(&row)
-        .execute(conn)?;
+    store::insert_zone(conn, &row)?;
     audit::record(
         conn,
         actor,
@@ -657,11 +534,7 @@ pub fn create_zone(
 }
 
 pub fn find_zone(conn: &mut DbConnection, id: &str) -> AppResult<ProhibitedZone> {
-    prohibited_zones::table
-        .find(id)
-        .select(ProhibitedZone::as_select())
-        .first(conn)
-        .optional()?
+    store::find_zone(conn, id)?
         .ok_or_else(|| AppError::NotFound(format!("禁止开采区 {id} 不存在。")))
 }
 
@@ -686,13 +559,7 @@ pub fn update_zone(
         None => before.name.clone(),
     };
     let active = input.active.map_or(before.active, i32::from);
-    diesel::update(prohibited_zones::table.find(id))
-        .set((
-            prohibited_zones::name.eq(&name),
-            prohibited_zones::active.eq(active),
-            prohibited_zones::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::rename_zone(conn, id, &name, active, now)?;
     audit::record(
         conn,
         actor,
@@ -709,11 +576,5 @@ pub fn update_zone(
 }
 
 pub fn zones(conn: &mut DbConnection) -> AppResult<Vec<ProhibitedZone>> {
-    Ok(prohibited_zones::table
-        .order((
-            prohibited_zones::active.desc(),
-            prohibited_zones::name.asc(),
-        ))
-        .select(ProhibitedZone::as_select())
-        .load(conn)?)
+    store::zones(conn)
 }

@@ -2,5 +2,6 @@
 //! tables (`mines`, `mine_changes`, `permits`, `permit_reminders`, `mine_boundaries`,
 //! `prohibited_zones`). The rules and use cases beside it ask here.
 
+pub mod boundaries;
 pub mod mines;
 pub mod permits;

@@ -228,3 +228,26 @@ pub fn page(
         .limit(limit)
         .load(conn)?)
 }
+
+/// Which of the mines hold a valid mining licence today (one query for all of them).
+pub fn with_valid_licence(
+    conn: &mut DbConnection,
+    mine_ids: &[String],
+    today: NaiveDate,
+) -> AppResult<Vec<String>> {
+    if mine_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(permits::table
+        .filter(permits::mine_id.eq_any(mine_ids))
+        .filter(permits::permit_type.eq("mining_licence"))
+        .filter(permits::status_override.is_null())
+        .filter(
+            permits::expires_on
+                .is_null()
+                .or(permits::expires_on.ge(today)),
+        )
+        .select(permits::mine_id)
+        .distinct()
+        .load(conn)?)
+}
