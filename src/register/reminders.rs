@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 
 use crate::notify::Notice;
-use crate::platform::db::schema::{mines, permit_reminders, permits};
+use crate::register::store::reminders::{self as store, Expiring};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
@@ -18,19 +17,6 @@ use crate::platform::error::AppResult;
 pub fn lead_for(days_left: i64, leads: &[i64]) -> Option<i64> {
     leads.iter().copied().filter(|l| *l >= days_left).min()
 }
-
-#[allow(clippy::type_complexity)]
-type Candidate = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    String,
-    String,
-    Option<String>,
-    String,
-);
 
 /// Sends the reminders due on `today` and records them. Returns how many permits were
 /// reminded. Call in a transaction: the notices and their record commit together.
@@ -44,25 +30,7 @@ pub fn permit_expiry(
         return Ok(0);
     };
     // One query for the candidates (an index range on expires_on), one for what was sent.
-    let candidates: Vec<Candidate> = permits::table
-        .inner_join(mines::table)
-        .filter(permits::status_override.is_null())
-        .filter(permits::expires_on.ge(today))
-        .filter(permits::expires_on.le(today + chrono::Duration::days(max)))
-        .filter(mines::status.ne("closed"))
-        .select((
-            permits::id,
-            permits::mine_id,
-            permits::issuing_department,
-            permits::number,
-            permits::expires_on.assume_not_null(),
-            permits::permit_type,
-            mines::name,
-            mines::supervisor_department,
-            mines::township,
-        ))
-        .order(permits::expires_on.asc())
-        .load(conn)?;
+    let candidates = store::expiring(conn, today, today + chrono::Duration::days(max))?;
     if candidates.is_empty() {
         return Ok(0);
     }
@@ -71,49 +39,54 @@ pub fn permit_expiry(
         .into_iter()
         .map(|t| (t.code, t.name))
         .collect();
-    let candidates: Vec<Candidate> = candidates
+    let candidates: Vec<Expiring> = candidates
         .into_iter()
         .map(|mut c| {
-            if let Some(name) = type_names.get(&c.5) {
-                c.5 = name.clone();
+            if let Some(name) = type_names.get(&c.permit_type) {
+                c.permit_type = name.clone();
             }
             c
         })
         .collect();
     let mut sent: HashMap<(String, NaiveDate), i64> = HashMap::new();
     for chunk in candidates.chunks(500) {
-        let ids: Vec<&String> = chunk.iter().map(|c| &c.0).collect();
-        let rows: Vec<(String, NaiveDate, i32)> = permit_reminders::table
-            .filter(permit_reminders::permit_id.eq_any(ids))
-            .select((
-                permit_reminders::permit_id,
-                permit_reminders::expires_on,
-                permit_reminders::lead_days,
-            ))
-            .load(conn)?;
+        let ids: Vec<&str> = chunk.iter().map(|c| c.permit_id.as_str()).collect();
+        let rows = store::sent(conn, &ids)?;
         for (id, on, lead) in rows {
             let e = sent.entry((id, on)).or_insert(i64::MAX);
             *e = (*e).min(i64::from(lead));
         }
     }
-    let due: Vec<(Candidate, i64, i64)> = candidates
+    let due: Vec<(Expiring, i64, i64)> = candidates
         .into_iter()
         .filter_map(|c| {
-            let days_left = (c.4 - today).num_days();
+            let days_left = (c.expires_on - today).num_days();
             let lead = lead_for(days_left, leads)?;
             // Already reminded at this lead time or a nearer one for this expiry date.
-            let nearest = sent.get(&(c.0.clone(), c.4)).copied().unwrap_or(i64::MAX);
+            let nearest = sent
+                .get(&(c.permit_id.clone(), c.expires_on))
+                .copied()
+                .unwrap_or(i64::MAX);
             (lead < nearest).then_some((c, lead, days_left))
         })
         .collect();
     if due.is_empty() {
         return Ok(0);
     }
-    let mine_ids: Vec<String> = due.iter().map(|(c, _, _)| c.1.clone()).collect();
+    let mine_ids: Vec<String> = due.iter().map(|(c, _, _)| c.mine_id.clone()).collect();
     let audience = crate::accounts::recipients::PermitAudience::load(conn, &mine_ids)?;
     let mut records = Vec::with_capacity(due.len());
     for (
-        (id, mine_id, dept, number, expires_on, type_name, mine_name, supervisor, _),
+        Expiring {
+            permit_id: id,
+            mine_id,
+            issuing_department: dept,
+            number,
+            expires_on,
+            permit_type: type_name,
+            mine_name,
+            supervisor,
+        },
         lead,
         days_left,
     ) in &due
@@ -135,23 +108,10 @@ pub fn permit_expiry(
             entity_id: id,
         };
         crate::notify::send(conn, now, None, &recipients, &notice)?;
-        records.push((
-            permit_reminders::permit_id.eq(id.clone()),
-            permit_reminders::expires_on.eq(*expires_on),
-            permit_reminders::lead_days.eq(*lead as i32),
-            permit_reminders::sent_at.eq(now),
-        ));
+        records.push((id.clone(), *expires_on, *lead as i32));
     }
-    // Per-backend branch: MultiConnection has no batch insert, each backend's connection does.
     for chunk in records.chunks(500) {
-        match conn {
-            DbConnection::Pg(c) => diesel::insert_into(permit_reminders::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_into(permit_reminders::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+        store::record_sent(conn, chunk, now)?;
     }
     Ok(due.len())
 }

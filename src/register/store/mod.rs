@@ -5,3 +5,4 @@
 pub mod boundaries;
 pub mod mines;
 pub mod permits;
+pub mod reminders;
