@@ -282,13 +282,11 @@ pub fn check_new(
     };
     check_binding(conn, &binding, &mut errors)?;
     let username = normalise_username(&input.username);
-    if !errors.iter().any(|e| e.field == "username") {
-        if store::username_taken(conn, &username)? {
-            errors.push(FieldError::new(
-                "username",
-                format!("用户名 {username} 已被使用"),
-            ));
-        }
+    if !errors.iter().any(|e| e.field == "username") && store::username_taken(conn, &username)? {
+        errors.push(FieldError::new(
+            "username",
+            format!("用户名 {username} 已被使用"),
+        ));
     }
     Ok(errors)
 }

@@ -3,105 +3,47 @@
 //! raising township's evaluation (满意度) and its one reopening.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::leads::policy;
 use crate::leads::rules::{LeadState, Stage, EVALUATIONS};
+use crate::leads::store::leads as rows;
+use crate::leads::store::transfers as store;
+pub use crate::leads::store::transfers::{Evaluation, Transfer};
 use crate::leads::{add_event, find_visible, refresh_next_due, text, unit_of, EventActor, Lead};
 use crate::notify::Notice;
 use crate::platform::audit::{self, Change};
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::{
-    lead_deadlines, lead_departments, lead_evaluations, lead_transfers, leads,
-};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_transfers)]
-pub struct Transfer {
-    pub id: String,
-    pub lead_id: String,
-    pub from_department: String,
-    pub to_department: String,
-    pub reason: String,
-    /// pending | accepted | disputed | upheld | overruled | reassigned
-    pub status: String,
-    pub requested_by: Option<String>,
-    #[schema(value_type = String)]
-    pub requested_at: NaiveDateTime,
-    pub answer_note: String,
-    pub answered_by: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub answered_at: Option<NaiveDateTime>,
-    pub decided_department: Option<String>,
-    pub decided_by: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub decided_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_evaluations)]
-pub struct Evaluation {
-    #[serde(skip)]
-    pub lead_id: String,
-    pub department: String,
-    /// satisfied | basically_satisfied | dissatisfied
-    pub verdict: String,
-    pub comment: String,
-    pub evaluated_by: Option<String>,
-    #[schema(value_type = String)]
-    pub evaluated_at: NaiveDateTime,
-}
 
 fn is_staff_of(who: &Principal, department: &str) -> bool {
     policy::may_handle(who, department)
 }
 
 fn open_transfer(conn: &mut DbConnection, lead_id: &str) -> AppResult<Option<Transfer>> {
-    Ok(lead_transfers::table
-        .filter(lead_transfers::lead_id.eq(lead_id))
-        .filter(lead_transfers::status.eq_any(["pending", "disputed"]))
-        .select(Transfer::as_select())
-        .first(conn)
-        .optional()?)
+    store::open_transfer(conn, lead_id)
 }
 
 pub fn transfers(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<Transfer>> {
-    Ok(lead_transfers::table
-        .filter(lead_transfers::lead_id.eq(lead_id))
-        .order(lead_transfers::requested_at.asc())
-        .select(Transfer::as_select())
-        .load(conn)?)
+    store::transfers(conn, lead_id)
 }
 
 pub fn evaluations(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<Evaluation>> {
-    Ok(lead_evaluations::table
-        .filter(lead_evaluations::lead_id.eq(lead_id))
-        .select(Evaluation::as_select())
-        .load(conn)?)
+    store::evaluations(conn, lead_id)
 }
 
 /// Bumps the lead's version guarded by the one read: of two concurrent side steps exactly
 /// one goes through.
 fn bump(conn: &mut DbConnection, lead: &Lead, now: NaiveDateTime) -> AppResult<()> {
-    let n = diesel::update(
-        leads::table
-            .filter(leads::id.eq(&lead.id))
-            .filter(leads::version.eq(lead.version)),
-    )
-    .set((
-        leads::version.eq(lead.version + 1),
-        leads::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::Conflict(
-            "线索已被他人更新，请刷新后再办理。".into(),
-        ));
+    if !rows::bump(conn, lead, now)? {
+        return Err(stale());
     }
     Ok(())
+}
+
+fn stale() -> AppError {
+    AppError::Conflict("线索已被他人更新，请刷新后再办理。".into())
 }
 
 fn record(
@@ -214,28 +156,17 @@ pub fn transfer(
         decided_by: None,
         decided_at: None,
     };
-    diesel::insert_into(lead_transfers::table)
-        .values(&t)
-        .execute(conn)?;
-    diesel::update(leads::table.find(id))
-        .set(leads::transfer_state.eq("pending"))
-        .execute(conn)?;
+    store::insert(conn, &t)?;
+    rows::set_transfer_state(conn, id, Some("pending"))?;
     // The receiver sees the lead in its queue while it decides.
-    diesel::delete(
-        lead_departments::table
-            .filter(lead_departments::lead_id.eq(id))
-            .filter(lead_departments::department.eq(&to)),
-    )
-    .execute(conn)?;
-    diesel::insert_into(lead_departments::table)
-        .values((
-            lead_departments::lead_id.eq(id),
-            lead_departments::department.eq(&to),
-            lead_departments::role.eq("receiving"),
-            lead_departments::next_due_at.eq(lead.next_due_at),
-            lead_departments::raised_at.eq(lead.raised_at),
-        ))
-        .execute(conn)?;
+    rows::remove_party(conn, id, &to)?;
+    rows::add_party(
+        conn,
+        id,
+        &to,
+        "receiving",
+        (lead.raised_at, lead.next_due_at),
+    )?;
     let to_name = crate::reference::unit_name(conn, &to);
     add_event(
         conn,
@@ -289,49 +220,24 @@ fn hand_over(
     drop_receiving(conn, &lead.id, &lead.assisting())?;
     let mut assisting = lead.assisting();
     assisting.retain(|d| d != department);
-    diesel::delete(
-        lead_departments::table
-            .filter(lead_departments::lead_id.eq(&lead.id))
-            .filter(lead_departments::department.eq(&lead.primary_department)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        lead_departments::table
-            .filter(lead_departments::lead_id.eq(&lead.id))
-            .filter(lead_departments::department.eq(department)),
-    )
-    .execute(conn)?;
-    diesel::insert_into(lead_departments::table)
-        .values((
-            lead_departments::lead_id.eq(&lead.id),
-            lead_departments::department.eq(department),
-            lead_departments::role.eq("primary"),
-            lead_departments::next_due_at.eq(lead.next_due_at),
-            lead_departments::raised_at.eq(lead.raised_at),
-        ))
-        .execute(conn)?;
+    rows::remove_party(conn, &lead.id, &lead.primary_department)?;
+    rows::remove_party(conn, &lead.id, department)?;
+    rows::add_party(
+        conn,
+        &lead.id,
+        department,
+        "primary",
+        (lead.raised_at, lead.next_due_at),
+    )?;
     let acknowledged = lead.state() != LeadState::Routed || !reports_in;
-    diesel::update(leads::table.find(&lead.id))
-        .set((
-            leads::primary_department.eq(department),
-            leads::assisting_departments.eq(assisting.join(",")),
-            leads::transfer_state.eq(None::<String>),
-            leads::state.eq(if acknowledged {
-                lead.state.code()
-            } else {
-                LeadState::Acknowledged.code()
-            }),
-        ))
-        .execute(conn)?;
+    let state = if acknowledged {
+        lead.state
+    } else {
+        LeadState::Acknowledged
+    };
+    rows::set_primary(conn, &lead.id, department, &assisting, state)?;
     if !acknowledged {
-        diesel::update(
-            lead_deadlines::table
-                .filter(lead_deadlines::lead_id.eq(&lead.id))
-                .filter(lead_deadlines::stage.eq(Stage::Acknowledge.code()))
-                .filter(lead_deadlines::met_at.is_null()),
-        )
-        .set(lead_deadlines::met_at.eq(now))
-        .execute(conn)?;
+        rows::meet(conn, &lead.id, Some(Stage::Acknowledge), now)?;
     }
     refresh_next_due(conn, &lead.id, now)
 }
@@ -339,32 +245,11 @@ fn hand_over(
 /// Removes the receiving department of a transfer from the lead's parties, unless it
 /// assists on the lead anyway.
 fn drop_receiving(conn: &mut DbConnection, lead_id: &str, assisting: &[String]) -> AppResult<()> {
-    diesel::delete(
-        lead_departments::table
-            .filter(lead_departments::lead_id.eq(lead_id))
-            .filter(lead_departments::role.eq("receiving")),
-    )
-    .execute(conn)?;
-    let (raised_at, next_due_at): (NaiveDateTime, Option<NaiveDateTime>) = leads::table
-        .find(lead_id)
-        .select((leads::raised_at, leads::next_due_at))
-        .first(conn)?;
+    rows::remove_role(conn, lead_id, "receiving")?;
+    let keys = rows::keys_of(conn, lead_id)?;
     for d in assisting {
-        let present: i64 = lead_departments::table
-            .filter(lead_departments::lead_id.eq(lead_id))
-            .filter(lead_departments::department.eq(d))
-            .count()
-            .get_result(conn)?;
-        if present == 0 {
-            diesel::insert_into(lead_departments::table)
-                .values((
-                    lead_departments::lead_id.eq(lead_id),
-                    lead_departments::department.eq(d),
-                    lead_departments::role.eq("assisting"),
-                    lead_departments::next_due_at.eq(next_due_at),
-                    lead_departments::raised_at.eq(raised_at),
-                ))
-                .execute(conn)?;
+        if !rows::is_party(conn, lead_id, d)? {
+            rows::add_party(conn, lead_id, d, "assisting", keys)?;
         }
     }
     Ok(())
@@ -413,14 +298,7 @@ pub fn answer_transfer(
         }
     };
     bump(conn, &lead, now)?;
-    diesel::update(lead_transfers::table.find(&t.id))
-        .set((
-            lead_transfers::status.eq(status),
-            lead_transfers::answer_note.eq(&note),
-            lead_transfers::answered_by.eq(&who.id),
-            lead_transfers::answered_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::answer(conn, &t.id, status, &note, &who.id, now)?;
     let to_name = crate::reference::unit_name(conn, &t.to_department);
     if status == "accepted" {
         hand_over(conn, &lead, &t.to_department, true, now)?;
@@ -434,9 +312,7 @@ pub fn answer_transfer(
             serde_json::json!({"department": t.to_department}),
         )?;
     } else {
-        diesel::update(leads::table.find(id))
-            .set(leads::transfer_state.eq("disputed"))
-            .execute(conn)?;
+        rows::set_transfer_state(conn, id, Some("disputed"))?;
         add_event(
             conn,
             id,
@@ -473,10 +349,7 @@ pub fn answer_transfer(
         )
     };
     tell(conn, who, now, &lead, recipients, title, body)?;
-    Ok(lead_transfers::table
-        .find(&t.id)
-        .select(Transfer::as_select())
-        .first(conn)?)
+    store::find(conn, &t.id)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -522,19 +395,10 @@ pub fn decide_transfer(
         "reassigned"
     };
     bump(conn, &lead, now)?;
-    diesel::update(lead_transfers::table.find(&t.id))
-        .set((
-            lead_transfers::status.eq(status),
-            lead_transfers::decided_department.eq(&dept),
-            lead_transfers::decided_by.eq(&who.id),
-            lead_transfers::decided_at.eq(now),
-        ))
-        .execute(conn)?;
+    store::decide(conn, &t.id, status, &dept, &who.id, now)?;
     if dept == lead.primary_department {
         drop_receiving(conn, id, &lead.assisting())?;
-        diesel::update(leads::table.find(id))
-            .set(leads::transfer_state.eq(None::<String>))
-            .execute(conn)?;
+        rows::set_transfer_state(conn, id, None)?;
     } else {
         hand_over(conn, &lead, &dept, false, now)?;
     }
@@ -580,10 +444,7 @@ pub fn decide_transfer(
             lead.title
         ),
     )?;
-    Ok(lead_transfers::table
-        .find(&t.id)
-        .select(Transfer::as_select())
-        .first(conn)?)
+    store::find(conn, &t.id)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -619,9 +480,7 @@ pub fn escalate(
         return Err(AppError::Validation(errors));
     }
     bump(conn, &lead, now)?;
-    diesel::update(leads::table.find(id))
-        .set(leads::consultation_requested_at.eq(now))
-        .execute(conn)?;
+    rows::set_consultation_requested(conn, id, now)?;
     add_event(
         conn,
         id,
@@ -714,12 +573,7 @@ pub fn evaluate(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let exists: i64 = lead_evaluations::table
-        .filter(lead_evaluations::lead_id.eq(id))
-        .filter(lead_evaluations::department.eq(&department))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
+    if store::evaluated(conn, id, &department)? {
         return Err(AppError::Conflict("已经评价过这个部门。".into()));
     }
     let e = Evaluation {
@@ -730,9 +584,7 @@ pub fn evaluate(
         evaluated_by: Some(who.id.clone()),
         evaluated_at: now,
     };
-    diesel::insert_into(lead_evaluations::table)
-        .values(&e)
-        .execute(conn)?;
+    store::insert_evaluation(conn, &e)?;
     let label = EVALUATIONS
         .iter()
         .find(|(c, _)| *c == verdict)
@@ -805,23 +657,8 @@ pub fn reopen(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let n = diesel::update(
-        leads::table
-            .filter(leads::id.eq(id))
-            .filter(leads::version.eq(lead.version)),
-    )
-    .set((
-        leads::state.eq(LeadState::Verifying.code()),
-        leads::reopened.eq(lead.reopened + 1),
-        leads::closed_at.eq(None::<NaiveDateTime>),
-        leads::version.eq(lead.version + 1),
-        leads::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::Conflict(
-            "线索已被他人更新，请刷新后再办理。".into(),
-        ));
+    if !rows::reopen(conn, &lead, LeadState::Verifying, now)? {
+        return Err(stale());
     }
     let urgency = lead.urgency;
     let l = limits.limits(urgency).map_err(AppError::internal)?;
@@ -833,18 +670,7 @@ pub fn reopen(
             crate::platform::clock::shanghai(),
         )
         .ok_or_else(|| AppError::internal("节假日安排未覆盖，无法计算时限"))?;
-        diesel::update(
-            lead_deadlines::table
-                .filter(lead_deadlines::lead_id.eq(id))
-                .filter(lead_deadlines::stage.eq(stage.code())),
-        )
-        .set((
-            lead_deadlines::due_at.eq(due),
-            lead_deadlines::met_at.eq(None::<NaiveDateTime>),
-            lead_deadlines::escalated_at.eq(None::<NaiveDateTime>),
-            lead_deadlines::reminded_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+        rows::reset_deadline(conn, id, stage, due)?;
     }
     refresh_next_due(conn, id, now)?;
     add_event(
@@ -922,27 +748,18 @@ pub fn duplicates(
     };
     let mut found: Vec<Lead> = Vec::new();
     if let Some(m) = q.mine_id.as_deref().filter(|m| !m.is_empty()) {
-        found.extend(
-            leads::table
-                .filter(leads::category.eq(category))
-                .filter(leads::state.ne("closed"))
-                .filter(leads::mine_id.eq(m))
-                .select(Lead::as_select())
-                .limit(50)
-                .load::<Lead>(conn)?,
-        );
+        found.extend(rows::open_on_mine(conn, category, m, 50)?);
     }
     if let (Some(lon), Some(lat)) = (q.lon, q.lat) {
         let dlat = radius_m / 110_540.0;
         let dlon = radius_m / (111_320.0 * lat.to_radians().cos().max(0.1));
-        let near: Vec<Lead> = leads::table
-            .filter(leads::category.eq(category))
-            .filter(leads::lat.between(lat - dlat, lat + dlat))
-            .filter(leads::lon.between(lon - dlon, lon + dlon))
-            .filter(leads::state.ne("closed"))
-            .select(Lead::as_select())
-            .limit(200)
-            .load(conn)?;
+        let near = rows::open_in_box(
+            conn,
+            category,
+            (lon - dlon, lon + dlon),
+            (lat - dlat, lat + dlat),
+            200,
+        )?;
         found.extend(near.into_iter().filter(|l| match (l.lon, l.lat) {
             (Some(x), Some(y)) => metres_between((lon, lat), (x, y)) <= radius_m,
             _ => false,
@@ -1012,11 +829,7 @@ pub fn merge(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let original: Lead = leads::table
-        .filter(leads::number.eq(&into).or(leads::id.eq(&into)))
-        .select(Lead::as_select())
-        .first(conn)
-        .optional()?
+    let original: Lead = rows::find_by_number_or_id(conn, &into)?
         .filter(|l| policy::may_view(who, l))
         .ok_or_else(|| AppError::field("into", format!("没有线索 {into}，或您无权查看")))?;
     if original.id == dup.id {
@@ -1035,58 +848,18 @@ pub fn merge(
             "原线索本身已被合并，请合并到它所合并的线索。".into(),
         ));
     }
-    let n = diesel::update(
-        leads::table
-            .filter(leads::id.eq(id))
-            .filter(leads::version.eq(dup.version)),
-    )
-    .set((
-        leads::state.eq(LeadState::Closed.code()),
-        leads::merged_into.eq(&original.id),
-        leads::closed_at.eq(now),
-        leads::transfer_state.eq(None::<String>),
-        leads::version.eq(dup.version + 1),
-        leads::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::Conflict(
-            "线索已被他人更新，请刷新后再办理。".into(),
-        ));
+    if !rows::close_merged(conn, &dup, &original.id, now)? {
+        return Err(stale());
     }
-    diesel::update(
-        lead_deadlines::table
-            .filter(lead_deadlines::lead_id.eq(id))
-            .filter(lead_deadlines::met_at.is_null()),
-    )
-    .set(lead_deadlines::met_at.eq(now))
-    .execute(conn)?;
+    rows::meet(conn, id, None, now)?;
     refresh_next_due(conn, id, now)?;
-    diesel::update(
-        lead_transfers::table
-            .filter(lead_transfers::lead_id.eq(id))
-            .filter(lead_transfers::status.eq_any(["pending", "disputed"])),
-    )
-    .set(lead_transfers::status.eq("withdrawn"))
-    .execute(conn)?;
+    store::withdraw_open(conn, id)?;
     if let Some(raiser) = dup
         .raised_by
         .as_deref()
         .filter(|r| Some(*r) != original.raised_by.as_deref())
     {
-        let exists: i64 = crate::platform::db::schema::lead_followers::table
-            .filter(crate::platform::db::schema::lead_followers::lead_id.eq(&original.id))
-            .filter(crate::platform::db::schema::lead_followers::user_id.eq(raiser))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            diesel::insert_into(crate::platform::db::schema::lead_followers::table)
-                .values((
-                    crate::platform::db::schema::lead_followers::lead_id.eq(&original.id),
-                    crate::platform::db::schema::lead_followers::user_id.eq(raiser),
-                ))
-                .execute(conn)?;
-        }
+        rows::follow(conn, &original.id, raiser)?;
     }
     add_event(
         conn,
@@ -1135,9 +908,5 @@ pub fn merge(
 
 /// Everyone following a lead besides its parties.
 pub fn followers(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<String>> {
-    use crate::platform::db::schema::lead_followers;
-    Ok(lead_followers::table
-        .filter(lead_followers::lead_id.eq(lead_id))
-        .select(lead_followers::user_id)
-        .load(conn)?)
+    rows::followers(conn, lead_id)
 }

@@ -6,13 +6,12 @@
 
 use actix_web::web;
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
 use crate::leads::rules::{Stage, Urgency};
+use crate::leads::store::leads as rows;
 use crate::notify::Notice;
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::local_time;
-use crate::platform::db::schema::{lead_deadlines, leads};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::rules::duration::parse_duration;
@@ -29,20 +28,7 @@ type Due = (String, Stage, NaiveDateTime);
 
 /// Escalates every missed deadline not yet escalated, each in its own transaction.
 pub fn escalate(db: &crate::platform::db::Db, now: NaiveDateTime, batch: i64) -> AppResult<usize> {
-    let due: Vec<Due> = db.read(|conn| {
-        Ok(lead_deadlines::table
-            .filter(lead_deadlines::met_at.is_null())
-            .filter(lead_deadlines::escalated_at.is_null())
-            .filter(lead_deadlines::due_at.lt(now))
-            .select((
-                lead_deadlines::lead_id,
-                lead_deadlines::stage,
-                lead_deadlines::due_at,
-            ))
-            .order(lead_deadlines::due_at.asc())
-            .limit(batch)
-            .load(conn)?)
-    })?;
+    let due: Vec<Due> = db.read(|conn| rows::missed(conn, now, batch))?;
     let mut done = 0;
     for (lead_id, stage, due_at) in due {
         if db.transaction(|conn| escalate_one(conn, &lead_id, stage, due_at, now))? {
@@ -59,21 +45,10 @@ fn escalate_one(
     due_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
-    let claimed = diesel::update(
-        lead_deadlines::table
-            .filter(lead_deadlines::lead_id.eq(lead_id))
-            .filter(lead_deadlines::stage.eq(stage.code()))
-            .filter(lead_deadlines::met_at.is_null())
-            .filter(lead_deadlines::escalated_at.is_null()),
-    )
-    .set(lead_deadlines::escalated_at.eq(now))
-    .execute(conn)?;
-    if claimed == 0 {
+    if !rows::claim_escalation(conn, lead_id, stage, now)? {
         return Ok(false); // met meanwhile, or another instance escalated it
     }
-    diesel::update(leads::table.find(lead_id))
-        .set(leads::overdue.eq(1))
-        .execute(conn)?;
+    rows::mark_overdue(conn, lead_id)?;
     let lead = crate::leads::find(conn, lead_id)?;
     let stage_label = stage.label();
     let dept = crate::reference::unit_name(conn, &lead.primary_department);
@@ -143,23 +118,7 @@ pub fn remind(
             .unwrap_or(Duration::zero())
     };
     let horizon = now + before(Urgency::Urgent).max(before(Urgency::Normal));
-    let due: Vec<(String, Stage, NaiveDateTime, Urgency)> = db.read(|conn| {
-        Ok(lead_deadlines::table
-            .inner_join(leads::table)
-            .filter(lead_deadlines::met_at.is_null())
-            .filter(lead_deadlines::reminded_at.is_null())
-            .filter(lead_deadlines::due_at.ge(now))
-            .filter(lead_deadlines::due_at.le(horizon))
-            .select((
-                lead_deadlines::lead_id,
-                lead_deadlines::stage,
-                lead_deadlines::due_at,
-                leads::urgency,
-            ))
-            .order(lead_deadlines::due_at.asc())
-            .limit(batch)
-            .load(conn)?)
-    })?;
+    let due = db.read(|conn| rows::due_soon(conn, now, horizon, batch))?;
     let mut done = 0;
     for (lead_id, stage, due_at, urgency) in due {
         let window = before(urgency);
@@ -180,16 +139,7 @@ fn remind_one(
     due_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
-    let claimed = diesel::update(
-        lead_deadlines::table
-            .filter(lead_deadlines::lead_id.eq(lead_id))
-            .filter(lead_deadlines::stage.eq(stage.code()))
-            .filter(lead_deadlines::met_at.is_null())
-            .filter(lead_deadlines::reminded_at.is_null()),
-    )
-    .set(lead_deadlines::reminded_at.eq(now))
-    .execute(conn)?;
-    if claimed == 0 {
+    if !rows::claim_reminder(conn, lead_id, stage, now)? {
         return Ok(false);
     }
     let lead = crate::leads::find(conn, lead_id)?;

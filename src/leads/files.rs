@@ -2,12 +2,11 @@
 //! step, or on their own. Types and sizes are limited; each file's SHA-256 is kept.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::leads::store::files as store;
+pub use crate::leads::store::files::Attachment;
 use crate::platform::authz::Principal;
-use crate::platform::db::schema::lead_attachments;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::upload::Upload;
@@ -28,23 +27,6 @@ pub const TYPES: [(&str, &str); 7] = [
 
 /// At most this many files on one lead.
 pub const MAX_PER_LEAD: i64 = 30;
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_attachments)]
-pub struct Attachment {
-    pub id: String,
-    #[serde(skip)]
-    pub lead_id: String,
-    /// The step the file is evidence of, if any.
-    pub event_id: Option<String>,
-    pub file_name: String,
-    pub content_type: String,
-    pub size_bytes: i64,
-    pub sha256: String,
-    pub uploaded_by: Option<String>,
-    #[schema(value_type = String)]
-    pub uploaded_at: NaiveDateTime,
-}
 
 /// The content type of an upload: as sent, or from the file name when the sender said
 /// only "application/octet-stream" (as some phones do).
@@ -106,10 +88,7 @@ pub fn store(
         return Ok(Vec::new());
     }
     check(&uploads, max_bytes, "files").map_err(AppError::Validation)?;
-    let have: i64 = lead_attachments::table
-        .filter(lead_attachments::lead_id.eq(lead_id))
-        .count()
-        .get_result(conn)?;
+    let have = store::count(conn, lead_id)?;
     if have + uploads.len() as i64 > MAX_PER_LEAD {
         return Err(AppError::field(
             "files",
@@ -126,31 +105,29 @@ pub fn store(
             .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
             .take(200)
             .collect();
-        diesel::insert_into(lead_attachments::table)
-            .values((
-                lead_attachments::id.eq(&id),
-                lead_attachments::lead_id.eq(lead_id),
-                lead_attachments::event_id.eq(event_id),
-                lead_attachments::file_name.eq(if name.is_empty() {
-                    "附件".to_owned()
-                } else {
-                    name
-                }),
-                lead_attachments::content_type.eq(kind),
-                lead_attachments::size_bytes.eq(u.bytes.len() as i64),
-                lead_attachments::sha256.eq(hex::encode(Sha256::digest(&u.bytes))),
-                lead_attachments::data.eq(&u.bytes),
-                lead_attachments::uploaded_by.eq(&who.id),
-                lead_attachments::uploaded_at.eq(now),
-            ))
-            .execute(conn)?;
+        let name = if name.is_empty() {
+            "附件".to_owned()
+        } else {
+            name
+        };
+        store::insert(
+            conn,
+            &Attachment {
+                id: id.clone(),
+                lead_id: lead_id.to_owned(),
+                event_id: event_id.map(str::to_owned),
+                file_name: name,
+                content_type: kind.to_owned(),
+                size_bytes: u.bytes.len() as i64,
+                sha256: hex::encode(Sha256::digest(&u.bytes)),
+                uploaded_by: Some(who.id.clone()),
+                uploaded_at: now,
+            },
+            &u.bytes,
+        )?;
         ids.push(id);
     }
-    Ok(lead_attachments::table
-        .filter(lead_attachments::id.eq_any(&ids))
-        .select(Attachment::as_select())
-        .order(lead_attachments::id.asc())
-        .load(conn)?)
+    store::by_ids(conn, &ids)
 }
 
 /// Adds files to a lead on their own (补充材料): by its parties, while it is open.
@@ -200,14 +177,7 @@ pub fn add(
 }
 
 pub fn list(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<Attachment>> {
-    Ok(lead_attachments::table
-        .filter(lead_attachments::lead_id.eq(lead_id))
-        .select(Attachment::as_select())
-        .order((
-            lead_attachments::uploaded_at.asc(),
-            lead_attachments::id.asc(),
-        ))
-        .load(conn)?)
+    store::list(conn, lead_id)
 }
 
 /// A file with its bytes, for whoever may read the lead.
@@ -218,12 +188,7 @@ pub fn open(
     id: &str,
 ) -> AppResult<(Attachment, Vec<u8>)> {
     crate::leads::find_visible(conn, who, lead_id)?;
-    let found: Option<(Attachment, Vec<u8>)> = lead_attachments::table
-        .filter(lead_attachments::id.eq(id))
-        .filter(lead_attachments::lead_id.eq(lead_id))
-        .select((Attachment::as_select(), lead_attachments::data))
-        .first(conn)
-        .optional()?;
+    let found = store::with_bytes(conn, lead_id, id)?;
     found.ok_or_else(|| AppError::NotFound("没有这个附件。".into()))
 }
 

@@ -12,94 +12,23 @@ pub mod policy;
 use policy::ListScope;
 pub mod rules;
 pub mod stats;
+mod store;
+
+use store::leads::{self as rows, LeadFilter, LeadPage};
+pub use store::leads::{Deadline, Event, Lead};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::leads::rules::{due_at, LeadSource, LeadState, Move, Routing, Stage, Urgency};
 use crate::platform::audit::{self, Change};
 use crate::platform::authz::Principal;
 use crate::platform::config::{GeoSettings, LeadSettings};
-use crate::platform::db::schema::{
-    lead_counters, lead_deadlines, lead_departments, lead_events, leads,
-};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
 use crate::platform::rules::calendar::WorkingCalendar;
 use crate::platform::rules::role::Role;
-
-// Integer and comma-joined columns as the API shows them (API.md: a boolean, a list).
-fn int_as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bool(*v != 0)
-}
-
-fn flag_as_bool<S: serde::Serializer>(v: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.serialize_some(&(*v != 0)),
-        None => s.serialize_none(),
-    }
-}
-
-fn codes_as_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(v.split(',').map(str::trim).filter(|c| !c.is_empty()))
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = leads)]
-pub struct Lead {
-    pub id: String,
-    /// e.g. XS-2026-000123
-    pub number: String,
-    pub title: String,
-    pub description: String,
-    pub category: String,
-    #[diesel(serialize_as = String)]
-    pub urgency: Urgency,
-    #[diesel(serialize_as = String)]
-    pub source: LeadSource,
-    pub mine_id: Option<String>,
-    pub lon: Option<f64>,
-    pub lat: Option<f64>,
-    pub township: Option<String>,
-    #[diesel(serialize_as = String)]
-    pub state: LeadState,
-    pub primary_department: String,
-    /// Stored comma-separated; shown as a list of department codes.
-    #[serde(serialize_with = "codes_as_list")]
-    #[schema(value_type = Vec<String>)]
-    pub assisting_departments: String,
-    pub routing_reason: String,
-    #[serde(serialize_with = "flag_as_bool")]
-    #[schema(value_type = Option<bool>)]
-    pub substantiated: Option<i32>,
-    pub raised_by: Option<String>,
-    pub raised_by_name: String,
-    /// The township or department code of the person who raised it.
-    pub raised_unit: String,
-    #[schema(value_type = String)]
-    pub raised_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub next_due_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "int_as_bool")]
-    #[schema(value_type = bool)]
-    pub overdue: i32,
-    /// pending | disputed while a transfer (转办) is open.
-    pub transfer_state: Option<String>,
-    /// When the lead was put to a consultation (提请会商).
-    #[schema(value_type = Option<String>)]
-    pub consultation_requested_at: Option<NaiveDateTime>,
-    /// How many times the raising township reopened it (at most once).
-    pub reopened: i32,
-    /// The lead this duplicate was merged into.
-    pub merged_into: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub closed_at: Option<NaiveDateTime>,
-    #[schema(value_type = String)]
-    pub updated_at: NaiveDateTime,
-    pub version: i32,
-}
 
 impl Lead {
     pub fn state(&self) -> LeadState {
@@ -123,42 +52,6 @@ fn split(codes: &str) -> Vec<String> {
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_deadlines)]
-pub struct Deadline {
-    #[serde(skip)]
-    pub lead_id: String,
-    #[diesel(serialize_as = String)]
-    pub stage: Stage,
-    #[schema(value_type = String)]
-    pub due_at: NaiveDateTime,
-    #[schema(value_type = Option<String>)]
-    pub met_at: Option<NaiveDateTime>,
-    #[schema(value_type = Option<String>)]
-    pub escalated_at: Option<NaiveDateTime>,
-    #[serde(skip)]
-    pub reminded_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_events)]
-pub struct Event {
-    pub id: String,
-    #[serde(skip)]
-    pub lead_id: String,
-    #[schema(value_type = String)]
-    pub occurred_at: NaiveDateTime,
-    pub actor_id: Option<String>,
-    pub actor_name: String,
-    /// The actor's department or township code.
-    pub actor_unit: String,
-    /// raised | routed | acknowledge | start_verifying | verify | enforce | close | comment
-    pub kind: String,
-    pub note: String,
-    /// Details of the step (findings, measures …) as JSON text.
-    pub data_json: String,
 }
 
 /// A point as a phone gives it (WGS-84 / CGCS2000 longitude and latitude).
@@ -272,30 +165,7 @@ pub fn route(
 /// The next number of the year: XS-2026-000123. The counter row is locked for the rest of
 /// the transaction, so numbers are unique and without gaps among committed leads.
 fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<String> {
-    // The year's row is created if missing without failing when another transaction
-    // creates it at the same moment (the first leads of a year raised at once); the update
-    // then takes its row lock, which orders the numbering.
-    let row = (
-        lead_counters::year.eq(year),
-        lead_counters::last_number.eq(0),
-    );
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(lead_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(lead_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-    };
-    diesel::update(lead_counters::table.find(year))
-        .set(lead_counters::last_number.eq(lead_counters::last_number + 1))
-        .execute(conn)?;
-    let n: i32 = lead_counters::table
-        .find(year)
-        .select(lead_counters::last_number)
-        .first(conn)?;
+    let n = rows::next_number(conn, year)?;
     Ok(format!("XS-{year}-{n:06}"))
 }
 
@@ -497,29 +367,10 @@ fn insert_new(
     routing: &Routing,
     deadlines: Vec<Deadline>,
 ) -> AppResult<()> {
-    diesel::insert_into(leads::table)
-        .values(lead.clone())
-        .execute(conn)?;
-    let roles = std::iter::once((&routing.primary, "primary"))
-        .chain(routing.assisting.iter().map(|d| (d, "assisting")));
-    for (department, role) in roles {
-        diesel::insert_into(lead_departments::table)
-            .values((
-                lead_departments::lead_id.eq(lead.id.clone()),
-                lead_departments::department.eq(department.clone()),
-                lead_departments::role.eq(role),
-                lead_departments::next_due_at.eq(lead.next_due_at),
-                lead_departments::raised_at.eq(lead.raised_at),
-            ))
-            .execute(conn)?;
-    }
-    for mut d in deadlines {
-        d.lead_id = lead.id.clone();
-        diesel::insert_into(lead_deadlines::table)
-            .values(d)
-            .execute(conn)?;
-    }
-    Ok(())
+    let parties: Vec<(String, &str)> = std::iter::once((routing.primary.clone(), "primary"))
+        .chain(routing.assisting.iter().map(|d| (d.clone(), "assisting")))
+        .collect();
+    rows::insert(conn, lead, &parties, deadlines)
 }
 
 /// The timeline's first two entries (raised, routed) and the audit entry.
@@ -642,8 +493,9 @@ pub(crate) fn add_event(
     data: serde_json::Value,
 ) -> AppResult<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(lead_events::table)
-        .values(&Event {
+    rows::insert_event(
+        conn,
+        &Event {
             id: id.clone(),
             lead_id: lead_id.to_owned(),
             occurred_at: now,
@@ -653,8 +505,8 @@ pub(crate) fn add_event(
             kind: kind.to_owned(),
             note: note.to_owned(),
             data_json: data.to_string(),
-        })
-        .execute(conn)?;
+        },
+    )?;
     Ok(id)
 }
 
@@ -671,21 +523,12 @@ pub fn system_event(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
-    leads::table
-        .find(id)
-        .select(Lead::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound("没有这条线索。".into()))
+    rows::find(conn, id)?.ok_or_else(|| AppError::NotFound("没有这条线索。".into()))
 }
 
 /// The lead with this number (e.g. `XS-2026-000123`), if there is one.
 pub fn find_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Lead>> {
-    Ok(leads::table
-        .filter(leads::number.eq(number))
-        .select(Lead::as_select())
-        .first(conn)
-        .optional()?)
+    rows::find_by_number(conn, number)
 }
 
 /// A lead the user may read, or 404 (a lead one may not see is not confirmed to exist).
@@ -702,13 +545,7 @@ pub fn find_visible(conn: &mut DbConnection, who: &Principal, id: &str) -> AppRe
 
 /// Whether the user follows the lead (raised a duplicate merged into it).
 fn is_follower(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<bool> {
-    use crate::platform::db::schema::lead_followers;
-    let n: i64 = lead_followers::table
-        .filter(lead_followers::lead_id.eq(id))
-        .filter(lead_followers::user_id.eq(&who.id))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    rows::is_follower(conn, id, &who.id)
 }
 
 /// Whether the user's department is the receiver of a transfer of this lead still open.
@@ -720,13 +557,7 @@ fn is_receiving(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult
     else {
         return Ok(false);
     };
-    let n: i64 = lead_departments::table
-        .filter(lead_departments::lead_id.eq(id))
-        .filter(lead_departments::department.eq(d))
-        .filter(lead_departments::role.eq("receiving"))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    rows::is_party_as(conn, id, d, "receiving")
 }
 
 /// A step on the main line, by the primary department.
@@ -926,55 +757,24 @@ fn move_on(
     now: NaiveDateTime,
 ) -> AppResult<()> {
     let id = before.id.as_str();
-    let state = before.state();
-    let next = state.after(mv);
+    let next = before.state().after(mv);
     // Exactly one of two concurrent moves wins: the update matches only the state and
     // version read above.
-    let updated = diesel::update(
-        leads::table
-            .filter(leads::id.eq(id))
-            .filter(leads::version.eq(before.version))
-            .filter(leads::state.eq(state.code())),
-    )
-    .set((
-        leads::state.eq(next.code()),
-        leads::substantiated.eq(match mv {
-            Move::Verify => substantiated.map(i32::from),
-            _ => before.substantiated,
-        }),
-        leads::closed_at.eq(if next == LeadState::Closed {
-            Some(now)
-        } else {
-            None
-        }),
-        leads::updated_at.eq(now),
-        leads::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
+    let substantiated = match mv {
+        Move::Verify => substantiated.map(i32::from),
+        _ => before.substantiated,
+    };
+    if !rows::advance(conn, before, next, substantiated, now)? {
         return Err(AppError::Conflict(
             "线索已被他人办理，请刷新后查看。".into(),
         ));
     }
     if let Some(stage) = mv.meets() {
-        diesel::update(
-            lead_deadlines::table
-                .filter(lead_deadlines::lead_id.eq(id))
-                .filter(lead_deadlines::stage.eq(stage.code()))
-                .filter(lead_deadlines::met_at.is_null()),
-        )
-        .set(lead_deadlines::met_at.eq(now))
-        .execute(conn)?;
+        rows::meet(conn, id, Some(stage), now)?;
     }
     if next == LeadState::Closed {
         // Closing meets whatever was still open.
-        diesel::update(
-            lead_deadlines::table
-                .filter(lead_deadlines::lead_id.eq(id))
-                .filter(lead_deadlines::met_at.is_null()),
-        )
-        .set(lead_deadlines::met_at.eq(now))
-        .execute(conn)?;
+        rows::meet(conn, id, None, now)?;
     }
     refresh_next_due(conn, id, now)?;
     Ok(())
@@ -1039,22 +839,7 @@ pub(crate) fn refresh_next_due(
     id: &str,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let next: Option<NaiveDateTime> = lead_deadlines::table
-        .filter(lead_deadlines::lead_id.eq(id))
-        .filter(lead_deadlines::met_at.is_null())
-        .select(diesel::dsl::min(lead_deadlines::due_at))
-        .first(conn)?;
-    diesel::update(leads::table.find(id))
-        .set((
-            leads::next_due_at.eq(next),
-            leads::overdue.eq(i32::from(next.is_some_and(|n| n < now))),
-        ))
-        .execute(conn)?;
-    // The departments' copies of the ordering key.
-    diesel::update(lead_departments::table.filter(lead_departments::lead_id.eq(id)))
-        .set(lead_departments::next_due_at.eq(next))
-        .execute(conn)?;
-    Ok(())
+    rows::refresh_next_due(conn, id, now)
 }
 
 /// A comment (办理意见) by anyone party to the lead: its departments, the raising township,
@@ -1084,9 +869,7 @@ pub fn comment(
         &note,
         serde_json::json!({}),
     )?;
-    diesel::update(leads::table.find(id))
-        .set(leads::updated_at.eq(now))
-        .execute(conn)?;
+    rows::touch(conn, id, now)?;
     audit::record(
         conn,
         &who.actor(),
@@ -1099,11 +882,7 @@ pub fn comment(
             after: Some(serde_json::json!({"note": note})),
         },
     )?;
-    Ok(lead_events::table
-        .filter(lead_events::lead_id.eq(id))
-        .order((lead_events::occurred_at.desc(), lead_events::id.desc()))
-        .select(Event::as_select())
-        .first(conn)?)
+    rows::last_event(conn, id)
 }
 
 /// A lead with its deadlines and timeline, as the API and the lead page show it.
@@ -1138,17 +917,9 @@ pub fn view(
     now: NaiveDateTime,
 ) -> AppResult<LeadView> {
     let lead = find_visible(conn, who, id)?;
-    let deadlines = lead_deadlines::table
-        .filter(lead_deadlines::lead_id.eq(id))
-        .select(Deadline::as_select())
-        .load::<Deadline>(conn)?;
-    let mut deadlines = deadlines;
+    let mut deadlines = rows::deadlines(conn, id)?;
     deadlines.sort_by_key(|d| d.stage as u8);
-    let timeline = lead_events::table
-        .filter(lead_events::lead_id.eq(id))
-        .order((lead_events::occurred_at.asc(), lead_events::id.asc()))
-        .select(Event::as_select())
-        .load(conn)?;
+    let timeline = rows::timeline(conn, id)?;
     let moves = if policy::may_handle(who, &lead.primary_department) {
         lead.state()
             .open_moves(lead.substantiated.map(|s| s != 0))
@@ -1286,106 +1057,25 @@ pub fn list(
         ListScope::District | ListScope::Township => (nonempty(&q.department), None),
         ListScope::None => return Err(AppError::Forbidden("企业账号不能查看问题线索。".into())),
     };
-    // Filters on the lead itself, the same on both paths.
-    macro_rules! filtered {
-        ($query:expr) => {{
-            let mut query = $query;
-            if list_scope == ListScope::Township {
-                let mine = leads::raised_by.eq(who.id.clone());
-                query = match who.township.clone() {
-                    Some(t) => query.filter(mine.or(leads::township.eq(t))),
-                    None => query.filter(mine),
-                };
-            }
-            // Party to a lead means a row of its own in lead_departments, never a
-            // substring of the comma-joined column (a code inside another code).
-            if let Some(own) = also.clone() {
-                // An alias: the department queue's path joins lead_departments already.
-                let party = diesel::alias!(lead_departments as party);
-                query = query.filter(
-                    leads::id.eq_any(
-                        party
-                            .filter(party.field(lead_departments::department).eq(own))
-                            .filter(
-                                party
-                                    .field(lead_departments::role)
-                                    .eq_any(["primary", "assisting"]),
-                            )
-                            .select(party.field(lead_departments::lead_id)),
-                    ),
-                );
-            }
-            if let Some(t) = nonempty(&q.township) {
-                query = query.filter(leads::township.eq(t));
-            }
-            if let Some(c) = nonempty(&q.category) {
-                query = query.filter(leads::category.eq(c));
-            }
-            if let Some(u) = nonempty(&q.urgency) {
-                query = query.filter(leads::urgency.eq(u));
-            }
-            if let Some(m) = nonempty(&q.mine_id) {
-                query = query.filter(leads::mine_id.eq(m));
-            }
-            if nonempty(&q.raised).is_some() {
-                query = query.filter(leads::raised_by.eq(who.id.clone()));
-            }
-            if let Some(t) = nonempty(&q.transfer) {
-                query = query.filter(leads::transfer_state.eq(t));
-            }
-            if let Some(st) = one_state {
-                query = query.filter(leads::state.eq(st.code()));
-            }
-            query
-        }};
-    }
-    // One page in the list's order, keyed by the given columns (the lead's own, or its
-    // department row's copies): open leads by deadline, closed ones newest first.
-    macro_rules! page {
-        ($query:expr, $due:expr, $raised:expr, $id:expr) => {{
-            let mut query = $query;
-            if closed {
-                query = query.filter($due.is_null());
-                if let Some((t, id)) = cursor {
-                    query = query.filter($raised.lt(t).or($raised.eq(t).and($id.lt(id))));
-                }
-                query
-                    .order(($raised.desc(), $id.desc()))
-                    .limit(limit + 1)
-                    .load(conn)?
-            } else {
-                query = query.filter($due.is_not_null());
-                if overdue {
-                    query = query.filter($due.lt(now));
-                }
-                if let Some((t, id)) = cursor {
-                    query = query.filter($due.gt(t).or($due.eq(t).and($id.gt(id))));
-                }
-                query
-                    .order(($due.asc(), $id.asc()))
-                    .limit(limit + 1)
-                    .load(conn)?
-            }
-        }};
-    }
-    let mut rows: Vec<Lead> = match scope {
-        Some(d) => page!(
-            filtered!(leads::table
-                .inner_join(lead_departments::table)
-                .filter(lead_departments::department.eq(d))
-                .select(Lead::as_select())
-                .into_boxed()),
-            lead_departments::next_due_at,
-            lead_departments::raised_at,
-            lead_departments::lead_id
-        ),
-        None => page!(
-            filtered!(leads::table.select(Lead::as_select()).into_boxed()),
-            leads::next_due_at,
-            leads::raised_at,
-            leads::id
-        ),
+    let filter = LeadFilter {
+        raised_by_or_township: (list_scope == ListScope::Township)
+            .then(|| (who.id.clone(), who.township.clone())),
+        party: also,
+        township: nonempty(&q.township),
+        category: nonempty(&q.category),
+        urgency: nonempty(&q.urgency).as_deref().and_then(Urgency::parse),
+        mine_id: nonempty(&q.mine_id),
+        raised_by: nonempty(&q.raised).map(|_| who.id.clone()),
+        transfer: nonempty(&q.transfer),
+        state: one_state,
     };
+    let page = LeadPage {
+        closed,
+        overdue_at: overdue.then_some(now),
+        after: cursor,
+        limit: limit + 1,
+    };
+    let mut rows = rows::page(conn, scope.as_deref(), &filter, &page)?;
     let next = pagination::next_cursor(&mut rows, limit, |l| {
         let t = if closed {
             l.raised_at

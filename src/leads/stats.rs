@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::leads::store::stats as store;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 
@@ -70,132 +69,6 @@ pub struct LeadStats {
     pub townships: Vec<TownshipStats>,
 }
 
-#[derive(QueryableByName)]
-struct Counts {
-    #[diesel(sql_type = Text)]
-    department: String,
-    #[diesel(sql_type = BigInt)]
-    received: i64,
-    #[diesel(sql_type = BigInt)]
-    acknowledged: i64,
-    #[diesel(sql_type = BigInt)]
-    acknowledged_on_time: i64,
-    #[diesel(sql_type = BigInt)]
-    verified_on_time: i64,
-    #[diesel(sql_type = BigInt)]
-    closed: i64,
-}
-
-#[derive(QueryableByName)]
-struct Pair {
-    #[diesel(sql_type = Text)]
-    key: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Median {
-    #[diesel(sql_type = Text)]
-    department: String,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
-    ack: Option<f64>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
-    close: Option<f64>,
-}
-
-#[derive(QueryableByName)]
-struct Durations {
-    #[diesel(sql_type = Text)]
-    department: String,
-    #[diesel(sql_type = Timestamp)]
-    raised_at: NaiveDateTime,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    acknowledged_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    closed_at: Option<NaiveDateTime>,
-}
-
-const COUNTS: &str = "SELECT l.primary_department AS department, COUNT(*) AS received,
-    SUM(CASE WHEN a.met_at IS NOT NULL THEN 1 ELSE 0 END) AS acknowledged,
-    SUM(CASE WHEN a.met_at IS NOT NULL AND a.met_at <= a.due_at THEN 1 ELSE 0 END) AS acknowledged_on_time,
-    SUM(CASE WHEN v.met_at IS NOT NULL AND v.met_at <= v.due_at THEN 1 ELSE 0 END) AS verified_on_time,
-    SUM(CASE WHEN l.state = 'closed' THEN 1 ELSE 0 END) AS closed
-  FROM leads l
-  JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
-  JOIN lead_deadlines v ON v.lead_id = l.id AND v.stage = 'verify'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
-  GROUP BY l.primary_department";
-
-const EVALUATED: &str = "SELECT e.department AS key, COUNT(*) AS n FROM lead_evaluations e
-  JOIN leads l ON l.id = e.lead_id
-  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND e.verdict IN ('satisfied', 'basically_satisfied')
-  GROUP BY e.department";
-
-const ALL_EVALUATED: &str = "SELECT e.department AS key, COUNT(*) AS n FROM lead_evaluations e
-  JOIN leads l ON l.id = e.lead_id
-  WHERE l.raised_at >= $1 AND l.raised_at < $2
-  GROUP BY e.department";
-
-const OVERDUE: &str = "SELECT primary_department AS key, COUNT(*) AS n FROM leads
-  WHERE state <> 'closed' AND next_due_at < $1
-  GROUP BY primary_department";
-
-const TOWNSHIPS: &str = "SELECT raised_unit AS key, COUNT(*) AS n FROM leads
-  WHERE raised_at >= $1 AND raised_at < $2 AND source = 'township'
-  GROUP BY raised_unit";
-
-const PG_MEDIANS: &str = "SELECT l.primary_department AS department,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (a.met_at - l.raised_at)) / 3600.0)::float8) AS ack,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY (EXTRACT(EPOCH FROM (l.closed_at - l.raised_at)) / 3600.0)::float8) AS close
-  FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL
-  GROUP BY l.primary_department";
-
-const SQLITE_DURATIONS: &str =
-    "SELECT l.primary_department AS department, l.raised_at AS raised_at,
-    a.met_at AS acknowledged_at, l.closed_at AS closed_at
-  FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
-  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL";
-
-/// Each backend's form of a query: `$n` placeholders become `?` on SQLite, and SQLite is
-/// told which index reads the period (left to itself it walks the whole table in
-/// department order to save a sort on GROUP BY).
-fn sql(conn: &DbConnection, text: &str) -> String {
-    match conn {
-        DbConnection::Pg(_) => text.to_owned(),
-        DbConnection::Sqlite(_) => text
-            .replace("$1", "?")
-            .replace("$2", "?")
-            .replace(
-                "FROM leads l\n",
-                "FROM leads l INDEXED BY leads_raised_idx\n",
-            )
-            .replace(
-                "FROM leads l JOIN",
-                "FROM leads l INDEXED BY leads_raised_idx JOIN",
-            )
-            .replace(
-                "FROM leads\n  WHERE state",
-                "FROM leads INDEXED BY leads_due_idx\n  WHERE state",
-            ),
-    }
-}
-
-fn pairs(
-    conn: &mut DbConnection,
-    text: &str,
-    from: NaiveDateTime,
-    to: Option<NaiveDateTime>,
-) -> AppResult<BTreeMap<String, i64>> {
-    let q = diesel::sql_query(sql(conn, text)).bind::<Timestamp, _>(from);
-    let rows: Vec<Pair> = match to {
-        Some(to) => q.bind::<Timestamp, _>(to).load(conn)?,
-        None => q.load(conn)?,
-    };
-    Ok(rows.into_iter().map(|p| (p.key, p.n)).collect())
-}
-
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -246,60 +119,23 @@ pub fn stats(
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
         - offset;
-    let counts: Vec<Counts> = diesel::sql_query(sql(conn, COUNTS))
-        .bind::<Timestamp, _>(start)
-        .bind::<Timestamp, _>(end)
-        .load(conn)?;
-    let satisfied = pairs(conn, EVALUATED, start, Some(end))?;
-    let evaluated = pairs(conn, ALL_EVALUATED, start, Some(end))?;
-    let overdue = pairs(conn, OVERDUE, now, None)?;
-    let raised = pairs(conn, TOWNSHIPS, start, Some(end))?;
-    let medians: BTreeMap<String, (Option<f64>, Option<f64>)> = match conn {
-        DbConnection::Pg(_) => diesel::sql_query(PG_MEDIANS)
-            .bind::<Timestamp, _>(start)
-            .bind::<Timestamp, _>(end)
-            .load::<Median>(conn)?
-            .into_iter()
-            .map(|m| {
-                (
-                    m.department,
-                    (
-                        m.ack.map(|h| (h * 10.0).round() / 10.0),
-                        m.close.map(|h| (h * 10.0).round() / 10.0),
-                    ),
-                )
-            })
-            .collect(),
-        // SQLite has no percentile function: the embedded database holds a district, not a
-        // province, so the durations are read and the median taken here.
-        DbConnection::Sqlite(_) => {
-            let rows: Vec<Durations> = diesel::sql_query(sql(conn, SQLITE_DURATIONS))
-                .bind::<Timestamp, _>(start)
-                .bind::<Timestamp, _>(end)
-                .load(conn)?;
-            let mut by: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-            for r in rows {
-                let e = by.entry(r.department).or_default();
-                if let Some(a) = r.acknowledged_at {
-                    e.0.push((a - r.raised_at).num_seconds() as f64 / 3600.0);
-                }
-                if let Some(c) = r.closed_at {
-                    e.1.push((c - r.raised_at).num_seconds() as f64 / 3600.0);
-                }
-            }
-            by.into_iter()
-                .map(|(d, (a, c))| {
-                    (
-                        d,
-                        (
-                            median(a).map(|h| (h * 10.0).round() / 10.0),
-                            median(c).map(|h| (h * 10.0).round() / 10.0),
-                        ),
-                    )
-                })
-                .collect()
-        }
-    };
+    let counts = store::counts(conn, start, end)?;
+    let satisfied = store::satisfied(conn, start, end)?;
+    let evaluated = store::evaluated(conn, start, end)?;
+    let overdue = store::overdue(conn, now)?;
+    let raised = store::raised_by_township(conn, start, end)?;
+    let tenth = |h: Option<f64>| h.map(|h| (h * 10.0).round() / 10.0);
+    let medians: BTreeMap<String, (Option<f64>, Option<f64>)> =
+        match store::hours(conn, start, end)? {
+            store::Hours::Medians(m) => m
+                .into_iter()
+                .map(|(d, (a, c))| (d, (tenth(a), tenth(c))))
+                .collect(),
+            store::Hours::Each(by) => by
+                .into_iter()
+                .map(|(d, (a, c))| (d, (tenth(median(a)), tenth(median(c)))))
+                .collect(),
+        };
     let departments: Vec<DepartmentStats> = crate::reference::departments(conn)?
         .into_iter()
         .map(|d| {

@@ -19,8 +19,8 @@ pub const BASE: &str = "{{BASE}}";
 /// whether a reply reaches the lead depends on the intake being on at that time.
 pub const REPLY: &str = "{{REPLY}}";
 
-pub use super::store::OutboxMessage;
 use super::store;
+pub use super::store::OutboxMessage;
 
 #[derive(Template)]
 #[template(path = "email/notice.txt")]

@@ -8,8 +8,8 @@ pub mod api;
 pub mod pages;
 mod store;
 
-pub use store::{Department, LeadCategory, PermitType, Township};
 use store::Stored;
+pub use store::{Department, LeadCategory, PermitType, Township};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};

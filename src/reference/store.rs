@@ -108,7 +108,11 @@ macro_rules! stored {
     };
 }
 
-stored!(Department, departments, [name, duties, email, sort_order, active]);
+stored!(
+    Department,
+    departments,
+    [name, duties, email, sort_order, active]
+);
 stored!(Township, townships, [name, email, sort_order, active]);
 stored!(
     LeadCategory,

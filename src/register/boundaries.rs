@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::shanghai_date;
 use crate::platform::config::GeoSettings;
-use crate::register::store::boundaries as store;
-pub use crate::register::store::boundaries::{MineBoundary, ProhibitedZone};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::register::rules::boundary::{self, Rings, Zone};
+use crate::register::store::boundaries as store;
+pub use crate::register::store::boundaries::{MineBoundary, ProhibitedZone};
 
 impl MineBoundary {
     pub fn rings(&self) -> AppResult<Rings> {

@@ -8,8 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::platform::audit::{self, Actor, Change};
 use crate::platform::clock::shanghai_date;
 use crate::platform::config::InspectionSettings;
-use crate::register::store::mines::{self as store, After, MineFilter, Order, Recorded, Unwatched};
-pub use crate::register::store::mines::{Mine, MineChange};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
@@ -19,6 +17,8 @@ use crate::register::rules::mine::{
     TAILINGS_EVALUATION_YEARS,
 };
 use crate::register::rules::risk_grade::RiskGrade;
+use crate::register::store::mines::{self as store, After, MineFilter, Order, Recorded, Unwatched};
+pub use crate::register::store::mines::{Mine, MineChange};
 
 impl Mine {
     pub fn status(&self) -> MineStatus {
@@ -1240,16 +1240,19 @@ pub fn list(conn: &mut DbConnection, q: &MineQuery) -> AppResult<(Vec<Mine>, Opt
         Some(c) => {
             let (key, id) = decode_cursor(c)?;
             Some(if by_update {
-                let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f").map_err(
-                    |_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"),
-                )?;
+                let t = NaiveDateTime::parse_from_str(&key, "%Y-%m-%dT%H:%M:%S%.f")
+                    .map_err(|_| AppError::field("cursor", "翻页标记无效，请从第一页重新开始"))?;
                 After::Updated(t, id)
             } else {
                 After::Name(key, id)
             })
         }
     };
-    let order = if by_update { Order::RecentlyUpdated } else { Order::Name };
+    let order = if by_update {
+        Order::RecentlyUpdated
+    } else {
+        Order::Name
+    };
     let mut rows = store::page(conn, &filter, order, after, None, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |m| {
         if by_update {
@@ -1285,10 +1288,18 @@ pub fn gaps(
         }
     };
     let unwatched = Unwatched {
-        inspected_before: crate::register::rules::risk_grade::ALL_GRADES.map(|g| (g, today - Months::new(intervals.months(g)))),
+        inspected_before: crate::register::rules::risk_grade::ALL_GRADES
+            .map(|g| (g, today - Months::new(intervals.months(g)))),
         evaluated_before: today - Months::new(12 * TAILINGS_EVALUATION_YEARS as u32),
     };
-    let mut rows = store::page(conn, &filter, Order::Name, after, Some(&unwatched), limit + 1)?;
+    let mut rows = store::page(
+        conn,
+        &filter,
+        Order::Name,
+        after,
+        Some(&unwatched),
+        limit + 1,
+    )?;
     let next = pagination::next_cursor(&mut rows, limit, |m| encode_cursor(&m.name, &m.id));
     Ok((
         rows.into_iter()

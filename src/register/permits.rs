@@ -5,13 +5,13 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::audit::{self, Actor, Change};
-use crate::register::store::permits::{self as store, PermitFilter};
-pub use crate::register::store::permits::Permit;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::pagination;
 use crate::reference::PermitType;
 use crate::register::mines::parse_date;
+pub use crate::register::store::permits::Permit;
+use crate::register::store::permits::{self as store, PermitFilter};
 
 /// 证照状态. Stored (as a decision, `status_override`) as its code; an unknown code read
 /// back is a database error, never taken for "no decision".
@@ -483,8 +483,8 @@ pub fn create(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<(Permit, PermitType)> {
-    let p = store::find(conn, id)?
-        .ok_or_else(|| AppError::NotFound(format!("证照 {id} 不存在。")))?;
+    let p =
+        store::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("证照 {id} 不存在。")))?;
     let kind = permit_type(conn, &p.permit_type)?
         .ok_or_else(|| AppError::internal("permit type vanished"))?;
     Ok((p, kind))
@@ -546,13 +546,13 @@ pub fn update(
     }
     let mut after = before.clone();
     let mut errors = apply(&mut after, input, &kind, today);
-    if after.number != before.number {
-        if store::number_taken(conn, &after.permit_type, &after.number)? {
-            errors.push(FieldError::new(
-                "number",
-                format!("“{}”证号 {} 已登记", kind.name, after.number),
-            ));
-        }
+    if after.number != before.number
+        && store::number_taken(conn, &after.permit_type, &after.number)?
+    {
+        errors.push(FieldError::new(
+            "number",
+            format!("“{}”证号 {} 已登记", kind.name, after.number),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));

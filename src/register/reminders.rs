@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::notify::Notice;
-use crate::register::store::reminders::{self as store, Expiring};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
+use crate::register::store::reminders::{self as store, Expiring};
 
 /// The lead time a permit with `days_left` is due a reminder for: the smallest lead at
 /// or above it.

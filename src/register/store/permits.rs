@@ -33,7 +33,9 @@ pub struct Permit {
 }
 
 pub fn insert(conn: &mut DbConnection, p: &Permit) -> AppResult<()> {
-    diesel::insert_into(permits::table).values(p).execute(conn)?;
+    diesel::insert_into(permits::table)
+        .values(p)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -110,9 +112,8 @@ pub struct PermitFilter {
     pub warning_days: Vec<(String, i32)>,
 }
 
-type Condition = Box<
-    dyn BoxableExpression<permits::table, MultiBackend, SqlType = diesel::sql_types::Bool>,
->;
+type Condition =
+    Box<dyn BoxableExpression<permits::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
 /// One page of permits, soonest expiry first and those without one last (one row more
 /// than `limit` if there is more), after `(expires_on, id)` of the previous page.

@@ -1,0 +1,816 @@
+//! Leads' own rows: the only code naming `leads`, `lead_departments` (each party's copy
+//! of the ordering keys), `lead_deadlines`, `lead_events`, `lead_counters` and
+//! `lead_followers`. Every write that must not race is guarded here by the row's version
+//! or state, and answers whether it went through.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::leads::rules::{LeadSource, LeadState, Stage, Urgency};
+use crate::platform::db::schema::{
+    lead_counters, lead_deadlines, lead_departments, lead_events, lead_followers, leads,
+};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+
+// Integer and comma-joined columns as the API shows them (API.md: a boolean, a list).
+fn int_as_bool<S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(*v != 0)
+}
+
+fn flag_as_bool<S: serde::Serializer>(v: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&(*v != 0)),
+        None => s.serialize_none(),
+    }
+}
+
+fn codes_as_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.split(',').map(str::trim).filter(|c| !c.is_empty()))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = leads)]
+pub struct Lead {
+    pub id: String,
+    /// e.g. XS-2026-000123
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    #[diesel(serialize_as = String)]
+    pub urgency: Urgency,
+    #[diesel(serialize_as = String)]
+    pub source: LeadSource,
+    pub mine_id: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub township: Option<String>,
+    #[diesel(serialize_as = String)]
+    pub state: LeadState,
+    pub primary_department: String,
+    /// Stored comma-separated; shown as a list of department codes.
+    #[serde(serialize_with = "codes_as_list")]
+    #[schema(value_type = Vec<String>)]
+    pub assisting_departments: String,
+    pub routing_reason: String,
+    #[serde(serialize_with = "flag_as_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub substantiated: Option<i32>,
+    pub raised_by: Option<String>,
+    pub raised_by_name: String,
+    /// The township or department code of the person who raised it.
+    pub raised_unit: String,
+    #[schema(value_type = String)]
+    pub raised_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub next_due_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "int_as_bool")]
+    #[schema(value_type = bool)]
+    pub overdue: i32,
+    /// pending | disputed while a transfer (转办) is open.
+    pub transfer_state: Option<String>,
+    /// When the lead was put to a consultation (提请会商).
+    #[schema(value_type = Option<String>)]
+    pub consultation_requested_at: Option<NaiveDateTime>,
+    /// How many times the raising township reopened it (at most once).
+    pub reopened: i32,
+    /// The lead this duplicate was merged into.
+    pub merged_into: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub closed_at: Option<NaiveDateTime>,
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = lead_deadlines)]
+pub struct Deadline {
+    #[serde(skip)]
+    pub lead_id: String,
+    #[diesel(serialize_as = String)]
+    pub stage: Stage,
+    #[schema(value_type = String)]
+    pub due_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
+    pub met_at: Option<NaiveDateTime>,
+    #[schema(value_type = Option<String>)]
+    pub escalated_at: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub reminded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = lead_events)]
+pub struct Event {
+    pub id: String,
+    #[serde(skip)]
+    pub lead_id: String,
+    #[schema(value_type = String)]
+    pub occurred_at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    /// The actor's department or township code.
+    pub actor_unit: String,
+    /// raised | routed | acknowledge | start_verifying | verify | enforce | close | comment
+    pub kind: String,
+    pub note: String,
+    /// Details of the step (findings, measures …) as JSON text.
+    pub data_json: String,
+}
+
+// ---- numbering and creation ----
+
+/// The next number of the year. The year's row is created if missing without failing when
+/// another transaction creates it at the same moment (the first leads of a year raised at
+/// once); the update then takes its row lock for the rest of the transaction, which orders
+/// the numbering: unique and without gaps among committed leads.
+pub fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<i32> {
+    let row = (
+        lead_counters::year.eq(year),
+        lead_counters::last_number.eq(0),
+    );
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(lead_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(lead_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    diesel::update(lead_counters::table.find(year))
+        .set(lead_counters::last_number.eq(lead_counters::last_number + 1))
+        .execute(conn)?;
+    Ok(lead_counters::table
+        .find(year)
+        .select(lead_counters::last_number)
+        .first(conn)?)
+}
+
+/// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines.
+pub fn insert(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    parties: &[(String, &str)],
+    deadlines: Vec<Deadline>,
+) -> AppResult<()> {
+    diesel::insert_into(leads::table)
+        .values(lead.clone())
+        .execute(conn)?;
+    for (department, role) in parties {
+        add_party(
+            conn,
+            &lead.id,
+            department,
+            role,
+            (lead.raised_at, lead.next_due_at),
+        )?;
+    }
+    for mut d in deadlines {
+        d.lead_id = lead.id.clone();
+        diesel::insert_into(lead_deadlines::table)
+            .values(d)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_event(conn: &mut DbConnection, e: &Event) -> AppResult<()> {
+    diesel::insert_into(lead_events::table)
+        .values(e)
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- reading one lead ----
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Lead>> {
+    Ok(leads::table
+        .find(id)
+        .select(Lead::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Lead>> {
+    Ok(leads::table
+        .filter(leads::number.eq(number))
+        .select(Lead::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The lead with this number or id.
+pub fn find_by_number_or_id(conn: &mut DbConnection, key: &str) -> AppResult<Option<Lead>> {
+    Ok(leads::table
+        .filter(leads::number.eq(key).or(leads::id.eq(key)))
+        .select(Lead::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn deadlines(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<Deadline>> {
+    Ok(lead_deadlines::table
+        .filter(lead_deadlines::lead_id.eq(lead_id))
+        .select(Deadline::as_select())
+        .load(conn)?)
+}
+
+/// The lead's timeline, oldest first.
+pub fn timeline(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<Event>> {
+    Ok(lead_events::table
+        .filter(lead_events::lead_id.eq(lead_id))
+        .order((lead_events::occurred_at.asc(), lead_events::id.asc()))
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+pub fn last_event(conn: &mut DbConnection, lead_id: &str) -> AppResult<Event> {
+    Ok(lead_events::table
+        .filter(lead_events::lead_id.eq(lead_id))
+        .order((lead_events::occurred_at.desc(), lead_events::id.desc()))
+        .select(Event::as_select())
+        .first(conn)?)
+}
+
+// ---- followers ----
+
+pub fn is_follower(conn: &mut DbConnection, lead_id: &str, user_id: &str) -> AppResult<bool> {
+    let n: i64 = lead_followers::table
+        .filter(lead_followers::lead_id.eq(lead_id))
+        .filter(lead_followers::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn follow(conn: &mut DbConnection, lead_id: &str, user_id: &str) -> AppResult<()> {
+    if !is_follower(conn, lead_id, user_id)? {
+        diesel::insert_into(lead_followers::table)
+            .values((
+                lead_followers::lead_id.eq(lead_id),
+                lead_followers::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn followers(conn: &mut DbConnection, lead_id: &str) -> AppResult<Vec<String>> {
+    Ok(lead_followers::table
+        .filter(lead_followers::lead_id.eq(lead_id))
+        .select(lead_followers::user_id)
+        .load(conn)?)
+}
+
+// ---- parties (lead_departments) ----
+
+/// Whether the department is party to the lead in this role.
+pub fn is_party_as(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    department: &str,
+    role: &str,
+) -> AppResult<bool> {
+    let n: i64 = lead_departments::table
+        .filter(lead_departments::lead_id.eq(lead_id))
+        .filter(lead_departments::department.eq(department))
+        .filter(lead_departments::role.eq(role))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn is_party(conn: &mut DbConnection, lead_id: &str, department: &str) -> AppResult<bool> {
+    let n: i64 = lead_departments::table
+        .filter(lead_departments::lead_id.eq(lead_id))
+        .filter(lead_departments::department.eq(department))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Adds the department in a role, with the lead's ordering keys.
+pub fn add_party(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    department: &str,
+    role: &str,
+    (raised_at, next_due_at): (NaiveDateTime, Option<NaiveDateTime>),
+) -> AppResult<()> {
+    diesel::insert_into(lead_departments::table)
+        .values((
+            lead_departments::lead_id.eq(lead_id),
+            lead_departments::department.eq(department),
+            lead_departments::role.eq(role),
+            lead_departments::next_due_at.eq(next_due_at),
+            lead_departments::raised_at.eq(raised_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The ordering keys as stored: `(raised_at, next_due_at)`.
+pub fn keys_of(
+    conn: &mut DbConnection,
+    lead_id: &str,
+) -> AppResult<(NaiveDateTime, Option<NaiveDateTime>)> {
+    Ok(leads::table
+        .find(lead_id)
+        .select((leads::raised_at, leads::next_due_at))
+        .first(conn)?)
+}
+
+pub fn remove_party(conn: &mut DbConnection, lead_id: &str, department: &str) -> AppResult<()> {
+    diesel::delete(
+        lead_departments::table
+            .filter(lead_departments::lead_id.eq(lead_id))
+            .filter(lead_departments::department.eq(department)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn remove_role(conn: &mut DbConnection, lead_id: &str, role: &str) -> AppResult<()> {
+    diesel::delete(
+        lead_departments::table
+            .filter(lead_departments::lead_id.eq(lead_id))
+            .filter(lead_departments::role.eq(role)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+// ---- changing the lead ----
+
+/// Bumps the version guarded by the one read: of two concurrent changes exactly one goes
+/// through. False if the lead changed meanwhile.
+pub fn bump(conn: &mut DbConnection, lead: &Lead, now: NaiveDateTime) -> AppResult<bool> {
+    let n = diesel::update(
+        leads::table
+            .filter(leads::id.eq(&lead.id))
+            .filter(leads::version.eq(lead.version)),
+    )
+    .set((
+        leads::version.eq(lead.version + 1),
+        leads::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Moves the lead to `next` if it is still in the state and version read; false if not.
+pub fn advance(
+    conn: &mut DbConnection,
+    before: &Lead,
+    next: LeadState,
+    substantiated: Option<i32>,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        leads::table
+            .filter(leads::id.eq(&before.id))
+            .filter(leads::version.eq(before.version))
+            .filter(leads::state.eq(before.state.code())),
+    )
+    .set((
+        leads::state.eq(next.code()),
+        leads::substantiated.eq(substantiated),
+        leads::closed_at.eq((next == LeadState::Closed).then_some(now)),
+        leads::updated_at.eq(now),
+        leads::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Opens a closed lead again in `state`, counting the reopening; false if it changed.
+pub fn reopen(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    state: LeadState,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        leads::table
+            .filter(leads::id.eq(&lead.id))
+            .filter(leads::version.eq(lead.version)),
+    )
+    .set((
+        leads::state.eq(state.code()),
+        leads::reopened.eq(lead.reopened + 1),
+        leads::closed_at.eq(None::<NaiveDateTime>),
+        leads::version.eq(lead.version + 1),
+        leads::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Closes a duplicate as merged into another; false if it changed meanwhile.
+pub fn close_merged(
+    conn: &mut DbConnection,
+    dup: &Lead,
+    into: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        leads::table
+            .filter(leads::id.eq(&dup.id))
+            .filter(leads::version.eq(dup.version)),
+    )
+    .set((
+        leads::state.eq(LeadState::Closed.code()),
+        leads::merged_into.eq(into),
+        leads::closed_at.eq(now),
+        leads::transfer_state.eq(None::<String>),
+        leads::version.eq(dup.version + 1),
+        leads::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+pub fn touch(conn: &mut DbConnection, lead_id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::updated_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_transfer_state(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    state: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::transfer_state.eq(state))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Hands the lead to `department` as primary: its assisting list, no open transfer, and
+/// the state.
+pub fn set_primary(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    department: &str,
+    assisting: &[String],
+    state: LeadState,
+) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set((
+            leads::primary_department.eq(department),
+            leads::assisting_departments.eq(assisting.join(",")),
+            leads::transfer_state.eq(None::<String>),
+            leads::state.eq(state.code()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_consultation_requested(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::consultation_requested_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_overdue(conn: &mut DbConnection, lead_id: &str) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::overdue.eq(1))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- deadlines ----
+
+/// Meets the lead's unmet deadline of `stage`, or with `None` every unmet one.
+pub fn meet(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    stage: Option<Stage>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let mut q = diesel::update(lead_deadlines::table)
+        .filter(lead_deadlines::lead_id.eq(lead_id))
+        .filter(lead_deadlines::met_at.is_null())
+        .into_boxed();
+    if let Some(s) = stage {
+        q = q.filter(lead_deadlines::stage.eq(s.code()));
+    }
+    q.set(lead_deadlines::met_at.eq(now)).execute(conn)?;
+    Ok(())
+}
+
+/// Sets a stage's deadline anew: due at `due`, unmet, neither escalated nor reminded.
+pub fn reset_deadline(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    stage: Stage,
+    due: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(
+        lead_deadlines::table
+            .filter(lead_deadlines::lead_id.eq(lead_id))
+            .filter(lead_deadlines::stage.eq(stage.code())),
+    )
+    .set((
+        lead_deadlines::due_at.eq(due),
+        lead_deadlines::met_at.eq(None::<NaiveDateTime>),
+        lead_deadlines::escalated_at.eq(None::<NaiveDateTime>),
+        lead_deadlines::reminded_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Sets `next_due_at` to the earliest unmet deadline (none once all are met), on the lead
+/// and on its parties' copies.
+pub fn refresh_next_due(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let next: Option<NaiveDateTime> = lead_deadlines::table
+        .filter(lead_deadlines::lead_id.eq(lead_id))
+        .filter(lead_deadlines::met_at.is_null())
+        .select(diesel::dsl::min(lead_deadlines::due_at))
+        .first(conn)?;
+    diesel::update(leads::table.find(lead_id))
+        .set((
+            leads::next_due_at.eq(next),
+            leads::overdue.eq(i32::from(next.is_some_and(|n| n < now))),
+        ))
+        .execute(conn)?;
+    diesel::update(lead_departments::table.filter(lead_departments::lead_id.eq(lead_id)))
+        .set(lead_departments::next_due_at.eq(next))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Unmet deadlines passed before `now` and not yet escalated, soonest first.
+pub fn missed(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<(String, Stage, NaiveDateTime)>> {
+    Ok(lead_deadlines::table
+        .filter(lead_deadlines::met_at.is_null())
+        .filter(lead_deadlines::escalated_at.is_null())
+        .filter(lead_deadlines::due_at.lt(now))
+        .select((
+            lead_deadlines::lead_id,
+            lead_deadlines::stage,
+            lead_deadlines::due_at,
+        ))
+        .order(lead_deadlines::due_at.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Unmet deadlines due from `now` to `horizon` not yet reminded, with the lead's urgency.
+pub fn due_soon(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    horizon: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<(String, Stage, NaiveDateTime, Urgency)>> {
+    Ok(lead_deadlines::table
+        .inner_join(leads::table)
+        .filter(lead_deadlines::met_at.is_null())
+        .filter(lead_deadlines::reminded_at.is_null())
+        .filter(lead_deadlines::due_at.ge(now))
+        .filter(lead_deadlines::due_at.le(horizon))
+        .select((
+            lead_deadlines::lead_id,
+            lead_deadlines::stage,
+            lead_deadlines::due_at,
+            leads::urgency,
+        ))
+        .order(lead_deadlines::due_at.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Claims the escalation of an unmet deadline: true for exactly one caller.
+pub fn claim_escalation(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    stage: Stage,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        lead_deadlines::table
+            .filter(lead_deadlines::lead_id.eq(lead_id))
+            .filter(lead_deadlines::stage.eq(stage.code()))
+            .filter(lead_deadlines::met_at.is_null())
+            .filter(lead_deadlines::escalated_at.is_null()),
+    )
+    .set(lead_deadlines::escalated_at.eq(now))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Claims the reminder of an unmet deadline: true for exactly one caller.
+pub fn claim_reminder(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    stage: Stage,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        lead_deadlines::table
+            .filter(lead_deadlines::lead_id.eq(lead_id))
+            .filter(lead_deadlines::stage.eq(stage.code()))
+            .filter(lead_deadlines::met_at.is_null())
+            .filter(lead_deadlines::reminded_at.is_null()),
+    )
+    .set(lead_deadlines::reminded_at.eq(now))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+// ---- possible duplicates ----
+
+/// Open leads of the category on the mine; at most `limit`.
+pub fn open_on_mine(
+    conn: &mut DbConnection,
+    category: &str,
+    mine_id: &str,
+    limit: i64,
+) -> AppResult<Vec<Lead>> {
+    Ok(leads::table
+        .filter(leads::category.eq(category))
+        .filter(leads::state.ne(LeadState::Closed.code()))
+        .filter(leads::mine_id.eq(mine_id))
+        .select(Lead::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Open leads of the category within a box of longitudes and latitudes; at most `limit`.
+pub fn open_in_box(
+    conn: &mut DbConnection,
+    category: &str,
+    (lon0, lon1): (f64, f64),
+    (lat0, lat1): (f64, f64),
+    limit: i64,
+) -> AppResult<Vec<Lead>> {
+    Ok(leads::table
+        .filter(leads::category.eq(category))
+        .filter(leads::lat.between(lat0, lat1))
+        .filter(leads::lon.between(lon0, lon1))
+        .filter(leads::state.ne(LeadState::Closed.code()))
+        .select(Lead::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
+// ---- lists ----
+
+/// What a list of leads is narrowed by, checked by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    /// A township user's view: leads the user raised, or of the township.
+    pub raised_by_or_township: Option<(String, Option<String>)>,
+    /// Only leads this department is primary or assisting on (a row of its own).
+    pub party: Option<String>,
+    pub township: Option<String>,
+    pub category: Option<String>,
+    pub urgency: Option<Urgency>,
+    pub mine_id: Option<String>,
+    pub raised_by: Option<String>,
+    pub transfer: Option<String>,
+    pub state: Option<LeadState>,
+}
+
+/// The order of a page and where the previous one ended.
+pub struct LeadPage {
+    /// Closed leads newest first; otherwise open ones by deadline.
+    pub closed: bool,
+    /// Open leads past their deadline at this time only.
+    pub overdue_at: Option<NaiveDateTime>,
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// One page of leads (one row more than the limit if there is more). With a `department`
+/// the page reads that department's rows of `lead_departments`, which carry the ordering
+/// keys, so a queue is an index range whatever the number of leads.
+pub fn page(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<Vec<Lead>> {
+    // Filters on the lead itself, the same on both paths.
+    macro_rules! filtered {
+        ($query:expr) => {{
+            let mut query = $query;
+            if let Some((me, township)) = f.raised_by_or_township.clone() {
+                let mine = leads::raised_by.eq(me);
+                query = match township {
+                    Some(t) => query.filter(mine.or(leads::township.eq(t))),
+                    None => query.filter(mine),
+                };
+            }
+            // Party to a lead means a row of its own in lead_departments, never a
+            // substring of the comma-joined column (a code inside another code).
+            if let Some(own) = f.party.clone() {
+                // An alias: the department queue's path joins lead_departments already.
+                let party = diesel::alias!(lead_departments as party);
+                query = query.filter(
+                    leads::id.eq_any(
+                        party
+                            .filter(party.field(lead_departments::department).eq(own))
+                            .filter(
+                                party
+                                    .field(lead_departments::role)
+                                    .eq_any(["primary", "assisting"]),
+                            )
+                            .select(party.field(lead_departments::lead_id)),
+                    ),
+                );
+            }
+            if let Some(t) = f.township.clone() {
+                query = query.filter(leads::township.eq(t));
+            }
+            if let Some(c) = f.category.clone() {
+                query = query.filter(leads::category.eq(c));
+            }
+            if let Some(u) = f.urgency {
+                query = query.filter(leads::urgency.eq(u.code()));
+            }
+            if let Some(m) = f.mine_id.clone() {
+                query = query.filter(leads::mine_id.eq(m));
+            }
+            if let Some(r) = f.raised_by.clone() {
+                query = query.filter(leads::raised_by.eq(r));
+            }
+            if let Some(t) = f.transfer.clone() {
+                query = query.filter(leads::transfer_state.eq(t));
+            }
+            if let Some(st) = f.state {
+                query = query.filter(leads::state.eq(st.code()));
+            }
+            query
+        }};
+    }
+    // One page in the list's order, keyed by the given columns (the lead's own, or its
+    // department row's copies): open leads by deadline, closed ones newest first.
+    macro_rules! page {
+        ($query:expr, $due:expr, $raised:expr, $id:expr) => {{
+            let mut query = $query;
+            let after = p.after.clone();
+            if p.closed {
+                query = query.filter($due.is_null());
+                if let Some((t, id)) = after {
+                    query = query.filter($raised.lt(t).or($raised.eq(t).and($id.lt(id))));
+                }
+                query
+                    .order(($raised.desc(), $id.desc()))
+                    .limit(p.limit)
+                    .load(conn)?
+            } else {
+                query = query.filter($due.is_not_null());
+                if let Some(now) = p.overdue_at {
+                    query = query.filter($due.lt(now));
+                }
+                if let Some((t, id)) = after {
+                    query = query.filter($due.gt(t).or($due.eq(t).and($id.gt(id))));
+                }
+                query
+                    .order(($due.asc(), $id.asc()))
+                    .limit(p.limit)
+                    .load(conn)?
+            }
+        }};
+    }
+    Ok(match department {
+        Some(d) => page!(
+            filtered!(leads::table
+                .inner_join(lead_departments::table)
+                .filter(lead_departments::department.eq(d.to_owned()))
+                .select(Lead::as_select())
+                .into_boxed()),
+            lead_departments::next_due_at,
+            lead_departments::raised_at,
+            lead_departments::lead_id
+        ),
+        None => page!(
+            filtered!(leads::table.select(Lead::as_select()).into_boxed()),
+            leads::next_due_at,
+            leads::raised_at,
+            leads::id
+        ),
+    })
+}
