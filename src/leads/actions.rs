@@ -46,38 +46,67 @@ fn stale() -> AppError {
     AppError::Conflict("线索已被他人更新，请刷新后再办理。".into())
 }
 
-fn record(
+/// What a side step did, in the one shape every side step ends with: a line on the
+/// lead's timeline, the audit entry, and a progress notice to those concerned.
+struct Done<'a> {
+    /// The kind of the timeline line and its note and details.
+    event: &'a str,
+    note: &'a str,
+    details: serde_json::Value,
+    /// The audit action and what it records.
+    action: &'a str,
+    audited: serde_json::Value,
+    /// Who is told: the staff of these departments, the coordination office if asked,
+    /// and these people.
+    departments: Vec<String>,
+    coordinators: bool,
+    people: Vec<String>,
+    title: String,
+    body: String,
+}
+
+/// Records and tells what a side step did (see [`Done`]).
+fn finish(
     conn: &mut DbConnection,
     who: &Principal,
     now: NaiveDateTime,
-    lead_id: &str,
-    action: &str,
-    after: serde_json::Value,
+    lead: &Lead,
+    done: Done<'_>,
 ) -> AppResult<()> {
+    add_event(
+        conn,
+        &lead.id,
+        now,
+        &EventActor::of(who),
+        done.event,
+        done.note,
+        done.details,
+    )?;
     audit::record(
         conn,
         &who.actor(),
         now,
         Change {
             entity_type: "lead",
-            entity_id: lead_id,
-            action,
+            entity_id: &lead.id,
+            action: done.action,
             before: None,
-            after: Some(after),
+            after: Some(done.audited),
         },
     )?;
-    Ok(())
-}
-
-fn tell(
-    conn: &mut DbConnection,
-    who: &Principal,
-    now: NaiveDateTime,
-    lead: &Lead,
-    recipients: Vec<String>,
-    title: String,
-    body: String,
-) -> AppResult<()> {
+    let mut recipients = done.people;
+    if !done.departments.is_empty() {
+        recipients.extend(crate::accounts::recipients::departments_and_township(
+            conn,
+            &done.departments,
+            None,
+        )?);
+    }
+    if done.coordinators {
+        recipients.extend(crate::accounts::recipients::coordinators(conn)?);
+    }
+    recipients.sort();
+    recipients.dedup();
     crate::notify::send(
         conn,
         now,
@@ -85,8 +114,8 @@ fn tell(
         &recipients,
         &Notice {
             kind: crate::notify::NoticeKind::LeadProgress,
-            title,
-            body,
+            title: done.title,
+            body: done.body,
             link: format!("/leads/{}", lead.id),
             entity_type: "lead",
             entity_id: &lead.id,
@@ -168,41 +197,27 @@ pub fn transfer(
         (lead.raised_at, lead.next_due_at),
     )?;
     let to_name = crate::reference::unit_name(conn, &to);
-    add_event(
-        conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "transfer",
-        &reason,
-        serde_json::json!({"to": to}),
-    )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "transfer",
-        serde_json::json!({"to": to, "reason": reason}),
-    )?;
-    let mut recipients = crate::accounts::recipients::departments_and_township(
-        conn,
-        std::slice::from_ref(&to),
-        None,
-    )?;
-    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.primary_department);
-    tell(
+    finish(
         conn,
         who,
         now,
         &lead,
-        recipients,
-        format!("{} 转办给{to_name}，请确认：{}", lead.number, lead.title),
-        format!(
-            "{}将线索“{}”转办给{to_name}。理由：{reason}。请接收或提出异议。",
-            unit, lead.title
-        ),
+        Done {
+            event: "transfer",
+            note: &reason,
+            details: serde_json::json!({"to": to}),
+            action: "transfer",
+            audited: serde_json::json!({"to": to, "reason": reason}),
+            departments: vec![to.clone()],
+            coordinators: true,
+            people: Vec::new(),
+            title: format!("{} 转办给{to_name}，请确认：{}", lead.number, lead.title),
+            body: format!(
+                "{unit}将线索“{}”转办给{to_name}。理由：{reason}。请接收或提出异议。",
+                lead.title
+            ),
+        },
     )?;
     Ok(t)
 }
@@ -300,44 +315,13 @@ pub fn answer_transfer(
     bump(conn, &lead, now)?;
     store::answer(conn, &t.id, status, &note, &who.id, now)?;
     let to_name = crate::reference::unit_name(conn, &t.to_department);
-    if status == "accepted" {
+    let accepted = status == "accepted";
+    if accepted {
         hand_over(conn, &lead, &t.to_department, true, now)?;
-        add_event(
-            conn,
-            id,
-            now,
-            &EventActor::of(who),
-            "transfer_accepted",
-            &note,
-            serde_json::json!({"department": t.to_department}),
-        )?;
     } else {
         rows::set_transfer_state(conn, id, Some("disputed"))?;
-        add_event(
-            conn,
-            id,
-            now,
-            &EventActor::of(who),
-            "transfer_disputed",
-            &note,
-            serde_json::json!({"department": t.to_department}),
-        )?;
     }
-    record(
-        conn,
-        who,
-        now,
-        id,
-        &format!("transfer_{answer}"),
-        serde_json::json!({"transfer": t.id, "note": note}),
-    )?;
-    let mut recipients = crate::accounts::recipients::departments_and_township(
-        conn,
-        std::slice::from_ref(&t.from_department),
-        None,
-    )?;
-    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
-    let (title, body) = if status == "accepted" {
+    let (title, body) = if accepted {
         (
             format!("{} {to_name}已接收转办：{}", lead.number, lead.title),
             format!("{to_name}接收了线索“{}”，由其主办。", lead.title),
@@ -348,7 +332,28 @@ pub fn answer_transfer(
             format!("{to_name}对线索“{}”的转办提出异议：{note}", lead.title),
         )
     };
-    tell(conn, who, now, &lead, recipients, title, body)?;
+    finish(
+        conn,
+        who,
+        now,
+        &lead,
+        Done {
+            event: if accepted {
+                "transfer_accepted"
+            } else {
+                "transfer_disputed"
+            },
+            note: &note,
+            details: serde_json::json!({"department": t.to_department}),
+            action: &format!("transfer_{answer}"),
+            audited: serde_json::json!({"transfer": t.id, "note": note}),
+            departments: vec![t.from_department.clone()],
+            coordinators: true,
+            people: Vec::new(),
+            title,
+            body,
+        },
+    )?;
     store::find(conn, &t.id)
 }
 
@@ -403,46 +408,33 @@ pub fn decide_transfer(
         hand_over(conn, &lead, &dept, false, now)?;
     }
     let dept_name = crate::reference::unit_name(conn, &dept);
-    add_event(
-        conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "transfer_decided",
-        &note,
-        serde_json::json!({"department": dept}),
-    )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "transfer_decided",
-        serde_json::json!({"transfer": t.id, "department": dept, "note": note}),
-    )?;
-    let recipients = crate::accounts::recipients::departments_and_township(
-        conn,
-        &[
-            t.from_department.clone(),
-            t.to_department.clone(),
-            dept.clone(),
-        ],
-        None,
-    )?;
-    tell(
+    finish(
         conn,
         who,
         now,
         &lead,
-        recipients,
-        format!(
-            "{} 协调办裁定由{dept_name}主办：{}",
-            lead.number, lead.title
-        ),
-        format!(
-            "协调办对线索“{}”的转办异议作出裁定：由{dept_name}主办。{note}",
-            lead.title
-        ),
+        Done {
+            event: "transfer_decided",
+            note: &note,
+            details: serde_json::json!({"department": dept}),
+            action: "transfer_decided",
+            audited: serde_json::json!({"transfer": t.id, "department": dept, "note": note}),
+            departments: vec![
+                t.from_department.clone(),
+                t.to_department.clone(),
+                dept.clone(),
+            ],
+            coordinators: false,
+            people: Vec::new(),
+            title: format!(
+                "{} 协调办裁定由{dept_name}主办：{}",
+                lead.number, lead.title
+            ),
+            body: format!(
+                "协调办对线索“{}”的转办异议作出裁定：由{dept_name}主办。{note}",
+                lead.title
+            ),
+        },
     )?;
     store::find(conn, &t.id)
 }
@@ -481,41 +473,29 @@ pub fn escalate(
     }
     bump(conn, &lead, now)?;
     rows::set_consultation_requested(conn, id, now)?;
-    add_event(
-        conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "escalate",
-        &reason,
-        serde_json::json!({}),
-    )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "escalate",
-        serde_json::json!({"reason": reason}),
-    )?;
     let mut units = vec![lead.primary_department.clone()];
     units.extend(lead.assisting());
-    let mut recipients = crate::accounts::recipients::coordinators(conn)?;
-    recipients.extend(crate::accounts::recipients::departments_and_township(
-        conn, &units, None,
-    )?);
     let unit = crate::reference::unit_name(conn, &unit_of(who));
-    tell(
+    finish(
         conn,
         who,
         now,
         &lead,
-        recipients,
-        format!("{} 提请会商：{}", lead.number, lead.title),
-        format!(
-            "{}（{}）提请就线索“{}”召开会商。理由：{reason}",
-            who.display_name, unit, lead.title
-        ),
+        Done {
+            event: "escalate",
+            note: &reason,
+            details: serde_json::json!({}),
+            action: "escalate",
+            audited: serde_json::json!({"reason": reason}),
+            departments: units,
+            coordinators: true,
+            people: Vec::new(),
+            title: format!("{} 提请会商：{}", lead.number, lead.title),
+            body: format!(
+                "{}（{}）提请就线索“{}”召开会商。理由：{reason}",
+                who.display_name, unit, lead.title
+            ),
+        },
     )?;
     crate::leads::find(conn, id)
 }
@@ -590,41 +570,27 @@ pub fn evaluate(
         .find(|(c, _)| *c == verdict)
         .map(|(_, l)| *l)
         .unwrap_or("");
-    add_event(
-        conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "evaluate",
-        &comment,
-        serde_json::json!({"department": department, "verdict": verdict}),
-    )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "evaluate",
-        serde_json::json!({"department": department, "verdict": verdict, "comment": comment}),
-    )?;
-    let mut recipients = crate::accounts::recipients::departments_and_township(
-        conn,
-        std::slice::from_ref(&department),
-        None,
-    )?;
-    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.raised_unit);
-    tell(
+    finish(
         conn,
         who,
         now,
         &lead,
-        recipients,
-        format!("{} 街镇评价：{label}", lead.number),
-        format!(
-            "{}对线索“{}”的办理评价为“{label}”。{comment}",
-            unit, lead.title
-        ),
+        Done {
+            event: "evaluate",
+            note: &comment,
+            details: serde_json::json!({"department": department, "verdict": verdict}),
+            action: "evaluate",
+            audited: serde_json::json!({"department": department, "verdict": verdict, "comment": comment}),
+            departments: vec![department.clone()],
+            coordinators: true,
+            people: Vec::new(),
+            title: format!("{} 街镇评价：{label}", lead.number),
+            body: format!(
+                "{unit}对线索“{}”的办理评价为“{label}”。{comment}",
+                lead.title
+            ),
+        },
     )?;
     Ok(e)
 }
@@ -673,41 +639,27 @@ pub fn reopen(
         rows::reset_deadline(conn, id, stage, due)?;
     }
     refresh_next_due(conn, id, now)?;
-    add_event(
-        conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "reopen",
-        &reason,
-        serde_json::json!({}),
-    )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "reopen",
-        serde_json::json!({"reason": reason}),
-    )?;
-    let mut recipients = crate::accounts::recipients::departments_and_township(
-        conn,
-        std::slice::from_ref(&lead.primary_department),
-        None,
-    )?;
-    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
     let unit = crate::reference::unit_name(conn, &lead.raised_unit);
-    tell(
+    finish(
         conn,
         who,
         now,
         &lead,
-        recipients,
-        format!("{} 被街镇重新打开：{}", lead.number, lead.title),
-        format!(
-            "{}认为问题未解决，重新打开线索“{}”。理由：{reason}。请重新核查并按时办结。",
-            unit, lead.title
-        ),
+        Done {
+            event: "reopen",
+            note: &reason,
+            details: serde_json::json!({}),
+            action: "reopen",
+            audited: serde_json::json!({"reason": reason}),
+            departments: vec![lead.primary_department.clone()],
+            coordinators: true,
+            people: Vec::new(),
+            title: format!("{} 被街镇重新打开：{}", lead.number, lead.title),
+            body: format!(
+                "{unit}认为问题未解决，重新打开线索“{}”。理由：{reason}。请重新核查并按时办结。",
+                lead.title
+            ),
+        },
     )?;
     crate::leads::find(conn, id)
 }
@@ -863,15 +815,6 @@ pub fn merge(
     }
     add_event(
         conn,
-        id,
-        now,
-        &EventActor::of(who),
-        "merged",
-        &reason,
-        serde_json::json!({"into": original.number}),
-    )?;
-    add_event(
-        conn,
         &original.id,
         now,
         &EventActor::of(who),
@@ -879,29 +822,29 @@ pub fn merge(
         &reason,
         serde_json::json!({"from": dup.number}),
     )?;
-    record(
-        conn,
-        who,
-        now,
-        id,
-        "merge",
-        serde_json::json!({"into": original.id, "reason": reason}),
-    )?;
-    let recipients: Vec<String> = dup.raised_by.iter().cloned().collect();
-    tell(
+    finish(
         conn,
         who,
         now,
         &dup,
-        recipients,
-        format!(
-            "{} 已合并到 {}：{}",
-            dup.number, original.number, original.title
-        ),
-        format!(
-            "您提交的线索“{}”与 {}“{}”为同一问题，已合并办理，后续进展将通知您。",
-            dup.title, original.number, original.title
-        ),
+        Done {
+            event: "merged",
+            note: &reason,
+            details: serde_json::json!({"into": original.number}),
+            action: "merge",
+            audited: serde_json::json!({"into": original.id, "reason": reason}),
+            departments: Vec::new(),
+            coordinators: false,
+            people: dup.raised_by.iter().cloned().collect(),
+            title: format!(
+                "{} 已合并到 {}：{}",
+                dup.number, original.number, original.title
+            ),
+            body: format!(
+                "您提交的线索“{}”与 {}“{}”为同一问题，已合并办理，后续进展将通知您。",
+                dup.title, original.number, original.title
+            ),
+        },
     )?;
     crate::leads::find(conn, id)
 }
