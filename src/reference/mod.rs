@@ -186,119 +186,121 @@ struct SeedPermitType {
 pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
     let file: SeedFile = toml::from_str(SEED).map_err(AppError::internal)?;
     let actor = Actor::system("基础数据初始化");
+
+    let added = seed_kind(conn, &actor, now, file.departments)?
+        + seed_kind(conn, &actor, now, file.townships)?
+        + seed_kind(conn, &actor, now, file.lead_categories)?
+        + seed_kind(conn, &actor, now, file.permit_types)?;
+    Ok(added)
+}
+
+/// A row of the seed file: its code, and the row it becomes at a place in the file.
+trait Seeded {
+    type Row: Editable + Stored;
+    fn code(&self) -> &str;
+    fn into_row(self, sort_order: i32, now: NaiveDateTime) -> Self::Row;
+}
+
+/// Adds the seed rows of one kind whose codes are missing, each with its audit entry, in
+/// the file's order (10, 20, …).
+fn seed_kind<S: Seeded>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    items: Vec<S>,
+) -> AppResult<usize> {
+    let have = S::Row::codes(conn)?;
     let mut added = 0;
-
-    let have = Department::codes(conn)?;
-    for (i, d) in file.departments.into_iter().enumerate() {
-        if have.contains(&d.code) {
+    for (i, item) in items.into_iter().enumerate() {
+        if have.iter().any(|c| c == item.code()) {
             continue;
         }
-        let row = Department {
-            code: d.code,
-            name: d.name,
-            duties: d.duties,
-            is_coordination_office: i32::from(d.coordination_office),
-            email: None,
-            sort_order: (i as i32 + 1) * 10,
-            active: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        row.insert(conn)?;
-        audit_created(
-            conn,
-            &actor,
-            now,
-            "department",
-            &row.code,
-            serde_json::json!(DepartmentView::from(&row)),
-        )?;
-        added += 1;
-    }
-
-    let have = Township::codes(conn)?;
-    for (i, t) in file.townships.into_iter().enumerate() {
-        if have.contains(&t.code) {
-            continue;
-        }
-        let row = Township {
-            code: t.code,
-            name: t.name,
-            email: None,
-            sort_order: (i as i32 + 1) * 10,
-            active: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        row.insert(conn)?;
-        audit_created(
-            conn,
-            &actor,
-            now,
-            "township",
-            &row.code,
-            serde_json::json!(TownshipView::from(&row)),
-        )?;
-        added += 1;
-    }
-
-    let have = LeadCategory::codes(conn)?;
-    for (i, c) in file.lead_categories.into_iter().enumerate() {
-        if have.contains(&c.code) {
-            continue;
-        }
-        let row = LeadCategory {
-            code: c.code,
-            name: c.name,
-            primary_department: c.primary,
-            assisting_departments: c.assisting.join(","),
-            basis: c.basis,
-            mining_related: i32::from(c.mining_related),
-            sort_order: (i as i32 + 1) * 10,
-            active: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        row.insert(conn)?;
-        audit_created(
-            conn,
-            &actor,
-            now,
-            "lead_category",
-            &row.code,
-            serde_json::json!(LeadCategoryView::from(&row)),
-        )?;
-        added += 1;
-    }
-
-    let have = PermitType::codes(conn)?;
-    for (i, p) in file.permit_types.into_iter().enumerate() {
-        if have.contains(&p.code) {
-            continue;
-        }
-        let row = PermitType {
-            code: p.code,
-            name: p.name,
-            issuing_department: p.issuing,
-            expiry_warning_days: p.expiry_warning_days,
-            notes: p.notes,
-            sort_order: (i as i32 + 1) * 10,
-            active: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        row.insert(conn)?;
-        audit_created(
-            conn,
-            &actor,
-            now,
-            "permit_type",
-            &row.code,
-            serde_json::json!(PermitTypeView::from(&row)),
-        )?;
+        let row = item.into_row((i as i32 + 1) * 10, now);
+        Stored::insert(&row, conn)?;
+        let after = serde_json::json!(<S::Row as Editable>::View::from(&row));
+        audit_created(conn, actor, now, S::Row::ENTITY, Editable::code(&row), after)?;
         added += 1;
     }
     Ok(added)
+}
+
+impl Seeded for SeedDepartment {
+    type Row = Department;
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn into_row(self, sort_order: i32, now: NaiveDateTime) -> Department {
+        Department {
+            code: self.code,
+            name: self.name,
+            duties: self.duties,
+            is_coordination_office: i32::from(self.coordination_office),
+            email: None,
+            sort_order,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl Seeded for SeedTownship {
+    type Row = Township;
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn into_row(self, sort_order: i32, now: NaiveDateTime) -> Township {
+        Township {
+            code: self.code,
+            name: self.name,
+            email: None,
+            sort_order,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl Seeded for SeedCategory {
+    type Row = LeadCategory;
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn into_row(self, sort_order: i32, now: NaiveDateTime) -> LeadCategory {
+        LeadCategory {
+            code: self.code,
+            name: self.name,
+            primary_department: self.primary,
+            assisting_departments: self.assisting.join(","),
+            basis: self.basis,
+            mining_related: i32::from(self.mining_related),
+            sort_order,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl Seeded for SeedPermitType {
+    type Row = PermitType;
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn into_row(self, sort_order: i32, now: NaiveDateTime) -> PermitType {
+        PermitType {
+            code: self.code,
+            name: self.name,
+            issuing_department: self.issuing,
+            expiry_warning_days: self.expiry_warning_days,
+            notes: self.notes,
+            sort_order,
+            active: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 fn audit_created(
