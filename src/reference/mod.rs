@@ -218,7 +218,14 @@ fn seed_kind<S: Seeded>(
         let row = item.into_row((i as i32 + 1) * 10, now);
         Stored::insert(&row, conn)?;
         let after = serde_json::json!(<S::Row as Editable>::View::from(&row));
-        audit_created(conn, actor, now, S::Row::ENTITY, Editable::code(&row), after)?;
+        audit_created(
+            conn,
+            actor,
+            now,
+            S::Row::ENTITY,
+            Editable::code(&row),
+            after,
+        )?;
         added += 1;
     }
     Ok(added)

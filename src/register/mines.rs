@@ -310,6 +310,8 @@ pub fn parse_date(
 }
 
 /// Applies input to a mine (new or existing), collecting every field error at once.
+/// Applies an input to a mine (all of it for a new mine, the fields given for an edit)
+/// and returns every field error at once.
 fn apply(
     conn: &mut DbConnection,
     mine: &mut Mine,
@@ -318,31 +320,47 @@ fn apply(
     today: NaiveDate,
 ) -> AppResult<Vec<FieldError>> {
     let mut errors = Vec::new();
+    let mut input = input;
+    apply_identity(conn, mine, &mut input, is_new, &mut errors)?;
+    apply_contact(mine, &mut input, today, &mut errors);
+    apply_tailings(mine, input, today, &mut errors);
+    mine.search_text = search_text(mine);
+    Ok(errors)
+}
+
+/// What the mine is and where: names, credit code, township, type, method, first status.
+fn apply_identity(
+    conn: &mut DbConnection,
+    mine: &mut Mine,
+    input: &mut MineInput,
+    is_new: bool,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
     required_text(
-        &mut errors,
+        errors,
         "name",
         "矿山名称",
-        input.name,
+        input.name.take(),
         &mut mine.name,
         100,
     );
     required_text(
-        &mut errors,
+        errors,
         "enterprise_name",
         "企业名称",
-        input.enterprise_name,
+        input.enterprise_name.take(),
         &mut mine.enterprise_name,
         100,
     );
     required_text(
-        &mut errors,
+        errors,
         "mineral",
         "开采矿种",
-        input.mineral,
+        input.mineral.take(),
         &mut mine.mineral,
         50,
     );
-    match input.credit_code {
+    match input.credit_code.take() {
         Some(code) => match CreditCode::parse(&code) {
             Ok(c) => mine.credit_code = c.as_str().to_owned(),
             Err(m) => errors.push(FieldError::new("credit_code", m)),
@@ -350,7 +368,7 @@ fn apply(
         None if is_new => errors.push(FieldError::new("credit_code", "请填写统一社会信用代码")),
         None => {}
     }
-    match input.township {
+    match input.township.take() {
         Some(code) => {
             let code = code.trim().to_uppercase();
             let active = crate::reference::find_township(conn, &code)?.map(|t| t.active);
@@ -407,11 +425,21 @@ fn apply(
         )),
         (None, false) => {}
     }
-    if let Some(d) = input.last_inspected_on {
+    Ok(())
+}
+
+/// The last inspection and how to reach the mine.
+fn apply_contact(
+    mine: &mut Mine,
+    input: &mut MineInput,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(d) = input.last_inspected_on.take() {
         mine.last_inspected_on = if d.trim().is_empty() {
             None
         } else {
-            parse_date(&mut errors, "last_inspected_on", &d, today)
+            parse_date(errors, "last_inspected_on", &d, today)
         };
         if mine.last_inspected_on.is_some_and(|d| d > today) {
             errors.push(FieldError::new(
@@ -421,34 +449,34 @@ fn apply(
         }
     }
     optional_text(
-        &mut errors,
+        errors,
         "address",
         "地址",
-        input.address,
+        input.address.take(),
         &mut mine.address,
         200,
     );
     optional_text(
-        &mut errors,
+        errors,
         "contact_name",
         "联系人",
-        input.contact_name,
+        input.contact_name.take(),
         &mut mine.contact_name,
         50,
     );
     optional_text(
-        &mut errors,
+        errors,
         "contact_phone",
         "联系电话",
-        input.contact_phone,
+        input.contact_phone.take(),
         &mut mine.contact_phone,
         30,
     );
     optional_text(
-        &mut errors,
+        errors,
         "licence_number",
         "采矿许可证号",
-        input.licence_number,
+        input.licence_number.take(),
         &mut mine.licence_number,
         60,
     );
@@ -463,8 +491,15 @@ fn apply(
             "联系电话只能包含数字、空格和 - + ( )",
         ));
     }
+}
 
-    // Tailings-pond fields belong to tailings ponds only.
+/// Tailings-pond fields (tailings ponds only) and the grade derived from them.
+fn apply_tailings(
+    mine: &mut Mine,
+    input: MineInput,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) {
     let tailings = mine.mine_type == MineType::TailingsPond;
     let tailings_input = input.tailings_capacity_10k_m3.is_some()
         || input.tailings_dam_height_m.is_some()
@@ -518,7 +553,7 @@ fn apply(
             mine.tailings_evaluated_on = if d.trim().is_empty() {
                 None
             } else {
-                parse_date(&mut errors, "tailings_evaluated_on", &d, today)
+                parse_date(errors, "tailings_evaluated_on", &d, today)
             };
             if mine.tailings_evaluated_on.is_some_and(|d| d > today) {
                 errors.push(FieldError::new(
@@ -542,8 +577,6 @@ fn apply(
         mine.tailings_evaluated_on = None;
         mine.tailings_overhead = 0;
     }
-    mine.search_text = search_text(mine);
-    Ok(errors)
 }
 
 fn search_text(m: &Mine) -> String {
