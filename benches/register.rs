@@ -20,7 +20,8 @@ use minecoord::platform::db::schema::{mine_boundaries, mines, permits, townships
 use minecoord::register::boundaries::MineBoundary;
 use minecoord::register::mines::Mine;
 use minecoord::register::permits::Permit;
-use minecoord::register::rules::mine::MineStatus;
+use minecoord::register::rules::mine::{MineStatus, TailingsSafety};
+use minecoord::register::rules::risk_grade::RiskGrade;
 
 mod common;
 use common::{env_usize, load, row, rss_kib, CONCURRENCY};
@@ -153,7 +154,7 @@ async fn main() {
                     },
                     status: MineStatus::parse(statuses[i % statuses.len()]).expect("a mine status"),
                     supervisor_department: (i % 11 != 0).then(|| "EM".to_owned()),
-                    risk_grade: grades[i % grades.len()].map(str::to_owned),
+                    risk_grade: grades[i % grades.len()].and_then(RiskGrade::parse),
                     last_inspected_on: Some(today - Duration::days((i % 400) as i64)),
                     address: String::new(),
                     contact_name: String::new(),
@@ -162,7 +163,7 @@ async fn main() {
                     tailings_capacity_10k_m3: (kind == "tailings_pond").then_some(1500.0),
                     tailings_dam_height_m: (kind == "tailings_pond").then_some(45.0),
                     tailings_grade: (kind == "tailings_pond").then_some(3),
-                    tailings_safety: (kind == "tailings_pond").then(|| "normal".to_owned()),
+                    tailings_safety: (kind == "tailings_pond").then_some(TailingsSafety::Normal),
                     tailings_evaluated_on: (kind == "tailings_pond")
                         .then(|| today - Duration::days((i % 1500) as i64)),
                     tailings_overhead: 0,

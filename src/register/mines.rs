@@ -30,7 +30,7 @@ impl Mine {
     }
 
     pub fn grade(&self) -> Option<RiskGrade> {
-        self.risk_grade.as_deref().and_then(RiskGrade::parse)
+        self.risk_grade
     }
 
     pub fn is_tailings_pond(&self) -> bool {
@@ -115,12 +115,8 @@ impl Mine {
                 dam_height_m: self.tailings_dam_height_m,
                 grade: self.tailings_grade,
                 grade_label: self.tailings_grade.map(|g| tailings_grade_label(g as u8)),
-                safety: self.tailings_safety.clone(),
-                safety_label: self
-                    .tailings_safety
-                    .as_deref()
-                    .and_then(TailingsSafety::parse)
-                    .map(TailingsSafety::label),
+                safety: self.tailings_safety.map(|s| s.code().to_owned()),
+                safety_label: self.tailings_safety.map(TailingsSafety::label),
                 evaluated_on: self.tailings_evaluated_on.map(|d| d.to_string()),
                 evaluation_overdue: self.tailings_evaluation_overdue(today),
                 overhead: self.tailings_overhead != 0,
@@ -541,7 +537,7 @@ fn apply_tailings(
             mine.tailings_safety = match s.trim() {
                 "" => None,
                 code => match TailingsSafety::parse(code) {
-                    Some(s) => Some(s.code().to_owned()),
+                    Some(s) => Some(s),
                     None => {
                         errors.push(FieldError::new("tailings_safety", "安全度只能是 dangerous（危库）、risky（险库）、defective（病库）或 normal（正常库）"));
                         None
@@ -948,7 +944,7 @@ fn set_risk_grade_with(
         )));
     }
     let mut after = before.clone();
-    after.risk_grade = Some(grade.code().to_owned());
+    after.risk_grade = Some(grade);
     commit(
         conn,
         actor,
@@ -959,8 +955,8 @@ fn set_risk_grade_with(
             assessed_on,
             ..Recorded::new(
                 "risk_grade",
-                before.risk_grade.clone(),
-                after.risk_grade.clone(),
+                before.risk_grade.map(|g| g.code().to_owned()),
+                after.risk_grade.map(|g| g.code().to_owned()),
                 &reason,
             )
         },
@@ -1425,11 +1421,7 @@ pub fn ledger(
                 m.tailings_grade
                     .map(|g| tailings_grade_label(g as u8).to_owned())
                     .into(),
-                m.tailings_safety
-                    .as_deref()
-                    .and_then(TailingsSafety::parse)
-                    .map(|s| s.label().to_owned())
-                    .into(),
+                m.tailings_safety.map(|s| s.label().to_owned()).into(),
                 m.tailings_evaluated_on.map(|d| d.to_string()).into(),
                 if tailings {
                     if m.tailings_overhead != 0 {

@@ -348,3 +348,29 @@ on_both! {
         assert_eq!(fields(&body), vec!["last_inspected_on"]);
     }
 }
+
+on_both! {
+    /// A grade or tailings safety code the program does not know (a manual database edit)
+    /// is a database error when the mine is read, not a mine shown without a grade.
+    async fn an_unknown_grade_code_is_an_error_not_no_grade(app) {
+        let em = officer(&app, "em.grades", "EM").await;
+        let mine = create_mine(&app, &em, mine_body("代码矿", 41)).await;
+        let id = mine["id"].as_str().unwrap().to_owned();
+        let r = app.get(&format!("/api/v1/mines/{id}"), &em).await;
+        assert_eq!(r.status(), 200);
+        let sql = format!("UPDATE mines SET risk_grade = 'purple' WHERE id = '{id}'");
+        app.with_db(move |c| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?)).await;
+        let (status, body) = problem(app.get(&format!("/api/v1/mines/{id}"), &em).await).await;
+        assert_eq!(status, 500, "{body}");
+        // Put right, it reads again; the same holds for the tailings safety.
+        let sql = format!("UPDATE mines SET risk_grade = 'major', tailings_safety = 'shaky' WHERE id = '{id}'");
+        app.with_db(move |c| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?)).await;
+        let (status, _) = problem(app.get(&format!("/api/v1/mines/{id}"), &em).await).await;
+        assert_eq!(status, 500);
+        let sql = format!("UPDATE mines SET tailings_safety = NULL WHERE id = '{id}'");
+        app.with_db(move |c| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?)).await;
+        let (status, body) = problem(app.get(&format!("/api/v1/mines/{id}"), &em).await).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["risk_grade"], "major");
+    }
+}

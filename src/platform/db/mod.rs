@@ -275,6 +275,53 @@ macro_rules! text_coded {
 
 pub(crate) use text_coded;
 
+/// A coded enum of the pure rules as a text column that may be empty (`Option<T>` in a
+/// row): read back, an unknown code is a database error, never "none". The derives go on
+/// a one-field proxy (`foreign_derive`), so the rules keep no diesel.
+macro_rules! nullable_coded {
+    ($proxy:ident: $t:ty) => {
+        #[derive(diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(foreign_derive, sql_type = diesel::sql_types::Text)]
+        #[allow(dead_code)]
+        struct $proxy($t);
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let code = <String as diesel::deserialize::FromSql<
+                                    diesel::sql_types::Text,
+                                    DB,
+                                >>::from_sql(bytes)?;
+                <$t>::parse(&code).ok_or_else(|| {
+                    format!("{} 中出现程序不认识的代码 {code:?}", stringify!($t)).into()
+                })
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.code(),
+                    out,
+                )
+            }
+        }
+    };
+}
+
+nullable_coded!(RiskGradeColumn: crate::register::rules::risk_grade::RiskGrade);
+nullable_coded!(TailingsSafetyColumn: crate::register::rules::mine::TailingsSafety);
+
 text_coded!(
     crate::leads::rules::LeadState,
     crate::leads::rules::Urgency,

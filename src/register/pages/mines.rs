@@ -431,7 +431,10 @@ impl MineForm {
                 .tailings_dam_height_m
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
-            tailings_safety: m.tailings_safety.clone().unwrap_or_default(),
+            tailings_safety: m
+                .tailings_safety
+                .map(|s| s.code().to_owned())
+                .unwrap_or_default(),
             tailings_evaluated_on: m
                 .tailings_evaluated_on
                 .map(|d| d.to_string())
@@ -725,7 +728,9 @@ async fn mine_form(
                     "risk_grade",
                     "安全风险等级",
                     "select",
-                    mine.risk_grade.clone().unwrap_or_default(),
+                    mine.risk_grade
+                        .map(|g| g.code().to_owned())
+                        .unwrap_or_default(),
                 )
                 .options(grade_options("请选择")),
                 reason_field(),

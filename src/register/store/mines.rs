@@ -27,7 +27,7 @@ pub struct Mine {
     #[diesel(serialize_as = String)]
     pub status: MineStatus,
     pub supervisor_department: Option<String>,
-    pub risk_grade: Option<String>,
+    pub risk_grade: Option<RiskGrade>,
     pub last_inspected_on: Option<NaiveDate>,
     pub address: String,
     pub contact_name: String,
@@ -36,7 +36,7 @@ pub struct Mine {
     pub tailings_capacity_10k_m3: Option<f64>,
     pub tailings_dam_height_m: Option<f64>,
     pub tailings_grade: Option<i32>,
-    pub tailings_safety: Option<String>,
+    pub tailings_safety: Option<TailingsSafety>,
     pub tailings_evaluated_on: Option<NaiveDate>,
     pub tailings_overhead: i32,
     pub search_text: String,
