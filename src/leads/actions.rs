@@ -441,6 +441,125 @@ pub fn decide_transfer(
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct DispatchInput {
+    /// The department that handles the lead (主办).
+    pub department: Option<String>,
+    /// Departments that assist (协办), if any.
+    pub assisting_departments: Option<Vec<String>>,
+    pub note: Option<String>,
+}
+
+/// 分办: the coordination office gives a lead of the category 其他 its primary (and any
+/// assisting) departments. The new primary department reports in itself; the deadlines
+/// run on from the whistle, as they did while the office held the lead.
+pub fn dispatch(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    input: DispatchInput,
+    now: NaiveDateTime,
+) -> AppResult<Lead> {
+    let lead = find_visible(conn, who, id)?;
+    if !policy::is_coordination_office(who) {
+        return Err(AppError::Forbidden("分办由协调办办理。".into()));
+    }
+    if !policy::awaits_dispatch(&lead) {
+        return Err(AppError::InvalidTransition(
+            "只有类别为“其他”、尚未报到的线索由协调办分办；其他线索请用转办。".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let note = input.note.unwrap_or_default().trim().to_owned();
+    if note.chars().count() > 1000 {
+        errors.push(FieldError::new("note", "分办说明不超过 1000 个字符"));
+    }
+    let dept = input.department.unwrap_or_default().trim().to_uppercase();
+    let active = |conn: &mut DbConnection, code: &str| -> AppResult<bool> {
+        Ok(crate::reference::find_department(conn, code)?.is_some_and(|d| d.active != 0))
+    };
+    if dept.is_empty() {
+        errors.push(FieldError::new("department", "请选择主办部门"));
+    } else if !active(conn, &dept)? {
+        errors.push(FieldError::new(
+            "department",
+            format!("没有在用的部门 {dept}"),
+        ));
+    }
+    let mut assisting: Vec<String> = Vec::new();
+    for a in input.assisting_departments.unwrap_or_default() {
+        let a = a.trim().to_uppercase();
+        if a.is_empty() || a == dept || assisting.contains(&a) {
+            continue;
+        }
+        if !active(conn, &a)? {
+            errors.push(FieldError::new(
+                "assisting_departments",
+                format!("没有在用的部门 {a}"),
+            ));
+        }
+        assisting.push(a);
+    }
+    if assisting.len() > 8 {
+        errors.push(FieldError::new(
+            "assisting_departments",
+            "协办部门不超过 8 个",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    bump(conn, &lead, now)?;
+    for old in std::iter::once(&lead.primary_department).chain(&lead.assisting()) {
+        rows::remove_party(conn, id, old)?;
+    }
+    let keys = (lead.raised_at, lead.next_due_at);
+    rows::add_party(conn, id, &dept, "primary", keys)?;
+    for a in &assisting {
+        rows::add_party(conn, id, a, "assisting", keys)?;
+    }
+    rows::set_primary(conn, id, &dept, &assisting, LeadState::Routed)?;
+    refresh_next_due(conn, id, now)?;
+    let dept_name = crate::reference::unit_name(conn, &dept);
+    let names: Vec<String> = assisting
+        .iter()
+        .map(|a| crate::reference::unit_name(conn, a))
+        .collect();
+    let with = if names.is_empty() {
+        String::new()
+    } else {
+        format!("，{}协办", names.join("、"))
+    };
+    let mut departments = vec![dept.clone()];
+    departments.extend(assisting.iter().cloned());
+    finish(
+        conn,
+        who,
+        now,
+        &lead,
+        Done {
+            event: "dispatched",
+            note: &note,
+            details: serde_json::json!({"department": dept, "assisting": assisting}),
+            action: "dispatch",
+            audited: serde_json::json!({"department": dept, "assisting": assisting, "note": note}),
+            departments,
+            coordinators: false,
+            people: lead.raised_by.iter().cloned().collect(),
+            title: format!(
+                "{} 协调办分办由{dept_name}主办：{}",
+                lead.number, lead.title
+            ),
+            body: format!(
+                "协调办将线索“{}”分办给{dept_name}主办{with}。请主办部门按时报到。{note}",
+                lead.title
+            ),
+        },
+    )?;
+    crate::leads::find(conn, id)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonInput {
     pub reason: Option<String>,
 }

@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::leads::actions::{
-    self, AnswerInput, DecideInput, DuplicateQuery, EvaluateInput, MergeInput, ReasonInput,
-    TransferInput,
+    self, AnswerInput, DecideInput, DispatchInput, DuplicateQuery, EvaluateInput, MergeInput,
+    ReasonInput, TransferInput,
 };
 use crate::leads::rules::Move;
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, StepInput};
@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/leads/{id}/transfer/answer",
             web::post().to(answer_transfer),
         )
+        .route("/leads/{id}/dispatch", web::post().to(dispatch_lead))
         .route(
             "/leads/{id}/transfer/decide",
             web::post().to(decide_transfer),
@@ -238,6 +239,13 @@ side_handler!(
     DecideInput,
     "The coordination office decides a disputed transfer: the `department` that handles it.",
     |st, c, w, i, n, body| actions::decide_transfer(c, w, i, body, n)
+);
+side_handler!(
+    dispatch_lead,
+    "/api/v1/leads/{id}/dispatch",
+    DispatchInput,
+    "分办: the coordination office gives a lead of the category 其他 its `department` (and any `assisting_departments`).",
+    |st, c, w, i, n, body| actions::dispatch(c, w, i, body, n)
 );
 side_handler!(
     escalate_lead,

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/transfer", web::post().to(side))
         .route("/leads/{id}/transfer/{what}", web::post().to(side))
         .route("/leads/{id}/escalate", web::post().to(side))
+        .route("/leads/{id}/dispatch", web::post().to(side))
         .route("/leads/{id}/evaluate", web::post().to(side))
         .route("/leads/{id}/reopen", web::post().to(side))
         .route("/leads/{id}/merge", web::post().to(side))
@@ -925,6 +926,7 @@ fn event_label(k: &str) -> String {
         "transfer_accepted" => "接收转办".into(),
         "transfer_disputed" => "对转办提出异议".into(),
         "transfer_decided" => "协调办裁定".into(),
+        "dispatched" => "协调办分办".into(),
         "escalate" => "提请会商".into(),
         "evaluate" => "街镇评价".into(),
         "reopen" => "重新打开".into(),
@@ -1275,6 +1277,26 @@ fn side_panels(
             });
         }
     }
+    if policy::may_dispatch(who, l) {
+        out.push(ActionButton {
+            href: format!("/leads/{id}/dispatch"),
+            label: "分办",
+            confirm: String::new(),
+            style: "primary",
+            fields: vec![
+                Field::new("department", "主办部门", "select", "")
+                    .required()
+                    .options(department_options(names, &[]))
+                    .in_form("dispatch"),
+                Field::new("assisting", "协办部门（可选）", "select", "")
+                    .options(department_options(names, &[]))
+                    .in_form("dispatch"),
+                Field::new("note", "分办说明", "textarea", "")
+                    .help("写明分办理由，主办部门和提出线索的街镇都会收到。")
+                    .in_form("dispatch"),
+            ],
+        });
+    }
     if open && l.consultation_requested_at.is_none() && policy::may_escalate(who, l) {
         out.push(ActionButton {
             href: format!("/leads/{id}/escalate"),
@@ -1372,6 +1394,8 @@ struct SideForm {
     comment: String,
     #[serde(default)]
     into: String,
+    #[serde(default)]
+    assisting: String,
 }
 
 async fn side(
@@ -1419,6 +1443,18 @@ async fn side(
                     i,
                     DecideInput {
                         department: opt(&f.department),
+                        note: opt(&f.note),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "dispatch" => a::dispatch(
+                    c,
+                    w,
+                    i,
+                    crate::leads::actions::DispatchInput {
+                        department: opt(&f.department),
+                        assisting_departments: opt(&f.assisting).map(|d| vec![d]),
                         note: opt(&f.note),
                     },
                     n,

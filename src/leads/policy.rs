@@ -60,9 +60,28 @@ pub fn is_raising_township(who: &Principal, lead: &Lead) -> bool {
             || who.township.as_deref() == Some(lead.raised_unit.as_str()))
 }
 
+/// The staff of the coordination office (协调机制办公室).
+pub fn is_coordination_office(who: &Principal) -> bool {
+    who.role == Role::Coordinator
+}
+
 /// Disputed transfers are decided by the coordination office.
 pub fn may_decide_disputes(who: &Principal) -> bool {
-    who.role == Role::Coordinator
+    is_coordination_office(who)
+}
+
+/// A lead waiting for the coordination office to give it its departments (分办): of the
+/// category 其他, still with the office, not yet reported in, no transfer open.
+pub fn awaits_dispatch(lead: &Lead) -> bool {
+    lead.category == crate::leads::rules::UNDECIDED_CATEGORY
+        && lead.primary_department == crate::leads::rules::COORDINATION_OFFICE
+        && lead.state() == crate::leads::rules::LeadState::Routed
+        && lead.transfer_state.is_none()
+}
+
+/// 分办 is the coordination office's.
+pub fn may_dispatch(who: &Principal, lead: &Lead) -> bool {
+    is_coordination_office(who) && awaits_dispatch(lead)
 }
 
 /// The primary department or the coordination office puts a lead to a consultation.

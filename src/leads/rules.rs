@@ -217,6 +217,9 @@ pub struct Routing {
 
 /// The office that triages and takes suspected unlicensed mining (区自然资源分局).
 pub const COORDINATION_OFFICE: &str = "NR";
+/// The category of a lead nobody could place (其他 / 无法判定): it goes to the coordination
+/// office, which gives it its departments (分办).
+pub const UNDECIDED_CATEGORY: &str = "other";
 
 /// Decides the departments from the category, and the mine and township from the place:
 /// a point inside a mine's boundary attaches that mine (unless one was named); on a

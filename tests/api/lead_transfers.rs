@@ -131,3 +131,49 @@ on_both! {
         assert_eq!(status, 409, "only once: {body}");
     }
 }
+
+on_both! {
+    /// 分办: a lead of the category 其他 goes to the coordination office, which gives it its
+    /// departments; the new primary department reports in itself and is told, the office's
+    /// own department is no longer on it, and only the office may divide such a lead.
+    async fn the_coordination_office_divides_an_undecided_lead(app) {
+        app.create_user("town.fb", "township", None, Some("BEHT")).await;
+        app.create_user("coord.fb", "coordinator", Some("NR"), None).await;
+        app.create_user("ee.fb", "officer", Some("EE"), None).await;
+        app.create_user("em.fb", "officer", Some("EM"), None).await;
+        app.create_user("nr.fb", "officer", Some("NR"), None).await;
+        let nr = app.token_for("nr.fb", PASSWORD).await;
+        let town = app.token_for("town.fb", PASSWORD).await;
+        let coord = app.token_for("coord.fb", PASSWORD).await;
+        let ee = app.token_for("ee.fb", PASSWORD).await;
+        let em = app.token_for("em.fb", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "说不清归谁管", "category": "other", "description": "山坡上有人在挖。"})).await;
+        let id = lead["id"].as_str().unwrap();
+        assert_eq!(lead["primary_department"], "NR");
+        let url = format!("/api/v1/leads/{id}/dispatch");
+        assert_eq!(app.post(&url, &town, json!({"department": "EE"})).await.status(), 403);
+        let (status, body) = problem(app.post(&url, &coord, json!({"department": "NOPE", "assisting_departments": ["ALSO_NOPE"]})).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(fields(&body).contains(&"department".to_owned()) && fields(&body).contains(&"assisting_departments".to_owned()));
+        let before = app.count("notifications").await;
+        let (status, v) = problem(app.post(&url, &coord, json!({"department": "ee", "assisting_departments": ["EM", "EE"], "note": "现场为扬尘"})).await).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["primary_department"], "EE");
+        assert_eq!(v["assisting_departments"], json!(["EM"]));
+        assert_eq!(v["state"], "routed", "EE reports in itself");
+        assert!(v["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "dispatched"));
+        assert!(app.count("notifications").await > before, "EE, EM and the township are told");
+        // EE now holds it and reports in; EM assists; the lead is no longer the office's to divide.
+        let queue: Value = app.get("/api/v1/leads", &ee).await.json().await.unwrap();
+        assert_eq!(queue["items"][0]["id"], id);
+        assert_eq!(app.get(&format!("/api/v1/leads/{id}"), &em).await.status(), 200);
+        assert_eq!(app.get(&format!("/api/v1/leads/{id}"), &nr).await.status(), 404, "NR handed it on");
+        assert_eq!(app.post(&url, &coord, json!({"department": "EM"})).await.status(), 409);
+        let (status, v) = problem(app.post(&format!("/api/v1/leads/{id}/acknowledge"), &ee, json!({})).await).await;
+        assert_eq!(status, 200, "{v}");
+        // A lead of another category is transferred, not divided.
+        let other = raise(&app, &town, json!({"title": "扬尘", "category": "dust", "description": "扬尘。"})).await;
+        let url = format!("/api/v1/leads/{}/dispatch", other["id"].as_str().unwrap());
+        assert_eq!(app.post(&url, &coord, json!({"department": "EM"})).await.status(), 409);
+    }
+}
