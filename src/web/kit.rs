@@ -15,8 +15,20 @@ use crate::web::{blocking, AppState};
 
 pub const CSS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/app.css"));
 
+pub const FAVICON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/favicon.svg"));
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/app.css", web::get().to(css));
+    cfg.route("/static/app.css", web::get().to(css))
+        .route("/static/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon));
+}
+
+/// The service's icon (an SVG; browsers asking for `/favicon.ico` take it too).
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(FAVICON)
 }
 
 pub async fn css() -> HttpResponse {

@@ -176,3 +176,17 @@ on_both! {
         }
     }
 }
+
+on_both! {
+    /// Every page names the service's icon, and `/favicon.ico` answers with it, not 404.
+    async fn the_icon_is_served(app) {
+        let login = browser().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+        assert!(login.contains(r#"rel="icon" href="/static/favicon.svg""#));
+        for path in ["/favicon.ico", "/static/favicon.svg"] {
+            let r = browser().get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.headers()["content-type"], "image/svg+xml");
+            assert!(r.text().await.unwrap().starts_with("<svg"));
+        }
+    }
+}
