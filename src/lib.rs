@@ -12,6 +12,7 @@ pub mod notify;
 pub mod web;
 
 pub mod accounts;
+pub mod desk;
 pub mod intake;
 pub mod leads;
 pub mod mailbox;

@@ -12,6 +12,7 @@ const CAPABILITIES: &[&str] = &[
     "leads",
     "intake",
     "mailbox",
+    "desk",
 ];
 
 /// Layers below the capabilities, lowest first. A module may name its own layer and the

@@ -352,6 +352,11 @@ pub fn create(
     Ok(user)
 }
 
+/// Accounts locked now after repeated wrong passwords (at most `limit`).
+pub fn locked(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<User>> {
+    store::locked(conn, now, limit)
+}
+
 /// The accounts with this email address, compared in any case.
 pub fn by_email(conn: &mut DbConnection, address: &str) -> AppResult<Vec<User>> {
     store::by_email(conn, address)

@@ -1,4 +1,4 @@
-//! Pages of accounts: signing in and out, the home page, one's own account and the
+//! Pages of accounts: signing in and out, one's own account and the
 //! administrators' user management.
 
 use crate::web::kit::submitted;
@@ -27,7 +27,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_form))
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout))
-        .route("/", web::get().to(home))
         .route("/account", web::get().to(account))
         .route("/account", web::post().to(account_password))
         .route("/users", web::get().to(users_list))
@@ -46,16 +45,6 @@ struct LoginPage {
     username: String,
     next: String,
     max_failed: u32,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    ctx: PageCtx,
-    name: String,
-    role_label: &'static str,
-    unit: String,
-    tiles: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 // ---- login, home, account -----------------------------------------------------------------
@@ -233,55 +222,6 @@ async fn logout(state: web::Data<AppState>, form: PageForm<Empty>) -> PageResult
         .insert_header((header::LOCATION, "/login"))
         .cookie(gone)
         .finish())
-}
-
-async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
-    let s = signed_in!(ps, req);
-    let ctx = page_ctx(&state, &s, &req, "首页", "/").await;
-    let mut tiles = Vec::new();
-    if authz::allowed(&s.principal, Action::ViewMines) {
-        tiles.push((
-            "/mines",
-            "矿山台账",
-            "每座矿山的监管部门、风险等级、状态与证照",
-        ));
-        tiles.push((
-            "/mines/gaps",
-            "漏管检查",
-            "未定监管部门、未定级、超期未检查的矿山",
-        ));
-    }
-    if authz::allowed(&s.principal, Action::ViewUsers) {
-        tiles.push(("/users", "用户管理", "账号、角色、所属单位，停用与解锁"));
-    }
-    tiles.push(("/departments", "成员单位", "协调机制成员单位及其职责"));
-    tiles.push(("/townships", "街镇", "属地管理的街镇（吹哨单位）"));
-    tiles.push((
-        "/lead-categories",
-        "线索类别与分办",
-        "问题线索按类别分办到主办、协办部门",
-    ));
-    tiles.push(("/permit-types", "证照类型", "谁审批、谁监管"));
-    tiles.push((
-        "/calendar",
-        "节假日与工作日",
-        "办理时限按工作日计算，含调休",
-    ));
-    if authz::allowed(&s.principal, Action::ViewAudit) {
-        tiles.push(("/audit", "操作记录", "所有变更留痕，可校验是否被篡改"));
-    }
-    let page = HomePage {
-        name: s.principal.display_name.clone(),
-        role_label: s.principal.role.label(),
-        unit: ctx
-            .user
-            .as_ref()
-            .map(|u| u.unit.clone())
-            .unwrap_or_default(),
-        ctx,
-        tiles,
-    };
-    Ok(render(&page))
 }
 
 fn password_fields() -> Vec<Field> {

@@ -268,3 +268,14 @@ pub fn enterprise_users_of(
         .select((users::id, users::mine_id))
         .load(conn)?)
 }
+
+/// Accounts locked at `now` after repeated wrong passwords, soonest unlocked last; at most
+/// `limit`.
+pub fn locked(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<User>> {
+    Ok(users::table
+        .filter(users::locked_until.gt(now))
+        .order(users::locked_until.desc())
+        .select(User::as_select())
+        .limit(limit)
+        .load(conn)?)
+}

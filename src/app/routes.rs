@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     crate::web::kit::routes(cfg);
     crate::accounts::pages::routes(cfg);
+    crate::desk::pages::routes(cfg);
     crate::reference::pages::routes(cfg);
     crate::web::audit::page_routes(cfg);
     crate::register::pages::mines::routes(cfg);

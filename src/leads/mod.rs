@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod board;
 pub mod deadlines;
 pub mod files;
 pub mod pages;
@@ -971,6 +972,8 @@ pub struct LeadQuery {
     pub raised: Option<String>,
     /// pending | disputed: leads with a transfer waiting for an answer or a decision.
     pub transfer: Option<String>,
+    /// requested: leads put to a consultation (提请会商).
+    pub consultation: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -986,6 +989,39 @@ pub fn list(
     now: NaiveDateTime,
 ) -> AppResult<(Vec<Lead>, Option<String>)> {
     let limit = pagination::limit(q.limit)?;
+    let (scope, filter, page) = scoped(who, q, now, limit)?;
+    let closed = page.closed;
+    let mut rows = rows::page(conn, scope.as_deref(), &filter, &page)?;
+    let next = pagination::next_cursor(&mut rows, limit, |l| {
+        let t = if closed {
+            l.raised_at
+        } else {
+            l.next_due_at.unwrap_or(l.raised_at)
+        };
+        format!("{}_{}", t.format("%Y%m%dT%H%M%S%.6f"), l.id)
+    });
+    Ok((rows, next))
+}
+
+/// How many leads the list with these filters holds in all (its cursor and limit aside).
+pub fn count(
+    conn: &mut DbConnection,
+    who: &Principal,
+    q: &LeadQuery,
+    now: NaiveDateTime,
+) -> AppResult<i64> {
+    let (scope, filter, page) = scoped(who, q, now, 1)?;
+    rows::count(conn, scope.as_deref(), &filter, &page)
+}
+
+/// The list's query checked and put in the store's terms: the department whose rows key
+/// it, the filters on the lead, the order and page.
+pub(super) fn scoped(
+    who: &Principal,
+    q: &LeadQuery,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<(Option<String>, LeadFilter, LeadPage)> {
     let nonempty = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -1018,6 +1054,15 @@ pub fn list(
         None | Some("true" | "false")
     ) {
         return Err(AppError::field("overdue", "只能是 true 或 false"));
+    }
+    if !matches!(
+        nonempty(&q.consultation).as_deref(),
+        None | Some("requested")
+    ) {
+        return Err(AppError::field(
+            "consultation",
+            "只能是 requested（已提请会商）",
+        ));
     }
     let state = nonempty(&q.state).unwrap_or_else(|| "open".into());
     let one_state = match state.as_str() {
@@ -1068,6 +1113,8 @@ pub fn list(
         raised_by: nonempty(&q.raised).map(|_| who.id.clone()),
         transfer: nonempty(&q.transfer),
         state: one_state,
+        consultation_requested: nonempty(&q.consultation).is_some(),
+        ..LeadFilter::default()
     };
     let page = LeadPage {
         closed,
@@ -1075,16 +1122,7 @@ pub fn list(
         after: cursor,
         limit: limit + 1,
     };
-    let mut rows = rows::page(conn, scope.as_deref(), &filter, &page)?;
-    let next = pagination::next_cursor(&mut rows, limit, |l| {
-        let t = if closed {
-            l.raised_at
-        } else {
-            l.next_due_at.unwrap_or(l.raised_at)
-        };
-        format!("{}_{}", t.format("%Y%m%dT%H%M%S%.6f"), l.id)
-    });
-    Ok((rows, next))
+    Ok((scope, filter, page))
 }
 
 /// Raises a lead and answers with its view, inside the caller's transaction: the one entry

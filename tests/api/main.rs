@@ -10,6 +10,7 @@ mod boundaries;
 mod browser;
 mod calendar;
 mod cli;
+mod desk;
 mod idempotency;
 mod intake;
 mod intake_auth;

@@ -691,6 +691,16 @@ pub struct LeadFilter {
     pub raised_by: Option<String>,
     pub transfer: Option<String>,
     pub state: Option<LeadState>,
+    /// Only leads put to a consultation.
+    pub consultation_requested: bool,
+    /// Only leads in one of these states (with `state`, both must hold).
+    pub states: Vec<LeadState>,
+    /// Only leads this department is primary on.
+    pub primary: Option<String>,
+    /// Only leads raised at or after this time.
+    pub raised_since: Option<NaiveDateTime>,
+    /// Only leads this department is asked to take over (an open transfer to it).
+    pub receiving: Option<String>,
 }
 
 /// The order of a page and where the previous one ended.
@@ -703,6 +713,84 @@ pub struct LeadPage {
     pub limit: i64,
 }
 
+/// Filters on the lead itself, the same on both paths (the lead's rows, or a department's).
+macro_rules! filtered {
+    ($f:expr, $query:expr) => {{
+        let f: &LeadFilter = $f;
+        let mut query = $query;
+        if let Some((me, township)) = f.raised_by_or_township.clone() {
+            let mine = leads::raised_by.eq(me);
+            query = match township {
+                Some(t) => query.filter(mine.or(leads::township.eq(t))),
+                None => query.filter(mine),
+            };
+        }
+        // Party to a lead means a row of its own in lead_departments, never a
+        // substring of the comma-joined column (a code inside another code).
+        if let Some(own) = f.party.clone() {
+            // An alias: the department queue's path joins lead_departments already.
+            let party = diesel::alias!(lead_departments as party);
+            query = query.filter(
+                leads::id.eq_any(
+                    party
+                        .filter(party.field(lead_departments::department).eq(own))
+                        .filter(
+                            party
+                                .field(lead_departments::role)
+                                .eq_any(["primary", "assisting"]),
+                        )
+                        .select(party.field(lead_departments::lead_id)),
+                ),
+            );
+        }
+        if let Some(own) = f.receiving.clone() {
+            let party = diesel::alias!(lead_departments as receiver);
+            query = query.filter(
+                leads::id.eq_any(
+                    party
+                        .filter(party.field(lead_departments::department).eq(own))
+                        .filter(party.field(lead_departments::role).eq("receiving"))
+                        .select(party.field(lead_departments::lead_id)),
+                ),
+            );
+        }
+        if let Some(t) = f.township.clone() {
+            query = query.filter(leads::township.eq(t));
+        }
+        if let Some(c) = f.category.clone() {
+            query = query.filter(leads::category.eq(c));
+        }
+        if let Some(u) = f.urgency {
+            query = query.filter(leads::urgency.eq(u.code()));
+        }
+        if let Some(m) = f.mine_id.clone() {
+            query = query.filter(leads::mine_id.eq(m));
+        }
+        if let Some(r) = f.raised_by.clone() {
+            query = query.filter(leads::raised_by.eq(r));
+        }
+        if let Some(t) = f.transfer.clone() {
+            query = query.filter(leads::transfer_state.eq(t));
+        }
+        if let Some(st) = f.state {
+            query = query.filter(leads::state.eq(st.code()));
+        }
+        if f.consultation_requested {
+            query = query.filter(leads::consultation_requested_at.is_not_null());
+        }
+        if !f.states.is_empty() {
+            query = query.filter(leads::state.eq_any(f.states.iter().map(|s| s.code())));
+        }
+        if let Some(d) = f.primary.clone() {
+            query = query.filter(leads::primary_department.eq(d));
+        }
+        if let Some(t) = f.raised_since {
+            query = query.filter(leads::raised_at.ge(t));
+        }
+        query
+    }};
+}
+
 /// One page of leads (one row more than the limit if there is more). With a `department`
 /// the page reads that department's rows of `lead_departments`, which carry the ordering
 /// keys, so a queue is an index range whatever the number of leads.
@@ -712,59 +800,6 @@ pub fn page(
     f: &LeadFilter,
     p: &LeadPage,
 ) -> AppResult<Vec<Lead>> {
-    // Filters on the lead itself, the same on both paths.
-    macro_rules! filtered {
-        ($query:expr) => {{
-            let mut query = $query;
-            if let Some((me, township)) = f.raised_by_or_township.clone() {
-                let mine = leads::raised_by.eq(me);
-                query = match township {
-                    Some(t) => query.filter(mine.or(leads::township.eq(t))),
-                    None => query.filter(mine),
-                };
-            }
-            // Party to a lead means a row of its own in lead_departments, never a
-            // substring of the comma-joined column (a code inside another code).
-            if let Some(own) = f.party.clone() {
-                // An alias: the department queue's path joins lead_departments already.
-                let party = diesel::alias!(lead_departments as party);
-                query = query.filter(
-                    leads::id.eq_any(
-                        party
-                            .filter(party.field(lead_departments::department).eq(own))
-                            .filter(
-                                party
-                                    .field(lead_departments::role)
-                                    .eq_any(["primary", "assisting"]),
-                            )
-                            .select(party.field(lead_departments::lead_id)),
-                    ),
-                );
-            }
-            if let Some(t) = f.township.clone() {
-                query = query.filter(leads::township.eq(t));
-            }
-            if let Some(c) = f.category.clone() {
-                query = query.filter(leads::category.eq(c));
-            }
-            if let Some(u) = f.urgency {
-                query = query.filter(leads::urgency.eq(u.code()));
-            }
-            if let Some(m) = f.mine_id.clone() {
-                query = query.filter(leads::mine_id.eq(m));
-            }
-            if let Some(r) = f.raised_by.clone() {
-                query = query.filter(leads::raised_by.eq(r));
-            }
-            if let Some(t) = f.transfer.clone() {
-                query = query.filter(leads::transfer_state.eq(t));
-            }
-            if let Some(st) = f.state {
-                query = query.filter(leads::state.eq(st.code()));
-            }
-            query
-        }};
-    }
     // One page in the list's order, keyed by the given columns (the lead's own, or its
     // department row's copies): open leads by deadline, closed ones newest first.
     macro_rules! page {
@@ -797,20 +832,59 @@ pub fn page(
     }
     Ok(match department {
         Some(d) => page!(
-            filtered!(leads::table
-                .inner_join(lead_departments::table)
-                .filter(lead_departments::department.eq(d.to_owned()))
-                .select(Lead::as_select())
-                .into_boxed()),
+            filtered!(
+                f,
+                leads::table
+                    .inner_join(lead_departments::table)
+                    .filter(lead_departments::department.eq(d.to_owned()))
+                    .select(Lead::as_select())
+                    .into_boxed()
+            ),
             lead_departments::next_due_at,
             lead_departments::raised_at,
             lead_departments::lead_id
         ),
         None => page!(
-            filtered!(leads::table.select(Lead::as_select()).into_boxed()),
+            filtered!(f, leads::table.select(Lead::as_select()).into_boxed()),
             leads::next_due_at,
             leads::raised_at,
             leads::id
         ),
+    })
+}
+
+/// How many leads match, open or closed as the page says (and overdue at its time).
+pub fn count(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<i64> {
+    macro_rules! counted {
+        ($query:expr, $due:expr) => {{
+            let mut query = $query;
+            query = if p.closed {
+                query.filter($due.is_null())
+            } else {
+                query.filter($due.is_not_null())
+            };
+            if let (false, Some(now)) = (p.closed, p.overdue_at) {
+                query = query.filter($due.lt(now));
+            }
+            query.count().get_result(conn)?
+        }};
+    }
+    Ok(match department {
+        Some(d) => counted!(
+            filtered!(
+                f,
+                leads::table
+                    .inner_join(lead_departments::table)
+                    .filter(lead_departments::department.eq(d.to_owned()))
+                    .into_boxed()
+            ),
+            lead_departments::next_due_at
+        ),
+        None => counted!(filtered!(f, leads::table.into_boxed()), leads::next_due_at),
     })
 }

@@ -153,3 +153,14 @@ pub fn insert_evaluation(conn: &mut DbConnection, e: &Evaluation) -> AppResult<(
         .execute(conn)?;
     Ok(())
 }
+
+/// `(lead, department)` of the evaluations given on these leads.
+pub fn evaluated_on(
+    conn: &mut DbConnection,
+    lead_ids: &[String],
+) -> AppResult<Vec<(String, String)>> {
+    Ok(lead_evaluations::table
+        .filter(lead_evaluations::lead_id.eq_any(lead_ids))
+        .select((lead_evaluations::lead_id, lead_evaluations::department))
+        .load(conn)?)
+}

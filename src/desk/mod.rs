@@ -1,0 +1,56 @@
+//! The desk (工作台): each person's home page, what waits on them today. It composes the
+//! other capabilities (the leads' queues, the outbox, locked accounts, the audit chain)
+//! and nothing depends on it.
+
+pub mod pages;
+
+use chrono::NaiveDateTime;
+
+use crate::leads::board::Board;
+use crate::platform::authz::{self, Action, Principal};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+
+/// What an administrator watches: mail that could not be delivered, accounts locked out,
+/// the audit chain.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// Dead-lettered emails.
+    pub dead_letters: i64,
+    /// Emails still waiting to go out.
+    pub pending_mail: i64,
+    /// `(display name, username, locked until)` of locked accounts.
+    pub locked: Vec<(String, String, NaiveDateTime)>,
+    /// The audit chain's length.
+    pub audit_entries: i64,
+}
+
+pub struct Desk {
+    pub board: Board,
+    pub watch: Option<Watch>,
+}
+
+/// The reader's desk.
+pub fn desk(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppResult<Desk> {
+    let board = if authz::allowed(who, Action::ViewLeads) {
+        crate::leads::board::board(conn, who, now)?
+    } else {
+        Board::default()
+    };
+    let watch = if authz::allowed(who, Action::ManageOutbox) {
+        let counts = crate::notify::outbox::counts(conn)?;
+        let of = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+        Some(Watch {
+            dead_letters: of("dead"),
+            pending_mail: of("pending"),
+            locked: crate::accounts::locked(conn, now, 20)?
+                .into_iter()
+                .filter_map(|u| u.locked_until.map(|t| (u.display_name, u.username, t)))
+                .collect(),
+            audit_entries: crate::platform::audit::head(conn)?.0,
+        })
+    } else {
+        None
+    };
+    Ok(Desk { board, watch })
+}

@@ -1,0 +1,124 @@
+//! The home page as each person's desk: what waits on them, soonest deadline first, with
+//! the time left; it follows the lead as it moves on.
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::leads::raise;
+use crate::on_both;
+
+/// The part of the page between a queue's opening tag and the next section.
+fn queue<'a>(page: &'a str, key: &str) -> &'a str {
+    let start = page
+        .find(&format!("id=\"queue-{key}\""))
+        .unwrap_or_else(|| panic!("no queue {key} on the page"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+fn count(section: &str) -> i64 {
+    let marker = "data-count=\"";
+    let i = section.find(marker).unwrap() + marker.len();
+    section[i..].split('"').next().unwrap().parse().unwrap()
+}
+
+on_both! {
+    /// An urgent lead is on EE's desk under 待报到 with the minutes left; past its 30 minutes
+    /// it shows as overdue; once reported in it moves to 待核查.
+    async fn an_officer_sees_the_urgent_lead_with_its_countdown(app) {
+        app.create_user("town.desk", "township", None, Some("BEHT")).await;
+        app.create_user("ee.desk", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.desk", PASSWORD).await;
+        let ee = app.token_for("ee.desk", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "夜间扬尘直排", "category": "dust", "urgency": "urgent", "description": "运输道路扬尘严重。"})).await;
+        let number = lead["number"].as_str().unwrap().to_owned();
+        let (client, _) = browser_session(&app, "ee.desk", PASSWORD).await;
+        let home = || async { client.get(app.url("/")).send().await.unwrap().text().await.unwrap() };
+        app.clock.advance(Duration::minutes(4));
+        let page = home().await;
+        let waiting = queue(&page, "report_in");
+        assert_eq!(count(waiting), 1, "{waiting}");
+        assert!(waiting.contains(&number) && waiting.contains("夜间扬尘直排"));
+        assert!(waiting.contains("剩余 26 分钟"), "{waiting}");
+        assert!(waiting.contains("time-left soon") && waiting.contains("data-due="));
+        assert!(waiting.contains("紧急") && waiting.contains("生态环境"), "{waiting}");
+        assert_eq!(count(queue(&page, "verify")), 0);
+        app.clock.advance(Duration::minutes(40));
+        let page = home().await;
+        assert!(queue(&page, "report_in").contains("已逾期 14 分钟"), "{}", queue(&page, "report_in"));
+        let id = lead["id"].as_str().unwrap();
+        assert_eq!(app.post(&format!("/api/v1/leads/{id}/acknowledge"), &ee, json!({})).await.status(), 200);
+        let page = home().await;
+        assert_eq!(count(queue(&page, "report_in")), 0);
+        assert_eq!(count(queue(&page, "verify")), 1);
+        assert!(queue(&page, "verify").contains(&number));
+        // Another department's desk does not hold it.
+        app.create_user("em.desk", "officer", Some("EM"), None).await;
+        let (em, _) = browser_session(&app, "em.desk", PASSWORD).await;
+        let page = em.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains(&number));
+        assert_eq!(count(queue(&page, "report_in")), 0);
+    }
+}
+
+on_both! {
+    /// A township starts with 我要吹哨; its whistles are cards; a closed lead waits under
+    /// 待评价 until the township has evaluated the department.
+    async fn a_township_desk_starts_with_the_whistle(app) {
+        app.create_user("town.home", "township", None, Some("BEHT")).await;
+        app.create_user("drc.home", "officer", Some("DRC"), None).await;
+        let town = app.token_for("town.home", PASSWORD).await;
+        let drc = app.token_for("drc.home", PASSWORD).await;
+        let (client, _) = browser_session(&app, "town.home", PASSWORD).await;
+        let home = || async { client.get(app.url("/")).send().await.unwrap().text().await.unwrap() };
+        let page = home().await;
+        assert!(page.contains(r#"id="raise-lead" href="/leads/new""#), "the big button");
+        assert_eq!(count(queue(&page, "raised")), 0);
+        let lead = raise(&app, &town, json!({"title": "选址紧邻水源地", "category": "industrial_policy", "description": "选址紧邻水源地。"})).await;
+        let id = lead["id"].as_str().unwrap();
+        let number = lead["number"].as_str().unwrap().to_owned();
+        let page = home().await;
+        assert!(queue(&page, "raised").contains(&number));
+        assert_eq!(count(queue(&page, "evaluate")), 0);
+        for (step, body) in [("acknowledge", json!({})), ("verify", json!({"substantiated": false, "note": "不属实"})), ("close", json!({"note": "已告知"}))] {
+            assert_eq!(app.post(&format!("/api/v1/leads/{id}/{step}"), &drc, body).await.status(), 200, "{step}");
+        }
+        let page = home().await;
+        assert!(queue(&page, "evaluate").contains(&number), "{}", queue(&page, "evaluate"));
+        assert_eq!(count(queue(&page, "raised")), 0, "no longer open");
+        assert_eq!(app.post(&format!("/api/v1/leads/{id}/evaluate"), &town, json!({"verdict": "satisfied"})).await.status(), 200);
+        assert_eq!(count(queue(&home().await, "evaluate")), 0);
+    }
+}
+
+on_both! {
+    /// The coordination office sees what waits for it to divide and the day's figures; the
+    /// administrator sees the mail that could not be delivered and locked accounts.
+    async fn the_office_and_the_admin_have_their_own_desks(app) {
+        app.create_user("town.co", "township", None, Some("BEHT")).await;
+        app.create_user("coord.home", "coordinator", Some("NR"), None).await;
+        let town = app.token_for("town.co", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "说不清归谁管", "category": "other", "description": "山坡上有人在挖。"})).await;
+        raise(&app, &town, json!({"title": "扬尘", "category": "dust", "description": "扬尘。"})).await;
+        let (client, _) = browser_session(&app, "coord.home", PASSWORD).await;
+        let page = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        let dispatch = queue(&page, "dispatch");
+        assert_eq!(count(dispatch), 1, "{dispatch}");
+        assert!(dispatch.contains(lead["number"].as_str().unwrap()));
+        assert!(page.contains("今日吹哨"));
+        let figures = &page[page.find("id=\"figures\"").unwrap()..];
+        assert!(figures.contains("<strong>2</strong><span>今日吹哨</span>"), "{figures}");
+        assert!(!page.contains("id=\"watch\""), "the office does not run the system");
+
+        // Five wrong passwords lock an account; the admin's desk lists it.
+        for _ in 0..5 {
+            app.client.post(app.url("/api/v1/auth/login")).json(&json!({"username": "town.co", "password": "wrong password 1"})).send().await.unwrap();
+        }
+        let (admin, _) = browser_session(&app, "admin", ADMIN_PASSWORD).await;
+        let page = admin.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"watch\"") && page.contains("id=\"dead-letters\">0<"), "{page}");
+        assert!(page.contains("id=\"locked-accounts\"") && page.contains("town.co"), "{page}");
+        assert!(!page.contains("id=\"raise-lead\""), "admins do not blow whistles");
+    }
+}
