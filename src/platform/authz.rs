@@ -60,9 +60,15 @@ pub enum Action {
     /// Read problem leads (each one as `leads::policy::may_view` allows): everyone but
     /// enterprises.
     ViewLeads,
+    /// The supervision ledgers in the menu (漏管检查, permits and their expiry, prohibited
+    /// zones): department staff, the coordination office, admins.
+    ViewSupervision,
+    /// Keep the reference data from the 基础数据 menu: admins and the coordination office
+    /// (everyone may still read a department or township where a page links to it).
+    ReferenceMenu,
 }
 
-pub const ALL_ACTIONS: [Action; 14] = [
+pub const ALL_ACTIONS: [Action; 16] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -77,6 +83,8 @@ pub const ALL_ACTIONS: [Action; 14] = [
     Action::ViewLeadStats,
     Action::ViewIntake,
     Action::ViewLeads,
+    Action::ViewSupervision,
+    Action::ReferenceMenu,
 ];
 
 impl Action {
@@ -96,6 +104,8 @@ impl Action {
             Action::ViewLeadStats => "查看线索办理统计",
             Action::ViewIntake => "查看邮件收件记录",
             Action::ViewLeads => "查看问题线索",
+            Action::ViewSupervision => "查看监管台账",
+            Action::ReferenceMenu => "维护基础数据",
         }
     }
 }
@@ -104,9 +114,10 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
     use Role::*;
     match action {
         Action::ViewReferenceData => true,
-        Action::ViewUsers | Action::ViewAudit | Action::ViewIntake => {
+        Action::ViewUsers | Action::ViewAudit | Action::ViewIntake | Action::ReferenceMenu => {
             matches!(who.role, Admin | Coordinator)
         }
+        Action::ViewSupervision => matches!(who.role, Admin | Coordinator | Officer | Head),
         Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
         Action::ViewMines => who.role != Enterprise,
         Action::EditMines => match who.role {

@@ -17,7 +17,8 @@ use crate::web::kit::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use reference::{Department, LeadCategory, PermitType, Township};
-    cfg.route("/departments", web::get().to(departments_list))
+    cfg.route("/reference", web::get().to(reference_menu))
+        .route("/departments", web::get().to(departments_list))
         .route("/departments/new", web::get().to(new_page::<Department>))
         .route(
             "/departments/new",
@@ -139,7 +140,7 @@ async fn departments_list(
         })
         .collect();
     let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "成员单位", "/departments").await,
+        ctx: page_ctx(&state, &s, &req, "成员单位", "/reference").await,
         heading: "协调机制成员单位".into(),
         intro: Some("谁审批、谁监管，谁主管、谁监管。".into()),
         new_link: authz::allowed(&s.principal, Action::EditReferenceData)
@@ -235,7 +236,7 @@ async fn townships_list(
         })
         .collect();
     let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "街镇", "/townships").await,
+        ctx: page_ctx(&state, &s, &req, "街镇", "/reference").await,
         heading: "街镇".into(),
         intro: Some("街镇负责属地管理，发现问题线索即“吹哨”，相关部门限时“报到”。".into()),
         new_link: authz::allowed(&s.principal, Action::EditReferenceData)
@@ -355,7 +356,7 @@ async fn categories_list(
         })
         .collect();
     let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "线索类别与分办", "/lead-categories").await,
+        ctx: page_ctx(&state, &s, &req, "线索类别与分办", "/reference").await,
         heading: "线索类别与分办规则".into(),
         intro: Some("问题线索按类别分办：主办部门牵头核查处置，协办部门配合。“涉矿”类别的线索若位置不在任何持证矿区内，按疑似无证采矿转区自然资源分局。".into()),
         new_link: None,
@@ -462,7 +463,7 @@ async fn permit_types_list(
         })
         .collect();
     let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "证照类型", "/permit-types").await,
+        ctx: page_ctx(&state, &s, &req, "证照类型", "/reference").await,
         heading: "证照类型（谁审批、谁监管）".into(),
         intro: Some("只有发证部门可以登记、变更、暂扣、吊销或注销本类证照；到期前按提醒天数显示为“即将到期”。".into()),
         new_link: None,
@@ -569,7 +570,7 @@ where
     E::Input: Send + 'static,
 {
     let deps = department_options(state).await.page(s)?;
-    let ctx = page_ctx(state, s, req, E::NEW, E::BASE).await;
+    let ctx = page_ctx(state, s, req, E::NEW, "/reference").await;
     Ok(ref_page(
         ctx,
         E::NEW.into(),
@@ -627,7 +628,7 @@ where
     let deps = department_options(state).await.page(s)?;
     let history = entity_history(state, E::ENTITY, code).await.page(s)?;
     let heading = row.heading();
-    let ctx = page_ctx(state, s, req, &heading, E::BASE).await;
+    let ctx = page_ctx(state, s, req, &heading, "/reference").await;
     Ok(ref_page(
         ctx,
         heading,
@@ -876,7 +877,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
     }
     let years: Vec<String> = state.calendar.years().map(|y| y.to_string()).collect();
     let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "节假日与工作日", "/calendar").await,
+        ctx: page_ctx(&state, &s, &req, "节假日与工作日", "/reference").await,
         heading: "节假日与工作日".into(),
         intro: Some(format!(
             "办理时限中的“工作日”按国务院办公厅公布的节假日安排计算（含调休上班日）。已载入年份：{}。",
@@ -910,4 +911,28 @@ fn weekday_cn(d: chrono::NaiveDate) -> &'static str {
         "星期六",
         "星期日",
     ][d.weekday().num_days_from_monday() as usize]
+}
+
+#[derive(askama::Template)]
+#[template(path = "tiles.html")]
+struct TilesPage {
+    ctx: PageCtx,
+    heading: &'static str,
+    intro: &'static str,
+    tiles: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+/// 基础数据: the kinds of reference data, one tile each.
+async fn reference_menu(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    Ok(render(&TilesPage {
+        ctx: page_ctx(&state, &s, &req, "基础数据", "/reference").await,
+        heading: "基础数据",
+        intro: "协调机制的成员单位、街镇、线索类别与分办规则、证照类型和工作日安排。",
+        tiles: REFERENCE_PAGES.to_vec(),
+    }))
 }

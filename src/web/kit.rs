@@ -264,24 +264,35 @@ pub(crate) fn render(t: &impl Template) -> HttpResponse {
 
 /// The menu: each page with the action it needs; a user sees what the gate lets them do.
 const NAV: &[(&str, &str, Action)] = &[
+    ("/leads/new", "我要吹哨", Action::RaiseLeads),
     ("/leads", "问题线索", Action::ViewLeads),
     ("/mines", "矿山台账", Action::ViewMines),
-    ("/mines/gaps", "漏管检查", Action::ViewMines),
-    ("/permits", "证照与到期提醒", Action::ViewMines),
-    ("/prohibited-zones", "禁止开采区", Action::ViewMines),
+    ("/mines/gaps", "漏管检查", Action::ViewSupervision),
+    ("/permits", "证照与到期提醒", Action::ViewSupervision),
+    ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),
+    ("/leads/stats", "办理统计", Action::ViewSupervision),
     ("/users", "用户管理", Action::ViewUsers),
-    ("/departments", "成员单位", Action::ViewReferenceData),
-    ("/townships", "街镇", Action::ViewReferenceData),
-    (
-        "/lead-categories",
-        "线索类别与分办",
-        Action::ViewReferenceData,
-    ),
-    ("/permit-types", "证照类型", Action::ViewReferenceData),
-    ("/calendar", "节假日与工作日", Action::ViewReferenceData),
+    ("/reference", "基础数据", Action::ReferenceMenu),
     ("/audit", "操作记录", Action::ViewAudit),
     ("/intake", "邮件收件记录", Action::ViewIntake),
     ("/outbox", "发件箱", Action::ManageOutbox),
+];
+
+/// The kinds of reference data behind the 基础数据 menu: (href, name, what it is).
+pub const REFERENCE_PAGES: &[(&str, &str, &str)] = &[
+    ("/departments", "成员单位", "协调机制成员单位及其职责"),
+    ("/townships", "街镇", "属地管理的街镇（吹哨单位）"),
+    (
+        "/lead-categories",
+        "线索类别与分办",
+        "问题线索按类别分办到主办、协办部门",
+    ),
+    ("/permit-types", "证照类型", "谁审批、谁监管"),
+    (
+        "/calendar",
+        "节假日与工作日",
+        "办理时限按工作日计算，含调休",
+    ),
 ];
 
 pub(crate) fn nav_for(who: &Principal) -> Vec<(&'static str, &'static str)> {

@@ -190,3 +190,50 @@ on_both! {
         }
     }
 }
+
+/// The labels of the side menu of a page.
+fn menu(page: &str) -> Vec<String> {
+    let start = page.find("<nav class=\"side\">").expect("a menu");
+    let nav = &page[start..start + page[start..].find("</nav>").unwrap()];
+    nav.split("<a href=\"")
+        .skip(1)
+        .map(|a| {
+            a.split('>')
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+on_both! {
+    /// Each role's menu holds what that role uses: a township four entries; the reference
+    /// data sits behind one 基础数据 entry for the coordination office and admins, and a
+    /// township still reads a township's page where a page links to it.
+    async fn each_role_has_a_short_menu(app) {
+        app.create_user("town.menu", "township", None, Some("BEHT")).await;
+        app.create_user("ee.menu", "officer", Some("EE"), None).await;
+        app.create_user("coord.menu", "coordinator", Some("NR"), None).await;
+        let page = |u: &'static str| { let app = &app; async move {
+            let (c, _) = browser_session(app, u, PASSWORD).await;
+            (c.get(app.url("/")).send().await.unwrap().text().await.unwrap(), c)
+        }};
+        let (home, town) = page("town.menu").await;
+        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账"]);
+        assert_eq!(town.get(app.url("/townships/BEHT")).send().await.unwrap().status(), 200);
+        let (home, _) = page("ee.menu").await;
+        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "漏管检查", "证照与到期提醒", "禁止开采区", "办理统计"]);
+        let (home, coord) = page("coord.menu").await;
+        let m = menu(&home);
+        assert!(m.contains(&"基础数据".to_owned()) && !m.contains(&"成员单位".to_owned()), "{m:?}");
+        let reference = coord.get(app.url("/reference")).send().await.unwrap().text().await.unwrap();
+        for href in ["/departments", "/townships", "/lead-categories", "/permit-types", "/calendar"] {
+            assert!(reference.contains(&format!("class=\"tile\" href=\"{href}\"")), "{href}");
+        }
+        let departments = coord.get(app.url("/departments")).send().await.unwrap().text().await.unwrap();
+        assert!(departments.contains("href=\"/reference\" class=\"active\""), "the menu marks where one is");
+    }
+}
