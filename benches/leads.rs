@@ -281,6 +281,8 @@ async fn main() {
                     closed_at: (!open).then(|| raised + Duration::hours((k % 600) as i64 + 1)),
                     updated_at: now,
                     version: 1,
+                    assignee_id: None,
+                    assigned_at: None,
                 });
                 ds.push((
                     lead_departments::lead_id.eq(id.clone()),

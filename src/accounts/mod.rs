@@ -352,6 +352,11 @@ pub fn create(
     Ok(user)
 }
 
+/// `(id, display name)` of the active officers and heads of a department, by name.
+pub fn staff_named(conn: &mut DbConnection, department: &str) -> AppResult<Vec<(String, String)>> {
+    store::staff_named(conn, department)
+}
+
 /// Accounts locked now after repeated wrong passwords (at most `limit`).
 pub fn locked(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<User>> {
     store::locked(conn, now, limit)

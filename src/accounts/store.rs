@@ -279,3 +279,15 @@ pub fn locked(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppRes
         .limit(limit)
         .load(conn)?)
 }
+
+/// `(id, display name)` of the officers and heads of a department, by name.
+pub fn staff_named(conn: &mut DbConnection, department: &str) -> AppResult<Vec<(String, String)>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(users::role.eq_any([Role::Officer.code(), Role::Head.code()]))
+        .filter(users::department.eq(department))
+        .order(users::display_name.asc())
+        .select((users::id, users::display_name))
+        .limit(500)
+        .load(conn)?)
+}

@@ -40,7 +40,7 @@ use crate::web::{audit, ops};
         leads::start_verification, leads::verify_lead, leads::enforce_lead, leads::close_lead,
         leads::comment_lead, leads::lead_stats, leads::export_leads,
         leads::lead_duplicates, leads::merge_lead, leads::upload_attachment, leads::get_attachment, leads::transfer_lead, leads::answer_transfer,
-        leads::decide_transfer, leads::dispatch_lead, leads::escalate_lead, leads::evaluate_lead, leads::reopen_lead,
+        leads::decide_transfer, leads::dispatch_lead, leads::assign_lead, leads::escalate_lead, leads::evaluate_lead, leads::reopen_lead,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
     modifiers(&BearerAuth, &ProblemAnswers),

@@ -560,6 +560,111 @@ pub fn dispatch(
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// The officer (user id or username) the lead is given to; empty to take it back.
+    pub assignee: Option<String>,
+    pub note: Option<String>,
+}
+
+/// 指派: the head of the primary department gives the lead to one of its officers, who
+/// finds it under 我的待办; an empty assignee takes it back to the department.
+pub fn assign(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    input: AssignInput,
+    now: NaiveDateTime,
+) -> AppResult<Lead> {
+    let lead = find_visible(conn, who, id)?;
+    if !policy::may_assign(who, &lead) {
+        return Err(if lead.state().is_open() {
+            AppError::Forbidden("由主办部门负责人指派本部门的工作人员办理。".into())
+        } else {
+            AppError::InvalidTransition("线索已办结，不能再指派。".into())
+        });
+    }
+    let mut errors = Vec::new();
+    let note = input.note.unwrap_or_default().trim().to_owned();
+    if note.chars().count() > 1000 {
+        errors.push(FieldError::new("note", "说明不超过 1000 个字符"));
+    }
+    let wanted = input.assignee.unwrap_or_default().trim().to_owned();
+    let assignee = if wanted.is_empty() {
+        None
+    } else {
+        let found = match crate::accounts::find_by_username(conn, &wanted)? {
+            Some(u) => Some(u),
+            None if uuid::Uuid::parse_str(&wanted).is_ok() => {
+                match crate::accounts::find(conn, &wanted) {
+                    Ok(u) => Some(u),
+                    Err(AppError::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            None => None,
+        };
+        match found.filter(|u| {
+            policy::may_be_assigned(u.role, u.active != 0, u.department.as_deref(), &lead)
+        }) {
+            Some(u) => Some(u),
+            None => {
+                errors.push(FieldError::new(
+                    "assignee",
+                    "只能指派给主办部门在岗的工作人员",
+                ));
+                None
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if lead.assignee_id.as_deref() == assignee.as_ref().map(|u| u.id.as_str()) {
+        return crate::leads::find(conn, id);
+    }
+    bump(conn, &lead, now)?;
+    rows::assign(conn, id, assignee.as_ref().map(|u| u.id.as_str()), now)?;
+    let (title, body, people) = match &assignee {
+        Some(u) => (
+            format!("{} 指派给您办理：{}", lead.number, lead.title),
+            format!(
+                "{}将线索“{}”指派给您办理，请按时办结。{note}",
+                who.display_name, lead.title
+            ),
+            vec![u.id.clone()],
+        ),
+        None => (
+            format!("{} 已收回指派：{}", lead.number, lead.title),
+            format!(
+                "{}收回了线索“{}”的指派，由部门统一办理。{note}",
+                who.display_name, lead.title
+            ),
+            lead.assignee_id.iter().cloned().collect(),
+        ),
+    };
+    finish(
+        conn,
+        who,
+        now,
+        &lead,
+        Done {
+            event: "assigned",
+            note: &note,
+            details: serde_json::json!({"assignee": assignee.as_ref().map(|u| &u.display_name)}),
+            action: "assign",
+            audited: serde_json::json!({"assignee": assignee.as_ref().map(|u| &u.id), "note": note}),
+            departments: Vec::new(),
+            coordinators: false,
+            people,
+            title,
+            body,
+        },
+    )?;
+    crate::leads::find(conn, id)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonInput {
     pub reason: Option<String>,
 }

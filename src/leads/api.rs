@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::leads::actions::{
-    self, AnswerInput, DecideInput, DispatchInput, DuplicateQuery, EvaluateInput, MergeInput,
-    ReasonInput, TransferInput,
+    self, AnswerInput, AssignInput, DecideInput, DispatchInput, DuplicateQuery, EvaluateInput,
+    MergeInput, ReasonInput, TransferInput,
 };
 use crate::leads::rules::Move;
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, StepInput};
@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(answer_transfer),
         )
         .route("/leads/{id}/dispatch", web::post().to(dispatch_lead))
+        .route("/leads/{id}/assign", web::post().to(assign_lead))
         .route(
             "/leads/{id}/transfer/decide",
             web::post().to(decide_transfer),
@@ -246,6 +247,13 @@ side_handler!(
     DispatchInput,
     "分办: the coordination office gives a lead of the category 其他 its `department` (and any `assisting_departments`).",
     |st, c, w, i, n, body| actions::dispatch(c, w, i, body, n)
+);
+side_handler!(
+    assign_lead,
+    "/api/v1/leads/{id}/assign",
+    AssignInput,
+    "指派: the head of the primary department gives the lead to one of its officers (`assignee`: id or username; empty takes it back).",
+    |st, c, w, i, n, body| actions::assign(c, w, i, body, n)
 );
 side_handler!(
     escalate_lead,

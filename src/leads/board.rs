@@ -118,6 +118,14 @@ pub fn board(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> Ap
         ListScope::None => return Ok(Board::default()),
         ListScope::Department => vec![
             Ask {
+                key: "mine",
+                title: "我的待办",
+                todo: "负责人指派给您办理的线索",
+                query: q(|q| q.assigned = Some("me".into())),
+                tweak: none,
+                href: "/leads?assigned=me".into(),
+            },
+            Ask {
                 key: "report_in",
                 title: "待报到",
                 todo: "请尽快报到（确认接办）",

@@ -222,6 +222,8 @@ pub fn raise(
         closed_at: None,
         updated_at: ctx.now,
         version: 1,
+        assignee_id: None,
+        assigned_at: None,
     };
     insert_new(conn, &lead, &routing, deadlines)?;
     record_raised(conn, who, &lead, &routing, ctx)?;
@@ -909,6 +911,11 @@ pub struct LeadView {
     pub evaluations: Vec<crate::leads::actions::Evaluation>,
     /// Photos and documents (without their bytes; `GET …/attachments/{id}` serves them).
     pub attachments: Vec<crate::leads::files::Attachment>,
+    /// The name of the officer the lead is given to (指派), if any.
+    pub assignee_name: Option<String>,
+    /// `(id, name)` of the officers the reader may give the lead to; empty unless the
+    /// reader is the head of its primary department.
+    pub assignable: Vec<(String, String)>,
 }
 
 pub fn view(
@@ -951,6 +958,15 @@ pub fn view(
         transfers: crate::leads::actions::transfers(conn, id)?,
         evaluations: crate::leads::actions::evaluations(conn, id)?,
         attachments: crate::leads::files::list(conn, id)?,
+        assignee_name: match lead.assignee_id.as_deref() {
+            Some(a) => Some(crate::accounts::find(conn, a)?.display_name),
+            None => None,
+        },
+        assignable: if policy::may_assign(who, &lead) {
+            crate::accounts::staff_named(conn, &lead.primary_department)?
+        } else {
+            Vec::new()
+        },
         lead,
     })
 }
@@ -974,6 +990,8 @@ pub struct LeadQuery {
     pub transfer: Option<String>,
     /// requested: leads put to a consultation (提请会商).
     pub consultation: Option<String>,
+    /// me: leads given to me (我的待办).
+    pub assigned: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -1114,6 +1132,7 @@ pub(super) fn scoped(
         transfer: nonempty(&q.transfer),
         state: one_state,
         consultation_requested: nonempty(&q.consultation).is_some(),
+        assignee: nonempty(&q.assigned).map(|_| who.id.clone()),
         ..LeadFilter::default()
     };
     let page = LeadPage {

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/transfer/{what}", web::post().to(side))
         .route("/leads/{id}/escalate", web::post().to(side))
         .route("/leads/{id}/dispatch", web::post().to(side))
+        .route("/leads/{id}/assign", web::post().to(side))
         .route("/leads/{id}/evaluate", web::post().to(side))
         .route("/leads/{id}/reopen", web::post().to(side))
         .route("/leads/{id}/merge", web::post().to(side))
@@ -795,6 +796,12 @@ fn lead_fields(v: &LeadView, names: &Names) -> Vec<Field> {
         Field::new("urgency", "紧急程度", "text", &v.urgency_label),
         Field::new("primary", "主办部门", "text", &v.primary_department_name),
         Field::new(
+            "assignee",
+            "承办人",
+            "text",
+            v.assignee_name.clone().unwrap_or_else(|| "未指派".into()),
+        ),
+        Field::new(
             "assisting",
             "协办部门",
             "text",
@@ -927,6 +934,7 @@ fn event_label(k: &str) -> String {
         "transfer_disputed" => "对转办提出异议".into(),
         "transfer_decided" => "协调办裁定".into(),
         "dispatched" => "协调办分办".into(),
+        "assigned" => "指派".into(),
         "escalate" => "提请会商".into(),
         "evaluate" => "街镇评价".into(),
         "reopen" => "重新打开".into(),
@@ -1277,6 +1285,27 @@ fn side_panels(
             });
         }
     }
+    if !v.assignable.is_empty() {
+        let mut officers = vec![(String::new(), "不指定（由部门统一办理）".to_owned())];
+        officers.extend(v.assignable.iter().cloned());
+        out.push(ActionButton {
+            href: format!("/leads/{id}/assign"),
+            label: "指派",
+            confirm: String::new(),
+            style: "secondary",
+            fields: vec![
+                Field::new(
+                    "assignee",
+                    "指派给",
+                    "select",
+                    l.assignee_id.clone().unwrap_or_default(),
+                )
+                .options(officers)
+                .in_form("assign"),
+                Field::new("note", "说明", "textarea", "").in_form("assign"),
+            ],
+        });
+    }
     if policy::may_dispatch(who, l) {
         out.push(ActionButton {
             href: format!("/leads/{id}/dispatch"),
@@ -1396,6 +1425,8 @@ struct SideForm {
     into: String,
     #[serde(default)]
     assisting: String,
+    #[serde(default)]
+    assignee: String,
 }
 
 async fn side(
@@ -1443,6 +1474,17 @@ async fn side(
                     i,
                     DecideInput {
                         department: opt(&f.department),
+                        note: opt(&f.note),
+                    },
+                    n,
+                )
+                .map(|_| ()),
+                "assign" => a::assign(
+                    c,
+                    w,
+                    i,
+                    crate::leads::actions::AssignInput {
+                        assignee: opt(&f.assignee),
                         note: opt(&f.note),
                     },
                     n,

@@ -84,6 +84,20 @@ pub fn may_dispatch(who: &Principal, lead: &Lead) -> bool {
     is_coordination_office(who) && awaits_dispatch(lead)
 }
 
+/// 指派: the head of the primary department gives an open lead to one of its officers.
+pub fn may_assign(who: &Principal, lead: &Lead) -> bool {
+    who.role == Role::Head
+        && who.department.as_deref() == Some(lead.primary_department.as_str())
+        && lead.state().is_open()
+}
+
+/// Whom a lead may be given to: an active officer or head of its primary department.
+pub fn may_be_assigned(role: Role, active: bool, department: Option<&str>, lead: &Lead) -> bool {
+    active
+        && matches!(role, Role::Officer | Role::Head)
+        && department == Some(lead.primary_department.as_str())
+}
+
 /// The primary department or the coordination office puts a lead to a consultation.
 pub fn may_escalate(who: &Principal, lead: &Lead) -> bool {
     may_handle(who, &lead.primary_department) || who.role == Role::Coordinator

@@ -122,3 +122,48 @@ on_both! {
         assert!(!page.contains("id=\"raise-lead\""), "admins do not blow whistles");
     }
 }
+
+on_both! {
+    /// A head gives a lead to one of the department's officers, who finds it under 我的待办
+    /// and is told; only the head may, and only to the department's own staff.
+    async fn a_head_assigns_a_lead_to_an_officer(app) {
+        app.create_user("town.as", "township", None, Some("BEHT")).await;
+        app.create_user("ee.head", "head", Some("EE"), None).await;
+        app.create_user("ee.wang", "officer", Some("EE"), None).await;
+        app.create_user("em.li", "officer", Some("EM"), None).await;
+        let town = app.token_for("town.as", PASSWORD).await;
+        let head = app.token_for("ee.head", PASSWORD).await;
+        let wang = app.token_for("ee.wang", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "洗砂废水外排", "category": "dust", "description": "扬尘。"})).await;
+        let id = lead["id"].as_str().unwrap();
+        let url = format!("/api/v1/leads/{id}/assign");
+        assert_eq!(app.post(&url, &wang, json!({"assignee": "ee.wang"})).await.status(), 403, "an officer does not assign");
+        let (status, body) = problem(app.post(&url, &head, json!({"assignee": "em.li"})).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(fields(&body), ["assignee"]);
+        let (status, body) = problem(app.post(&url, &head, json!({"assignee": "nobody.here"})).await).await;
+        assert_eq!(status, 422, "{body}");
+        let before = app.count("notifications").await;
+        let (status, v) = problem(app.post(&url, &head, json!({"assignee": "ee.wang", "note": "请今天到现场"})).await).await;
+        assert_eq!(status, 200, "{v}");
+        assert!(v["assignee_id"].is_string());
+        assert!(v["assignee_name"].as_str().unwrap().contains("ee.wang"), "{v}");
+        assert!(v["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "assigned"));
+        assert_eq!(app.count("notifications").await, before + 1, "the officer is told");
+        let mine: serde_json::Value = app.get("/api/v1/leads?assigned=me", &wang).await.json().await.unwrap();
+        assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+        let theirs: serde_json::Value = app.get("/api/v1/leads?assigned=me", &head).await.json().await.unwrap();
+        assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
+        let (client, _) = browser_session(&app, "ee.wang", PASSWORD).await;
+        let page = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(queue(&page, "mine").contains("洗砂废水外排"));
+        // The head's page offers the assignment with the department's staff only.
+        let (client, _) = browser_session(&app, "ee.head", PASSWORD).await;
+        let page = client.get(app.url(&format!("/leads/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("action=\"/leads/{id}/assign\"")), "{page}");
+        assert!(!page.contains("em.li"));
+        // Taken back: nobody's in particular.
+        let v: serde_json::Value = app.post(&url, &head, json!({"assignee": ""})).await.json().await.unwrap();
+        assert!(v["assignee_id"].is_null());
+    }
+}

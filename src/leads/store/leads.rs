@@ -83,6 +83,10 @@ pub struct Lead {
     #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The officer of the primary department a head gave the lead to (指派), if any.
+    pub assignee_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub assigned_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
@@ -484,6 +488,22 @@ pub fn set_consultation_requested(
     Ok(())
 }
 
+/// Gives the lead to an officer (or, with `None`, to nobody in particular).
+pub fn assign(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    assignee: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set((
+            leads::assignee_id.eq(assignee),
+            leads::assigned_at.eq(assignee.map(|_| now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn mark_overdue(conn: &mut DbConnection, lead_id: &str) -> AppResult<()> {
     diesel::update(leads::table.find(lead_id))
         .set(leads::overdue.eq(1))
@@ -701,6 +721,8 @@ pub struct LeadFilter {
     pub raised_since: Option<NaiveDateTime>,
     /// Only leads this department is asked to take over (an open transfer to it).
     pub receiving: Option<String>,
+    /// Only leads given to this officer.
+    pub assignee: Option<String>,
 }
 
 /// The order of a page and where the previous one ended.
@@ -786,6 +808,9 @@ macro_rules! filtered {
         }
         if let Some(t) = f.raised_since {
             query = query.filter(leads::raised_at.ge(t));
+        }
+        if let Some(a) = f.assignee.clone() {
+            query = query.filter(leads::assignee_id.eq(a));
         }
         query
     }};

@@ -356,6 +356,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         version -> Integer,
+        assignee_id -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
     }
 }
 
