@@ -554,6 +554,7 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的用户。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };

@@ -154,6 +154,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         rows: table_rows,
         next_href,
         empty_text: "还没有收到邮件。",
+        total: None,
         export_href: Some(format!("/intake/export.xlsx?{export}")),
         more_links: Vec::new(),
     };

@@ -98,9 +98,15 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         .page(&s)?;
     let now = state.clock.now_naive();
     let (st, who, query) = (state.clone(), s.principal.clone(), q.clone());
-    let (rows, next) = blocking(move || st.db.read(|conn| leads::list(conn, &who, &query, now)))
-        .await
-        .page(&s)?;
+    let (rows, next, total, categories) = blocking(move || {
+        st.db.read(|conn| {
+            let (rows, next) = leads::list(conn, &who, &query, now)?;
+            let total = leads::count(conn, &who, &query, now)?;
+            Ok((rows, next, total, crate::reference::lead_categories(conn)?))
+        })
+    })
+    .await
+    .page(&s)?;
     let names = names(&state).await.page(&s)?;
     let table_rows = rows
         .iter()
@@ -179,16 +185,9 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             .filter(|s| s.is_open())
             .map(|s| (s.code().to_owned(), s.label().to_owned())),
     );
+    // In the order of the raise form (the reference data's order), not by code.
     let mut category_options = vec![(String::new(), "全部".to_owned())];
-    let mut cats: Vec<(&String, &String)> = names
-        .iter()
-        .filter(|(k, _)| k.starts_with("cat:"))
-        .collect();
-    cats.sort();
-    category_options.extend(
-        cats.into_iter()
-            .map(|(k, v)| (k.trim_start_matches("cat:").to_owned(), v.clone())),
-    );
+    category_options.extend(categories.into_iter().map(|c| (c.code, c.name)));
     let mut filters = vec![
         Field::new(
             "state",
@@ -297,6 +296,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的线索。",
+        total: Some(total),
         export_href: Some(format!(
             "/api/v1/leads/export.xlsx?{}",
             serde_urlencoded::to_string(LeadQuery {
@@ -389,6 +389,7 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows,
         next_href: None,
         empty_text: "没有数据。",
+        total: None,
         export_href: None,
         more_links: vec![("/leads".into(), "返回线索列表".into())],
     };

@@ -152,6 +152,7 @@ async fn departments_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有成员单位。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
@@ -248,6 +249,7 @@ async fn townships_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有街镇。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
@@ -367,6 +369,7 @@ async fn categories_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有线索类别。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
@@ -474,6 +477,7 @@ async fn permit_types_list(
         rows: table_rows,
         next_href: None,
         empty_text: "还没有证照类型。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
@@ -894,6 +898,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         rows,
         next_href: None,
         empty_text: "尚未载入节假日安排。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };

@@ -181,6 +181,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href,
         empty_text: "没有符合条件的记录。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };

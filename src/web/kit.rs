@@ -247,6 +247,8 @@ pub(crate) struct TablePage {
     pub(crate) rows: Vec<Vec<Cell>>,
     pub(crate) next_href: Option<String>,
     pub(crate) empty_text: &'static str,
+    /// How many rows the list holds in all (its pages together), when known.
+    pub(crate) total: Option<i64>,
     /// The same list as an Excel ledger, with the current filters.
     pub(crate) export_href: Option<String>,
     /// Further actions beside the main one: (href, label).

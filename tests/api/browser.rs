@@ -246,4 +246,53 @@ on_both! {
     }
 }
 
+on_both! {
+    /// On a phone (390 × 844) the township's desk, the lead list, the notices and the public
+    /// mine list fit the screen (no page wider than the window), lists are cards; on a
+    /// desktop the login page uses the width instead of a 150 px column.
+    async fn pages_fit_a_phone_and_the_login_uses_the_desktop(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("town.fit", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.fit", PASSWORD).await;
+        for i in 0..3 {
+            crate::leads::raise(&app, &town, serde_json::json!({"title": format!("第{i}条很长很长的线索标题，用来检查在手机上是否会把页面撑宽"), "category": "dust", "description": "扬尘。"})).await;
+        }
+        let (phone_dir, desk_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let phone = browser_sized(&driver, phone_dir.path(), "390,844").await;
+        let widths = async {
+            phone.goto(&app.url("/login")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("town.fit").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("raise-lead")).await?;
+            let mut out = Vec::new();
+            for path in ["/", "/leads?raised=mine", "/notifications", "/public/mines"] {
+                phone.goto(&app.url(path)).await?;
+                phone.wait().for_element(Locator::Css("main")).await?;
+                let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+                out.push((path, w));
+            }
+            phone.goto(&app.url("/leads?raised=mine")).await?;
+            let display = phone.execute("return getComputedStyle(document.querySelector('table.list tr')).display;", vec![]).await?;
+            Ok::<_, fantoccini::error::CmdError>((out, display))
+        }.await;
+        let _ = phone.close().await;
+        let (widths, display) = widths.expect("pages on the phone");
+        for (path, w) in widths {
+            let (scroll, inner) = (w[0].as_f64().unwrap(), w[1].as_f64().unwrap());
+            assert!(scroll <= inner, "{path} is {scroll} px wide on a {inner} px screen");
+        }
+        assert_eq!(display, "block", "a list row is a card on the phone");
+
+        let desk = browser(&driver, desk_dir.path()).await;
+        let width = async {
+            desk.goto(&app.url("/login")).await?;
+            desk.wait().for_element(Locator::Css("main")).await?.rectangle().await.map(|r| r.2)
+        }.await;
+        let _ = desk.close().await;
+        let width = width.expect("the login page on a desktop");
+        assert!(width > 800.0, "main spans the page without the menu: {width}");
+    }
+}
+
 use crate::helpers::*;

@@ -83,6 +83,7 @@ async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) ->
         rows: table_rows,
         next_href,
         empty_text: "没有通知。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };

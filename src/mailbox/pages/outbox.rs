@@ -123,6 +123,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         rows: table_rows,
         next_href,
         empty_text: "发件箱中没有邮件。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };

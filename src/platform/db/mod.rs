@@ -292,9 +292,9 @@ macro_rules! nullable_coded {
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
                 let code = <String as diesel::deserialize::FromSql<
-                                                                    diesel::sql_types::Text,
-                                                                    DB,
-                                                                >>::from_sql(bytes)?;
+                                                                            diesel::sql_types::Text,
+                                                                            DB,
+                                                                        >>::from_sql(bytes)?;
                 <$t>::parse(&code).ok_or_else(|| {
                     format!("{} 中出现程序不认识的代码 {code:?}", stringify!($t)).into()
                 })

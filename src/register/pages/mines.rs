@@ -291,6 +291,7 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         rows: table_rows,
         next_href: next_href("/mines", &q, next),
         empty_text: "没有符合条件的矿山。",
+        total: None,
         export_href: Some(format!(
             "/api/v1/mines/export.xlsx?{}",
             serde_urlencoded::to_string(MineQuery {
@@ -356,6 +357,7 @@ async fn gaps_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
         rows: table_rows,
         next_href: next_href("/mines/gaps", &q, next),
         empty_text: "没有漏管的矿山。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
@@ -1141,6 +1143,7 @@ async fn public_list(
         rows: table_rows,
         next_href: next_href("/public/mines", &shown, next),
         empty_text: "没有符合条件的矿山。",
+        total: None,
         export_href: None,
         more_links: Vec::new(),
     };
