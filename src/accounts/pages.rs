@@ -283,6 +283,8 @@ async fn account_page(
         links: vec![("/notifications".into(), "我的通知".into())],
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -676,6 +678,8 @@ async fn user_form_page(
         links: Vec::new(),
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {

@@ -268,6 +268,8 @@ async fn detail(
         links,
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     Ok(render(&page))
 }

@@ -585,6 +585,8 @@ async fn raise_form_page(
             .collect(),
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -752,7 +754,7 @@ async fn detail_page(
             l.number, v.primary_department_name
         ));
     } else if req.query_string().contains("ok=step") {
-        ctx.flash = Some("已办理。".into());
+        ctx.flash = Some(step_done(&v));
     }
     let page = FormPage {
         ctx,
@@ -769,12 +771,62 @@ async fn detail_page(
         links: vec![("/leads".into(), "返回线索列表".into())],
         tables: lead_tables(&v, &names, now),
         drawing: None,
+        steps: progress(l.state),
+        open_next: true,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
         *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(resp)
+}
+
+/// The lead's way from 已分派 to 已办结, with where it stands.
+fn progress(state: LeadState) -> Vec<(&'static str, &'static str)> {
+    let at = LeadState::ALL.iter().position(|s| *s == state).unwrap_or(0);
+    LeadState::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let class = match (i.cmp(&at), state) {
+                (_, LeadState::Closed) => "done",
+                (std::cmp::Ordering::Less, _) => "done",
+                (std::cmp::Ordering::Equal, _) => "current",
+                (std::cmp::Ordering::Greater, _) => "todo",
+            };
+            (s.label(), class)
+        })
+        .collect()
+}
+
+/// What the step just taken did and what comes next: "报到已办理。下一时限：核查，2026-12-03
+/// 17:30 前。"
+fn step_done(v: &LeadView) -> String {
+    let done = v
+        .timeline
+        .last()
+        .map(|e| event_label(&e.kind))
+        .unwrap_or_else(|| "办理".into());
+    let next = v
+        .deadlines
+        .iter()
+        .filter(|d| d.met_at.is_none())
+        .min_by_key(|d| d.due_at)
+        .map(|d| {
+            format!(
+                "下一时限：{}，{} 前。",
+                d.stage.label(),
+                local_time(d.due_at)
+            )
+        })
+        .unwrap_or_else(|| {
+            if v.lead.state == LeadState::Closed {
+                "线索已办结。".into()
+            } else {
+                String::new()
+            }
+        });
+    format!("{done}已办理，线索现为“{}”。{next}", v.state_label)
 }
 
 /// The facts of a lead, as read-only fields.
@@ -900,6 +952,13 @@ fn lead_actions(
 
 /// The time limits of the lead's stages and how each was met.
 fn deadline_rows(v: &LeadView, now: chrono::NaiveDateTime) -> Vec<Vec<Cell>> {
+    // The stage being worked on is the first one unmet; the later ones have not begun.
+    let current = v
+        .deadlines
+        .iter()
+        .filter(|d| d.met_at.is_none())
+        .map(|d| d.stage as u8)
+        .min();
     v.deadlines
         .iter()
         .map(|d| {
@@ -908,7 +967,8 @@ fn deadline_rows(v: &LeadView, now: chrono::NaiveDateTime) -> Vec<Vec<Cell>> {
                 Some(m) if m <= d.due_at => (format!("{} 完成（按时）", local_time(m)), ""),
                 Some(m) => (format!("{} 完成（超时）", local_time(m)), "overdue"),
                 None if d.due_at < now => ("已逾期".to_owned(), "overdue"),
-                None => ("进行中".to_owned(), ""),
+                None if Some(d.stage as u8) == current => ("进行中".to_owned(), ""),
+                None => ("未开始".to_owned(), "muted"),
             };
             vec![
                 cell(stage),

@@ -100,6 +100,8 @@ fn ref_page(
         links: Vec::new(),
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {

@@ -217,6 +217,10 @@ pub(crate) struct FormPage {
     pub(crate) tables: Vec<SubTable>,
     /// An SVG drawing built by the service (labels escaped there), e.g. a mine's boundary.
     pub(crate) drawing: Option<String>,
+    /// A progress line above the facts: (label, `done` | `current` | `todo`).
+    pub(crate) steps: Vec<(&'static str, &'static str)>,
+    /// Whether the first action opens by itself (when it is the reader's next step).
+    pub(crate) open_next: bool,
 }
 
 impl FormPage {

@@ -219,10 +219,15 @@ on_both! {
             desk.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
             desk.find(Locator::Id("login-submit")).await?.click().await?;
             desk.wait().for_element(Locator::LinkText("砂石场夜间扬尘")).await?.click().await?;
-            desk.wait().for_element(Locator::XPath("//summary[normalize-space(.)='报到']")).await?.click().await?;
+            // The next step (报到) is open by itself.
+            desk.wait().for_element(Locator::XPath("//details[@open]/summary[normalize-space(.)='报到']")).await?;
             desk.find(Locator::Id("acknowledge-note")).await?.send_keys("已派员赶赴现场").await?;
             desk.find(Locator::Css("form[action$='/acknowledge'] button")).await?.click().await?;
             wait_for_url(&desk, "ok=step").await?;
+            let flash = desk.find(Locator::Css(".flash")).await?.text().await?;
+            assert!(flash.starts_with("报到已办理") && flash.contains("下一时限：核查"), "{flash}");
+            let current = desk.find(Locator::Css("#steps li.current")).await?.text().await?;
+            assert_eq!(current, "已报到");
             // Back to the plain address, so that the next "ok=step" is the verification's.
             let plain = desk.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
             desk.goto(&plain).await?;

@@ -25,6 +25,8 @@ on_both! {
         let page = town.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("XS-2026-000001") && page.contains("已分派") && page.contains("区生态环境分局"), "{page}");
         assert!(!page.contains("报到</summary>"), "the township does not report in");
+        assert!(page.contains(r#"<li class="current">已分派</li>"#) && page.contains(r#"<li class="todo">已办结<small>未开始</small></li>"#), "the step indicator");
+        assert!(page.contains("进行中") && page.contains("未开始"), "only the first unmet time limit is under way");
         let lead_path = location.split('?').next().unwrap().to_owned();
 
         let (ee, ee_csrf) = browser_session(&app, "ee.page", PASSWORD).await;

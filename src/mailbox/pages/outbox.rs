@@ -214,6 +214,8 @@ async fn detail(
         links: vec![("/outbox".into(), "返回发件箱".into())],
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     Ok(render(&page))
 }

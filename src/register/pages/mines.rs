@@ -636,6 +636,8 @@ async fn new_form(
         links: Vec::new(),
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -868,6 +870,8 @@ async fn mine_form(
         ],
         tables: vec![permit_table, boundary_table],
         drawing,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
@@ -1199,6 +1203,8 @@ async fn public_mine(
         ],
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     Ok(render(&page))
 }
@@ -1492,6 +1498,8 @@ async fn zones_view(
         links: Vec::new(),
         tables: vec![crate::web::kit::SubTable { title: "已导入的禁止开采区".into(), headers: vec!["名称", "类型", "面积（平方公里）", "状态"], rows, empty_text: "尚未导入禁止开采区。" }],
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {

@@ -286,6 +286,8 @@ async fn record_form(
         links: Vec::new(),
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -534,6 +536,8 @@ async fn permit_form(
         links: vec![(format!("/mines/{}", p.mine_id), "所属矿山".to_owned())],
         tables: Vec::new(),
         drawing: None,
+        steps: Vec::new(),
+        open_next: false,
     };
     let mut resp = render(&page);
     if !errors.is_empty() {
