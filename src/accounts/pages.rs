@@ -557,6 +557,7 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href,
         empty_text: "没有符合条件的用户。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

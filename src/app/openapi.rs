@@ -38,7 +38,7 @@ use crate::web::{audit, ops};
         permits::get_permit, permits::update_permit, permits::decide_permit,
         leads::raise_lead, leads::list_leads, leads::get_lead, leads::acknowledge_lead,
         leads::start_verification, leads::verify_lead, leads::enforce_lead, leads::close_lead,
-        leads::comment_lead, leads::lead_stats, leads::export_leads,
+        leads::comment_lead, leads::lead_stats, leads::export_lead_stats, leads::export_leads,
         leads::lead_duplicates, leads::merge_lead, leads::upload_attachment, leads::get_attachment, leads::transfer_lead, leads::answer_transfer,
         leads::decide_transfer, leads::dispatch_lead, leads::assign_lead, leads::escalate_lead, leads::evaluate_lead, leads::reopen_lead,
         ops::healthz, ops::readyz, ops::metrics_text,

@@ -155,6 +155,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         next_href,
         empty_text: "还没有收到邮件。",
         total: None,
+        charts: Vec::new(),
         export_href: Some(format!("/intake/export.xlsx?{export}")),
         more_links: Vec::new(),
     };

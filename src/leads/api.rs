@@ -16,6 +16,7 @@ use crate::web::{blocking, create_once, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/stats/leads", web::get().to(lead_stats))
+        .route("/stats/leads.xlsx", web::get().to(export_lead_stats))
         .route("/leads/export.xlsx", web::get().to(export_leads))
         .route("/leads/duplicates", web::get().to(lead_duplicates))
         .route("/leads", web::get().to(list_leads))
@@ -295,6 +296,34 @@ pub async fn lead_stats(
     })
     .await?;
     Ok(HttpResponse::Ok().json(stats))
+}
+
+/// The lead statistics as .xlsx: the departments' figures, each township's whistles and
+/// the week-by-week counts, one sheet each.
+#[utoipa::path(get, path = "/api/v1/stats/leads.xlsx", tag = "问题线索", params(crate::leads::stats::StatsQuery), responses(
+    (status = 200, description = "Excel 统计表", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_lead_stats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<crate::leads::stats::StatsQuery>,
+) -> AppResult<HttpResponse> {
+    crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewLeadStats)?;
+    let (today, now) = (state.today(), state.clock.now_naive());
+    let bytes = blocking(move || {
+        state.db.read(|conn| {
+            let stats = crate::leads::stats::stats(conn, &q.0, today, now)?;
+            crate::leads::stats::workbook(&stats)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::platform::xlsx::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::platform::xlsx::attachment("lead-stats.xlsx", "线索办理统计.xlsx"),
+        ))
+        .body(bytes))
 }
 
 /// The lead ledger (问题线索台账) as .xlsx, with the list's filters and scope.

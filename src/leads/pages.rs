@@ -297,6 +297,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         next_href,
         empty_text: "没有符合条件的线索。",
         total: Some(total),
+        charts: Vec::new(),
         export_href: Some(format!(
             "/api/v1/leads/export.xlsx?{}",
             serde_urlencoded::to_string(LeadQuery {
@@ -371,6 +372,7 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         .map(|t| format!("{} {}", t.name, t.raised))
         .collect();
     let ctx = page_ctx(&state, &s, &req, "线索办理统计", "/leads").await;
+    let charts = stats_charts(&stats);
     let page = TablePage {
         ctx,
         heading: "线索办理统计".into(),
@@ -390,10 +392,75 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href: None,
         empty_text: "没有数据。",
         total: None,
-        export_href: None,
+        charts,
+        export_href: Some(format!(
+            "/api/v1/stats/leads.xlsx?from={}&to={}",
+            stats.from, stats.to
+        )),
         more_links: vec![("/leads".into(), "返回线索列表".into())],
     };
     Ok(render(&page))
+}
+
+/// The statistics drawn: raised and closed per week (per month over half a year), and
+/// each department's rates.
+fn stats_charts(stats: &crate::leads::stats::LeadStats) -> Vec<String> {
+    use crate::platform::rules::chart::{bars, columns, Bar, Series};
+    let mut periods: Vec<String> = Vec::new();
+    let (mut raised, mut closed) = (Vec::new(), Vec::new());
+    let by_month = stats.weeks.len() > 26;
+    for w in &stats.weeks {
+        let key = if by_month {
+            w.week.format("%Y-%m").to_string()
+        } else {
+            w.week.format("%m-%d").to_string()
+        };
+        if periods.last() != Some(&key) {
+            periods.push(key);
+            raised.push(0);
+            closed.push(0);
+        }
+        *raised.last_mut().expect("pushed") += w.raised;
+        *closed.last_mut().expect("pushed") += w.closed;
+    }
+    let mut out = vec![columns(
+        if by_month {
+            "每月吹哨与办结"
+        } else {
+            "每周吹哨与办结（自周一）"
+        },
+        &periods,
+        &[
+            Series {
+                name: "吹哨".into(),
+                colour: "#17456b",
+                values: raised,
+            },
+            Series {
+                name: "办结".into(),
+                colour: "#2e7d32",
+                values: closed,
+            },
+        ],
+    )];
+    let rate = |title: &str, f: fn(&crate::leads::stats::DepartmentStats) -> Option<f64>| {
+        let rows: Vec<Bar> = stats
+            .departments
+            .iter()
+            .filter(|d| d.received > 0 || f(d).is_some())
+            .map(|d| Bar {
+                label: d.name.clone(),
+                value: f(d),
+                text: pct(f(d)),
+            })
+            .collect();
+        bars(title, &rows, 100.0, None)
+    };
+    out.push(rate("响应率", |d| d.response_rate));
+    out.push(rate("报到及时率", |d| d.on_time_rate));
+    out.push(rate("办结率", |d| d.closure_rate));
+    out.push(rate("满意率", |d| d.satisfaction_rate));
+    out
 }
 
 /// The raise form as submitted.

@@ -67,6 +67,17 @@ pub struct LeadStats {
     pub to: NaiveDate,
     pub departments: Vec<DepartmentStats>,
     pub townships: Vec<TownshipStats>,
+    /// Week by week through the period (weeks from Monday, Beijing time): raised and closed.
+    pub weeks: Vec<WeekStats>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WeekStats {
+    /// The week's Monday.
+    #[schema(value_type = String)]
+    pub week: NaiveDate,
+    pub raised: i64,
+    pub closed: i64,
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -182,11 +193,25 @@ pub fn stats(
             name: t.name,
         })
         .collect();
+    let (raised_weeks, closed_weeks) = store::weeks(conn, start, end)?;
+    let mut weeks = Vec::new();
+    let mut monday =
+        from - chrono::Duration::days(i64::from(from.weekday().num_days_from_monday()));
+    while monday <= to {
+        let key = monday.to_string();
+        weeks.push(WeekStats {
+            week: monday,
+            raised: raised_weeks.get(&key).copied().unwrap_or(0),
+            closed: closed_weeks.get(&key).copied().unwrap_or(0),
+        });
+        monday += chrono::Duration::days(7);
+    }
     Ok(LeadStats {
         from,
         to,
         departments,
         townships,
+        weeks,
     })
 }
 
@@ -213,6 +238,87 @@ pub fn all_matching(
 }
 
 /// The lead ledger (问题线索台账) as an .xlsx workbook.
+/// The statistics as a workbook: departments, townships, weeks.
+pub fn workbook(s: &LeadStats) -> AppResult<Vec<u8>> {
+    use crate::platform::xlsx::{Sheet, Value};
+    let n = |v: i64| Value::Number(v as f64);
+    // Rates are percentages already (66.7).
+    let share = |v: Option<f64>| v.map_or(Value::Empty, Value::Number);
+    let hours = |v: Option<f64>| v.map_or(Value::Empty, Value::Number);
+    let period = format!("{} 至 {}", s.from, s.to);
+    crate::platform::xlsx::workbook_of(vec![
+        Sheet {
+            name: "部门办理统计",
+            headers: vec![
+                ("统计期间", 24.0),
+                ("部门", 20.0),
+                ("受理", 8.0),
+                ("已报到", 8.0),
+                ("响应率（%）", 10.0),
+                ("按时报到", 8.0),
+                ("报到及时率（%）", 12.0),
+                ("按时核查", 8.0),
+                ("已办结", 8.0),
+                ("办结率（%）", 10.0),
+                ("已评价", 8.0),
+                ("满意", 8.0),
+                ("满意率（%）", 10.0),
+                ("当前逾期", 8.0),
+                ("报到用时中位数（小时）", 14.0),
+                ("办结用时中位数（小时）", 14.0),
+            ],
+            rows: s
+                .departments
+                .iter()
+                .map(|d| {
+                    vec![
+                        Value::Text(period.clone()),
+                        Value::Text(d.name.clone()),
+                        n(d.received),
+                        n(d.acknowledged),
+                        share(d.response_rate),
+                        n(d.acknowledged_on_time),
+                        share(d.on_time_rate),
+                        n(d.verified_on_time),
+                        n(d.closed),
+                        share(d.closure_rate),
+                        n(d.evaluated),
+                        n(d.satisfied),
+                        share(d.satisfaction_rate),
+                        n(d.overdue_now),
+                        hours(d.median_hours_to_acknowledge),
+                        hours(d.median_hours_to_close),
+                    ]
+                })
+                .collect(),
+        },
+        Sheet {
+            name: "街镇吹哨",
+            headers: vec![("统计期间", 24.0), ("街镇", 20.0), ("吹哨数", 10.0)],
+            rows: s
+                .townships
+                .iter()
+                .map(|t| {
+                    vec![
+                        Value::Text(period.clone()),
+                        Value::Text(t.name.clone()),
+                        n(t.raised),
+                    ]
+                })
+                .collect(),
+        },
+        Sheet {
+            name: "每周吹哨与办结",
+            headers: vec![("周（自周一）", 14.0), ("吹哨", 10.0), ("办结", 10.0)],
+            rows: s
+                .weeks
+                .iter()
+                .map(|w| vec![Value::Text(w.week.to_string()), n(w.raised), n(w.closed)])
+                .collect(),
+        },
+    ])
+}
+
 pub fn ledger(
     conn: &mut DbConnection,
     rows: &[crate::leads::Lead],

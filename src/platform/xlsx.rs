@@ -43,7 +43,19 @@ pub struct Sheet {
 }
 
 pub fn workbook(sheet: Sheet) -> AppResult<Vec<u8>> {
+    workbook_of(vec![sheet])
+}
+
+/// A workbook of several sheets, in order.
+pub fn workbook_of(sheets: Vec<Sheet>) -> AppResult<Vec<u8>> {
     let mut book = Workbook::new();
+    for sheet in sheets {
+        write_sheet(&mut book, sheet)?;
+    }
+    book.save_to_buffer().map_err(AppError::internal)
+}
+
+fn write_sheet(book: &mut Workbook, sheet: Sheet) -> AppResult<()> {
     // Rows go to a temporary file as they are written, so a province-sized ledger does not
     // hold millions of cells in memory.
     let ws = book
@@ -83,7 +95,7 @@ pub fn workbook(sheet: Sheet) -> AppResult<Vec<u8>> {
         )
         .map_err(AppError::internal)?;
     }
-    book.save_to_buffer().map_err(AppError::internal)
+    Ok(())
 }
 
 /// `Content-Disposition` for a download with a Chinese file name (RFC 6266 / 5987).

@@ -155,6 +155,7 @@ async fn departments_list(
         next_href: None,
         empty_text: "还没有成员单位。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };
@@ -252,6 +253,7 @@ async fn townships_list(
         next_href: None,
         empty_text: "还没有街镇。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };
@@ -372,6 +374,7 @@ async fn categories_list(
         next_href: None,
         empty_text: "还没有线索类别。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };
@@ -480,6 +483,7 @@ async fn permit_types_list(
         next_href: None,
         empty_text: "还没有证照类型。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };
@@ -901,6 +905,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         next_href: None,
         empty_text: "尚未载入节假日安排。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

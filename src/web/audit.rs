@@ -182,6 +182,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href,
         empty_text: "没有符合条件的记录。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

@@ -253,6 +253,8 @@ pub(crate) struct TablePage {
     pub(crate) empty_text: &'static str,
     /// How many rows the list holds in all (its pages together), when known.
     pub(crate) total: Option<i64>,
+    /// Charts above the table, as SVG built by `platform::rules::chart` (escaped there).
+    pub(crate) charts: Vec<String>,
     /// The same list as an Excel ledger, with the current filters.
     pub(crate) export_href: Option<String>,
     /// Further actions beside the main one: (href, label).

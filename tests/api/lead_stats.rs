@@ -77,6 +77,24 @@ on_both! {
         let (client, _) = browser_session(&app, "coord.st", PASSWORD).await;
         let page = client.get(app.url("/leads/stats?from=2026-03-01&to=2026-03-31")).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("线索办理统计") && page.contains("66.7%") && page.contains("卜尔汉图镇 4") && page.contains("25.5"), "{page}");
+        // Week by week (all four raised in the week of Monday 2 March; two closed in it), drawn.
+        let weeks = stats["weeks"].as_array().unwrap();
+        assert_eq!(weeks[0]["week"], "2026-02-23", "the week of 1 March begins on Monday 23 February");
+        let first_march = weeks.iter().find(|w| w["week"] == "2026-03-02").unwrap();
+        assert_eq!((first_march["raised"].as_i64(), first_march["closed"].as_i64()), (Some(4), Some(2)), "{first_march}");
+        assert_eq!(weeks.iter().map(|w| w["raised"].as_i64().unwrap()).sum::<i64>(), 4);
+        assert_eq!(weeks.last().unwrap()["week"], "2026-03-30");
+        let charts = &page[page.find("id=\"charts\"").expect("charts on the page")..];
+        assert!(charts.contains("<svg") && charts.contains("每周吹哨与办结") && charts.contains("03-02 吹哨：4"), "{charts}");
+        assert!(charts.contains("报到及时率") && charts.contains("区生态环境分局"));
+        assert!(page.contains("/api/v1/stats/leads.xlsx?from=2026-03-01&"), "the export link");
+        let r = app.get("/api/v1/stats/leads.xlsx?from=2026-03-01&to=2026-03-31", &coord).await;
+        assert_eq!(r.status(), 200);
+        let rows = minecoord::platform::xlsx::read_first_sheet(&r.bytes().await.unwrap(), &Default::default()).unwrap();
+        let ee_row = rows.iter().find(|r| r[1] == "区生态环境分局").expect("EE's row");
+        assert_eq!((ee_row[2].as_str(), ee_row[4].as_str()), ("3", "66.7"), "{ee_row:?}");
+        let town = app.token_for("town.st", PASSWORD).await;
+        assert_eq!(app.get("/api/v1/stats/leads.xlsx", &town).await.status(), 200, "townships read the figures too");
 
         let r = app.get("/api/v1/leads/export.xlsx?state=closed", &coord).await;
         assert_eq!(r.status(), 200);

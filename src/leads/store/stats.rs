@@ -137,6 +137,46 @@ fn pairs(
     Ok(rows.into_iter().map(|p| (p.key, p.n)).collect())
 }
 
+const PG_WEEKS_RAISED: &str = "SELECT to_char(date_trunc('week', raised_at + interval '8 hours'), 'YYYY-MM-DD') AS key, COUNT(*) AS n
+  FROM leads
+  WHERE raised_at >= $1 AND raised_at < $2 AND merged_into IS NULL
+  GROUP BY 1";
+
+const PG_WEEKS_CLOSED: &str = "SELECT to_char(date_trunc('week', closed_at + interval '8 hours'), 'YYYY-MM-DD') AS key, COUNT(*) AS n
+  FROM leads
+  WHERE closed_at >= $1 AND closed_at < $2 AND merged_into IS NULL
+  GROUP BY 1";
+
+// The Monday on or before the Beijing date: back six days, then on to the next Monday.
+const SQLITE_WEEKS_RAISED: &str =
+    "SELECT date(raised_at, '+8 hours', '-6 days', 'weekday 1') AS key, COUNT(*) AS n
+  FROM leads INDEXED BY leads_raised_idx
+  WHERE raised_at >= $1 AND raised_at < $2 AND merged_into IS NULL
+  GROUP BY 1";
+
+const SQLITE_WEEKS_CLOSED: &str =
+    "SELECT date(closed_at, '+8 hours', '-6 days', 'weekday 1') AS key, COUNT(*) AS n
+  FROM leads INDEXED BY leads_closed_idx
+  WHERE closed_at >= $1 AND closed_at < $2 AND merged_into IS NULL
+  GROUP BY 1";
+
+/// Leads raised and leads closed per week (keyed by the Monday, Beijing time,
+/// `YYYY-MM-DD`), merged duplicates left out.
+pub fn weeks(
+    conn: &mut DbConnection,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> AppResult<(BTreeMap<String, i64>, BTreeMap<String, i64>)> {
+    let (raised, closed) = match conn {
+        DbConnection::Pg(_) => (PG_WEEKS_RAISED, PG_WEEKS_CLOSED),
+        DbConnection::Sqlite(_) => (SQLITE_WEEKS_RAISED, SQLITE_WEEKS_CLOSED),
+    };
+    Ok((
+        pairs(conn, raised, start, Some(end))?,
+        pairs(conn, closed, start, Some(end))?,
+    ))
+}
+
 pub fn counts(
     conn: &mut DbConnection,
     start: NaiveDateTime,

@@ -84,6 +84,7 @@ async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) ->
         next_href,
         empty_text: "没有通知。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

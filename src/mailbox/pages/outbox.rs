@@ -124,6 +124,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         next_href,
         empty_text: "发件箱中没有邮件。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

@@ -24,6 +24,7 @@ macro_rules! coded_enum {
 pub(crate) use coded_enum;
 
 pub mod calendar;
+pub mod chart;
 pub mod dates;
 pub mod duration;
 pub mod email;

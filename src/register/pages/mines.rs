@@ -292,6 +292,7 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         next_href: next_href("/mines", &q, next),
         empty_text: "没有符合条件的矿山。",
         total: None,
+        charts: Vec::new(),
         export_href: Some(format!(
             "/api/v1/mines/export.xlsx?{}",
             serde_urlencoded::to_string(MineQuery {
@@ -358,6 +359,7 @@ async fn gaps_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
         next_href: next_href("/mines/gaps", &q, next),
         empty_text: "没有漏管的矿山。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };
@@ -1148,6 +1150,7 @@ async fn public_list(
         next_href: next_href("/public/mines", &shown, next),
         empty_text: "没有符合条件的矿山。",
         total: None,
+        charts: Vec::new(),
         export_href: None,
         more_links: Vec::new(),
     };

@@ -446,6 +446,7 @@ async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSess
         next_href,
         empty_text: "没有符合条件的证照。",
         total: None,
+        charts: Vec::new(),
         export_href: Some(format!("/api/v1/permits/export.xlsx?{}", serde_urlencoded::to_string(PermitQuery { cursor: None, limit: None, ..q.clone() }).unwrap_or_default())),
         more_links: Vec::new(),
     };
