@@ -54,3 +54,44 @@ pub fn desk(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> App
     };
     Ok(Desk { board, watch })
 }
+
+/// What the district map shows: the recorded boundaries (coloured by grade; closed mines
+/// and illegal sites apart), the prohibited zones, and the open leads with a position that
+/// the reader may see.
+pub struct MapData {
+    pub mines: Vec<crate::register::boundaries::Mapped>,
+    pub zones: Vec<crate::register::boundaries::ProhibitedZone>,
+    pub leads: Vec<crate::leads::Lead>,
+    /// Whether there were more boundaries or leads than are drawn.
+    pub cut: bool,
+}
+
+/// At most this many boundaries and leads on one map.
+pub const MAP_LIMIT: i64 = 3000;
+
+pub fn map(
+    conn: &mut DbConnection,
+    who: &Principal,
+    township: Option<&str>,
+    now: NaiveDateTime,
+) -> AppResult<MapData> {
+    crate::platform::authz::require(who, Action::ViewMines)?;
+    let mut mines = crate::register::boundaries::for_map(conn, township, MAP_LIMIT + 1)?;
+    let mut leads = crate::leads::board::located(conn, who, now, MAP_LIMIT + 1)?;
+    if let Some(t) = township {
+        leads.retain(|l| l.township.as_deref() == Some(t));
+    }
+    let cut = mines.len() as i64 > MAP_LIMIT || leads.len() as i64 > MAP_LIMIT;
+    mines.truncate(MAP_LIMIT as usize);
+    leads.truncate(MAP_LIMIT as usize);
+    let zones = crate::register::boundaries::zones(conn)?
+        .into_iter()
+        .filter(|z| z.active != 0)
+        .collect();
+    Ok(MapData {
+        mines,
+        zones,
+        leads,
+        cut,
+    })
+}

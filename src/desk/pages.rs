@@ -19,7 +19,127 @@ use crate::web::kit::*;
 use crate::web::{blocking, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home));
+    cfg.route("/", web::get().to(home))
+        .route("/map", web::get().to(map_page));
+}
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    ctx: PageCtx,
+    svg: String,
+    township: String,
+    townships: Vec<(String, String)>,
+    /// (colour, what it means, how many).
+    legend: Vec<(&'static str, String, usize)>,
+    cut: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct MapQuery {
+    township: Option<String>,
+}
+
+/// 辖区地图: the recorded boundaries coloured by risk grade, closed mines and illegal sites
+/// dashed, prohibited zones in green, open leads as points by state; each a link.
+async fn map_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    use crate::platform::rules::map::{district, Area, Point};
+    use crate::register::rules::mine::MineStatus;
+    let s = signed_in!(ps, req);
+    let q = web::Query::<MapQuery>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| crate::platform::error::AppError::BadRequest(format!("查询条件有误：{e}")))
+        .page(&s)?;
+    let township = q
+        .township
+        .map(|t| t.trim().to_uppercase())
+        .filter(|t| !t.is_empty() && t.len() <= 32);
+    let now = state.clock.now_naive();
+    let (st, who, t) = (state.clone(), s.principal.clone(), township.clone());
+    let (data, townships) = blocking(move || {
+        st.db.read(|conn| {
+            let data = crate::desk::map(conn, &who, t.as_deref(), now)?;
+            let townships: Vec<(String, String)> = crate::reference::townships(conn)?
+                .into_iter()
+                .map(|t| (t.code, t.name))
+                .collect();
+            Ok((data, townships))
+        })
+    })
+    .await
+    .page(&s)?;
+    let zone = crate::register::boundaries::zone(&state.settings.geo);
+    let mut areas = Vec::new();
+    let mut legend: Vec<(&'static str, String, usize)> = Vec::new();
+    let mut tally = |colour: &'static str, what: String| match legend
+        .iter_mut()
+        .find(|(c, w, _)| *c == colour && *w == what)
+    {
+        Some(l) => l.2 += 1,
+        None => legend.push((colour, what, 1)),
+    };
+    for z in &data.zones {
+        if let Ok(r) = z.rings() {
+            tally("#2e7d32", "禁止开采区".into());
+            areas.push(Area {
+                rings: r.0,
+                fill: "#2e7d32",
+                stroke: "#2e7d32",
+                dashed: false,
+                label: format!("禁止开采区：{}", z.name),
+                href: "/prohibited-zones".into(),
+            });
+        }
+    }
+    for m in &data.mines {
+        let Ok(r) = m.boundary.rings() else { continue };
+        let (colour, what, dashed) = match (m.status, m.risk_grade) {
+            (MineStatus::IllegalSite, _) => ("#000000", "非法开采点".to_owned(), true),
+            (MineStatus::Closed, _) => ("#777777", "已关闭".to_owned(), true),
+            (_, Some(g)) => (g.colour_hex(), g.display(), false),
+            (_, None) => ("#5b6b7a", "未定级".to_owned(), false),
+        };
+        tally(colour, what.clone());
+        areas.push(Area {
+            rings: r.0,
+            fill: colour,
+            stroke: colour,
+            dashed,
+            label: format!("{}（{what}）", m.name),
+            href: format!("/mines/{}", m.mine_id),
+        });
+    }
+    let mut points = Vec::new();
+    for l in &data.leads {
+        let (Some(lon), Some(lat)) = (l.lon, l.lat) else {
+            continue;
+        };
+        let Ok((x, y)) = zone.from_lonlat(lon, lat) else {
+            continue;
+        };
+        let colour = match l.state {
+            LeadState::Routed => "#c62828",
+            LeadState::Acknowledged | LeadState::Verifying => "#e07000",
+            _ => "#1565c0",
+        };
+        tally(colour, format!("线索：{}", l.state.label()));
+        points.push(Point {
+            x,
+            y,
+            colour,
+            label: format!("{} {}（{}）", l.number, l.title, l.state.label()),
+            href: format!("/leads/{}", l.id),
+        });
+    }
+    let page = MapPage {
+        ctx: page_ctx(&state, &s, &req, "辖区地图", "/map").await,
+        svg: district(&areas, &points, 960.0),
+        township: township.unwrap_or_default(),
+        townships,
+        legend,
+        cut: data.cut,
+    };
+    Ok(render(&page))
 }
 
 /// One lead as a card on the desk.

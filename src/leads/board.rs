@@ -295,3 +295,19 @@ fn figures(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppR
         },
     ])
 }
+
+/// The open leads with a position that the reader may see, soonest deadline first; at
+/// most `limit` (for the map).
+pub fn located(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<Lead>> {
+    if policy::list_scope(who) == ListScope::None {
+        return Ok(Vec::new());
+    }
+    let (scope, mut filter, page) = scoped(who, &LeadQuery::default(), now, limit)?;
+    filter.located = true;
+    rows::page(conn, scope.as_deref(), &filter, &LeadPage { limit, ..page })
+}

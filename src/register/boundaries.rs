@@ -575,6 +575,18 @@ pub fn update_zone(
     find_zone(conn, id)
 }
 
+pub use crate::register::store::boundaries::Mapped;
+
+/// The recorded boundaries for the district map (a township's only, when given); at most
+/// `limit`.
+pub fn for_map(
+    conn: &mut DbConnection,
+    township: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<Mapped>> {
+    store::for_map(conn, township, limit)
+}
+
 pub fn zones(conn: &mut DbConnection) -> AppResult<Vec<ProhibitedZone>> {
     store::zones(conn)
 }

@@ -271,7 +271,7 @@ on_both! {
             phone.find(Locator::Id("login-submit")).await?.click().await?;
             phone.wait().for_element(Locator::Id("raise-lead")).await?;
             let mut out = Vec::new();
-            for path in ["/", "/leads?raised=mine", "/notifications", "/public/mines"] {
+            for path in ["/", "/leads?raised=mine", "/notifications", "/public/mines", "/map"] {
                 phone.goto(&app.url(path)).await?;
                 phone.wait().for_element(Locator::Css("main")).await?;
                 let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;

@@ -167,3 +167,37 @@ on_both! {
         assert!(v["assignee_id"].is_null());
     }
 }
+
+on_both! {
+    /// The district map draws a graded mine in its grade's colour and a lead at its place,
+    /// each a link to its page; the legend counts them; another township's map leaves them
+    /// out.
+    async fn the_map_shows_a_mine_coloured_by_grade_and_a_lead(app) {
+        use crate::boundaries::{licensed_mine, square};
+        use crate::mines::officer;
+        let em = officer(&app, "em.map", "EM").await;
+        let nr = officer(&app, "nr.map", "NR").await;
+        let mine_id = licensed_mine(&app, &em, &nr, "地图矿", 961, &square(4_502_300.0, 415_300.0, 600.0)).await;
+        let grade = json!({"risk_grade": "major", "reason": "年度评估", "assessment": "2026年安全风险评估报告"});
+        assert_eq!(app.put(&format!("/api/v1/mines/{mine_id}/risk-grade"), &em, grade).await.status(), 200);
+        let m: serde_json::Value = app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.json().await.unwrap();
+        let ring = m["boundary"]["rings_lonlat"][0].as_array().unwrap();
+        let (lon, lat) = ring.iter().take(4).fold((0.0, 0.0), |(a, b), p| (a + p[0].as_f64().unwrap() / 4.0, b + p[1].as_f64().unwrap() / 4.0));
+        app.create_user("town.map", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.map", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "夜间偷采", "category": "safety_violation", "description": "夜间作业。", "location": {"lon": lon, "lat": lat}})).await;
+        let (client, _) = browser_session(&app, "town.map", PASSWORD).await;
+        let page = client.get(app.url("/map")).send().await.unwrap().text().await.unwrap();
+        let map = &page[page.find("id=\"map\"").expect("a map")..];
+        assert!(map.contains(&format!(r#"<a href="/mines/{mine_id}"><path"#)), "{map}");
+        assert!(map.contains(r##"fill="#c62828" fill-opacity"##), "major is red: {map}");
+        assert!(map.contains(&format!(r#"<a href="/leads/{}"><circle"#, lead["id"].as_str().unwrap())));
+        assert!(map.contains("地图矿（D级 · 重大风险）"));
+        let legend = &page[page.find("id=\"legend\"").unwrap()..];
+        assert!(legend.contains("D级 · 重大风险") && legend.contains("线索：已分派"), "{legend}");
+        assert!(!page.contains("stroke-dasharray"), "nothing closed yet");
+        // Another township's map leaves out what is not its own.
+        let other = client.get(app.url("/map?township=KBJD")).send().await.unwrap().text().await.unwrap();
+        assert!(!other.contains("地图矿") && other.contains("id=\"map-empty\""), "{other}");
+    }
+}

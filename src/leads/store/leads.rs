@@ -723,6 +723,8 @@ pub struct LeadFilter {
     pub receiving: Option<String>,
     /// Only leads given to this officer.
     pub assignee: Option<String>,
+    /// Only leads with a position (for the map).
+    pub located: bool,
 }
 
 /// The order of a page and where the previous one ended.
@@ -811,6 +813,9 @@ macro_rules! filtered {
         }
         if let Some(a) = f.assignee.clone() {
             query = query.filter(leads::assignee_id.eq(a));
+        }
+        if f.located {
+            query = query.filter(leads::lon.is_not_null().and(leads::lat.is_not_null()));
         }
         query
     }};

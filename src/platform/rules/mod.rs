@@ -28,5 +28,6 @@ pub mod chart;
 pub mod dates;
 pub mod duration;
 pub mod email;
+pub mod map;
 pub mod password;
 pub mod role;

@@ -9,6 +9,7 @@ use crate::platform::db::schema::{mine_boundaries, mines, prohibited_zones};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 use crate::register::rules::mine::MineStatus;
+use crate::register::rules::risk_grade::RiskGrade;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mine_boundaries)]
@@ -190,4 +191,47 @@ pub fn zones(conn: &mut DbConnection) -> AppResult<Vec<ProhibitedZone>> {
         ))
         .select(ProhibitedZone::as_select())
         .load(conn)?)
+}
+
+/// A boundary on the district map, with what colours it.
+pub struct Mapped {
+    pub boundary: MineBoundary,
+    pub mine_id: String,
+    pub name: String,
+    pub status: MineStatus,
+    pub risk_grade: Option<RiskGrade>,
+}
+
+/// Every recorded boundary (a township's only, when given), by mine name; at most `limit`.
+pub fn for_map(
+    conn: &mut DbConnection,
+    township: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<Mapped>> {
+    let mut q = mine_boundaries::table
+        .inner_join(mines::table)
+        .select((
+            MineBoundary::as_select(),
+            mines::id,
+            mines::name,
+            mines::status,
+            mines::risk_grade,
+        ))
+        .order(mines::name.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(t) = township {
+        q = q.filter(mines::township.eq(t.to_owned()));
+    }
+    let rows: Vec<(MineBoundary, String, String, MineStatus, Option<RiskGrade>)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(boundary, mine_id, name, status, risk_grade)| Mapped {
+            boundary,
+            mine_id,
+            name,
+            status,
+            risk_grade,
+        })
+        .collect())
 }

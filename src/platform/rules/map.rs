@@ -1,0 +1,185 @@
+//! The district map drawn on the server as SVG (north up, a scale bar, no tiles and no
+//! CDN): areas (mining-right boundaries, prohibited zones) and points (leads), each a link
+//! to its page with its name as a tooltip. Coordinates are projected metres (CGCS2000
+//! Gauss-Krüger): easting `x`, northing `y`.
+
+use super::chart::escape;
+
+pub struct Area {
+    /// Rings of `[x, y]`, the first of each polygon its outline.
+    pub rings: Vec<Vec<[f64; 2]>>,
+    pub fill: &'static str,
+    pub stroke: &'static str,
+    /// Drawn dashed (closed mines, illegal sites).
+    pub dashed: bool,
+    pub label: String,
+    /// The page the area links to; empty for none.
+    pub href: String,
+}
+
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub colour: &'static str,
+    pub label: String,
+    pub href: String,
+}
+
+/// The map of `areas` and `points`, `width_px` wide; empty when there is nothing to draw.
+pub fn district(areas: &[Area], points: &[Point], width_px: f64) -> String {
+    let mut b: Option<[f64; 4]> = None;
+    let mut grow = |x: f64, y: f64| {
+        if !(x.is_finite() && y.is_finite()) {
+            return;
+        }
+        b = Some(match b {
+            None => [x, y, x, y],
+            Some(o) => [o[0].min(x), o[1].min(y), o[2].max(x), o[3].max(y)],
+        });
+    };
+    for a in areas {
+        for ring in &a.rings {
+            for p in ring {
+                grow(p[0], p[1]);
+            }
+        }
+    }
+    for p in points {
+        grow(p.x, p.y);
+    }
+    let Some(b) = b else {
+        return String::new();
+    };
+    let pad = ((b[2] - b[0]).max(b[3] - b[1]) * 0.05).max(200.0);
+    let (x0, y0, w, h) = (
+        b[0] - pad,
+        b[1] - pad,
+        b[2] - b[0] + 2.0 * pad,
+        b[3] - b[1] + 2.0 * pad,
+    );
+    let height_px = (width_px * h / w).clamp(240.0, 1200.0);
+    let unit = w / width_px; // metres per pixel
+    let mut out = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {w:.1} {h:.1}" width="100%" height="{height_px:.0}" preserveAspectRatio="xMidYMid meet" role="img" aria-label="辖区地图" style="background:#f8faf7;border:1px solid #ccd">"##
+    );
+    for a in areas {
+        let d: String = a
+            .rings
+            .iter()
+            .filter(|r| r.len() >= 3)
+            .map(|r| {
+                let pts: Vec<String> = r
+                    .iter()
+                    .map(|p| format!("{:.1},{:.1}", p[0] - x0, h - (p[1] - y0)))
+                    .collect();
+                format!("M{}Z", pts.join("L"))
+            })
+            .collect();
+        if d.is_empty() {
+            continue;
+        }
+        let dash = if a.dashed {
+            format!(r#" stroke-dasharray="{:.1} {:.1}""#, unit * 5.0, unit * 3.0)
+        } else {
+            String::new()
+        };
+        let shape = format!(
+            r#"<path d="{d}" fill="{}" fill-opacity="0.35" stroke="{}" stroke-width="{:.1}"{dash} fill-rule="evenodd"><title>{}</title></path>"#,
+            a.fill,
+            a.stroke,
+            unit * 1.5,
+            escape(&a.label)
+        );
+        if a.href.is_empty() {
+            out.push_str(&shape);
+        } else {
+            out.push_str(&format!(r#"<a href="{}">{shape}</a>"#, escape(&a.href)));
+        }
+    }
+    for p in points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
+        let dot = format!(
+            r##"<circle cx="{:.1}" cy="{:.1}" r="{:.1}" fill="{}" stroke="#fff" stroke-width="{:.1}"><title>{}</title></circle>"##,
+            p.x - x0,
+            h - (p.y - y0),
+            unit * 6.0,
+            p.colour,
+            unit * 1.5,
+            escape(&p.label)
+        );
+        out.push_str(&format!(r#"<a href="{}">{dot}</a>"#, escape(&p.href)));
+    }
+    // Scale bar: a round length near a fifth of the width.
+    let target = w / 5.0;
+    let magnitude = 10f64.powf(target.log10().floor());
+    let len = [10.0, 5.0, 2.0, 1.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|l| *l <= target)
+        .unwrap_or(magnitude);
+    let (sx, sy) = (unit * 12.0, h - unit * 14.0);
+    let label = if len >= 1000.0 {
+        format!("{} 公里", len / 1000.0)
+    } else {
+        format!("{len} 米")
+    };
+    out.push_str(&format!(
+        r##"<line x1="{sx:.1}" y1="{sy:.1}" x2="{:.1}" y2="{sy:.1}" stroke="#333" stroke-width="{:.1}"/><text x="{sx:.1}" y="{:.1}" font-size="{:.1}" fill="#333">{label}　↑北</text>"##,
+        sx + len,
+        unit * 3.0,
+        sy - unit * 5.0,
+        unit * 13.0
+    ));
+    out.push_str("</svg>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_and_points_are_links_with_escaped_names() {
+        let square = vec![vec![
+            [0.0, 0.0],
+            [1000.0, 0.0],
+            [1000.0, 1000.0],
+            [0.0, 1000.0],
+        ]];
+        let svg = district(
+            &[Area {
+                rings: square,
+                fill: "#fdd",
+                stroke: "#c62828",
+                dashed: true,
+                label: "甲<矿>".into(),
+                href: "/mines/1".into(),
+            }],
+            &[Point {
+                x: 500.0,
+                y: 500.0,
+                colour: "#17456b",
+                label: "XS-1".into(),
+                href: "/leads/1".into(),
+            }],
+            800.0,
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(r#"<a href="/mines/1"><path"#) && svg.contains("stroke-dasharray"));
+        assert!(svg.contains(r#"<a href="/leads/1"><circle"#));
+        assert!(svg.contains("甲&lt;矿&gt;"));
+        assert!(svg.contains("↑北"));
+    }
+
+    #[test]
+    fn nothing_to_draw_is_no_map() {
+        assert!(district(&[], &[], 800.0).is_empty());
+        let nan = Point {
+            x: f64::NAN,
+            y: 0.0,
+            colour: "#000",
+            label: String::new(),
+            href: String::new(),
+        };
+        assert!(district(&[], &[nan], 800.0).is_empty());
+    }
+}
