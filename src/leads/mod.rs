@@ -1181,6 +1181,7 @@ pub async fn step_now(
     crate::web::blocking(move || {
         state.db.transaction(|conn| {
             step(conn, &who, &id, mv, input, evidence, max, now)?;
+            crate::notify::read_about(conn, &who.id, "lead", &id, now)?;
             view(conn, &who, &id, now)
         })
     })
@@ -1206,6 +1207,7 @@ pub async fn side_step_now(
     crate::web::blocking(move || {
         state.db.transaction(|conn| {
             run(&state, conn, &who, &id, now)?;
+            crate::notify::read_about(conn, &who.id, "lead", &id, now)?;
             view(conn, &who, &id, now)
         })
     })

@@ -179,6 +179,18 @@ pub fn mark_read(
     store::set_read(conn, user_id, id, now)
 }
 
+/// Marks read the user's notices about a record the user has just acted on: whoever
+/// handles a lead has seen what its notices said.
+pub fn read_about(
+    conn: &mut DbConnection,
+    user_id: &str,
+    entity_type: &str,
+    entity_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    store::set_read_about(conn, user_id, entity_type, entity_id, now)
+}
+
 /// Opens one of the user's notices: marks it read and gives the page it links to.
 pub fn open(
     conn: &mut DbConnection,

@@ -144,6 +144,25 @@ pub fn set_read(
     })
 }
 
+/// Marks read the user's unread notices about one record.
+pub fn set_read_about(
+    conn: &mut DbConnection,
+    user_id: &str,
+    entity_type: &str,
+    entity_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::user_id.eq(user_id))
+            .filter(notifications::entity_type.eq(entity_type))
+            .filter(notifications::entity_id.eq(entity_id))
+            .filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(now))
+    .execute(conn)?)
+}
+
 // ---- email preferences ----
 
 /// Those among `users` who turned email off for the kind.

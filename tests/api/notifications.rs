@@ -117,3 +117,26 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// Acting on a lead marks the actor's notices about it read; others' stay unread.
+    async fn acting_on_a_lead_reads_its_notices(app) {
+        app.create_user("town.rd", "township", None, Some("BEHT")).await;
+        app.create_user("ee.rd", "officer", Some("EE"), None).await;
+        app.create_user("ee.rd2", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.rd", PASSWORD).await;
+        let ee = app.token_for("ee.rd", PASSWORD).await;
+        let ee2 = app.token_for("ee.rd2", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, json!({"title": "扬尘", "category": "dust", "description": "扬尘。"})).await;
+        let unread = |t: String| { let app = &app; async move {
+            let v: Value = app.get("/api/v1/notifications?unread=true", &t).await.json().await.unwrap();
+            v["items"].as_array().unwrap().len()
+        }};
+        assert_eq!(unread(ee.clone()).await, 1, "the new lead");
+        assert_eq!(unread(ee2.clone()).await, 1);
+        let id = lead["id"].as_str().unwrap();
+        assert_eq!(app.post(&format!("/api/v1/leads/{id}/acknowledge"), &ee, json!({})).await.status(), 200);
+        assert_eq!(unread(ee).await, 0, "the one who reported in has seen it");
+        assert_eq!(unread(ee2).await, 1, "a colleague has not");
+    }
+}
