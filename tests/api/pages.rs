@@ -60,6 +60,7 @@ on_both! {
         assert!(html.contains("用户管理") && html.contains("系统管理员"), "{html}");
         let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
         assert!(home.contains("您好，系统管理员"));
+        assert!(!home.contains(r#"<span class="muted">系统管理员"#), "the admin's name is not said twice in the header");
         assert!(home.contains("href=\"/audit\""), "admins see the audit trail in the navigation");
     }
 }

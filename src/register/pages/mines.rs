@@ -1180,8 +1180,10 @@ async fn public_mine(
             names.department(&mine.supervisor_department),
         ),
         ro("安全风险等级", grade),
-        ro(
+        Field::new(
+            "complaint_phone",
             "投诉举报电话",
+            "tel",
             state.settings.public.complaint_phone.clone(),
         ),
     ];
