@@ -206,6 +206,8 @@ pub async fn prepare(
         directory: crate::web::Directory {
             signed_in: crate::accounts::signed_in,
             unit_name: crate::reference::unit_name,
+            names: reference_names,
+            titles: record_titles,
         },
         mailer,
         db,
@@ -354,4 +356,51 @@ impl Application {
         }
         result
     }
+}
+
+/// Names by code of the departments, townships, (as `cat:<code>`) lead categories and
+/// (as `pt:<code>`) permit types.
+fn reference_names(
+    conn: &mut crate::platform::db::DbConnection,
+) -> crate::platform::error::AppResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for d in crate::reference::departments(conn)? {
+        out.insert(d.code, d.name);
+    }
+    for t in crate::reference::townships(conn)? {
+        out.insert(t.code, t.name);
+    }
+    for c in crate::reference::lead_categories(conn)? {
+        out.insert(format!("cat:{}", c.code), c.name);
+    }
+    for p in crate::reference::permit_types(conn)? {
+        out.insert(format!("pt:{}", p.code), p.name);
+    }
+    Ok(out)
+}
+
+/// What people call records of one kind, by id (for the audit trail's pages).
+fn record_titles(
+    conn: &mut crate::platform::db::DbConnection,
+    kind: &str,
+    ids: &[String],
+) -> crate::platform::error::AppResult<std::collections::HashMap<String, String>> {
+    Ok(match kind {
+        "mine" => crate::register::mines::names(conn, ids)?,
+        "lead" => crate::leads::numbers(conn, ids)?,
+        "user" => {
+            let mut out = std::collections::HashMap::new();
+            for id in ids.iter().take(200) {
+                match crate::accounts::find(conn, id) {
+                    Ok(u) => {
+                        out.insert(id.clone(), u.display_name);
+                    }
+                    Err(crate::platform::error::AppError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            out
+        }
+        _ => std::collections::HashMap::new(),
+    })
 }

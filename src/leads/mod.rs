@@ -529,6 +529,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
     rows::find(conn, id)?.ok_or_else(|| AppError::NotFound("没有这条线索。".into()))
 }
 
+/// "XS-2026-000123 标题" of the given leads, in one query per few hundred.
+pub fn numbers(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        for (id, number, title) in rows::numbers_of(conn, chunk)? {
+            out.insert(id, format!("{number} {title}"));
+        }
+    }
+    Ok(out)
+}
+
 /// The lead with this number (e.g. `XS-2026-000123`), if there is one.
 pub fn find_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Lead>> {
     rows::find_by_number(conn, number)

@@ -2,6 +2,7 @@
 //! office).
 
 use crate::web::kit::signed_in;
+use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -79,8 +80,12 @@ use crate::web::kit::*;
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 7] = [
+const ENTITY_TYPES: [(&str, &str); 11] = [
+    ("lead", "问题线索"),
     ("mine", "矿山"),
+    ("prohibited_zone", "禁止开采区"),
+    ("outbox", "邮件"),
+    ("notification_preferences", "通知设置"),
     ("permit", "证照"),
     ("user", "用户"),
     ("department", "成员单位"),
@@ -98,29 +103,75 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         .page(&s)?;
     let st = state.clone();
     let query = q.clone();
-    let (rows, next) = blocking(move || st.db.read(|conn| audit::list(conn, &query)))
-        .await
-        .page(&s)?;
+    let (rows, next, names, titles) = blocking(move || {
+        st.db.read(|conn| {
+            let (rows, next) = audit::list(conn, &query)?;
+            let names = (st.directory.names)(conn)?;
+            let mut titles = HashMap::new();
+            for kind in ["mine", "lead", "user"] {
+                let ids: Vec<String> = rows
+                    .iter()
+                    .filter(|e| e.entity_type == kind)
+                    .map(|e| e.entity_id.clone())
+                    .collect();
+                if !ids.is_empty() {
+                    for (id, t) in (st.directory.titles)(conn, kind, &ids)? {
+                        titles.insert((kind, id), t);
+                    }
+                }
+            }
+            Ok((rows, next, names, titles))
+        })
+    })
+    .await
+    .page(&s)?;
     let entity_label = |t: &str| {
         ENTITY_TYPES
             .iter()
             .find(|e| e.0 == t)
             .map(|e| e.1)
-            .unwrap_or(t)
+            .unwrap_or("其他")
             .to_owned()
     };
     let table_rows = rows
         .iter()
         .map(|e| {
+            let kind = ENTITY_TYPES
+                .iter()
+                .find(|k| k.0 == e.entity_type)
+                .map(|k| k.0);
+            let title = kind.and_then(|k| titles.get(&(k, e.entity_id.clone())));
+            let record = match (e.entity_type.as_str(), title) {
+                ("mine", Some(t)) => link(t, format!("/mines/{}", e.entity_id)),
+                ("lead", Some(t)) => link(t, format!("/leads/{}", e.entity_id)),
+                ("user", Some(t)) => link(t, format!("/users/{}", e.entity_id)),
+                ("lead_category", _) => cell(value_words(&e.entity_id, &names)),
+                ("permit_type", _) => cell(
+                    names
+                        .get(&format!("pt:{}", e.entity_id))
+                        .cloned()
+                        .unwrap_or_else(|| "（证照类型）".into()),
+                ),
+                (_, _) => cell(names.get(&e.entity_id).cloned().unwrap_or_else(|| {
+                    let short: String = e.entity_id.chars().take(8).collect();
+                    format!("编号 {short}…")
+                })),
+            };
+            let after = e
+                .after_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .map(|v| describe(&v, &names))
+                .unwrap_or_default();
             vec![
                 cell(e.seq.to_string()),
                 cell(local_time(e.occurred_at)),
                 cell(&e.actor_name),
                 cell(entity_label(&e.entity_type)),
-                cell(&e.entity_id),
-                cell(action_label(&e.action)),
+                record,
+                cell(action_words(&e.action)),
                 Cell {
-                    text: e.after_json.clone().unwrap_or_default(),
+                    text: after,
                     href: None,
                     class: "small".into(),
                 },
@@ -163,7 +214,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         ctx: page_ctx(&state, &s, &req, "操作记录", "/audit").await,
         heading: "操作记录".into(),
         intro: Some(
-            "所有变更按顺序写入哈希链，任何删改都能被 `minecoord audit verify` 发现。".into(),
+            "所有变更按顺序写入哈希链，任何删改都能被校验发现（运维人员可在服务器上运行校验命令）。".into(),
         ),
         new_link: None,
         filters,
@@ -174,7 +225,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             "时间",
             "操作人",
             "对象",
-            "编号",
+            "记录",
             "操作",
             "变更后内容",
         ],
@@ -187,4 +238,198 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         more_links: Vec::new(),
     };
     Ok(render(&page))
+}
+
+/// An action of the audit trail in words.
+fn action_words(action: &str) -> String {
+    let known = action_label(action);
+    if known != action {
+        return known.to_owned();
+    }
+    let words = match action {
+        "raise" => "吹哨",
+        "assign" => "指派",
+        "attach" => "添加附件",
+        "boundary" => "登记矿区范围",
+        "comment" => "填写办理意见",
+        "dispatch" => "协调办分办",
+        "escalate" => "提请会商",
+        "evaluate" => "街镇评价",
+        "merge" => "合并重复线索",
+        "overdue" => "逾期督办",
+        "reopen" => "重新打开",
+        "retry" => "重新发送",
+        "transfer" => "转办",
+        "transfer_accept" => "接收转办",
+        "transfer_dispute" => "对转办提出异议",
+        "transfer_decided" => "协调办裁定转办",
+        "acknowledge" => "报到",
+        "start_verifying" => "开始核查",
+        "verify" => "核查",
+        "enforce" => "查处",
+        "close" => "办结",
+        _ => "其他操作",
+    };
+    words.to_owned()
+}
+
+/// A field of a record in words.
+fn field_words(key: &str) -> &'static str {
+    match key {
+        "name" => "名称",
+        "title" => "标题",
+        "number" => "编号",
+        "description" => "描述",
+        "note" => "说明",
+        "reason" => "理由",
+        "comment" => "评价意见",
+        "verdict" => "评价",
+        "username" => "用户名",
+        "display_name" => "姓名",
+        "email" => "邮箱",
+        "role" => "角色",
+        "department" => "部门",
+        "township" => "街镇",
+        "mine_id" => "矿山",
+        "active" => "在用",
+        "enterprise_name" => "企业名称",
+        "credit_code" => "统一社会信用代码",
+        "mine_type" => "矿山类型",
+        "mineral" => "开采矿种",
+        "mining_method" => "开采方式",
+        "status" => "状态",
+        "state" => "状态",
+        "supervisor_department" => "日常安全监管部门",
+        "risk_grade" => "安全风险等级",
+        "last_inspected_on" => "最近检查日期",
+        "address" => "地址",
+        "contact_name" => "联系人",
+        "contact_phone" => "联系电话",
+        "licence_number" => "采矿许可证号",
+        "tailings_capacity_10k_m3" => "全库容（万立方米）",
+        "tailings_dam_height_m" => "坝高（米）",
+        "tailings_grade" => "尾矿库等别",
+        "tailings_safety" => "尾矿库安全度",
+        "tailings_evaluated_on" => "安全现状评价日期",
+        "tailings_overhead" => "头顶库",
+        "permit_type" => "证照类型",
+        "holder" => "持证人",
+        "issued_on" => "发证日期",
+        "expires_on" => "有效期至",
+        "issuing_department" => "发证部门",
+        "category" => "类别",
+        "urgency" => "紧急程度",
+        "primary_department" | "primary" => "主办部门",
+        "assisting_departments" | "assisting" => "协办部门",
+        "to" => "转给",
+        "into" => "合并到",
+        "assignee" => "承办人",
+        "substantiated" => "核查结论",
+        "duties" => "职责",
+        "sort_order" => "排序",
+        "basis" => "依据",
+        "mining_related" => "涉矿",
+        "expiry_warning_days" => "到期提醒天数",
+        "notes" => "备注",
+        "area_m2" => "面积（平方米）",
+        "rings" => "范围坐标",
+        "elevation_top_m" => "开采标高上限（米）",
+        "elevation_bottom_m" => "开采标高下限（米）",
+        "locked_until" => "锁定至",
+        "files" => "附件",
+        "recipient" => "收件人",
+        "subject" => "主题",
+        "attempts" => "发送次数",
+        "stage" => "环节",
+        "due_at" => "时限",
+        "kind" => "类型",
+        _ => "其他",
+    }
+}
+
+/// A stored code in words: units and categories by their names, states and kinds by their
+/// labels; anything else as it is.
+fn value_words(v: &str, names: &HashMap<String, String>) -> String {
+    use crate::leads::rules::{LeadState, Stage, Urgency};
+    use crate::platform::rules::role::Role;
+    use crate::register::rules::mine::{MineStatus, MineType, MiningMethod, TailingsSafety};
+    use crate::register::rules::risk_grade::RiskGrade;
+    if let Some(n) = names
+        .get(v)
+        .or_else(|| names.get(&format!("cat:{v}")))
+        .or_else(|| names.get(&format!("pt:{v}")))
+    {
+        return n.clone();
+    }
+    let label = LeadState::parse(v)
+        .map(|s| s.label())
+        .or_else(|| Urgency::parse(v).map(|s| s.label()))
+        .or_else(|| Stage::parse(v).map(|s| s.label()))
+        .or_else(|| MineStatus::parse(v).map(|s| s.label()))
+        .or_else(|| MineType::parse(v).map(|s| s.label()))
+        .or_else(|| MiningMethod::parse(v).map(|s| s.label()))
+        .or_else(|| TailingsSafety::parse(v).map(|s| s.label()))
+        .or_else(|| Role::parse(v).map(|r| r.label()));
+    if let Some(l) = label {
+        return l.to_owned();
+    }
+    if let Some(g) = RiskGrade::parse(v) {
+        return g.display();
+    }
+    match v {
+        "satisfied" => "满意".into(),
+        "basically_satisfied" => "基本满意".into(),
+        "dissatisfied" => "不满意".into(),
+        _ if v.contains('_') && v.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+            "（代码）".into()
+        }
+        _ => v.to_owned(),
+    }
+}
+
+/// A record as the audit trail keeps it, in words: "名称：青山砂石矿；状态：生产".
+fn describe(v: &serde_json::Value, names: &HashMap<String, String>) -> String {
+    use serde_json::Value;
+    let one = |v: &Value| -> String {
+        match v {
+            Value::Null => "空".into(),
+            Value::Bool(true) => "是".into(),
+            Value::Bool(false) => "否".into(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => {
+                let words = value_words(s, names);
+                if words.chars().count() > 80 {
+                    words.chars().take(80).collect::<String>() + "…"
+                } else {
+                    words
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => value_words(s, names),
+                    Value::Object(_) | Value::Array(_) => "…".into(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
+            Value::Object(_) => "…".into(),
+        }
+    };
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match (k.as_str(), v) {
+                ("rings", _) => "范围坐标：（见矿山页面）".to_owned(),
+                (_, Value::Object(inner)) => format!(
+                    "{}：{}",
+                    field_words(k),
+                    describe(&Value::Object(inner.clone()), names)
+                ),
+                _ => format!("{}：{}", field_words(k), one(v)),
+            })
+            .collect::<Vec<_>>()
+            .join("；"),
+        other => one(other),
+    }
 }

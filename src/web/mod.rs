@@ -50,7 +50,16 @@ pub struct Directory {
     pub signed_in: fn(&mut DbConnection, &str) -> AppResult<SignedIn>,
     /// The display name of a department or township code (`reference::unit_name`).
     pub unit_name: fn(&mut DbConnection, &str) -> String,
+    /// Names by code of every department and township (by code), lead category (`cat:`
+    /// and its code) and permit type (`pt:` and its code), for pages that show stored codes.
+    pub names: fn(&mut DbConnection) -> AppResult<Names>,
+    /// What people call the records of one kind (`mine` → its name, `lead` → number and
+    /// title, `user` → display name), by id.
+    pub titles: fn(&mut DbConnection, &str, &[String]) -> AppResult<Names>,
 }
+
+/// Names or titles by code or id.
+pub type Names = std::collections::HashMap<String, String>;
 
 /// A signed-in user's account as the extractor checks it.
 pub struct SignedIn {

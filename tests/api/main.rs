@@ -30,6 +30,7 @@ mod outbox;
 mod pages;
 mod permit_pages;
 mod permits;
+mod plain_words;
 mod reference;
 mod smtp_sink;
 mod users;

@@ -918,3 +918,14 @@ pub fn count(
         None => counted!(filtered!(f, leads::table.into_boxed()), leads::next_due_at),
     })
 }
+
+/// `(id, number, title)` of the leads among `ids` (a few hundred at a time).
+pub fn numbers_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<Vec<(String, String, String)>> {
+    Ok(leads::table
+        .filter(leads::id.eq_any(ids))
+        .select((leads::id, leads::number, leads::title))
+        .load(conn)?)
+}
