@@ -52,6 +52,13 @@ async fn names(state: &web::Data<AppState>) -> Result<HashMap<String, String>, A
         st.db.read(|conn| {
             let mut m = HashMap::new();
             for d in crate::reference::departments(conn)? {
+                // The departments in use, in their order, for the choices of a department.
+                if d.active != 0 {
+                    m.insert(
+                        format!("dept:{:08}:{}", d.sort_order.max(0), d.code),
+                        d.code.clone(),
+                    );
+                }
                 m.insert(d.code, d.name);
             }
             for t in crate::reference::townships(conn)? {
@@ -1332,11 +1339,16 @@ fn transfer_status(t: &Transfer, names: &HashMap<String, String>) -> String {
 }
 
 fn department_options(names: &HashMap<String, String>, except: &[&str]) -> Vec<(String, String)> {
-    let mut deps: Vec<(String, String)> = ["NR", "DRC", "GDS", "MIIT", "EE", "AGRI", "EM"]
-        .iter()
-        .filter(|d| !except.contains(d))
-        .filter(|d| names.contains_key(**d))
-        .map(|d| ((*d).to_owned(), name_of(names, d)))
+    let mut keys: Vec<&String> = names.keys().filter(|k| k.starts_with("dept:")).collect();
+    keys.sort();
+    let mut deps: Vec<(String, String)> = keys
+        .into_iter()
+        .map(|k| names[k].clone())
+        .filter(|d| !except.contains(&d.as_str()))
+        .map(|d| {
+            let name = name_of(names, &d);
+            (d, name)
+        })
         .collect();
     deps.insert(0, (String::new(), "请选择".into()));
     deps

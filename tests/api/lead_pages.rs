@@ -78,6 +78,12 @@ on_both! {
         let (ee, ee_csrf) = browser_session(&app, "ee.tp", PASSWORD).await;
         let page = ee.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("转办</summary>") && page.contains("提请会商"), "{page}");
+        assert!(!page.contains(r#"<option value="EE""#), "not to oneself");
+        // A department the admins add is among the choices at once.
+        let r = app.post("/api/v1/departments", &app.admin_token, serde_json::json!({"code": "WATER", "name": "区水务局"})).await;
+        assert_eq!(r.status(), 201);
+        let page = ee.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"<option value="WATER">区水务局</option>"#), "{page}");
         let r = ee.post(app.url(&format!("{path}/transfer"))).form(&[("csrf", ee_csrf.as_str()), ("to_department", "NR"), ("reason", "")]).send().await.unwrap();
         assert_eq!(r.status(), 422);
         let r = ee.post(app.url(&format!("{path}/transfer"))).form(&[("csrf", ee_csrf.as_str()), ("to_department", "NR"), ("reason", "疑似越界开采")]).send().await.unwrap();
