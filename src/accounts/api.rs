@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/logout", web::post().to(logout))
         .route("/me", web::get().to(me))
         .route("/me/password", web::post().to(change_password))
+        .route("/me/email", web::put().to(change_email))
         .route("/users", web::get().to(list_users))
         .route("/users", web::post().to(create_user))
         .route("/users/{id}", web::get().to(get_user))
@@ -577,4 +578,38 @@ pub async fn reset_password(
 ) -> AppResult<HttpResponse> {
     let u = reset_password_as(state.clone(), user.0, id.into_inner(), body.0.password).await?;
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnEmail {
+    /// The new address; empty removes it.
+    pub email: String,
+}
+
+/// Changes the signed-in person's own email address.
+#[utoipa::path(put, path = "/api/v1/me/email", tag = "账号", request_body = OwnEmail, responses(
+    (status = 200, body = UserView), (status = 422, body = Problem)))]
+pub async fn change_email(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<OwnEmail>,
+) -> AppResult<HttpResponse> {
+    let u = set_own_email(state.clone(), user.0, body.0.email).await?;
+    Ok(HttpResponse::Ok().json(u))
+}
+
+/// The one way to change one's own email, for the page and the API.
+pub async fn set_own_email(
+    state: web::Data<AppState>,
+    who: crate::platform::authz::Principal,
+    email: String,
+) -> AppResult<UserView> {
+    let now = state.clock.now_naive();
+    blocking(move || {
+        state.db.transaction(|conn| {
+            accounts::set_own_email(conn, &who, now, &email).map(|u| u.view(now))
+        })
+    })
+    .await
 }

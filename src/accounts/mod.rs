@@ -485,6 +485,28 @@ pub fn update(
     find(conn, id)
 }
 
+/// A person changes their own email address (where notices by email go and whence their
+/// emailed whistles are taken); empty removes it.
+pub fn set_own_email(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    email: &str,
+) -> AppResult<User> {
+    let before = find(conn, &who.id)?;
+    let email = blank_to_none(Some(email.to_owned())).map(|e| e.to_lowercase());
+    if let Some(e) = &email {
+        check_email(e).map_err(|m| AppError::field("email", m))?;
+    }
+    if before.email == email {
+        return Ok(before);
+    }
+    let mut after = before.clone();
+    after.email = email;
+    save(conn, &who.actor(), now, &before, &after, "update")?;
+    find(conn, &who.id)
+}
+
 pub fn set_active(
     conn: &mut DbConnection,
     actor: &Actor,

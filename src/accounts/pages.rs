@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/account", web::get().to(account))
         .route("/account", web::post().to(account_password))
+        .route("/account/email", web::post().to(account_email))
         .route("/users", web::get().to(users_list))
         .route("/users/new", web::get().to(user_new))
         .route("/users/new", web::post().to(user_create))
@@ -244,13 +245,30 @@ async fn account_page(
     if ctx.flash.is_none() && req.query_string().contains("ok=own_password") {
         ctx.flash = Some("密码已修改。".into());
     }
+    if ctx.flash.is_none() && req.query_string().contains("ok=email") {
+        ctx.flash = Some("邮箱已修改，通知邮件将发到新地址。".into());
+    }
     let p = &s.principal;
-    let actions = match crate::mailbox::pages::outbox::preferences_panel(state, &p.id).await {
-        Ok(panel) => vec![panel],
+    let (st, id) = (state.clone(), p.id.clone());
+    let email = match blocking(move || st.db.read(|conn| accounts::find(conn, &id))).await {
+        Ok(u) => u.email.unwrap_or_default(),
         Err(e) => {
-            tracing::warn!(error = %e, "notification preferences unavailable");
-            Vec::new()
+            tracing::warn!(error = %e, "own account unavailable for the email field");
+            String::new()
         }
+    };
+    let mut actions = vec![ActionButton {
+        href: "/account/email".into(),
+        label: "修改邮箱",
+        confirm: String::new(),
+        style: "secondary",
+        fields: vec![Field::new("email", "邮箱", "email", email)
+            .help("通知邮件发到这里；从这个邮箱发来的邮件可以吹哨或回复线索。留空则不收邮件。")
+            .in_form("own-email")],
+    }];
+    match crate::mailbox::pages::outbox::preferences_panel(state, &p.id).await {
+        Ok(panel) => actions.push(panel),
+        Err(e) => tracing::warn!(error = %e, "notification preferences unavailable"),
     };
     let mut fields = password_fields();
     let general = attach_errors(&mut fields, errors);
@@ -291,6 +309,22 @@ async fn account_page(
         *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
     resp
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+async fn account_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<EmailForm>,
+) -> PageResult {
+    let s = form.session;
+    let result = api::set_own_email(state.clone(), s.principal.clone(), form.form.email).await;
+    submitted!(result, s, Ok(_) => "/account?ok=email", Invalid(errors) => Ok(account_page(&state, &s, &req, &errors).await))
 }
 
 async fn account(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {

@@ -16,7 +16,7 @@ use crate::web::{audit, ops};
 #[openapi(
     info(title = "minecoord 非煤矿山行业管理协调平台 API", version = "1", description = "登录后以 `Authorization: Bearer <token>` 调用。错误均为 application/problem+json。"),
     paths(
-        accounts::login, accounts::logout, accounts::me, accounts::change_password,
+        accounts::login, accounts::logout, accounts::me, accounts::change_password, accounts::change_email,
         accounts::list_users, accounts::create_user, accounts::get_user, accounts::update_user,
         accounts::disable_user, accounts::enable_user, accounts::unlock_user, accounts::reset_password,
         reference::list_departments, reference::get_department, reference::create_department, reference::update_department,

@@ -159,3 +159,32 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// Anyone changes their own email on the account page or through the API; a bad
+    /// address is named and nothing changes; the change is on the audit trail.
+    async fn one_changes_ones_own_email(app) {
+        app.create_user("ee.mail", "officer", Some("EE"), None).await;
+        let (client, csrf) = browser_session(&app, "ee.mail", PASSWORD).await;
+        let page = client.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"action="/account/email""#), "{page}");
+        let r = client.post(app.url("/account/email")).form(&[("csrf", csrf.as_str()), ("email", "不是邮箱")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let r = client.post(app.url("/account/email")).form(&[("csrf", csrf.as_str()), ("email", "Wang@EE.qs.gov.cn")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/account?ok=email");
+        let token = app.token_for("ee.mail", PASSWORD).await;
+        let me: serde_json::Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(me["email"], "wang@ee.qs.gov.cn");
+        let r = app.put("/api/v1/me/email", &token, serde_json::json!({"email": "x@"})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), ["email"]);
+        let r = app.put("/api/v1/me/email", &token, serde_json::json!({"email": ""})).await;
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["email"].is_null());
+        let audit: serde_json::Value = app.get(&format!("/api/v1/audit?entity=user&entity_id={}", me["id"].as_str().unwrap()), &app.admin_token).await.json().await.unwrap();
+        assert!(audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "update").count() >= 2);
+    }
+}
