@@ -710,7 +710,12 @@ async fn user_form_page(
         back_href: Some("/users".into()),
         actions,
         history,
-        links: Vec::new(),
+        // After creating an account, the next one is a click away.
+        links: if editable && req.query_string().contains("ok=created") {
+            vec![("/users/new".into(), "继续新建用户".into())]
+        } else {
+            Vec::new()
+        },
         tables: Vec::new(),
         drawing: None,
         steps: Vec::new(),

@@ -110,6 +110,7 @@ on_both! {
         assert!(location.ends_with("?ok=created"));
         let detail = client.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
         assert!(detail.contains("已创建") && detail.contains("钱一") && detail.contains("变更记录"), "{detail}");
+        assert!(detail.contains(r#"<a href="/users/new">继续新建用户</a>"#), "the next account is a click away");
         assert_eq!(app.login("qian.yi", PASSWORD).await.status(), 200);
 
         let id = location.trim_start_matches("/users/").trim_end_matches("?ok=created").to_owned();
