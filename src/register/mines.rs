@@ -801,6 +801,43 @@ pub fn update(
     find(conn, id)
 }
 
+/// A mining licence recorded for a mine with no 采矿许可证号 yet gives the mine its number
+/// (the ledger and the public page show it), as one audited change.
+pub fn adopt_licence_number(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    number: &str,
+) -> AppResult<()> {
+    let before = find(conn, id)?;
+    let number = number.trim();
+    if !before.licence_number.is_empty() || number.is_empty() {
+        return Ok(());
+    }
+    let mut after = before.clone();
+    after.licence_number = number.chars().take(60).collect();
+    after.search_text = search_text(&after);
+    let (b, a) = (before.audit_json(), after.audit_json());
+    commit(
+        conn,
+        actor,
+        now,
+        (&before, &after),
+        Recorded::new(
+            "edit",
+            None,
+            Some("licence_number".into()),
+            "登记采矿许可证时带入证号",
+        ),
+        Audited {
+            action: "update",
+            before: b,
+            after: a,
+        },
+    )
+}
+
 fn require_reason(reason: &str) -> AppResult<String> {
     let r = reason.trim();
     if r.is_empty() {

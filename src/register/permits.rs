@@ -457,6 +457,15 @@ pub fn create(
         return Err(AppError::Validation(errors));
     }
     store::insert(conn, &p)?;
+    if p.permit_type == "mining_licence" {
+        crate::register::mines::adopt_licence_number(
+            conn,
+            &who.actor(),
+            now,
+            &p.mine_id,
+            &p.number,
+        )?;
+    }
     audit::record(
         conn,
         &who.actor(),

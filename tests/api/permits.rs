@@ -161,3 +161,29 @@ on_both! {
         assert_eq!(app.post(&path, &ee, permit("safety_production", "S-11", "2026-01-10", Some("2029-01-09"))).await.status(), 201);
     }
 }
+
+on_both! {
+    /// A mine registered without its 采矿许可证号 takes the number of the mining licence NR
+    /// records, with a line in its history; a number already there is kept.
+    async fn the_licence_number_comes_from_the_licence(app) {
+        let em = crate::mines::officer(&app, "em.lic", "EM").await;
+        let nr = crate::mines::officer(&app, "nr.lic", "NR").await;
+        let mut body = crate::mines::mine_body("无证号矿", 981);
+        body["licence_number"] = serde_json::json!("");
+        let mine = crate::mines::create_mine(&app, &em, body).await;
+        let id = mine["id"].as_str().unwrap();
+        let r = app.post(&format!("/api/v1/mines/{id}/permits"), &nr, serde_json::json!({"permit_type": "mining_licence", "number": "C1502002026011110000001",
+            "holder": "无证号矿有限公司", "issued_on": "2024-01-01", "expires_on": "2030-12-31"})).await;
+        assert_eq!(r.status(), 201);
+        let m: serde_json::Value = app.get(&format!("/api/v1/mines/{id}"), &em).await.json().await.unwrap();
+        assert_eq!(m["licence_number"], "C1502002026011110000001");
+        let history: serde_json::Value = app.get(&format!("/api/v1/mines/{id}/history"), &em).await.json().await.unwrap();
+        assert!(history["items"].as_array().unwrap().iter().any(|h| h["reason"] == "登记采矿许可证时带入证号"), "{history}");
+        // A second licence does not overwrite the number.
+        let r = app.post(&format!("/api/v1/mines/{id}/permits"), &nr, serde_json::json!({"permit_type": "mining_licence", "number": "C-OTHER",
+            "holder": "无证号矿有限公司", "issued_on": "2025-01-01", "expires_on": "2031-12-31"})).await;
+        assert_eq!(r.status(), 201);
+        let m: serde_json::Value = app.get(&format!("/api/v1/mines/{id}"), &em).await.json().await.unwrap();
+        assert_eq!(m["licence_number"], "C1502002026011110000001");
+    }
+}
