@@ -470,6 +470,49 @@ fn stats_charts(stats: &crate::leads::stats::LeadStats) -> Vec<String> {
     out
 }
 
+/// A township's area for placing a lead: its mines' boundaries by grade and its open
+/// leads, without links (a tap places the point).
+fn area_map(
+    mines: &[crate::register::boundaries::Mapped],
+    leads: &[crate::leads::Lead],
+    geo: &crate::platform::config::GeoSettings,
+) -> String {
+    use crate::platform::rules::map::{district, Area, Point};
+    let zone = crate::register::boundaries::zone(geo);
+    let areas: Vec<Area> = mines
+        .iter()
+        .filter_map(|m| {
+            let rings = m.boundary.rings().ok()?;
+            let colour = m.risk_grade.map_or("#5b6b7a", |g| g.colour_hex());
+            Some(Area {
+                rings: rings.0,
+                fill: colour,
+                stroke: colour,
+                dashed: false,
+                label: m.name.clone(),
+                href: String::new(),
+            })
+        })
+        .collect();
+    let points: Vec<Point> = leads
+        .iter()
+        .filter_map(|l| {
+            let (x, y) = zone.from_lonlat(l.lon?, l.lat?).ok()?;
+            Some(Point {
+                x,
+                y,
+                colour: "#c62828",
+                label: format!("{} {}（{}）", l.number, l.title, l.state.label()),
+                href: String::new(),
+            })
+        })
+        .collect();
+    if areas.is_empty() {
+        return String::new();
+    }
+    district(&areas, &points, 640.0)
+}
+
 /// The raise form as submitted.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct RaiseForm {
@@ -543,17 +586,33 @@ async fn raise_form_page(
     duplicates: &[crate::leads::actions::Candidate],
 ) -> PageResult {
     authz::require(&s.principal, Action::RaiseLeads).page(s)?;
-    let (st, township) = (state.clone(), s.principal.township.clone());
-    let (categories, mines) = blocking(move || {
+    let (st, township, who) = (
+        state.clone(),
+        s.principal.township.clone(),
+        s.principal.clone(),
+    );
+    let now = state.clock.now_naive();
+    let (categories, mines, area) = blocking(move || {
         st.db.read(|conn| {
             let cats = crate::reference::lead_categories(conn)?;
             // The mines a township knows: its own; department staff pick from all open ones.
             let mines = crate::register::mines::open_choices(conn, township.as_deref(), 500)?;
-            Ok((cats, mines))
+            // A township places the lead on a map of its area, with the open leads there.
+            let area = match township.as_deref() {
+                Some(t) => Some((
+                    crate::register::boundaries::for_map(conn, Some(t), 1000)?,
+                    crate::leads::board::located(conn, &who, now, 500)?,
+                )),
+                None => None,
+            };
+            Ok((cats, mines, area))
         })
     })
     .await
     .page(s)?;
+    let area_map = area
+        .map(|(mines, leads)| area_map(&mines, &leads, &state.settings.geo))
+        .unwrap_or_default();
     let mut cat_options = vec![(String::new(), "请选择".to_owned())];
     cat_options.extend(
         categories
@@ -601,7 +660,7 @@ async fn raise_form_page(
             },
         )
         .help("在现场可点“获取当前位置”；位置在某矿区范围内会自动关联该矿山。"),
-        Field::new("pick", "在矿区范围示意图上选点", "pickmap", ""),
+        Field::new("pick", "在地图上选点", "pickmap", area_map),
         Field::new("photos", "现场照片", "file", "").help(format!(
             "可选多张照片或 pdf、Word 文档，每个文件不超过 {} MB。",
             state.settings.http.max_upload_bytes / 1024 / 1024

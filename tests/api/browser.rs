@@ -300,4 +300,45 @@ on_both! {
     }
 }
 
+on_both! {
+    /// A township on a phone starts from its desk's 我要吹哨, taps the map of its area where
+    /// the problem is, and the lead is placed there and tied to the mine under the tap.
+    async fn a_township_places_a_whistle_by_tapping_the_map(app) {
+        let Some(driver) = start_driver().await else { return };
+        let em = crate::mines::officer(&app, "em.tap", "EM").await;
+        let nr = crate::mines::officer(&app, "nr.tap", "NR").await;
+        let mine_id = crate::boundaries::licensed_mine(&app, &em, &nr, "点选矿", 991, &crate::boundaries::square(4_502_300.0, 415_300.0, 600.0)).await;
+        app.create_user("town.tap", "township", None, Some("BEHT")).await;
+        let dir = tempfile::tempdir().unwrap();
+        let phone = browser_sized(&driver, dir.path(), "390,844").await;
+        let raised = async {
+            phone.goto(&app.url("/login")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("town.tap").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("raise-lead")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("f-title")).await?.send_keys("矿区内夜间爆破").await?;
+            phone.find(Locator::Id("f-category")).await?.select_by_value("safety_violation").await?;
+            phone.find(Locator::Id("f-description")).await?.send_keys("夜间爆破震动明显。").await?;
+            let map = phone.find(Locator::Css(".pick-map svg")).await?;
+            phone.execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(&map)?]).await?;
+            map.click().await?;
+            let status = phone.find(Locator::Id("pick-status")).await?.text().await?;
+            let picked = phone.find(Locator::Id("pick_e")).await?.prop("value").await?.unwrap_or_default();
+            phone.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&phone, "ok=created").await?;
+            Ok::<_, fantoccini::error::CmdError>((status, picked, phone.current_url().await?))
+        }.await;
+        let _ = phone.close().await;
+        let (status, picked, url) = raised.expect("raise by tapping the map");
+        assert_eq!(status, "已选定问题地点。");
+        assert!(!picked.is_empty());
+        let id = url.path().trim_start_matches("/leads/").to_owned();
+        let town = app.token_for("town.tap", PASSWORD).await;
+        let lead: serde_json::Value = app.get(&format!("/api/v1/leads/{id}"), &town).await.json().await.unwrap();
+        assert!(lead["lon"].is_number() && lead["lat"].is_number(), "{lead}");
+        assert_eq!(lead["mine_id"], mine_id, "the tap was inside the mine: {lead}");
+    }
+}
+
 use crate::helpers::*;

@@ -59,8 +59,9 @@ pub fn district(areas: &[Area], points: &[Point], width_px: f64) -> String {
     );
     let height_px = (width_px * h / w).clamp(240.0, 1200.0);
     let unit = w / width_px; // metres per pixel
+                             // The origin in data attributes lets a page turn a click into projected metres.
     let mut out = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {w:.1} {h:.1}" width="100%" height="{height_px:.0}" preserveAspectRatio="xMidYMid meet" role="img" aria-label="辖区地图" style="background:#f8faf7;border:1px solid #ccd">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {w:.1} {h:.1}" data-x0="{x0:.3}" data-y0="{y0:.3}" data-h="{h:.3}" width="100%" height="{height_px:.0}" preserveAspectRatio="xMidYMid meet" role="img" aria-label="辖区地图" style="background:#f8faf7;border:1px solid #ccd">"##
     );
     for a in areas {
         let d: String = a
@@ -106,7 +107,11 @@ pub fn district(areas: &[Area], points: &[Point], width_px: f64) -> String {
             unit * 1.5,
             escape(&p.label)
         );
-        out.push_str(&format!(r#"<a href="{}">{dot}</a>"#, escape(&p.href)));
+        if p.href.is_empty() {
+            out.push_str(&dot);
+        } else {
+            out.push_str(&format!(r#"<a href="{}">{dot}</a>"#, escape(&p.href)));
+        }
     }
     // Scale bar: a round length near a fifth of the width.
     let target = w / 5.0;
