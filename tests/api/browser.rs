@@ -290,13 +290,29 @@ on_both! {
         assert_eq!(display, "block", "a list row is a card on the phone");
 
         let desk = browser(&driver, desk_dir.path()).await;
-        let width = async {
+        let seen = async {
             desk.goto(&app.url("/login")).await?;
-            desk.wait().for_element(Locator::Css("main")).await?.rectangle().await.map(|r| r.2)
+            let width = desk.wait().for_element(Locator::Css("main")).await?.rectangle().await?.2;
+            desk.find(Locator::Id("username")).await?.send_keys("town.fit").await?;
+            desk.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            desk.find(Locator::Id("login-submit")).await?.click().await?;
+            desk.wait().for_element(Locator::Id("raise-lead")).await?;
+            desk.goto(&app.url("/leads?raised=mine")).await?;
+            let first = |c: &fantoccini::Client| {
+                let c = c.clone();
+                async move { c.find(Locator::Css("table.list tbody tr td")).await?.text().await }
+            };
+            let header = desk.wait().for_element(Locator::XPath("//table[contains(@class,'list')]//th[normalize-space(.)='编号']")).await?;
+            header.click().await?;
+            let ascending = first(&desk).await?;
+            header.click().await?;
+            let descending = first(&desk).await?;
+            Ok::<_, fantoccini::error::CmdError>((width, ascending, descending))
         }.await;
         let _ = desk.close().await;
-        let width = width.expect("the login page on a desktop");
+        let (width, ascending, descending) = seen.expect("the desktop");
         assert!(width > 800.0, "main spans the page without the menu: {width}");
+        assert_eq!((ascending.as_str(), descending.as_str()), ("XS-2026-000001", "XS-2026-000003"), "a click on a heading sorts the rows");
     }
 }
 
