@@ -56,7 +56,7 @@ pub struct Notice<'a> {
     pub entity_id: &'a str,
 }
 
-/// Writes the notice to each recipient's inbox, except the person who caused it.
+/// Writes the notice to each recipient's inbox once, except the person who caused it.
 pub fn send(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -64,11 +64,14 @@ pub fn send(
     recipients: &[String],
     notice: &Notice<'_>,
 ) -> AppResult<usize> {
-    let recipients: Vec<String> = recipients
+    // One notice per person and event, whatever lists the audience was gathered from.
+    let mut recipients: Vec<String> = recipients
         .iter()
         .filter(|r| Some(r.as_str()) != actor_id)
         .cloned()
         .collect();
+    recipients.sort();
+    recipients.dedup();
     let rows: Vec<Notification> = recipients
         .iter()
         .map(|r| Notification {

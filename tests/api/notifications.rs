@@ -140,3 +140,29 @@ on_both! {
         assert_eq!(unread(ee2).await, 1, "a colleague has not");
     }
 }
+
+on_both! {
+    /// Over a lead's whole life the township that raised it gets one notice per step, never
+    /// the same one twice.
+    async fn one_notice_per_event_per_person(app) {
+        app.create_user("town.one", "township", None, Some("BEHT")).await;
+        app.create_user("ee.one", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.one", PASSWORD).await;
+        let ee = app.token_for("ee.one", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, json!({"title": "扬尘", "category": "dust", "description": "扬尘。"})).await;
+        let id = lead["id"].as_str().unwrap();
+        for (step, body) in [("acknowledge", json!({})), ("verify", json!({"substantiated": true, "note": "属实"})), ("enforce", json!({"measures": ["责令整改"], "rectify_by": "2026-03-20", "note": "下达整改通知书"})), ("close", json!({"note": "已整改"}))] {
+            assert_eq!(app.post(&format!("/api/v1/leads/{id}/{step}"), &ee, body).await.status(), 200, "{step}");
+        }
+        let mine: Value = app.get("/api/v1/notifications?limit=100", &town).await.json().await.unwrap();
+        let titles: Vec<String> = mine["items"].as_array().unwrap().iter()
+            .filter(|n| n["entity_id"] == id)
+            .map(|n| n["title"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(titles.len(), 4, "{titles:?}");
+        let mut distinct = titles.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), titles.len(), "{titles:?}");
+    }
+}
