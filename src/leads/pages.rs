@@ -661,6 +661,9 @@ async fn raise_form_page(
         )
         .help("在现场可点“获取当前位置”；位置在某矿区范围内会自动关联该矿山。"),
         Field::new("pick", "在地图上选点", "pickmap", area_map),
+        // Filled in the page as the category, mine or place is chosen: the possible
+        // duplicates appear here, before submitting, and the chosen photos stay.
+        Field::new("duplicates", "", "dupcheck", ""),
         Field::new("photos", "现场照片", "file", "").help(format!(
             "可选多张照片或 pdf、Word 文档，每个文件不超过 {} MB。",
             state.settings.http.max_upload_bytes / 1024 / 1024

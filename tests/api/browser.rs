@@ -357,4 +357,46 @@ on_both! {
     }
 }
 
+on_both! {
+    /// Choosing the category and the mine on the 吹哨 form shows the open lead already there
+    /// before submitting; the person ticks that theirs is new, and the photo chosen before
+    /// is sent with it.
+    async fn possible_duplicates_show_before_submitting_and_the_photo_stays(app) {
+        let Some(driver) = start_driver().await else { return };
+        let em = crate::mines::officer(&app, "em.dup", "EM").await;
+        let nr = crate::mines::officer(&app, "nr.dup", "NR").await;
+        let mine_id = crate::boundaries::licensed_mine(&app, &em, &nr, "重复矿", 993, &crate::boundaries::square(4_502_300.0, 415_300.0, 600.0)).await;
+        app.create_user("town.dup", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.dup", PASSWORD).await;
+        let first = crate::leads::raise(&app, &town, serde_json::json!({"title": "第一次反映", "category": "safety_violation", "description": "隐患。", "mine_id": mine_id})).await;
+        let photo_dir = tempfile::tempdir().unwrap();
+        let photo = photo_dir.path().join("现场.jpg");
+        std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let phone = browser_sized(&driver, dir.path(), "390,844").await;
+        let raised = async {
+            phone.goto(&app.url("/login?next=/leads/new")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("town.dup").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("f-title")).await?.send_keys("又发现隐患").await?;
+            phone.find(Locator::Id("f-description")).await?.send_keys("同一处，情况加重。").await?;
+            phone.find(Locator::Id("f-photos")).await?.send_keys(&photo.display().to_string()).await?;
+            phone.find(Locator::Id("f-category")).await?.select_by_value("safety_violation").await?;
+            phone.find(Locator::Id("f-mine_id")).await?.select_by_value(&mine_id).await?;
+            let warning = phone.wait().for_element(Locator::Css("#dup-live:not([hidden])")).await?.text().await?;
+            phone.find(Locator::Id("dup-confirm")).await?.click().await?;
+            phone.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&phone, "ok=created").await?;
+            Ok::<_, fantoccini::error::CmdError>((warning, phone.current_url().await?))
+        }.await;
+        let _ = phone.close().await;
+        let (warning, url) = raised.expect("raise past the warning");
+        assert!(warning.contains(first["number"].as_str().unwrap()) && warning.contains("第一次反映"), "{warning}");
+        let id = url.path().trim_start_matches("/leads/").to_owned();
+        let lead: serde_json::Value = app.get(&format!("/api/v1/leads/{id}"), &town).await.json().await.unwrap();
+        assert_eq!(lead["attachments"].as_array().unwrap().len(), 1, "the photo came along: {lead}");
+    }
+}
+
 use crate::helpers::*;
