@@ -77,6 +77,7 @@ on_both! {
         let page = client.get(app.url(&format!("/mines/{}", legal["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("合法砂石场"));
         assert!(!page.contains("id=\"form-submit\"") && !page.contains("确定风险等级"), "read-only for townships");
+        assert!(!page.contains("<dt></dt>"), "no unlabelled value (the record's version) on the read-only page");
         let gaps = client.get(app.url("/mines/gaps")).send().await.unwrap().text().await.unwrap();
         assert!(gaps.contains("合法砂石场") && gaps.contains("未确定日常安全监管部门"), "{gaps}");
         let list = client.get(app.url("/mines?q=%E5%90%88%E6%B3%95")).send().await.unwrap().text().await.unwrap();
