@@ -49,7 +49,7 @@ on_both! {
         assert!(list.contains("黑石沟铁矿") && list.contains("D级 · 重大风险") && list.contains("区应急局"), "{list}");
         assert!(!list.contains("13800000000") && !list.contains("李矿长"), "nothing personal");
         let one = public.get(app.url(&format!("/public/mines/{id}"))).send().await.unwrap().text().await.unwrap();
-        assert!(one.contains("D级 · 重大风险（红）") && !one.contains("13800000000"));
+        assert!(one.contains(r#"<span class="grade-major">D级 · 重大风险（红）</span>"#) && !one.contains("13800000000"), "the grade in its colour");
         assert!(one.contains(r#"<a href="tel:12345">12345</a>"#), "the complaint phone can be dialled: {one}");
         let placard = public.get(app.url(&format!("/public/mines/{id}/placard"))).send().await.unwrap().text().await.unwrap();
         assert!(placard.contains("<svg") && placard.contains("D级 · 重大风险") && placard.contains("区应急局") && placard.contains("12345"), "{placard}");

@@ -1179,7 +1179,21 @@ async fn public_mine(
             "日常安全监管部门",
             names.department(&mine.supervisor_department),
         ),
-        ro("安全风险等级", grade),
+        // Shown in the grade's colour, as on the placard.
+        Field::new(
+            "risk_grade",
+            "安全风险等级",
+            match mine.grade() {
+                Some(crate::register::rules::risk_grade::RiskGrade::Low) => "grade-low",
+                Some(crate::register::rules::risk_grade::RiskGrade::General) => "grade-general",
+                Some(crate::register::rules::risk_grade::RiskGrade::Significant) => {
+                    "grade-significant"
+                }
+                Some(crate::register::rules::risk_grade::RiskGrade::Major) => "grade-major",
+                None => "text",
+            },
+            grade,
+        ),
         Field::new(
             "complaint_phone",
             "投诉举报电话",
