@@ -876,9 +876,20 @@ async fn detail_page(
 ) -> PageResult {
     let now = state.clock.now_naive();
     let (st, who, lid) = (state.clone(), s.principal.clone(), id.to_owned());
-    let v: LeadView = blocking(move || st.db.read(|conn| leads::view(conn, &who, &lid, now)))
-        .await
-        .page(s)?;
+    let (v, boundary): (LeadView, _) = blocking(move || {
+        st.db.read(|conn| {
+            let v = leads::view(conn, &who, &lid, now)?;
+            // The mine's boundary for the drawing of where the lead is.
+            let boundary = match (&v.lead.mine_id, v.lead.lon) {
+                (Some(m), Some(_)) => crate::register::boundaries::find(conn, m)?,
+                _ => None,
+            };
+            Ok((v, boundary))
+        })
+    })
+    .await
+    .page(s)?;
+    let drawing = place_drawing(&v, boundary.as_ref(), &state.settings.geo);
     let names = names(state).await.page(s)?;
     let l = &v.lead;
     let mut fields = lead_fields(&v, &names);
@@ -906,7 +917,7 @@ async fn detail_page(
         history: Vec::new(),
         links: vec![("/leads".into(), "返回线索列表".into())],
         tables: lead_tables(&v, &names, now),
-        drawing: None,
+        drawing,
         steps: progress(l.state),
         open_next: true,
     };
@@ -915,6 +926,47 @@ async fn detail_page(
         *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(resp)
+}
+
+/// Where the lead is: its point, on its mine's boundary when it has one.
+fn place_drawing(
+    v: &LeadView,
+    boundary: Option<&crate::register::boundaries::MineBoundary>,
+    geo: &crate::platform::config::GeoSettings,
+) -> Option<(String, String)> {
+    use crate::platform::rules::map::{district, Area, Point};
+    let l = &v.lead;
+    let (x, y) = crate::register::boundaries::zone(geo)
+        .from_lonlat(l.lon?, l.lat?)
+        .ok()?;
+    let areas: Vec<Area> = boundary
+        .and_then(|b| b.rings().ok())
+        .map(|r| Area {
+            rings: r.0,
+            fill: "#17456b",
+            stroke: "#17456b",
+            dashed: false,
+            label: v.mine_name.clone().unwrap_or_default(),
+            href: l
+                .mine_id
+                .as_ref()
+                .map(|m| format!("/mines/{m}"))
+                .unwrap_or_default(),
+        })
+        .into_iter()
+        .collect();
+    let point = Point {
+        x,
+        y,
+        colour: "#c62828",
+        label: format!("{} {}", l.number, l.title),
+        href: String::new(),
+    };
+    if areas.is_empty() {
+        return None;
+    }
+    let svg = district(&areas, &[point], 640.0);
+    (!svg.is_empty()).then(|| ("问题地点示意图".to_owned(), svg))
 }
 
 /// The lead's way from 已分派 to 已办结, with where it stands.

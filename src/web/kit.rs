@@ -215,8 +215,9 @@ pub(crate) struct FormPage {
     pub(crate) links: Vec<(String, String)>,
     /// Tables shown under the form, e.g. a mine's permits.
     pub(crate) tables: Vec<SubTable>,
-    /// An SVG drawing built by the service (labels escaped there), e.g. a mine's boundary.
-    pub(crate) drawing: Option<String>,
+    /// An SVG drawing built by the service (labels escaped there) with its heading, e.g. a
+    /// mine's boundary or where a lead is.
+    pub(crate) drawing: Option<(String, String)>,
     /// A progress line above the facts: (label, `done` | `current` | `todo`).
     pub(crate) steps: Vec<(&'static str, &'static str)>,
     /// Whether the first action opens by itself (when it is the reader's next step).

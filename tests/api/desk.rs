@@ -196,7 +196,10 @@ on_both! {
         let legend = &page[page.find("id=\"legend\"").unwrap()..];
         assert!(legend.contains("D级 · 重大风险") && legend.contains("线索：已分派"), "{legend}");
         assert!(!page.contains("stroke-dasharray"), "nothing closed yet");
-        // Another township's map leaves out what is not its own.
+        // The lead's own page draws where it is, on the mine's boundary.
+        let page = client.get(app.url(&format!("/leads/{}", lead["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("问题地点示意图") && page.contains("<circle"), "{page}");
+                // Another township's map leaves out what is not its own.
         let other = client.get(app.url("/map?township=KBJD")).send().await.unwrap().text().await.unwrap();
         assert!(!other.contains("地图矿") && other.contains("id=\"map-empty\""), "{other}");
     }

@@ -827,7 +827,8 @@ async fn mine_form(
         .page(s)?;
     let drawing = crate::register::api::mines::boundary_drawing(state, &s.principal, &mine)
         .await
-        .page(s)?;
+        .page(s)?
+        .map(|svg| ("矿区范围示意图".to_owned(), svg));
     let boundary_table = boundary_checks_table(&with_boundary);
     if authz::allowed(&s.principal, Action::EditBoundaries) {
         actions.push(ActionButton {
