@@ -399,4 +399,63 @@ on_both! {
     }
 }
 
+on_both! {
+    /// In Chromium: the coordination office opens a 其他 lead from 待分办 on its desk and
+    /// divides it to EE (the 分办 form is open as the next step); EE's head then gives it to
+    /// an officer, who finds it under 我的待办.
+    async fn the_office_divides_and_a_head_assigns_in_the_browser(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("town.flow", "township", None, Some("BEHT")).await;
+        app.create_user("coord.flow", "coordinator", Some("NR"), None).await;
+        app.create_user("ee.head.flow", "head", Some("EE"), None).await;
+        app.create_user("ee.wang.flow", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.flow", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, serde_json::json!({"title": "说不清归谁管的坑", "category": "other", "description": "山坡上有人在挖。"})).await;
+        let dir = tempfile::tempdir().unwrap();
+        let c = browser(&driver, dir.path()).await;
+        let sign_in = |user: &'static str| {
+            let c = c.clone();
+            let url = app.url("/login");
+            async move {
+                c.goto(&url).await?;
+                c.wait().for_element(Locator::Id("username")).await?.send_keys(user).await?;
+                c.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+                c.find(Locator::Id("login-submit")).await?.click().await?;
+                c.wait().for_element(Locator::Id("welcome")).await?;
+                Ok::<_, fantoccini::error::CmdError>(())
+            }
+        };
+        let sign_out = || {
+            let c = c.clone();
+            async move { c.find(Locator::Css("form[action='/logout'] button")).await?.click().await?; c.wait().for_element(Locator::Id("username")).await.map(|_| ()) }
+        };
+        let flow = async {
+            sign_in("coord.flow").await?;
+            c.find(Locator::Css("#queue-dispatch .lead-card a")).await?.click().await?;
+            c.wait().for_element(Locator::XPath("//details[@open]/summary[normalize-space(.)='分办']")).await?;
+            c.find(Locator::Id("dispatch-department")).await?.select_by_value("EE").await?;
+            c.find(Locator::Id("dispatch-note")).await?.send_keys("现场为扬尘问题").await?;
+            c.find(Locator::Css("form[action$='/dispatch'] button")).await?.click().await?;
+            wait_for_url(&c, "ok=step").await?;
+            let flash = c.find(Locator::Css(".flash")).await?.text().await?;
+            sign_out().await?;
+            sign_in("ee.head.flow").await?;
+            c.goto(&app.url(&format!("/leads/{}", lead["id"].as_str().unwrap()))).await?;
+            c.wait().for_element(Locator::XPath("//summary[normalize-space(.)='指派']")).await?.click().await?;
+            let option = c.find(Locator::XPath("//select[@id='assign-assignee']/option[contains(., 'ee.wang.flow')]")).await?;
+            option.click().await?;
+            c.find(Locator::Css("form[action$='/assign'] button")).await?.click().await?;
+            wait_for_url(&c, "ok=step").await?;
+            sign_out().await?;
+            sign_in("ee.wang.flow").await?;
+            let mine = c.find(Locator::Id("queue-mine")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((flash, mine))
+        }.await;
+        let _ = c.close().await;
+        let (flash, mine) = flow.expect("divide and assign in the browser");
+        assert!(flash.starts_with("协调办分办已办理"), "{flash}");
+        assert!(mine.contains("说不清归谁管的坑"), "{mine}");
+    }
+}
+
 use crate::helpers::*;
