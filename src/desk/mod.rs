@@ -77,10 +77,7 @@ pub fn map(
 ) -> AppResult<MapData> {
     crate::platform::authz::require(who, Action::ViewMines)?;
     let mut mines = crate::register::boundaries::for_map(conn, township, MAP_LIMIT + 1)?;
-    let mut leads = crate::leads::board::located(conn, who, now, MAP_LIMIT + 1)?;
-    if let Some(t) = township {
-        leads.retain(|l| l.township.as_deref() == Some(t));
-    }
+    let mut leads = crate::leads::board::located(conn, who, now, township, MAP_LIMIT + 1)?;
     let cut = mines.len() as i64 > MAP_LIMIT || leads.len() as i64 > MAP_LIMIT;
     mines.truncate(MAP_LIMIT as usize);
     leads.truncate(MAP_LIMIT as usize);

@@ -296,18 +296,20 @@ fn figures(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppR
     ])
 }
 
-/// The open leads with a position that the reader may see, soonest deadline first; at
-/// most `limit` (for the map).
+/// The open leads with a position that the reader may see (of one township, when given),
+/// soonest deadline first; at most `limit` (for the map).
 pub fn located(
     conn: &mut DbConnection,
     who: &Principal,
     now: NaiveDateTime,
+    township: Option<&str>,
     limit: i64,
 ) -> AppResult<Vec<Lead>> {
     if policy::list_scope(who) == ListScope::None {
         return Ok(Vec::new());
     }
-    let (scope, mut filter, page) = scoped(who, &LeadQuery::default(), now, limit)?;
+    let query = q(|q| q.township = township.map(str::to_owned));
+    let (scope, mut filter, page) = scoped(who, &query, now, limit)?;
     filter.located = true;
     rows::page(conn, scope.as_deref(), &filter, &LeadPage { limit, ..page })
 }

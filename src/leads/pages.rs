@@ -601,7 +601,7 @@ async fn raise_form_page(
             let area = match township.as_deref() {
                 Some(t) => Some((
                     crate::register::boundaries::for_map(conn, Some(t), 1000)?,
-                    crate::leads::board::located(conn, &who, now, 500)?,
+                    crate::leads::board::located(conn, &who, now, Some(t), 500)?,
                 )),
                 None => None,
             };
