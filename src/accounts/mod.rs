@@ -357,6 +357,18 @@ pub fn staff_named(conn: &mut DbConnection, department: &str) -> AppResult<Vec<(
     store::staff_named(conn, department)
 }
 
+/// Display names of the given accounts, by id, in one query per few hundred.
+pub fn names(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        out.extend(store::names_of(conn, chunk)?);
+    }
+    Ok(out)
+}
+
 /// Accounts locked now after repeated wrong passwords (at most `limit`).
 pub fn locked(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> AppResult<Vec<User>> {
     store::locked(conn, now, limit)

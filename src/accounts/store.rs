@@ -291,3 +291,11 @@ pub fn staff_named(conn: &mut DbConnection, department: &str) -> AppResult<Vec<(
         .limit(500)
         .load(conn)?)
 }
+
+/// `(id, display name)` of the accounts among `ids` (a few hundred at a time).
+pub fn names_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<(String, String)>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)?)
+}

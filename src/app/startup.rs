@@ -388,19 +388,7 @@ fn record_titles(
     Ok(match kind {
         "mine" => crate::register::mines::names(conn, ids)?,
         "lead" => crate::leads::numbers(conn, ids)?,
-        "user" => {
-            let mut out = std::collections::HashMap::new();
-            for id in ids.iter().take(200) {
-                match crate::accounts::find(conn, id) {
-                    Ok(u) => {
-                        out.insert(id.clone(), u.display_name);
-                    }
-                    Err(crate::platform::error::AppError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            out
-        }
+        "user" => crate::accounts::names(conn, ids)?,
         _ => std::collections::HashMap::new(),
     })
 }

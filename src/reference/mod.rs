@@ -488,7 +488,7 @@ pub struct DepartmentInput {
 /// One kind of reference data as the editors see it: how a row is found, made from
 /// nothing, changed by an input and stored. [`save`] is the one create-or-update flow
 /// over every kind: the checks shared by all, the audit entry, one transaction.
-pub trait Editable: Clone + Sized {
+pub trait Editable: Clone + Sized + Stored {
     type Input;
     type View: Serialize + for<'a> From<&'a Self>;
     /// The entity type in the audit trail, e.g. `department`.
@@ -513,9 +513,6 @@ pub trait Editable: Clone + Sized {
         input: Self::Input,
         errors: &mut Vec<FieldError>,
     ) -> AppResult<()>;
-    fn insert(conn: &mut DbConnection, row: &Self) -> AppResult<()>;
-    /// Stamps the row `now` and stores its editable columns.
-    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()>;
 }
 
 /// The members of [`Editable`] every kind stored under a `code` shares: the
@@ -533,9 +530,6 @@ macro_rules! stored_by_code {
         }
         fn input_code(input: &Self::Input) -> Option<&str> {
             input.code.as_deref()
-        }
-        fn insert(conn: &mut DbConnection, row: &Self) -> AppResult<()> {
-            row.insert(conn)
         }
     };
 }
@@ -577,12 +571,13 @@ pub fn save<T: Editable>(
     done(errors)?;
     match before {
         None => {
-            T::insert(conn, &row)?;
+            Stored::insert(&row, conn)?;
             let after = serde_json::json!(T::View::from(&row));
             audit_created(conn, actor, now, T::ENTITY, row.code(), after)?;
         }
         Some(before) => {
-            T::update(conn, &mut row, now)?;
+            row.stamp(now);
+            Stored::update(&row, conn)?;
             let before = serde_json::json!(T::View::from(&before));
             let after = serde_json::json!(T::View::from(&row));
             audit_changed(conn, actor, now, T::ENTITY, row.code(), before, after)?;
@@ -665,10 +660,6 @@ impl Editable for Department {
         }
         Ok(())
     }
-    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
-        row.updated_at = now;
-        Stored::update(row, conn)
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -726,10 +717,6 @@ impl Editable for Township {
             row.active = i32::from(a);
         }
         Ok(())
-    }
-    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
-        row.updated_at = now;
-        Stored::update(row, conn)
     }
 }
 
@@ -825,10 +812,6 @@ impl Editable for LeadCategory {
         }
         Ok(())
     }
-    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
-        row.updated_at = now;
-        Stored::update(row, conn)
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -899,12 +882,5 @@ impl Editable for PermitType {
             row.active = i32::from(a);
         }
         Ok(())
-    }
-    fn insert(_: &mut DbConnection, _: &Self) -> AppResult<()> {
-        Err(AppError::internal("permit types are not added"))
-    }
-    fn update(conn: &mut DbConnection, row: &mut Self, now: NaiveDateTime) -> AppResult<()> {
-        row.updated_at = now;
-        Stored::update(row, conn)
     }
 }

@@ -73,6 +73,8 @@ pub trait Stored: Sized {
     fn insert(&self, conn: &mut DbConnection) -> AppResult<()>;
     /// Writes the editable columns (and `updated_at`) of the row with this code.
     fn update(&self, conn: &mut DbConnection) -> AppResult<()>;
+    /// Marks the row changed at `now`.
+    fn stamp(&mut self, now: NaiveDateTime);
 }
 
 macro_rules! stored {
@@ -97,6 +99,9 @@ macro_rules! stored {
             fn insert(&self, conn: &mut DbConnection) -> AppResult<()> {
                 diesel::insert_into($table::table).values(self).execute(conn)?;
                 Ok(())
+            }
+            fn stamp(&mut self, now: NaiveDateTime) {
+                self.updated_at = now;
             }
             fn update(&self, conn: &mut DbConnection) -> AppResult<()> {
                 diesel::update($table::table.find(&self.code))
