@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::accounts::api as accounts;
+use crate::desk::api as desk;
 use crate::intake::api as intake;
 use crate::leads::api as leads;
 use crate::mailbox::api as mailbox;
@@ -33,6 +34,7 @@ use crate::web::{audit, ops};
         mines::set_supervisor, mines::mine_history, mines::export_mines, mines::import_mines,
         mines::set_boundary, mines::boundary_svg, mines::list_zones, mines::create_zone,
         mines::get_zone, mines::update_zone,
+        desk::district_map,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,

@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::leads::api::routes)
             .configure(crate::register::api::mines::routes)
             .configure(crate::register::api::permits::routes)
+            .configure(crate::desk::api::routes)
             .default_service(web::to(crate::web::not_found)),
     );
     crate::web::kit::routes(cfg);

@@ -2,6 +2,8 @@
 //! other capabilities (the leads' queues, the outbox, locked accounts, the audit chain)
 //! and nothing depends on it.
 
+pub mod api;
+pub mod map;
 pub mod pages;
 
 use chrono::NaiveDateTime;
@@ -64,6 +66,20 @@ pub struct MapData {
     pub leads: Vec<crate::leads::Lead>,
     /// Whether there were more boundaries or leads than are drawn.
     pub cut: bool,
+}
+
+/// A township filter as typed: trimmed, upper case, empty = none; a code longer than any
+/// township's is refused.
+pub fn township_filter(raw: Option<String>) -> AppResult<Option<String>> {
+    let t = raw
+        .map(|t| t.trim().to_uppercase())
+        .filter(|t| !t.is_empty());
+    if t.as_ref().is_some_and(|t| t.chars().count() > 32) {
+        return Err(crate::platform::error::AppError::Validation(vec![
+            crate::platform::error::FieldError::new("township", "街镇代码最长 32 个字符"),
+        ]));
+    }
+    Ok(t)
 }
 
 /// At most this many boundaries and leads on one map.

@@ -27,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "map.html")]
 struct MapPage {
     ctx: PageCtx,
-    svg: String,
+    /// The SVG and the web map (`web::kit::webmap`); empty when there is nothing to draw.
+    map: String,
     township: String,
     townships: Vec<(String, String)>,
     /// (colour, what it means, how many).
@@ -43,17 +44,13 @@ struct MapQuery {
 /// 辖区地图: the recorded boundaries coloured by risk grade, closed mines and illegal sites
 /// dashed, prohibited zones in green, open leads as points by state; each a link.
 async fn map_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
-    use crate::platform::rules::map::{district, Area, Point};
-    use crate::register::rules::mine::MineStatus;
+    use crate::platform::rules::map::district;
     let s = signed_in!(ps, req);
     let q = web::Query::<MapQuery>::from_query(req.query_string())
         .map(|q| q.into_inner())
         .map_err(|e| crate::platform::error::AppError::BadRequest(format!("查询条件有误：{e}")))
         .page(&s)?;
-    let township = q
-        .township
-        .map(|t| t.trim().to_uppercase())
-        .filter(|t| !t.is_empty() && t.len() <= 32);
+    let township = crate::desk::township_filter(q.township).page(&s)?;
     let now = state.clock.now_naive();
     let (st, who, t) = (state.clone(), s.principal.clone(), township.clone());
     let (data, townships) = blocking(move || {
@@ -69,74 +66,19 @@ async fn map_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
     .await
     .page(&s)?;
     let zone = crate::register::boundaries::zone(&state.settings.geo);
-    let mut areas = Vec::new();
-    let mut legend: Vec<(&'static str, String, usize)> = Vec::new();
-    let mut tally = |colour: &'static str, what: String| match legend
-        .iter_mut()
-        .find(|(c, w, _)| *c == colour && *w == what)
-    {
-        Some(l) => l.2 += 1,
-        None => legend.push((colour, what, 1)),
-    };
-    for z in &data.zones {
-        if let Ok(r) = z.rings() {
-            tally("#2e7d32", "禁止开采区".into());
-            areas.push(Area {
-                rings: r.0,
-                fill: "#2e7d32",
-                stroke: "#2e7d32",
-                dashed: false,
-                label: format!("禁止开采区：{}", z.name),
-                href: "/prohibited-zones".into(),
-            });
-        }
-    }
-    for m in &data.mines {
-        let Ok(r) = m.boundary.rings() else { continue };
-        let (colour, what, dashed) = match (m.status, m.risk_grade) {
-            (MineStatus::IllegalSite, _) => ("#000000", "非法开采点".to_owned(), true),
-            (MineStatus::Closed, _) => ("#777777", "已关闭".to_owned(), true),
-            (_, Some(g)) => (g.colour_hex(), g.display(), false),
-            (_, None) => ("#5b6b7a", "未定级".to_owned(), false),
-        };
-        tally(colour, what.clone());
-        areas.push(Area {
-            rings: r.0,
-            fill: colour,
-            stroke: colour,
-            dashed,
-            label: format!("{}（{what}）", m.name),
-            href: format!("/mines/{}", m.mine_id),
-        });
-    }
-    let mut points = Vec::new();
-    for l in &data.leads {
-        let (Some(lon), Some(lat)) = (l.lon, l.lat) else {
-            continue;
-        };
-        let Ok((x, y)) = zone.from_lonlat(lon, lat) else {
-            continue;
-        };
-        let colour = match l.state {
-            LeadState::Routed => "#c62828",
-            LeadState::Acknowledged | LeadState::Verifying => "#e07000",
-            _ => "#1565c0",
-        };
-        tally(colour, format!("线索：{}", l.state.label()));
-        points.push(Point {
-            x,
-            y,
-            colour,
-            label: format!("{} {}（{}）", l.number, l.title, l.state.label()),
-            href: format!("/leads/{}", l.id),
-        });
-    }
+    let d = crate::desk::map::drawing(&data, zone);
+    let svg = district(&d.areas, &d.points, 960.0);
     let page = MapPage {
         ctx: page_ctx(&state, &s, &req, "辖区地图", "/map").await,
-        svg: district(&areas, &points, 960.0),
+        map: webmap(
+            &svg,
+            &crate::desk::map::geojson(&d, zone),
+            &state.settings.map,
+            true,
+        ),
         township: township.unwrap_or_default(),
         townships,
-        legend,
+        legend: d.legend,
         cut: data.cut,
     };
     Ok(render(&page))
@@ -156,6 +98,8 @@ struct Card {
     time_class: &'static str,
     /// The deadline for the live countdown (RFC 3339), empty when none.
     due: String,
+    /// Where the one-tap 报到 posts, for a lead waiting on the reader's department.
+    report_in: String,
 }
 
 struct Section {
@@ -180,6 +124,8 @@ struct DeskPage {
     watch: Option<crate::desk::Watch>,
     locked: Vec<(String, String, String)>,
     links: Vec<(&'static str, &'static str, &'static str)>,
+    /// The server's time (RFC 3339), from which the live countdown runs.
+    now: String,
 }
 
 /// The time left to a deadline in words, and how pressing it is.
@@ -207,7 +153,12 @@ pub fn time_left(due: NaiveDateTime, now: NaiveDateTime) -> (String, &'static st
     }
 }
 
-fn card(l: &crate::leads::Lead, names: &HashMap<String, String>, now: NaiveDateTime) -> Card {
+fn card(
+    l: &crate::leads::Lead,
+    who: &crate::platform::authz::Principal,
+    names: &HashMap<String, String>,
+    now: NaiveDateTime,
+) -> Card {
     let (time_left, time_class) = match (l.next_due_at, l.state) {
         (Some(d), s) if s != LeadState::Closed => time_left(d, now),
         _ => (
@@ -232,6 +183,13 @@ fn card(l: &crate::leads::Lead, names: &HashMap<String, String>, now: NaiveDateT
         due: match l.state {
             LeadState::Closed => String::new(),
             _ => l.next_due_at.map(rfc3339).unwrap_or_default(),
+        },
+        report_in: if l.state == LeadState::Routed
+            && crate::leads::policy::may_handle(who, &l.primary_department)
+        {
+            format!("/leads/{}/acknowledge", l.id)
+        } else {
+            String::new()
         },
     }
 }
@@ -262,7 +220,11 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             title: q.title,
             todo: q.todo,
             count: q.count,
-            cards: q.leads.iter().map(|l| card(l, &names, now)).collect(),
+            cards: q
+                .leads
+                .iter()
+                .map(|l| card(l, &s.principal, &names, now))
+                .collect(),
             href: q.href.clone(),
         })
         .collect();
@@ -313,6 +275,7 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         watch: desk.watch,
         locked,
         links,
+        now: rfc3339(now),
     };
     Ok(render(&page))
 }

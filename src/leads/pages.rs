@@ -889,7 +889,7 @@ async fn detail_page(
     })
     .await
     .page(s)?;
-    let drawing = place_drawing(&v, boundary.as_ref(), &state.settings.geo);
+    let drawing = place_drawing(&v, boundary.as_ref(), &state.settings);
     let names = names(state).await.page(s)?;
     let l = &v.lead;
     let mut fields = lead_fields(&v, &names);
@@ -932,11 +932,11 @@ async fn detail_page(
 fn place_drawing(
     v: &LeadView,
     boundary: Option<&crate::register::boundaries::MineBoundary>,
-    geo: &crate::platform::config::GeoSettings,
+    settings: &crate::platform::config::Settings,
 ) -> Option<(String, String)> {
     use crate::platform::rules::map::{district, Area, Point};
     let l = &v.lead;
-    let (x, y) = crate::register::boundaries::zone(geo)
+    let (x, y) = crate::register::boundaries::zone(&settings.geo)
         .from_lonlat(l.lon?, l.lat?)
         .ok()?;
     let areas: Vec<Area> = boundary
@@ -965,8 +965,17 @@ fn place_drawing(
     if areas.is_empty() {
         return None;
     }
-    let svg = district(&areas, &[point], 640.0);
-    (!svg.is_empty()).then(|| ("问题地点示意图".to_owned(), svg))
+    let points = [point];
+    let svg = district(&areas, &points, 640.0);
+    let zone = crate::register::boundaries::zone(&settings.geo);
+    let geojson =
+        crate::platform::rules::map::geojson(&areas, &points, |x, y| zone.to_lonlat(x, y).ok());
+    (!svg.is_empty()).then(|| {
+        (
+            "问题地点示意图".to_owned(),
+            crate::web::kit::webmap(&svg, &geojson, &settings.map, false),
+        )
+    })
 }
 
 /// The lead's way from 已分派 to 已办结, with where it stands.

@@ -32,6 +32,8 @@ pub struct Settings {
     #[serde(default)]
     pub geo: GeoSettings,
     #[serde(default)]
+    pub map: MapSettings,
+    #[serde(default)]
     pub outbox: OutboxSettings,
     #[serde(default)]
     pub leads: LeadSettings,
@@ -406,6 +408,19 @@ pub struct GeoSettings {
     pub min_distance_m: f64,
 }
 
+/// The web map's base layer. Without `tile_url` the map shows the boundaries, zones and
+/// leads on a plain background with a scale bar, and works without any tile server.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MapSettings {
+    /// A tile address with `{z}`, `{x}` and `{y}` (Web Mercator, e.g. the province's
+    /// 天地图 service or an intranet tile server); empty = no base tiles.
+    #[serde(default)]
+    pub tile_url: String,
+    /// Shown in the map's corner when tiles are used (the tile provider's notice).
+    #[serde(default)]
+    pub tile_attribution: String,
+}
+
 impl Default for GeoSettings {
     fn default() -> Self {
         Self {
@@ -692,6 +707,18 @@ impl Settings {
         ] {
             parse_duration(v).map_err(|e| format!("配置项 leads.remind_before.{k} 有误：{e}"))?;
         }
+        let tiles = self.map.tile_url.trim();
+        if !tiles.is_empty()
+            && (!(tiles.starts_with("https://")
+                || tiles.starts_with("http://")
+                || tiles.starts_with('/'))
+                || !["{z}", "{x}", "{y}"].iter().all(|p| tiles.contains(p))
+                || tiles.contains(['"', '<', '>', ' ']))
+        {
+            return Err(format!(
+                "map.tile_url 有误：应以 https:// 开头并含有 {{z}}、{{x}}、{{y}}，如 \"https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png\"，而不是 {tiles:?}"
+            ));
+        }
         if self.import.max_rows < 2
             || self.import.max_columns < 1
             || self.import.max_unzipped_bytes < 1024
@@ -740,5 +767,33 @@ impl Settings {
 
     pub fn jwt_secret(&self) -> Option<&str> {
         self.auth.jwt_secret.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tile_address_must_name_its_tiles() {
+        let mut s = Settings::load(None).expect("the defaults load");
+        assert!(s.map.tile_url.is_empty(), "no base tiles by default");
+        s.check().expect("the defaults are fine");
+        for good in [
+            "https://t0.tianditu.gov.cn/vec_w/wmts?T=vec_w&x={x}&y={y}&l={z}&tk=key",
+            "/tiles/{z}/{x}/{y}.png",
+        ] {
+            s.map.tile_url = good.into();
+            assert!(s.check().is_ok(), "{good}");
+        }
+        for bad in [
+            "https://tiles.example/{z}/{x}.png",
+            "javascript:alert(1)//{z}{x}{y}",
+            "https://x/{z}/{x}/{y}.png\" onload=\"",
+        ] {
+            s.map.tile_url = bad.into();
+            let e = s.check().expect_err(bad);
+            assert!(e.starts_with("map.tile_url 有误"), "{e}");
+        }
     }
 }

@@ -17,7 +17,39 @@ pub const CSS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/
 
 pub const FAVICON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/favicon.svg"));
 
+/// Leaflet (vendored, see `static/vendor/leaflet/README.md`) and the page script that
+/// starts it on each `.webmap-box`.
+const LEAFLET_JS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/static/vendor/leaflet/leaflet.js"
+));
+const LEAFLET_CSS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/static/vendor/leaflet/leaflet.css"
+));
+const MAP_JS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/map.js"));
+
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/static/leaflet.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", LEAFLET_JS) }),
+    )
+    .route(
+        "/static/leaflet.css",
+        web::get().to(|| async { asset("text/css; charset=utf-8", LEAFLET_CSS) }),
+    )
+    .route(
+        "/static/map.js",
+        web::get().to(|| async { asset("text/javascript; charset=utf-8", MAP_JS) }),
+    );
     cfg.route("/static/app.css", web::get().to(css))
         .route("/static/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon));
@@ -36,6 +68,29 @@ pub async fn css() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(CSS)
+}
+
+/// A map for a page: the server's SVG drawing (shown without JavaScript and when
+/// printed) and, beside it, the same features as GeoJSON for the web map, which takes the
+/// SVG's place once Leaflet has started (pan, zoom, base tiles when `map.tile_url` is set).
+/// Empty when `svg` is.
+pub fn webmap(
+    svg: &str,
+    geojson: &serde_json::Value,
+    settings: &crate::platform::config::MapSettings,
+    tall: bool,
+) -> String {
+    use crate::platform::rules::chart::escape;
+    if svg.is_empty() {
+        return String::new();
+    }
+    format!(
+        r#"<div class="webmap-box"><div class="map-svg">{svg}</div><div class="webmap{}" hidden data-tiles="{}" data-attribution="{}"></div><script type="application/json" class="webmap-data">{}</script></div><link rel="stylesheet" href="/static/leaflet.css"><script src="/static/leaflet.js" defer></script><script src="/static/map.js" defer></script>"#,
+        if tall { " tall" } else { "" },
+        escape(settings.tile_url.trim()),
+        escape(settings.tile_attribution.trim()),
+        crate::platform::rules::map::embeddable(geojson)
+    )
 }
 
 // ---- page building blocks ---------------------------------------------------------------

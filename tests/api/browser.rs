@@ -459,3 +459,88 @@ on_both! {
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// The district map in the browser is a web map (Leaflet, served by the service itself):
+    /// the graded mine is drawn in its grade's colour on a plain background with a scale
+    /// bar in Chinese, and clicking it opens the mine's page; on a phone it fits the screen.
+    async fn the_web_map_shows_a_mine_coloured_by_grade(app) {
+        let Some(driver) = start_driver().await else { return };
+        let em = crate::mines::officer(&app, "em.web", "EM").await;
+        let nr = crate::mines::officer(&app, "nr.web", "NR").await;
+        let mine_id = crate::boundaries::licensed_mine(&app, &em, &nr, "网图矿", 993, &crate::boundaries::square(4_502_300.0, 415_300.0, 600.0)).await;
+        let grade = serde_json::json!({"risk_grade": "major", "reason": "年度评估", "assessment": "2026年安全风险评估报告"});
+        assert_eq!(app.put(&format!("/api/v1/mines/{mine_id}/risk-grade"), &em, grade).await.status(), 200);
+        app.create_user("coord.web", "coordinator", Some("NR"), None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let phone = browser_sized(&driver, dir.path(), "390,844").await;
+        let seen = async {
+            phone.goto(&app.url("/login")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("coord.web").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("welcome")).await?;
+            phone.goto(&app.url("/map")).await?;
+            let ready = phone.wait().for_element(Locator::Css(".webmap[data-ready]")).await?;
+            let features = ready.attr("data-ready").await?.unwrap_or_default();
+            let svg_shown = phone.execute("return getComputedStyle(document.querySelector('.map-svg')).display;", vec![]).await?;
+            let scale = phone.find(Locator::Css(".webmap-scale")).await?.text().await?;
+            let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            let shape = phone.find(Locator::Css(".leaflet-overlay-pane path.leaflet-interactive")).await?;
+            let fill = shape.attr("fill").await?.unwrap_or_default();
+            shape.click().await?;
+            wait_for_url(&phone, &format!("/mines/{mine_id}")).await?;
+            let heading = phone.wait().for_element(Locator::Css("h1")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((features, svg_shown, scale, w, fill, heading))
+        }.await;
+        let _ = phone.close().await;
+        let (features, svg_shown, scale, w, fill, heading) = seen.expect("the web map");
+        assert_eq!(features, "1", "one mine, nothing else");
+        assert_eq!(svg_shown, "none", "the web map took the drawing's place");
+        assert!(scale.ends_with(" 米") || scale.ends_with(" 公里"), "{scale}");
+        assert!(w[0].as_f64().unwrap() <= w[1].as_f64().unwrap(), "no horizontal scroll: {w:?}");
+        assert_eq!(fill, "#c62828", "a major-risk mine is red");
+        assert!(heading.contains("网图矿"), "{heading}");
+    }
+}
+
+on_both! {
+    /// An officer on a phone finds an urgent lead first thing on the home page with the time
+    /// left to report in counting down from the server's clock, and reports in with one tap.
+    async fn an_officer_reports_in_from_the_desk_with_one_tap(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("town.tap1", "township", None, Some("BEHT")).await;
+        app.create_user("ee.tap1", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.tap1", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, serde_json::json!({"title": "尾矿库渗漏", "category": "dust", "urgency": "urgent", "description": "坝体下游有渗水。"})).await;
+        let id = lead["id"].as_str().unwrap().to_owned();
+        app.clock.advance(chrono::Duration::minutes(4));
+        let dir = tempfile::tempdir().unwrap();
+        let phone = browser_sized(&driver, dir.path(), "390,844").await;
+        let done = async {
+            phone.goto(&app.url("/login")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("ee.tap1").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            let card = phone.wait().for_element(Locator::Css("#queue-report_in li.lead-card")).await?;
+            let shown = card.text().await?;
+            // The countdown runs again on the page, from the server's time written into it.
+            let live = phone.execute("minecoordTimeLeft(); return document.querySelector('#queue-report_in .time-left').textContent;", vec![]).await?;
+            let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            card.find(Locator::Css("form.quick button")).await?.click().await?;
+            wait_for_url(&phone, "ok=step").await?;
+            let flash = phone.find(Locator::Css(".flash")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((shown, live, w, flash))
+        }.await;
+        let _ = phone.close().await;
+        let (shown, live, w, flash) = done.expect("report in from the desk");
+        assert!(shown.contains("尾矿库渗漏") && shown.contains("紧急") && shown.contains("剩余 26 分钟"), "{shown}");
+        let live = live.as_str().unwrap_or_default().to_owned();
+        assert!(live == "剩余 26 分钟" || live == "剩余 25 分钟", "counted from the server's clock, not the browser's: {live}");
+        assert!(w[0].as_f64().unwrap() <= w[1].as_f64().unwrap(), "no horizontal scroll: {w:?}");
+        assert!(flash.starts_with("报到已办理"), "{flash}");
+        let ee = app.token_for("ee.tap1", PASSWORD).await;
+        let after: serde_json::Value = app.get(&format!("/api/v1/leads/{id}"), &ee).await.json().await.unwrap();
+        assert_eq!(after["state"], "acknowledged", "{after}");
+    }
+}

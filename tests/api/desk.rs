@@ -204,3 +204,60 @@ on_both! {
         assert!(!other.contains("地图矿") && other.contains("id=\"map-empty\""), "{other}");
     }
 }
+
+on_both! {
+    /// The map is served as GeoJSON in longitude / latitude: the graded mine's boundary in
+    /// its grade's colour around the place it was recorded, the lead as a point, each with
+    /// its page; a township filter narrows it, and a filter no township can have is refused.
+    async fn the_map_is_geojson_in_longitude_and_latitude(app) {
+        use crate::boundaries::{licensed_mine, square};
+        use crate::mines::officer;
+        let em = officer(&app, "em.gj", "EM").await;
+        let nr = officer(&app, "nr.gj", "NR").await;
+        let mine_id = licensed_mine(&app, &em, &nr, "坐标矿", 962, &square(4_502_300.0, 415_300.0, 600.0)).await;
+        let grade = json!({"risk_grade": "major", "reason": "年度评估", "assessment": "2026年安全风险评估报告"});
+        assert_eq!(app.put(&format!("/api/v1/mines/{mine_id}/risk-grade"), &em, grade).await.status(), 200);
+        let m: serde_json::Value = app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.json().await.unwrap();
+        let corner = m["boundary"]["rings_lonlat"][0][0].clone();
+        app.create_user("town.gj", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.gj", PASSWORD).await;
+        let lead = raise(&app, &town, json!({"title": "越界开采", "category": "safety_violation", "description": "越界。", "location": {"lon": corner[0], "lat": corner[1]}})).await;
+
+        let res = app.get("/api/v1/map", &em).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/geo+json");
+        assert_eq!(res.headers()["x-map-cut"], "false");
+        let map: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(map["type"], "FeatureCollection");
+        let features = map["features"].as_array().unwrap();
+        let mine = features.iter().find(|f| f["properties"]["href"] == format!("/mines/{mine_id}")).expect("the mine");
+        assert_eq!(mine["geometry"]["type"], "MultiPolygon");
+        assert_eq!(mine["properties"]["colour"], "#c62828", "major is red");
+        assert_eq!(mine["properties"]["label"], "坐标矿（D级 · 重大风险）");
+        let first = &mine["geometry"]["coordinates"][0][0][0];
+        let near = |a: &serde_json::Value, b: &serde_json::Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6;
+        assert!(mine["geometry"]["coordinates"][0][0].as_array().unwrap().iter().any(|p| near(&p[0], &corner[0]) && near(&p[1], &corner[1])), "the recorded corner {corner} is on the outline starting {first}");
+        let point = features.iter().find(|f| f["properties"]["href"] == format!("/leads/{}", lead["id"].as_str().unwrap())).expect("the lead");
+        assert_eq!(point["geometry"]["type"], "Point");
+        assert!(near(&point["geometry"]["coordinates"][0], &corner[0]) && near(&point["geometry"]["coordinates"][1], &corner[1]), "{point}");
+
+        let other: serde_json::Value = app.get("/api/v1/map?township=kbjd", &em).await.json().await.unwrap();
+        assert!(other["features"].as_array().unwrap().is_empty(), "{other}");
+        let long = app.get(&format!("/api/v1/map?township={}", "X".repeat(40)), &em).await;
+        assert_eq!(long.status(), 422);
+        assert_eq!(fields(&long.json().await.unwrap()), ["township"]);
+        let unknown = app.get("/api/v1/map?colour=red", &em).await;
+        assert_eq!(unknown.status(), 422);
+
+        // The page carries the same features for the web map, beside its SVG.
+        let (client, _) = browser_session(&app, "town.gj", PASSWORD).await;
+        let page = client.get(app.url("/map")).send().await.unwrap().text().await.unwrap();
+        let data = &page[page.find("class=\"webmap-data\">").expect("map data") + 20..];
+        let data: serde_json::Value = serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+        assert!(data["features"].as_array().unwrap().iter().any(|f| f["properties"]["href"] == format!("/mines/{mine_id}")), "{data}");
+        assert!(page.contains(r#"<script src="/static/leaflet.js" defer>"#));
+        let js = client.get(app.url("/static/leaflet.js")).send().await.unwrap();
+        assert_eq!(js.status(), 200);
+        assert!(js.text().await.unwrap().contains("Leaflet 1.9.4"));
+    }
+}

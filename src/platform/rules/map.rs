@@ -138,6 +138,56 @@ pub fn district(areas: &[Area], points: &[Point], width_px: f64) -> String {
     out
 }
 
+/// The same areas and points as a GeoJSON FeatureCollection in longitude / latitude
+/// (`to_lonlat` turns projected metres into degrees; a point it cannot turn is left out).
+/// Each feature carries `label`, `href`, `colour` and `dashed` for the web map.
+pub fn geojson(
+    areas: &[Area],
+    points: &[Point],
+    to_lonlat: impl Fn(f64, f64) -> Option<(f64, f64)>,
+) -> serde_json::Value {
+    use serde_json::json;
+    let at = |x: f64, y: f64| {
+        to_lonlat(x, y)
+            .map(|(lon, lat)| json!([(lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7]))
+    };
+    let mut features = Vec::with_capacity(areas.len() + points.len());
+    for a in areas {
+        let polygons: Vec<serde_json::Value> = a
+            .rings
+            .iter()
+            .filter(|r| r.len() >= 3)
+            .filter_map(|r| {
+                let ring: Option<Vec<_>> = r.iter().map(|p| at(p[0], p[1])).collect();
+                Some(json!([ring?]))
+            })
+            .collect();
+        if polygons.is_empty() {
+            continue;
+        }
+        features.push(json!({
+            "type": "Feature",
+            "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+            "properties": {"label": a.label, "href": a.href, "colour": a.fill, "dashed": a.dashed},
+        }));
+    }
+    for p in points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
+        let Some(c) = at(p.x, p.y) else { continue };
+        features.push(json!({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": c},
+            "properties": {"label": p.label, "href": p.href, "colour": p.colour, "dashed": false},
+        }));
+    }
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+/// GeoJSON to embed in a page's `<script type="application/json">`: no `<` that could
+/// end the script element early (`\u003c` reads back as the same text).
+pub fn embeddable(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +223,59 @@ mod tests {
         assert!(svg.contains(r#"<a href="/leads/1"><circle"#));
         assert!(svg.contains("甲&lt;矿&gt;"));
         assert!(svg.contains("↑北"));
+    }
+
+    #[test]
+    fn geojson_carries_each_area_and_point_in_degrees() {
+        let area = Area {
+            rings: vec![
+                vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]],
+                vec![[1.0, 1.0]],
+            ],
+            fill: "#c62828",
+            stroke: "#c62828",
+            dashed: true,
+            label: "甲</script>矿".into(),
+            href: "/mines/1".into(),
+        };
+        let point = Point {
+            x: 5.0,
+            y: 5.0,
+            colour: "#1565c0",
+            label: "XS-1".into(),
+            href: "/leads/1".into(),
+        };
+        let gone = Point {
+            x: -1.0,
+            y: 5.0,
+            colour: "#000",
+            label: String::new(),
+            href: String::new(),
+        };
+        let v = geojson(&[area], &[point, gone], |x, y| {
+            (x >= 0.0).then(|| (100.0 + x / 100.0, 40.0 + y / 100.0))
+        });
+        let f = v["features"].as_array().unwrap();
+        assert_eq!(f.len(), 2, "{v}");
+        assert_eq!(f[0]["geometry"]["type"], "MultiPolygon");
+        assert_eq!(
+            f[0]["geometry"]["coordinates"].as_array().unwrap().len(),
+            1,
+            "a ring of one point is not drawn"
+        );
+        assert_eq!(
+            f[0]["geometry"]["coordinates"][0][0][1],
+            serde_json::json!([100.1, 40.0])
+        );
+        assert_eq!(f[0]["properties"]["dashed"], true);
+        assert_eq!(
+            f[1]["geometry"]["coordinates"],
+            serde_json::json!([100.05, 40.05])
+        );
+        let text = embeddable(&v);
+        assert!(!text.contains('<') && text.contains("\\u003c/script>"));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

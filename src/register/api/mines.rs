@@ -164,7 +164,7 @@ pub async fn boundary_svg(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mine = load_mine(&state, &user.0, id.into_inner()).await?;
-    let svg = boundary_drawing(&state, &user.0, &mine)
+    let (svg, _) = boundary_drawing(&state, &user.0, &mine)
         .await?
         .ok_or_else(|| AppError::NotFound("该矿山尚未登记矿区范围。".into()))?;
     Ok(HttpResponse::Ok()
@@ -172,13 +172,13 @@ pub async fn boundary_svg(
         .body(svg))
 }
 
-/// The SVG drawing of a mine's boundary, or None when it has none; neighbours and
-/// prohibited zones only for those who may see other mines.
+/// The SVG drawing of a mine's boundary and the same shapes as GeoJSON, or None when it
+/// has none; neighbours and prohibited zones only for those who may see other mines.
 pub async fn boundary_drawing(
     state: &web::Data<AppState>,
     who: &Principal,
     mine: &Mine,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<(String, serde_json::Value)>> {
     let (st, id, name) = (state.clone(), mine.id.clone(), mine.name.clone());
     let neighbours = crate::register::policy::may_see_neighbours(who);
     blocking(move || {
@@ -216,7 +216,14 @@ pub async fn boundary_drawing(
                         kind: "zone",
                     }),
             );
-            Ok(Some(crate::register::rules::boundary::svg(&shapes, 640.0)))
+            let zone = boundaries::zone(&st.settings.geo);
+            let areas: Vec<_> = shapes.iter().map(|s| s.area()).collect();
+            let geojson =
+                crate::platform::rules::map::geojson(&areas, &[], |x, y| zone.to_lonlat(x, y).ok());
+            Ok(Some((
+                crate::register::rules::boundary::svg(&shapes, 640.0),
+                geojson,
+            )))
         })
     })
     .await

@@ -828,7 +828,12 @@ async fn mine_form(
     let drawing = crate::register::api::mines::boundary_drawing(state, &s.principal, &mine)
         .await
         .page(s)?
-        .map(|svg| ("矿区范围示意图".to_owned(), svg));
+        .map(|(svg, geojson)| {
+            (
+                "矿区范围示意图".to_owned(),
+                crate::web::kit::webmap(&svg, &geojson, &state.settings.map, false),
+            )
+        });
     let boundary_table = boundary_checks_table(&with_boundary);
     if authz::allowed(&s.principal, Action::EditBoundaries) {
         actions.push(ActionButton {

@@ -347,6 +347,34 @@ pub struct Shape<'a> {
     pub kind: &'static str,
 }
 
+impl Shape<'_> {
+    /// The line colour of a kind of shape, as on the drawing.
+    pub fn colour(&self) -> &'static str {
+        match self.kind {
+            "main" => "#17456b",
+            "zone" => "#2e7d32",
+            _ => "#e07000",
+        }
+    }
+
+    /// The shape as an area of the web map (outlines only, as drawn).
+    pub fn area(&self) -> crate::platform::rules::map::Area {
+        crate::platform::rules::map::Area {
+            rings: self
+                .rings
+                .0
+                .iter()
+                .map(|p| p.exterior().0.iter().map(|c| [c.x, c.y]).collect())
+                .collect(),
+            fill: self.colour(),
+            stroke: self.colour(),
+            dashed: false,
+            label: self.label.to_owned(),
+            href: String::new(),
+        }
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
