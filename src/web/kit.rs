@@ -124,6 +124,11 @@ pub struct Field {
     pub error: Option<String>,
     /// The element id; unique on the page even when several forms share a field name.
     pub dom_id: String,
+    /// Shown only while another field of the form has a value: `(name, value)`, e.g. the
+    /// tailings fields while 矿山类型 is 尾矿库 (the page script follows changes).
+    pub when: Option<(&'static str, &'static str)>,
+    /// Whether `when` does not hold for the value the page starts with.
+    pub hidden_now: bool,
 }
 
 impl Field {
@@ -149,7 +154,21 @@ impl Field {
             help: String::new(),
             error: None,
             dom_id: format!("f-{name}"),
+            when: None,
+            hidden_now: false,
         }
+    }
+    /// Shows the field only while the form's field `name` is `value` (its current value
+    /// being `current`); left out of read-only pages while it does not hold.
+    pub(crate) fn only_when(
+        mut self,
+        name: &'static str,
+        value: &'static str,
+        current: &str,
+    ) -> Self {
+        self.when = Some((name, value));
+        self.hidden_now = current != value;
+        self
     }
     pub(crate) fn required(mut self) -> Self {
         self.required = true;
@@ -380,6 +399,7 @@ pub fn flash_text(req: &HttpRequest) -> Option<String> {
         "grade" => "安全风险等级已确定。",
         "supervisor" => "日常安全监管部门已确定。",
         "boundary" => "矿区范围已登记，核查结果见下方。",
+        "permit" => "证照已保存，见下方“证照”。",
         "disabled" => "账号已停用，该用户的登录已全部失效。",
         "enabled" => "账号已启用。",
         "unlocked" => "账号已解锁。",

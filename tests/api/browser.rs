@@ -121,7 +121,13 @@ on_both! {
             c.find(Locator::Id("f-enterprise_name")).await?.send_keys("浏览器测试矿业有限公司").await?;
             c.find(Locator::Id("f-credit_code")).await?.send_keys(&code).await?;
             c.find(Locator::Id("f-township")).await?.select_by_value("KBJD").await?;
+            // The tailings fields come only with 尾矿库, and go again with another type.
+            let height = c.find(Locator::Id("f-tailings_dam_height_m")).await?;
+            let before = height.is_displayed().await?;
+            c.find(Locator::Id("f-mine_type")).await?.select_by_value("tailings_pond").await?;
+            let pond = height.is_displayed().await?;
             c.find(Locator::Id("f-mine_type")).await?.select_by_value("sand_gravel").await?;
+            assert!(!before && pond && !height.is_displayed().await?, "tailings fields follow the mine type");
             c.find(Locator::Id("f-mineral")).await?.send_keys("建筑用石料").await?;
             c.find(Locator::Id("f-mining_method")).await?.select_by_value("open_pit").await?;
             c.find(Locator::Id("form-submit")).await?.click().await?;

@@ -85,4 +85,63 @@ on_both! {
     }
 }
 
+on_both! {
+    /// The mine page shows the mine (read-only facts, then its actions); its facts are edited
+    /// on a form of their own that shows the tailings fields only for a tailings pond, and
+    /// what those hidden fields still hold is not read for another kind of mine.
+    async fn the_mine_page_shows_the_mine_and_edits_on_its_own_form(app) {
+        let em = officer(&app, "em.show", "EM").await;
+        let quarry = create_mine(&app, &em, mine_body("展示砂石场", 611)).await;
+        let id = quarry["id"].as_str().unwrap().to_owned();
+        let mut pond = mine_body("展示尾矿库", 612);
+        pond["mine_type"] = json!("tailings_pond");
+        pond["tailings_capacity_10k_m3"] = json!(150.0);
+        pond["tailings_dam_height_m"] = json!(45.0);
+        let pond = create_mine(&app, &em, pond).await;
+        let (client, _) = browser_session(&app, "em.show", PASSWORD).await;
+
+        let page = client.get(app.url(&format!("/mines/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("<dl class=\"readonly\">") && !page.contains("id=\"form-submit\""), "the mine first, not a form: {page}");
+        assert!(page.contains(&format!("href=\"/mines/{id}/edit\">编辑矿山信息")) && page.contains("变更状态"));
+        assert!(!page.contains("尾矿库坝高") && !page.contains("头顶库"), "no tailings facts for a sand pit");
+        let pond_page = client.get(app.url(&format!("/mines/{}", pond["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
+        assert!(pond_page.contains("<dt>尾矿库坝高（米）</dt><dd>45</dd>"), "{pond_page}");
+
+        let edit = client.get(app.url(&format!("/mines/{id}/edit"))).send().await.unwrap().text().await.unwrap();
+        assert!(edit.contains("id=\"form-submit\"") && edit.contains(&format!("action=\"/mines/{id}\"")));
+        assert!(edit.contains(r#"data-when="mine_type" data-when-is="tailings_pond" hidden>"#), "tailings fields wait for 尾矿库: {edit}");
+        let version = &edit[edit.find("name=\"version\"").expect("the version travels with the form")..];
+        let version = version[version.find("value=\"").unwrap() + 7..].split('"').next().unwrap().to_owned();
+        let csrf = hidden(&edit, "csrf");
+        let form = |contact: &'static str, capacity: &'static str, kind: &'static str| {
+            vec![
+                ("csrf", csrf.clone()), ("version", version.clone()), ("name", "展示砂石场".into()),
+                ("enterprise_name", "展示砂石场有限公司".into()), ("credit_code", quarry["credit_code"].as_str().unwrap().into()),
+                ("township", "BEHT".into()), ("mine_type", kind.into()), ("mineral", "建筑用石料".into()),
+                ("mining_method", "open_pit".into()), ("contact_name", contact.into()), ("contact_phone", "0472-1234567".into()),
+                ("licence_number", quarry["licence_number"].as_str().unwrap().into()), ("tailings_capacity_10k_m3", capacity.into()),
+            ]
+        };
+        // A pond's capacity must be a number; the edit form comes back with the message.
+        let r = client.post(app.url(&format!("/mines/{id}"))).form(&form("李矿长", "很多", "tailings_pond")).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let again = r.text().await.unwrap();
+        assert!(again.contains("应为数字") && again.contains("编辑矿山信息"), "{again}");
+        // For a sand pit the hidden field's leftover is not read.
+        let r = client.post(app.url(&format!("/mines/{id}"))).form(&form("李矿长", "很多", "sand_gravel")).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], format!("/mines/{id}?ok=saved").as_str());
+        let m: serde_json::Value = app.get(&format!("/api/v1/mines/{id}"), &em).await.json().await.unwrap();
+        assert_eq!(m["contact_name"], "李矿长");
+        assert!(m["tailings_capacity_10k_m3"].is_null(), "{m}");
+
+        app.create_user("town.show", "township", None, Some("BEHT")).await;
+        let (town, _) = browser_session(&app, "town.show", PASSWORD).await;
+        let r = town.get(app.url(&format!("/mines/{id}/edit"))).send().await.unwrap();
+        assert_eq!(r.status(), 403, "a township reads the register but does not edit it");
+        let page = town.get(app.url(&format!("/mines/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains("编辑矿山信息"));
+    }
+}
+
 use crate::helpers::*;

@@ -28,11 +28,13 @@ on_both! {
             ("holder", "证照页面矿有限公司"), ("issued_on", "2023-04-01"), ("expires_on", "2026-03-31"),
         ]).send().await.unwrap();
         assert_eq!(r.status(), 303);
-        let permit_url = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_owned();
+        assert_eq!(r.headers()["location"], format!("/mines/{id}?ok=permit").as_str(), "saving a permit returns to the mine");
         let due = client.get(app.url("/permits?expiring_within_days=30")).send().await.unwrap().text().await.unwrap();
         assert!(due.contains("（蒙）FM安许证字〔2023〕088") && due.contains("即将到期") && due.contains("29 天"), "{due}");
-        let mine_page = client.get(app.url(&format!("/mines/{id}"))).send().await.unwrap().text().await.unwrap();
-        assert!(mine_page.contains("（蒙）FM安许证字〔2023〕088"));
+        let mine_page = client.get(app.url(&format!("/mines/{id}?ok=permit"))).send().await.unwrap().text().await.unwrap();
+        assert!(mine_page.contains("（蒙）FM安许证字〔2023〕088") && mine_page.contains("证照已保存"), "{mine_page}");
+        let start = mine_page.find("href=\"/permits/").expect("the permit is linked from the mine") + 6;
+        let permit_url = mine_page[start..].split('"').next().unwrap().to_owned();
         let r = client.post(app.url(&format!("{permit_url}/suspend"))).form(&[("csrf", csrf.as_str()), ("reason", "应急罚〔2026〕5号")]).send().await.unwrap();
         assert_eq!(r.status(), 303);
         let p = client.get(app.url(&permit_url)).send().await.unwrap().text().await.unwrap();

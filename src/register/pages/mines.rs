@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines/import", web::get().to(import_page))
         .route("/mines/{id}", web::get().to(mine_page))
         .route("/mines/{id}", web::post().to(mine_save))
+        .route("/mines/{id}/edit", web::get().to(mine_edit))
         .route("/mines/{id}/status", web::post().to(mine_status))
         .route("/mines/{id}/risk-grade", web::post().to(mine_grade))
         .route("/mines/{id}/supervisor", web::post().to(mine_supervisor))
@@ -465,8 +466,13 @@ impl MineForm {
             }
         };
         let tailings = self.mine_type == MineType::TailingsPond.code();
-        let capacity = number("tailings_capacity_10k_m3", &self.tailings_capacity_10k_m3);
-        let height = number("tailings_dam_height_m", &self.tailings_dam_height_m);
+        // The tailings fields are hidden for other mines: what they still hold is not read.
+        let capacity = tailings
+            .then(|| number("tailings_capacity_10k_m3", &self.tailings_capacity_10k_m3))
+            .flatten();
+        let height = tailings
+            .then(|| number("tailings_dam_height_m", &self.tailings_dam_height_m))
+            .flatten();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -498,6 +504,7 @@ impl MineForm {
     }
 
     fn fields(&self, names: &Names, is_new: bool) -> Vec<Field> {
+        const POND: &str = "tailings_pond";
         let mut f = vec![
             Field::new("name", "矿山名称", "text", &self.name).required(),
             Field::new("enterprise_name", "企业名称", "text", &self.enterprise_name).required(),
@@ -569,13 +576,15 @@ impl MineForm {
                 "text",
                 &self.tailings_capacity_10k_m3,
             )
-            .help("仅尾矿库填写；等别由全库容和坝高按 GB 50863-2013 自动确定。"),
+            .help("等别由全库容和坝高按 GB 50863-2013 自动确定。")
+            .only_when("mine_type", POND, &self.mine_type),
             Field::new(
                 "tailings_dam_height_m",
                 "尾矿库坝高（米）",
                 "text",
                 &self.tailings_dam_height_m,
-            ),
+            )
+            .only_when("mine_type", POND, &self.mine_type),
             Field::new(
                 "tailings_safety",
                 "尾矿库安全度",
@@ -587,14 +596,16 @@ impl MineForm {
                 TailingsSafety::code,
                 TailingsSafety::label,
                 "（未评价）",
-            )),
+            ))
+            .only_when("mine_type", POND, &self.mine_type),
             Field::new(
                 "tailings_evaluated_on",
                 "最近安全现状评价日期",
                 "date",
                 &self.tailings_evaluated_on,
             )
-            .help("至少每 3 年评价一次。"),
+            .help("至少每 3 年评价一次。")
+            .only_when("mine_type", POND, &self.mine_type),
             Field::new(
                 "tailings_overhead",
                 "头顶库（初期坝下游 1 公里内有居民或重要设施）",
@@ -604,7 +615,8 @@ impl MineForm {
                 } else {
                     ""
                 },
-            ),
+            )
+            .only_when("mine_type", POND, &self.mine_type),
         ]);
         if !is_new {
             f.push(Field::new("version", "", "hidden", &self.version));
@@ -686,7 +698,9 @@ fn reason_field() -> Field {
 
 /// The mine page: its entry (editable for NR, EM and the coordination office), the
 /// status, grade and supervisor actions, and its history.
-async fn mine_form(
+/// The form that edits a mine's facts (its own page: `/mines/{id}/edit`), saved to
+/// `POST /mines/{id}`; the tailings fields show only while the type is 尾矿库.
+async fn mine_edit_form(
     state: &web::Data<AppState>,
     s: &Session,
     req: &HttpRequest,
@@ -694,14 +708,67 @@ async fn mine_form(
     form: Option<&MineForm>,
     errors: &[FieldError],
 ) -> PageResult {
+    authz::require(&s.principal, Action::EditMines).page(s)?;
     let mine = load_mine(state, &s.principal, id.to_owned())
         .await
         .page(s)?;
     let names = names(state).await.page(s)?;
     let loaded = MineForm::from_mine(&mine);
-    let f = form.unwrap_or(&loaded);
-    let mut fields = f.fields(&names, false);
-    let mut general = attach_errors(&mut fields, errors);
+    let mut fields = form.unwrap_or(&loaded).fields(&names, false);
+    let general = attach_errors(&mut fields, errors);
+    let heading = format!("编辑矿山信息：{}", mine.name);
+    let page = FormPage {
+        ctx: page_ctx(state, s, req, &heading, "/mines").await,
+        heading,
+        intro: Some(
+            "状态、风险等级、监管部门和矿区范围在矿山页面另行办理，并记入变更记录。".into(),
+        ),
+        errors: general,
+        editable: true,
+        action: format!("/mines/{id}"),
+        fields,
+        submit_label: "保存修改",
+        back_href: Some(format!("/mines/{id}")),
+        actions: Vec::new(),
+        history: Vec::new(),
+        links: Vec::new(),
+        tables: Vec::new(),
+        drawing: None,
+        steps: Vec::new(),
+        open_next: false,
+    };
+    let mut resp = render(&page);
+    if !errors.is_empty() {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn mine_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    mine_edit_form(&state, &s, &req, &id, None, &[]).await
+}
+
+/// The mine's page: its facts first (read-only), then what can be done (each a button
+/// opening its form), its permits, its boundary and the history of every change.
+async fn mine_form(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    id: &str,
+    errors: &[FieldError],
+) -> PageResult {
+    let mine = load_mine(state, &s.principal, id.to_owned())
+        .await
+        .page(s)?;
+    let names = names(state).await.page(s)?;
+    let fields = MineForm::from_mine(&mine).fields(&names, false);
+    let mut general = Vec::new();
     let can_edit = authz::allowed(&s.principal, Action::EditMines);
     let can_grade = authz::allowed(&s.principal, Action::GradeMines);
     let mut actions = Vec::new();
@@ -771,7 +838,7 @@ async fn mine_form(
             .collect();
     }
     // Errors of an action form (status, grade, supervisor) are shown at the top.
-    if form.is_none() && !errors.is_empty() {
+    if !errors.is_empty() {
         general = errors
             .iter()
             .map(|e| format!("{}：{}", field_label(&e.field), e.message))
@@ -862,20 +929,24 @@ async fn mine_form(
         heading,
         intro: Some(intro),
         errors: general,
-        editable: can_edit,
+        editable: false,
         action: format!("/mines/{id}"),
         fields,
         submit_label: "保存修改",
         back_href: Some("/mines".into()),
         actions,
         history,
-        links: vec![
-            (format!("/public/mines/{id}"), "公示页面".to_owned()),
-            (
-                format!("/public/mines/{id}/placard"),
-                "打印井口公示牌".to_owned(),
-            ),
-        ],
+        links: can_edit
+            .then(|| (format!("/mines/{id}/edit"), "编辑矿山信息".to_owned()))
+            .into_iter()
+            .chain([
+                (format!("/public/mines/{id}"), "公示页面".to_owned()),
+                (
+                    format!("/public/mines/{id}/placard"),
+                    "打印井口公示牌".to_owned(),
+                ),
+            ])
+            .collect(),
         tables: vec![permit_table, boundary_table],
         drawing,
         steps: Vec::new(),
@@ -943,7 +1014,7 @@ async fn mine_page(
     id: web::Path<String>,
 ) -> PageResult {
     let s = signed_in!(ps, req);
-    mine_form(&state, &s, &req, &id, None, &[]).await
+    mine_form(&state, &s, &req, &id, &[]).await
 }
 
 async fn mine_save(
@@ -968,7 +1039,7 @@ async fn mine_save(
         Err(errors) => Err(AppError::Validation(errors)),
     };
     submitted!(result, s, Ok(m) => &format!("/mines/{}?ok=saved", m.id), Invalid(errors) => {
-        mine_form(&state, &s, &req, &id, Some(&f), &errors).await
+        mine_edit_form(&state, &s, &req, &id, Some(&f), &errors).await
     })
 }
 
@@ -981,7 +1052,7 @@ async fn after_action(
     result: Result<Mine, AppError>,
     done: &str,
 ) -> PageResult {
-    submitted!(result, s, Ok(m) => &format!("/mines/{}?ok={done}", m.id), Invalid(errors) => mine_form(&state, &s, &req, id, None, &errors).await)
+    submitted!(result, s, Ok(m) => &format!("/mines/{}?ok={done}", m.id), Invalid(errors) => mine_form(&state, &s, &req, id, &errors).await)
 }
 
 #[derive(Deserialize)]
@@ -1450,7 +1521,7 @@ async fn mine_boundary(
     } else {
         Err(AppError::Validation(errors))
     };
-    submitted!(result, s, Ok(()) => &format!("/mines/{id}?ok=boundary"), Invalid(errors) => mine_form(&state, &s, &req, &id, None, &errors).await)
+    submitted!(result, s, Ok(()) => &format!("/mines/{id}?ok=boundary"), Invalid(errors) => mine_form(&state, &s, &req, &id, &errors).await)
 }
 
 async fn zones_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {

@@ -315,7 +315,7 @@ async fn record_permit(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    submitted!(result, s, Ok((p, _)) => &format!("/permits/{}?ok=created", p.id), Invalid(errors) => record_form(&state, &s, &req, &id, &f, &errors).await)
+    submitted!(result, s, Ok((p, _)) => &format!("/mines/{}?ok=permit", p.mine_id), Invalid(errors) => record_form(&state, &s, &req, &id, &f, &errors).await)
 }
 
 async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -577,7 +577,7 @@ async fn permit_save(
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
-    submitted!(result, s, Ok((p, _)) => &format!("/permits/{}?ok=saved", p.id), Invalid(errors) => {
+    submitted!(result, s, Ok((p, _)) => &format!("/mines/{}?ok=permit", p.mine_id), Invalid(errors) => {
         permit_form(&state, &s, &req, &id, Some(&f), &errors).await
     })
 }
