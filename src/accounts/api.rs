@@ -331,8 +331,9 @@ pub async fn change_own_password(
         .await?;
     let st = state.clone();
     blocking(move || {
-        st.db
-            .transaction(|conn| accounts::reset_password(conn, &who.actor(), now, &who.id, hash))
+        st.db.transaction(|conn| {
+            accounts::reset_password(conn, &who.actor(), now, &who.id, hash, false)
+        })
     })
     .await?;
     Ok(())
@@ -537,6 +538,9 @@ pub async fn unlock_user(
 #[serde(deny_unknown_fields)]
 pub struct ResetPassword {
     pub password: String,
+    /// Whether the person must set their own password at the next sign-in (default: yes).
+    #[serde(default)]
+    pub must_change_password: Option<bool>,
 }
 
 pub async fn reset_password_as(
@@ -544,6 +548,7 @@ pub async fn reset_password_as(
     who: Principal,
     id: String,
     password: String,
+    must_change: bool,
 ) -> AppResult<User> {
     authz::require(&who, Action::ManageUsers)?;
     let st = state.clone();
@@ -561,8 +566,9 @@ pub async fn reset_password_as(
     let now = state.clock.now_naive();
     let st = state.clone();
     blocking(move || {
-        st.db
-            .transaction(|conn| accounts::reset_password(conn, &who.actor(), now, &id, hash))
+        st.db.transaction(|conn| {
+            accounts::reset_password(conn, &who.actor(), now, &id, hash, must_change)
+        })
     })
     .await
 }
@@ -576,7 +582,18 @@ pub async fn reset_password(
     id: web::Path<String>,
     body: ApiJson<ResetPassword>,
 ) -> AppResult<HttpResponse> {
-    let u = reset_password_as(state.clone(), user.0, id.into_inner(), body.0.password).await?;
+    let ResetPassword {
+        password,
+        must_change_password,
+    } = body.0;
+    let u = reset_password_as(
+        state.clone(),
+        user.0,
+        id.into_inner(),
+        password,
+        must_change_password.unwrap_or(true),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(u.view(state.clock.now_naive())))
 }
 

@@ -54,6 +54,7 @@ impl User {
             township: self.township.clone(),
             mine_id: self.mine_id.clone(),
             active: self.active != 0,
+            must_change_password: self.must_change_password != 0,
             locked_until: self
                 .locked_until
                 .filter(|t| *t > now)
@@ -80,6 +81,9 @@ pub struct UserView {
     pub township: Option<String>,
     pub mine_id: Option<String>,
     pub active: bool,
+    /// The person has not yet replaced the password an administrator set: until they do,
+    /// only their own account (`/api/v1/me`, `/api/v1/me/password`) answers.
+    pub must_change_password: bool,
     /// Set while the account is locked after repeated wrong passwords.
     pub locked_until: Option<String>,
     pub failed_logins: i32,
@@ -95,6 +99,7 @@ fn audit_view(u: &User) -> serde_json::Value {
         "username": u.username, "display_name": u.display_name, "email": u.email,
         "role": u.role, "department": u.department, "township": u.township,
         "mine_id": u.mine_id, "active": u.active != 0,
+        "must_change_password": u.must_change_password != 0,
     })
 }
 
@@ -114,6 +119,10 @@ pub struct NewUser {
     pub township: Option<String>,
     /// The mine an enterprise user belongs to.
     pub mine_id: Option<String>,
+    /// Whether the person must set a password of their own at first sign-in before doing
+    /// anything else (default: yes, the administrator knows this one).
+    #[serde(default)]
+    pub must_change_password: Option<bool>,
 }
 
 /// A partial update: absent fields stay as they are; an empty string clears an optional one.
@@ -335,6 +344,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         version: 1,
+        must_change_password: i32::from(input.must_change_password.unwrap_or(true)),
     };
     store::insert(conn, user.clone())?;
     audit::record(
@@ -549,16 +559,20 @@ pub fn set_active(
     find(conn, id)
 }
 
+/// Sets a new password: by an administrator (`must_change`: the person then sets their
+/// own at the next sign-in) or by the person themselves.
 pub fn reset_password(
     conn: &mut DbConnection,
     actor: &Actor,
     now: NaiveDateTime,
     id: &str,
     password_hash: String,
+    must_change: bool,
 ) -> AppResult<User> {
     let before = find(conn, id)?;
     let mut after = before.clone();
     after.password_hash = password_hash;
+    after.must_change_password = i32::from(must_change);
     after.token_version += 1;
     after.failed_logins = 0;
     after.locked_until = None;
@@ -729,6 +743,7 @@ pub fn bootstrap_admin(
         department: None,
         township: None,
         mine_id: None,
+        must_change_password: Some(false),
     };
     create(conn, &Actor::system("系统初始化"), now, input, hash)?;
     Ok(Some(generated.then_some(password)))
@@ -742,5 +757,6 @@ pub fn signed_in(conn: &mut DbConnection, id: &str) -> AppResult<crate::web::Sig
         principal: user.principal(),
         active: user.active != 0,
         token_version: user.token_version,
+        must_change_password: user.must_change_password != 0,
     })
 }

@@ -270,6 +270,12 @@ async fn account_page(
         Ok(panel) => actions.push(panel),
         Err(e) => tracing::warn!(error = %e, "notification preferences unavailable"),
     };
+    let first = s.must_change_password;
+    if first {
+        // Nothing else answers until the password is the person's own.
+        actions.clear();
+        ctx.flash = Some("欢迎使用。您的密码是管理员设置的初始密码，请先设置自己的密码：修改后请用新密码重新登录。".into());
+    }
     let mut fields = password_fields();
     let general = attach_errors(&mut fields, errors);
     let intro = format!(
@@ -295,7 +301,7 @@ async fn account_page(
         action: "/account".into(),
         fields,
         submit_label: "修改密码",
-        back_href: Some("/".into()),
+        back_href: (!first).then(|| "/".into()),
         actions,
         history: Vec::new(),
         links: vec![("/notifications".into(), "我的通知".into())],
@@ -428,6 +434,9 @@ struct UserForm {
     township: String,
     #[serde(default)]
     mine_id: String,
+    /// 首次登录须修改密码 (a checkbox: absent when unticked).
+    #[serde(default)]
+    must_change_password: Option<String>,
     #[serde(default)]
     version: String,
 }
@@ -450,6 +459,16 @@ fn user_fields(
                 .required()
                 .help("至少 10 个字符，包含两类以上字符。请通过安全渠道告知本人。"),
         );
+        fields.push(Field::new(
+            "must_change_password",
+            "首次登录须修改密码",
+            "checkbox",
+            if f.must_change_password.is_some() {
+                "true"
+            } else {
+                ""
+            },
+        ));
     }
     fields.push(Field::new("display_name", "姓名", "text", &f.display_name).required());
     fields.push(
@@ -677,8 +696,16 @@ async fn user_form_page(
                     label: "重置密码",
                     confirm: String::new(),
                     style: "secondary",
-                    fields: vec![Field::new("password", "新密码", "password", "")
-                        .help("重置后该用户的登录全部失效。")],
+                    fields: vec![
+                        Field::new("password", "新密码", "password", "")
+                            .help("重置后该用户的登录全部失效。"),
+                        Field::new(
+                            "must_change_password",
+                            "本人登录后须先修改密码",
+                            "checkbox",
+                            "true",
+                        ),
+                    ],
                 });
             }
             let history = entity_history(state, "user", id).await.page(s)?;
@@ -733,6 +760,7 @@ async fn user_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
     authz::require(&s.principal, Action::ManageUsers).page(&s)?;
     let form = UserForm {
         role: "officer".into(),
+        must_change_password: Some("true".into()),
         ..Default::default()
     };
     user_form_page(&state, &s, &req, &form, &[], None).await
@@ -754,6 +782,7 @@ async fn user_create(
         department: Some(f.department.clone()),
         township: Some(f.township.clone()),
         mine_id: Some(f.mine_id.clone()),
+        must_change_password: Some(f.must_change_password.is_some()),
     };
     submitted!(api::create_user_as(state.clone(), s.principal.clone(), input).await, s, Ok(u) => &format!("/users/{}?ok=created", u.id), Invalid(errors) => {
         user_form_page(&state, &s, &req, &f, &errors, None).await
@@ -782,6 +811,7 @@ async fn user_edit(
         department: u.department.clone().unwrap_or_default(),
         township: u.township.clone().unwrap_or_default(),
         mine_id: u.mine_id.clone().unwrap_or_default(),
+        must_change_password: (u.must_change_password != 0).then(|| "true".into()),
         version: u.version.to_string(),
     };
     user_form_page(&state, &s, &req, &form, &[], Some(&id)).await
@@ -812,6 +842,8 @@ async fn user_save(
 #[derive(Deserialize)]
 struct OptionalPassword {
     password: Option<String>,
+    /// The 首次登录须修改密码 checkbox of the reset form.
+    must_change_password: Option<String>,
 }
 
 async fn user_act(
@@ -851,6 +883,7 @@ async fn user_act(
             s.principal.clone(),
             id.clone(),
             form.form.password.unwrap_or_default(),
+            form.form.must_change_password.is_some(),
         )
         .await
         .map(|_| "password"),

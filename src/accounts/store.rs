@@ -34,6 +34,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// 1 until the person sets a password of their own after an administrator set one.
+    pub must_change_password: i32,
 }
 
 // ---- one account ----
@@ -105,6 +107,7 @@ pub fn save_versioned(
         users::password_hash.eq(&after.password_hash),
         users::failed_logins.eq(after.failed_logins),
         users::locked_until.eq(after.locked_until),
+        users::must_change_password.eq(after.must_change_password),
         users::updated_at.eq(now),
         users::version.eq(before.version + 1),
     ))

@@ -331,6 +331,7 @@ fn user_command(settings: &Settings, action: UserCommand) -> i32 {
                 department,
                 township,
                 mine_id: None,
+                must_change_password: Some(true),
             };
             accounts::validate_new(&input, min)
                 .map_err(crate::platform::error::AppError::Validation)
@@ -369,7 +370,7 @@ fn user_command(settings: &Settings, action: UserCommand) -> i32 {
                             "用户 {username} 不存在"
                         ))
                     })?;
-                    accounts::reset_password(conn, &actor, now, &u.id, hash)
+                    accounts::reset_password(conn, &actor, now, &u.id, hash, true)
                 })
             })
             .map(|_| {

@@ -166,6 +166,37 @@ pub struct Session {
     pub principal: Principal,
     pub via_cookie: bool,
     pub csrf: String,
+    /// The password is still the one an administrator set: only `FIRST_PASSWORD_PATHS`
+    /// answer until the person sets their own.
+    pub must_change_password: bool,
+}
+
+/// What a person whose password an administrator set may still reach: their account page
+/// (to change it), signing out, and the same through the API.
+pub const FIRST_PASSWORD_PATHS: &[&str] = &[
+    "/account",
+    "/logout",
+    "/api/v1/me",
+    "/api/v1/me/password",
+    "/api/v1/auth/logout",
+];
+
+impl Session {
+    /// Whether this request must wait until the person has set their own password.
+    pub fn held_for_password(&self, req: &HttpRequest) -> bool {
+        self.must_change_password && !FIRST_PASSWORD_PATHS.contains(&req.path())
+    }
+}
+
+/// Refuses an API call or a form of someone who must first change their password.
+fn password_first(session: &Session, req: &HttpRequest) -> Result<(), AppError> {
+    if session.held_for_password(req) {
+        return Err(AppError::Forbidden(
+            "请先修改密码：当前密码是管理员设置的初始密码，请到“我的账号”设置自己的密码后再继续。"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -214,6 +245,7 @@ async fn authenticate(req: HttpRequest) -> Result<Session, AppError> {
         principal: user.principal,
         via_cookie,
         csrf,
+        must_change_password: user.must_change_password,
     };
     req.extensions_mut().insert(session.clone());
     Ok(session)
@@ -235,6 +267,7 @@ impl FromRequest for CurrentUser {
         let req = req.clone();
         Box::pin(async move {
             let session = authenticate(req.clone()).await?;
+            password_first(&session, &req)?;
             if session.via_cookie && is_unsafe(req.method()) {
                 let sent = req
                     .headers()
@@ -297,7 +330,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
         let req = req.clone();
         let form_fut = web::Form::<WithCsrf<T>>::from_request(&req, payload);
         Box::pin(async move {
-            let session = authenticate(req).await?;
+            let session = authenticate(req.clone()).await?;
+            password_first(&session, &req)?;
             let form = form_fut
                 .await
                 .map_err(|e| AppError::BadRequest(format!("表单内容有误：{e}")))?
@@ -347,6 +381,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageUpload<T> {
         let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
         Box::pin(async move {
             let session = authenticate(req.clone()).await?;
+            password_first(&session, &req)?;
             let limit = req
                 .app_data::<web::Data<AppState>>()
                 .map_or(10 * 1024 * 1024, |s| s.settings.http.max_upload_bytes)

@@ -434,7 +434,11 @@ pub(crate) async fn page_ctx(
             unit,
         }),
         csrf: session.csrf.clone(),
-        nav: nav_for(p),
+        nav: if session.must_change_password {
+            Vec::new()
+        } else {
+            nav_for(p)
+        },
         active: active.to_owned(),
         flash: flash_text(req),
     }
@@ -564,6 +568,9 @@ impl<T> WithSession<T> for Result<T, AppError> {
 macro_rules! signed_in {
     ($ps:expr, $req:expr) => {
         match $ps.0 {
+            Some(s) if s.held_for_password(&$req) => {
+                return Ok($crate::web::kit::redirect("/account?first=1"))
+            }
             Some(s) => s,
             None => return Ok($crate::web::kit::to_login(&$req)),
         }

@@ -66,6 +66,8 @@ pub struct SignedIn {
     pub principal: crate::platform::authz::Principal,
     pub active: bool,
     pub token_version: i32,
+    /// The password is still the one an administrator set.
+    pub must_change_password: bool,
 }
 
 impl AppState {

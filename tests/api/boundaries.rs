@@ -160,7 +160,7 @@ on_both! {
         let nr = officer(&app, "nr.officer", "NR").await;
         let own = licensed_mine(&app, &em, &nr, "自家矿", 941, &square(4_503_000.0, 415_000.0, 500.0)).await;
         licensed_mine(&app, &em, &nr, "隔壁在查矿", 942, &square(4_503_000.0, 415_600.0, 500.0)).await;
-        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye", "password": PASSWORD, "display_name": "企业联络员", "role": "enterprise", "mine_id": own})).await;
+        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye", "password": PASSWORD, "must_change_password": false, "display_name": "企业联络员", "role": "enterprise", "mine_id": own})).await;
         assert_eq!(r.status(), 201);
         let firm = app.token_for("qiye", PASSWORD).await;
         let svg = app.get(&format!("/api/v1/mines/{own}/boundary.svg"), &firm).await.text().await.unwrap();

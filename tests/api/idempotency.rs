@@ -35,10 +35,10 @@ on_both! {
         assert_eq!(status, 422);
 
         let r = app.client.post(app.url("/api/v1/users")).bearer_auth(&app.admin_token).header("Idempotency-Key", "u-1")
-            .json(&json!({"username": "idem.user", "password": PASSWORD, "display_name": "幂等", "role": "township", "township": "HXZ"})).send().await.unwrap();
+            .json(&json!({"username": "idem.user", "password": PASSWORD, "must_change_password": false, "display_name": "幂等", "role": "township", "township": "HXZ"})).send().await.unwrap();
         assert_eq!(r.status(), 201);
         let r2 = app.client.post(app.url("/api/v1/users")).bearer_auth(&app.admin_token).header("Idempotency-Key", "u-1")
-            .json(&json!({"username": "idem.user", "password": PASSWORD, "display_name": "幂等", "role": "township", "township": "HXZ"})).send().await.unwrap();
+            .json(&json!({"username": "idem.user", "password": PASSWORD, "must_change_password": false, "display_name": "幂等", "role": "township", "township": "HXZ"})).send().await.unwrap();
         assert_eq!(r2.status(), 201);
         assert_eq!(app.count("users").await, 2);
     }

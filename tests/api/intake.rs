@@ -46,7 +46,7 @@ pub async fn user_with_email(
     unit: (&str, &str),
     email: &str,
 ) -> String {
-    let mut body = json!({"username": username, "password": PASSWORD, "display_name": format!("测试{username}"),
+    let mut body = json!({"username": username, "password": PASSWORD, "must_change_password": false, "display_name": format!("测试{username}"),
         "role": role, "email": email});
     body[unit.0] = json!(unit.1);
     let (status, body) = problem(app.post("/api/v1/users", &app.admin_token, body).await).await;

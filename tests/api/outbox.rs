@@ -24,7 +24,7 @@ async fn staff_with_email(app: &TestApp, username: &str, role: &str, department:
         .post(
             "/api/v1/users",
             &app.admin_token,
-            json!({"username": username, "password": PASSWORD, "display_name": format!("测试{username}"),
+            json!({"username": username, "password": PASSWORD, "must_change_password": false, "display_name": format!("测试{username}"),
                    "role": role, "department": department, "email": format!("{username}@example.gov.cn")}),
         )
         .await;
@@ -346,7 +346,7 @@ on_both! {
         let em_titles = titles(em.clone()).await;
         assert_eq!(em_titles, vec!["到期提醒矿的安全生产许可证还有 20 天到期（证号 AQ-SHORT）".to_owned()]);
         assert!(titles(em2.clone()).await.is_empty(), "other departments are not reminded");
-        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye.remind", "password": PASSWORD, "display_name": "企业安全员", "role": "enterprise", "mine_id": mine_id})).await;
+        let r = app.post("/api/v1/users", &app.admin_token, json!({"username": "qiye.remind", "password": PASSWORD, "must_change_password": false, "display_name": "企业安全员", "role": "enterprise", "mine_id": mine_id})).await;
         assert_eq!(r.status(), 201);
         let ent = app.token_for("qiye.remind", PASSWORD).await;
         assert!(titles(ent.clone()).await.is_empty(), "joined after the reminder");

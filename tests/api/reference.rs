@@ -101,7 +101,7 @@ on_both! {
         let deps: Value = app.get("/api/v1/departments", t).await.json().await.unwrap();
         assert_eq!(deps["items"].as_array().unwrap().len(), 7);
         let (status, body) = problem(app.post("/api/v1/users", t, json!({
-            "username": "gds1", "password": PASSWORD, "display_name": "某", "role": "officer", "department": "GDS"
+            "username": "gds1", "password": PASSWORD, "must_change_password": false, "must_change_password": false, "display_name": "某", "role": "officer", "department": "GDS"
         })).await).await;
         assert_eq!(status, 422, "no new accounts in an inactive unit");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("停用"));

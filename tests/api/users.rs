@@ -146,6 +146,56 @@ on_both! {
 }
 
 on_both! {
+    /// An account an admin created answers nothing but its own account page until the
+    /// person has set a password of their own; the pages lead there; an admin's reset asks
+    /// again (unless the admin says it need not).
+    async fn a_person_sets_their_own_password_before_anything_else(app) {
+        let body = json!({"username": "qian.new", "password": PASSWORD, "display_name": "钱新", "role": "officer", "department": "EE"});
+        let created: Value = app.post("/api/v1/users", &app.admin_token, body).await.json().await.unwrap();
+        assert_eq!(created["must_change_password"], true, "an admin's password is the admin's: {created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        let r = app.login("qian.new", PASSWORD).await;
+        let signed: Value = r.json().await.unwrap();
+        assert_eq!(signed["user"]["must_change_password"], true);
+        let token = signed["access_token"].as_str().unwrap().to_owned();
+        let (status, held) = problem(app.get("/api/v1/leads", &token).await).await;
+        assert_eq!(status, 403);
+        assert!(held["detail"].as_str().unwrap().contains("请先修改密码"), "{held}");
+        assert_eq!(app.get("/api/v1/me", &token).await.status(), 200, "one's own account still answers");
+
+        // In the browser every page leads to the account page, which says why.
+        let (client, csrf) = browser_session(&app, "qian.new", PASSWORD).await;
+        for path in ["/", "/leads", "/mines"] {
+            let r = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 303, "{path}");
+            assert_eq!(r.headers()["location"], "/account?first=1", "{path}");
+        }
+        let page = client.get(app.url("/account?first=1")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("管理员设置的初始密码") && page.contains("修改密码"), "{page}");
+        assert!(!page.contains("href=\"/leads\""), "no menu to pages that are not open yet");
+        let r = client.post(app.url("/account/email")).form(&[("csrf", csrf.as_str()), ("email", "qian@qs.gov.cn")]).send().await.unwrap();
+        assert_eq!(r.status(), 403, "no other form either");
+        let r = client.post(app.url("/account")).form(&[("csrf", csrf.as_str()), ("current_password", PASSWORD), ("new_password", "Qian-own-2026"), ("confirm_password", "Qian-own-2026")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let token = app.token_for("qian.new", "Qian-own-2026").await;
+        assert_eq!(app.get("/api/v1/leads", &token).await.status(), 200, "open once the password is the person's own");
+        let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(me["must_change_password"], false);
+
+        // A reset by the admin asks again; the admin may say it need not.
+        assert_eq!(app.post(&format!("/api/v1/users/{id}/reset-password"), &app.admin_token, json!({"password": "Reset-pass-2026"})).await.status(), 200);
+        let token = app.token_for("qian.new", "Reset-pass-2026").await;
+        assert_eq!(app.get("/api/v1/leads", &token).await.status(), 403);
+        let r = app.post(&format!("/api/v1/users/{id}/reset-password"), &app.admin_token, json!({"password": "Reset-pass-2027", "must_change_password": false})).await;
+        assert_eq!(r.status(), 200);
+        let token = app.token_for("qian.new", "Reset-pass-2027").await;
+        assert_eq!(app.get("/api/v1/leads", &token).await.status(), 200);
+        let changed: i64 = app.count("audit_log WHERE entity_type = 'user' AND action = 'reset_password'").await;
+        assert_eq!(changed, 3, "the person's change and both resets are in the audit trail");
+    }
+}
+
+on_both! {
     /// An admin cannot disable or demote their own account, so the system keeps an admin.
     async fn admins_cannot_lock_themselves_out(app) {
         let me: Value = app.get("/api/v1/me", &app.admin_token).await.json().await.unwrap();
