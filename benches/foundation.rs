@@ -74,6 +74,7 @@ async fn main() {
                         department: department.map(Into::into),
                         township: township.map(Into::into),
                         mine_id: None,
+                        must_change_password: Some(false),
                     };
                     accounts::create(conn, &actor, SystemClock.now_naive(), input, hash.clone())?;
                 }
