@@ -52,27 +52,7 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
-/// The address sign-in attempts are counted against: the connection's peer, or — behind
-/// a trusted proxy — the last X-Forwarded-For entry, which that proxy wrote itself
-/// (deploy/nginx.conf sets it to `$remote_addr`). A client's own `Forwarded` or
-/// X-Forwarded-For entries never choose the bucket.
-pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
-    let peer = req
-        .peer_addr()
-        .map(|s| s.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let http = &state.settings.http;
-    let trusted = http.behind_proxy && http.trusted_proxies.contains(&peer);
-    if !trusted {
-        return peer;
-    }
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        .unwrap_or(peer)
-}
+pub use crate::web::client_ip;
 
 fn locked_error(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> AppError {
     AppError::RateLimited {

@@ -214,6 +214,16 @@ pub async fn prepare(
         limiter: SourceLimiter::new(settings.auth.source_max_failures, durations.source_window),
         unknown_names: SourceLimiter::new(settings.auth.max_failed_logins, durations.lockout),
         name_attempts: SourceLimiter::new(settings.auth.max_failed_logins, durations.lockout),
+        public_reports: (
+            SourceLimiter::new(
+                settings.public.reports_per_address_per_hour.max(1),
+                std::time::Duration::from_secs(3600),
+            ),
+            SourceLimiter::new(
+                settings.public.reports_per_hour.max(1),
+                std::time::Duration::from_secs(3600),
+            ),
+        ),
         durations,
         keys: TokenKeys::new(&secret),
         service_key,
@@ -364,6 +374,10 @@ fn reference_names(
     conn: &mut crate::platform::db::DbConnection,
 ) -> crate::platform::error::AppResult<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
+    out.insert(
+        crate::reference::PUBLIC_UNIT.to_owned(),
+        crate::reference::PUBLIC_UNIT_NAME.to_owned(),
+    );
     for d in crate::reference::departments(conn)? {
         out.insert(d.code, d.name);
     }

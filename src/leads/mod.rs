@@ -170,9 +170,52 @@ fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<String> {
     Ok(format!("XS-{year}-{n:06}"))
 }
 
+/// Who raises a lead: a signed-in person, or a member of the public on a mine's public
+/// page (no account: the lead goes to the coordination office to be divided).
+pub struct Raiser {
+    pub id: Option<String>,
+    pub name: String,
+    /// The unit code recorded as raising it (a department, a township, or `public`).
+    pub unit: String,
+    pub township: Option<String>,
+}
+
+/// The unit of leads from the public (群众反映).
+pub const PUBLIC_UNIT: &str = crate::reference::PUBLIC_UNIT;
+
+impl Raiser {
+    pub fn of(who: &Principal) -> Self {
+        Self {
+            id: Some(who.id.clone()),
+            name: who.display_name.clone(),
+            unit: unit_of(who),
+            township: who.township.clone(),
+        }
+    }
+
+    pub fn public() -> Self {
+        Self {
+            id: None,
+            name: "群众".into(),
+            unit: PUBLIC_UNIT.into(),
+            township: None,
+        }
+    }
+
+    fn actor(&self) -> crate::platform::audit::Actor {
+        crate::platform::audit::Actor {
+            id: self.id.clone(),
+            name: match &self.id {
+                Some(_) => self.name.clone(),
+                None => "群众（公示页面）".into(),
+            },
+        }
+    }
+}
+
 /// Raises a lead: validates, routes, numbers it, sets its deadlines, writes the first
 /// events, the audit entry and the notices to the departments. The one entry point for
-/// the form, the API and (later) email.
+/// the form, the API and email.
 pub fn raise(
     conn: &mut DbConnection,
     who: &Principal,
@@ -180,6 +223,15 @@ pub fn raise(
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Lead> {
     crate::platform::authz::require(who, crate::platform::authz::Action::RaiseLeads)?;
+    raise_by(conn, &Raiser::of(who), input, ctx)
+}
+
+fn raise_by(
+    conn: &mut DbConnection,
+    who: &Raiser,
+    input: NewLead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<Lead> {
     let checked = check_new(conn, who, input)?;
     let routing = route(
         conn,
@@ -209,9 +261,9 @@ pub fn raise(
         assisting_departments: routing.assisting.join(","),
         routing_reason: routing.reason.clone(),
         substantiated: None,
-        raised_by: Some(who.id.clone()),
-        raised_by_name: who.display_name.clone(),
-        raised_unit: unit_of(who),
+        raised_by: who.id.clone(),
+        raised_by_name: who.name.clone(),
+        raised_unit: who.unit.clone(),
         raised_at: ctx.now,
         next_due_at: deadlines.iter().map(|d| d.due_at).min(),
         overdue: 0,
@@ -242,7 +294,7 @@ struct CheckedLead {
     township: Option<String>,
 }
 
-fn check_new(conn: &mut DbConnection, who: &Principal, input: NewLead) -> AppResult<CheckedLead> {
+fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult<CheckedLead> {
     let mut errors = Vec::new();
     let title = text(&mut errors, "title", "标题", input.title, 100);
     let description = text(
@@ -379,7 +431,7 @@ fn insert_new(
 /// The timeline's first two entries (raised, routed) and the audit entry.
 fn record_raised(
     conn: &mut DbConnection,
-    who: &Principal,
+    who: &Raiser,
     lead: &Lead,
     routing: &Routing,
     ctx: &RaiseContext<'_>,
@@ -388,7 +440,11 @@ fn record_raised(
         conn,
         &lead.id,
         ctx.now,
-        &EventActor::of(who),
+        &EventActor {
+            id: who.id.clone(),
+            name: who.name.clone(),
+            unit: who.unit.clone(),
+        },
         "raised",
         "",
         serde_json::json!({"source": ctx.source.code()}),
@@ -420,7 +476,7 @@ fn record_raised(
 /// 部门报到 starts with being told: the lead's departments and the coordination office.
 fn tell_raised(
     conn: &mut DbConnection,
-    who: &Principal,
+    who: &Raiser,
     lead: &Lead,
     category_name: &str,
     ctx: &RaiseContext<'_>,
@@ -433,7 +489,7 @@ fn tell_raised(
     crate::notify::send(
         conn,
         ctx.now,
-        Some(&who.id),
+        who.id.as_deref(),
         &recipients,
         &crate::notify::Notice {
             kind: crate::notify::NoticeKind::LeadRouted,
@@ -445,7 +501,7 @@ fn tell_raised(
             ),
             body: format!(
                 "{}（{}）提交了{}线索“{}”，类别：{}。{}请在时限内报到。",
-                who.display_name,
+                who.name,
                 raised_unit_name,
                 lead.urgency.label(),
                 lead.title,
@@ -1156,6 +1212,90 @@ pub(super) fn scoped(
         limit: limit + 1,
     };
     Ok((scope, filter, page))
+}
+
+/// A problem about a mine reported by a member of the public on its public page
+/// (群众反映). No account: the contact given is kept in the description, for the officers.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublicReport {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// Raises a public report as a lead of category 其他 for the coordination office to divide,
+/// from the unit `public`, source 群众反映. The mine must be one shown to the public.
+pub fn report_from_public(
+    state: &crate::web::AppState,
+    conn: &mut crate::platform::db::DbConnection,
+    mine_id: &str,
+    report: PublicReport,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Lead> {
+    let mine = crate::register::mines::find(conn, mine_id)?;
+    if mine.status() == crate::register::rules::mine::MineStatus::IllegalSite {
+        return Err(AppError::NotFound("没有这座矿山的公示信息。".into()));
+    }
+    let mut errors = Vec::new();
+    let description = text(
+        &mut errors,
+        "description",
+        "反映的问题",
+        Some(report.description),
+        2000,
+    );
+    let name = report.name.trim().to_owned();
+    if name.chars().count() > 30 {
+        errors.push(FieldError::new("name", "称呼不能超过 30 个字符"));
+    }
+    let phone = report.phone.trim().to_owned();
+    if phone.chars().count() > 20
+        || !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '))
+    {
+        errors.push(FieldError::new(
+            "phone",
+            "联系电话只能填写数字（可带 - 号），最多 20 位",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let contact = match (name.is_empty(), phone.is_empty()) {
+        (true, true) => "反映人未留联系方式。".to_owned(),
+        _ => format!(
+            "反映人：{}；联系电话：{}。",
+            if name.is_empty() {
+                "未留称呼"
+            } else {
+                &name
+            },
+            if phone.is_empty() { "未留" } else { &phone }
+        ),
+    };
+    let short: String = mine.name.chars().take(80).collect();
+    let ctx = RaiseContext {
+        now,
+        today: crate::platform::clock::shanghai_date(now),
+        calendar: &state.calendar,
+        limits: &state.settings.leads,
+        geo: &state.settings.geo,
+        source: LeadSource::Public,
+    };
+    let input = NewLead {
+        title: Some(format!("群众反映：{short}")),
+        description: Some(format!("{description}\n\n（来自矿山公示页面。{contact}）")),
+        category: Some(crate::leads::rules::UNDECIDED_CATEGORY.into()),
+        urgency: None,
+        mine_id: Some(mine.id.clone()),
+        location: None,
+        township: None,
+    };
+    raise_by(conn, &Raiser::public(), input, &ctx)
 }
 
 /// Raises a lead and answers with its view, inside the caller's transaction: the one entry

@@ -489,6 +489,20 @@ impl InspectionSettings {
 pub struct PublicSettings {
     pub district_name: String,
     pub complaint_phone: String,
+    /// Reports (群众反映) from one address on the public pages per hour.
+    #[serde(default = "default_reports_per_address")]
+    pub reports_per_address_per_hour: u32,
+    /// Reports from the public pages per hour in all (bounds what strangers can write).
+    #[serde(default = "default_reports_per_hour")]
+    pub reports_per_hour: u32,
+}
+
+fn default_reports_per_address() -> u32 {
+    3
+}
+
+fn default_reports_per_hour() -> u32 {
+    60
 }
 
 impl Default for PublicSettings {
@@ -496,6 +510,8 @@ impl Default for PublicSettings {
         Self {
             district_name: "本区".into(),
             complaint_phone: "12345".into(),
+            reports_per_address_per_hour: default_reports_per_address(),
+            reports_per_hour: default_reports_per_hour(),
         }
     }
 }

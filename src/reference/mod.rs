@@ -386,7 +386,15 @@ pub fn find_township(conn: &mut DbConnection, code: &str) -> AppResult<Option<To
 }
 
 /// The name of a department or township by its code, or the code itself.
+/// The unit of what the public reports on the public pages (群众反映), beside the
+/// departments and townships.
+pub const PUBLIC_UNIT: &str = "public";
+pub const PUBLIC_UNIT_NAME: &str = "社会公众";
+
 pub fn unit_name(conn: &mut DbConnection, code: &str) -> String {
+    if code == PUBLIC_UNIT {
+        return PUBLIC_UNIT_NAME.into();
+    }
     department(conn, code)
         .map(|d| d.name)
         .or_else(|_| township(conn, code).map(|t| t.name))

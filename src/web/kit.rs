@@ -410,6 +410,19 @@ pub fn flash_text(req: &HttpRequest) -> Option<String> {
     Some(text.into())
 }
 
+/// The layout of a page for anyone, signed in or not (the public mine pages).
+pub(crate) fn public_ctx(title: &str) -> PageCtx {
+    PageCtx {
+        unread: 0,
+        title: title.to_owned(),
+        user: None,
+        csrf: String::new(),
+        nav: Vec::new(),
+        active: String::new(),
+        flash: None,
+    }
+}
+
 pub(crate) async fn page_ctx(
     state: &web::Data<AppState>,
     session: &Session,

@@ -17,6 +17,28 @@ use crate::platform::db::{Db, DbConnection};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::rules::calendar::WorkingCalendar;
 
+/// The address sign-in attempts and public reports are counted against: the connection's peer, or — behind
+/// a trusted proxy — the last X-Forwarded-For entry, which that proxy wrote itself
+/// (deploy/nginx.conf sets it to `$remote_addr`). A client's own `Forwarded` or
+/// X-Forwarded-For entries never choose the bucket.
+pub fn client_ip(state: &AppState, req: &actix_web::HttpRequest) -> std::net::IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|s| s.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let http = &state.settings.http;
+    let trusted = http.behind_proxy && http.trusted_proxies.contains(&peer);
+    if !trusted {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+        .unwrap_or(peer)
+}
+
 pub struct AppState {
     pub db: Db,
     pub settings: Settings,
@@ -32,6 +54,8 @@ pub struct AppState {
     /// Sign-in attempts in flight per username (from any address): no more than an
     /// account's failure limit are checked at once, however many addresses try.
     pub name_attempts: crate::platform::auth::SourceLimiter<String>,
+    /// Reports from the public pages in the last hour, per address and in all.
+    pub public_reports: (SourceLimiter, crate::platform::auth::SourceLimiter<()>),
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Password hashing runs here, a few at a time (see `HashPool`).
     pub hashing_pool: crate::platform::auth::HashPool,

@@ -31,6 +31,7 @@ mod pages;
 mod permit_pages;
 mod permits;
 mod plain_words;
+mod public_reports;
 mod reference;
 mod smtp_sink;
 mod users;

@@ -82,7 +82,7 @@ on_both! {
         assert_eq!(app.post(&format!("/api/v1/leads/{id}/acknowledge"), &ee, json!({"note": "已出发"})).await.status(), 200);
         let mut problems = Vec::new();
         for (user, pages) in [
-            ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}")]),
+            ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}"), format!("/public/mines/{mine_id}/report")]),
             ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into()]),
             ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into()]),
             ("em.words", vec!["/".into(), format!("/mines/{mine_id}"), format!("/mines/{mine_id}/edit"), "/mines/new".into(), "/mines/gaps".into(), "/permits".into(), "/map".into()]),

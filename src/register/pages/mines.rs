@@ -1157,18 +1157,6 @@ async fn mine_supervisor(
 
 // ---- public disclosure: no login, nothing personal --------------------------------------
 
-fn public_ctx(title: &str) -> PageCtx {
-    PageCtx {
-        unread: 0,
-        title: title.to_owned(),
-        user: None,
-        csrf: String::new(),
-        nav: Vec::new(),
-        active: String::new(),
-        flash: None,
-    }
-}
-
 /// A mine that may be shown to the public: not an illegal site under investigation.
 async fn public_mine_row(state: &web::Data<AppState>, id: String) -> Result<Mine, AppError> {
     let st = state.clone();
@@ -1212,7 +1200,7 @@ async fn public_list(
         })
         .collect();
     let page = TablePage {
-        ctx: public_ctx("非煤矿山安全监管公示"),
+        ctx: crate::web::kit::public_ctx("非煤矿山安全监管公示"),
         heading: format!("{}非煤矿山安全监管公示", state.settings.public.district_name),
         intro: Some(format!(
             "按照“严防漏管失控”的要求，每座非煤矿山的日常安全监管部门和安全风险等级向社会公告。投诉举报电话：{}。",
@@ -1279,7 +1267,7 @@ async fn public_mine(
         ),
     ];
     let page = FormPage {
-        ctx: public_ctx(&mine.name),
+        ctx: crate::web::kit::public_ctx(&mine.name),
         heading: format!("{} · 安全监管公示", mine.name),
         intro: Some("按照“严防漏管失控”的要求向社会公告的矿山安全监管信息。".into()),
         errors: Vec::new(),
@@ -1291,6 +1279,10 @@ async fn public_mine(
         actions: Vec::new(),
         history: Vec::new(),
         links: vec![
+            (
+                format!("/public/mines/{}/report", mine.id),
+                "我要反映问题".to_owned(),
+            ),
             (
                 format!("/public/mines/{}/placard", mine.id),
                 "打印井口公示牌".to_owned(),

@@ -25,7 +25,10 @@ use crate::web::kit::{
 };
 use crate::web::{blocking, AppState};
 
+pub mod public;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    public::routes(cfg);
     cfg.route("/leads", web::get().to(list))
         .route("/leads/stats", web::get().to(stats_page))
         .route("/leads/new", web::get().to(new_form))
@@ -51,6 +54,10 @@ async fn names(state: &web::Data<AppState>) -> Result<HashMap<String, String>, A
     blocking(move || {
         st.db.read(|conn| {
             let mut m = HashMap::new();
+            m.insert(
+                crate::reference::PUBLIC_UNIT.to_owned(),
+                crate::reference::PUBLIC_UNIT_NAME.to_owned(),
+            );
             for d in crate::reference::departments(conn)? {
                 // The departments in use, in their order, for the choices of a department.
                 if d.active != 0 {
@@ -1221,7 +1228,13 @@ fn timeline_rows(v: &LeadView, names: &Names) -> Vec<Vec<Cell>> {
             vec![
                 cell(local_time(e.occurred_at)),
                 cell(who),
-                cell(event_label(&e.kind)),
+                cell(
+                    if e.kind == "raised" && e.actor_unit == crate::reference::PUBLIC_UNIT {
+                        "群众反映".to_owned()
+                    } else {
+                        event_label(&e.kind)
+                    },
+                ),
                 Cell {
                     text: [e.note.as_str(), detail.as_str()]
                         .iter()
