@@ -290,9 +290,9 @@ pub async fn lead_stats(
     crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewLeadStats)?;
     let (today, now) = (state.today(), state.clock.now_naive());
     let stats = blocking(move || {
-        state
-            .db
-            .read(|conn| crate::leads::stats::stats(conn, &q.0, today, now))
+        state.db.read(|conn| {
+            crate::leads::stats::stats(conn, &q.0, today, now, &state.settings.leads.targets)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(stats))
@@ -312,7 +312,8 @@ pub async fn export_lead_stats(
     let (today, now) = (state.today(), state.clock.now_naive());
     let bytes = blocking(move || {
         state.db.read(|conn| {
-            let stats = crate::leads::stats::stats(conn, &q.0, today, now)?;
+            let stats =
+                crate::leads::stats::stats(conn, &q.0, today, now, &state.settings.leads.targets)?;
             crate::leads::stats::workbook(&stats)
         })
     })

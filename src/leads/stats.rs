@@ -69,6 +69,8 @@ pub struct LeadStats {
     pub townships: Vec<TownshipStats>,
     /// Week by week through the period (weeks from Monday, Beijing time): raised and closed.
     pub weeks: Vec<WeekStats>,
+    /// The district's targets for the rates (`leads.targets`), in percent.
+    pub targets: crate::platform::config::RateTargets,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -122,6 +124,7 @@ pub fn stats(
     q: &StatsQuery,
     today: NaiveDate,
     now: NaiveDateTime,
+    targets: &crate::platform::config::RateTargets,
 ) -> AppResult<LeadStats> {
     let (from, to) = period(q, today)?;
     let offset = chrono::Duration::hours(8);
@@ -212,6 +215,7 @@ pub fn stats(
         departments,
         townships,
         weeks,
+        targets: targets.clone(),
     })
 }
 

@@ -269,6 +269,29 @@ pub struct LeadSettings {
     /// duplicates before a lead is raised.
     #[serde(default = "default_duplicate_radius")]
     pub duplicate_radius_m: f64,
+    /// The district's targets for the departments' rates, drawn on the statistics.
+    #[serde(default)]
+    pub targets: RateTargets,
+}
+
+/// Targets for the rates of the statistics, in percent (0 = none drawn).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct RateTargets {
+    pub response_rate: f64,
+    pub on_time_rate: f64,
+    pub closure_rate: f64,
+    pub satisfaction_rate: f64,
+}
+
+impl Default for RateTargets {
+    fn default() -> Self {
+        Self {
+            response_rate: 100.0,
+            on_time_rate: 95.0,
+            closure_rate: 95.0,
+            satisfaction_rate: 90.0,
+        }
+    }
 }
 
 fn default_duplicate_radius() -> f64 {
@@ -320,6 +343,7 @@ impl Default for LeadSettings {
             },
             remind_before: RemindBefore::default(),
             duplicate_radius_m: default_duplicate_radius(),
+            targets: RateTargets::default(),
         }
     }
 }
@@ -734,6 +758,19 @@ impl Settings {
             return Err(format!(
                 "map.tile_url 有误：应以 https:// 开头并含有 {{z}}、{{x}}、{{y}}，如 \"https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png\"，而不是 {tiles:?}"
             ));
+        }
+        let t = &self.leads.targets;
+        for (k, v) in [
+            ("response_rate", t.response_rate),
+            ("on_time_rate", t.on_time_rate),
+            ("closure_rate", t.closure_rate),
+            ("satisfaction_rate", t.satisfaction_rate),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!(
+                    "leads.targets.{k} 应在 0 到 100 之间（百分比），而不是 {v}"
+                ));
+            }
         }
         if self.import.max_rows < 2
             || self.import.max_columns < 1

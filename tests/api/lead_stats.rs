@@ -87,6 +87,11 @@ on_both! {
         let charts = &page[page.find("id=\"charts\"").expect("charts on the page")..];
         assert!(charts.contains("<svg") && charts.contains("每周吹哨与办结") && charts.contains("03-02 吹哨：4"), "{charts}");
         assert!(charts.contains("报到及时率") && charts.contains("区生态环境分局"));
+        // Against the district's targets (config leads.targets): EE's 66.7% response is short
+        // of 100% and drawn in orange, EM's 100% on-time meets 95%.
+        assert_eq!(stats["targets"]["on_time_rate"], 95.0);
+        assert!(charts.contains("虚线为目标 95%") && charts.contains("虚线为目标 100%"), "{charts}");
+        assert!(charts.contains(r##"fill="#e07000""##), "a department short of its target is orange");
         assert!(page.contains("/api/v1/stats/leads.xlsx?from=2026-03-01&"), "the export link");
         let r = app.get("/api/v1/stats/leads.xlsx?from=2026-03-01&to=2026-03-31", &coord).await;
         assert_eq!(r.status(), 200);

@@ -348,8 +348,9 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         state.clock.now_naive(),
     );
     let stats = blocking(move || {
-        st.db
-            .read(|conn| crate::leads::stats::stats(conn, &query, today, now))
+        st.db.read(|conn| {
+            crate::leads::stats::stats(conn, &query, today, now, &st.settings.leads.targets)
+        })
     })
     .await
     .page(&s)?;
@@ -386,7 +387,7 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         .map(|t| format!("{} {}", t.name, t.raised))
         .collect();
     let ctx = page_ctx(&state, &s, &req, "线索办理统计", "/leads").await;
-    let charts = stats_charts(&stats);
+    let charts = stats_charts(&stats, &state.settings.leads.targets);
     let page = TablePage {
         ctx,
         heading: "线索办理统计".into(),
@@ -418,7 +419,10 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
 
 /// The statistics drawn: raised and closed per week (per month over half a year), and
 /// each department's rates.
-fn stats_charts(stats: &crate::leads::stats::LeadStats) -> Vec<String> {
+fn stats_charts(
+    stats: &crate::leads::stats::LeadStats,
+    targets: &crate::platform::config::RateTargets,
+) -> Vec<String> {
     use crate::platform::rules::chart::{bars, columns, Bar, Series};
     let mut periods: Vec<String> = Vec::new();
     let (mut raised, mut closed) = (Vec::new(), Vec::new());
@@ -457,23 +461,30 @@ fn stats_charts(stats: &crate::leads::stats::LeadStats) -> Vec<String> {
             },
         ],
     )];
-    let rate = |title: &str, f: fn(&crate::leads::stats::DepartmentStats) -> Option<f64>| {
-        let rows: Vec<Bar> = stats
-            .departments
-            .iter()
-            .filter(|d| d.received > 0 || f(d).is_some())
-            .map(|d| Bar {
-                label: d.name.clone(),
-                value: f(d),
-                text: pct(f(d)),
-            })
-            .collect();
-        bars(title, &rows, 100.0, None)
-    };
-    out.push(rate("响应率", |d| d.response_rate));
-    out.push(rate("报到及时率", |d| d.on_time_rate));
-    out.push(rate("办结率", |d| d.closure_rate));
-    out.push(rate("满意率", |d| d.satisfaction_rate));
+    let rate =
+        |title: &str, target: f64, f: fn(&crate::leads::stats::DepartmentStats) -> Option<f64>| {
+            let rows: Vec<Bar> = stats
+                .departments
+                .iter()
+                .filter(|d| d.received > 0 || f(d).is_some())
+                .map(|d| Bar {
+                    label: d.name.clone(),
+                    value: f(d),
+                    text: pct(f(d)),
+                })
+                .collect();
+            bars(title, &rows, 100.0, (target > 0.0).then_some(target))
+        };
+    out.push(rate("响应率", targets.response_rate, |d| {
+        d.response_rate
+    }));
+    out.push(rate("报到及时率", targets.on_time_rate, |d| {
+        d.on_time_rate
+    }));
+    out.push(rate("办结率", targets.closure_rate, |d| d.closure_rate));
+    out.push(rate("满意率", targets.satisfaction_rate, |d| {
+        d.satisfaction_rate
+    }));
     out
 }
 

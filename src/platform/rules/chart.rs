@@ -43,8 +43,14 @@ pub fn bars(title: &str, rows: &[Bar], max: f64, target: Option<f64>) -> String 
         ));
         if let Some(v) = r.value.filter(|v| v.is_finite()) {
             let w = (v.clamp(0.0, max) / max) * bar_w;
+            // Below the target in orange, so that who falls short is seen at a glance.
+            let fill = if target.is_some_and(|t| v < t) {
+                "#e07000"
+            } else {
+                "#17456b"
+            };
             out.push_str(&format!(
-                r##"<rect x="{label_w}" y="{y}" width="{w:.1}" height="18" fill="#17456b"/>"##
+                r##"<rect x="{label_w}" y="{y}" width="{w:.1}" height="18" fill="{fill}"/>"##
             ));
         }
         out.push_str(&format!(
@@ -60,6 +66,11 @@ pub fn bars(title: &str, rows: &[Bar], max: f64, target: Option<f64>) -> String 
             r##"<line x1="{x:.1}" y1="{y0}" x2="{x:.1}" y2="{y1}" stroke="#c62828" stroke-dasharray="4 3"/>"##,
             y0 = top - 4.0,
             y1 = height - 6.0
+        ));
+        out.push_str(&format!(
+            r##"<text x="{x}" y="18" font-size="12" text-anchor="end" fill="#c62828">虚线为目标 {t}，未达到的显示为橙色</text>"##,
+            x = width - 4.0,
+            t = escape(&format!("{}%", (t * 10.0).round() / 10.0))
         ));
     }
     out.push_str("</svg>");
