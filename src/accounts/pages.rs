@@ -612,6 +612,7 @@ async fn users_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))

@@ -157,6 +157,7 @@ async fn departments_list(
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -255,6 +256,7 @@ async fn townships_list(
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -376,6 +378,7 @@ async fn categories_list(
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -485,6 +488,7 @@ async fn permit_types_list(
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -907,6 +911,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))

@@ -235,6 +235,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))

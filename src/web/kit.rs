@@ -333,6 +333,8 @@ pub(crate) struct TablePage {
     /// The same list as an Excel ledger, with the current filters.
     pub(crate) export_href: Option<String>,
     /// Further actions beside the main one: (href, label).
+    /// Buttons that post at once (with the page's CSRF token): (action, label).
+    pub(crate) post_buttons: Vec<(String, &'static str)>,
     pub(crate) more_links: Vec<(String, String)>,
 }
 
@@ -389,6 +391,16 @@ pub(crate) fn nav_for(who: &Principal) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The query string without the flash's `ok=…`, for pages whose filters refuse unknown
+/// fields.
+pub fn query_without_flash(req: &HttpRequest) -> String {
+    req.query_string()
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "ok" && !p.starts_with("ok="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 pub fn flash_text(req: &HttpRequest) -> Option<String> {
     let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
         .ok()?;
@@ -400,6 +412,7 @@ pub fn flash_text(req: &HttpRequest) -> Option<String> {
         "supervisor" => "日常安全监管部门已确定。",
         "boundary" => "矿区范围已登记，核查结果见下方。",
         "permit" => "证照已保存，见下方“证照”。",
+        "read_all" => "通知已全部标为已读。",
         "disabled" => "账号已停用，该用户的登录已全部失效。",
         "enabled" => "账号已启用。",
         "unlocked" => "账号已解锁。",

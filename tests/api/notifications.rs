@@ -106,7 +106,7 @@ on_both! {
         let home = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
         assert!(home.contains("id=\"unread-count\">1<"), "{home}");
         let page = client.get(app.url("/notifications")).send().await.unwrap().text().await.unwrap();
-        let start = page.find("/notifications/").unwrap();
+        let start = page.find("href=\"/notifications/").unwrap() + 6;
         let open = page[start..].split('"').next().unwrap().to_owned();
         let r = client.get(app.url(&open)).send().await.unwrap();
         assert_eq!(r.status(), 303);
@@ -164,5 +164,27 @@ on_both! {
         distinct.sort();
         distinct.dedup();
         assert_eq!(distinct.len(), titles.len(), "{titles:?}");
+    }
+}
+
+on_both! {
+    /// The notices page marks everything read with one button, which goes once nothing is
+    /// unread.
+    async fn all_notices_are_marked_read_from_the_page(app) {
+        app.create_user("town.all", "township", None, Some("BEHT")).await;
+        app.create_user("ee.all", "officer", Some("EE"), None).await;
+        let town = app.token_for("town.all", PASSWORD).await;
+        for title in ["扬尘一", "扬尘二"] {
+            crate::leads::raise(&app, &town, json!({"title": title, "category": "dust", "description": "扬尘。"})).await;
+        }
+        let (client, csrf) = browser_session(&app, "ee.all", PASSWORD).await;
+        let page = client.get(app.url("/notifications")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("未读 2 条") && page.contains(r#"action="/notifications/read-all""#) && page.contains("全部标为已读"), "{page}");
+        let r = client.post(app.url("/notifications/read-all")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = client.get(app.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("通知已全部标为已读") && page.contains("未读 0 条") && !page.contains("read-all"), "{page}");
+        let unread = app.count("notifications n JOIN users u ON u.id = n.user_id WHERE u.username = 'ee.all' AND n.read_at IS NULL").await;
+        assert_eq!(unread, 0);
     }
 }

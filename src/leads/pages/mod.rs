@@ -321,6 +321,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             })
             .unwrap_or_default()
         )),
+        post_buttons: Vec::new(),
         more_links: if authz::allowed(p, Action::ViewLeadStats) {
             vec![("/leads/stats".into(), "办理统计".into())]
         } else {
@@ -412,6 +413,7 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             "/api/v1/stats/leads.xlsx?from={}&to={}",
             stats.from, stats.to
         )),
+        post_buttons: Vec::new(),
         more_links: vec![("/leads".into(), "返回线索列表".into())],
     };
     Ok(render(&page))

@@ -19,7 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
-    let q = web::Query::<InboxQuery>::from_query(req.query_string())
+    let q = web::Query::<InboxQuery>::from_query(&crate::web::kit::query_without_flash(&req))
         .map(|q| q.into_inner())
         .map_err(|e| AppError::BadRequest(format!("查询条件有误：{e}")))
         .page(&s)?;
@@ -62,6 +62,7 @@ async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) ->
         "未读 {} 条。证照登记变更、风险等级和监管部门调整等事项会通知相关部门（相互通报）。",
         ctx.unread
     );
+    let unread = ctx.unread;
     let page = TablePage {
         ctx,
         heading: "通知".into(),
@@ -86,6 +87,11 @@ async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) ->
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: if unread > 0 {
+            vec![("/notifications/read-all".into(), "全部标为已读")]
+        } else {
+            Vec::new()
+        },
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -144,5 +150,5 @@ async fn read_all(state: web::Data<AppState>, form: PageForm<Empty>) -> PageResu
     })
     .await
     .page(&s)?;
-    Ok(redirect("/notifications"))
+    Ok(redirect("/notifications?ok=read_all"))
 }

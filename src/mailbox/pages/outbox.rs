@@ -126,6 +126,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))

@@ -303,6 +303,7 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             })
             .unwrap_or_default()
         )),
+        post_buttons: Vec::new(),
         more_links: if authz::allowed(&s.principal, Action::EditMines) {
             vec![("/mines/import".to_owned(), "从 Excel 导入".to_owned())]
         } else {
@@ -362,6 +363,7 @@ async fn gaps_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
@@ -1217,6 +1219,7 @@ async fn public_list(
         total: None,
         charts: Vec::new(),
         export_href: None,
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))

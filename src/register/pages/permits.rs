@@ -448,6 +448,7 @@ async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSess
         total: None,
         charts: Vec::new(),
         export_href: Some(format!("/api/v1/permits/export.xlsx?{}", serde_urlencoded::to_string(PermitQuery { cursor: None, limit: None, ..q.clone() }).unwrap_or_default())),
+        post_buttons: Vec::new(),
         more_links: Vec::new(),
     };
     Ok(render(&page))
