@@ -606,13 +606,17 @@ fn tell_watchers(
     units.push("EM".into());
     let recipients =
         crate::accounts::recipients::departments_and_township(conn, &units, Some(&after.township))?;
+    // The person by name, not the audit trail's "name（username）".
+    let who = match &actor.id {
+        Some(id) => crate::accounts::names(conn, std::slice::from_ref(id))?
+            .remove(id)
+            .unwrap_or_else(|| actor.name.clone()),
+        None => actor.name.clone(),
+    };
     let notice = crate::notify::Notice {
         kind,
         title: format!("{}：{}", after.name, what),
-        body: format!(
-            "{}将“{}”的{}。原因：{}",
-            actor.name, after.name, what, reason
-        ),
+        body: format!("{who}将“{}”的{}。原因：{}", after.name, what, reason),
         link: format!("/mines/{}", after.id),
         entity_type: "mine",
         entity_id: &after.id,
@@ -1097,10 +1101,14 @@ fn set_supervisor_with(
             after: serde_json::json!({"supervisor_department": after.supervisor_department, "reason": reason}),
         },
     )?;
+    let name = |code: &Option<String>, conn: &mut DbConnection| match code {
+        Some(c) => crate::reference::unit_name(conn, c),
+        None => "未确定".to_owned(),
+    };
     let what = format!(
         "日常安全监管部门由{}变更为{}",
-        before.supervisor_department.as_deref().unwrap_or("未确定"),
-        after.supervisor_department.as_deref().unwrap_or("未确定")
+        name(&before.supervisor_department, conn),
+        name(&after.supervisor_department, conn)
     );
     if notify {
         tell_watchers(

@@ -113,3 +113,98 @@ on_both! {
         assert!(problems.is_empty(), "codes or English in front of users:\n{}", problems.join("\n"));
     }
 }
+
+/// An account with a Chinese name and an email address, signed in.
+async fn person(
+    app: &TestApp,
+    username: &str,
+    name: &str,
+    role: &str,
+    unit: (Option<&str>, Option<&str>),
+) -> String {
+    let body = json!({"username": username, "password": PASSWORD, "must_change_password": false, "display_name": name, "role": role,
+        "department": unit.0, "township": unit.1, "email": format!("{}@qs.gov.cn", username.replace('.', "-"))});
+    let r = app.post("/api/v1/users", &app.admin_token, body).await;
+    assert_eq!(r.status(), 201, "{username}");
+    app.token_for(username, PASSWORD).await
+}
+
+on_both! {
+    /// Every notice and email the day's work sends — a lead routed, reported in, verified,
+    /// enforced, closed, evaluated, transferred, disputed and decided, divided, assigned,
+    /// reminded and escalated, a public report, permits and grades told to the other
+    /// departments — names units, people and states in Chinese: no code, no username, no
+    /// identifier, no JSON.
+    async fn notices_and_emails_speak_chinese(app) {
+        let em = person(&app, "em.n", "应急李", "officer", (Some("EM"), None)).await;
+        let nr = person(&app, "nr.n", "资源王", "officer", (Some("NR"), None)).await;
+        let ee = person(&app, "ee.n", "环境赵", "officer", (Some("EE"), None)).await;
+        let head = person(&app, "ee.boss", "环境钱局长", "head", (Some("EE"), None)).await;
+        let agri = person(&app, "agri.n", "水务孙", "officer", (Some("AGRI"), None)).await;
+        let coord = person(&app, "coord.n", "协调周", "coordinator", (Some("NR"), None)).await;
+        let town = person(&app, "town.n", "街镇吴", "township", (None, Some("BEHT"))).await;
+        let mine_id = licensed_mine(&app, &em, &nr, "通知矿", 971, &square(4_502_300.0, 415_300.0, 600.0)).await;
+        let grade = json!({"risk_grade": "significant", "reason": "年度评估", "assessment": "评估报告"});
+        assert_eq!(app.put(&format!("/api/v1/mines/{mine_id}/risk-grade"), &em, grade).await.status(), 200);
+        assert_eq!(app.put(&format!("/api/v1/mines/{mine_id}/supervisor"), &em, json!({"department": "EM", "reason": "露天矿山"})).await.status(), 200);
+
+        // One lead the whole way, evaluated.
+        let a = raise(&app, &town, json!({"title": "夜间扬尘", "category": "dust", "description": "扬尘。", "mine_id": mine_id})).await;
+        let a = a["id"].as_str().unwrap().to_owned();
+        for (step, body) in [("acknowledge", json!({})), ("verify", json!({"substantiated": true, "note": "属实"})), ("enforce", json!({"measures": ["责令整改"]})), ("close", json!({"note": "已整改"}))] {
+            assert_eq!(app.post(&format!("/api/v1/leads/{a}/{step}"), &ee, body).await.status(), 200, "{step}");
+        }
+        assert_eq!(app.post(&format!("/api/v1/leads/{a}/evaluate"), &town, json!({"verdict": "dissatisfied", "comment": "太慢"})).await.status(), 200);
+        // One transferred, disputed and decided; one divided and assigned.
+        let b = raise(&app, &town, json!({"title": "河道边扬尘", "category": "dust", "description": "扬尘。"})).await;
+        let b = b["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.post(&format!("/api/v1/leads/{b}/transfer"), &ee, json!({"to_department": "AGRI", "reason": "在河道管理范围内"})).await.status(), 200);
+        assert_eq!(app.post(&format!("/api/v1/leads/{b}/transfer/answer"), &agri, json!({"answer": "dispute", "note": "扬尘属生态环境部门职责"})).await.status(), 200);
+        assert_eq!(app.post(&format!("/api/v1/leads/{b}/transfer/decide"), &coord, json!({"department": "EE", "note": "由生态环境分局主办"})).await.status(), 200);
+        let c = raise(&app, &town, json!({"title": "说不清归谁管", "category": "other", "description": "山坡上有人在挖。"})).await;
+        let c = c["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.post(&format!("/api/v1/leads/{c}/dispatch"), &coord, json!({"department": "EE", "assisting_departments": ["EM"]})).await.status(), 200);
+        assert_eq!(app.post(&format!("/api/v1/leads/{c}/assign"), &head, json!({"assignee": "ee.n"})).await.status(), 200);
+        // An urgent one nobody reports in on: reminded, then escalated.
+        raise(&app, &town, json!({"title": "尾矿库渗漏", "category": "dust", "urgency": "urgent", "description": "渗水。"})).await;
+        app.clock.advance(chrono::Duration::minutes(21));
+        minecoord::leads::deadlines::run_once(&app.state).await.unwrap();
+        app.clock.advance(chrono::Duration::minutes(10));
+        let t = minecoord::leads::deadlines::run_once(&app.state).await.unwrap();
+        assert!(t.escalated >= 1, "{t:?}");
+        // A report from the public page.
+        let public = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = public.post(app.url(&format!("/public/mines/{mine_id}/report"))).form(&[("description", "有人夜里偷采。")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+
+        #[derive(diesel::QueryableByName)]
+        struct Said {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            what: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            text: String,
+        }
+        use diesel::RunQueryDsl;
+        let said: Vec<Said> = app.with_db(|c| Ok(diesel::sql_query(
+            "SELECT kind AS what, title || ' ' || body AS text FROM notifications \
+             UNION ALL SELECT 'email ' || kind AS what, subject || ' ' || body_text AS text FROM outbox").load(c)?)).await;
+        let kinds: std::collections::BTreeSet<&str> = said.iter().map(|s| s.what.as_str()).collect();
+        assert!(said.iter().filter(|s| s.what.starts_with("email ")).count() > 10, "emails were written: {kinds:?}");
+        assert!(kinds.len() >= 12, "many kinds of notice: {kinds:?}");
+        let mut problems = Vec::new();
+        for s in &said {
+            let text = s.text.replace("http://minecoord.test", "");
+            for p in codes_in(&text) {
+                problems.push(format!("{}: {p} in {:?}", s.what, s.text));
+            }
+            for u in ["em.n", "nr.n", "ee.n", "ee.boss", "agri.n", "coord.n", "town.n"] {
+                if text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).any(|w| w == u) {
+                    problems.push(format!("{}: username {u} in {:?}", s.what, s.text));
+                }
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        assert!(problems.is_empty(), "codes or usernames in notices:\n{}", problems.join("\n"));
+    }
+}
