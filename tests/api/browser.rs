@@ -289,6 +289,37 @@ on_both! {
         }.await;
         let _ = phone.close().await;
         let (widths, display) = widths.expect("pages on the phone");
+        // A coordinator's pages too: the desk, the lists, a lead, a mine, the figures.
+        app.create_user("coord.fit", "coordinator", Some("NR"), None).await;
+        let coord = app.token_for("coord.fit", PASSWORD).await;
+        let em = crate::mines::officer(&app, "em.fit", "EM").await;
+        let mine = crate::mines::create_mine(&app, &em, crate::mines::mine_body("手机上看的很长名字的砂石场", 881)).await;
+        let first: serde_json::Value = app.get("/api/v1/leads", &coord).await.json().await.unwrap();
+        let coord_dir = tempfile::tempdir().unwrap();
+        let phone = browser_sized(&driver, coord_dir.path(), "390,844").await;
+        let more = async {
+            phone.goto(&app.url("/login")).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("coord.fit").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Id("welcome")).await?;
+            let mut out = Vec::new();
+            for path in [
+                "/".to_owned(), "/leads".into(), format!("/leads/{}", first["items"][0]["id"].as_str().unwrap_or_default()),
+                "/mines".into(), format!("/mines/{}", mine["id"].as_str().unwrap()), "/leads/stats".into(), "/map".into(), "/reference".into(),
+            ] {
+                phone.goto(&app.url(&path)).await?;
+                phone.wait().for_element(Locator::Css("main")).await?;
+                let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+                out.push((path, w));
+            }
+            Ok::<_, fantoccini::error::CmdError>(out)
+        }.await;
+        let _ = phone.close().await;
+        for (path, w) in more.expect("the coordinator's pages on the phone") {
+            let (scroll, inner) = (w[0].as_f64().unwrap(), w[1].as_f64().unwrap());
+            assert!(scroll <= inner, "{path} is {scroll} px wide on a {inner} px screen (coordinator)");
+        }
         for (path, w) in widths {
             let (scroll, inner) = (w[0].as_f64().unwrap(), w[1].as_f64().unwrap());
             assert!(scroll <= inner, "{path} is {scroll} px wide on a {inner} px screen");
