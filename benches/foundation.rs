@@ -75,6 +75,7 @@ async fn main() {
                         township: township.map(Into::into),
                         mine_id: None,
                         must_change_password: Some(false),
+                        certificate_number: None,
                     };
                     accounts::create(conn, &actor, SystemClock.now_naive(), input, hash.clone())?;
                 }

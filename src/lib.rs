@@ -13,6 +13,7 @@ pub mod web;
 
 pub mod accounts;
 pub mod desk;
+pub mod inspections;
 pub mod intake;
 pub mod leads;
 pub mod mailbox;

@@ -12,6 +12,7 @@ const CAPABILITIES: &[&str] = &[
     "leads",
     "intake",
     "mailbox",
+    "inspections",
     "desk",
 ];
 
@@ -279,6 +280,19 @@ const TABLES: &[(&str, &[&str])] = &[
         &["notifications", "outbox", "notification_preferences"],
     ),
     ("accounts", &["users"]),
+    (
+        "inspections",
+        &[
+            "inspection_items",
+            "inspection_counters",
+            "inspections",
+            "inspection_departments",
+            "inspection_inspectors",
+            "inspection_task_items",
+            "inspection_results",
+            "hazards",
+        ],
+    ),
     (
         "reference",
         &[

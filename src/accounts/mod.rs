@@ -55,6 +55,7 @@ impl User {
             mine_id: self.mine_id.clone(),
             active: self.active != 0,
             must_change_password: self.must_change_password != 0,
+            certificate_number: self.certificate_number.clone(),
             locked_until: self
                 .locked_until
                 .filter(|t| *t > now)
@@ -84,6 +85,8 @@ pub struct UserView {
     /// The person has not yet replaced the password an administrator set: until they do,
     /// only their own account (`/api/v1/me`, `/api/v1/me/password`) answers.
     pub must_change_password: bool,
+    /// 执法证号, shown on inspection notices.
+    pub certificate_number: String,
     /// Set while the account is locked after repeated wrong passwords.
     pub locked_until: Option<String>,
     pub failed_logins: i32,
@@ -100,6 +103,7 @@ fn audit_view(u: &User) -> serde_json::Value {
         "role": u.role, "department": u.department, "township": u.township,
         "mine_id": u.mine_id, "active": u.active != 0,
         "must_change_password": u.must_change_password != 0,
+        "certificate_number": u.certificate_number,
     })
 }
 
@@ -123,6 +127,9 @@ pub struct NewUser {
     /// anything else (default: yes, the administrator knows this one).
     #[serde(default)]
     pub must_change_password: Option<bool>,
+    /// 执法证号 of an officer who inspects mines.
+    #[serde(default)]
+    pub certificate_number: Option<String>,
 }
 
 /// A partial update: absent fields stay as they are; an empty string clears an optional one.
@@ -135,6 +142,8 @@ pub struct UserPatch {
     pub department: Option<String>,
     pub township: Option<String>,
     pub mine_id: Option<String>,
+    /// 执法证号; empty removes it.
+    pub certificate_number: Option<String>,
     /// The version last read; when given, an edit made meanwhile by someone else is a 409.
     pub version: Option<i32>,
 }
@@ -345,6 +354,12 @@ pub fn create(
         updated_at: now,
         version: 1,
         must_change_password: i32::from(input.must_change_password.unwrap_or(true)),
+        certificate_number: input
+            .certificate_number
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .to_owned(),
     };
     store::insert(conn, user.clone())?;
     audit::record(
@@ -458,6 +473,16 @@ pub fn update(
             }
         }
         after.email = email.map(|e| e.to_lowercase());
+    }
+    if let Some(c) = patch.certificate_number {
+        let c = c.trim().to_owned();
+        if c.chars().count() > 40 {
+            errors.push(FieldError::new(
+                "certificate_number",
+                "执法证号不能超过 40 个字符",
+            ));
+        }
+        after.certificate_number = c;
     }
     let mut role = Some(before.role());
     if let Some(r) = patch.role {
@@ -744,9 +769,15 @@ pub fn bootstrap_admin(
         township: None,
         mine_id: None,
         must_change_password: Some(false),
+        certificate_number: None,
     };
     create(conn, &Actor::system("系统初始化"), now, input, hash)?;
     Ok(Some(generated.then_some(password)))
+}
+
+/// An active account by id, or None.
+pub fn find_active(conn: &mut DbConnection, id: &str) -> AppResult<Option<User>> {
+    Ok(store::find(conn, id)?.filter(|u| u.active != 0))
 }
 
 /// The signed-in user by id, as the web layer's extractor needs it (handed to it through

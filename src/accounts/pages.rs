@@ -434,6 +434,8 @@ struct UserForm {
     township: String,
     #[serde(default)]
     mine_id: String,
+    #[serde(default)]
+    certificate_number: String,
     /// 首次登录须修改密码 (a checkbox: absent when unticked).
     #[serde(default)]
     must_change_password: Option<String>,
@@ -492,6 +494,15 @@ fn user_fields(
     );
     fields.push(
         Field::new("mine_id", "关联矿山编号", "text", &f.mine_id).help("仅矿山企业用户填写。"),
+    );
+    fields.push(
+        Field::new(
+            "certificate_number",
+            "执法证号",
+            "text",
+            &f.certificate_number,
+        )
+        .help("参加检查的执法人员填写，印在电子行政检查通知书上。"),
     );
     if !is_new {
         fields.push(Field::new("version", "", "hidden", &f.version));
@@ -784,6 +795,7 @@ async fn user_create(
         township: Some(f.township.clone()),
         mine_id: Some(f.mine_id.clone()),
         must_change_password: Some(f.must_change_password.is_some()),
+        certificate_number: Some(f.certificate_number.clone()),
     };
     submitted!(api::create_user_as(state.clone(), s.principal.clone(), input).await, s, Ok(u) => &format!("/users/{}?ok=created", u.id), Invalid(errors) => {
         user_form_page(&state, &s, &req, &f, &errors, None).await
@@ -812,6 +824,7 @@ async fn user_edit(
         department: u.department.clone().unwrap_or_default(),
         township: u.township.clone().unwrap_or_default(),
         mine_id: u.mine_id.clone().unwrap_or_default(),
+        certificate_number: u.certificate_number.clone(),
         must_change_password: (u.must_change_password != 0).then(|| "true".into()),
         version: u.version.to_string(),
     };
@@ -833,6 +846,7 @@ async fn user_save(
         department: Some(f.department.clone()),
         township: Some(f.township.clone()),
         mine_id: Some(f.mine_id.clone()),
+        certificate_number: Some(f.certificate_number.clone()),
         version: f.version.parse().ok(),
     };
     submitted!(api::update_user_as(state.clone(), s.principal.clone(), id.clone(), patch).await, s, Ok(u) => &format!("/users/{}?ok=saved", u.id), Invalid(errors) => {

@@ -36,6 +36,8 @@ pub struct User {
     pub version: i32,
     /// 1 until the person sets a password of their own after an administrator set one.
     pub must_change_password: i32,
+    /// 执法证号: the enforcement certificate an inspector shows (empty for others).
+    pub certificate_number: String,
 }
 
 // ---- one account ----
@@ -108,6 +110,7 @@ pub fn save_versioned(
         users::failed_logins.eq(after.failed_logins),
         users::locked_until.eq(after.locked_until),
         users::must_change_password.eq(after.must_change_password),
+        users::certificate_number.eq(&after.certificate_number),
         users::updated_at.eq(now),
         users::version.eq(before.version + 1),
     ))

@@ -332,6 +332,7 @@ fn user_command(settings: &Settings, action: UserCommand) -> i32 {
                 township,
                 mine_id: None,
                 must_change_password: Some(true),
+                certificate_number: None,
             };
             accounts::validate_new(&input, min)
                 .map_err(crate::platform::error::AppError::Validation)

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::accounts::api as accounts;
 use crate::desk::api as desk;
+use crate::inspections::api as inspections;
 use crate::intake::api as intake;
 use crate::leads::api as leads;
 use crate::mailbox::api as mailbox;
@@ -35,6 +36,10 @@ use crate::web::{audit, ops};
         mines::set_boundary, mines::boundary_svg, mines::list_zones, mines::create_zone,
         mines::get_zone, mines::update_zone,
         desk::district_map,
+        inspections::list_items, inspections::create_item, inspections::open_inspection,
+        inspections::list_inspections, inspections::get_inspection, inspections::run_inspection,
+        inspections::record_results, inspections::complete_inspection, inspections::add_hazard,
+        inspections::mine_inspections, inspections::list_hazards, inspections::reinspect_hazard,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,

@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::register::api::mines::routes)
             .configure(crate::register::api::permits::routes)
             .configure(crate::desk::api::routes)
+            .configure(crate::inspections::api::routes)
             .default_service(web::to(crate::web::not_found)),
     );
     crate::web::kit::routes(cfg);

@@ -34,6 +34,8 @@ coded_enum! {
         Supervisor = "supervisor": "矿山日常安全监管部门调整",
         IntakeReceipt = "intake_receipt": "邮件受理回执",
         IntakeRefused = "intake_refused": "邮件未受理说明",
+        Inspection = "inspection": "检查任务（综合查一次）",
+        Hazard = "hazard": "检查发现的隐患",
     }
 }
 

@@ -66,9 +66,18 @@ pub enum Action {
     /// Keep the reference data from the 基础数据 menu: admins and the coordination office
     /// (everyone may still read a department or township where a page links to it).
     ReferenceMenu,
+    /// Read inspection tasks, results and hazards (综合查一次): department staff, the
+    /// coordination office, admins.
+    ViewInspections,
+    /// Keep the inspection item catalogue (事项清单): admins and the coordination office.
+    ManageInspectionItems,
+    /// Open an inspection task as its lead department, record results and hazards:
+    /// department staff and the coordination office (for their own departments, as
+    /// `inspections::policy` decides).
+    OpenInspections,
 }
 
-pub const ALL_ACTIONS: [Action; 16] = [
+pub const ALL_ACTIONS: [Action; 19] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -85,6 +94,9 @@ pub const ALL_ACTIONS: [Action; 16] = [
     Action::ViewLeads,
     Action::ViewSupervision,
     Action::ReferenceMenu,
+    Action::ViewInspections,
+    Action::ManageInspectionItems,
+    Action::OpenInspections,
 ];
 
 impl Action {
@@ -106,6 +118,9 @@ impl Action {
             Action::ViewLeads => "查看问题线索",
             Action::ViewSupervision => "查看监管台账",
             Action::ReferenceMenu => "维护基础数据",
+            Action::ViewInspections => "查看检查任务和隐患",
+            Action::ManageInspectionItems => "维护检查事项清单",
+            Action::OpenInspections => "发起检查任务或录入检查结果",
         }
     }
 }
@@ -117,7 +132,11 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         Action::ViewUsers | Action::ViewAudit | Action::ViewIntake | Action::ReferenceMenu => {
             matches!(who.role, Admin | Coordinator)
         }
-        Action::ViewSupervision => matches!(who.role, Admin | Coordinator | Officer | Head),
+        Action::ViewSupervision | Action::ViewInspections => {
+            matches!(who.role, Admin | Coordinator | Officer | Head)
+        }
+        Action::ManageInspectionItems => matches!(who.role, Admin | Coordinator),
+        Action::OpenInspections => matches!(who.role, Coordinator | Officer | Head),
         Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
         Action::ViewMines => who.role != Enterprise,
         Action::EditMines => match who.role {

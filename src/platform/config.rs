@@ -484,6 +484,22 @@ pub struct InspectionSettings {
     pub significant_months: u32,
     pub general_months: u32,
     pub low_months: u32,
+    /// No second task on a mine within this many days of the last, unless a listed reason
+    /// is given (避免重复检查).
+    #[serde(default = "default_repeat_window_days")]
+    pub repeat_window_days: i64,
+    /// Inspection tasks per enterprise and year, published with the plans (国办发〔2024〕54号);
+    /// 0 = no cap.
+    #[serde(default = "default_annual_cap")]
+    pub annual_cap: u32,
+}
+
+fn default_repeat_window_days() -> i64 {
+    90
+}
+
+fn default_annual_cap() -> u32 {
+    4
 }
 
 impl Default for InspectionSettings {
@@ -493,6 +509,8 @@ impl Default for InspectionSettings {
             significant_months: 3,
             general_months: 6,
             low_months: 12,
+            repeat_window_days: default_repeat_window_days(),
+            annual_cap: default_annual_cap(),
         }
     }
 }

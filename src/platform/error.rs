@@ -55,6 +55,10 @@ pub enum AppError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// A rule of the domain stands against the request (409 with its own type, e.g.
+    /// `repeat_inspection`, `inspection_cap`): the detail says which and what to do.
+    #[error("refused by {kind}: {detail}")]
+    Refused { kind: &'static str, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -119,6 +123,7 @@ impl AppError {
                 "unavailable",
                 "服务暂时不可用",
             ),
+            Self::Refused { kind, .. } => (StatusCode::CONFLICT, kind, "不符合办理规定"),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -137,9 +142,9 @@ impl AppError {
             | Self::Conflict(d)
             | Self::InvalidTransition(d)
             | Self::UnsupportedMediaType(d) => (d.clone(), Vec::new()),
-            Self::RateLimited { detail, .. } | Self::Busy { detail, .. } => {
-                (detail.clone(), Vec::new())
-            }
+            Self::RateLimited { detail, .. }
+            | Self::Busy { detail, .. }
+            | Self::Refused { detail, .. } => (detail.clone(), Vec::new()),
             Self::Validation(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 (

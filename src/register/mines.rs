@@ -1125,6 +1125,43 @@ fn set_supervisor_with(
     find(conn, id)
 }
 
+/// A joint inspection of the mine was completed on `on`: its last inspection follows
+/// (never backwards), so the 漏管 check uses real inspections. Recorded and audited as
+/// any change of the mine.
+pub fn inspected(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    on: NaiveDate,
+    task_number: &str,
+) -> AppResult<()> {
+    let before = find(conn, id)?;
+    if before.last_inspected_on.is_some_and(|d| d >= on) {
+        return Ok(());
+    }
+    let mut after = before.clone();
+    after.last_inspected_on = Some(on);
+    let reason = format!("检查任务 {task_number} 完成");
+    commit(
+        conn,
+        actor,
+        now,
+        (&before, &after),
+        Recorded::new(
+            "inspected",
+            before.last_inspected_on.map(|d| d.to_string()),
+            Some(on.to_string()),
+            &reason,
+        ),
+        Audited {
+            action: "inspected",
+            before: serde_json::json!({"last_inspected_on": before.last_inspected_on}),
+            after: serde_json::json!({"last_inspected_on": on, "reason": reason}),
+        },
+    )
+}
+
 /// Every recorded change of one mine, newest first.
 /// The mine a piece of text names (an email's subject): for a township, the longest name
 /// of its own mines found in the text; otherwise a word of the text that is exactly one

@@ -294,6 +294,7 @@ fn field_words(key: &str) -> &'static str {
         "mine_id" => "矿山",
         "active" => "在用",
         "must_change_password" => "登录后须修改密码",
+        "certificate_number" => "执法证号",
         "enterprise_name" => "企业名称",
         "credit_code" => "统一社会信用代码",
         "mine_type" => "矿山类型",

@@ -353,6 +353,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/leads", "问题线索", Action::ViewLeads),
     ("/mines", "矿山台账", Action::ViewMines),
     ("/map", "辖区地图", Action::ViewMines),
+    ("/inspections", "综合查一次", Action::ViewInspections),
     ("/mines/gaps", "漏管检查", Action::ViewSupervision),
     ("/permits", "证照与到期提醒", Action::ViewSupervision),
     ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),

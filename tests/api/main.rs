@@ -12,6 +12,7 @@ mod calendar;
 mod cli;
 mod desk;
 mod idempotency;
+mod inspections;
 mod intake;
 mod intake_auth;
 mod lead_deadlines;

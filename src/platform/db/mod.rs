@@ -331,4 +331,9 @@ text_coded!(
     crate::register::rules::mine::MineType,
     crate::register::rules::mine::MiningMethod,
     crate::platform::rules::role::Role,
+    crate::inspections::rules::InspectionState,
+    crate::inspections::rules::Basis,
+    crate::inspections::rules::Outcome,
+    crate::inspections::rules::HazardGrade,
+    crate::inspections::rules::HazardState,
 );

@@ -83,6 +83,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         must_change_password -> Integer,
+        certificate_number -> Text,
     }
 }
 
@@ -136,6 +137,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_followers,
     lead_attachments,
     inbound_messages,
+    inspection_items,
+    inspections,
+    inspection_departments,
+    inspection_inspectors,
+    inspection_task_items,
+    inspection_results,
+    hazards,
 );
 
 diesel::table! {
@@ -485,3 +493,120 @@ diesel::table! {
         uploaded_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    inspection_items (code) {
+        code -> Text,
+        department -> Text,
+        name -> Text,
+        legal_basis -> Text,
+        joinable -> Integer,
+        active -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_counters (kind, year) {
+        kind -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        number -> Text,
+        code -> Text,
+        mine_id -> Text,
+        lead_department -> Text,
+        state -> Text,
+        window_from -> Date,
+        window_to -> Date,
+        basis -> Text,
+        basis_ref -> Text,
+        lead_id -> Nullable<Text>,
+        override_kind -> Nullable<Text>,
+        override_reason -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        archived_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Text,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    inspection_departments (inspection_id, department) {
+        inspection_id -> Text,
+        department -> Text,
+        role -> Text,
+        recorded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    inspection_inspectors (inspection_id, user_id) {
+        inspection_id -> Text,
+        user_id -> Text,
+        department -> Text,
+        name -> Text,
+        certificate_number -> Text,
+    }
+}
+
+diesel::table! {
+    inspection_task_items (inspection_id, item_code) {
+        inspection_id -> Text,
+        item_code -> Text,
+        department -> Text,
+    }
+}
+
+diesel::table! {
+    inspection_results (inspection_id, item_code) {
+        inspection_id -> Text,
+        item_code -> Text,
+        department -> Text,
+        mine_id -> Text,
+        outcome -> Text,
+        note -> Text,
+        recognised_from -> Nullable<Text>,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hazards (id) {
+        id -> Text,
+        number -> Text,
+        inspection_id -> Text,
+        mine_id -> Text,
+        item_code -> Text,
+        grade -> Text,
+        standard_item -> Nullable<Text>,
+        description -> Text,
+        rectify_by -> Date,
+        responsible_department -> Text,
+        state -> Text,
+        escalated_at -> Nullable<Timestamp>,
+        reinspected_at -> Nullable<Timestamp>,
+        reinspection_note -> Text,
+        closed_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(inspection_departments -> inspections (inspection_id));
+diesel::joinable!(inspection_results -> inspections (inspection_id));
+diesel::joinable!(hazards -> inspections (inspection_id));

@@ -1005,6 +1005,11 @@ fn describe_change(c: &mines::MineChange, names: &Names) -> String {
             names.department(&c.from_value),
             names.department(&c.to_value)
         ),
+        "inspected" => format!(
+            "最近一次检查：{} → {}",
+            c.from_value.as_deref().unwrap_or("无"),
+            c.to_value.as_deref().unwrap_or("无")
+        ),
         other => other.to_owned(),
     }
 }

@@ -1,0 +1,317 @@
+//! 综合查一次 over HTTP (API.md "Inspections"): the catalogue, tasks, results, hazards.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::inspections::{
+    self as inspections, HazardQuery, HazardView, InspectionQuery, InspectionView, NewHazard,
+    NewInspection, NewItem, Reinspection, Results,
+};
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::pagination::Page;
+use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::web::{blocking, create_once, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/inspection-items", web::get().to(list_items))
+        .route("/inspection-items", web::post().to(create_item))
+        .route("/inspections", web::get().to(list_inspections))
+        .route("/inspections", web::post().to(open_inspection))
+        .route("/inspections/{id}", web::get().to(get_inspection))
+        .route("/inspections/{id}/results", web::post().to(record_results))
+        .route(
+            "/inspections/{id}/complete",
+            web::post().to(complete_inspection),
+        )
+        .route("/inspections/{id}/hazards", web::post().to(add_hazard))
+        .route("/inspections/{id}/{step}", web::post().to(run_inspection))
+        .route("/mines/{id}/inspections", web::get().to(mine_inspections))
+        .route("/hazards", web::get().to(list_hazards))
+        .route("/hazards/{id}/reinspect", web::post().to(reinspect_hazard));
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    /// Only this department's items.
+    pub department: Option<String>,
+}
+
+/// The item catalogue (事项清单), by department.
+#[utoipa::path(get, path = "/api/v1/inspection-items", tag = "综合查一次", params(ItemQuery), responses(
+    (status = 200, body = Vec<crate::inspections::store::Item>)))]
+pub async fn list_items(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    q: ApiQuery<ItemQuery>,
+) -> AppResult<HttpResponse> {
+    let department =
+        q.0.department
+            .map(|d| d.trim().to_uppercase())
+            .filter(|d| !d.is_empty());
+    let items = blocking(move || {
+        state
+            .db
+            .read(|conn| inspections::items(conn, department.as_deref()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// Add an item to the catalogue (admins and the coordination office).
+#[utoipa::path(post, path = "/api/v1/inspection-items", tag = "综合查一次", request_body = NewItem, responses(
+    (status = 201, body = crate::inspections::store::Item), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_item(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<NewItem>,
+) -> AppResult<HttpResponse> {
+    let ApiJson(input, digest) = body;
+    let who = user.0.clone();
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, _a, now| inspections::create_item(c, &who, now, input),
+        |item| Ok(item.clone()),
+    )
+    .await
+}
+
+/// Open an inspection task (the lead department or the coordination office). At most five
+/// departments (422, field `joint_departments`); a repeat within the window or over the
+/// annual cap without `override_kind` and `override_reason` is a 409 of type
+/// `repeat_inspection` or `inspection_cap`.
+#[utoipa::path(post, path = "/api/v1/inspections", tag = "综合查一次", request_body = NewInspection,
+    params(crate::web::IdempotencyKey), responses(
+    (status = 201, body = InspectionView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn open_inspection(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<NewInspection>,
+) -> AppResult<HttpResponse> {
+    let ApiJson(input, digest) = body;
+    let who = user.0.clone();
+    let today = state.today();
+    let settings = state.settings.inspection.clone();
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, _a, now| {
+            let task = inspections::open(c, &who, now, &settings, input)?;
+            inspections::view(c, &task, today)
+        },
+        |v| Ok(v.clone()),
+    )
+    .await
+}
+
+/// Tasks, newest visit first: an officer's own department's, or all for the office.
+#[utoipa::path(get, path = "/api/v1/inspections", tag = "综合查一次", params(InspectionQuery), responses(
+    (status = 200, body = Page<InspectionView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_inspections(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<InspectionQuery>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let page = blocking(move || {
+        state.db.read(|conn| {
+            let (rows, next) = inspections::list(conn, &user.0, &q.0)?;
+            let items = rows
+                .iter()
+                .map(|t| inspections::view(conn, t, today))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                next_cursor: next,
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(get, path = "/api/v1/inspections/{id}", tag = "综合查一次", responses(
+    (status = 200, body = InspectionView), (status = 404, body = Problem)))]
+pub async fn get_inspection(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let v = blocking(move || {
+        state.db.read(|conn| {
+            let task = inspections::load(conn, &user.0, &id)?;
+            inspections::view(conn, &task, today)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Runs a change in one transaction and answers with the task as it is after.
+async fn change(
+    state: web::Data<AppState>,
+    f: impl FnOnce(&mut crate::platform::db::DbConnection, chrono::NaiveDateTime) -> AppResult<String>
+        + Send
+        + 'static,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let today = state.today();
+    let v = blocking(move || {
+        state.db.transaction(|conn| {
+            let id = f(conn, now)?;
+            let task = crate::inspections::store::find(conn, &id)?.ok_or_else(|| {
+                crate::platform::error::AppError::NotFound("没有这个检查任务。".into())
+            })?;
+            inspections::view(conn, &task, today)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    /// Why a task is cancelled.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `start` (开始检查) or `cancel` (取消, with `reason`).
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/{step}", tag = "综合查一次", request_body = StepBody, responses(
+    (status = 200, body = InspectionView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn run_inspection(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    body: Option<ApiJson<StepBody>>,
+) -> AppResult<HttpResponse> {
+    let (id, step) = path.into_inner();
+    let reason = body.map(|b| b.0.reason).unwrap_or_default();
+    change(state, move |c, now| {
+        inspections::run(c, &user.0, now, &id, &step, &reason).map(|t| t.id)
+    })
+    .await
+}
+
+/// A department's results for its items (every item of the department once).
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/results", tag = "综合查一次", request_body = Results, responses(
+    (status = 200, body = InspectionView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_results(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<Results>,
+) -> AppResult<HttpResponse> {
+    let input = body.0;
+    change(state, move |c, now| {
+        inspections::record(c, &user.0, now, &id, input).map(|t| t.id)
+    })
+    .await
+}
+
+/// Complete the task once every department has recorded (archived at once without hazards).
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/complete", tag = "综合查一次", responses(
+    (status = 200, body = InspectionView), (status = 409, body = Problem)))]
+pub async fn complete_inspection(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    change(state, move |c, now| {
+        inspections::complete(c, &user.0, now, &id).map(|t| t.id)
+    })
+    .await
+}
+
+/// A finding becomes a hazard with its rectification order.
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/hazards", tag = "综合查一次", request_body = NewHazard, responses(
+    (status = 201, body = HazardView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_hazard(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<NewHazard>,
+) -> AppResult<HttpResponse> {
+    let input = body.0;
+    let now = state.clock.now_naive();
+    let today = state.today();
+    let h = blocking(move || {
+        state
+            .db
+            .transaction(|conn| inspections::add_hazard(conn, &user.0, now, &id, input))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(h.view(today)))
+}
+
+/// A mine's inspection record, newest first.
+#[utoipa::path(get, path = "/api/v1/mines/{id}/inspections", tag = "综合查一次", responses(
+    (status = 200, body = Vec<InspectionView>), (status = 403, body = Problem)))]
+pub async fn mine_inspections(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let items = blocking(move || {
+        state.db.read(|conn| {
+            crate::register::mines::find(conn, &id)?;
+            inspections::of_mine(conn, &user.0, &id)?
+                .iter()
+                .map(|t| inspections::view(conn, t, today))
+                .collect::<AppResult<Vec<_>>>()
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// Hazards, soonest rectification date first: an officer's own department's.
+#[utoipa::path(get, path = "/api/v1/hazards", tag = "综合查一次", params(HazardQuery), responses(
+    (status = 200, body = Page<HazardView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_hazards(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<HazardQuery>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let (rows, next) = blocking(move || {
+        state
+            .db
+            .read(|conn| inspections::hazards(conn, &user.0, &q.0, today))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.iter().map(|h| h.view(today)).collect::<Vec<_>>(),
+        next_cursor: next,
+    }))
+}
+
+/// 复查: `abated: true` closes the hazard (销号).
+#[utoipa::path(post, path = "/api/v1/hazards/{id}/reinspect", tag = "综合查一次", request_body = Reinspection, responses(
+    (status = 200, body = HazardView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn reinspect_hazard(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<Reinspection>,
+) -> AppResult<HttpResponse> {
+    let input = body.0;
+    let now = state.clock.now_naive();
+    let today = state.today();
+    let h = blocking(move || {
+        state
+            .db
+            .transaction(|conn| inspections::reinspect(conn, &user.0, now, &id, input))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(h.view(today)))
+}

@@ -1,0 +1,544 @@
+//! The inspections' storage: the only code naming the catalogue, the tasks with their
+//! departments, inspectors and items, the results and the hazards.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::inspections::rules::{Basis, HazardGrade, HazardState, InspectionState, Outcome};
+use crate::platform::db::schema::{
+    hazards, inspection_counters, inspection_departments, inspection_inspectors, inspection_items,
+    inspection_results, inspection_task_items, inspections,
+};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, utoipa::ToSchema)]
+#[diesel(table_name = inspection_items)]
+pub struct Item {
+    pub code: String,
+    pub department: String,
+    pub name: String,
+    pub legal_basis: String,
+    pub joinable: i32,
+    pub active: i32,
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspections)]
+pub struct Inspection {
+    pub id: String,
+    pub number: String,
+    pub code: String,
+    pub mine_id: String,
+    pub lead_department: String,
+    #[diesel(serialize_as = String)]
+    pub state: InspectionState,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+    #[diesel(serialize_as = String)]
+    pub basis: Basis,
+    pub basis_ref: String,
+    pub lead_id: Option<String>,
+    pub override_kind: Option<String>,
+    pub override_reason: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub archived_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: String,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_departments)]
+pub struct TaskDepartment {
+    pub inspection_id: String,
+    pub department: String,
+    /// lead | joint
+    pub role: String,
+    pub recorded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_inspectors)]
+pub struct Inspector {
+    pub inspection_id: String,
+    pub user_id: String,
+    pub department: String,
+    pub name: String,
+    pub certificate_number: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_task_items)]
+pub struct TaskItem {
+    pub inspection_id: String,
+    pub item_code: String,
+    pub department: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_results)]
+pub struct ResultRow {
+    pub inspection_id: String,
+    pub item_code: String,
+    pub department: String,
+    pub mine_id: String,
+    #[diesel(serialize_as = String)]
+    pub outcome: Outcome,
+    pub note: String,
+    pub recognised_from: Option<String>,
+    pub recorded_by: Option<String>,
+    pub recorded_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = hazards)]
+pub struct Hazard {
+    pub id: String,
+    pub number: String,
+    pub inspection_id: String,
+    pub mine_id: String,
+    pub item_code: String,
+    #[diesel(serialize_as = String)]
+    pub grade: HazardGrade,
+    pub standard_item: Option<String>,
+    pub description: String,
+    pub rectify_by: NaiveDate,
+    pub responsible_department: String,
+    #[diesel(serialize_as = String)]
+    pub state: HazardState,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub reinspected_at: Option<NaiveDateTime>,
+    pub reinspection_note: String,
+    pub closed_at: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+// ---- the catalogue ----
+
+pub fn items(conn: &mut DbConnection, department: Option<&str>) -> AppResult<Vec<Item>> {
+    let mut q = inspection_items::table
+        .select(Item::as_select())
+        .order((inspection_items::department, inspection_items::code))
+        .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(inspection_items::department.eq(d.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn items_by_code(conn: &mut DbConnection, codes: &[String]) -> AppResult<Vec<Item>> {
+    Ok(inspection_items::table
+        .filter(inspection_items::code.eq_any(codes))
+        .select(Item::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_item(conn: &mut DbConnection, item: &Item) -> AppResult<()> {
+    diesel::insert_into(inspection_items::table)
+        .values(item)
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- tasks ----
+
+/// The next number of the year for `kind` (`JC` tasks, `YH` hazards); the counter row is
+/// locked for the rest of the transaction, so numbers have no gaps among committed rows.
+pub fn next_number(conn: &mut DbConnection, kind: &str, year: i32) -> AppResult<i32> {
+    let row = (
+        inspection_counters::kind.eq(kind),
+        inspection_counters::year.eq(year),
+        inspection_counters::last_number.eq(0),
+    );
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(inspection_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(inspection_counters::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    let key = inspection_counters::table.find((kind, year));
+    diesel::update(key)
+        .set(inspection_counters::last_number.eq(inspection_counters::last_number + 1))
+        .execute(conn)?;
+    Ok(key.select(inspection_counters::last_number).first(conn)?)
+}
+
+/// Stores a new task with its departments, inspectors and items.
+pub fn insert(
+    conn: &mut DbConnection,
+    task: &Inspection,
+    departments: &[TaskDepartment],
+    inspectors: &[Inspector],
+    items: &[TaskItem],
+) -> AppResult<()> {
+    diesel::insert_into(inspections::table)
+        .values(task.clone())
+        .execute(conn)?;
+    // One statement per row: the two backends behind one connection type share no batch
+    // insert; a task has a handful of each.
+    for d in departments {
+        diesel::insert_into(inspection_departments::table)
+            .values(d)
+            .execute(conn)?;
+    }
+    for i in inspectors {
+        diesel::insert_into(inspection_inspectors::table)
+            .values(i)
+            .execute(conn)?;
+    }
+    for i in items {
+        diesel::insert_into(inspection_task_items::table)
+            .values(i)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Inspection>> {
+    Ok(inspections::table
+        .find(id)
+        .select(Inspection::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_code(conn: &mut DbConnection, code: &str) -> AppResult<Option<Inspection>> {
+    Ok(inspections::table
+        .filter(inspections::code.eq(code))
+        .select(Inspection::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A task's departments, inspectors, items and results.
+pub struct Parts {
+    pub departments: Vec<TaskDepartment>,
+    pub inspectors: Vec<Inspector>,
+    pub items: Vec<TaskItem>,
+    pub results: Vec<ResultRow>,
+}
+
+/// A task's parts, in four queries.
+pub fn parts(conn: &mut DbConnection, id: &str) -> AppResult<Parts> {
+    Ok(Parts {
+        departments: inspection_departments::table
+            .filter(inspection_departments::inspection_id.eq(id))
+            .select(TaskDepartment::as_select())
+            .order(inspection_departments::role.desc())
+            .load(conn)?,
+        inspectors: inspection_inspectors::table
+            .filter(inspection_inspectors::inspection_id.eq(id))
+            .select(Inspector::as_select())
+            .order((
+                inspection_inspectors::department,
+                inspection_inspectors::name,
+            ))
+            .load(conn)?,
+        items: inspection_task_items::table
+            .filter(inspection_task_items::inspection_id.eq(id))
+            .select(TaskItem::as_select())
+            .order((
+                inspection_task_items::department,
+                inspection_task_items::item_code,
+            ))
+            .load(conn)?,
+        results: inspection_results::table
+            .filter(inspection_results::inspection_id.eq(id))
+            .select(ResultRow::as_select())
+            .load(conn)?,
+    })
+}
+
+/// The mine's tasks that are not cancelled, `(number, window start)`, starting in
+/// `[from, to]`.
+pub fn of_mine_between(
+    conn: &mut DbConnection,
+    mine_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(String, NaiveDate)>> {
+    Ok(inspections::table
+        .filter(inspections::mine_id.eq(mine_id))
+        .filter(inspections::window_from.between(from, to))
+        .filter(inspections::state.ne(InspectionState::Cancelled.code()))
+        .select((inspections::number, inspections::window_from))
+        .load(conn)?)
+}
+
+/// A mine's tasks, newest first (at most `limit`).
+pub fn of_mine(conn: &mut DbConnection, mine_id: &str, limit: i64) -> AppResult<Vec<Inspection>> {
+    Ok(inspections::table
+        .filter(inspections::mine_id.eq(mine_id))
+        .order((inspections::window_from.desc(), inspections::id.desc()))
+        .limit(limit)
+        .select(Inspection::as_select())
+        .load(conn)?)
+}
+
+/// A filtered page of tasks, newest window first, keyset after `(window_from, id)`.
+pub struct TaskFilter {
+    pub mine_id: Option<String>,
+    pub department: Option<String>,
+    pub state: Option<InspectionState>,
+    pub after: Option<(NaiveDate, String)>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &TaskFilter) -> AppResult<Vec<Inspection>> {
+    let mut q = inspections::table
+        .select(Inspection::as_select())
+        .order((inspections::window_from.desc(), inspections::id.desc()))
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(m) = &f.mine_id {
+        q = q.filter(inspections::mine_id.eq(m.clone()));
+    }
+    if let Some(s) = f.state {
+        q = q.filter(inspections::state.eq(s.code()));
+    }
+    if let Some(d) = &f.department {
+        let ids = inspection_departments::table
+            .filter(inspection_departments::department.eq(d.clone()))
+            .select(inspection_departments::inspection_id);
+        q = q.filter(inspections::id.eq_any(ids));
+    }
+    if let Some((on, id)) = &f.after {
+        q = q.filter(
+            inspections::window_from.lt(*on).or(inspections::window_from
+                .eq(*on)
+                .and(inspections::id.lt(id.clone()))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Writes a task's new state and times if it is still at `before.version`.
+pub fn save(conn: &mut DbConnection, before: &Inspection, after: &Inspection) -> AppResult<bool> {
+    let n = diesel::update(
+        inspections::table
+            .find(&before.id)
+            .filter(inspections::version.eq(before.version)),
+    )
+    .set((
+        inspections::state.eq(after.state.code()),
+        inspections::started_at.eq(after.started_at),
+        inspections::completed_at.eq(after.completed_at),
+        inspections::archived_at.eq(after.archived_at),
+        inspections::cancelled_at.eq(after.cancelled_at),
+        inspections::cancel_reason.eq(&after.cancel_reason),
+        inspections::updated_at.eq(after.updated_at),
+        inspections::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+// ---- results ----
+
+/// Writes a department's results (replacing what it recorded before) and marks it as
+/// having recorded.
+pub fn put_results(
+    conn: &mut DbConnection,
+    inspection_id: &str,
+    department: &str,
+    rows: &[ResultRow],
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::delete(
+        inspection_results::table
+            .filter(inspection_results::inspection_id.eq(inspection_id))
+            .filter(inspection_results::department.eq(department)),
+    )
+    .execute(conn)?;
+    for r in rows {
+        diesel::insert_into(inspection_results::table)
+            .values(r.clone())
+            .execute(conn)?;
+    }
+    diesel::update(
+        inspection_departments::table
+            .filter(inspection_departments::inspection_id.eq(inspection_id))
+            .filter(inspection_departments::department.eq(department)),
+    )
+    .set(inspection_departments::recorded_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The latest result of an item on a mine from another task (结果互认).
+pub struct Earlier {
+    pub item: String,
+    pub task_id: String,
+    pub task_number: String,
+    pub outcome: Outcome,
+    pub at: NaiveDateTime,
+}
+
+/// The latest result of each of `items` on the mine from tasks other than `except`.
+pub fn latest_results(
+    conn: &mut DbConnection,
+    mine_id: &str,
+    items: &[String],
+    except: &str,
+) -> AppResult<Vec<Earlier>> {
+    let rows: Vec<(String, String, String, String, NaiveDateTime)> = inspection_results::table
+        .inner_join(inspections::table)
+        .filter(inspection_results::mine_id.eq(mine_id))
+        .filter(inspection_results::item_code.eq_any(items))
+        .filter(inspection_results::inspection_id.ne(except))
+        .filter(inspection_results::outcome.ne(Outcome::NotChecked.code()))
+        .order(inspection_results::recorded_at.desc())
+        .select((
+            inspection_results::item_code,
+            inspection_results::inspection_id,
+            inspections::number,
+            inspection_results::outcome,
+            inspection_results::recorded_at,
+        ))
+        .limit(500)
+        .load(conn)?;
+    let mut out: Vec<Earlier> = Vec::new();
+    for (item, task_id, task_number, outcome, at) in rows {
+        if out.iter().any(|o| o.item == item) {
+            continue;
+        }
+        if let Some(outcome) = Outcome::parse(&outcome) {
+            out.push(Earlier {
+                item,
+                task_id,
+                task_number,
+                outcome,
+                at,
+            });
+        }
+    }
+    Ok(out)
+}
+
+// ---- hazards ----
+
+pub fn insert_hazard(conn: &mut DbConnection, h: &Hazard) -> AppResult<()> {
+    diesel::insert_into(hazards::table)
+        .values(h.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_hazard(conn: &mut DbConnection, id: &str) -> AppResult<Option<Hazard>> {
+    Ok(hazards::table
+        .find(id)
+        .select(Hazard::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResult<Vec<Hazard>> {
+    Ok(hazards::table
+        .filter(hazards::inspection_id.eq(inspection_id))
+        .order(hazards::number)
+        .select(Hazard::as_select())
+        .load(conn)?)
+}
+
+/// Hazards filtered, soonest due first, keyset after `(rectify_by, id)`.
+pub struct HazardFilter {
+    pub mine_id: Option<String>,
+    pub department: Option<String>,
+    /// Only open (true) or only closed (false).
+    pub open: Option<bool>,
+    /// Only those past their due date on this day.
+    pub overdue_on: Option<NaiveDate>,
+    pub after: Option<(NaiveDate, String)>,
+    pub limit: i64,
+}
+
+pub fn list_hazards(conn: &mut DbConnection, f: &HazardFilter) -> AppResult<Vec<Hazard>> {
+    let mut q = hazards::table
+        .select(Hazard::as_select())
+        .order((hazards::rectify_by, hazards::id))
+        .limit(f.limit)
+        .into_boxed();
+    if let Some(m) = &f.mine_id {
+        q = q.filter(hazards::mine_id.eq(m.clone()));
+    }
+    if let Some(d) = &f.department {
+        q = q.filter(hazards::responsible_department.eq(d.clone()));
+    }
+    match f.open {
+        Some(true) => q = q.filter(hazards::state.ne(HazardState::Closed.code())),
+        Some(false) => q = q.filter(hazards::state.eq(HazardState::Closed.code())),
+        None => {}
+    }
+    if let Some(day) = f.overdue_on {
+        q = q
+            .filter(hazards::state.ne(HazardState::Closed.code()))
+            .filter(hazards::rectify_by.lt(day));
+    }
+    if let Some((on, id)) = &f.after {
+        q = q.filter(
+            hazards::rectify_by
+                .gt(*on)
+                .or(hazards::rectify_by.eq(*on).and(hazards::id.gt(id.clone()))),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Writes a hazard's new state if it is still at `before.version`.
+pub fn save_hazard(conn: &mut DbConnection, before: &Hazard, after: &Hazard) -> AppResult<bool> {
+    let n = diesel::update(
+        hazards::table
+            .find(&before.id)
+            .filter(hazards::version.eq(before.version)),
+    )
+    .set((
+        hazards::state.eq(after.state.code()),
+        hazards::reinspected_at.eq(after.reinspected_at),
+        hazards::reinspection_note.eq(&after.reinspection_note),
+        hazards::closed_at.eq(after.closed_at),
+        hazards::escalated_at.eq(after.escalated_at),
+        hazards::updated_at.eq(after.updated_at),
+        hazards::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// How many hazards of the task are still open.
+pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResult<i64> {
+    Ok(hazards::table
+        .filter(hazards::inspection_id.eq(inspection_id))
+        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Major hazards found on the mine since `since`.
+pub fn major_hazards_since(
+    conn: &mut DbConnection,
+    mine_id: &str,
+    since: NaiveDateTime,
+) -> AppResult<i64> {
+    Ok(hazards::table
+        .filter(hazards::mine_id.eq(mine_id))
+        .filter(hazards::grade.eq(HazardGrade::Major.code()))
+        .filter(hazards::created_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}

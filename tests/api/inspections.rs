@@ -1,0 +1,258 @@
+//! 综合查一次: the catalogue, tasks of at most five departments, the repeat window and the
+//! annual cap, each department's results, hazards and their re-inspection, the archive.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::mines::{create_mine, mine_body, officer};
+use crate::on_both;
+
+/// An inspector: an officer of the department with an enforcement certificate.
+async fn inspector(
+    app: &TestApp,
+    username: &str,
+    department: &str,
+    certificate: &str,
+) -> (String, String) {
+    let body = json!({"username": username, "password": PASSWORD, "must_change_password": false, "display_name": format!("检查员{username}"),
+        "role": "officer", "department": department, "certificate_number": certificate});
+    let r = app.post("/api/v1/users", &app.admin_token, body).await;
+    let (status, user) = problem(r).await;
+    assert_eq!(status, 201, "{user}");
+    (
+        user["id"].as_str().unwrap().to_owned(),
+        app.token_for(username, PASSWORD).await,
+    )
+}
+
+/// The catalogue the tests use: two items of EM, one of EE, one each of AGRI, DRC, MIIT, NR.
+async fn catalogue(app: &TestApp) -> String {
+    app.create_user("coord.cat", "coordinator", Some("NR"), None)
+        .await;
+    let coord = app.token_for("coord.cat", PASSWORD).await;
+    for (code, dept, name) in [
+        ("EM-01", "EM", "安全出口与提升系统"),
+        ("EM-02", "EM", "边坡与排土场"),
+        ("EE-01", "EE", "扬尘与废水治理"),
+        ("AGRI-01", "AGRI", "河道采砂"),
+        ("DRC-01", "DRC", "产业政策"),
+        ("MIIT-01", "MIIT", "民爆物品"),
+        ("NR-01", "NR", "矿区范围与越界开采"),
+    ] {
+        let r = app.post("/api/v1/inspection-items", &coord, json!({"code": code, "department": dept, "name": name, "legal_basis": "《安全生产法》"})).await;
+        assert_eq!(r.status(), 201, "{code}");
+    }
+    coord
+}
+
+fn task(mine_id: &str, joint: &[&str], inspectors: &[&str], items: &[&str], from: &str) -> Value {
+    json!({"mine_id": mine_id, "lead_department": "EM", "joint_departments": joint, "inspectors": inspectors, "items": items,
+        "window_from": from, "window_to": from, "basis": "plan"})
+}
+
+on_both! {
+    /// The catalogue is kept by the office; a task is opened by the lead department with its
+    /// inspectors and items, at most five departments, each rule a 4xx naming the field and
+    /// nothing written.
+    async fn a_joint_task_is_opened_by_the_rules(app) {
+        let coord = catalogue(&app).await;
+        let em_plain = officer(&app, "em.plain", "EM").await;
+        let r = app.post("/api/v1/inspection-items", &em_plain, json!({"code": "EM-09", "department": "EM", "name": "x", "legal_basis": "y"})).await;
+        assert_eq!(r.status(), 403, "officers do not keep the catalogue");
+        let (status, body) = problem(app.post("/api/v1/inspection-items", &coord, json!({"code": "EM-01", "department": "EM", "name": "x", "legal_basis": "y"})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["code".to_owned()]));
+        let em_items: Value = app.get("/api/v1/inspection-items?department=em", &em_plain).await.json().await.unwrap();
+        assert_eq!(em_items.as_array().unwrap().len(), 2);
+
+        let mine = create_mine(&app, &em_plain, mine_body("联检砂石场", 801)).await;
+        let mine_id = mine["id"].as_str().unwrap();
+        let (em_id, em) = inspector(&app, "em.insp", "EM", "15020001").await;
+        let (ee_id, _) = inspector(&app, "ee.insp", "EE", "15020002").await;
+        let bare = app.create_user("em.bare", "officer", Some("EM"), None).await;
+
+        let six = task(mine_id, &["EE", "AGRI", "DRC", "MIIT", "NR"], &[&em_id], &["EM-01", "EE-01", "AGRI-01", "DRC-01", "MIIT-01", "NR-01"], "2026-03-10");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, six).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(fields(&body).contains(&"joint_departments".to_owned()));
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("不能超过 5 家"), "{body}");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, task(mine_id, &["EE"], &[&em_id, &bare], &["EM-01", "EE-01"], "2026-03-10")).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("没有登记执法证号"), "{body}");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, task(mine_id, &[], &[&em_id, &ee_id], &["EM-01", "EE-01"], "2026-03-10")).await).await;
+        assert_eq!(status, 422);
+        let messages: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+        assert!(messages.iter().any(|m| m.contains("不属于参加本次检查的部门")) && messages.iter().any(|m| m.contains("属于未参加本次检查的部门")), "{messages:?}");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, task(mine_id, &["EE"], &[&em_id, &ee_id], &["EM-01"], "2026-03-10")).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("区生态环境分局 没有选择检查事项"), "{body}");
+        let ee_other = officer(&app, "ee.other", "EE").await;
+        assert_eq!(app.post("/api/v1/inspections", &ee_other, task(mine_id, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], "2026-03-10")).await.status(), 403, "only the lead department opens it");
+        assert_eq!(app.count("inspections").await, 0, "nothing written by a refused task");
+
+        let (status, t) = problem(app.post("/api/v1/inspections", &em, task(mine_id, &["ee"], &[&em_id, &ee_id], &["EM-01", "EM-02", "EE-01"], "2026-03-10")).await).await;
+        assert_eq!(status, 201, "{t}");
+        assert_eq!(t["number"], "JC-2026-000001");
+        assert_eq!(t["state"], "planned");
+        assert_eq!(t["code"].as_str().unwrap().len(), 32);
+        assert_eq!(t["departments"], json!([{"department": "EM", "role": "lead", "recorded": false}, {"department": "EE", "role": "joint", "recorded": false}]));
+        assert_eq!(t["inspectors"].as_array().unwrap().len(), 2);
+        assert_eq!(t["items"].as_array().unwrap().len(), 3);
+        let ee_box: Value = app.get("/api/v1/notifications", &app.token_for("ee.insp", PASSWORD).await).await.json().await.unwrap();
+        assert!(ee_box["items"][0]["title"].as_str().unwrap().contains("JC-2026-000001"), "the joint department is told: {ee_box}");
+        let listed: Value = app.get("/api/v1/inspections?state=planned", &ee_other).await.json().await.unwrap();
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "EE sees the task it joins");
+        let history: Value = app.get(&format!("/api/v1/mines/{mine_id}/inspections"), &em).await.json().await.unwrap();
+        assert_eq!(history.as_array().unwrap().len(), 1);
+        let drc = officer(&app, "drc.none", "DRC").await;
+        assert_eq!(app.get(&format!("/api/v1/inspections/{}", t["id"].as_str().unwrap()), &drc).await.status(), 404, "other departments do not see it");
+    }
+}
+
+on_both! {
+    /// No second task on a mine within 90 days unless a listed reason is given (then it is on
+    /// the record); at most four tasks a year, the same way.
+    async fn repeats_and_the_annual_cap_need_a_listed_reason(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.rep", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("重复检查矿", 802)).await;
+        let mine_id = mine["id"].as_str().unwrap();
+        let (em_id, em) = inspector(&app, "em.rep2", "EM", "15020003").await;
+        let one = |from: &str| task(mine_id, &[], &[&em_id], &["EM-01"], from);
+        assert_eq!(app.post("/api/v1/inspections", &em, one("2026-01-05")).await.status(), 201);
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, one("2026-03-01")).await).await;
+        assert_eq!((status, body["type"].as_str()), (409, Some("repeat_inspection")), "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("2026-01-05") && body["detail"].as_str().unwrap().contains("90 天"), "{body}");
+        let mut with_reason = one("2026-03-01");
+        with_reason["override_kind"] = json!("complaint");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, with_reason.clone()).await).await;
+        assert_eq!(status, 409, "a kind without a reason is not enough: {body}");
+        with_reason["override_reason"] = json!("群众投诉夜间违规爆破");
+        let (status, t) = problem(app.post("/api/v1/inspections", &em, with_reason).await).await;
+        assert_eq!(status, 201, "{t}");
+        assert_eq!((t["override_kind"].as_str(), t["override_reason"].as_str()), (Some("complaint"), Some("群众投诉夜间违规爆破")));
+        let mut odd = one("2026-03-02");
+        odd["override_kind"] = json!("bored");
+        odd["override_reason"] = json!("x");
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, odd).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["override_kind".to_owned()]));
+        // 90 days apart each: no repeat, but the fifth of the year meets the cap of four.
+        for from in ["2026-05-30", "2026-08-28"] {
+            assert_eq!(app.post("/api/v1/inspections", &em, one(from)).await.status(), 201, "{from}");
+        }
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, one("2026-11-26")).await).await;
+        assert_eq!((status, body["type"].as_str()), (409, Some("inspection_cap")), "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("4 次"), "{body}");
+        assert_eq!(app.count("inspections").await, 4);
+    }
+}
+
+on_both! {
+    /// Each department records its own items; the task completes when all have, the mine's
+    /// last inspection follows, and with no finding it is archived and can no longer change.
+    /// A finding becomes a hazard; a major one tells the EM head and the office; the
+    /// re-inspection closes it and archives the task.
+    async fn results_hazards_and_the_archive(app) {
+        let coord = catalogue(&app).await;
+        let em_plain = officer(&app, "em.res", "EM").await;
+        app.create_user("em.head", "head", Some("EM"), None).await;
+        let head = app.token_for("em.head", PASSWORD).await;
+        let mine = create_mine(&app, &em_plain, mine_body("结果砂石场", 803)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let (em_id, em) = inspector(&app, "em.r", "EM", "15020004").await;
+        let (ee_id, ee) = inspector(&app, "ee.r", "EE", "15020005").await;
+        let t: Value = app.post("/api/v1/inspections", &em, task(&mine_id, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], "2026-03-02")).await.json().await.unwrap();
+        let id = t["id"].as_str().unwrap().to_owned();
+        let results = |dept: &str, rows: Value| json!({"department": dept, "results": rows});
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/results"), &em, results("EE", json!([{"item": "EE-01", "outcome": "compliant"}]))).await).await;
+        assert_eq!(status, 403, "{body}");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/results"), &em, results("EM", json!([{"item": "EE-01", "outcome": "compliant"}]))).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("不是本部门的事项"), "{body}");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/results"), &em, results("EM", json!([{"item": "NR-01", "outcome": "compliant"}]))).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("不在本次检查任务中"), "{body}");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/results"), &em, results("EM", json!([{"item": "EM-01", "outcome": "finding"}]))).await).await;
+        assert_eq!(status, 422, "a finding needs its note: {body}");
+        let v: Value = app.post(&format!("/api/v1/inspections/{id}/results"), &em, results("EM", json!([{"item": "EM-01", "outcome": "finding", "note": "安全出口堵塞"}]))).await.json().await.unwrap();
+        assert_eq!(v["state"], "in_progress", "the first results start the visit");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await).await;
+        assert_eq!(status, 409);
+        assert!(body["detail"].as_str().unwrap().contains("区生态环境分局"), "{body}");
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/results"), &ee, results("EE", json!([{"item": "EE-01", "outcome": "compliant"}]))).await.status(), 200);
+
+        // The finding becomes a major hazard.
+        let hazard = json!({"item": "EM-01", "grade": "major", "standard_item": "一（一）5", "description": "安全出口堵塞，梯子间不能正常使用", "rectify_by": "2026-03-20"});
+        let mut general_item = hazard.clone();
+        general_item["item"] = json!("EE-01");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &ee, general_item).await).await;
+        assert_eq!(status, 422, "no hazard without a finding: {body}");
+        let mut no_clause = hazard.clone();
+        no_clause["standard_item"] = json!(null);
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, no_clause).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["standard_item".to_owned()]));
+        let (status, h) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, hazard).await).await;
+        assert_eq!(status, 201, "{h}");
+        assert_eq!((h["number"].as_str(), h["state"].as_str(), h["overdue"].as_bool()), (Some("YH-2026-000001"), Some("open"), Some(false)));
+        for (who, token) in [("EM head", &head), ("the office", &coord)] {
+            let inbox: Value = app.get("/api/v1/notifications", token).await.json().await.unwrap();
+            assert!(inbox["items"].as_array().unwrap().iter().any(|n| n["title"].as_str().unwrap().contains("重大事故隐患")), "{who} is told: {inbox}");
+        }
+        let queue: Value = app.get("/api/v1/hazards?state=open", &em_plain).await.json().await.unwrap();
+        assert_eq!(queue["items"].as_array().unwrap().len(), 1, "EM's open-hazard queue");
+
+        let done: Value = app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.json().await.unwrap();
+        assert_eq!(done["state"], "completed", "a hazard is still open: {done}");
+        let m: Value = app.get(&format!("/api/v1/mines/{mine_id}"), &em).await.json().await.unwrap();
+        assert_eq!(m["last_inspected_on"], "2026-03-02", "the mine's last inspection follows: {m}");
+        let (status, _) = problem(app.post(&format!("/api/v1/inspections/{id}/results"), &ee, results("EE", json!([{"item": "EE-01", "outcome": "finding", "note": "改了"}]))).await).await;
+        assert_eq!(status, 409, "a completed task's results stay as recorded");
+
+        let hid = h["id"].as_str().unwrap();
+        assert_eq!(app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &ee, json!({"abated": true, "note": "x"})).await.status(), 403, "the responsible department re-inspects");
+        let r: Value = app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &em, json!({"abated": false, "note": "尚未清理完毕"})).await.json().await.unwrap();
+        assert_eq!(r["state"], "rectifying");
+        app.clock.advance(chrono::Duration::days(10));
+        let em = app.token_for("em.r", PASSWORD).await;
+        let em_plain = app.token_for("em.res", PASSWORD).await;
+        let r: Value = app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &em, json!({"abated": true, "note": "已清理，梯子间恢复使用"})).await.json().await.unwrap();
+        assert_eq!(r["state"], "closed");
+        let archived: Value = app.get(&format!("/api/v1/inspections/{id}"), &em).await.json().await.unwrap();
+        assert_eq!(archived["state"], "archived", "its last hazard closed, the task is archived");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-01", "grade": "general", "description": "又一处", "rectify_by": "2026-04-30"})).await).await;
+        assert_eq!(status, 409, "archived records are immutable: {body}");
+        assert!(body["detail"].as_str().unwrap().contains("已归档"));
+        assert_eq!(problem(app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &em, json!({"abated": true, "note": "again"})).await).await.0, 409);
+        let audit = app.count("audit_log WHERE entity_type = 'inspection' AND action = 'archive'").await;
+        assert_eq!(audit, 1, "who archived what is on the record");
+
+        // A task with no finding is archived at once.
+        let mine2 = create_mine(&app, &em_plain, mine_body("无问题矿", 804)).await;
+        let t2: Value = app.post("/api/v1/inspections", &em, task(mine2["id"].as_str().unwrap(), &[], &[&em_id], &["EM-01", "EM-02"], "2026-03-12")).await.json().await.unwrap();
+        let id2 = t2["id"].as_str().unwrap();
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id2}/results"), &em, results("EM", json!([
+            {"item": "EM-01", "outcome": "recognised", "recognised_from": "JC-2026-000001"}, {"item": "EM-02", "outcome": "compliant"}]))).await).await;
+        assert_eq!(status, 422, "another mine's result is not this mine's: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("没有可以互认的检查结果"), "{body}");
+        let ok = problem(app.post(&format!("/api/v1/inspections/{id2}/results"), &em, results("EM", json!([
+            {"item": "EM-01", "outcome": "compliant"}, {"item": "EM-02", "outcome": "compliant"}]))).await).await;
+        assert_eq!(ok.0, 200, "{}", ok.1);
+        let done: Value = app.post(&format!("/api/v1/inspections/{id2}/complete"), &em, json!({})).await.json().await.unwrap();
+        assert_eq!(done["state"], "archived");
+
+        // 结果互认: a later task on the first mine shows the latest result of each item, and
+        // the department may take it over instead of checking again.
+        let mut again = task(&mine_id, &[], &[&em_id], &["EM-01", "EM-02"], "2026-03-13");
+        again["override_kind"] = json!("lead");
+        again["override_reason"] = json!("复查线索反映的问题");
+        let (status, t3) = problem(app.post("/api/v1/inspections", &em, again).await).await;
+        assert_eq!(status, 201, "{t3}");
+        let em01 = t3["items"].as_array().unwrap().iter().find(|i| i["code"] == "EM-01").unwrap().clone();
+        assert_eq!(em01["earlier"], json!(["JC-2026-000001", "finding", "2026-03-02"]), "{em01}");
+        let id3 = t3["id"].as_str().unwrap();
+        let (status, v) = problem(app.post(&format!("/api/v1/inspections/{id3}/results"), &em, results("EM", json!([
+            {"item": "EM-01", "outcome": "recognised", "recognised_from": "JC-2026-000001"}, {"item": "EM-02", "outcome": "not_checked"}]))).await).await;
+        assert_eq!(status, 200, "{v}");
+        let em01 = v["items"].as_array().unwrap().iter().find(|i| i["code"] == "EM-01").unwrap().clone();
+        assert_eq!((em01["outcome"].as_str(), em01["recognised_from"].as_str()), (Some("recognised"), Some(id.as_str())));
+    }
+}
