@@ -775,6 +775,15 @@ pub fn bootstrap_admin(
     Ok(Some(generated.then_some(password)))
 }
 
+/// The people who may inspect: active officers and heads with a 执法证号, as
+/// `(id, name, department, certificate)`.
+pub fn certified(conn: &mut DbConnection) -> AppResult<Vec<(String, String, String, String)>> {
+    Ok(store::certified(conn)?
+        .into_iter()
+        .map(|(id, name, d, c)| (id, name, d.unwrap_or_default(), c))
+        .collect())
+}
+
 /// An active account by id, or None.
 pub fn find_active(conn: &mut DbConnection, id: &str) -> AppResult<Option<User>> {
     Ok(store::find(conn, id)?.filter(|u| u.active != 0))

@@ -298,6 +298,26 @@ pub fn staff_named(conn: &mut DbConnection, department: &str) -> AppResult<Vec<(
         .load(conn)?)
 }
 
+/// `(id, name, department, certificate)` of one person who may inspect.
+pub type Certified = (String, String, Option<String>, String);
+
+/// Active officers and heads with an enforcement certificate, by department and name.
+pub fn certified(conn: &mut DbConnection) -> AppResult<Vec<Certified>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(users::role.eq_any([Role::Officer.code(), Role::Head.code()]))
+        .filter(users::certificate_number.ne(""))
+        .order((users::department, users::display_name))
+        .select((
+            users::id,
+            users::display_name,
+            users::department,
+            users::certificate_number,
+        ))
+        .limit(2000)
+        .load(conn)?)
+}
+
 /// `(id, display name)` of the accounts among `ids` (a few hundred at a time).
 pub fn names_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<(String, String)>> {
     Ok(users::table

@@ -35,4 +35,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::mailbox::pages::outbox::routes(cfg);
     crate::intake::pages::routes(cfg);
     crate::leads::pages::routes(cfg);
+    crate::inspections::pages::routes(cfg);
 }

@@ -171,8 +171,8 @@ pub struct InspectionView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DepartmentView {
     pub department: String,
-    /// lead | joint
-    pub role: String,
+    /// Its part in the visit: lead (牵头) | joint (联合).
+    pub part: String,
     /// Whether it has recorded its results.
     pub recorded: bool,
 }
@@ -685,7 +685,7 @@ pub fn view(
             .iter()
             .map(|d| DepartmentView {
                 department: d.department.clone(),
-                role: d.role.clone(),
+                part: d.role.clone(),
                 recorded: d.recorded_at.is_some(),
             })
             .collect(),

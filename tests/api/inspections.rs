@@ -94,7 +94,7 @@ on_both! {
         assert_eq!(t["number"], "JC-2026-000001");
         assert_eq!(t["state"], "planned");
         assert_eq!(t["code"].as_str().unwrap().len(), 32);
-        assert_eq!(t["departments"], json!([{"department": "EM", "role": "lead", "recorded": false}, {"department": "EE", "role": "joint", "recorded": false}]));
+        assert_eq!(t["departments"], json!([{"department": "EM", "part": "lead", "recorded": false}, {"department": "EE", "part": "joint", "recorded": false}]));
         assert_eq!(t["inspectors"].as_array().unwrap().len(), 2);
         assert_eq!(t["items"].as_array().unwrap().len(), 3);
         let ee_box: Value = app.get("/api/v1/notifications", &app.token_for("ee.insp", PASSWORD).await).await.json().await.unwrap();
@@ -254,5 +254,86 @@ on_both! {
         assert_eq!(status, 200, "{v}");
         let em01 = v["items"].as_array().unwrap().iter().find(|i| i["code"] == "EM-01").unwrap().clone();
         assert_eq!((em01["outcome"].as_str(), em01["recognised_from"].as_str()), (Some("recognised"), Some(id.as_str())));
+    }
+}
+
+on_both! {
+    /// Through the pages: the office adds an item; the lead department opens a joint task by
+    /// ticking departments, inspectors and items (a repeat is sent back with the rule and
+    /// the form kept); each department records on the task page; a finding becomes a
+    /// hazard; the notice carries the QR code; the code's public page says plainly whether
+    /// the task is genuine, cancelled or not a code at all.
+    async fn inspections_through_the_pages(app) {
+        catalogue(&app).await;
+        let (coord, coord_csrf) = browser_session(&app, "coord.cat", PASSWORD).await;
+        let r = coord.post(app.url("/inspection-items")).form(&[("csrf", coord_csrf.as_str()), ("code", "EE-02"), ("department", "EE"), ("name", "废水排放"), ("legal_basis", "《水污染防治法》"), ("joinable", "true")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let r = coord.post(app.url("/inspection-items")).form(&[("csrf", coord_csrf.as_str()), ("code", "EE-02"), ("department", "EE"), ("name", "x"), ("legal_basis", "y")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("事项编码 EE-02 已存在"));
+        let list = coord.get(app.url("/inspection-items")).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("废水排放") && list.contains("区生态环境分局"), "{list}");
+
+        let em_plain = officer(&app, "em.pg", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("页面联检矿", 805)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let (em_id, _) = inspector(&app, "em.pgi", "EM", "15020011").await;
+        let (ee_id, _) = inspector(&app, "ee.pgi", "EE", "15020012").await;
+        let (em, em_csrf) = browser_session(&app, "em.pgi", PASSWORD).await;
+        let form = em.get(app.url(&format!("/inspections/new?mine_id={mine_id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(&format!("name=\"inspector.{ee_id}\"")) && form.contains("name=\"item.EE-01\"") && form.contains("执法证号 15020012"), "{form}");
+        let fields = |from: &str| -> Vec<(String, String)> {
+            [
+                ("csrf", em_csrf.as_str()), ("mine_id", mine_id.as_str()), ("lead_department", "EM"), ("joint.EE", "true"),
+                ("window_from", from), ("window_to", from), ("basis", "plan"), ("basis_ref", "2026年度计划第1项"),
+                (&format!("inspector.{em_id}"), "true"), (&format!("inspector.{ee_id}"), "true"),
+                ("item.EM-01", "true"), ("item.EE-01", "true"), ("override_kind", ""), ("override_reason", ""), ("lead_id", ""),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let r = em.post(app.url("/inspections/new")).form(&fields("2026-03-02")).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let task_url = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_owned();
+        let r = em.post(app.url("/inspections/new")).form(&fields("2026-03-20")).send().await.unwrap();
+        assert_eq!(r.status(), 422, "a repeat is sent back");
+        let again = r.text().await.unwrap();
+        assert!(again.contains("90 天内不再重复检查") && again.contains("checked> 区生态环境分局"), "the rule named, the ticks kept: {again}");
+
+        let page = em.get(app.url(&task_url)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("录入本部门检查结果（区应急局）"), "{page}");
+        assert!(page.contains("name=\"outcome.EM-01\"") && !page.contains("name=\"outcome.EE-01\""), "only EM's items for EM");
+        let r = em.post(app.url(&format!("{task_url}/results"))).form(&[("csrf", em_csrf.as_str()), ("department", "EM"), ("outcome.EM-01", "finding"), ("note.EM-01", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("请写明问题情况"));
+        let r = em.post(app.url(&format!("{task_url}/results"))).form(&[("csrf", em_csrf.as_str()), ("department", "EM"), ("outcome.EM-01", "finding"), ("note.EM-01", "边坡有裂缝")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = em.get(app.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("本部门检查结果已提交") && page.contains("data-clear-draft=\"inspection-"), "{page}");
+        assert!(page.contains("登记隐患"), "a finding offers the hazard form");
+        let r = em.post(app.url(&format!("{task_url}/hazards"))).form(&[("csrf", em_csrf.as_str()), ("item", "EM-01"), ("grade", "general"), ("standard_item", ""), ("description", "边坡裂缝未监测"), ("rectify_by", "2026-03-30")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let hazards = em.get(app.url("/hazards?state=open")).send().await.unwrap().text().await.unwrap();
+        assert!(hazards.contains("YH-2026-000001") && hazards.contains("边坡裂缝未监测"), "{hazards}");
+
+        let notice = em.get(app.url(&format!("{task_url}/notice"))).send().await.unwrap().text().await.unwrap();
+        assert!(notice.contains("电子行政检查通知书") && notice.contains("<svg") && notice.contains("执法证号 15020011"), "{notice}");
+        let v: Value = app.get(&format!("/api/v1{task_url}"), &app.token_for("em.pgi", PASSWORD).await).await.json().await.unwrap();
+        let code = v["code"].as_str().unwrap();
+        let public = reqwest::Client::new();
+        let genuine = public.get(app.url(&format!("/public/inspections/{code}"))).send().await.unwrap();
+        assert_eq!(genuine.status(), 200);
+        let genuine = genuine.text().await.unwrap();
+        assert!(genuine.contains("该检查任务真实有效") && genuine.contains("15020012") && !genuine.contains("0472-1234567"), "{genuine}");
+        let forged = public.get(app.url("/public/inspections/0123456789abcdef0123456789abcdef")).send().await.unwrap();
+        assert_eq!(forged.status(), 404);
+        assert!(forged.text().await.unwrap().contains("查无此检查码"));
+        let crafted = public.get(app.url("/public/inspections/%3Cscript%3E")).send().await.unwrap();
+        assert_eq!(crafted.status(), 404);
+        let r = em.post(app.url(&format!("{task_url}/cancel"))).form(&[("csrf", em_csrf.as_str()), ("reason", "企业停产")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let cancelled = public.get(app.url(&format!("/public/inspections/{code}"))).send().await.unwrap().text().await.unwrap();
+        assert!(cancelled.contains("该检查任务已取消"), "{cancelled}");
     }
 }
