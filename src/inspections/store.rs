@@ -520,6 +520,42 @@ pub fn save_hazard(conn: &mut DbConnection, before: &Hazard, after: &Hazard) -> 
     Ok(n > 0)
 }
 
+/// Open hazards past their rectification date and not yet escalated (at most `limit`).
+pub fn overdue_unescalated(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    limit: i64,
+) -> AppResult<Vec<String>> {
+    Ok(hazards::table
+        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .filter(hazards::rectify_by.lt(today))
+        .filter(hazards::escalated_at.is_null())
+        .order(hazards::rectify_by)
+        .limit(limit)
+        .select(hazards::id)
+        .load(conn)?)
+}
+
+/// Marks the hazard escalated if it still is open, overdue and not escalated; false when
+/// another check got there first.
+pub fn claim_escalation(
+    conn: &mut DbConnection,
+    id: &str,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        hazards::table
+            .find(id)
+            .filter(hazards::escalated_at.is_null())
+            .filter(hazards::state.ne(HazardState::Closed.code()))
+            .filter(hazards::rectify_by.lt(today)),
+    )
+    .set(hazards::escalated_at.eq(now))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// How many hazards of the task are still open.
 pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResult<i64> {
     Ok(hazards::table

@@ -337,3 +337,32 @@ on_both! {
         assert!(cancelled.contains("该检查任务已取消"), "{cancelled}");
     }
 }
+
+on_both! {
+    /// A hazard not re-inspected by its rectification date is overdue and escalated exactly
+    /// once, to the responsible department's head and the coordination office.
+    async fn an_overdue_hazard_is_escalated_once(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.od", "EM").await;
+        app.create_user("em.odhead", "head", Some("EM"), None).await;
+        let mine = create_mine(&app, &em_plain, mine_body("逾期隐患矿", 806)).await;
+        let (em_id, em) = inspector(&app, "em.odi", "EM", "15020021").await;
+        let t: Value = app.post("/api/v1/inspections", &em, task(mine["id"].as_str().unwrap(), &[], &[&em_id], &["EM-02"], "2026-03-02")).await.json().await.unwrap();
+        let id = t["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-02", "outcome": "finding", "note": "排土场超高"}]})).await;
+        let (status, h) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-02", "grade": "general", "description": "排土场超高", "rectify_by": "2026-03-05"})).await).await;
+        assert_eq!(status, 201, "{h}");
+        let tick = || async { minecoord::inspections::deadlines::run_once(&app.state).await.unwrap() };
+        assert_eq!(tick().await, 0, "not due yet");
+        app.clock.advance(chrono::Duration::days(4));
+        assert_eq!(tick().await, 1);
+        assert_eq!(tick().await, 0, "escalated once");
+        app.clock.advance(chrono::Duration::days(1));
+        assert_eq!(tick().await, 0, "still once the day after");
+        let told = app.count("notifications WHERE title LIKE '%逾期未复查%'").await;
+        assert_eq!(told, 2, "the EM head and the office, once each");
+        let coord = app.token_for("coord.cat", PASSWORD).await;
+        let overdue: Value = app.get("/api/v1/hazards?overdue=true", &coord).await.json().await.unwrap();
+        assert_eq!(overdue["items"][0]["overdue"], true, "{overdue}");
+    }
+}
