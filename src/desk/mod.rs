@@ -29,6 +29,8 @@ pub struct Watch {
 
 pub struct Desk {
     pub board: Board,
+    /// What inspections put on the desk (tasks to record, hazards to re-inspect).
+    pub inspections: Vec<crate::inspections::board::Queue>,
     pub watch: Option<Watch>,
 }
 
@@ -54,7 +56,16 @@ pub fn desk(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> App
     } else {
         None
     };
-    Ok(Desk { board, watch })
+    let inspections = if authz::allowed(who, Action::ViewInspections) {
+        crate::inspections::board::board(conn, who, now)?
+    } else {
+        Vec::new()
+    };
+    Ok(Desk {
+        board,
+        inspections,
+        watch,
+    })
 }
 
 /// What the district map shows: the recorded boundaries (coloured by grade; closed mines

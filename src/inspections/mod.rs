@@ -3,6 +3,7 @@
 //! across departments), the hazards found, their re-inspection and the task's archive.
 
 pub mod api;
+pub mod board;
 pub mod deadlines;
 pub mod pages;
 pub mod policy;

@@ -556,25 +556,93 @@ pub fn claim_escalation(
     Ok(n > 0)
 }
 
+/// Open tasks where `department` has not yet recorded: how many, and the first `limit` by
+/// the end of their window.
+pub fn awaiting_record(
+    conn: &mut DbConnection,
+    department: &str,
+    limit: i64,
+) -> AppResult<(i64, Vec<Inspection>)> {
+    let open = [
+        InspectionState::Planned.code(),
+        InspectionState::InProgress.code(),
+    ];
+    let ids = inspection_departments::table
+        .filter(inspection_departments::department.eq(department.to_owned()))
+        .filter(inspection_departments::recorded_at.is_null())
+        .select(inspection_departments::inspection_id);
+    let count: i64 = inspections::table
+        .filter(inspections::id.eq_any(ids))
+        .filter(inspections::state.eq_any(open))
+        .count()
+        .get_result(conn)?;
+    let ids = inspection_departments::table
+        .filter(inspection_departments::department.eq(department.to_owned()))
+        .filter(inspection_departments::recorded_at.is_null())
+        .select(inspection_departments::inspection_id);
+    let rows = inspections::table
+        .filter(inspections::id.eq_any(ids))
+        .filter(inspections::state.eq_any(open))
+        .order((inspections::window_to, inspections::id))
+        .limit(limit)
+        .select(Inspection::as_select())
+        .load(conn)?;
+    Ok((count, rows))
+}
+
+/// Open hazards of a department (or all), only those overdue on `overdue_on` when given:
+/// how many, and the first `limit` soonest due.
+pub fn open_hazards_for(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    overdue_on: Option<NaiveDate>,
+    limit: i64,
+) -> AppResult<(i64, Vec<Hazard>)> {
+    let filter = HazardFilter {
+        mine_id: None,
+        department: department.map(str::to_owned),
+        open: Some(true),
+        overdue_on,
+        after: None,
+        limit,
+    };
+    let rows = list_hazards(conn, &filter)?;
+    let mut q = hazards::table
+        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(hazards::responsible_department.eq(d.to_owned()));
+    }
+    if let Some(day) = overdue_on {
+        q = q.filter(hazards::rectify_by.lt(day));
+    }
+    let count: i64 = q.count().get_result(conn)?;
+    Ok((count, rows))
+}
+
+/// Mines with two or more major hazards found since `since`: `(mine, how many)`.
+pub fn repeat_major(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    Ok(hazards::table
+        .filter(hazards::grade.eq(HazardGrade::Major.code()))
+        .filter(hazards::created_at.ge(since))
+        .group_by(hazards::mine_id)
+        .having(count_star().ge(2))
+        .select((hazards::mine_id, count_star()))
+        .order(hazards::mine_id)
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// How many hazards of the task are still open.
 pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResult<i64> {
     Ok(hazards::table
         .filter(hazards::inspection_id.eq(inspection_id))
         .filter(hazards::state.ne(HazardState::Closed.code()))
-        .count()
-        .get_result(conn)?)
-}
-
-/// Major hazards found on the mine since `since`.
-pub fn major_hazards_since(
-    conn: &mut DbConnection,
-    mine_id: &str,
-    since: NaiveDateTime,
-) -> AppResult<i64> {
-    Ok(hazards::table
-        .filter(hazards::mine_id.eq(mine_id))
-        .filter(hazards::grade.eq(HazardGrade::Major.code()))
-        .filter(hazards::created_at.ge(since))
         .count()
         .get_result(conn)?)
 }

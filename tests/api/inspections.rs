@@ -366,3 +366,47 @@ on_both! {
         assert_eq!(overdue["items"][0]["overdue"], true, "{overdue}");
     }
 }
+
+/// The part of the desk between a queue's opening tag and the next section.
+fn queue<'a>(page: &'a str, key: &str) -> &'a str {
+    let start = page
+        .find(&format!("id=\"queue-{key}\""))
+        .unwrap_or_else(|| panic!("no queue {key}: {page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+on_both! {
+    /// The desk: a joint department sees the task it must still record, the responsible
+    /// department the hazard to re-inspect; the office sees overdue hazards and, after two
+    /// major hazards on one mine within a year, the mine whose grade should be reviewed.
+    async fn inspections_wait_on_the_desk(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.dk", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("工作台矿", 807)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let (em_id, em) = inspector(&app, "em.dki", "EM", "15020031").await;
+        let (ee_id, ee) = inspector(&app, "ee.dki", "EE", "15020032").await;
+        let t: Value = app.post("/api/v1/inspections", &em, task(&mine_id, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], "2026-03-02")).await.json().await.unwrap();
+        let id = t["id"].as_str().unwrap().to_owned();
+        let (ee_page, _) = browser_session(&app, "ee.dki", PASSWORD).await;
+        let desk = ee_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(queue(&desk, "inspect").contains("JC-2026-000001") && queue(&desk, "inspect").contains("工作台矿"), "{desk}");
+        app.post(&format!("/api/v1/inspections/{id}/results"), &ee, json!({"department": "EE", "results": [{"item": "EE-01", "outcome": "compliant"}]})).await;
+        let desk = ee_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(!queue(&desk, "inspect").contains("JC-2026-000001"), "recorded: off the desk");
+        app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "finding", "note": "两处问题"}]})).await;
+        for (clause, description) in [("一（一）1", "安全出口不足"), ("一（二）", "使用淘汰设备")] {
+            let r = app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-01", "grade": "major", "standard_item": clause, "description": description, "rectify_by": "2026-03-04"})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let (em_page, _) = browser_session(&app, "em.dki", PASSWORD).await;
+        let desk = em_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(queue(&desk, "reinspect").contains("YH-2026-000001") && queue(&desk, "reinspect").contains("重大事故隐患"), "{desk}");
+        app.clock.advance(chrono::Duration::days(3));
+        let (coord, _) = browser_session(&app, "coord.cat", PASSWORD).await;
+        let desk = coord.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(queue(&desk, "hazards_overdue").contains("YH-2026-000002") && queue(&desk, "hazards_overdue").contains("已逾期"), "{desk}");
+        assert!(queue(&desk, "grade_review").contains("工作台矿") && queue(&desk, "grade_review").contains("2 处重大事故隐患"), "{desk}");
+    }
+}
