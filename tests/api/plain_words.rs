@@ -85,7 +85,7 @@ on_both! {
             ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}"), format!("/public/mines/{mine_id}/report")]),
             ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into()]),
             ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into()]),
-            ("em.words", vec!["/".into(), format!("/mines/{mine_id}"), format!("/mines/{mine_id}/edit"), "/mines/new".into(), "/mines/gaps".into(), "/permits".into(), "/map".into()]),
+            ("em.words", vec!["/".into(), format!("/mines/{mine_id}"), format!("/mines/{mine_id}/edit"), "/mines/new".into(), "/mines/gaps".into(), "/permits".into(), "/map".into(), "/inspections".into(), "/inspections/new".into(), "/hazards".into(), "/inspection-items".into()]),
             ("admin", vec!["/".into(), "/audit".into(), "/users".into(), "/outbox".into()]),
         ] {
             let password = if user == "admin" { ADMIN_PASSWORD } else { PASSWORD };
