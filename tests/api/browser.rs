@@ -581,3 +581,112 @@ on_both! {
         assert_eq!(after["state"], "acknowledged", "{after}");
     }
 }
+
+on_both! {
+    /// 综合查一次 in the browser: EM opens a joint task with EE by ticking on the form; on a
+    /// phone EE's inspector records, reloads half-way (nothing typed is lost) and submits;
+    /// EM records a finding and a major hazard; the code's public page proves the task;
+    /// after completing, the re-inspection closes the hazard and the task is archived.
+    async fn a_joint_inspection_from_task_to_archive(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("coord.bi", "coordinator", Some("NR"), None).await;
+        let coord = app.token_for("coord.bi", PASSWORD).await;
+        for (code, dept, name) in [("YJ-01", "EM", "安全出口"), ("HB-01", "EE", "扬尘治理")] {
+            assert_eq!(app.post("/api/v1/inspection-items", &coord, serde_json::json!({"code": code, "department": dept, "name": name, "legal_basis": "《安全生产法》"})).await.status(), 201);
+        }
+        let em_plain = crate::mines::officer(&app, "em.bplain", "EM").await;
+        let mine = crate::mines::create_mine(&app, &em_plain, crate::mines::mine_body("浏览器联检矿", 990)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for (u, d, c) in [("em.bi", "EM", "15029001"), ("ee.bi", "EE", "15029002")] {
+            let body = serde_json::json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": format!("检查员{d}"), "role": "officer", "department": d, "certificate_number": c});
+            let r: serde_json::Value = app.post("/api/v1/users", &app.admin_token, body).await.json().await.unwrap();
+            ids.push(r["id"].as_str().unwrap().to_owned());
+        }
+        let (desk_dir, phone_dir, public_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let desk = browser(&driver, desk_dir.path()).await;
+        let opened = async {
+            desk.goto(&app.url(&format!("/inspections/new?mine_id={mine_id}"))).await?;
+            desk.wait().for_element(Locator::Id("username")).await?.send_keys("em.bi").await?;
+            desk.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            desk.find(Locator::Id("login-submit")).await?.click().await?;
+            desk.wait().for_element(Locator::Css("input[name='joint.EE']")).await?.click().await?;
+            for id in &ids {
+                desk.find(Locator::Css(&format!("input[name='inspector.{id}']"))).await?.click().await?;
+            }
+            desk.find(Locator::Css("input[name='item.YJ-01']")).await?.click().await?;
+            desk.find(Locator::Css("input[name='item.HB-01']")).await?.click().await?;
+            desk.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&desk, "ok=created").await?;
+            let url = desk.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
+            Ok::<_, fantoccini::error::CmdError>(url)
+        }.await;
+        let task_url = opened.expect("open the task");
+
+        let phone = browser_sized(&driver, phone_dir.path(), "390,844").await;
+        let recorded = async {
+            phone.goto(&task_url).await?;
+            phone.wait().for_element(Locator::Id("username")).await?.send_keys("ee.bi").await?;
+            phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            phone.find(Locator::Id("login-submit")).await?.click().await?;
+            phone.wait().for_element(Locator::Css("input[name='outcome.HB-01'][value='compliant']")).await?.click().await?;
+            phone.find(Locator::Id("note-HB-01")).await?.send_keys("洒水降尘到位").await?;
+            // The connection drops; the page is opened again.
+            phone.refresh().await?;
+            phone.wait().for_element(Locator::Id("note-HB-01")).await?;
+            let kept = phone.execute("return [document.getElementById('note-HB-01').value, document.querySelector(\"input[name='outcome.HB-01'][value='compliant']\").checked, document.getElementById('draft-status').textContent];", vec![]).await?;
+            let w = phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            phone.find(Locator::Id("results-submit")).await?.click().await?;
+            wait_for_url(&phone, "ok=results").await?;
+            let flash = phone.find(Locator::Css(".flash")).await?.text().await?;
+            let left = phone.execute("return Object.keys(localStorage).filter(function (k) { return k.indexOf('draft:') === 0; }).length;", vec![]).await?;
+            Ok::<_, fantoccini::error::CmdError>((kept, w, flash, left))
+        }.await;
+        let _ = phone.close().await;
+        let (kept, w, flash, left) = recorded.expect("record on the phone");
+        assert_eq!(kept[0], "洒水降尘到位", "the note survived the reload");
+        assert_eq!(kept[1], true, "so did the choice");
+        assert!(kept[2].as_str().unwrap().contains("已恢复"), "{kept:?}");
+        assert!(w[0].as_f64().unwrap() <= w[1].as_f64().unwrap(), "the task page fits the phone: {w:?}");
+        assert_eq!(flash, "本部门检查结果已提交。");
+        assert_eq!(left, 0, "the draft is forgotten once the server has it");
+
+        let finished = async {
+            desk.goto(&task_url).await?;
+            desk.wait().for_element(Locator::Css("input[name='outcome.YJ-01'][value='finding']")).await?.click().await?;
+            desk.find(Locator::Id("note-YJ-01")).await?.send_keys("安全出口堵塞").await?;
+            desk.find(Locator::Id("results-submit")).await?.click().await?;
+            wait_for_url(&desk, "ok=results").await?;
+            desk.find(Locator::Id("h-grade")).await?.select_by_value("major").await?;
+            desk.find(Locator::Id("h-standard")).await?.send_keys("一（一）5").await?;
+            desk.find(Locator::Id("h-description")).await?.send_keys("安全出口堵塞，梯子间不能使用").await?;
+            desk.execute("document.getElementById('h-rectify').value = '2026-03-20';", vec![]).await?;
+            desk.find(Locator::Id("hazard-submit")).await?.click().await?;
+            wait_for_url(&desk, "ok=hazard").await?;
+            let hazards = desk.find(Locator::Id("hazards")).await?.text().await?;
+            desk.find(Locator::Id("complete")).await?.click().await?;
+            wait_for_url(&desk, "ok=step").await?;
+            desk.find(Locator::Css("form.reinspect input[name='abated']")).await?.click().await?;
+            desk.find(Locator::Css("form.reinspect textarea[name='note']")).await?.send_keys("已清理，梯子间恢复使用").await?;
+            desk.find(Locator::Css("form.reinspect button")).await?.click().await?;
+            wait_for_url(&desk, "ok=reinspect").await?;
+            let heading = desk.find(Locator::Css("main .muted")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((hazards, heading))
+        }.await;
+        let _ = desk.close().await;
+        let (hazards, heading) = finished.expect("the finding, its hazard and the re-inspection");
+        assert!(hazards.contains("YH-2026-000001") && hazards.contains("重大事故隐患"), "{hazards}");
+        assert!(heading.starts_with("已归档"), "the last hazard closed archives the task: {heading}");
+
+        let em = app.token_for("em.bi", PASSWORD).await;
+        let v: serde_json::Value = app.get(&format!("/api/v1{}", task_url.trim_start_matches(&app.url(""))), &em).await.json().await.unwrap();
+        let code = v["code"].as_str().unwrap().to_owned();
+        let public = browser_sized(&driver, public_dir.path(), "390,844").await;
+        let seen = async {
+            public.goto(&app.url(&format!("/public/inspections/{code}"))).await?;
+            public.wait().for_element(Locator::Id("verdict")).await?.text().await
+        }.await;
+        let _ = public.close().await;
+        assert!(seen.expect("the code's page").contains("真实有效"));
+    }
+}
