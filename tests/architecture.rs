@@ -291,6 +291,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "inspection_task_items",
             "inspection_results",
             "hazards",
+            "inspection_ratings",
         ],
     ),
     (

@@ -40,6 +40,7 @@ use crate::web::{audit, ops};
         inspections::list_inspections, inspections::get_inspection, inspections::run_inspection,
         inspections::record_results, inspections::complete_inspection, inspections::add_hazard,
         inspections::mine_inspections, inspections::list_hazards, inspections::reinspect_hazard,
+        inspections::rate_inspection, inspections::complain_about_inspection,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,

@@ -23,6 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(complete_inspection),
         )
         .route("/inspections/{id}/hazards", web::post().to(add_hazard))
+        .route("/inspections/{id}/rating", web::post().to(rate_inspection))
+        .route(
+            "/inspections/{id}/complaint",
+            web::post().to(complain_about_inspection),
+        )
         .route("/inspections/{id}/{step}", web::post().to(run_inspection))
         .route("/mines/{id}/inspections", web::get().to(mine_inspections))
         .route("/hazards", web::get().to(list_hazards))
@@ -250,6 +255,68 @@ pub async fn add_hazard(
     })
     .await?;
     Ok(HttpResponse::Created().json(h.view(today)))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RatingView {
+    pub inspection_id: String,
+    pub verdict: String,
+    pub comment: String,
+    pub rated_at: String,
+}
+
+/// The inspected enterprise rates a finished visit, once (扫码评价).
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/rating", tag = "综合查一次", request_body = crate::inspections::RatingInput, responses(
+    (status = 201, body = RatingView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn rate_inspection(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<crate::inspections::RatingInput>,
+) -> AppResult<HttpResponse> {
+    let input = body.0;
+    let now = state.clock.now_naive();
+    let r = blocking(move || {
+        state
+            .db
+            .transaction(|conn| inspections::rate(conn, &user.0, now, &id, input))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(RatingView {
+        inspection_id: r.inspection_id,
+        verdict: r.verdict,
+        comment: r.comment,
+        rated_at: crate::platform::clock::rfc3339(r.rated_at),
+    }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Complaint {
+    pub text: String,
+}
+
+/// The inspected enterprise complains about a visit: a lead for the coordination office.
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/complaint", tag = "综合查一次", request_body = Complaint, responses(
+    (status = 201, description = "the lead raised"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn complain_about_inspection(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<Complaint>,
+) -> AppResult<HttpResponse> {
+    let text = body.0.text;
+    let now = state.clock.now_naive();
+    let lead = blocking(move || {
+        state
+            .db
+            .transaction(|conn| inspections::complain(&state, conn, &user.0, now, &id, &text))
+    })
+    .await?;
+    Ok(
+        HttpResponse::Created()
+            .json(serde_json::json!({"lead_id": lead.id, "number": lead.number})),
+    )
 }
 
 /// A mine's inspection record, newest first.

@@ -60,6 +60,15 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// 企业评价
+    Verdict {
+        Satisfied = "satisfied": "满意",
+        BasicallySatisfied = "basically_satisfied": "基本满意",
+        Dissatisfied = "dissatisfied": "不满意",
+    }
+}
+
+coded_enum! {
     /// 隐患等级
     HazardGrade {
         General = "general": "一般隐患",

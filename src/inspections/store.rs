@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::inspections::rules::{Basis, HazardGrade, HazardState, InspectionState, Outcome};
 use crate::platform::db::schema::{
     hazards, inspection_counters, inspection_departments, inspection_inspectors, inspection_items,
-    inspection_results, inspection_task_items, inspections,
+    inspection_ratings, inspection_results, inspection_task_items, inspections,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -429,6 +429,34 @@ pub fn latest_results(
         }
     }
     Ok(out)
+}
+
+// ---- the enterprise's rating ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_ratings)]
+pub struct Rating {
+    pub inspection_id: String,
+    pub mine_id: String,
+    /// satisfied | basically_satisfied | dissatisfied
+    pub verdict: String,
+    pub comment: String,
+    pub rated_by: Option<String>,
+    pub rated_at: NaiveDateTime,
+}
+
+pub fn insert_rating(conn: &mut DbConnection, r: &Rating) -> AppResult<()> {
+    diesel::insert_into(inspection_ratings::table)
+        .values(r)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn ratings_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Rating>> {
+    Ok(inspection_ratings::table
+        .filter(inspection_ratings::inspection_id.eq_any(ids))
+        .select(Rating::as_select())
+        .load(conn)?)
 }
 
 // ---- hazards ----

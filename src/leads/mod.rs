@@ -1298,6 +1298,48 @@ pub fn report_from_public(
     raise_by(conn, &Raiser::public(), input, &ctx)
 }
 
+/// An enterprise's complaint about an inspection of its mine (扫码监督): a lead of
+/// category 其他 for the coordination office, source 企业投诉.
+pub fn complaint_from_enterprise(
+    state: &crate::web::AppState,
+    conn: &mut crate::platform::db::DbConnection,
+    who: &Principal,
+    mine_id: &str,
+    task_number: &str,
+    text: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Lead> {
+    let mut errors = Vec::new();
+    let text = self::text(&mut errors, "text", "投诉内容", Some(text.to_owned()), 2000);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let ctx = RaiseContext {
+        now,
+        today: crate::platform::clock::shanghai_date(now),
+        calendar: &state.calendar,
+        limits: &state.settings.leads,
+        geo: &state.settings.geo,
+        source: LeadSource::Enterprise,
+    };
+    let input = NewLead {
+        title: Some(format!("企业对检查任务 {task_number} 的投诉")),
+        description: Some(text),
+        category: Some(crate::leads::rules::UNDECIDED_CATEGORY.into()),
+        urgency: None,
+        mine_id: Some(mine_id.to_owned()),
+        location: None,
+        township: None,
+    };
+    let raiser = Raiser {
+        id: Some(who.id.clone()),
+        name: who.display_name.clone(),
+        unit: PUBLIC_UNIT.into(),
+        township: None,
+    };
+    raise_by(conn, &raiser, input, &ctx)
+}
+
 /// Raises a lead and answers with its view, inside the caller's transaction: the one entry
 /// point of the form, the API and the email intake.
 pub fn raise_for(

@@ -162,6 +162,7 @@ coded_enum! {
         Inspection = "inspection": "检查发现",
         Consultation = "consultation": "会商",
         Public = "public": "群众反映",
+        Enterprise = "enterprise": "企业投诉",
     }
 }
 

@@ -75,9 +75,12 @@ pub enum Action {
     /// department staff and the coordination office (for their own departments, as
     /// `inspections::policy` decides).
     OpenInspections,
+    /// See one's own mine's inspections, rate a finished visit and complain (企业扫码评价):
+    /// enterprise users.
+    RateInspections,
 }
 
-pub const ALL_ACTIONS: [Action; 19] = [
+pub const ALL_ACTIONS: [Action; 20] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -97,6 +100,7 @@ pub const ALL_ACTIONS: [Action; 19] = [
     Action::ViewInspections,
     Action::ManageInspectionItems,
     Action::OpenInspections,
+    Action::RateInspections,
 ];
 
 impl Action {
@@ -121,6 +125,7 @@ impl Action {
             Action::ViewInspections => "查看检查任务和隐患",
             Action::ManageInspectionItems => "维护检查事项清单",
             Action::OpenInspections => "发起检查任务或录入检查结果",
+            Action::RateInspections => "评价检查或投诉",
         }
     }
 }
@@ -137,6 +142,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         }
         Action::ManageInspectionItems => matches!(who.role, Admin | Coordinator),
         Action::OpenInspections => matches!(who.role, Coordinator | Officer | Head),
+        Action::RateInspections => who.role == Enterprise && who.mine_id.is_some(),
         Action::ManageUsers | Action::EditReferenceData | Action::ManageOutbox => who.role == Admin,
         Action::ViewMines => who.role != Enterprise,
         Action::EditMines => match who.role {

@@ -354,6 +354,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/mines", "矿山台账", Action::ViewMines),
     ("/map", "辖区地图", Action::ViewMines),
     ("/inspections", "综合查一次", Action::ViewInspections),
+    ("/my-inspections", "本企业的检查", Action::RateInspections),
     ("/mines/gaps", "漏管检查", Action::ViewSupervision),
     ("/permits", "证照与到期提醒", Action::ViewSupervision),
     ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),

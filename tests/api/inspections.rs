@@ -410,3 +410,55 @@ on_both! {
         assert!(queue(&desk, "grade_review").contains("工作台矿") && queue(&desk, "grade_review").contains("2 处重大事故隐患"), "{desk}");
     }
 }
+
+on_both! {
+    /// The inspected enterprise sees its own mine's inspections, rates a finished visit once
+    /// and can complain (a lead for the coordination office); another mine's enterprise, an
+    /// unfinished visit and a second rating are refused, nothing written.
+    async fn the_enterprise_rates_and_complains(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.ent", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("评价矿", 808)).await;
+        let other = create_mine(&app, &em_plain, mine_body("别家矿", 809)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        for (u, m) in [("qiye.own", mine_id.as_str()), ("qiye.other", other["id"].as_str().unwrap())] {
+            let r = app.post("/api/v1/users", &app.admin_token, json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": "企业安全员", "role": "enterprise", "mine_id": m})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let own = app.token_for("qiye.own", PASSWORD).await;
+        let stranger = app.token_for("qiye.other", PASSWORD).await;
+        let (em_id, em) = inspector(&app, "em.enti", "EM", "15020041").await;
+        let t: Value = app.post("/api/v1/inspections", &em, task(&mine_id, &[], &[&em_id], &["EM-01"], "2026-03-02")).await.json().await.unwrap();
+        let id = t["id"].as_str().unwrap().to_owned();
+        let rating = json!({"verdict": "satisfied", "comment": "检查人员亮码、文明执法"});
+        assert_eq!(problem(app.post(&format!("/api/v1/inspections/{id}/rating"), &own, rating.clone()).await).await.0, 409, "not finished yet");
+        app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "compliant"}]})).await;
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.status(), 200);
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/rating"), &stranger, rating.clone()).await.status(), 404, "another mine's enterprise");
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/rating"), &em, rating.clone()).await.status(), 403, "officers do not rate");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/rating"), &own, json!({"verdict": "great"})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["verdict".to_owned()]));
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/rating"), &own, rating.clone()).await.status(), 201);
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/rating"), &own, rating).await).await;
+        assert_eq!(status, 409, "once: {body}");
+        assert_eq!(app.count("inspection_ratings").await, 1);
+
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/complaint"), &own, json!({"text": " "})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["text".to_owned()]));
+        let (status, lead) = problem(app.post(&format!("/api/v1/inspections/{id}/complaint"), &own, json!({"text": "检查人员要求提供与检查无关的材料"})).await).await;
+        assert_eq!(status, 201, "{lead}");
+        app.create_user("coord.ent", "coordinator", Some("NR"), None).await;
+        let coord = app.token_for("coord.ent", PASSWORD).await;
+        let l: Value = app.get(&format!("/api/v1/leads/{}", lead["lead_id"].as_str().unwrap()), &coord).await.json().await.unwrap();
+        assert_eq!((l["source"].as_str(), l["category"].as_str(), l["primary_department"].as_str()), (Some("enterprise"), Some("other"), Some("NR")), "{l}");
+        assert!(l["title"].as_str().unwrap().contains("JC-2026-000001"));
+
+        // The page shows the record; the rating given stands.
+        let (page, _) = browser_session(&app, "qiye.own", PASSWORD).await;
+        let mine_page = page.get(app.url("/my-inspections")).send().await.unwrap().text().await.unwrap();
+        assert!(mine_page.contains("JC-2026-000001") && mine_page.contains("您的评价：满意") && mine_page.contains("执法证号 15020041"), "{mine_page}");
+        let (other_page, _) = browser_session(&app, "qiye.other", PASSWORD).await;
+        let theirs = other_page.get(app.url("/my-inspections")).send().await.unwrap().text().await.unwrap();
+        assert!(!theirs.contains("JC-2026-000001") && theirs.contains("还没有检查记录"), "{theirs}");
+    }
+}

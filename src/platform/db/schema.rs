@@ -144,6 +144,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_task_items,
     inspection_results,
     hazards,
+    inspection_ratings,
 );
 
 diesel::table! {
@@ -604,6 +605,17 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+    }
+}
+
+diesel::table! {
+    inspection_ratings (inspection_id) {
+        inspection_id -> Text,
+        mine_id -> Text,
+        verdict -> Text,
+        comment -> Text,
+        rated_by -> Nullable<Text>,
+        rated_at -> Timestamp,
     }
 }
 
