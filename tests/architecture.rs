@@ -292,6 +292,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "inspection_results",
             "hazards",
             "inspection_ratings",
+            "inspection_plans",
         ],
     ),
     (

@@ -12,7 +12,13 @@ use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::web::{blocking, create_once, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/inspection-items", web::get().to(list_items))
+    cfg.route("/inspection-plans", web::get().to(list_plans))
+        .route("/inspection-plans", web::post().to(create_plan))
+        .route(
+            "/inspection-plans/{id}/approve",
+            web::post().to(approve_plan),
+        )
+        .route("/inspection-items", web::get().to(list_items))
         .route("/inspection-items", web::post().to(create_item))
         .route("/inspections", web::get().to(list_inspections))
         .route("/inspections", web::post().to(open_inspection))
@@ -32,6 +38,70 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/mines/{id}/inspections", web::get().to(mine_inspections))
         .route("/hazards", web::get().to(list_hazards))
         .route("/hazards/{id}/reinspect", web::post().to(reinspect_hazard));
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PlanQuery {
+    /// The plan year (default: this year).
+    pub year: Option<i32>,
+}
+
+/// The annual plans of a year (年度检查计划), with the tasks carried out under each.
+#[utoipa::path(get, path = "/api/v1/inspection-plans", tag = "综合查一次", params(PlanQuery), responses(
+    (status = 200, body = Vec<crate::inspections::PlanView>), (status = 403, body = Problem)))]
+pub async fn list_plans(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<PlanQuery>,
+) -> AppResult<HttpResponse> {
+    crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewInspections)?;
+    let year =
+        q.0.year
+            .unwrap_or_else(|| chrono::Datelike::year(&state.today()));
+    let plans =
+        blocking(move || state.db.read(|conn| inspections::plans(conn, year, false))).await?;
+    Ok(HttpResponse::Ok().json(plans))
+}
+
+/// A lead department's plan for the year (in the first quarter); the office approves it.
+#[utoipa::path(post, path = "/api/v1/inspection-plans", tag = "综合查一次", request_body = crate::inspections::NewPlan, responses(
+    (status = 201, body = crate::inspections::PlanView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_plan(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    body: ApiJson<crate::inspections::NewPlan>,
+) -> AppResult<HttpResponse> {
+    let ApiJson(input, digest) = body;
+    let who = user.0.clone();
+    create_once(
+        state,
+        user.0,
+        &req,
+        digest,
+        move |c, _a, now| inspections::create_plan(c, &who, now, input),
+        |p| Ok(p.view(0)),
+    )
+    .await
+}
+
+/// The coordination office approves a plan; approved plans not exempt are published.
+#[utoipa::path(post, path = "/api/v1/inspection-plans/{id}/approve", tag = "综合查一次", responses(
+    (status = 200, body = crate::inspections::PlanView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn approve_plan(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let p = blocking(move || {
+        state
+            .db
+            .transaction(|conn| inspections::approve_plan(conn, &user.0, now, &id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(p.view(0)))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

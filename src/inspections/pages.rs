@@ -37,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/my-inspections/{id}/complaint",
             web::post().to(own_complaint),
         )
-        .route("/public/inspections/{code}", web::get().to(public_code));
+        .route("/public/inspections/{code}", web::get().to(public_code))
+        .route("/inspection-plans", web::get().to(plans_page))
+        .route("/inspection-plans/{id}/approve", web::post().to(approve))
+        .route("/public/inspection-plans", web::get().to(public_plans));
 }
 
 /// Department names by code.
@@ -1360,4 +1363,164 @@ async fn own_after(
         }
         Err(e) => Err(PageError(e, Some(Box::new(s)))),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct YearQuery {
+    year: Option<i32>,
+}
+
+fn year_of(req: &HttpRequest, state: &AppState) -> i32 {
+    use chrono::Datelike;
+    web::Query::<YearQuery>::from_query(&query_without_flash(req))
+        .ok()
+        .and_then(|q| q.year)
+        .filter(|y| (2000..=2100).contains(y))
+        .unwrap_or_else(|| state.today().year())
+}
+
+fn plan_rows(plans: &[inspections::PlanView], names: &HashMap<String, String>) -> Vec<Vec<Cell>> {
+    plans
+        .iter()
+        .map(|p| {
+            vec![
+                cell(name(names, &p.lead_department)),
+                cell(
+                    p.joint_departments
+                        .iter()
+                        .map(|d| name(names, d))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
+                cell(format!("{} 至 {}", p.period_from, p.period_to)),
+                cell(format!("{} 家", p.target_count)),
+                cell(&p.scope),
+                cell(&p.content),
+                cell(format!("{} / {}", p.carried_out, p.target_count)),
+            ]
+        })
+        .collect()
+}
+
+/// 年度检查计划 for staff: every plan of the year, drafts waiting for the office's approval.
+async fn plans_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::ViewInspections).page(&s)?;
+    let year = year_of(&req, &state);
+    let st = state.clone();
+    let plans = blocking(move || st.db.read(|conn| inspections::plans(conn, year, false)))
+        .await
+        .page(&s)?;
+    let names = names(&state).await.page(&s)?;
+    let mut rows = plan_rows(&plans, &names);
+    for (row, p) in rows.iter_mut().zip(&plans) {
+        row.push(cell(match (p.state.as_str(), p.exempt_from_publication) {
+            ("approved", true) => "已审核（不公开）",
+            ("approved", false) => "已审核并公开",
+            _ => "待协调办审核",
+        }));
+    }
+    let coordinator = s.principal.role == crate::platform::rules::role::Role::Coordinator;
+    let drafts: Vec<(String, String)> = plans
+        .iter()
+        .filter(|p| coordinator && p.state == "draft")
+        .map(|p| {
+            (
+                format!("/inspection-plans/{}/approve", p.id),
+                format!(
+                    "审核同意：{}（{} 起）",
+                    name(&names, &p.lead_department),
+                    p.period_from
+                ),
+            )
+        })
+        .collect();
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "年度检查计划", "/inspections").await,
+        heading: format!("{year} 年度“综合查一次”检查计划"),
+        intro: Some(format!(
+            "各牵头部门于每年第一季度制定，协调办审核后向社会公布（依法不予公开的除外）。每家企业每年检查不超过 {} 次。",
+            state.settings.inspection.annual_cap
+        )),
+        new_link: None,
+        filters: vec![Field::new("year", "年度", "number", year.to_string())],
+        filter_action: "/inspection-plans".into(),
+        result: (!drafts.is_empty()).then(|| format!("有 {} 份计划待审核。", drafts.len())),
+        headers: vec!["牵头部门", "联合部门", "时间段", "计划检查对象", "检查对象范围", "主要内容", "已实施", "状态"],
+        rows,
+        next_href: None,
+        empty_text: "本年度还没有检查计划。",
+        total: Some(plans.len() as i64),
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: drafts,
+        more_links: vec![
+            ("/public/inspection-plans".into(), "公开的检查计划".into()),
+            ("/inspections".into(), "检查任务".into()),
+        ],
+    };
+    Ok(render(&page))
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+async fn approve(
+    state: web::Data<AppState>,
+    form: PageForm<Empty>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    blocking(move || {
+        st.db
+            .transaction(|conn| inspections::approve_plan(conn, &who, now, &id))
+    })
+    .await
+    .page(&s)?;
+    Ok(redirect("/inspection-plans?ok=saved"))
+}
+
+/// The published plans of a year, for anyone (向社会公布检查计划), with the annual cap.
+async fn public_plans(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let year = year_of(&req, &state);
+    let st = state.clone();
+    let plans = blocking(move || st.db.read(|conn| inspections::plans(conn, year, true))).await?;
+    let names = names(&state).await?;
+    let page = TablePage {
+        ctx: public_ctx("检查计划公开"),
+        heading: format!(
+            "{}{year} 年度涉企联合检查计划",
+            state.settings.public.district_name
+        ),
+        intro: Some(format!(
+            "“综合查一次”：同一企业一年内检查不超过 {} 次，{} 天内不重复检查。",
+            state.settings.inspection.annual_cap, state.settings.inspection.repeat_window_days
+        )),
+        new_link: None,
+        filters: Vec::new(),
+        filter_action: "/public/inspection-plans".into(),
+        result: None,
+        headers: vec![
+            "牵头部门",
+            "联合部门",
+            "时间段",
+            "计划检查对象",
+            "检查对象范围",
+            "主要内容",
+            "已实施",
+        ],
+        rows: plan_rows(&plans, &names),
+        next_href: None,
+        empty_text: "本年度暂无公开的检查计划。",
+        total: Some(plans.len() as i64),
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: Vec::new(),
+        more_links: Vec::new(),
+    };
+    Ok(render(&page))
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::inspections::rules::{Basis, HazardGrade, HazardState, InspectionState, Outcome};
 use crate::platform::db::schema::{
     hazards, inspection_counters, inspection_departments, inspection_inspectors, inspection_items,
-    inspection_ratings, inspection_results, inspection_task_items, inspections,
+    inspection_plans, inspection_ratings, inspection_results, inspection_task_items, inspections,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -54,6 +54,7 @@ pub struct Inspection {
     pub cancel_reason: String,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub plan_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -429,6 +430,105 @@ pub fn latest_results(
         }
     }
     Ok(out)
+}
+
+// ---- annual plans ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inspection_plans)]
+pub struct Plan {
+    pub id: String,
+    pub year: i32,
+    pub lead_department: String,
+    /// Codes, comma-separated.
+    pub joint_departments: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub target_count: i32,
+    pub scope: String,
+    pub content: String,
+    pub exempt_from_publication: i32,
+    /// draft | approved
+    pub state: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+pub fn insert_plan(conn: &mut DbConnection, p: &Plan) -> AppResult<()> {
+    diesel::insert_into(inspection_plans::table)
+        .values(p)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_plan(conn: &mut DbConnection, id: &str) -> AppResult<Option<Plan>> {
+    Ok(inspection_plans::table
+        .find(id)
+        .select(Plan::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Plans of a year (all departments), by department; only approved ones when asked.
+pub fn plans(conn: &mut DbConnection, year: i32, approved_only: bool) -> AppResult<Vec<Plan>> {
+    let mut q = inspection_plans::table
+        .filter(inspection_plans::year.eq(year))
+        .order((
+            inspection_plans::lead_department,
+            inspection_plans::period_from,
+        ))
+        .select(Plan::as_select())
+        .into_boxed();
+    if approved_only {
+        q = q.filter(inspection_plans::state.eq("approved"));
+    }
+    Ok(q.limit(1000).load(conn)?)
+}
+
+/// Approves a draft plan; false if it was no longer a draft at `version`.
+pub fn approve_plan(
+    conn: &mut DbConnection,
+    p: &Plan,
+    by: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        inspection_plans::table
+            .find(&p.id)
+            .filter(inspection_plans::state.eq("draft"))
+            .filter(inspection_plans::version.eq(p.version)),
+    )
+    .set((
+        inspection_plans::state.eq("approved"),
+        inspection_plans::approved_by.eq(by),
+        inspection_plans::approved_at.eq(now),
+        inspection_plans::updated_at.eq(now),
+        inspection_plans::version.eq(p.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Tasks carried out (completed or archived) under each of the plans.
+pub fn carried_out(conn: &mut DbConnection, plan_ids: &[String]) -> AppResult<Vec<(String, i64)>> {
+    use diesel::dsl::count_star;
+    let rows: Vec<(Option<String>, i64)> = inspections::table
+        .filter(inspections::plan_id.eq_any(plan_ids))
+        .filter(inspections::state.eq_any([
+            InspectionState::Completed.code(),
+            InspectionState::Archived.code(),
+        ]))
+        .group_by(inspections::plan_id)
+        .select((inspections::plan_id, count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, n)| p.map(|p| (p, n)))
+        .collect())
 }
 
 // ---- the enterprise's rating ----

@@ -334,7 +334,7 @@ pub(crate) struct TablePage {
     pub(crate) export_href: Option<String>,
     /// Further actions beside the main one: (href, label).
     /// Buttons that post at once (with the page's CSRF token): (action, label).
-    pub(crate) post_buttons: Vec<(String, &'static str)>,
+    pub(crate) post_buttons: Vec<(String, String)>,
     pub(crate) more_links: Vec<(String, String)>,
 }
 

@@ -462,3 +462,55 @@ on_both! {
         assert!(!theirs.contains("JC-2026-000001") && theirs.contains("还没有检查记录"), "{theirs}");
     }
 }
+
+on_both! {
+    /// Annual plans: a lead department draws one up in the first quarter, the office approves
+    /// it, the public sees approved plans that are not exempt with the annual cap, and tasks
+    /// carried out under a plan are counted against it.
+    async fn annual_plans_are_approved_published_and_carried_out(app) {
+        let coord = catalogue(&app).await;
+        let em_plain = officer(&app, "em.plan", "EM").await;
+        let (em_id, em) = inspector(&app, "em.plani", "EM", "15020051").await;
+        let plan = |exempt: bool| json!({"year": 2026, "lead_department": "EM", "joint_departments": ["EE"], "period_from": "2026-03-01", "period_to": "2026-06-30",
+            "target_count": 2, "scope": "露天矿山", "content": "边坡、排土场、扬尘", "exempt_from_publication": exempt});
+        let (status, p) = problem(app.post("/api/v1/inspection-plans", &em, plan(false)).await).await;
+        assert_eq!(status, 201, "{p}");
+        assert_eq!(p["state"], "draft");
+        let (_, hidden) = problem(app.post("/api/v1/inspection-plans", &em, plan(true)).await).await;
+        let mine = create_mine(&app, &em_plain, mine_body("计划矿", 810)).await;
+        let mut t = task(mine["id"].as_str().unwrap(), &[], &[&em_id], &["EM-01"], "2026-03-10");
+        t["plan_id"] = p["id"].clone();
+        let (status, body) = problem(app.post("/api/v1/inspections", &em, t.clone()).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["plan_id".to_owned()]), "a draft plan carries no task");
+        let pid = p["id"].as_str().unwrap();
+        assert_eq!(app.post(&format!("/api/v1/inspection-plans/{pid}/approve"), &em, json!({})).await.status(), 403);
+        let approved: Value = app.post(&format!("/api/v1/inspection-plans/{pid}/approve"), &coord, json!({})).await.json().await.unwrap();
+        assert_eq!(approved["state"], "approved");
+        assert_eq!(problem(app.post(&format!("/api/v1/inspection-plans/{pid}/approve"), &coord, json!({})).await).await.0, 409);
+        let hid = hidden["id"].as_str().unwrap();
+        assert_eq!(app.post(&format!("/api/v1/inspection-plans/{hid}/approve"), &coord, json!({})).await.status(), 200);
+
+        let (status, task_body) = problem(app.post("/api/v1/inspections", &em, t).await).await;
+        assert_eq!(status, 201, "{task_body}");
+        let id = task_body["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "compliant"}]})).await;
+        app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await;
+        let plans: Value = app.get("/api/v1/inspection-plans?year=2026", &em).await.json().await.unwrap();
+        let mine_plan = plans.as_array().unwrap().iter().find(|x| x["id"] == p["id"]).unwrap().clone();
+        assert_eq!((mine_plan["carried_out"].as_i64(), mine_plan["target_count"].as_i64()), (Some(1), Some(2)));
+
+        let public = reqwest::Client::new().get(app.url("/public/inspection-plans?year=2026")).send().await.unwrap().text().await.unwrap();
+        assert!(public.contains("露天矿山") && public.contains("1 / 2") && public.contains("不超过 4 次"), "{public}");
+        assert_eq!(public.matches("边坡、排土场、扬尘").count(), 1, "the exempt plan is not published");
+        let (staff, _) = browser_session(&app, "coord.cat", PASSWORD).await;
+        let page = staff.get(app.url("/inspection-plans?year=2026")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("已审核（不公开）") && page.contains("已审核并公开"), "{page}");
+
+        // After the first quarter a department no longer draws up this year's plan.
+        app.clock.advance(chrono::Duration::days(40));
+        let em = app.token_for("em.plani", PASSWORD).await;
+        let (status, body) = problem(app.post("/api/v1/inspection-plans", &em, plan(false)).await).await;
+        assert_eq!(status, 422);
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("第一季度"), "{body}");
+    }
+}

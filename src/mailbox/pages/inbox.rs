@@ -88,7 +88,7 @@ async fn inbox(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) ->
         charts: Vec::new(),
         export_href: None,
         post_buttons: if unread > 0 {
-            vec![("/notifications/read-all".into(), "全部标为已读")]
+            vec![("/notifications/read-all".into(), "全部标为已读".into())]
         } else {
             Vec::new()
         },

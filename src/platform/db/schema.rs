@@ -145,6 +145,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_results,
     hazards,
     inspection_ratings,
+    inspection_plans,
 );
 
 diesel::table! {
@@ -538,6 +539,29 @@ diesel::table! {
         archived_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Text,
+        updated_at -> Timestamp,
+        version -> Integer,
+        plan_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inspection_plans (id) {
+        id -> Text,
+        year -> Integer,
+        lead_department -> Text,
+        joint_departments -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        target_count -> Integer,
+        scope -> Text,
+        content -> Text,
+        exempt_from_publication -> Integer,
+        state -> Text,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
     }

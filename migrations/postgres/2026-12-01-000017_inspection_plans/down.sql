@@ -1,0 +1,3 @@
+DROP INDEX inspections_plan_idx;
+ALTER TABLE inspections DROP COLUMN plan_id;
+DROP TABLE inspection_plans;
