@@ -353,10 +353,7 @@ pub fn create_plan(
             "year",
             format!("计划年度应为 {} 或 {} 年", today.year(), today.year() + 1),
         ));
-    } else if input.year == today.year()
-        && today.month() > 3
-        && who.role != crate::platform::rules::role::Role::Coordinator
-    {
+    } else if input.year == today.year() && today.month() > 3 && !policy::may_approve_plans(who) {
         errors.push(FieldError::new(
             "year",
             "年度检查计划应在每年第一季度制定；第一季度之后如需补充，请联系协调办",
@@ -464,7 +461,7 @@ pub fn approve_plan(
     now: NaiveDateTime,
     id: &str,
 ) -> AppResult<store::Plan> {
-    if who.role != crate::platform::rules::role::Role::Coordinator {
+    if !policy::may_approve_plans(who) {
         return Err(AppError::Forbidden("检查计划由协调办审核。".into()));
     }
     let plan = store::find_plan(conn, id)?

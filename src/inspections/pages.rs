@@ -1420,7 +1420,7 @@ async fn plans_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             _ => "待协调办审核",
         }));
     }
-    let coordinator = s.principal.role == crate::platform::rules::role::Role::Coordinator;
+    let coordinator = crate::inspections::policy::may_approve_plans(&s.principal);
     let drafts: Vec<(String, String)> = plans
         .iter()
         .filter(|p| coordinator && p.state == "draft")

@@ -28,6 +28,11 @@ pub fn may_record(who: &Principal, department: &str) -> bool {
     matches!(who.role, Role::Officer | Role::Head) && who.department.as_deref() == Some(department)
 }
 
+/// Approves annual plans and draws them up after the first quarter: the coordination office.
+pub fn may_approve_plans(who: &Principal) -> bool {
+    who.role == Role::Coordinator
+}
+
 /// Starts, completes or cancels the task: the lead department or the office.
 pub fn may_run(who: &Principal, task: &Inspection) -> bool {
     may_open(who, &task.lead_department)
