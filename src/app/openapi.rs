@@ -42,6 +42,7 @@ use crate::web::{audit, ops};
         inspections::mine_inspections, inspections::list_hazards, inspections::reinspect_hazard,
         inspections::rate_inspection, inspections::complain_about_inspection,
         inspections::list_plans, inspections::create_plan, inspections::approve_plan,
+        inspections::inspection_stats, inspections::export_inspection_stats,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,

@@ -36,6 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/inspections/{id}/{step}", web::post().to(run_inspection))
         .route("/mines/{id}/inspections", web::get().to(mine_inspections))
+        .route("/stats/inspections", web::get().to(inspection_stats))
+        .route(
+            "/stats/inspections.xlsx",
+            web::get().to(export_inspection_stats),
+        )
         .route("/hazards", web::get().to(list_hazards))
         .route("/hazards/{id}/reinspect", web::post().to(reinspect_hazard));
 }
@@ -387,6 +392,52 @@ pub async fn complain_about_inspection(
         HttpResponse::Created()
             .json(serde_json::json!({"lead_id": lead.id, "number": lead.number})),
     )
+}
+
+/// The inspection figures against the city's targets, per department (tasks by the
+/// first day of their visit; default: this month).
+#[utoipa::path(get, path = "/api/v1/stats/inspections", tag = "综合查一次", params(crate::leads::stats::StatsQuery), responses(
+    (status = 200, body = crate::inspections::stats::InspectionStats), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn inspection_stats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<crate::leads::stats::StatsQuery>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let (from, to) = crate::leads::stats::period(&q.0, today)?;
+    let targets = crate::inspections::stats::Targets::of(&state.settings.inspection);
+    let s = blocking(move || {
+        state
+            .db
+            .read(|conn| crate::inspections::stats::stats(conn, &user.0, from, to, today, targets))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(s))
+}
+
+/// The same figures as .xlsx.
+#[utoipa::path(get, path = "/api/v1/stats/inspections.xlsx", tag = "综合查一次", params(crate::leads::stats::StatsQuery), responses(
+    (status = 200, description = "Excel 统计表", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn export_inspection_stats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<crate::leads::stats::StatsQuery>,
+) -> AppResult<HttpResponse> {
+    let today = state.today();
+    let (from, to) = crate::leads::stats::period(&q.0, today)?;
+    let targets = crate::inspections::stats::Targets::of(&state.settings.inspection);
+    let bytes = blocking(move || {
+        state.db.read(|conn| {
+            let s = crate::inspections::stats::stats(conn, &user.0, from, to, today, targets)?;
+            crate::inspections::stats::workbook(&s)
+        })
+    })
+    .await?;
+    Ok(crate::web::file_download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("综合查一次指标-{from}-{to}.xlsx"),
+        bytes,
+    ))
 }
 
 /// A mine's inspection record, newest first.

@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod pages;
 pub mod policy;
 pub mod rules;
+pub mod stats;
 pub mod store;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};

@@ -774,3 +774,140 @@ pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResul
         .count()
         .get_result(conn)?)
 }
+
+// ---- the targets' figures (counted in the database, one query per group) ----
+
+#[derive(QueryableByName)]
+pub struct Participation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub department: String,
+    /// Tasks the department led or joined.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tasks: i64,
+    /// Of those, tasks with two or more departments.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub joint: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct Ratings {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub department: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub rated: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub satisfied: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct HazardCounts {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub department: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub open: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub overdue: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub closed: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct Keyed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub key: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+const PARTICIPATION: &str = "SELECT d.department AS department, COUNT(*) AS tasks,
+    SUM(CASE WHEN EXISTS (SELECT 1 FROM inspection_departments j
+        WHERE j.inspection_id = d.inspection_id AND j.role = 'joint') THEN 1 ELSE 0 END) AS joint
+  FROM inspection_departments d JOIN inspections i ON i.id = d.inspection_id
+  WHERE i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY d.department";
+
+const RATINGS: &str = "SELECT d.department AS department, COUNT(*) AS rated,
+    SUM(CASE WHEN r.verdict IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied
+  FROM inspection_ratings r
+  JOIN inspections i ON i.id = r.inspection_id
+  JOIN inspection_departments d ON d.inspection_id = r.inspection_id
+  WHERE i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY d.department";
+
+const HAZARDS: &str = "SELECT h.responsible_department AS department,
+    SUM(CASE WHEN h.state <> 'closed' THEN 1 ELSE 0 END) AS open,
+    SUM(CASE WHEN h.state <> 'closed' AND h.rectify_by < $3 THEN 1 ELSE 0 END) AS overdue,
+    SUM(CASE WHEN h.state = 'closed' THEN 1 ELSE 0 END) AS closed
+  FROM hazards h JOIN inspections i ON i.id = h.inspection_id
+  WHERE i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY h.responsible_department";
+
+const OVERRIDES: &str = "SELECT lead_department AS key, COUNT(*) AS n FROM inspections
+  WHERE override_kind IS NOT NULL AND state <> 'cancelled' AND window_from >= $1 AND window_from <= $2
+  GROUP BY lead_department";
+
+/// Planned joint tasks carried out: tasks under approved joint plans (plans with joint
+/// departments), completed or archived, by the plan's lead department.
+const PLANNED_DONE: &str = "SELECT p.lead_department AS key, COUNT(*) AS n FROM inspections i
+  JOIN inspection_plans p ON p.id = i.plan_id
+  WHERE p.state = 'approved' AND p.joint_departments <> ''
+    AND i.state IN ('completed', 'archived') AND i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY p.lead_department";
+
+/// What approved joint plans set out to do in the period (their targets, in full).
+const PLANNED: &str = "SELECT lead_department AS key, SUM(target_count) AS n FROM inspection_plans
+  WHERE state = 'approved' AND joint_departments <> '' AND period_from <= $2 AND period_to >= $1
+  GROUP BY lead_department";
+
+fn sql(conn: &DbConnection, text: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => text.replace("SUM(target_count)", "SUM(target_count)::BIGINT"),
+        DbConnection::Sqlite(_) => text
+            .replace("$1", "?")
+            .replace("$2", "?")
+            .replace("$3", "?"),
+    }
+}
+
+pub struct Figures {
+    pub participation: Vec<Participation>,
+    pub ratings: Vec<Ratings>,
+    pub hazards: Vec<HazardCounts>,
+    pub overrides: Vec<Keyed>,
+    pub planned: Vec<Keyed>,
+    pub planned_done: Vec<Keyed>,
+}
+
+/// The period's figures for the targets, tasks by the first day of their visit.
+pub fn figures(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<Figures> {
+    use diesel::sql_types::Date;
+    let two = |conn: &mut DbConnection, text: &str| -> AppResult<Vec<Keyed>> {
+        Ok(diesel::sql_query(sql(conn, text))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .load(conn)?)
+    };
+    Ok(Figures {
+        participation: diesel::sql_query(sql(conn, PARTICIPATION))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .load(conn)?,
+        ratings: diesel::sql_query(sql(conn, RATINGS))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .load(conn)?,
+        hazards: diesel::sql_query(sql(conn, HAZARDS))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .bind::<Date, _>(today)
+            .load(conn)?,
+        overrides: two(conn, OVERRIDES)?,
+        planned: two(conn, PLANNED)?,
+        planned_done: two(conn, PLANNED_DONE)?,
+    })
+}

@@ -492,6 +492,26 @@ pub struct InspectionSettings {
     /// 0 = no cap.
     #[serde(default = "default_annual_cap")]
     pub annual_cap: u32,
+    /// The city's 2026 targets (seed 002), in percent: joint-inspection rate ≥ 60,
+    /// planned joint inspections carried out > 85, enterprise satisfaction ≥ 95.
+    #[serde(default = "default_joint_rate_target")]
+    pub joint_rate_target: f64,
+    #[serde(default = "default_plan_done_target")]
+    pub plan_done_target: f64,
+    #[serde(default = "default_satisfaction_target")]
+    pub satisfaction_target: f64,
+}
+
+fn default_joint_rate_target() -> f64 {
+    60.0
+}
+
+fn default_plan_done_target() -> f64 {
+    85.0
+}
+
+fn default_satisfaction_target() -> f64 {
+    95.0
 }
 
 fn default_repeat_window_days() -> i64 {
@@ -511,6 +531,9 @@ impl Default for InspectionSettings {
             low_months: 12,
             repeat_window_days: default_repeat_window_days(),
             annual_cap: default_annual_cap(),
+            joint_rate_target: default_joint_rate_target(),
+            plan_done_target: default_plan_done_target(),
+            satisfaction_target: default_satisfaction_target(),
         }
     }
 }

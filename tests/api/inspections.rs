@@ -514,3 +514,90 @@ on_both! {
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("第一季度"), "{body}");
     }
 }
+
+on_both! {
+    /// The targets' arithmetic against a hand-computed example: EM leads four tasks (two
+    /// joint with EE, one under a joint plan of two, one a repeat with a reason), the
+    /// enterprises rate three of them.
+    async fn the_targets_add_up(app) {
+        let coord = catalogue(&app).await;
+        let em_plain = officer(&app, "em.tg", "EM").await;
+        let (em_id, em) = inspector(&app, "em.tgi", "EM", "15020061").await;
+        let (ee_id, ee) = inspector(&app, "ee.tgi", "EE", "15020062").await;
+        let plan = json!({"year": 2026, "lead_department": "EM", "joint_departments": ["EE"], "period_from": "2026-03-01", "period_to": "2026-06-30",
+            "target_count": 2, "scope": "露天矿山", "content": "联合检查"});
+        let p: Value = app.post("/api/v1/inspection-plans", &em, plan).await.json().await.unwrap();
+        app.post(&format!("/api/v1/inspection-plans/{}/approve", p["id"].as_str().unwrap()), &coord, json!({})).await;
+        let mut mines = Vec::new();
+        let mut raters = Vec::new();
+        for i in 0..3u32 {
+            let m = create_mine(&app, &em_plain, mine_body(&format!("指标矿{i}"), 820 + i)).await;
+            let id = m["id"].as_str().unwrap().to_owned();
+            let u = format!("qiye.tg{i}");
+            app.post("/api/v1/users", &app.admin_token, json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": "企业", "role": "enterprise", "mine_id": id})).await;
+            raters.push(app.token_for(&u, PASSWORD).await);
+            mines.push(id);
+        }
+        let run = |mine: String, joint: bool, plan_id: Option<String>, from: &'static str, override_reason: Option<&'static str>| {
+            let (app, em, ee, em_id, ee_id) = (&app, em.clone(), ee.clone(), em_id.clone(), ee_id.clone());
+            async move {
+                let mut body = if joint {
+                    task(&mine, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], from)
+                } else {
+                    task(&mine, &[], &[&em_id], &["EM-01"], from)
+                };
+                if let Some(p) = plan_id {
+                    body["plan_id"] = json!(p);
+                }
+                if let Some(r) = override_reason {
+                    body["override_kind"] = json!("order");
+                    body["override_reason"] = json!(r);
+                }
+                let (status, t) = problem(app.post("/api/v1/inspections", &em, body).await).await;
+                assert_eq!(status, 201, "{t}");
+                t["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let finish = |id: String, joint: bool| {
+            let (app, em, ee) = (&app, em.clone(), ee.clone());
+            async move {
+                app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "compliant"}]})).await;
+                if joint {
+                    app.post(&format!("/api/v1/inspections/{id}/results"), &ee, json!({"department": "EE", "results": [{"item": "EE-01", "outcome": "compliant"}]})).await;
+                }
+                assert_eq!(app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.status(), 200);
+            }
+        };
+        let a = run(mines[0].clone(), true, p["id"].as_str().map(str::to_owned), "2026-03-03", None).await;
+        let b = run(mines[1].clone(), true, None, "2026-03-04", None).await;
+        let c = run(mines[2].clone(), false, None, "2026-03-05", None).await;
+        let _d = run(mines[2].clone(), false, None, "2026-03-20", Some("上级交办专项检查")).await;
+        finish(a.clone(), true).await;
+        finish(b.clone(), true).await;
+        finish(c.clone(), false).await;
+        for (i, (task, verdict)) in [(a, "satisfied"), (b, "dissatisfied"), (c, "basically_satisfied")].into_iter().enumerate() {
+            let r = app.post(&format!("/api/v1/inspections/{task}/rating"), &raters[i], json!({"verdict": verdict})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let s: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-03-31", &coord).await.json().await.unwrap();
+        let dept = |code: &str| s["departments"].as_array().unwrap().iter().find(|d| d["department"] == code).unwrap().clone();
+        let em_f = dept("EM");
+        assert_eq!((em_f["tasks"].as_i64(), em_f["joint_tasks"].as_i64(), em_f["joint_rate"].as_f64()), (Some(4), Some(2), Some(50.0)), "{em_f}");
+        assert_eq!((em_f["planned"].as_i64(), em_f["planned_done"].as_i64(), em_f["plan_done_rate"].as_f64()), (Some(2), Some(1), Some(50.0)));
+        assert_eq!((em_f["ratings"].as_i64(), em_f["satisfied"].as_i64(), em_f["satisfaction_rate"].as_f64()), (Some(3), Some(2), Some(66.7)));
+        assert_eq!(em_f["overrides"], 1);
+        let ee_f = dept("EE");
+        assert_eq!((ee_f["tasks"].as_i64(), ee_f["joint_rate"].as_f64(), ee_f["satisfaction_rate"].as_f64()), (Some(2), Some(100.0), Some(50.0)), "{ee_f}");
+        assert!(ee_f["plan_done_rate"].is_null(), "EE leads no plan");
+        assert_eq!(s["targets"], json!({"joint_rate": 60.0, "plan_done_rate": 85.0, "satisfaction_rate": 95.0}));
+
+        let (page, _) = browser_session(&app, "coord.cat", PASSWORD).await;
+        let html = page.get(app.url("/inspections/stats?from=2026-03-01&to=2026-03-31")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("虚线为目标 60%") && html.contains("虚线为目标 95%") && html.contains("66.7%"), "{html}");
+        let x = app.get("/api/v1/stats/inspections.xlsx?from=2026-03-01&to=2026-03-31", &coord).await;
+        assert_eq!(x.status(), 200);
+        let rows = minecoord::platform::xlsx::read_first_sheet(&x.bytes().await.unwrap(), &Default::default()).unwrap();
+        let em_row = rows.iter().find(|r| r[1] == "区应急局").expect("EM's row");
+        assert_eq!(em_row[4], "50", "{em_row:?}");
+    }
+}
