@@ -539,7 +539,7 @@ on_both! {
             mines.push(id);
         }
         let run = |mine: String, joint: bool, plan_id: Option<String>, from: &'static str, override_reason: Option<&'static str>| {
-            let (app, em, ee, em_id, ee_id) = (&app, em.clone(), ee.clone(), em_id.clone(), ee_id.clone());
+            let (app, em, em_id, ee_id) = (&app, em.clone(), em_id.clone(), ee_id.clone());
             async move {
                 let mut body = if joint {
                     task(&mine, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], from)
