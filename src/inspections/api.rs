@@ -192,7 +192,7 @@ pub async fn open_inspection(
 
 /// Tasks, newest visit first: an officer's own department's, or all for the office.
 #[utoipa::path(get, path = "/api/v1/inspections", tag = "综合查一次", params(InspectionQuery), responses(
-    (status = 200, body = Page<InspectionView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    (status = 200, body = Page<crate::inspections::TaskSummary>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_inspections(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -202,12 +202,8 @@ pub async fn list_inspections(
     let page = blocking(move || {
         state.db.read(|conn| {
             let (rows, next) = inspections::list(conn, &user.0, &q.0)?;
-            let items = rows
-                .iter()
-                .map(|t| inspections::view(conn, t, today))
-                .collect::<AppResult<Vec<_>>>()?;
             Ok(Page {
-                items,
+                items: inspections::summaries(conn, &rows, today)?,
                 next_cursor: next,
             })
         })
@@ -442,7 +438,7 @@ pub async fn export_inspection_stats(
 
 /// A mine's inspection record, newest first.
 #[utoipa::path(get, path = "/api/v1/mines/{id}/inspections", tag = "综合查一次", responses(
-    (status = 200, body = Vec<InspectionView>), (status = 403, body = Problem)))]
+    (status = 200, body = Vec<crate::inspections::TaskSummary>), (status = 403, body = Problem)))]
 pub async fn mine_inspections(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -452,10 +448,8 @@ pub async fn mine_inspections(
     let items = blocking(move || {
         state.db.read(|conn| {
             crate::register::mines::find(conn, &id)?;
-            inspections::of_mine(conn, &user.0, &id)?
-                .iter()
-                .map(|t| inspections::view(conn, t, today))
-                .collect::<AppResult<Vec<_>>>()
+            let tasks = inspections::of_mine(conn, &user.0, &id)?;
+            inspections::summaries(conn, &tasks, today)
         })
     })
     .await?;

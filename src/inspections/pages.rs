@@ -72,11 +72,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     let (rows, next) = blocking(move || {
         st.db.read(|conn| {
             let (rows, next) = inspections::list(conn, &who, &query)?;
-            let views = rows
-                .iter()
-                .map(|t| inspections::view(conn, t, today))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((views, next))
+            Ok((inspections::summaries(conn, &rows, today)?, next))
         })
     })
     .await
@@ -105,8 +101,8 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
                 cell(v.state_label),
                 cell(format!(
                     "{}{}",
-                    v.hazards.iter().filter(|h| h.state.is_open()).count(),
-                    if v.hazards.iter().any(|h| h.overdue) {
+                    v.open_hazards,
+                    if v.overdue_hazards > 0 {
                         "（有逾期）"
                     } else {
                         ""

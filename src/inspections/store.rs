@@ -235,6 +235,30 @@ pub struct Parts {
     pub results: Vec<ResultRow>,
 }
 
+/// The departments of many tasks, in one query.
+pub fn departments_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<TaskDepartment>> {
+    Ok(inspection_departments::table
+        .filter(inspection_departments::inspection_id.eq_any(ids))
+        .select(TaskDepartment::as_select())
+        .order((
+            inspection_departments::inspection_id,
+            inspection_departments::role.desc(),
+        ))
+        .load(conn)?)
+}
+
+/// The open hazards of many tasks, in one query: `(task, rectify by)`.
+pub fn open_hazards_of_tasks(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<Vec<(String, NaiveDate)>> {
+    Ok(hazards::table
+        .filter(hazards::inspection_id.eq_any(ids))
+        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .select((hazards::inspection_id, hazards::rectify_by))
+        .load(conn)?)
+}
+
 /// A task's parts, in four queries.
 pub fn parts(conn: &mut DbConnection, id: &str) -> AppResult<Parts> {
     Ok(Parts {

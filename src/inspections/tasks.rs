@@ -507,6 +507,69 @@ fn tell_departments(
     Ok(())
 }
 
+/// A task in a list: what the list shows, loaded for a whole page in a few queries.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TaskSummary {
+    pub id: String,
+    pub number: String,
+    pub mine_id: String,
+    pub mine_name: String,
+    pub lead_department: String,
+    pub departments: Vec<DepartmentView>,
+    pub state: InspectionState,
+    pub state_label: &'static str,
+    pub window_from: String,
+    pub window_to: String,
+    pub basis: Basis,
+    pub override_kind: Option<String>,
+    pub open_hazards: i64,
+    pub overdue_hazards: i64,
+}
+
+/// Summaries of a page of tasks: one query each for the departments, the mines' names and
+/// the open hazards, whatever the page's length.
+pub fn summaries(
+    conn: &mut DbConnection,
+    tasks: &[Inspection],
+    today: NaiveDate,
+) -> AppResult<Vec<TaskSummary>> {
+    let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+    let departments = store::departments_of(conn, &ids)?;
+    let mine_ids: Vec<String> = tasks.iter().map(|t| t.mine_id.clone()).collect();
+    let names = crate::register::mines::names(conn, &mine_ids)?;
+    let open = store::open_hazards_of_tasks(conn, &ids)?;
+    Ok(tasks
+        .iter()
+        .map(|t| TaskSummary {
+            id: t.id.clone(),
+            number: t.number.clone(),
+            mine_id: t.mine_id.clone(),
+            mine_name: names.get(&t.mine_id).cloned().unwrap_or_default(),
+            lead_department: t.lead_department.clone(),
+            departments: departments
+                .iter()
+                .filter(|d| d.inspection_id == t.id)
+                .map(|d| DepartmentView {
+                    department: d.department.clone(),
+                    part: d.role.clone(),
+                    recorded: d.recorded_at.is_some(),
+                })
+                .collect(),
+            state: t.state,
+            state_label: t.state.label(),
+            window_from: t.window_from.to_string(),
+            window_to: t.window_to.to_string(),
+            basis: t.basis,
+            override_kind: t.override_kind.clone(),
+            open_hazards: open.iter().filter(|(id, _)| *id == t.id).count() as i64,
+            overdue_hazards: open
+                .iter()
+                .filter(|(id, due)| *id == t.id && *due < today)
+                .count() as i64,
+        })
+        .collect())
+}
+
 /// The task as the reader may see it: the lead department's and joint departments'
 /// staff, the coordination office and admins.
 pub fn load(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Inspection> {
