@@ -40,6 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/public/inspections/{code}", web::get().to(public_code))
         .route("/inspection-plans", web::get().to(plans_page))
+        .route("/inspection-plans", web::post().to(create_plan))
+        .route("/inspection-plans/new", web::get().to(new_plan))
         .route("/inspection-plans/{id}/approve", web::post().to(approve))
         .route("/public/inspection-plans", web::get().to(public_plans));
 }
@@ -1441,7 +1443,8 @@ async fn plans_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
             "各牵头部门于每年第一季度制定，协调办审核后向社会公布（依法不予公开的除外）。每家企业每年检查不超过 {} 次。",
             state.settings.inspection.annual_cap
         )),
-        new_link: None,
+        new_link: authz::allowed(&s.principal, Action::OpenInspections)
+            .then(|| ("/inspection-plans/new".to_owned(), "制定年度检查计划".to_owned())),
         filters: vec![Field::new("year", "年度", "number", year.to_string())],
         filter_action: "/inspection-plans".into(),
         result: (!drafts.is_empty()).then(|| format!("有 {} 份计划待审核。", drafts.len())),
@@ -1629,4 +1632,139 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         more_links: vec![("/inspections".into(), "检查任务".into())],
     };
     Ok(render(&page))
+}
+
+/// The plan form as typed (joint departments as `joint.EE` checkboxes).
+#[derive(Default)]
+struct PlanForm {
+    year: String,
+    lead_department: String,
+    joint: Vec<String>,
+    period_from: String,
+    period_to: String,
+    target_count: String,
+    scope: String,
+    content: String,
+    exempt: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inspection_plan_new.html")]
+struct PlanPage {
+    ctx: PageCtx,
+    form: PlanForm,
+    errors: Vec<String>,
+    lead_options: Vec<(String, String)>,
+    departments: Vec<(String, String)>,
+}
+
+async fn plan_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    mut form: PlanForm,
+    errors: Vec<String>,
+) -> PageResult {
+    authz::require(&s.principal, Action::OpenInspections).page(s)?;
+    let names = names(state).await.page(s)?;
+    let mut departments: Vec<(String, String)> = names.into_iter().collect();
+    departments.sort();
+    let lead_options = departments
+        .iter()
+        .filter(|d| crate::inspections::policy::may_open(&s.principal, &d.0))
+        .cloned()
+        .collect();
+    if form.lead_department.is_empty() {
+        form.lead_department = s.principal.department.clone().unwrap_or_default();
+    }
+    let page = PlanPage {
+        ctx: page_ctx(state, s, req, "制定年度检查计划", "/inspections").await,
+        form,
+        errors,
+        lead_options,
+        departments,
+    };
+    let mut resp = render(&page);
+    if !page.errors.is_empty() {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn new_plan(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    use chrono::Datelike;
+    let s = signed_in!(ps, req);
+    let year = state.today().year();
+    let form = PlanForm {
+        year: year.to_string(),
+        period_from: format!("{year}-04-01"),
+        period_to: format!("{year}-12-31"),
+        ..PlanForm::default()
+    };
+    plan_page(&state, &s, &req, form, Vec::new()).await
+}
+
+async fn create_plan(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<HashMap<String, String>>,
+) -> PageResult {
+    let s = form.session;
+    let m = form.form;
+    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let mut joint: Vec<String> = m
+        .keys()
+        .filter_map(|k| k.strip_prefix("joint.").map(str::to_owned))
+        .collect();
+    joint.sort();
+    let f = PlanForm {
+        year: get("year"),
+        lead_department: get("lead_department"),
+        joint,
+        period_from: get("period_from"),
+        period_to: get("period_to"),
+        target_count: get("target_count"),
+        scope: get("scope"),
+        content: get("content"),
+        exempt: m.contains_key("exempt"),
+    };
+    let mut errors = Vec::new();
+    let year = f.year.trim().parse::<i32>().unwrap_or_else(|_| {
+        errors.push("计划年度应为数字，如 2026".to_owned());
+        0
+    });
+    let target_count = f.target_count.trim().parse::<i32>().unwrap_or_else(|_| {
+        errors.push("计划检查对象数量应为数字".to_owned());
+        0
+    });
+    if !errors.is_empty() {
+        return plan_page(&state, &s, &req, f, errors).await;
+    }
+    let input = inspections::NewPlan {
+        year,
+        lead_department: f.lead_department.clone(),
+        joint_departments: f.joint.clone(),
+        period_from: f.period_from.clone(),
+        period_to: f.period_to.clone(),
+        target_count,
+        scope: f.scope.clone(),
+        content: f.content.clone(),
+        exempt_from_publication: f.exempt,
+    };
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    let result = blocking(move || {
+        st.db
+            .transaction(|conn| inspections::create_plan(conn, &who, now, input))
+    })
+    .await;
+    match result {
+        Ok(p) => Ok(redirect(&format!(
+            "/inspection-plans?year={}&ok=created",
+            p.year
+        ))),
+        Err(AppError::Validation(errors)) => {
+            plan_page(&state, &s, &req, f, messages(&errors)).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
 }

@@ -502,9 +502,25 @@ on_both! {
         let public = reqwest::Client::new().get(app.url("/public/inspection-plans?year=2026")).send().await.unwrap().text().await.unwrap();
         assert!(public.contains("露天矿山") && public.contains("1 / 2") && public.contains("不超过 4 次"), "{public}");
         assert_eq!(public.matches("边坡、排土场、扬尘").count(), 1, "the exempt plan is not published");
-        let (staff, _) = browser_session(&app, "coord.cat", PASSWORD).await;
+        // Through the pages: EM draws one up by ticking its joint departments, the office approves it.
+        let (em_page, em_csrf) = browser_session(&app, "em.plani", PASSWORD).await;
+        let form = em_page.get(app.url("/inspection-plans/new")).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("name=\"joint.EE\"") && form.contains("提交协调办审核"), "{form}");
+        let r = em_page.post(app.url("/inspection-plans")).form(&[("csrf", em_csrf.as_str()), ("year", "2026"), ("lead_department", "EM"), ("joint.AGRI", "true"),
+            ("period_from", "2026-04-01"), ("period_to", "2026-09-30"), ("target_count", "很多"), ("scope", "砂石场"), ("content", "河道采砂")]).send().await.unwrap();
+        assert_eq!(r.status(), 422, "a count that is no number is sent back");
+        let r = em_page.post(app.url("/inspection-plans")).form(&[("csrf", em_csrf.as_str()), ("year", "2026"), ("lead_department", "EM"), ("joint.AGRI", "true"),
+            ("period_from", "2026-04-01"), ("period_to", "2026-09-30"), ("target_count", "5"), ("scope", "砂石场"), ("content", "河道采砂")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let (staff, staff_csrf) = browser_session(&app, "coord.cat", PASSWORD).await;
         let page = staff.get(app.url("/inspection-plans?year=2026")).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains("已审核（不公开）") && page.contains("已审核并公开"), "{page}");
+        assert!(page.contains("已审核（不公开）") && page.contains("已审核并公开") && page.contains("待协调办审核"), "{page}");
+        assert!(page.contains("审核同意：区应急局（2026-04-01 起）"), "{page}");
+        let start = page.find("action=\"/inspection-plans/").unwrap() + 8;
+        let approve = page[start..].split('"').next().unwrap().to_owned();
+        assert_eq!(staff.post(app.url(&approve)).form(&[("csrf", staff_csrf.as_str())]).send().await.unwrap().status(), 303);
+        let public = reqwest::Client::new().get(app.url("/public/inspection-plans?year=2026")).send().await.unwrap().text().await.unwrap();
+        assert!(public.contains("河道采砂"), "the approved plan is published: {public}");
 
         // After the first quarter a department no longer draws up this year's plan.
         app.clock.advance(chrono::Duration::days(40));
