@@ -274,7 +274,11 @@ async fn new_page(
         form.lead_department = own;
     }
     if form.basis.is_empty() {
-        form.basis = Basis::Plan.code().into();
+        form.basis = if form.lead_id.is_empty() {
+            Basis::Plan.code().into()
+        } else {
+            Basis::Lead.code().into()
+        };
     }
     let page = NewPage {
         ctx: page_ctx(state, s, req, "发起检查任务", "/inspections").await,
@@ -418,6 +422,8 @@ struct HazardRow {
     state: &'static str,
     note: String,
     may_reinspect: bool,
+    /// For an open major hazard, where the reader may order the mine to stop (停产整顿).
+    suspend_href: String,
     version: i32,
 }
 
@@ -532,6 +538,14 @@ async fn task_page(
             note: h.reinspection_note.clone(),
             may_reinspect: h.state.is_open()
                 && crate::inspections::policy::may_record(p, &h.responsible_department),
+            suspend_href: if h.state.is_open()
+                && h.grade == crate::inspections::rules::HazardGrade::Major
+                && authz::allowed(p, Action::EditMines)
+            {
+                format!("/mines/{}", h.mine_id)
+            } else {
+                String::new()
+            },
             version: h.version,
         })
         .collect();

@@ -319,6 +319,7 @@ pub fn of_mine(conn: &mut DbConnection, mine_id: &str, limit: i64) -> AppResult<
 /// A filtered page of tasks, newest window first, keyset after `(window_from, id)`.
 pub struct TaskFilter {
     pub mine_id: Option<String>,
+    pub lead_id: Option<String>,
     pub department: Option<String>,
     pub state: Option<InspectionState>,
     pub after: Option<(NaiveDate, String)>,
@@ -333,6 +334,9 @@ pub fn list(conn: &mut DbConnection, f: &TaskFilter) -> AppResult<Vec<Inspection
         .into_boxed();
     if let Some(m) = &f.mine_id {
         q = q.filter(inspections::mine_id.eq(m.clone()));
+    }
+    if let Some(l) = &f.lead_id {
+        q = q.filter(inspections::lead_id.eq(l.clone()));
     }
     if let Some(s) = f.state {
         q = q.filter(inspections::state.eq(s.code()));

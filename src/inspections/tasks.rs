@@ -771,6 +771,8 @@ pub fn run(
 #[serde(deny_unknown_fields)]
 pub struct InspectionQuery {
     pub mine_id: Option<String>,
+    /// Tasks opened from this lead.
+    pub lead_id: Option<String>,
     pub department: Option<String>,
     /// planned | in_progress | completed | archived | cancelled
     pub state: Option<String>,
@@ -832,6 +834,7 @@ pub fn list(
         conn,
         &store::TaskFilter {
             mine_id: q.mine_id.clone().filter(|m| !m.is_empty()),
+            lead_id: q.lead_id.clone().filter(|l| !l.is_empty()),
             department,
             state,
             after,

@@ -199,6 +199,9 @@ on_both! {
         }
         let queue: Value = app.get("/api/v1/hazards?state=open", &em_plain).await.json().await.unwrap();
         assert_eq!(queue["items"].as_array().unwrap().len(), 1, "EM's open-hazard queue");
+        let (em_page, _) = browser_session(&app, "em.r", PASSWORD).await;
+        let page = em_page.get(app.url(&format!("/inspections/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("href=\"/mines/{mine_id}\" class=\"suspend\">责令停产整顿")), "a major hazard offers the suspension: {page}");
 
         let done: Value = app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.json().await.unwrap();
         assert_eq!(done["state"], "completed", "a hazard is still open: {done}");
@@ -615,5 +618,36 @@ on_both! {
         let rows = minecoord::platform::xlsx::read_first_sheet(&x.bytes().await.unwrap(), &Default::default()).unwrap();
         let em_row = rows.iter().find(|r| r[1] == "区应急局").expect("EM's row");
         assert_eq!(em_row[4], "50", "{em_row:?}");
+    }
+}
+
+on_both! {
+    /// A lead's primary department opens a task from the lead; the task names the lead and
+    /// the lead's page lists the tasks opened from it.
+    async fn a_task_opened_from_a_lead_links_both_ways(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.lk", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("线索检查矿", 830)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        app.create_user("town.lk", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.lk", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, json!({"title": "违规爆破", "category": "safety_violation", "description": "夜间爆破。", "mine_id": mine_id})).await;
+        let lead_id = lead["id"].as_str().unwrap().to_owned();
+        assert_eq!(lead["primary_department"], "EM", "{lead}");
+        let (em_id, em) = inspector(&app, "em.lki", "EM", "15020071").await;
+        let (page, _) = browser_session(&app, "em.lki", PASSWORD).await;
+        let lead_page = page.get(app.url(&format!("/leads/{lead_id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(lead_page.contains(&format!("href=\"/inspections/new?lead_id={lead_id}&#38;mine_id={mine_id}\">据此发起检查任务")), "{lead_page}");
+        let form = page.get(app.url(&format!("/inspections/new?lead_id={lead_id}&mine_id={mine_id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(&format!("name=\"lead_id\" value=\"{lead_id}\"")) && form.contains("<option value=\"lead\" selected>"), "{form}");
+        let mut body = task(&mine_id, &[], &[&em_id], &["EM-01"], "2026-03-03");
+        body["basis"] = json!("lead");
+        body["lead_id"] = json!(lead_id);
+        let (status, t) = problem(app.post("/api/v1/inspections", &em, body).await).await;
+        assert_eq!(status, 201, "{t}");
+        let listed: Value = app.get(&format!("/api/v1/inspections?lead_id={lead_id}"), &em).await.json().await.unwrap();
+        assert_eq!(listed["items"][0]["number"], t["number"]);
+        let task_page = page.get(app.url(&format!("/inspections/{}", t["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
+        assert!(task_page.contains(&format!("href=\"/leads/{lead_id}\">相关线索")), "{task_page}");
     }
 }

@@ -935,7 +935,30 @@ async fn detail_page(
         back_href: None,
         actions: lead_actions(&v, &s.principal, &names),
         history: Vec::new(),
-        links: vec![("/leads".into(), "返回线索列表".into())],
+        links: {
+            let mut links = vec![("/leads".into(), "返回线索列表".into())];
+            // 综合查一次 from the lead: the task form takes the lead (and its mine), and the
+            // tasks opened from it are listed by it.
+            if authz::allowed(&s.principal, Action::ViewInspections) {
+                links.push((
+                    format!("/inspections?lead_id={}", l.id),
+                    "相关检查任务".into(),
+                ));
+            }
+            if crate::leads::policy::may_handle(&s.principal, &l.primary_department)
+                && authz::allowed(&s.principal, Action::OpenInspections)
+            {
+                links.push((
+                    format!(
+                        "/inspections/new?lead_id={}&mine_id={}",
+                        l.id,
+                        l.mine_id.clone().unwrap_or_default()
+                    ),
+                    "据此发起检查任务".into(),
+                ));
+            }
+            links
+        },
         tables: lead_tables(&v, &names, now),
         drawing,
         steps: progress(l.state),
