@@ -45,6 +45,31 @@ pub(crate) fn date(
     }
 }
 
+/// A page's size (1 to 200, default 50) and keyset cursor (`day_id`), or their messages.
+pub(crate) fn page_of(
+    errors: &mut Vec<FieldError>,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> (i64, Option<(NaiveDate, String)>) {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError::new("limit", "每页 1 到 200 条"));
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let parsed = c
+                .split_once('_')
+                .and_then(|(d, id)| Some((d.parse::<NaiveDate>().ok()?, id.to_owned())));
+            if parsed.is_none() {
+                errors.push(FieldError::new("cursor", "翻页标记无效"));
+            }
+            parsed
+        }
+    };
+    (limit, after)
+}
+
 /// The day a task's window starts, when it reads as one (the rules check it fully).
 pub(crate) fn from_of(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()

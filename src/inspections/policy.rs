@@ -23,6 +23,15 @@ pub fn takes_part(who: &Principal, departments: &[TaskDepartment]) -> bool {
             .is_some_and(|d| departments.iter().any(|t| t.department == d))
 }
 
+/// The department a list is kept to: an officer's or head's own; none (all) for the office
+/// and admins.
+pub fn own_department(who: &Principal) -> Option<String> {
+    match who.role {
+        Role::Officer | Role::Head => who.department.clone(),
+        _ => None,
+    }
+}
+
 /// Records a department's results: that department's officers and head.
 pub fn may_record(who: &Principal, department: &str) -> bool {
     matches!(who.role, Role::Officer | Role::Head) && who.department.as_deref() == Some(department)

@@ -798,32 +798,11 @@ pub fn list(
             None
         }),
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        errors.push(FieldError::new("limit", "每页 1 到 200 条"));
-    }
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => match c
-            .split_once('_')
-            .and_then(|(d, id)| Some((d.parse::<NaiveDate>().ok()?, id.to_owned())))
-        {
-            Some(a) => Some(a),
-            None => {
-                errors.push(FieldError::new("cursor", "翻页标记无效"));
-                None
-            }
-        },
-    };
+    let (limit, after) = super::page_of(&mut errors, q.limit, q.cursor.as_deref());
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let own = match who.role {
-        crate::platform::rules::role::Role::Officer | crate::platform::rules::role::Role::Head => {
-            who.department.clone()
-        }
-        _ => None,
-    };
+    let own = policy::own_department(who);
     let department = own.or_else(|| {
         q.department
             .as_ref()

@@ -367,6 +367,10 @@ on_both! {
         let coord = app.token_for("coord.cat", PASSWORD).await;
         let overdue: Value = app.get("/api/v1/hazards?overdue=true", &coord).await.json().await.unwrap();
         assert_eq!(overdue["items"][0]["overdue"], true, "{overdue}");
+        for (path, field) in [("/api/v1/hazards?cursor=garbage", "cursor"), ("/api/v1/inspections?limit=0", "limit"), ("/api/v1/inspections?state=lost", "state")] {
+            let (status, body) = problem(app.get(path, &coord).await).await;
+            assert_eq!((status, fields(&body)), (422, vec![field.to_owned()]), "{path}");
+        }
     }
 }
 
