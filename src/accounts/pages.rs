@@ -760,11 +760,7 @@ async fn user_form_page(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !errors.is_empty()))
 }
 
 async fn user_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {

@@ -307,11 +307,7 @@ async fn new_page(
         window_days: state.settings.inspection.repeat_window_days,
         cap: state.settings.inspection.annual_cap,
     };
-    let mut resp = render(&page);
-    if !page.errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !page.errors.is_empty()))
 }
 
 #[derive(serde::Deserialize)]
@@ -588,11 +584,7 @@ async fn task_page(
         errors,
         v,
     };
-    let mut resp = render(&page);
-    if !page.errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !page.errors.is_empty()))
 }
 
 async fn detail(
@@ -1000,11 +992,7 @@ async fn item_form(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !errors.is_empty()))
 }
 
 async fn new_item(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -1291,11 +1279,7 @@ async fn own_page(
         verdicts: Verdict::ALL.iter().map(|v| (v.code(), v.label())).collect(),
         errors,
     };
-    let mut resp = render(&page);
-    if !page.errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !page.errors.is_empty()))
 }
 
 async fn own(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -1698,11 +1682,7 @@ async fn plan_page(
         lead_options,
         departments,
     };
-    let mut resp = render(&page);
-    if !page.errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(render_form(&page, !page.errors.is_empty()))
 }
 
 async fn new_plan(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {

@@ -338,6 +338,15 @@ pub(crate) struct TablePage {
     pub(crate) more_links: Vec<(String, String)>,
 }
 
+/// A form page, answered 422 when it is shown again with what was wrong.
+pub(crate) fn render_form(t: &impl Template, invalid: bool) -> HttpResponse {
+    let mut resp = render(t);
+    if invalid {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
+
 pub(crate) fn render(t: &impl Template) -> HttpResponse {
     match t.render() {
         Ok(body) => HttpResponse::Ok()

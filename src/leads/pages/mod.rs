@@ -744,11 +744,7 @@ async fn raise_form_page(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -964,11 +960,7 @@ async fn detail_page(
         steps: progress(l.state),
         open_next: true,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 /// Where the lead is: its point, on its mine's boundary when it has one.

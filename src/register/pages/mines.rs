@@ -655,11 +655,7 @@ async fn new_form(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 async fn mine_new(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -739,11 +735,7 @@ async fn mine_edit_form(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 async fn mine_edit(
@@ -954,11 +946,7 @@ async fn mine_form(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 fn field_label(field: &str) -> &str {
@@ -1597,11 +1585,7 @@ async fn zones_view(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 #[derive(Deserialize, Default, Clone)]

@@ -541,11 +541,7 @@ async fn permit_form(
         steps: Vec::new(),
         open_next: false,
     };
-    let mut resp = render(&page);
-    if !errors.is_empty() {
-        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
 }
 
 async fn permit_page(
