@@ -65,6 +65,18 @@ pub fn record(
     if input.results.len() > 200 {
         return Err(AppError::field("results", "检查结果不能超过 200 项"));
     }
+    // The latest earlier result of every item to be recognised, in one query.
+    let recognised: Vec<String> = input
+        .results
+        .iter()
+        .filter(|r| r.outcome.trim() == Outcome::Recognised.code())
+        .map(|r| r.item.trim().to_uppercase())
+        .collect();
+    let earlier = if recognised.is_empty() {
+        Vec::new()
+    } else {
+        store::latest_results(conn, &before.mine_id, &recognised, &before.id)?
+    };
     for (i, r) in input.results.iter().enumerate() {
         let code = r.item.trim().to_uppercase();
         let field = format!("results[{i}]");
@@ -103,13 +115,7 @@ pub fn record(
         }
         let recognised_from = if outcome == Outcome::Recognised {
             let from = r.recognised_from.as_deref().unwrap_or("").trim().to_owned();
-            let earlier = store::latest_results(
-                conn,
-                &before.mine_id,
-                std::slice::from_ref(&code),
-                &before.id,
-            )?;
-            match earlier.first() {
+            match earlier.iter().find(|e| e.item == code) {
                 Some(e) if e.task_id == from || e.task_number == from => Some(e.task_id.clone()),
                 Some(e) => {
                     errors.push(FieldError::new(

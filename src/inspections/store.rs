@@ -247,6 +247,18 @@ pub fn departments_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<
         .load(conn)?)
 }
 
+/// The inspectors of many tasks, in one query.
+pub fn inspectors_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Inspector>> {
+    Ok(inspection_inspectors::table
+        .filter(inspection_inspectors::inspection_id.eq_any(ids))
+        .select(Inspector::as_select())
+        .order((
+            inspection_inspectors::department,
+            inspection_inspectors::name,
+        ))
+        .load(conn)?)
+}
+
 /// The open hazards of many tasks, in one query: `(task, rectify by)`.
 pub fn open_hazards_of_tasks(
     conn: &mut DbConnection,

@@ -856,18 +856,20 @@ pub fn by_code(conn: &mut DbConnection, code: &str) -> AppResult<Option<PublicTa
     let codes: Vec<String> = task_items.iter().map(|i| i.item_code.clone()).collect();
     let catalogue = store::items_by_code(conn, &codes)?;
     let mine_name = crate::register::mines::find(conn, &task.mine_id)?.name;
+    let names: std::collections::HashMap<String, String> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    let name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
     Ok(Some(PublicTask {
         mine_name,
-        departments: departments
-            .iter()
-            .map(|d| crate::reference::unit_name(conn, &d.department))
-            .collect(),
+        departments: departments.iter().map(|d| name(&d.department)).collect(),
         inspectors: inspectors
             .iter()
             .map(|i| {
                 (
                     i.name.clone(),
-                    crate::reference::unit_name(conn, &i.department),
+                    name(&i.department),
                     i.certificate_number.clone(),
                 )
             })

@@ -1,6 +1,6 @@
 //! 本企业的检查: the inspected enterprise's record, its rating and its complaints.
 
-use super::messages;
+use super::{messages, name};
 use crate::inspections::rules::InspectionState;
 use crate::inspections::{self as inspections};
 use crate::platform::error::AppError;
@@ -8,6 +8,8 @@ use crate::web::extract::{PageForm, PageSession, Session};
 use crate::web::kit::signed_in;
 use crate::web::kit::*;
 use crate::web::{blocking, AppState};
+use std::collections::HashMap;
+
 use actix_web::{web, HttpRequest};
 use askama::Template;
 
@@ -48,13 +50,20 @@ pub(super) async fn own_page(
             let mine_name = crate::register::mines::find(conn, &mine)
                 .map(|m| m.name)
                 .unwrap_or_default();
+            // The page's departments and inspectors in two queries, names from one list.
+            let ids: Vec<String> = tasks.iter().map(|(t, _)| t.id.clone()).collect();
+            let all_departments = crate::inspections::store::departments_of(conn, &ids)?;
+            let all_inspectors = crate::inspections::store::inspectors_of(conn, &ids)?;
+            let names: HashMap<String, String> = crate::reference::departments(conn)?
+                .into_iter()
+                .map(|d| (d.code, d.name))
+                .collect();
             let mut rows = Vec::new();
             for (t, r) in tasks {
-                let p = crate::inspections::store::parts(conn, &t.id)?;
-                let departments: Vec<String> = p
-                    .departments
+                let departments: Vec<String> = all_departments
                     .iter()
-                    .map(|d| crate::reference::unit_name(conn, &d.department))
+                    .filter(|d| d.inspection_id == t.id)
+                    .map(|d| name(&names, &d.department))
                     .collect();
                 rows.push(OwnTask {
                     id: t.id.clone(),
@@ -66,9 +75,9 @@ pub(super) async fn own_page(
                         format!("{} 至 {}", t.window_from, t.window_to)
                     },
                     departments: departments.join("、"),
-                    inspectors: p
-                        .inspectors
+                    inspectors: all_inspectors
                         .iter()
+                        .filter(|i| i.inspection_id == t.id)
                         .map(|i| format!("{}（执法证号 {}）", i.name, i.certificate_number))
                         .collect::<Vec<_>>()
                         .join("、"),
