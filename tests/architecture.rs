@@ -293,6 +293,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "hazards",
             "inspection_ratings",
             "inspection_plans",
+            "inspection_files",
         ],
     ),
     (

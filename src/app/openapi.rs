@@ -39,7 +39,7 @@ use crate::web::{audit, ops};
         inspections::list_items, inspections::create_item, inspections::open_inspection,
         inspections::list_inspections, inspections::get_inspection, inspections::run_inspection,
         inspections::record_results, inspections::complete_inspection, inspections::add_hazard,
-        inspections::mine_inspections, inspections::list_hazards, inspections::reinspect_hazard,
+        inspections::mine_inspections, inspections::list_hazards, inspections::reinspect_hazard, inspections::hazard_standard, inspections::upload_inspection_file, inspections::get_inspection_file,
         inspections::rate_inspection, inspections::complain_about_inspection,
         inspections::list_plans, inspections::create_plan, inspections::approve_plan,
         inspections::inspection_stats, inspections::export_inspection_stats,

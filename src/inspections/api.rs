@@ -31,6 +31,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/inspections/{id}/hazards", web::post().to(add_hazard))
         .route("/inspections/{id}/rating", web::post().to(rate_inspection))
         .route(
+            "/inspections/{id}/files",
+            web::post().to(upload_inspection_file),
+        )
+        .route(
+            "/inspections/{id}/files/{file}",
+            web::get().to(get_inspection_file),
+        )
+        .route(
             "/inspections/{id}/complaint",
             web::post().to(complain_about_inspection),
         )
@@ -41,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/stats/inspections.xlsx",
             web::get().to(export_inspection_stats),
         )
+        .route("/hazard-standard", web::get().to(hazard_standard))
         .route("/hazards", web::get().to(list_hazards))
         .route("/hazards/{id}/reinspect", web::post().to(reinspect_hazard));
 }
@@ -477,6 +486,24 @@ pub async fn list_hazards(
     }))
 }
 
+/// 《金属非金属矿山重大事故隐患判定标准》(矿安〔2022〕88号): the list named, the one a
+/// mine is judged by (`mine_id`), or all three; a major hazard names a `selectable` code.
+#[utoipa::path(get, path = "/api/v1/hazard-standard", tag = "综合查一次", params(inspections::StandardQuery), responses(
+    (status = 200, body = inspections::StandardView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn hazard_standard(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<inspections::StandardQuery>,
+) -> AppResult<HttpResponse> {
+    let view = blocking(move || {
+        state
+            .db
+            .read(|conn| inspections::standard_lists(conn, &user.0, &q.0))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 /// 复查: `abated: true` closes the hazard (销号).
 #[utoipa::path(post, path = "/api/v1/hazards/{id}/reinspect", tag = "综合查一次", request_body = Reinspection, responses(
     (status = 200, body = HazardView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -496,4 +523,69 @@ pub async fn reinspect_hazard(
     })
     .await?;
     Ok(HttpResponse::Ok().json(h.view(today)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    /// result (an item's photo) | hazard (a hazard's photo) | reinspection (its evidence).
+    pub purpose: String,
+    /// For `result`: the item's code.
+    pub item: Option<String>,
+    /// For `hazard` and `reinspection`: the hazard.
+    pub hazard_id: Option<String>,
+    /// The file's name, e.g. 现场照片.jpg.
+    pub name: Option<String>,
+}
+
+/// Add a photo or document to an item's result or a hazard: the body is the file,
+/// `Content-Type` its type (jpg, png, webp, heic, pdf, doc, docx).
+#[utoipa::path(post, path = "/api/v1/inspections/{id}/files", tag = "综合查一次", params(FileQuery), request_body(content = Vec<u8>, content_type = "image/jpeg"), responses(
+    (status = 201, body = Vec<inspections::InspectionFile>), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_inspection_file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<String>,
+    q: ApiQuery<FileQuery>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let q = q.0;
+    let target =
+        inspections::FileTarget::parse(&q.purpose, q.item.as_deref(), q.hazard_id.as_deref())?;
+    let upload = crate::web::raw_upload(&state, &req, payload, q.name).await?;
+    let (max, now) = (
+        state.settings.http.max_upload_bytes,
+        state.clock.now_naive(),
+    );
+    let stored = blocking(move || {
+        state.db.transaction(|conn| {
+            inspections::attach(conn, &user.0, now, &id, &target, vec![upload], max)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(stored))
+}
+
+/// A photo or document of the visit, for whoever takes part in the task.
+#[utoipa::path(get, path = "/api/v1/inspections/{id}/files/{file}", tag = "综合查一次", responses(
+    (status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn get_inspection_file(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, file) = path.into_inner();
+    let (f, bytes) = blocking(move || {
+        state
+            .db
+            .read(|conn| inspections::open_file(conn, &user.0, &id, &file))
+    })
+    .await?;
+    Ok(crate::web::file_download(
+        &f.content_type,
+        &f.file_name,
+        bytes,
+    ))
 }

@@ -40,6 +40,18 @@ fn own_task(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Ins
     }
 }
 
+/// Whether the reader, scanning the task's code, may rate it now: its own mine's enterprise
+/// user, the visit finished, not rated yet.
+pub fn may_rate(conn: &mut DbConnection, who: &Principal, task: &Inspection) -> AppResult<bool> {
+    if !authz::allowed(who, Action::RateInspections)
+        || who.mine_id.as_ref() != Some(&task.mine_id)
+        || !task.state.is_finished()
+    {
+        return Ok(false);
+    }
+    Ok(store::ratings_of(conn, std::slice::from_ref(&task.id))?.is_empty())
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingInput {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::date;
 use super::policy;
 use super::rules::{HazardGrade, HazardState, InspectionState, Outcome};
+use super::standard::{standard, StandardList};
 use super::store::{self, Hazard};
 use super::tasks::{audit_task, load, refuse_closed, save};
 use crate::platform::audit::{self, Change};
@@ -82,22 +83,54 @@ pub fn add_hazard(
             format!("隐患等级只能是 {}", HazardGrade::codes()),
         ));
     }
-    let standard_item = input
+    let mine = crate::register::mines::find(conn, &task.mine_id)?;
+    let list = StandardList::for_mine(mine.mine_type, mine.mining_method);
+    let given = input
         .standard_item
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    if grade == Some(HazardGrade::Major) && standard_item.is_none() {
-        errors.push(FieldError::new(
-            "standard_item",
-            "重大事故隐患请选择判定标准中的条款",
-        ));
-    }
-    if standard_item
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > 40)
-    {
-        errors.push(FieldError::new("standard_item", "判定标准条款编号过长"));
-    }
+    let standard_item = match (grade, given) {
+        (Some(HazardGrade::Major), None) => {
+            errors.push(FieldError::new(
+                "standard_item",
+                format!(
+                    "重大事故隐患请选择《{}》“{}”中的条款",
+                    standard().title,
+                    list.label()
+                ),
+            ));
+            None
+        }
+        (Some(HazardGrade::Major), Some(given)) => {
+            let found = (given.chars().count() <= 40)
+                .then(|| standard().leaf(list, &given))
+                .flatten();
+            if found.is_none() {
+                errors.push(FieldError::new(
+                    "standard_item",
+                    format!(
+                        "“{}”不是“{}”中可判定的条款（请选择没有下级的条目或其中一项，如 {}）",
+                        given.chars().take(40).collect::<String>(),
+                        list.label(),
+                        standard()
+                            .entries(list)
+                            .iter()
+                            .find(|e| e.selectable)
+                            .map_or("", |e| e.code.as_str())
+                    ),
+                ));
+            }
+            found.map(|e| e.code.clone())
+        }
+        (_, Some(_)) => {
+            errors.push(FieldError::new(
+                "standard_item",
+                "一般隐患不选择重大事故隐患判定标准条款；若属重大事故隐患，请把等级选为重大事故隐患",
+            ));
+            None
+        }
+        (_, None) => None,
+    };
     let description = input.description.trim().to_owned();
     if description.is_empty() || description.chars().count() > 2000 {
         errors.push(FieldError::new(
@@ -172,7 +205,6 @@ pub fn add_hazard(
             })),
         },
     )?;
-    let mine = crate::register::mines::find(conn, &task.mine_id)?;
     let mut recipients = crate::accounts::recipients::departments_and_township(
         conn,
         std::slice::from_ref(&responsible),
@@ -200,10 +232,13 @@ pub fn add_hazard(
                 hazard.description,
                 rectify_by,
                 responsible_name,
-                if grade == HazardGrade::Major {
-                    "重大事故隐患应责令停产整顿，可在矿山页面变更状态。"
-                } else {
-                    ""
+                match hazard.standard_item.as_deref() {
+                    Some(code) => format!(
+                        "判定依据：《{}》{}。重大事故隐患应责令停产整顿，可在矿山页面变更状态。",
+                        standard().title,
+                        standard_label(code)
+                    ),
+                    None => String::new(),
                 }
             ),
             link: format!("/inspections/{}", task.id),
@@ -316,6 +351,8 @@ pub struct HazardView {
     pub grade: HazardGrade,
     pub grade_label: &'static str,
     pub standard_item: Option<String>,
+    /// The standard's number and text of `standard_item` (一（七）4 利用采空区…).
+    pub standard_label: Option<String>,
     pub description: String,
     pub rectify_by: String,
     pub responsible_department: String,
@@ -338,6 +375,7 @@ impl Hazard {
             grade: self.grade,
             grade_label: self.grade.label(),
             standard_item: self.standard_item.clone(),
+            standard_label: self.standard_item.as_deref().map(standard_label),
             description: self.description.clone(),
             rectify_by: self.rectify_by.to_string(),
             responsible_department: self.responsible_department.clone(),
@@ -349,6 +387,91 @@ impl Hazard {
             version: self.version,
         }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StandardQuery {
+    /// underground | open_pit | tailings (default: all three).
+    pub list: Option<String>,
+    /// The list this mine is judged by (its type and mining method decide).
+    pub mine_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StandardPart {
+    pub list: StandardList,
+    pub label: &'static str,
+    pub items: Vec<super::standard::StandardEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StandardView {
+    pub document: String,
+    pub title: String,
+    pub effective: String,
+    pub lists: Vec<StandardPart>,
+}
+
+/// The standard's lists: one by name, the one a mine is judged by, or all three.
+pub fn standard_lists(
+    conn: &mut DbConnection,
+    who: &Principal,
+    q: &StandardQuery,
+) -> AppResult<StandardView> {
+    authz::require(who, Action::ViewInspections)?;
+    let named = q.list.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mine = q
+        .mine_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let lists: Vec<StandardList> = match (named, mine) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "list",
+                "list 与 mine_id 只能填一个",
+            )]))
+        }
+        (Some(code), None) => vec![StandardList::parse(code).ok_or_else(|| {
+            AppError::Validation(vec![FieldError::new(
+                "list",
+                format!("判定标准清单只能是 {}", StandardList::codes()),
+            )])
+        })?],
+        (None, Some(id)) => {
+            let mine = crate::register::mines::find(conn, id).map_err(|e| match e {
+                AppError::NotFound(_) => {
+                    AppError::Validation(vec![FieldError::new("mine_id", "没有这座矿山")])
+                }
+                e => e,
+            })?;
+            vec![StandardList::for_mine(mine.mine_type, mine.mining_method)]
+        }
+        (None, None) => StandardList::ALL.to_vec(),
+    };
+    let s = standard();
+    Ok(StandardView {
+        document: s.document.clone(),
+        title: s.title.clone(),
+        effective: s.effective.clone(),
+        lists: lists
+            .into_iter()
+            .map(|l| StandardPart {
+                list: l,
+                label: l.label(),
+                items: s.entries(l).to_vec(),
+            })
+            .collect(),
+    })
+}
+
+/// "一（七）4 利用采空区或者其他废弃巷道作为水仓" for a stored code; a value recorded
+/// before the standard was coded is shown as it was written.
+pub fn standard_label(code: &str) -> String {
+    standard()
+        .by_code(code)
+        .map_or_else(|| code.to_owned(), |e| format!("{} {}", e.number, e.text))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

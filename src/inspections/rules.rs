@@ -10,6 +10,15 @@ use serde::{Deserialize, Serialize};
 pub const MAX_DEPARTMENTS: usize = 5;
 
 coded_enum! {
+    /// What a file of a visit shows.
+    FilePurpose {
+        Result = "result": "现场照片",
+        Hazard = "hazard": "隐患照片",
+        Reinspection = "reinspection": "复查佐证",
+    }
+}
+
+coded_enum! {
     /// 检查任务状态
     InspectionState {
         Planned = "planned": "待实施",
@@ -24,6 +33,11 @@ impl InspectionState {
     /// Whether results may still be recorded and the task changed.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Planned | Self::InProgress)
+    }
+
+    /// Whether the visit is over and can be rated: completed or archived.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Archived)
     }
 }
 

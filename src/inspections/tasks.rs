@@ -70,6 +70,8 @@ pub struct InspectionView {
     pub inspectors: Vec<InspectorView>,
     pub items: Vec<ItemView>,
     pub hazards: Vec<HazardView>,
+    /// Photos and documents of the visit, each tied to an item or a hazard.
+    pub files: Vec<super::files::InspectionFile>,
     pub created_at: String,
     pub completed_at: Option<String>,
     pub archived_at: Option<String>,
@@ -657,6 +659,7 @@ pub fn view(
             })
             .collect(),
         hazards: hazards.iter().map(|h| h.view(today)).collect(),
+        files: super::files::files_of(conn, &task.id)?,
         created_at: crate::platform::clock::rfc3339(task.created_at),
         completed_at: task.completed_at.map(crate::platform::clock::rfc3339),
         archived_at: task.archived_at.map(crate::platform::clock::rfc3339),

@@ -901,15 +901,15 @@ fn admissible(
 ) -> Vec<Upload> {
     files
         .iter()
-        .filter(
-            |f| match files::check(std::slice::from_ref(*f), max_bytes, "files") {
+        .filter(|f| {
+            match crate::platform::upload::check(std::slice::from_ref(*f), max_bytes, "files") {
                 Ok(()) => true,
                 Err(errs) => {
                     notes.extend(errs.into_iter().map(|e| format!("{}，未保存", e.message)));
                     false
                 }
-            },
-        )
+            }
+        })
         .cloned()
         .collect()
 }

@@ -108,6 +108,7 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
                     format!("附件{}.{}", i + 1, if ext == "jpeg" { "jpg" } else { ext })
                 });
             Upload {
+                field: String::new(),
                 file_name,
                 content_type,
                 bytes: p.contents().to_vec(),

@@ -404,32 +404,7 @@ pub async fn upload_attachment(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let max = state.settings.http.max_upload_bytes;
-    let body = crate::register::api::mines::read_upload(&state, payload)
-        .await
-        .map_err(|e| match e {
-            crate::platform::error::AppError::Validation(_) => {
-                crate::platform::error::AppError::field(
-                    "file",
-                    "请求体为空：请以文件内容作为请求体上传",
-                )
-            }
-            other => other,
-        })?;
-    let upload = crate::platform::upload::Upload {
-        file_name: q
-            .0
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| "附件".into()),
-        content_type: req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned(),
-        bytes: body,
-    };
+    let upload = crate::web::raw_upload(&state, &req, payload, q.0.name.clone()).await?;
     let now = state.clock.now_naive();
     let stored = blocking(move || {
         state.db.transaction(|conn| {

@@ -413,6 +413,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageUpload<T> {
                     // A file input left empty still sends a part with no name and no bytes.
                     Some(f) if f.is_empty() && bytes.is_empty() => {}
                     Some(f) => files.push(crate::platform::upload::Upload {
+                        field: name,
                         file_name: f,
                         content_type: content_type.unwrap_or_default(),
                         bytes,

@@ -274,6 +274,54 @@ pub struct IdempotencyKey {
     idempotency_key: Option<String>,
 }
 
+/// The request body of an upload, read up to `http.max_upload_bytes` (413 beyond);
+/// an empty one is a 422 on `file` with `empty`.
+pub async fn read_body(
+    state: &AppState,
+    mut payload: actix_web::web::Payload,
+    empty: &str,
+) -> Result<Vec<u8>, AppError> {
+    use futures_util::StreamExt;
+    let limit = state.settings.http.max_upload_bytes;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("上传的文件读取失败，请重试。".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.is_empty() {
+        return Err(AppError::field("file", empty));
+    }
+    Ok(body)
+}
+
+/// A file sent as the whole request body (the API's uploads): `Content-Type` its type,
+/// `name` its name; bounded by `http.max_upload_bytes` while it is read.
+pub async fn raw_upload(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    payload: actix_web::web::Payload,
+    name: Option<String>,
+) -> Result<crate::platform::upload::Upload, AppError> {
+    let bytes = read_body(state, payload, "请求体为空：请以文件内容作为请求体上传").await?;
+    Ok(crate::platform::upload::Upload {
+        field: String::new(),
+        file_name: name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "附件".into()),
+        content_type: req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+        bytes,
+    })
+}
+
 /// A stored file as a download: images and PDFs open in the browser, others download.
 pub fn file_download(
     content_type: &str,

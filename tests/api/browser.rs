@@ -651,42 +651,91 @@ on_both! {
         assert_eq!(flash, "本部门检查结果已提交。");
         assert_eq!(left, 0, "the draft is forgotten once the server has it");
 
-        let finished = async {
-            desk.goto(&task_url).await?;
-            desk.wait().for_element(Locator::Css("input[name='outcome.YJ-01'][value='finding']")).await?.click().await?;
-            desk.find(Locator::Id("note-YJ-01")).await?.send_keys("安全出口堵塞").await?;
-            desk.find(Locator::Id("results-submit")).await?.click().await?;
-            wait_for_url(&desk, "ok=results").await?;
-            desk.find(Locator::Id("h-grade")).await?.select_by_value("major").await?;
-            desk.find(Locator::Id("h-standard")).await?.send_keys("一（一）5").await?;
-            desk.find(Locator::Id("h-description")).await?.send_keys("安全出口堵塞，梯子间不能使用").await?;
-            desk.execute("document.getElementById('h-rectify').value = '2026-03-20';", vec![]).await?;
-            desk.find(Locator::Id("hazard-submit")).await?.click().await?;
-            wait_for_url(&desk, "ok=hazard").await?;
-            let hazards = desk.find(Locator::Id("hazards")).await?.text().await?;
-            desk.find(Locator::Id("complete")).await?.click().await?;
-            wait_for_url(&desk, "ok=step").await?;
-            desk.find(Locator::Css("form.reinspect input[name='abated']")).await?.click().await?;
-            desk.find(Locator::Css("form.reinspect textarea[name='note']")).await?.send_keys("已清理，梯子间恢复使用").await?;
-            desk.find(Locator::Css("form.reinspect button")).await?.click().await?;
-            wait_for_url(&desk, "ok=reinspect").await?;
-            let heading = desk.find(Locator::Css("main .muted")).await?.text().await?;
-            Ok::<_, fantoccini::error::CmdError>((hazards, heading))
+        // EM's inspector, on a phone, records the finding with a photo and the major hazard
+        // with another, choosing its clause of the 2022 standard.
+        let (em_phone_dir, photo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let photo = photo_dir.path().join("边坡.jpg");
+        std::fs::write(&photo, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9]).unwrap();
+        let photo = photo.display().to_string();
+        let em_phone = browser_sized(&driver, em_phone_dir.path(), "390,844").await;
+        let found = async {
+            em_phone.goto(&task_url).await?;
+            em_phone.wait().for_element(Locator::Id("username")).await?.send_keys("em.bi").await?;
+            em_phone.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            em_phone.find(Locator::Id("login-submit")).await?.click().await?;
+            em_phone.wait().for_element(Locator::Css("input[name='outcome.YJ-01'][value='finding']")).await?.click().await?;
+            em_phone.find(Locator::Id("note-YJ-01")).await?.send_keys("采场边坡未进行在线监测").await?;
+            em_phone.find(Locator::Id("photo-YJ-01")).await?.send_keys(&photo).await?;
+            em_phone.find(Locator::Id("results-submit")).await?.click().await?;
+            wait_for_url(&em_phone, "ok=results").await?;
+            em_phone.find(Locator::Id("h-grade")).await?.select_by_value("major").await?;
+            em_phone.find(Locator::Id("h-standard")).await?.select_by_value("O7-1").await?;
+            em_phone.find(Locator::Id("h-description")).await?.send_keys("高度 220 米的采场边坡未进行在线监测").await?;
+            em_phone.execute("document.getElementById('h-rectify').value = '2026-03-20';", vec![]).await?;
+            em_phone.find(Locator::Id("h-photos")).await?.send_keys(&photo).await?;
+            em_phone.find(Locator::Id("hazard-submit")).await?.click().await?;
+            wait_for_url(&em_phone, "ok=hazard").await?;
+            let hazards = em_phone.find(Locator::Id("hazards")).await?.text().await?;
+            let items = em_phone.find(Locator::Id("items")).await?.text().await?;
+            let w = em_phone.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            Ok::<_, fantoccini::error::CmdError>((hazards, items, w))
         }.await;
-        let _ = desk.close().await;
-        let (hazards, heading) = finished.expect("the finding, its hazard and the re-inspection");
-        assert!(hazards.contains("YH-2026-000001") && hazards.contains("重大事故隐患"), "{hazards}");
-        assert!(heading.starts_with("已归档"), "the last hazard closed archives the task: {heading}");
+        let _ = em_phone.close().await;
+        let (hazards, items, w) = found.expect("the finding and its hazard on the phone");
+        assert!(hazards.contains("YH-2026-000001") && hazards.contains("重大事故隐患") && hazards.contains("二（七）1"), "{hazards}");
+        assert!(hazards.contains("边坡.jpg") && items.contains("边坡.jpg"), "the photos are on the page: {hazards} / {items}");
+        assert!(w[0].as_f64().unwrap() <= w[1].as_f64().unwrap(), "the hazard form fits the phone: {w:?}");
 
+        let completed = async {
+            desk.goto(&task_url).await?;
+            desk.wait().for_element(Locator::Id("complete")).await?.click().await?;
+            wait_for_url(&desk, "ok=step").await
+        }.await;
+        completed.expect("complete the visit");
+
+        // The enterprise scans the code, signs in from its page and rates the visit there.
         let em = app.token_for("em.bi", PASSWORD).await;
         let v: serde_json::Value = app.get(&format!("/api/v1{}", task_url.trim_start_matches(&app.url(""))), &em).await.json().await.unwrap();
         let code = v["code"].as_str().unwrap().to_owned();
+        let body = serde_json::json!({"username": "qy.bi", "password": PASSWORD, "must_change_password": false, "display_name": "企业安全员", "role": "enterprise", "mine_id": mine_id});
+        assert_eq!(app.post("/api/v1/users", &app.admin_token, body).await.status(), 201);
         let public = browser_sized(&driver, public_dir.path(), "390,844").await;
-        let seen = async {
+        let rated = async {
             public.goto(&app.url(&format!("/public/inspections/{code}"))).await?;
-            public.wait().for_element(Locator::Id("verdict")).await?.text().await
+            let verdict = public.wait().for_element(Locator::Id("verdict")).await?.text().await?;
+            public.find(Locator::Id("rate-sign-in")).await?.click().await?;
+            public.wait().for_element(Locator::Id("username")).await?.send_keys("qy.bi").await?;
+            public.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+            public.find(Locator::Id("login-submit")).await?.click().await?;
+            public.wait().for_element(Locator::Css("#rate-form input[name='verdict'][value='satisfied']")).await?.click().await?;
+            public.find(Locator::Id("rate-comment")).await?.send_keys("检查一次完成，没有重复打扰").await?;
+            public.find(Locator::Id("rate-submit")).await?.click().await?;
+            wait_for_url(&public, "ok=rated").await?;
+            let flash = public.find(Locator::Css(".flash")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((verdict, flash))
         }.await;
         let _ = public.close().await;
-        assert!(seen.expect("the code's page").contains("真实有效"));
+        let (verdict, flash) = rated.expect("the enterprise rates from the code's page");
+        assert!(verdict.contains("真实有效"), "{verdict}");
+        assert!(flash.contains("评价已提交"), "{flash}");
+        assert_eq!(app.count("inspection_ratings WHERE verdict = 'satisfied'").await, 1);
+
+        // The re-inspection, with its evidence, closes the hazard and archives the task.
+        let closed = async {
+            desk.goto(&task_url).await?;
+            desk.wait().for_element(Locator::Css("form.reinspect input[name='abated']")).await?.click().await?;
+            desk.find(Locator::Css("form.reinspect textarea[name='note']")).await?.send_keys("在线监测系统已安装运行").await?;
+            desk.find(Locator::Css("form.reinspect input[name='evidence']")).await?.send_keys(&photo).await?;
+            desk.find(Locator::Css("form.reinspect button")).await?.click().await?;
+            wait_for_url(&desk, "ok=reinspect").await?;
+            let heading = desk.find(Locator::Css("main .muted")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>(heading)
+        }.await;
+        let _ = desk.close().await;
+        let heading = closed.expect("the re-inspection");
+        assert!(heading.starts_with("已归档"), "the last hazard closed archives the task: {heading}");
+        for purpose in ["inspection_files WHERE purpose = 'result' AND item_code = 'YJ-01'", "inspection_files WHERE purpose = 'hazard'", "inspection_files WHERE purpose = 'reinspection'"] {
+            assert_eq!(app.count(purpose).await, 1, "{purpose}");
+        }
     }
 }

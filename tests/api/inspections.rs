@@ -181,7 +181,7 @@ on_both! {
         assert_eq!(app.post(&format!("/api/v1/inspections/{id}/results"), &ee, results("EE", json!([{"item": "EE-01", "outcome": "compliant"}]))).await.status(), 200);
 
         // The finding becomes a major hazard.
-        let hazard = json!({"item": "EM-01", "grade": "major", "standard_item": "一（一）5", "description": "安全出口堵塞，梯子间不能正常使用", "rectify_by": "2026-03-20"});
+        let hazard = json!({"item": "EM-01", "grade": "major", "standard_item": "二（七）1", "description": "高度 220 米的采场边坡未进行在线监测", "rectify_by": "2026-03-20"});
         let mut general_item = hazard.clone();
         general_item["item"] = json!("EE-01");
         let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &ee, general_item).await).await;
@@ -190,8 +190,23 @@ on_both! {
         no_clause["standard_item"] = json!(null);
         let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, no_clause).await).await;
         assert_eq!((status, fields(&body)), (422, vec!["standard_item".to_owned()]));
+        // The mine is open-pit: an underground clause is not its list, a heading is not a leaf.
+        for (clause, why) in [("U1-5", "露天"), ("一（一）5", "露天"), ("O7", "没有下级"), ("O14", "露天")] {
+            let mut wrong = hazard.clone();
+            wrong["standard_item"] = json!(clause);
+            let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, wrong).await).await;
+            assert_eq!((status, fields(&body)), (422, vec!["standard_item".to_owned()]), "{clause}");
+            assert!(body["errors"][0]["message"].as_str().unwrap().contains(why), "{clause}: {body}");
+        }
+        let mut general_with_clause = hazard.clone();
+        general_with_clause["grade"] = json!("general");
+        let (status, body) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, general_with_clause).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["standard_item".to_owned()]), "a general hazard names no clause");
+        assert_eq!(app.count("hazards").await, 0, "nothing written by the refused ones");
         let (status, h) = problem(app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, hazard).await).await;
         assert_eq!(status, 201, "{h}");
+        assert_eq!(h["standard_item"], "O7-1", "kept as the standard's code: {h}");
+        assert!(h["standard_label"].as_str().unwrap().starts_with("二（七）1 高度200米及以上的采场边坡未进行在线监测"), "{h}");
         assert_eq!((h["number"].as_str(), h["state"].as_str(), h["overdue"].as_bool()), (Some("YH-2026-000001"), Some("open"), Some(false)));
         for (who, token) in [("EM head", &head), ("the office", &coord)] {
             let inbox: Value = app.get("/api/v1/notifications", token).await.json().await.unwrap();
@@ -403,7 +418,7 @@ on_both! {
         let desk = ee_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
         assert!(!queue(&desk, "inspect").contains("JC-2026-000001"), "recorded: off the desk");
         app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "finding", "note": "两处问题"}]})).await;
-        for (clause, description) in [("一（一）1", "安全出口不足"), ("一（二）", "使用淘汰设备")] {
+        for (clause, description) in [("O3", "未分台阶开采"), ("二（二）", "使用淘汰设备")] {
             let r = app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-01", "grade": "major", "standard_item": clause, "description": description, "rectify_by": "2026-03-04"})).await;
             assert_eq!(r.status(), 201);
         }
@@ -622,6 +637,24 @@ on_both! {
         let rows = minecoord::platform::xlsx::read_first_sheet(&x.bytes().await.unwrap(), &Default::default()).unwrap();
         let em_row = rows.iter().find(|r| r[1] == "区应急局").expect("EM's row");
         assert_eq!(em_row[4], "50", "{em_row:?}");
+
+        // Month by month: April has one more joint task; the district counts each task once
+        // (March: four tasks, two of them joint, though EM and EE both took part in those).
+        let april = create_mine(&app, &em_plain, mine_body("指标矿四月", 830)).await;
+        run(april["id"].as_str().unwrap().to_owned(), true, None, "2026-04-02", None).await;
+        let s: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-04-30", &coord).await.json().await.unwrap();
+        let months = s["months"].as_array().unwrap();
+        assert_eq!(months.iter().map(|m| m["month"].as_str().unwrap()).collect::<Vec<_>>(), ["2026-03", "2026-04"]);
+        let (march, april) = (&months[0], &months[1]);
+        assert_eq!((march["district"]["tasks"].as_i64(), march["district"]["joint_tasks"].as_i64(), march["district"]["joint_rate"].as_f64()), (Some(4), Some(2), Some(50.0)), "{march}");
+        assert_eq!((march["district"]["ratings"].as_i64(), march["district"]["satisfaction_rate"].as_f64(), march["district"]["overrides"].as_i64()), (Some(3), Some(66.7), Some(1)));
+        assert_eq!((april["district"]["tasks"].as_i64(), april["district"]["joint_rate"].as_f64()), (Some(1), Some(100.0)), "{april}");
+        let ee_april = april["departments"].as_array().unwrap().iter().find(|d| d["department"] == "EE").unwrap();
+        assert_eq!((ee_april["tasks"].as_i64(), ee_april["joint_tasks"].as_i64()), (Some(1), Some(1)));
+        let em_all = s["departments"].as_array().unwrap().iter().find(|d| d["department"] == "EM").unwrap();
+        assert_eq!((em_all["tasks"].as_i64(), em_all["joint_rate"].as_f64()), (Some(5), Some(60.0)), "the period's total is the months' sum");
+        let html = page.get(app.url("/inspections/stats?from=2026-03-01&to=2026-04-30")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("每月检查任务（全区）") && html.contains("每月联合检查占比（全区）"), "the months are drawn");
     }
 }
 
@@ -653,5 +686,123 @@ on_both! {
         assert_eq!(listed["items"][0]["number"], t["number"]);
         let task_page = page.get(app.url(&format!("/inspections/{}", t["id"].as_str().unwrap()))).send().await.unwrap().text().await.unwrap();
         assert!(task_page.contains(&format!("href=\"/leads/{lead_id}\">相关线索")), "{task_page}");
+    }
+}
+
+/// A file as the API's upload takes it: the body, its type, its name.
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    kind: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    problem(
+        app.client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .header("content-type", kind)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+const JPEG: [u8; 14] = [
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
+];
+
+on_both! {
+    /// 矿安〔2022〕88号 as coded lists: 32 + 13 + 19 numbered situations with their
+    /// sub-items; a mine's type and mining method choose its list.
+    async fn the_2022_standard_is_offered_by_the_mines_type(app) {
+        let em = officer(&app, "em.std", "EM").await;
+        let all: Value = app.get("/api/v1/hazard-standard", &em).await.json().await.unwrap();
+        assert_eq!(all["document"], "矿安〔2022〕88号");
+        let lists = all["lists"].as_array().unwrap();
+        let tops: Vec<usize> = lists.iter().map(|l| l["items"].as_array().unwrap().iter().filter(|e| e["parent"].is_null()).count()).collect();
+        assert_eq!(tops, [32, 13, 19], "the standard's 64 situations");
+        let tailings: Value = app.get("/api/v1/hazard-standard?list=tailings", &em).await.json().await.unwrap();
+        let t13 = tailings["lists"][0]["items"].as_array().unwrap().iter().find(|e| e["code"] == "T13-3").cloned().unwrap();
+        assert_eq!((t13["number"].as_str(), t13["parent"].as_str(), t13["selectable"].as_bool()), (Some("三（十三）3"), Some("T13"), Some(true)));
+        let mut body = mine_body("地下金矿", 811);
+        body["mining_method"] = json!("underground");
+        let mine = create_mine(&app, &em, body).await;
+        let own: Value = app.get(&format!("/api/v1/hazard-standard?mine_id={}", mine["id"].as_str().unwrap()), &em).await.json().await.unwrap();
+        assert_eq!((own["lists"].as_array().unwrap().len(), own["lists"][0]["list"].as_str()), (1, Some("underground")));
+        for (query, field) in [("list=coal", "list"), ("mine_id=nope", "mine_id"), ("list=tailings&mine_id=x", "list")] {
+            let (status, body) = problem(app.get(&format!("/api/v1/hazard-standard?{query}"), &em).await).await;
+            assert_eq!((status, fields(&body)), (422, vec![field.to_owned()]), "{query}: {body}");
+        }
+        app.create_user("tw.std", "township", None, Some("BEHT")).await;
+        let tw = app.token_for("tw.std", PASSWORD).await;
+        assert_eq!(app.get("/api/v1/hazard-standard", &tw).await.status(), 403);
+        let (page, _) = browser_session(&app, "em.std", PASSWORD).await;
+        let html = page.get(app.url("/inspections/hazard-standard?list=open_pit")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("二（八）2") && html.contains("坡体前缘坡脚处出现上隆") && !html.contains("一（一）1"), "one list on the page");
+    }
+}
+
+on_both! {
+    /// Photos of a result, of a hazard and the evidence of its re-inspection: each by the
+    /// department that owns it, checked for type and size, readable by the task's parties
+    /// only, and none on an archived task.
+    async fn a_visit_keeps_its_photos_and_evidence(app) {
+        catalogue(&app).await;
+        let em_plain = officer(&app, "em.fp", "EM").await;
+        let mine = create_mine(&app, &em_plain, mine_body("照片矿", 812)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let (em_id, em) = inspector(&app, "em.f", "EM", "15020041").await;
+        let (ee_id, ee) = inspector(&app, "ee.f", "EE", "15020042").await;
+        let (_, nr) = inspector(&app, "nr.f", "NR", "15020043").await;
+        let t: Value = app.post("/api/v1/inspections", &em, task(&mine_id, &["EE"], &[&em_id, &ee_id], &["EM-01", "EE-01"], "2026-03-02")).await.json().await.unwrap();
+        let id = t["id"].as_str().unwrap().to_owned();
+        let files = format!("/api/v1/inspections/{id}/files");
+
+        let (status, body) = upload(&app, &em, &format!("{files}?purpose=result&item=em-01&name=出口.jpg"), "image/jpeg", JPEG.to_vec()).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!((body[0]["item_code"].as_str(), body[0]["purpose"].as_str()), (Some("EM-01"), Some("result")));
+        let file_id = body[0]["id"].as_str().unwrap().to_owned();
+        for (token, query, kind, want, field) in [
+            (&ee, "purpose=result&item=EM-01", "image/jpeg", 403, None),
+            (&em, "purpose=result&item=NR-01", "image/jpeg", 422, Some("item")),
+            (&em, "purpose=result", "image/jpeg", 422, Some("item")),
+            (&em, "purpose=selfie&item=EM-01", "image/jpeg", 422, Some("purpose")),
+            (&em, "purpose=result&item=EM-01&name=a.exe", "application/octet-stream", 422, Some("files")),
+            (&em, "purpose=hazard&hazard_id=nope", "image/jpeg", 422, Some("hazard_id")),
+            (&nr, "purpose=result&item=EM-01", "image/jpeg", 404, None),
+        ] {
+            let (status, body) = upload(&app, token, &format!("{files}?{query}"), kind, JPEG.to_vec()).await;
+            assert_eq!(status, want, "{query}: {body}");
+            if let Some(f) = field {
+                assert_eq!(fields(&body), vec![f.to_owned()], "{query}: {body}");
+            }
+        }
+        assert_eq!(app.count("inspection_files").await, 1, "nothing written by the refused ones");
+
+        let got = app.get(&format!("{files}/{file_id}"), &ee).await;
+        assert_eq!(got.status(), 200, "a party to the task reads it");
+        assert_eq!(got.headers()["content-type"], "image/jpeg");
+        assert_eq!(got.bytes().await.unwrap().to_vec(), JPEG.to_vec());
+        assert_eq!(app.get(&format!("{files}/{file_id}"), &nr).await.status(), 404, "not a party");
+        let v: Value = app.get(&format!("/api/v1/inspections/{id}"), &em).await.json().await.unwrap();
+        assert_eq!(v["files"][0]["sha256"].as_str().unwrap().len(), 64, "{v}");
+
+        app.post(&format!("/api/v1/inspections/{id}/results"), &em, json!({"department": "EM", "results": [{"item": "EM-01", "outcome": "finding", "note": "边坡裂缝"}]})).await;
+        app.post(&format!("/api/v1/inspections/{id}/results"), &ee, json!({"department": "EE", "results": [{"item": "EE-01", "outcome": "compliant"}]})).await;
+        let h: Value = app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-01", "grade": "general", "description": "边坡裂缝未处理", "rectify_by": "2026-03-20"})).await.json().await.unwrap();
+        let hid = h["id"].as_str().unwrap().to_owned();
+        assert_eq!(upload(&app, &em, &format!("{files}?purpose=hazard&hazard_id={hid}"), "image/png", vec![0x89, b'P', b'N', b'G']).await.0, 201);
+        assert_eq!(upload(&app, &ee, &format!("{files}?purpose=reinspection&hazard_id={hid}"), "image/jpeg", JPEG.to_vec()).await.0, 403, "the responsible department proves it");
+        assert_eq!(app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.status(), 200);
+        assert_eq!(upload(&app, &em, &format!("{files}?purpose=result&item=EM-01"), "image/jpeg", JPEG.to_vec()).await.0, 409, "a completed visit's results are final");
+        assert_eq!(upload(&app, &em, &format!("{files}?purpose=reinspection&hazard_id={hid}&name=整改报告.pdf"), "application/pdf", b"%PDF-1.4".to_vec()).await.0, 201);
+        assert_eq!(app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &em, json!({"abated": true, "note": "裂缝已回填"})).await.status(), 200);
+        let (status, body) = upload(&app, &em, &format!("{files}?purpose=reinspection&hazard_id={hid}"), "image/jpeg", JPEG.to_vec()).await;
+        assert_eq!(status, 409, "archived: {body}");
+        assert_eq!(app.count("inspection_files").await, 3);
+        assert_eq!(app.count("audit_log WHERE entity_type = 'inspection' AND action = 'attach'").await, 3, "each upload on the record");
     }
 }

@@ -166,3 +166,70 @@ pub(super) async fn add_item(
     .await;
     submitted!(result, s, Ok(_) => "/inspection-items", Invalid(errors) => item_form(&state, &s, &req, &f, &errors).await)
 }
+
+#[derive(serde::Deserialize)]
+pub(super) struct StandardFilter {
+    #[serde(default)]
+    list: String,
+}
+
+/// 《金属非金属矿山重大事故隐患判定标准》: each list with the standard's numbers, the
+/// reference the hazard form chooses from.
+pub(super) async fn hazard_standard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    q: web::Query<StandardFilter>,
+) -> PageResult {
+    use crate::inspections::standard::{standard, StandardList};
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::ViewInspections).page(&s)?;
+    let chosen = StandardList::parse(q.list.trim());
+    let std = standard();
+    let mut rows = Vec::new();
+    for list in StandardList::ALL.iter().copied() {
+        if chosen.is_some_and(|c| c != list) {
+            continue;
+        }
+        for e in std.entries(list) {
+            rows.push(vec![
+                cell(list.label()),
+                cell(&e.number),
+                cell(&e.text),
+                cell(if e.selectable {
+                    "可作为判定依据"
+                } else {
+                    "见下列各项"
+                }),
+            ]);
+        }
+    }
+    let mut options = vec![(String::new(), "全部三类".to_owned())];
+    options.extend(
+        StandardList::ALL
+            .iter()
+            .map(|l| (l.code().to_owned(), l.label().to_owned())),
+    );
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "重大事故隐患判定标准", "/inspections").await,
+        heading: format!("《{}》", std.title),
+        intro: Some(format!(
+            "{}，{} 起施行。登记重大事故隐患时，按矿山类型和开采方式从相应清单中选择条款：尾矿库用第三部分，地下开采矿山用第一部分，露天开采矿山用第二部分。",
+            std.document, std.effective
+        )),
+        new_link: None,
+        filters: vec![Field::new("list", "清单", "select", q.list.trim()).options(options)],
+        filter_action: "/inspections/hazard-standard".into(),
+        result: None,
+        headers: vec!["清单", "条款", "情形", "用法"],
+        total: Some(rows.len() as i64),
+        rows,
+        next_href: None,
+        empty_text: "没有条款。",
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: Vec::new(),
+        more_links: vec![("/hazards".into(), "隐患".into())],
+    };
+    Ok(render(&page))
+}

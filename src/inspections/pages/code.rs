@@ -33,6 +33,20 @@ pub(super) struct NoticePage {
     task: Option<NoticeTask>,
     qr_svg: String,
     phone: String,
+    /// What the enterprise can do here about a finished visit.
+    rate: RateBox,
+}
+
+/// The code page's rating: the form for the mine's own enterprise user, a sign-in link
+/// for a visitor, nothing otherwise.
+pub(super) enum RateBox {
+    None,
+    SignIn(String),
+    Form {
+        task_id: String,
+        csrf: String,
+        verdicts: Vec<(&'static str, &'static str)>,
+    },
 }
 
 pub(super) fn notice_task(p: &inspections::PublicTask) -> NoticeTask {
@@ -99,6 +113,7 @@ pub(super) async fn notice(
         task: Some(notice_task(&public)),
         qr_svg,
         phone: state.settings.public.complaint_phone.clone(),
+        rate: RateBox::None,
     };
     Ok(render(&page))
 }
@@ -107,11 +122,26 @@ pub(super) async fn notice(
 /// cancelled, or not a code of this system.
 pub(super) async fn public_code(
     state: web::Data<AppState>,
+    ps: PageSession,
     code: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let (st, code) = (state.clone(), code.into_inner());
-    let found =
-        blocking(move || st.db.read(|conn| inspections::by_code(conn, code.trim()))).await?;
+    let code = code.into_inner();
+    let (st, c, who) = (
+        state.clone(),
+        code.clone(),
+        ps.0.as_ref().map(|s| s.principal.clone()),
+    );
+    let (found, may_rate) = blocking(move || {
+        st.db.read(|conn| {
+            let found = inspections::by_code(conn, c.trim())?;
+            let may_rate = match (&found, &who) {
+                (Some(p), Some(w)) => inspections::may_rate(conn, w, &p.task)?,
+                _ => false,
+            };
+            Ok((found, may_rate))
+        })
+    })
+    .await?;
     let today = state.today();
     let phone = state.settings.public.complaint_phone.clone();
     let Some(p) = found else {
@@ -125,6 +155,7 @@ pub(super) async fn public_code(
             task: None,
             qr_svg: String::new(),
             phone,
+            rate: RateBox::None,
         };
         let mut resp = render(&page);
         *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
@@ -169,6 +200,20 @@ pub(super) async fn public_code(
         task: Some(notice_task(&p)),
         qr_svg: String::new(),
         phone,
+        rate: match (&ps.0, may_rate) {
+            (Some(s), true) => RateBox::Form {
+                task_id: t.id.clone(),
+                csrf: s.csrf.clone(),
+                verdicts: crate::inspections::rules::Verdict::ALL
+                    .iter()
+                    .map(|v| (v.code(), v.label()))
+                    .collect(),
+            },
+            (None, _) if t.state.is_finished() => {
+                RateBox::SignIn(format!("/login?next=/public/inspections/{}", code.trim()))
+            }
+            _ => RateBox::None,
+        },
     };
     Ok(render(&page))
 }

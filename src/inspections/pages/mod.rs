@@ -21,8 +21,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/inspections/new", web::get().to(tasks::new_form))
         .route("/inspections/new", web::post().to(tasks::create))
         .route("/inspections/stats", web::get().to(stats::stats_page))
+        .route(
+            "/inspections/hazard-standard",
+            web::get().to(catalogue::hazard_standard),
+        )
         .route("/inspections/{id}", web::get().to(tasks::detail))
         .route("/inspections/{id}/notice", web::get().to(code::notice))
+        .route("/inspections/{id}/files/{file}", web::get().to(tasks::file))
         .route("/inspections/{id}/results", web::post().to(tasks::results))
         .route("/inspections/{id}/hazards", web::post().to(tasks::hazard))
         .route("/inspections/{id}/{step}", web::post().to(tasks::step))

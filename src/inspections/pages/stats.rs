@@ -6,6 +6,7 @@ use crate::web::kit::signed_in;
 use crate::web::kit::*;
 use crate::web::{blocking, AppState};
 use actix_web::{web, HttpRequest};
+use chrono::Datelike;
 
 /// 检查指标: the three city targets per department, drawn and tabled, with the export.
 pub(super) async fn stats_page(
@@ -68,6 +69,56 @@ pub(super) async fn stats_page(
             }),
         ]
     };
+    let mut charts = charts;
+    if figures.months.len() > 1 && figures.months.iter().any(|m| m.district.tasks > 0) {
+        use crate::platform::rules::chart::{columns, Series};
+        let periods: Vec<String> = figures.months.iter().map(|m| m.month.clone()).collect();
+        charts.push(columns(
+            "每月检查任务（全区）",
+            &periods,
+            &[
+                Series {
+                    name: "检查任务".into(),
+                    colour: "#4a78b5",
+                    values: figures.months.iter().map(|m| m.district.tasks).collect(),
+                },
+                Series {
+                    name: "联合检查".into(),
+                    colour: "#2e8b57",
+                    values: figures
+                        .months
+                        .iter()
+                        .map(|m| m.district.joint_tasks)
+                        .collect(),
+                },
+                Series {
+                    name: "新发现隐患".into(),
+                    colour: "#d9822b",
+                    values: figures
+                        .months
+                        .iter()
+                        .map(|m| m.district.hazards_open + m.district.hazards_closed)
+                        .collect(),
+                },
+            ],
+        ));
+        let monthly: Vec<Bar> = figures
+            .months
+            .iter()
+            .map(|m| Bar {
+                label: m.month.clone(),
+                value: m.district.joint_rate,
+                text: pct(m.district.joint_rate),
+            })
+            .collect();
+        let target = figures.targets.joint_rate;
+        charts.push(bars(
+            "每月联合检查占比（全区）",
+            &monthly,
+            100.0,
+            (target > 0.0).then_some(target),
+        ));
+    }
     let rows = shown
         .iter()
         .map(|d| {
@@ -92,7 +143,7 @@ pub(super) async fn stats_page(
         ctx: page_ctx(&state, &s, &req, "检查指标", "/inspections").await,
         heading: "综合查一次 · 检查指标".into(),
         intro: Some(format!(
-            "{from} 至 {to}（按检查开始日期）。2026 年目标：部门联合率 ≥ {}%，计划内联合检查实施率 > {}%，企业满意度 ≥ {}%。",
+            "{from} 至 {to}（按检查开始日期；图中逐月，导出的表格另有“按月”一页）。2026 年目标：部门联合率 ≥ {}%，计划内联合检查实施率 > {}%，企业满意度 ≥ {}%。",
             figures.targets.joint_rate, figures.targets.plan_done_rate, figures.targets.satisfaction_rate
         )),
         new_link: None,
@@ -113,7 +164,18 @@ pub(super) async fn stats_page(
         charts,
         export_href: Some(format!("/api/v1/stats/inspections.xlsx?{query}")),
         post_buttons: Vec::new(),
-        more_links: vec![("/inspections".into(), "检查任务".into())],
+        more_links: {
+            let first = today.with_day(1).unwrap_or(today);
+            let last_month = first.pred_opt().unwrap_or(first);
+            let last_first = last_month.with_day(1).unwrap_or(last_month);
+            let year_first = today.with_ordinal(1).unwrap_or(today);
+            vec![
+                (format!("/inspections/stats?from={first}&to={today}"), "本月".into()),
+                (format!("/inspections/stats?from={last_first}&to={last_month}"), "上月".into()),
+                (format!("/inspections/stats?from={year_first}&to={today}"), "本年（逐月）".into()),
+                ("/inspections".into(), "检查任务".into()),
+            ]
+        },
     };
     Ok(render(&page))
 }

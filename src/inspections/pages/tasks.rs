@@ -2,11 +2,12 @@
 //! results and hazards are re-inspected, and the hazards list.
 
 use super::{messages, name, names};
-use crate::inspections::rules::{Basis, InspectionState, Outcome, OverrideKind};
+use crate::inspections::rules::{Basis, FilePurpose, InspectionState, Outcome, OverrideKind};
+use crate::inspections::standard::{standard, StandardList};
 use crate::inspections::{self as inspections, InspectionView, NewInspection};
 use crate::platform::authz::{self, Action};
 use crate::platform::error::AppError;
-use crate::web::extract::{PageForm, PageSession, Session};
+use crate::web::extract::{PageForm, PageSession, PageUpload, Session};
 use crate::web::kit::signed_in;
 use crate::web::kit::*;
 use crate::web::{blocking, AppState};
@@ -338,6 +339,23 @@ pub(super) struct ItemRow {
     outcome: String,
     note: String,
     earlier: String,
+    photos: Vec<FileLink>,
+}
+
+/// A file's link on the task page: (href, name).
+type FileLink = (String, String);
+
+fn links(v: &InspectionView, keep: impl Fn(&inspections::InspectionFile) -> bool) -> Vec<FileLink> {
+    v.files
+        .iter()
+        .filter(|f| keep(f))
+        .map(|f| {
+            (
+                format!("/inspections/{}/files/{}", v.id, f.id),
+                f.file_name.clone(),
+            )
+        })
+        .collect()
 }
 
 pub(super) struct RecordItem {
@@ -357,6 +375,38 @@ pub(super) struct RecordForm {
 
 pub(super) struct HazardForm {
     items: Vec<(String, String)>,
+    /// The part of the 2022 standard this mine is judged by.
+    standard_list: &'static str,
+    standard: Vec<StandardGroup>,
+}
+
+/// One numbered item of the standard: a heading over its sub-items, or a leaf alone.
+pub(super) struct StandardGroup {
+    heading: String,
+    options: Vec<(String, String)>,
+}
+
+fn standard_groups(list: StandardList) -> Vec<StandardGroup> {
+    let mut groups: Vec<StandardGroup> = Vec::new();
+    for e in standard().entries(list) {
+        let label = format!("{} {}", e.number, e.text);
+        match (&e.parent, e.selectable) {
+            (None, true) => groups.push(StandardGroup {
+                heading: String::new(),
+                options: vec![(e.code.clone(), label)],
+            }),
+            (None, false) => groups.push(StandardGroup {
+                heading: label,
+                options: Vec::new(),
+            }),
+            (Some(_), _) => {
+                if let Some(g) = groups.last_mut() {
+                    g.options.push((e.code.clone(), label));
+                }
+            }
+        }
+    }
+    groups
 }
 
 pub(super) struct HazardRow {
@@ -371,6 +421,8 @@ pub(super) struct HazardRow {
     department: String,
     state: &'static str,
     note: String,
+    photos: Vec<FileLink>,
+    evidence: Vec<FileLink>,
     may_reinspect: bool,
     /// For an open major hazard, where the reader may order the mine to stop (停产整顿).
     suspend_href: String,
@@ -410,11 +462,13 @@ pub(super) async fn task_page(
         id.to_owned(),
         state.today(),
     );
-    let (task, v) = blocking(move || {
+    let (task, v, list) = blocking(move || {
         st.db.read(|conn| {
             let task = inspections::load(conn, &who, &tid)?;
             let v = inspections::view(conn, &task, today)?;
-            Ok((task, v))
+            let mine = crate::register::mines::find(conn, &task.mine_id)?;
+            let list = StandardList::for_mine(mine.mine_type, mine.mining_method);
+            Ok((task, v, list))
         })
     })
     .await
@@ -453,7 +507,11 @@ pub(super) async fn task_page(
     let hazard_form = (task.state != InspectionState::Archived
         && task.state != InspectionState::Cancelled
         && !findings.is_empty())
-    .then_some(HazardForm { items: findings });
+    .then(|| HazardForm {
+        items: findings,
+        standard_list: list.label(),
+        standard: standard_groups(list),
+    });
     let rows = v
         .items
         .iter()
@@ -469,6 +527,7 @@ pub(super) async fn task_page(
                 .as_ref()
                 .map(|e| format!("{} {}（{}）", e.2, e.1.label(), e.0))
                 .unwrap_or_else(|| "无".into()),
+            photos: links(&v, |f| f.item_code.as_deref() == Some(&i.code)),
         })
         .collect();
     let hazards = v
@@ -479,13 +538,19 @@ pub(super) async fn task_page(
             number: h.number.clone(),
             grade: h.grade_label,
             major: h.grade == crate::inspections::rules::HazardGrade::Major,
-            standard_item: h.standard_item.clone().unwrap_or_default(),
+            standard_item: h.standard_label.clone().unwrap_or_default(),
             description: h.description.clone(),
             rectify_by: h.rectify_by.clone(),
             overdue: h.overdue,
             department: name(&names, &h.responsible_department),
             state: h.state_label,
             note: h.reinspection_note.clone(),
+            photos: links(&v, |f| {
+                f.hazard_id.as_deref() == Some(&h.id) && f.purpose == FilePurpose::Hazard
+            }),
+            evidence: links(&v, |f| {
+                f.hazard_id.as_deref() == Some(&h.id) && f.purpose == FilePurpose::Reinspection
+            }),
             may_reinspect: h.state.is_open()
                 && crate::inspections::policy::may_record(p, &h.responsible_department),
             suspend_href: if h.state.is_open()
@@ -574,11 +639,25 @@ pub(super) async fn after(
 pub(super) async fn results(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<HashMap<String, String>>,
+    form: PageUpload<HashMap<String, String>>,
     id: web::Path<String>,
 ) -> PageResult {
     let s = form.session;
     let m = form.form;
+    // Each item's photos come in its own field (photo.CODE).
+    let mut photos: Vec<(String, Vec<crate::platform::upload::Upload>)> = Vec::new();
+    for f in form.files {
+        let code = f
+            .field
+            .strip_prefix("photo.")
+            .unwrap_or_default()
+            .to_owned();
+        match photos.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, files)) => files.push(f),
+            None => photos.push((code, vec![f])),
+        }
+    }
+    let max = state.settings.http.max_upload_bytes;
     let department = m.get("department").cloned().unwrap_or_default();
     let mut rows: Vec<inspections::ResultInput> = m
         .iter()
@@ -611,8 +690,12 @@ pub(super) async fn results(
                     department,
                     results: rows,
                 },
-            )
-            .map(|_| ())
+            )?;
+            for (code, files) in photos {
+                let target = inspections::FileTarget::Result(code);
+                inspections::attach(conn, &who, now, &tid, &target, files, max)?;
+            }
+            Ok(())
         })
     })
     .await;
@@ -622,16 +705,19 @@ pub(super) async fn results(
 pub(super) async fn hazard(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<HashMap<String, String>>,
+    form: PageUpload<HashMap<String, String>>,
     id: web::Path<String>,
 ) -> PageResult {
     let s = form.session;
     let m = form.form;
+    let photos = form.files;
+    let max = state.settings.http.max_upload_bytes;
     let get = |k: &str| m.get(k).cloned().unwrap_or_default();
     let input = inspections::NewHazard {
         item: get("item"),
         grade: get("grade"),
-        standard_item: Some(get("standard_item")),
+        // The clause is asked for only when the grade is major (the field is hidden otherwise).
+        standard_item: (get("grade") == "major").then(|| get("standard_item")),
         description: get("description"),
         rectify_by: get("rectify_by"),
         responsible_department: None,
@@ -643,8 +729,12 @@ pub(super) async fn hazard(
         state.clock.now_naive(),
     );
     let result = blocking(move || {
-        st.db
-            .transaction(|conn| inspections::add_hazard(conn, &who, now, &tid, input).map(|_| ()))
+        st.db.transaction(|conn| {
+            let h = inspections::add_hazard(conn, &who, now, &tid, input)?;
+            let target = inspections::FileTarget::Hazard(h.id);
+            inspections::attach(conn, &who, now, &tid, &target, photos, max)?;
+            Ok(())
+        })
     })
     .await;
     after(&state, &req, s, &id, result, "hazard").await
@@ -694,11 +784,13 @@ pub(super) struct ReinspectForm {
 pub(super) async fn reinspect(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: PageForm<ReinspectForm>,
+    form: PageUpload<ReinspectForm>,
     id: web::Path<String>,
 ) -> PageResult {
     let s = form.session;
     let f = form.form;
+    let evidence = form.files;
+    let max = state.settings.http.max_upload_bytes;
     let (st, who, hid, now) = (
         state.clone(),
         s.principal.clone(),
@@ -707,6 +799,13 @@ pub(super) async fn reinspect(
     );
     let result = blocking(move || {
         st.db.transaction(|conn| {
+            // The evidence is kept first: closing the hazard makes its record final.
+            if let Some(task) =
+                crate::inspections::store::find_hazard(conn, &hid)?.map(|h| h.inspection_id)
+            {
+                let target = inspections::FileTarget::Reinspection(hid.clone());
+                inspections::attach(conn, &who, now, &task, &target, evidence, max)?;
+            }
             let h = inspections::reinspect(
                 conn,
                 &who,
@@ -831,4 +930,27 @@ pub(super) async fn hazards(
         more_links: vec![("/inspections".into(), "检查任务".into())],
     };
     Ok(render(&page))
+}
+
+/// A photo or document of the visit, for whoever takes part in the task.
+pub(super) async fn file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    let (id, file) = path.into_inner();
+    let (st, who) = (state.clone(), s.principal.clone());
+    let (f, bytes) = blocking(move || {
+        st.db
+            .read(|conn| inspections::open_file(conn, &who, &id, &file))
+    })
+    .await
+    .page(&s)?;
+    Ok(crate::web::file_download(
+        &f.content_type,
+        &f.file_name,
+        bytes,
+    ))
 }

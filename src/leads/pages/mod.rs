@@ -761,7 +761,7 @@ async fn raise(
     let f = form.form;
     let files = form.files;
     let max = state.settings.http.max_upload_bytes;
-    if let Err(errors) = crate::leads::files::check(&files, max, "photos") {
+    if let Err(errors) = crate::platform::upload::check(&files, max, "photos") {
         return raise_form_page(&state, &s, &req, &f, &errors, &[]).await;
     }
     if f.confirm_duplicate != "true" {

@@ -336,4 +336,5 @@ text_coded!(
     crate::inspections::rules::Outcome,
     crate::inspections::rules::HazardGrade,
     crate::inspections::rules::HazardState,
+    crate::inspections::rules::FilePurpose,
 );

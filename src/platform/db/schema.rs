@@ -146,6 +146,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     hazards,
     inspection_ratings,
     inspection_plans,
+    inspection_files,
 );
 
 diesel::table! {
@@ -486,6 +487,23 @@ diesel::table! {
         id -> Text,
         lead_id -> Text,
         event_id -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<Text>,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_files (id) {
+        id -> Text,
+        inspection_id -> Text,
+        item_code -> Nullable<Text>,
+        hazard_id -> Nullable<Text>,
+        purpose -> Text,
         file_name -> Text,
         content_type -> Text,
         size_bytes -> BigInt,

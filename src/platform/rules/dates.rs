@@ -2,7 +2,7 @@
 //! years after today: a year such as `+262142` is a typing mistake (or an attack) and
 //! would overflow the date arithmetic of grades, reminders and statistics.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 
 /// How far ahead a planned date (a deadline, an expiry) may lie.
 pub const HORIZON_YEARS: u32 = 50;
@@ -49,6 +49,17 @@ pub fn add_months(date: NaiveDate, months: u32) -> Option<NaiveDate> {
     date.checked_add_months(Months::new(months))
 }
 
+/// The months from `from`'s to `to`'s, as "2026-03", at most 121 (ten years and a month).
+pub fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let (mut y, mut m) = (from.year(), from.month());
+    let mut out = Vec::new();
+    while (y, m) <= (to.year(), to.month()) && out.len() < 121 {
+        out.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +95,20 @@ mod tests {
         ] {
             assert!(parse(bad, today()).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn months_between_spans_the_turn_of_a_year() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            months_between(d("2025-11-30"), d("2026-02-01")),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
+        assert_eq!(
+            months_between(d("2026-03-05"), d("2026-03-06")),
+            ["2026-03"]
+        );
+        assert!(months_between(d("2026-03-05"), d("2026-02-06")).is_empty());
     }
 
     #[test]

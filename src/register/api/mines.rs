@@ -405,25 +405,6 @@ pub async fn export_mines(
         .body(bytes))
 }
 
-/// Reads an uploaded file within `http.max_upload_bytes`.
-pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> AppResult<Vec<u8>> {
-    use futures_util::StreamExt;
-    let limit = state.settings.http.max_upload_bytes;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| AppError::BadRequest("上传的文件读取失败，请重试。".into()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if body.is_empty() {
-        return Err(AppError::field("file", "请选择要导入的 Excel 文件"));
-    }
-    Ok(body)
-}
-
 /// Import new mines from an .xlsx ledger (the export's columns). Every row is imported in
 /// one transaction, or nothing is and every bad row and field is listed.
 #[utoipa::path(post, path = "/api/v1/mines/import", tag = "矿山台账",
@@ -436,7 +417,7 @@ pub async fn import_mines(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::EditMines)?;
-    let bytes = read_upload(&state, payload).await?;
+    let bytes = crate::web::read_body(&state, payload, "请选择要导入的 Excel 文件").await?;
     let limits = state.settings.import;
     let sheet = blocking(move || crate::platform::xlsx::read_first_sheet(&bytes, &limits)).await?;
     let today = state.today();

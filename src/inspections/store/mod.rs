@@ -1,6 +1,8 @@
 //! The inspections' storage: the only code naming the catalogue, the tasks with their
 //! departments, inspectors and items, the results and the hazards.
 
+pub mod files;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -821,6 +823,9 @@ pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResul
 pub struct Participation {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub department: String,
+    /// The month of the visit's first day: 2026-03.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
     /// Tasks the department led or joined.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub tasks: i64,
@@ -833,6 +838,8 @@ pub struct Participation {
 pub struct Ratings {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub department: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub rated: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -843,12 +850,37 @@ pub struct Ratings {
 pub struct HazardCounts {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub department: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub open: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub overdue: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub closed: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct KeyedMonth {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// A month's counts of the district (what a, b and c are depends on the query).
+#[derive(QueryableByName)]
+pub struct MonthCounts {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub month: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub a: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub b: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub c: i64,
 }
 
 #[derive(QueryableByName)]
@@ -859,32 +891,33 @@ pub struct Keyed {
     pub n: i64,
 }
 
-const PARTICIPATION: &str = "SELECT d.department AS department, COUNT(*) AS tasks,
+const PARTICIPATION: &str =
+    "SELECT d.department AS department, {month} AS month, COUNT(*) AS tasks,
     SUM(CASE WHEN EXISTS (SELECT 1 FROM inspection_departments j
         WHERE j.inspection_id = d.inspection_id AND j.role = 'joint') THEN 1 ELSE 0 END) AS joint
   FROM inspection_departments d JOIN inspections i ON i.id = d.inspection_id
   WHERE i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY d.department";
+  GROUP BY d.department, {month}";
 
-const RATINGS: &str = "SELECT d.department AS department, COUNT(*) AS rated,
+const RATINGS: &str = "SELECT d.department AS department, {month} AS month, COUNT(*) AS rated,
     SUM(CASE WHEN r.verdict IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied
   FROM inspection_ratings r
   JOIN inspections i ON i.id = r.inspection_id
   JOIN inspection_departments d ON d.inspection_id = r.inspection_id
   WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY d.department";
+  GROUP BY d.department, {month}";
 
-const HAZARDS: &str = "SELECT h.responsible_department AS department,
+const HAZARDS: &str = "SELECT h.responsible_department AS department, {month} AS month,
     SUM(CASE WHEN h.state <> 'closed' THEN 1 ELSE 0 END) AS open,
     SUM(CASE WHEN h.state <> 'closed' AND h.rectify_by < $3 THEN 1 ELSE 0 END) AS overdue,
     SUM(CASE WHEN h.state = 'closed' THEN 1 ELSE 0 END) AS closed
   FROM hazards h JOIN inspections i ON i.id = h.inspection_id
   WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY h.responsible_department";
+  GROUP BY h.responsible_department, {month}";
 
-const OVERRIDES: &str = "SELECT lead_department AS key, COUNT(*) AS n FROM inspections
-  WHERE override_kind IS NOT NULL AND state <> 'cancelled' AND window_from >= $1 AND window_from <= $2
-  GROUP BY lead_department";
+const OVERRIDES: &str = "SELECT i.lead_department AS key, {month} AS month, COUNT(*) AS n FROM inspections i
+  WHERE i.override_kind IS NOT NULL AND i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY i.lead_department, {month}";
 
 /// Planned joint tasks carried out: tasks under approved joint plans (plans with joint
 /// departments), completed or archived, by the plan's lead department.
@@ -899,10 +932,75 @@ const PLANNED: &str = "SELECT lead_department AS key, SUM(target_count) AS n FRO
   WHERE state = 'approved' AND joint_departments <> '' AND period_from <= $2 AND period_to >= $1
   GROUP BY lead_department";
 
+/// The district by month: tasks (a) and joint ones (b); ratings (a) and satisfied (b);
+/// hazards open (a), overdue (b) and closed (c); overrides (a).
+const DISTRICT_TASKS: &str = "SELECT {month} AS month, COUNT(*) AS a,
+    SUM(CASE WHEN EXISTS (SELECT 1 FROM inspection_departments j
+        WHERE j.inspection_id = i.id AND j.role = 'joint') THEN 1 ELSE 0 END) AS b, CAST(0 AS BIGINT) AS c
+  FROM inspections i
+  WHERE i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY {month}";
+
+const DISTRICT_RATINGS: &str = "SELECT {month} AS month, COUNT(*) AS a,
+    SUM(CASE WHEN r.verdict IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS b, CAST(0 AS BIGINT) AS c
+  FROM inspection_ratings r JOIN inspections i ON i.id = r.inspection_id
+  WHERE i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY {month}";
+
+const DISTRICT_HAZARDS: &str = "SELECT {month} AS month,
+    SUM(CASE WHEN h.state <> 'closed' THEN 1 ELSE 0 END) AS a,
+    SUM(CASE WHEN h.state <> 'closed' AND h.rectify_by < $3 THEN 1 ELSE 0 END) AS b,
+    SUM(CASE WHEN h.state = 'closed' THEN 1 ELSE 0 END) AS c
+  FROM hazards h JOIN inspections i ON i.id = h.inspection_id
+  WHERE i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY {month}";
+
+const DISTRICT_OVERRIDES: &str = "SELECT {month} AS month, COUNT(*) AS a, CAST(0 AS BIGINT) AS b, CAST(0 AS BIGINT) AS c
+  FROM inspections i
+  WHERE i.override_kind IS NOT NULL AND i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
+  GROUP BY {month}";
+
+pub struct DistrictFigures {
+    pub tasks: Vec<MonthCounts>,
+    pub ratings: Vec<MonthCounts>,
+    pub hazards: Vec<MonthCounts>,
+    pub overrides: Vec<MonthCounts>,
+}
+
+/// The district's figures by month, each task, rating and hazard counted once.
+pub fn district_figures(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<DistrictFigures> {
+    use diesel::sql_types::Date;
+    let two = |conn: &mut DbConnection, text: &str| -> AppResult<Vec<MonthCounts>> {
+        Ok(diesel::sql_query(sql(conn, text))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .load(conn)?)
+    };
+    Ok(DistrictFigures {
+        tasks: two(conn, DISTRICT_TASKS)?,
+        ratings: two(conn, DISTRICT_RATINGS)?,
+        hazards: diesel::sql_query(sql(conn, DISTRICT_HAZARDS))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .bind::<Date, _>(today)
+            .load(conn)?,
+        overrides: two(conn, DISTRICT_OVERRIDES)?,
+    })
+}
+
+/// The backend's dialect: placeholders, the month of a visit (`{month}`), sums as BIGINT.
 fn sql(conn: &DbConnection, text: &str) -> String {
     match conn {
-        DbConnection::Pg(_) => text.replace("SUM(target_count)", "SUM(target_count)::BIGINT"),
+        DbConnection::Pg(_) => text
+            .replace("SUM(target_count)", "SUM(target_count)::BIGINT")
+            .replace("{month}", "to_char(i.window_from, 'YYYY-MM')"),
         DbConnection::Sqlite(_) => text
+            .replace("{month}", "substr(i.window_from, 1, 7)")
             .replace("$1", "?")
             .replace("$2", "?")
             .replace("$3", "?"),
@@ -913,12 +1011,13 @@ pub struct Figures {
     pub participation: Vec<Participation>,
     pub ratings: Vec<Ratings>,
     pub hazards: Vec<HazardCounts>,
-    pub overrides: Vec<Keyed>,
+    pub overrides: Vec<KeyedMonth>,
     pub planned: Vec<Keyed>,
     pub planned_done: Vec<Keyed>,
 }
 
-/// The period's figures for the targets, tasks by the first day of their visit.
+/// The period's figures for the targets by department and month, tasks by the first day
+/// of their visit (the plans' by department over the whole period).
 pub fn figures(
     conn: &mut DbConnection,
     from: NaiveDate,
@@ -946,7 +1045,10 @@ pub fn figures(
             .bind::<Date, _>(to)
             .bind::<Date, _>(today)
             .load(conn)?,
-        overrides: two(conn, OVERRIDES)?,
+        overrides: diesel::sql_query(sql(conn, OVERRIDES))
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(to)
+            .load(conn)?,
         planned: two(conn, PLANNED)?,
         planned_done: two(conn, PLANNED_DONE)?,
     })
