@@ -24,7 +24,7 @@ use minecoord::register::rules::mine::{MineStatus, TailingsSafety};
 use minecoord::register::rules::risk_grade::RiskGrade;
 
 mod common;
-use common::{env_usize, load, row, rss_kib, CONCURRENCY};
+use common::{credit_code, env_usize, load, row, rss_kib, CONCURRENCY};
 
 const PASSWORD: &str = "Bench-pass-2026";
 const TYPES: [(&str, &str, i64); 5] = [
@@ -34,23 +34,6 @@ const TYPES: [(&str, &str, i64); 5] = [
     ("water_withdrawal", "AGRI", 1825),
     ("forest_grassland_use", "AGRI", 1825),
 ];
-
-fn credit_code(serial: u32) -> String {
-    const CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let body = format!("91150207{serial:09}");
-    let sum: u32 = body
-        .chars()
-        .zip(WEIGHTS)
-        .map(|(c, w)| CHARSET.find(c).unwrap() as u32 * w)
-        .sum();
-    format!(
-        "{body}{}",
-        CHARSET.as_bytes()[((31 - sum % 31) % 31) as usize] as char
-    )
-}
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {

@@ -294,6 +294,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "inspection_ratings",
             "inspection_plans",
             "inspection_files",
+            "inspection_tallies",
         ],
     ),
     (

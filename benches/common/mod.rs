@@ -135,6 +135,17 @@ pub async fn load_requests(
     concurrency: usize,
     make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
 ) -> Figures {
+    load_expecting(requests, concurrency, make, None).await
+}
+
+/// As `load_requests`, every response with status `want` (a success when `None`): a
+/// refusal such as 409 is measured like any answer.
+pub async fn load_expecting(
+    requests: usize,
+    concurrency: usize,
+    make: Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>,
+    want: Option<u16>,
+) -> Figures {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
@@ -147,7 +158,11 @@ pub async fn load_requests(
                 let resp = make(i).send().await.expect("request");
                 let status = resp.status();
                 let body = resp.bytes().await;
-                assert!(status.is_success(), "request {i}: {status} {body:?}");
+                let ok = match want {
+                    Some(w) => status.as_u16() == w,
+                    None => status.is_success(),
+                };
+                assert!(ok, "request {i}: {status} {body:?}");
                 lat.push(t.elapsed());
                 i += concurrency;
             }
@@ -215,4 +230,22 @@ impl Drop for BenchDb {
             }
         }
     }
+}
+
+/// A valid unified social credit code (统一社会信用代码) for serial `serial`.
+pub fn credit_code(serial: u32) -> String {
+    const CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let body = format!("91150207{serial:09}");
+    let sum: u32 = body
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| CHARSET.find(c).unwrap() as u32 * w)
+        .sum();
+    format!(
+        "{body}{}",
+        CHARSET.as_bytes()[((31 - sum % 31) % 31) as usize] as char
+    )
 }

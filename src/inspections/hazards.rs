@@ -186,6 +186,7 @@ pub fn add_hazard(
         created_at: now,
         updated_at: now,
         version: 1,
+        visit_on: task.window_from,
     };
     store::insert_hazard(conn, &hazard)?;
     audit::record(

@@ -4,7 +4,7 @@
 //! ratings), hazards open, overdue and closed, and repeat-inspection overrides; each rate
 //! beside its target.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::inspections::store;
@@ -215,59 +215,33 @@ pub struct MonthDepartment {
     pub counts: Counts,
 }
 
-fn cell<'a>(cells: &'a mut Vec<(String, String, Counts)>, d: &str, m: &str) -> &'a mut Counts {
-    let i = match cells.iter().position(|(cd, cm, _)| cd == d && cm == m) {
-        Some(i) => i,
-        None => {
-            cells.push((d.to_owned(), m.to_owned(), Counts::default()));
-            cells.len() - 1
-        }
+/// Whole months: the first of `from`'s month to the last of `to`'s (the tallies keep months).
+pub fn whole_months(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = from.with_day(1).unwrap_or(from);
+    let next = if to.month() == 12 {
+        NaiveDate::from_ymd_opt(to.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(to.year(), to.month() + 1, 1)
     };
-    &mut cells[i].2
+    (first, next.and_then(|n| n.pred_opt()).unwrap_or(to))
 }
 
-/// Each (department, month)'s counts from the period's figures.
-fn by_department_and_month(f: &store::Figures) -> Vec<(String, String, Counts)> {
-    let mut cells = Vec::new();
-    for p in &f.participation {
-        let c = cell(&mut cells, &p.department, &p.month);
-        (c.tasks, c.joint_tasks) = (p.tasks, p.joint);
+fn counts(t: &store::tallies::Tally, overdue: i64) -> Counts {
+    Counts {
+        tasks: t.tasks,
+        joint_tasks: t.joint_tasks,
+        ratings: t.ratings,
+        satisfied: t.satisfied,
+        hazards_open: t.hazards - t.hazards_closed,
+        hazards_overdue: overdue,
+        hazards_closed: t.hazards_closed,
+        overrides: t.overrides,
+        ..Default::default()
     }
-    for r in &f.ratings {
-        let c = cell(&mut cells, &r.department, &r.month);
-        (c.ratings, c.satisfied) = (r.rated, r.satisfied);
-    }
-    for h in &f.hazards {
-        let c = cell(&mut cells, &h.department, &h.month);
-        (c.hazards_open, c.hazards_overdue, c.hazards_closed) = (h.open, h.overdue, h.closed);
-    }
-    for o in &f.overrides {
-        cell(&mut cells, &o.key, &o.month).overrides = o.n;
-    }
-    cells
+    .rated()
 }
 
-/// The district's counts by month: each task, rating and hazard once.
-fn district(d: &store::DistrictFigures) -> Vec<(String, Counts)> {
-    let mut cells: Vec<(String, String, Counts)> = Vec::new();
-    for t in &d.tasks {
-        let c = cell(&mut cells, "", &t.month);
-        (c.tasks, c.joint_tasks) = (t.a, t.b);
-    }
-    for r in &d.ratings {
-        let c = cell(&mut cells, "", &r.month);
-        (c.ratings, c.satisfied) = (r.a, r.b);
-    }
-    for h in &d.hazards {
-        let c = cell(&mut cells, "", &h.month);
-        (c.hazards_open, c.hazards_overdue, c.hazards_closed) = (h.a, h.b, h.c);
-    }
-    for o in &d.overrides {
-        cell(&mut cells, "", &o.month).overrides = o.a;
-    }
-    cells.into_iter().map(|(_, m, c)| (m, c)).collect()
-}
-
+/// The period's figures, whole months, from the tallies (and today's overdue hazards).
 pub fn stats(
     conn: &mut DbConnection,
     who: &Principal,
@@ -276,33 +250,37 @@ pub fn stats(
     today: NaiveDate,
     targets: Targets,
 ) -> AppResult<InspectionStats> {
+    use store::tallies::{self, DISTRICT};
     authz::require(who, Action::ViewInspections)?;
-    let f = store::figures(conn, from, to, today)?;
-    let district = district(&store::district_figures(conn, from, to, today)?);
-    let of = |v: &[store::Keyed], k: &str| v.iter().find(|x| x.key == k).map_or(0, |x| x.n);
-    let cells = by_department_and_month(&f);
-    let all = crate::reference::departments(conn)?;
-    let names: Vec<(String, String)> = all
-        .iter()
-        .map(|d| (d.code.clone(), d.name.clone()))
-        .collect();
-    let name_of = |code: &str| {
-        names
+    let (from, to) = whole_months(from, to);
+    let rows = tallies::between(conn, &tallies::month_of(from), &tallies::month_of(to))?;
+    let overdue = tallies::overdue(conn, from, to, today)?;
+    let (planned, planned_done) = store::plan_figures(conn, from, to)?;
+    let overdue_of = |d: &str, m: &str| {
+        overdue
             .iter()
-            .find(|(c, _)| c == code)
-            .map_or_else(|| code.to_owned(), |(_, n)| n.clone())
+            .filter(|(od, om, _)| (d == DISTRICT || od == d) && om == m)
+            .map(|(_, _, n)| n)
+            .sum::<i64>()
+    };
+    let of = |v: &[store::Keyed], k: &str| v.iter().find(|x| x.key == k).map_or(0, |x| x.n);
+    let all = crate::reference::departments(conn)?;
+    let name_of = |code: &str| {
+        all.iter()
+            .find(|d| d.code == code)
+            .map_or_else(|| code.to_owned(), |d| d.name.clone())
     };
     let departments = all
         .iter()
         .filter(|d| d.active != 0)
         .map(|d| {
             let mut c = Counts::default();
-            for (_, _, x) in cells.iter().filter(|(dep, _, _)| *dep == d.code) {
-                c.add(x);
+            for t in rows.iter().filter(|t| t.department == d.code) {
+                c.add(&counts(t, overdue_of(&d.code, &t.month)));
             }
             let c = c.rated();
-            let planned = of(&f.planned, &d.code);
-            let planned_done = of(&f.planned_done, &d.code);
+            let planned = of(&planned, &d.code);
+            let planned_done = of(&planned_done, &d.code);
             DepartmentFigures {
                 department: d.code.clone(),
                 name: d.name.clone(),
@@ -322,30 +300,27 @@ pub fn stats(
             }
         })
         .collect();
-    let mut months: Vec<MonthFigures> = crate::platform::rules::dates::months_between(from, to)
+    let months = crate::platform::rules::dates::months_between(from, to)
         .into_iter()
         .map(|month| MonthFigures {
-            district: district
+            district: rows
                 .iter()
-                .find(|(m, _)| *m == month)
-                .map(|(_, c)| c.clone().rated())
+                .find(|t| t.department == DISTRICT && t.month == month)
+                .map(|t| counts(t, overdue_of(DISTRICT, &month)))
                 .unwrap_or_default(),
-            departments: cells
+            departments: rows
                 .iter()
-                .filter(|(_, m, c)| *m == month && !c.is_empty())
-                .map(|(d, _, c)| MonthDepartment {
-                    department: d.clone(),
-                    name: name_of(d),
-                    counts: c.clone().rated(),
+                .filter(|t| t.department != DISTRICT && t.month == month)
+                .map(|t| MonthDepartment {
+                    department: t.department.clone(),
+                    name: name_of(&t.department),
+                    counts: counts(t, overdue_of(&t.department, &month)),
                 })
+                .filter(|d| !d.counts.is_empty())
                 .collect(),
             month,
         })
         .collect();
-    for m in &mut months {
-        m.departments
-            .sort_by(|a, b| a.department.cmp(&b.department));
-    }
     Ok(InspectionStats {
         from: from.to_string(),
         to: to.to_string(),

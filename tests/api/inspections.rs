@@ -242,6 +242,13 @@ on_both! {
         assert_eq!(problem(app.post(&format!("/api/v1/hazards/{hid}/reinspect"), &em, json!({"abated": true, "note": "again"})).await).await.0, 409);
         let audit = app.count("audit_log WHERE entity_type = 'inspection' AND action = 'archive'").await;
         assert_eq!(audit, 1, "who archived what is on the record");
+        let coord_plain = app.token_for("coord.cat", PASSWORD).await;
+        let kept: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-03-31", &coord_plain).await.json().await.unwrap();
+        let em_f = kept["departments"].as_array().unwrap().iter().find(|d| d["department"] == "EM").unwrap().clone();
+        assert_eq!((em_f["hazards_open"].as_i64(), em_f["hazards_closed"].as_i64()), (Some(0), Some(1)), "{em_f}");
+        app.with_db(minecoord::inspections::store::tallies::recount).await;
+        let recounted: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-03-31", &coord_plain).await.json().await.unwrap();
+        assert_eq!(kept, recounted, "the hazards' tallies are the records' counts");
 
         // A task with no finding is archived at once.
         let mine2 = create_mine(&app, &em_plain, mine_body("无问题矿", 804)).await;
@@ -641,7 +648,7 @@ on_both! {
         // Month by month: April has one more joint task; the district counts each task once
         // (March: four tasks, two of them joint, though EM and EE both took part in those).
         let april = create_mine(&app, &em_plain, mine_body("指标矿四月", 830)).await;
-        run(april["id"].as_str().unwrap().to_owned(), true, None, "2026-04-02", None).await;
+        let april_task = run(april["id"].as_str().unwrap().to_owned(), true, None, "2026-04-02", None).await;
         let s: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-04-30", &coord).await.json().await.unwrap();
         let months = s["months"].as_array().unwrap();
         assert_eq!(months.iter().map(|m| m["month"].as_str().unwrap()).collect::<Vec<_>>(), ["2026-03", "2026-04"]);
@@ -655,6 +662,16 @@ on_both! {
         assert_eq!((em_all["tasks"].as_i64(), em_all["joint_rate"].as_f64()), (Some(5), Some(60.0)), "the period's total is the months' sum");
         let html = page.get(app.url("/inspections/stats?from=2026-03-01&to=2026-04-30")).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("每月检查任务（全区）") && html.contains("每月联合检查占比（全区）"), "the months are drawn");
+
+        // A cancelled task leaves the figures; the tallies kept with each change equal the
+        // figures counted again from the records; a period is whole months.
+        assert_eq!(app.post(&format!("/api/v1/inspections/{april_task}/cancel"), &em, json!({"reason": "企业停产"})).await.status(), 200);
+        let kept: Value = app.get("/api/v1/stats/inspections?from=2026-03-10&to=2026-04-20", &coord).await.json().await.unwrap();
+        assert_eq!((kept["from"].as_str(), kept["to"].as_str()), (Some("2026-03-01"), Some("2026-04-30")));
+        assert_eq!(kept["months"][1]["district"]["tasks"], 0, "{kept}");
+        app.with_db(minecoord::inspections::store::tallies::recount).await;
+        let recounted: Value = app.get("/api/v1/stats/inspections?from=2026-03-01&to=2026-04-30", &coord).await.json().await.unwrap();
+        assert_eq!(kept, recounted, "the tallies are the records' counts");
     }
 }
 

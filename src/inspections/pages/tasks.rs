@@ -107,6 +107,7 @@ pub(super) async fn list(
             ("/inspection-plans".into(), "年度检查计划".into()),
             ("/inspections/stats".into(), "检查指标".into()),
             ("/inspection-items".into(), "事项清单".into()),
+            ("/inspections/hazard-standard".into(), "重大事故隐患判定标准".into()),
         ],
     };
     Ok(render(&page))
@@ -927,7 +928,13 @@ pub(super) async fn hazards(
         charts: Vec::new(),
         export_href: None,
         post_buttons: Vec::new(),
-        more_links: vec![("/inspections".into(), "检查任务".into())],
+        more_links: vec![
+            ("/inspections".into(), "检查任务".into()),
+            (
+                "/inspections/hazard-standard".into(),
+                "重大事故隐患判定标准".into(),
+            ),
+        ],
     };
     Ok(render(&page))
 }

@@ -2,6 +2,7 @@
 //! departments, inspectors and items, the results and the hazards.
 
 pub mod files;
+pub mod tallies;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -126,6 +127,8 @@ pub struct Hazard {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The first day of the task's visit (the month it is counted in).
+    pub visit_on: NaiveDate,
 }
 
 // ---- the catalogue ----
@@ -209,6 +212,30 @@ pub fn insert(
         diesel::insert_into(inspection_task_items::table)
             .values(i)
             .execute(conn)?;
+    }
+    if task.state != InspectionState::Cancelled {
+        count_task(conn, task, 1)?;
+    }
+    Ok(())
+}
+
+/// Counts a task in (+1) or out (-1, cancelled) of its month's tallies.
+fn count_task(conn: &mut DbConnection, task: &Inspection, sign: i64) -> AppResult<()> {
+    let (parties, joint) = tallies::parties(conn, &task.id)?;
+    let month = tallies::month_of(task.window_from);
+    let d = tallies::Delta {
+        tasks: sign,
+        joint_tasks: if joint { sign } else { 0 },
+        ..Default::default()
+    };
+    tallies::add(conn, &month, &parties, &d)?;
+    if task.override_kind.is_some() {
+        let d = tallies::Delta {
+            overrides: sign,
+            ..Default::default()
+        };
+        let lead = [task.lead_department.clone(), tallies::DISTRICT.to_owned()];
+        tallies::add(conn, &month, &lead, &d)?;
     }
     Ok(())
 }
@@ -389,6 +416,12 @@ pub fn save(conn: &mut DbConnection, before: &Inspection, after: &Inspection) ->
         inspections::version.eq(before.version + 1),
     ))
     .execute(conn)?;
+    if n > 0
+        && after.state == InspectionState::Cancelled
+        && before.state != InspectionState::Cancelled
+    {
+        count_task(conn, before, -1)?;
+    }
     Ok(n > 0)
 }
 
@@ -591,7 +624,18 @@ pub fn insert_rating(conn: &mut DbConnection, r: &Rating) -> AppResult<()> {
     diesel::insert_into(inspection_ratings::table)
         .values(r)
         .execute(conn)?;
-    Ok(())
+    let day: NaiveDate = inspections::table
+        .find(&r.inspection_id)
+        .select(inspections::window_from)
+        .first(conn)?;
+    let (parties, _) = tallies::parties(conn, &r.inspection_id)?;
+    let satisfied = matches!(r.verdict.as_str(), "satisfied" | "basically_satisfied");
+    let d = tallies::Delta {
+        ratings: 1,
+        satisfied: i64::from(satisfied),
+        ..Default::default()
+    };
+    tallies::add(conn, &tallies::month_of(day), &parties, &d)
 }
 
 pub fn ratings_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Rating>> {
@@ -607,7 +651,20 @@ pub fn insert_hazard(conn: &mut DbConnection, h: &Hazard) -> AppResult<()> {
     diesel::insert_into(hazards::table)
         .values(h.clone())
         .execute(conn)?;
-    Ok(())
+    let d = tallies::Delta {
+        hazards: 1,
+        hazards_closed: i64::from(h.state == HazardState::Closed),
+        ..Default::default()
+    };
+    hazard_tally(conn, h, &d)
+}
+
+fn hazard_tally(conn: &mut DbConnection, h: &Hazard, d: &tallies::Delta) -> AppResult<()> {
+    let rows = [
+        h.responsible_department.clone(),
+        tallies::DISTRICT.to_owned(),
+    ];
+    tallies::add(conn, &tallies::month_of(h.visit_on), &rows, d)
 }
 
 pub fn find_hazard(conn: &mut DbConnection, id: &str) -> AppResult<Option<Hazard>> {
@@ -687,6 +744,13 @@ pub fn save_hazard(conn: &mut DbConnection, before: &Hazard, after: &Hazard) -> 
         hazards::version.eq(before.version + 1),
     ))
     .execute(conn)?;
+    if n > 0 && after.state == HazardState::Closed && before.state != HazardState::Closed {
+        let d = tallies::Delta {
+            hazards_closed: 1,
+            ..Default::default()
+        };
+        hazard_tally(conn, before, &d)?;
+    }
     Ok(n > 0)
 }
 
@@ -817,71 +881,7 @@ pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResul
         .get_result(conn)?)
 }
 
-// ---- the targets' figures (counted in the database, one query per group) ----
-
-#[derive(QueryableByName)]
-pub struct Participation {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub department: String,
-    /// The month of the visit's first day: 2026-03.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub month: String,
-    /// Tasks the department led or joined.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub tasks: i64,
-    /// Of those, tasks with two or more departments.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub joint: i64,
-}
-
-#[derive(QueryableByName)]
-pub struct Ratings {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub department: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub month: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub rated: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub satisfied: i64,
-}
-
-#[derive(QueryableByName)]
-pub struct HazardCounts {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub department: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub month: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub open: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub overdue: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub closed: i64,
-}
-
-#[derive(QueryableByName)]
-pub struct KeyedMonth {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub key: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub month: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub n: i64,
-}
-
-/// A month's counts of the district (what a, b and c are depends on the query).
-#[derive(QueryableByName)]
-pub struct MonthCounts {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub month: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub a: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub b: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub c: i64,
-}
+// ---- the annual plans' figures (the rest are tallied: `tallies`) ----
 
 #[derive(QueryableByName)]
 pub struct Keyed {
@@ -890,34 +890,6 @@ pub struct Keyed {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub n: i64,
 }
-
-const PARTICIPATION: &str =
-    "SELECT d.department AS department, {month} AS month, COUNT(*) AS tasks,
-    SUM(CASE WHEN EXISTS (SELECT 1 FROM inspection_departments j
-        WHERE j.inspection_id = d.inspection_id AND j.role = 'joint') THEN 1 ELSE 0 END) AS joint
-  FROM inspection_departments d JOIN inspections i ON i.id = d.inspection_id
-  WHERE i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY d.department, {month}";
-
-const RATINGS: &str = "SELECT d.department AS department, {month} AS month, COUNT(*) AS rated,
-    SUM(CASE WHEN r.verdict IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied
-  FROM inspection_ratings r
-  JOIN inspections i ON i.id = r.inspection_id
-  JOIN inspection_departments d ON d.inspection_id = r.inspection_id
-  WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY d.department, {month}";
-
-const HAZARDS: &str = "SELECT h.responsible_department AS department, {month} AS month,
-    SUM(CASE WHEN h.state <> 'closed' THEN 1 ELSE 0 END) AS open,
-    SUM(CASE WHEN h.state <> 'closed' AND h.rectify_by < $3 THEN 1 ELSE 0 END) AS overdue,
-    SUM(CASE WHEN h.state = 'closed' THEN 1 ELSE 0 END) AS closed
-  FROM hazards h JOIN inspections i ON i.id = h.inspection_id
-  WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY h.responsible_department, {month}";
-
-const OVERRIDES: &str = "SELECT i.lead_department AS key, {month} AS month, COUNT(*) AS n FROM inspections i
-  WHERE i.override_kind IS NOT NULL AND i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY i.lead_department, {month}";
 
 /// Planned joint tasks carried out: tasks under approved joint plans (plans with joint
 /// departments), completed or archived, by the plan's lead department.
@@ -932,124 +904,27 @@ const PLANNED: &str = "SELECT lead_department AS key, SUM(target_count) AS n FRO
   WHERE state = 'approved' AND joint_departments <> '' AND period_from <= $2 AND period_to >= $1
   GROUP BY lead_department";
 
-/// The district by month: tasks (a) and joint ones (b); ratings (a) and satisfied (b);
-/// hazards open (a), overdue (b) and closed (c); overrides (a).
-const DISTRICT_TASKS: &str = "SELECT {month} AS month, COUNT(*) AS a,
-    SUM(CASE WHEN EXISTS (SELECT 1 FROM inspection_departments j
-        WHERE j.inspection_id = i.id AND j.role = 'joint') THEN 1 ELSE 0 END) AS b, CAST(0 AS BIGINT) AS c
-  FROM inspections i
-  WHERE i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY {month}";
-
-const DISTRICT_RATINGS: &str = "SELECT {month} AS month, COUNT(*) AS a,
-    SUM(CASE WHEN r.verdict IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS b, CAST(0 AS BIGINT) AS c
-  FROM inspection_ratings r JOIN inspections i ON i.id = r.inspection_id
-  WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY {month}";
-
-const DISTRICT_HAZARDS: &str = "SELECT {month} AS month,
-    SUM(CASE WHEN h.state <> 'closed' THEN 1 ELSE 0 END) AS a,
-    SUM(CASE WHEN h.state <> 'closed' AND h.rectify_by < $3 THEN 1 ELSE 0 END) AS b,
-    SUM(CASE WHEN h.state = 'closed' THEN 1 ELSE 0 END) AS c
-  FROM hazards h JOIN inspections i ON i.id = h.inspection_id
-  WHERE i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY {month}";
-
-const DISTRICT_OVERRIDES: &str = "SELECT {month} AS month, COUNT(*) AS a, CAST(0 AS BIGINT) AS b, CAST(0 AS BIGINT) AS c
-  FROM inspections i
-  WHERE i.override_kind IS NOT NULL AND i.state <> 'cancelled' AND i.window_from >= $1 AND i.window_from <= $2
-  GROUP BY {month}";
-
-pub struct DistrictFigures {
-    pub tasks: Vec<MonthCounts>,
-    pub ratings: Vec<MonthCounts>,
-    pub hazards: Vec<MonthCounts>,
-    pub overrides: Vec<MonthCounts>,
-}
-
-/// The district's figures by month, each task, rating and hazard counted once.
-pub fn district_figures(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-    today: NaiveDate,
-) -> AppResult<DistrictFigures> {
-    use diesel::sql_types::Date;
-    let two = |conn: &mut DbConnection, text: &str| -> AppResult<Vec<MonthCounts>> {
-        Ok(diesel::sql_query(sql(conn, text))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .load(conn)?)
-    };
-    Ok(DistrictFigures {
-        tasks: two(conn, DISTRICT_TASKS)?,
-        ratings: two(conn, DISTRICT_RATINGS)?,
-        hazards: diesel::sql_query(sql(conn, DISTRICT_HAZARDS))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .bind::<Date, _>(today)
-            .load(conn)?,
-        overrides: two(conn, DISTRICT_OVERRIDES)?,
-    })
-}
-
-/// The backend's dialect: placeholders, the month of a visit (`{month}`), sums as BIGINT.
+/// The backend's dialect: placeholders, sums as BIGINT.
 fn sql(conn: &DbConnection, text: &str) -> String {
     match conn {
-        DbConnection::Pg(_) => text
-            .replace("SUM(target_count)", "SUM(target_count)::BIGINT")
-            .replace("{month}", "to_char(i.window_from, 'YYYY-MM')"),
-        DbConnection::Sqlite(_) => text
-            .replace("{month}", "substr(i.window_from, 1, 7)")
-            .replace("$1", "?")
-            .replace("$2", "?")
-            .replace("$3", "?"),
+        DbConnection::Pg(_) => text.replace("SUM(target_count)", "SUM(target_count)::BIGINT"),
+        DbConnection::Sqlite(_) => text.replace("$1", "?").replace("$2", "?"),
     }
 }
 
-pub struct Figures {
-    pub participation: Vec<Participation>,
-    pub ratings: Vec<Ratings>,
-    pub hazards: Vec<HazardCounts>,
-    pub overrides: Vec<KeyedMonth>,
-    pub planned: Vec<Keyed>,
-    pub planned_done: Vec<Keyed>,
-}
-
-/// The period's figures for the targets by department and month, tasks by the first day
-/// of their visit (the plans' by department over the whole period).
-pub fn figures(
+/// The plans' targets in the period and the tasks done under them, by lead department.
+pub fn plan_figures(
     conn: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
-    today: NaiveDate,
-) -> AppResult<Figures> {
+) -> AppResult<(Vec<Keyed>, Vec<Keyed>)> {
     use diesel::sql_types::Date;
-    let two = |conn: &mut DbConnection, text: &str| -> AppResult<Vec<Keyed>> {
-        Ok(diesel::sql_query(sql(conn, text))
+    let mut two = |text: &str| -> AppResult<Vec<Keyed>> {
+        let text = sql(conn, text);
+        Ok(diesel::sql_query(text)
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
             .load(conn)?)
     };
-    Ok(Figures {
-        participation: diesel::sql_query(sql(conn, PARTICIPATION))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .load(conn)?,
-        ratings: diesel::sql_query(sql(conn, RATINGS))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .load(conn)?,
-        hazards: diesel::sql_query(sql(conn, HAZARDS))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .bind::<Date, _>(today)
-            .load(conn)?,
-        overrides: diesel::sql_query(sql(conn, OVERRIDES))
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(to)
-            .load(conn)?,
-        planned: two(conn, PLANNED)?,
-        planned_done: two(conn, PLANNED_DONE)?,
-    })
+    Ok((two(PLANNED)?, two(PLANNED_DONE)?))
 }

@@ -147,6 +147,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_ratings,
     inspection_plans,
     inspection_files,
+    inspection_tallies,
 );
 
 diesel::table! {
@@ -647,6 +648,21 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        visit_on -> Date,
+    }
+}
+
+diesel::table! {
+    inspection_tallies (month, department) {
+        month -> Text,
+        department -> Text,
+        tasks -> BigInt,
+        joint_tasks -> BigInt,
+        ratings -> BigInt,
+        satisfied -> BigInt,
+        hazards -> BigInt,
+        hazards_closed -> BigInt,
+        overrides -> BigInt,
     }
 }
 

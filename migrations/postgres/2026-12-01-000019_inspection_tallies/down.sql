@@ -1,0 +1,3 @@
+DROP INDEX hazards_visit_idx;
+ALTER TABLE hazards DROP COLUMN visit_on;
+DROP TABLE inspection_tallies;
