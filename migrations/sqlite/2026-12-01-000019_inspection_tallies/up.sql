@@ -45,3 +45,8 @@ GROUP BY month, department;
 ALTER TABLE hazards ADD COLUMN visit_on DATE NOT NULL DEFAULT '1970-01-01';
 UPDATE hazards SET visit_on = (SELECT i.window_from FROM inspections i WHERE i.id = hazards.inspection_id);
 CREATE INDEX hazards_visit_idx ON hazards (visit_on, state);
+
+-- The open-hazard queues read only open hazards, soonest due first: an index of those alone
+-- (the queries name the same condition, `state <> 'closed'`, as a literal).
+CREATE INDEX hazards_open_idx ON hazards (responsible_department, rectify_by, id) WHERE state <> 'closed';
+CREATE INDEX hazards_open_all_idx ON hazards (rectify_by, id) WHERE state <> 'closed';

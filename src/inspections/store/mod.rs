@@ -707,15 +707,16 @@ pub fn list_hazards(conn: &mut DbConnection, f: &HazardFilter) -> AppResult<Vec<
     if let Some(d) = &f.department {
         q = q.filter(hazards::responsible_department.eq(d.clone()));
     }
+    // Open hazards by the literal condition of `hazards_open_idx` (a bound value would not
+    // let either database prove the partial index applies).
+    let open_only = || diesel::dsl::sql::<diesel::sql_types::Bool>("hazards.state <> 'closed'");
     match f.open {
-        Some(true) => q = q.filter(hazards::state.ne(HazardState::Closed.code())),
+        Some(true) => q = q.filter(open_only()),
         Some(false) => q = q.filter(hazards::state.eq(HazardState::Closed.code())),
         None => {}
     }
     if let Some(day) = f.overdue_on {
-        q = q
-            .filter(hazards::state.ne(HazardState::Closed.code()))
-            .filter(hazards::rectify_by.lt(day));
+        q = q.filter(open_only()).filter(hazards::rectify_by.lt(day));
     }
     if let Some((on, id)) = &f.after {
         q = q.filter(
