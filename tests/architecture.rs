@@ -13,6 +13,7 @@ const CAPABILITIES: &[&str] = &[
     "intake",
     "mailbox",
     "inspections",
+    "consultations",
     "desk",
 ];
 
@@ -295,6 +296,17 @@ const TABLES: &[(&str, &[&str])] = &[
             "inspection_plans",
             "inspection_files",
             "inspection_tallies",
+        ],
+    ),
+    (
+        "consultations",
+        &[
+            "consultation_requests",
+            "consultations",
+            "consultation_invitees",
+            "consultation_agenda",
+            "consultation_counters",
+            "calendar_feeds",
         ],
     ),
     (

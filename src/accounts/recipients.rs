@@ -48,6 +48,11 @@ pub fn lead_escalation(
     Ok(distinct(ids))
 }
 
+/// Active heads of a department.
+pub fn heads_of(conn: &mut DbConnection, department: &str) -> AppResult<Vec<String>> {
+    store::heads_of(conn, department)
+}
+
 /// Active users of the coordination office.
 pub fn coordinators(conn: &mut DbConnection) -> AppResult<Vec<String>> {
     store::with_role(conn, Role::Coordinator)

@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::accounts::api as accounts;
+use crate::consultations::api as consultations;
 use crate::desk::api as desk;
 use crate::inspections::api as inspections;
 use crate::intake::api as intake;
@@ -43,6 +44,12 @@ use crate::web::{audit, ops};
         inspections::rate_inspection, inspections::complain_about_inspection,
         inspections::list_plans, inspections::create_plan, inspections::approve_plan,
         inspections::inspection_stats, inspections::export_inspection_stats,
+        consultations::list_consultation_requests, consultations::request_consultation,
+        consultations::list_consultations, consultations::convene_consultation,
+        consultations::get_consultation, consultations::change_consultation,
+        consultations::cancel_consultation, consultations::attend_consultation,
+        consultations::rotate_calendar_feed, consultations::revoke_calendar_feed,
+        consultations::calendar_feed,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,
@@ -77,7 +84,7 @@ impl Modify for BearerAuth {
 }
 
 /// Paths answered without signing in (and so never 401 or 403).
-const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/api/v1/me/calendar.ics"];
 
 /// The error answers every operation can give, declared once as shared responses and
 /// referenced from each operation they apply to; every 4xx and 5xx an operation declares

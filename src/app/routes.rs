@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::register::api::permits::routes)
             .configure(crate::desk::api::routes)
             .configure(crate::inspections::api::routes)
+            .configure(crate::consultations::api::routes)
             .default_service(web::to(crate::web::not_found)),
     );
     crate::web::kit::routes(cfg);
@@ -36,4 +37,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::intake::pages::routes(cfg);
     crate::leads::pages::routes(cfg);
     crate::inspections::pages::routes(cfg);
+    crate::consultations::pages::routes(cfg);
 }

@@ -196,6 +196,7 @@ pub async fn prepare(
     }
 
     crate::notify::outbox::set_address_book(crate::accounts::recipients::mail_addresses);
+    crate::notify::set_organizer(&settings.smtp.from);
     let mailer = crate::notify::mailer::Mailer::new(
         &settings,
         durations.smtp_timeout,

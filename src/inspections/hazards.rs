@@ -467,6 +467,11 @@ pub fn standard_lists(
     })
 }
 
+/// Whether a hazard exists (for other capabilities linking to one).
+pub fn hazard_exists(conn: &mut DbConnection, id: &str) -> AppResult<bool> {
+    Ok(store::find_hazard(conn, id)?.is_some())
+}
+
 /// "一（七）4 利用采空区或者其他废弃巷道作为水仓" for a stored code; a value recorded
 /// before the standard was coded is shown as it was written.
 pub fn standard_label(code: &str) -> String {

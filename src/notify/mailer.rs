@@ -4,8 +4,9 @@
 
 use std::time::{Duration as StdDuration, SystemTime};
 
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
 
@@ -139,11 +140,28 @@ impl Mailer {
         if let Some(r) = answerable {
             builder = builder.reply_to(r);
         }
+        let body = match &m.calendar {
+            None => MultiPart::alternative_plain_html(fill(&m.body_text), fill(&m.body_html)),
+            // An invitation: the calendar beside the two bodies, as calendars expect it
+            // (RFC 6047), its METHOD repeated in the content type.
+            Some(ics) => {
+                let method = ics
+                    .lines()
+                    .find_map(|l| l.strip_prefix("METHOD:"))
+                    .map(str::trim)
+                    .filter(|m| m.chars().all(|c| c.is_ascii_alphabetic()))
+                    .unwrap_or("PUBLISH");
+                let kind =
+                    ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                        .map_err(|e| format!("无法生成日历：{e}"))?;
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(fill(&m.body_text)))
+                    .singlepart(SinglePart::html(fill(&m.body_html)))
+                    .singlepart(SinglePart::builder().header(kind).body(ics.clone()))
+            }
+        };
         builder
-            .multipart(MultiPart::alternative_plain_html(
-                fill(&m.body_text),
-                fill(&m.body_html),
-            ))
+            .multipart(body)
             .map_err(|e| format!("无法生成邮件：{e}"))
     }
 }

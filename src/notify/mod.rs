@@ -36,6 +36,7 @@ coded_enum! {
         IntakeRefused = "intake_refused": "邮件未受理说明",
         Inspection = "inspection": "检查任务（综合查一次）",
         Hazard = "hazard": "检查发现的隐患",
+        Consultation = "consultation": "会商通知",
     }
 }
 
@@ -66,6 +67,19 @@ pub fn send(
     recipients: &[String],
     notice: &Notice<'_>,
 ) -> AppResult<usize> {
+    send_with_calendar(conn, now, actor_id, recipients, notice, None)
+}
+
+/// As `send`, the emails carrying `calendar` (a meeting's iCalendar invitation or
+/// cancellation) for the recipients' calendars.
+pub fn send_with_calendar(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor_id: Option<&str>,
+    recipients: &[String],
+    notice: &Notice<'_>,
+    calendar: Option<&str>,
+) -> AppResult<usize> {
     // One notice per person and event, whatever lists the audience was gathered from.
     let mut recipients: Vec<String> = recipients
         .iter()
@@ -95,7 +109,7 @@ pub fn send(
     let sent = rows.len();
     store::insert_notifications(conn, rows)?;
     // The email form, for those who have an address and want this kind by email.
-    crate::notify::outbox::enqueue(
+    crate::notify::outbox::enqueue_with_calendar(
         conn,
         now,
         &recipients,
@@ -103,6 +117,7 @@ pub fn send(
         &notice.title,
         &notice.body,
         &notice.link,
+        calendar,
     )?;
     Ok(sent)
 }
@@ -207,4 +222,22 @@ pub fn open(
         .ok_or_else(|| AppError::NotFound("没有这条通知。".into()))?;
     store::set_read(conn, user_id, Some(id), now)?;
     Ok(link)
+}
+
+static ORGANIZER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The address calendar invitations name as their organizer: the service's sender
+/// (`smtp.from`), set once at start.
+pub fn set_organizer(from: &str) {
+    let address = crate::notify::mailer::parse_from(from)
+        .map(|m| m.email.to_string())
+        .unwrap_or_else(|_| "noreply@minecoord.local".into());
+    let _ = ORGANIZER.set(address);
+}
+
+pub fn organizer_address() -> String {
+    ORGANIZER
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "noreply@minecoord.local".into())
 }

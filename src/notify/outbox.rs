@@ -76,6 +76,21 @@ pub fn enqueue(
     body: &str,
     link: &str,
 ) -> AppResult<usize> {
+    enqueue_with_calendar(conn, now, recipients, kind, title, body, link, None)
+}
+
+/// As `enqueue`, each email carrying `calendar` (an iCalendar invitation) when given.
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue_with_calendar(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    recipients: &[String],
+    kind: crate::notify::NoticeKind,
+    title: &str,
+    body: &str,
+    link: &str,
+    calendar: Option<&str>,
+) -> AppResult<usize> {
     if recipients.is_empty() {
         return Ok(0);
     }
@@ -123,6 +138,7 @@ pub fn enqueue(
                 created_at: now,
                 sent_at: None,
                 updated_at: now,
+                calendar: calendar.map(str::to_owned),
             }
         })
         .collect();

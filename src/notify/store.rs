@@ -58,6 +58,9 @@ pub struct OutboxMessage {
     pub sent_at: Option<NaiveDateTime>,
     #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
+    /// A meeting invitation's iCalendar, sent as a text/calendar part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 // ---- inbox ----

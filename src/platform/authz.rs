@@ -78,9 +78,12 @@ pub enum Action {
     /// See one's own mine's inspections, rate a finished visit and complain (企业扫码评价):
     /// enterprise users.
     RateInspections,
+    /// Read the consultations one is invited to (the office: all), answer invitations:
+    /// everyone but enterprises (who is invited is `consultations::policy`'s).
+    ViewConsultations,
 }
 
-pub const ALL_ACTIONS: [Action; 20] = [
+pub const ALL_ACTIONS: [Action; 21] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -101,6 +104,7 @@ pub const ALL_ACTIONS: [Action; 20] = [
     Action::ManageInspectionItems,
     Action::OpenInspections,
     Action::RateInspections,
+    Action::ViewConsultations,
 ];
 
 impl Action {
@@ -126,6 +130,7 @@ impl Action {
             Action::ManageInspectionItems => "维护检查事项清单",
             Action::OpenInspections => "发起检查任务或录入检查结果",
             Action::RateInspections => "评价检查或投诉",
+            Action::ViewConsultations => "查看会商",
         }
     }
 }
@@ -156,7 +161,9 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
             Township | Enterprise => false,
         },
         Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
-        Action::ViewLeadStats | Action::ViewLeads => who.role != Enterprise,
+        Action::ViewLeadStats | Action::ViewLeads | Action::ViewConsultations => {
+            who.role != Enterprise
+        }
         Action::EditBoundaries => match who.role {
             Admin | Coordinator => true,
             Officer | Head => who.department.as_deref() == Some("NR"),

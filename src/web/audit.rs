@@ -80,7 +80,7 @@ use crate::web::kit::*;
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 11] = [
+const ENTITY_TYPES: [(&str, &str); 16] = [
     ("lead", "问题线索"),
     ("mine", "矿山"),
     ("prohibited_zone", "禁止开采区"),
@@ -92,6 +92,11 @@ const ENTITY_TYPES: [(&str, &str); 11] = [
     ("township", "街镇"),
     ("lead_category", "线索类别"),
     ("permit_type", "证照类型"),
+    ("inspection", "检查任务"),
+    ("hazard", "隐患"),
+    ("inspection_plan", "年度检查计划"),
+    ("consultation", "会商"),
+    ("consultation_request", "会商申请"),
 ];
 
 async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -269,6 +274,7 @@ fn action_words(action: &str) -> String {
         "verify" => "核查",
         "enforce" => "查处",
         "close" => "办结",
+        "attend" => "会商报到",
         _ => "其他操作",
     };
     words.to_owned()
@@ -346,6 +352,22 @@ fn field_words(key: &str) -> &'static str {
         "stage" => "环节",
         "due_at" => "时限",
         "kind" => "类型",
+        "topic" => "议题",
+        "starts_at" => "开始时间",
+        "ends_at" => "结束时间",
+        "place" => "地点",
+        "online_url" => "线上会议链接",
+        "departments" => "邀请成员单位",
+        "townships" => "邀请街镇",
+        "users" => "邀请人员",
+        "requests" => "会商申请",
+        "sequence" => "通知次序",
+        "unit" => "单位",
+        "answer" => "报到",
+        "attendee_name" => "参会人员",
+        "leads" => "问题线索",
+        "mines" => "矿山",
+        "hazards" => "隐患",
         _ => "其他",
     }
 }
@@ -372,7 +394,9 @@ fn value_words(v: &str, names: &HashMap<String, String>) -> String {
         .or_else(|| MineType::parse(v).map(|s| s.label()))
         .or_else(|| MiningMethod::parse(v).map(|s| s.label()))
         .or_else(|| TailingsSafety::parse(v).map(|s| s.label()))
-        .or_else(|| Role::parse(v).map(|r| r.label()));
+        .or_else(|| Role::parse(v).map(|r| r.label()))
+        .or_else(|| crate::consultations::rules::Answer::parse(v).map(|a| a.label()))
+        .or_else(|| crate::consultations::rules::MeetingState::parse(v).map(|a| a.label()));
     if let Some(l) = label {
         return l.to_owned();
     }

@@ -364,6 +364,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/map", "辖区地图", Action::ViewMines),
     ("/inspections", "综合查一次", Action::ViewInspections),
     ("/my-inspections", "本企业的检查", Action::RateInspections),
+    ("/consultations", "会商研判", Action::ViewConsultations),
     ("/mines/gaps", "漏管检查", Action::ViewSupervision),
     ("/permits", "证照与到期提醒", Action::ViewSupervision),
     ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),

@@ -10,6 +10,7 @@ mod boundaries;
 mod browser;
 mod calendar;
 mod cli;
+mod consultations;
 mod desk;
 mod idempotency;
 mod inspections;

@@ -1,7 +1,7 @@
 //! No codes, usernames' internals or English in front of users: the visible text of every
 //! daily page, for each kind of user, names departments, states and kinds in Chinese.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::boundaries::{licensed_mine, square};
 use crate::helpers::*;
@@ -80,11 +80,15 @@ on_both! {
         let lead = raise(&app, &town, json!({"title": "扬尘", "category": "dust", "description": "扬尘。", "mine_id": mine_id})).await;
         let id = lead["id"].as_str().unwrap();
         assert_eq!(app.post(&format!("/api/v1/leads/{id}/acknowledge"), &ee, json!({"note": "已出发"})).await.status(), 200);
+        let coord_token = app.token_for("coord.words", PASSWORD).await;
+        let meeting: Value = app.post("/api/v1/consultations", &coord_token, json!({"topic": "扬尘整治会商", "starts_at": "2026-03-05T09:00", "ends_at": "2026-03-05T10:00",
+            "place": "区协调办会议室", "invited_departments": ["EE"], "invited_townships": ["BEHT"]})).await.json().await.unwrap();
+        let meeting = format!("/consultations/{}", meeting["id"].as_str().unwrap());
         let mut problems = Vec::new();
         for (user, pages) in [
-            ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}"), format!("/public/mines/{mine_id}/report")]),
-            ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into()]),
-            ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into()]),
+            ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}"), format!("/public/mines/{mine_id}/report"), "/consultations".into(), meeting.clone()]),
+            ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into(), meeting.clone(), "/consultation-requests".into(), "/consultation-requests/new".into()]),
+            ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into(), "/consultations".into(), "/consultations/new".into(), meeting.clone()]),
             ("em.words", vec!["/".into(), format!("/mines/{mine_id}"), format!("/mines/{mine_id}/edit"), "/mines/new".into(), "/mines/gaps".into(), "/permits".into(), "/map".into(), "/inspections".into(), "/inspections/new".into(), "/hazards".into(), "/inspection-items".into()]),
             ("admin", vec!["/".into(), "/audit".into(), "/users".into(), "/outbox".into()]),
         ] {

@@ -337,4 +337,8 @@ text_coded!(
     crate::inspections::rules::HazardGrade,
     crate::inspections::rules::HazardState,
     crate::inspections::rules::FilePurpose,
+    crate::consultations::rules::RequestState,
+    crate::consultations::rules::MeetingState,
+    crate::consultations::rules::InviteeKind,
+    crate::consultations::rules::Answer,
 );

@@ -148,6 +148,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_plans,
     inspection_files,
     inspection_tallies,
+    consultation_requests,
+    consultations,
+    consultation_invitees,
+    consultation_agenda,
+    consultation_counters,
+    calendar_feeds,
 );
 
 diesel::table! {
@@ -311,6 +317,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        calendar -> Nullable<Text>,
     }
 }
 
@@ -680,3 +687,81 @@ diesel::table! {
 diesel::joinable!(inspection_departments -> inspections (inspection_id));
 diesel::joinable!(inspection_results -> inspections (inspection_id));
 diesel::joinable!(hazards -> inspections (inspection_id));
+
+diesel::table! {
+    consultation_requests (id) {
+        id -> Text,
+        topic -> Text,
+        reason -> Text,
+        department -> Nullable<Text>,
+        lead_ids -> Text,
+        mine_ids -> Text,
+        hazard_ids -> Text,
+        state -> Text,
+        consultation_id -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consultations (id) {
+        id -> Text,
+        number -> Text,
+        topic -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        place -> Text,
+        online_url -> Nullable<Text>,
+        state -> Text,
+        sequence -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Text,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    consultation_invitees (consultation_id, kind, unit) {
+        consultation_id -> Text,
+        kind -> Text,
+        unit -> Text,
+        answer -> Text,
+        attendee_name -> Text,
+        reason -> Text,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consultation_agenda (consultation_id, position) {
+        consultation_id -> Text,
+        position -> Integer,
+        title -> Text,
+        lead_id -> Nullable<Text>,
+        mine_id -> Nullable<Text>,
+        hazard_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consultation_counters (year) {
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Text,
+        token_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}

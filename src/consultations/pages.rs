@@ -1,0 +1,642 @@
+//! 会商研判 in the browser: the meetings and requests, the office's convening form, a
+//! meeting's page with each invitee's answer, the reader's 报到, the office's change and
+//! cancellation, and the request form for member units.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest};
+use askama::Template;
+
+use crate::consultations::{self as consultations, policy, MeetingView};
+use crate::platform::error::{AppError, FieldError};
+use crate::web::extract::{PageForm, PageSession, Session};
+use crate::web::kit::signed_in;
+use crate::web::kit::*;
+use crate::web::{blocking, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/consultations", web::get().to(list))
+        .route("/consultations", web::post().to(create))
+        .route("/consultations/new", web::get().to(new_form))
+        .route("/consultations/{id}", web::get().to(detail))
+        .route("/consultations/{id}/attendance", web::post().to(attend))
+        .route("/consultations/{id}/change", web::post().to(change))
+        .route("/consultations/{id}/cancel", web::post().to(cancel))
+        .route("/consultation-requests", web::get().to(requests))
+        .route("/consultation-requests", web::post().to(create_request))
+        .route("/consultation-requests/new", web::get().to(new_request));
+}
+
+fn messages(errors: &[FieldError]) -> Vec<String> {
+    errors.iter().map(|e| e.message.clone()).collect()
+}
+
+/// 会商: the meetings the reader is invited to (the office: all), soonest first.
+async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    let q = web::Query::<consultations::MeetingQuery>::from_query(&query_without_flash(&req))
+        .map(|q| q.into_inner())
+        .map_err(|e| AppError::BadRequest(format!("查询条件有误：{e}")))
+        .page(&s)?;
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    let query = q.clone();
+    let (views, next) = blocking(move || {
+        st.db.read(|c| {
+            let (rows, next) = consultations::list(c, &who, now, &query)?;
+            let mut views = Vec::new();
+            for m in &rows {
+                views.push(consultations::view(c, m)?);
+            }
+            Ok((views, next))
+        })
+    })
+    .await
+    .page(&s)?;
+    let rows = views
+        .iter()
+        .map(|m| {
+            let own = own_answer(&s, m);
+            vec![
+                link(format!("/consultations/{}", m.id), &m.number),
+                cell(&m.topic),
+                cell(format!(
+                    "{} 至 {}",
+                    m.starts_at.replace('T', " "),
+                    m.ends_at.replace('T', " ")
+                )),
+                cell(&m.place),
+                cell(m.state_label),
+                cell(own.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let convene = policy::may_convene(&s.principal);
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "会商研判", "/consultations").await,
+        heading: "会商研判".into(),
+        intro: Some(
+            "区协调办召集的会商：被邀请的单位在会商页面确认参会人员或说明不能参会的原因（报到）。"
+                .into(),
+        ),
+        new_link: convene.then(|| ("/consultations/new".to_owned(), "召集会商".to_owned())),
+        filters: vec![Field::new(
+            "upcoming",
+            "范围",
+            "select",
+            if q.upcoming == Some(true) { "true" } else { "" },
+        )
+        .options(vec![
+            (String::new(), "全部".into()),
+            ("true".into(), "尚未召开".into()),
+        ])],
+        filter_action: "/consultations".into(),
+        result: None,
+        headers: vec!["编号", "议题", "时间", "地点", "状态", "本单位报到"],
+        rows,
+        next_href: next.map(|c| format!("/consultations?cursor={c}")),
+        empty_text: "还没有会商。",
+        total: None,
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: Vec::new(),
+        more_links: vec![(
+            "/consultation-requests".into(),
+            if convene {
+                "会商申请".into()
+            } else {
+                "提请会商".into()
+            },
+        )],
+    };
+    Ok(render(&page))
+}
+
+/// The reader's own invitee's answer, as words.
+fn own_answer(s: &Session, m: &MeetingView) -> Option<String> {
+    m.invitees
+        .iter()
+        .find(|i| policy::answers_for(&s.principal, i.kind, &i.unit))
+        .map(|i| {
+            if i.attendee_name.is_empty() {
+                i.answer_label.to_owned()
+            } else {
+                format!("{}（{}）", i.answer_label, i.attendee_name)
+            }
+        })
+}
+
+#[derive(Default, Clone)]
+struct NewForm {
+    topic: String,
+    starts_at: String,
+    ends_at: String,
+    place: String,
+    online_url: String,
+    departments: Vec<String>,
+    townships: Vec<String>,
+    requests: Vec<String>,
+    agenda: String,
+}
+
+#[derive(Template)]
+#[template(path = "consultation_new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    form: NewForm,
+    errors: Vec<String>,
+    departments: Vec<(String, String)>,
+    townships: Vec<(String, String)>,
+    requests: Vec<(String, String)>,
+}
+
+async fn new_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    form: NewForm,
+    errors: Vec<String>,
+) -> PageResult {
+    if !policy::may_convene(&s.principal) {
+        return Err(PageError(
+            AppError::Forbidden("会商由区协调办召集。".into()),
+            Some(Box::new(s.clone())),
+        ));
+    }
+    let (st, who) = (state.clone(), s.principal.clone());
+    let (departments, townships, requests) = blocking(move || {
+        st.db.read(|c| {
+            let d = crate::reference::departments(c)?
+                .into_iter()
+                .filter(|d| d.active != 0)
+                .map(|d| (d.code, d.name))
+                .collect::<Vec<_>>();
+            let t = crate::reference::townships(c)?
+                .into_iter()
+                .filter(|t| t.active != 0)
+                .map(|t| (t.code, t.name))
+                .collect::<Vec<_>>();
+            let r = consultations::requests(c, &who, Some("pending"))?
+                .into_iter()
+                .map(|r| (r.id, r.topic))
+                .collect::<Vec<_>>();
+            Ok((d, t, r))
+        })
+    })
+    .await
+    .page(s)?;
+    let page = NewPage {
+        ctx: page_ctx(state, s, req, "召集会商", "/consultations").await,
+        form,
+        errors,
+        departments,
+        townships,
+        requests,
+    };
+    Ok(render_form(&page, !page.errors.is_empty()))
+}
+
+async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    let tomorrow = state.today() + chrono::Duration::days(1);
+    let form = NewForm {
+        starts_at: format!("{tomorrow}T09:30"),
+        ends_at: format!("{tomorrow}T11:00"),
+        ..NewForm::default()
+    };
+    new_page(&state, &s, &req, form, Vec::new()).await
+}
+
+fn checked(m: &HashMap<String, String>, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = m
+        .keys()
+        .filter_map(|k| k.strip_prefix(prefix).map(str::to_owned))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<HashMap<String, String>>,
+) -> PageResult {
+    let s = form.session;
+    let m = form.form;
+    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let f = NewForm {
+        topic: get("topic"),
+        starts_at: get("starts_at"),
+        ends_at: get("ends_at"),
+        place: get("place"),
+        online_url: get("online_url"),
+        departments: checked(&m, "dept."),
+        townships: checked(&m, "town."),
+        requests: checked(&m, "request."),
+        agenda: get("agenda"),
+    };
+    // The agenda: one item a line; each request chosen becomes an item of its own.
+    let mut agenda: Vec<consultations::NewAgendaItem> = f
+        .agenda
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| consultations::NewAgendaItem {
+            title: l.to_owned(),
+            lead_id: None,
+            mine_id: None,
+            hazard_id: None,
+            request_id: None,
+        })
+        .collect();
+    let (st, who) = (state.clone(), s.principal.clone());
+    let chosen = f.requests.clone();
+    let topics = blocking(move || {
+        st.db.read(|c| {
+            let all = consultations::requests(c, &who, Some("pending"))?;
+            Ok(chosen
+                .iter()
+                .filter_map(|id| all.iter().find(|r| &r.id == id))
+                .map(|r| (r.id.clone(), r.topic.clone()))
+                .collect::<Vec<_>>())
+        })
+    })
+    .await
+    .page(&s)?;
+    agenda.extend(
+        topics
+            .into_iter()
+            .map(|(id, topic)| consultations::NewAgendaItem {
+                title: format!("会商申请：{topic}"),
+                lead_id: None,
+                mine_id: None,
+                hazard_id: None,
+                request_id: Some(id),
+            }),
+    );
+    let input = consultations::NewMeeting {
+        topic: f.topic.clone(),
+        starts_at: f.starts_at.clone(),
+        ends_at: f.ends_at.clone(),
+        place: f.place.clone(),
+        online_url: Some(f.online_url.clone()),
+        invited_departments: f.departments.clone(),
+        invited_townships: f.townships.clone(),
+        invited_users: Vec::new(),
+        agenda,
+    };
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::convene(c, &who, now, input).map(|m| m.id))
+    })
+    .await;
+    match result {
+        Ok(id) => Ok(redirect(&format!("/consultations/{id}?ok=created"))),
+        Err(AppError::Validation(errors)) => new_page(&state, &s, &req, f, messages(&errors)).await,
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "consultation.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    v: MeetingView,
+    /// "2026-03-10 09:30 至 11:00"
+    when: String,
+    errors: Vec<String>,
+    /// The reader answers for one of the invitees and may still answer.
+    answer_for: Option<(String, String)>,
+    may_change: bool,
+}
+
+async fn detail_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    req: &HttpRequest,
+    id: &str,
+    errors: Vec<String>,
+) -> PageResult {
+    let (st, who, tid) = (state.clone(), s.principal.clone(), id.to_owned());
+    let v = blocking(move || {
+        st.db.read(|c| {
+            let m = consultations::load(c, &who, &tid)?;
+            consultations::view(c, &m)
+        })
+    })
+    .await
+    .page(s)?;
+    let open = v.state.is_open();
+    let answer_for = open
+        .then(|| {
+            v.invitees
+                .iter()
+                .find(|i| policy::answers_for(&s.principal, i.kind, &i.unit))
+                .map(|i| (i.unit.clone(), i.name.clone()))
+        })
+        .flatten();
+    let mut ctx = page_ctx(state, s, req, &v.number, "/consultations").await;
+    let said: Option<&str> = match req.query_string() {
+        q if q.contains("ok=created") => Some("会商已召集，邀请已发出（含日历邀请）。"),
+        q if q.contains("ok=attended") => Some("报到情况已提交。"),
+        q if q.contains("ok=changed") => Some("会商时间或地点已变更，已重新发出邀请。"),
+        q if q.contains("ok=cancelled") => Some("会商已取消，已通知各被邀请单位。"),
+        _ => None,
+    };
+    if let Some(said) = said {
+        ctx.flash = Some(said.into());
+    }
+    let page = DetailPage {
+        ctx,
+        when: format!(
+            "{} 至 {}",
+            v.starts_at.replace('T', " "),
+            v.ends_at.replace('T', " ")
+        ),
+        may_change: open && policy::may_convene(&s.principal),
+        answer_for,
+        errors,
+        v,
+    };
+    Ok(render_form(&page, !page.errors.is_empty()))
+}
+
+async fn detail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    detail_page(&state, &s, &req, &id, Vec::new()).await
+}
+
+/// The outcome of a form on the meeting's page: back to it, or it with the messages.
+async fn after(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    s: Session,
+    id: &str,
+    result: Result<(), AppError>,
+    ok: &str,
+) -> PageResult {
+    match result {
+        Ok(()) => Ok(redirect(&format!("/consultations/{id}?ok={ok}"))),
+        Err(AppError::Validation(errors)) => {
+            detail_page(state, &s, req, id, messages(&errors)).await
+        }
+        Err(e @ (AppError::InvalidTransition(_) | AppError::Conflict(_))) => {
+            let message = e.problem().detail;
+            detail_page(state, &s, req, id, vec![message]).await
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AttendForm {
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    attending: String,
+    #[serde(default)]
+    attendee_name: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn attend(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<AttendForm>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    let input = consultations::Attendance {
+        unit: Some(f.unit),
+        attending: f.attending == "yes",
+        attendee_name: f.attendee_name,
+        reason: f.reason,
+    };
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        state.clock.now_naive(),
+    );
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::attend(c, &who, now, &tid, input).map(|_| ()))
+    })
+    .await;
+    after(&state, &req, s, &id, result, "attended").await
+}
+
+#[derive(serde::Deserialize)]
+struct ChangeForm {
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    ends_at: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    online_url: String,
+    #[serde(default)]
+    version: String,
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<ChangeForm>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    let input = consultations::MeetingChange {
+        starts_at: Some(f.starts_at),
+        ends_at: Some(f.ends_at),
+        place: Some(f.place),
+        online_url: Some(f.online_url),
+        version: f.version.parse().ok(),
+    };
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        state.clock.now_naive(),
+    );
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::change(c, &who, now, &tid, input).map(|_| ()))
+    })
+    .await;
+    after(&state, &req, s, &id, result, "changed").await
+}
+
+#[derive(serde::Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<CancelForm>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let reason = form.form.reason;
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        state.clock.now_naive(),
+    );
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::cancel(c, &who, now, &tid, &reason).map(|_| ()))
+    })
+    .await;
+    after(&state, &req, s, &id, result, "cancelled").await
+}
+
+/// 会商申请: the office sees every request, a unit its own.
+async fn requests(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    let (st, who) = (state.clone(), s.principal.clone());
+    let rows = blocking(move || st.db.read(|c| consultations::requests(c, &who, None)))
+        .await
+        .page(&s)?;
+    let names: HashMap<String, String> = {
+        let st = state.clone();
+        blocking(move || {
+            st.db.read(|c| {
+                Ok(crate::reference::departments(c)?
+                    .into_iter()
+                    .map(|d| (d.code, d.name))
+                    .collect())
+            })
+        })
+        .await
+        .page(&s)?
+    };
+    let table = rows
+        .iter()
+        .map(|r| {
+            vec![
+                cell(&r.topic),
+                cell(
+                    r.department
+                        .as_ref()
+                        .and_then(|d| names.get(d).cloned())
+                        .unwrap_or_else(|| "区协调办".into()),
+                ),
+                cell(&r.reason),
+                cell(crate::platform::clock::local_time(r.created_at)),
+                match &r.consultation_id {
+                    Some(id) => link(format!("/consultations/{id}"), r.state.label()),
+                    None => cell(r.state.label()),
+                },
+            ]
+        })
+        .collect();
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "会商申请", "/consultations").await,
+        heading: "会商申请".into(),
+        intro: Some("成员单位对重大问题、联合执法等提请会商，由区协调办安排。".into()),
+        new_link: policy::may_request(&s.principal).then(|| {
+            (
+                "/consultation-requests/new".to_owned(),
+                "提请会商".to_owned(),
+            )
+        }),
+        filters: Vec::new(),
+        filter_action: "/consultation-requests".into(),
+        result: None,
+        headers: vec!["议题", "提请单位", "理由", "提请时间", "状态"],
+        total: Some(rows.len() as i64),
+        rows: table,
+        next_href: None,
+        empty_text: "还没有会商申请。",
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: Vec::new(),
+        more_links: vec![("/consultations".into(), "会商".into())],
+    };
+    Ok(render(&page))
+}
+
+fn request_page_of(ctx: PageCtx, topic: &str, reason: &str, errors: Vec<String>) -> FormPage {
+    FormPage {
+        ctx,
+        heading: "提请会商".into(),
+        intro: Some("写明需要会商的问题和理由，区协调办收到后安排会商。".into()),
+        errors,
+        editable: true,
+        action: "/consultation-requests".into(),
+        fields: vec![
+            Field::new("topic", "会商议题", "text", topic).required(),
+            Field::new("reason", "提请理由", "textarea", reason).required(),
+        ],
+        submit_label: "提交",
+        back_href: Some("/consultation-requests".into()),
+        actions: Vec::new(),
+        history: Vec::new(),
+        links: Vec::new(),
+        tables: Vec::new(),
+        drawing: None,
+        steps: Vec::new(),
+        open_next: false,
+    }
+}
+
+async fn new_request(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    let ctx = page_ctx(&state, &s, &req, "提请会商", "/consultations").await;
+    Ok(render(&request_page_of(ctx, "", "", Vec::new())))
+}
+
+#[derive(serde::Deserialize)]
+struct RequestForm {
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn create_request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<RequestForm>,
+) -> PageResult {
+    let s = form.session;
+    let f = form.form;
+    let input = consultations::NewRequest {
+        topic: f.topic.clone(),
+        reason: f.reason.clone(),
+        lead_ids: Vec::new(),
+        mine_ids: Vec::new(),
+        hazard_ids: Vec::new(),
+    };
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::request(c, &who, now, input).map(|_| ()))
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(redirect("/consultation-requests?ok=saved")),
+        Err(AppError::Validation(errors)) => {
+            let ctx = page_ctx(&state, &s, &req, "提请会商", "/consultations").await;
+            Ok(render_form(
+                &request_page_of(ctx, &f.topic, &f.reason, messages(&errors)),
+                true,
+            ))
+        }
+        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+    }
+}
