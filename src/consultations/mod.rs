@@ -443,26 +443,34 @@ pub fn convene(
         input.online_url.as_deref(),
     );
     let mut invitees: Vec<(InviteeKind, String)> = Vec::new();
-    for d in &input.invited_departments {
-        let d = d.trim().to_uppercase();
-        if crate::reference::find_department(conn, &d)?.is_none() {
-            errors.push(FieldError::new(
-                "invited_departments",
-                format!("没有成员单位 {d}"),
-            ));
-        } else if !invitees.contains(&(InviteeKind::Department, d.clone())) {
-            invitees.push((InviteeKind::Department, d));
-        }
-    }
-    for t in &input.invited_townships {
-        let t = t.trim().to_uppercase();
-        if crate::reference::find_township(conn, &t)?.is_none() {
-            errors.push(FieldError::new(
-                "invited_townships",
-                format!("没有街镇 {t}"),
-            ));
-        } else if !invitees.contains(&(InviteeKind::Township, t.clone())) {
-            invitees.push((InviteeKind::Township, t));
+    let units = [
+        (
+            InviteeKind::Department,
+            &input.invited_departments,
+            "invited_departments",
+            "成员单位",
+        ),
+        (
+            InviteeKind::Township,
+            &input.invited_townships,
+            "invited_townships",
+            "街镇",
+        ),
+    ];
+    for (kind, codes, field, what) in units {
+        for code in codes {
+            let code = code.trim().to_uppercase();
+            let known = match kind {
+                InviteeKind::Department => {
+                    crate::reference::find_department(conn, &code)?.is_some()
+                }
+                _ => crate::reference::find_township(conn, &code)?.is_some(),
+            };
+            if !known {
+                errors.push(FieldError::new(field, format!("没有{what} {code}")));
+            } else if !invitees.contains(&(kind, code.clone())) {
+                invitees.push((kind, code));
+            }
         }
     }
     for u in &input.invited_users {

@@ -382,14 +382,10 @@ async fn after(
 ) -> PageResult {
     match result {
         Ok(()) => Ok(redirect(&format!("/consultations/{id}?ok={ok}"))),
-        Err(AppError::Validation(errors)) => {
-            detail_page(state, &s, req, id, messages(&errors)).await
-        }
-        Err(e @ (AppError::InvalidTransition(_) | AppError::Conflict(_))) => {
-            let message = e.problem().detail;
-            detail_page(state, &s, req, id, vec![message]).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+        Err(e) => match shown_again(&e) {
+            Some(messages) => detail_page(state, &s, req, id, messages).await,
+            None => Err(PageError(e, Some(Box::new(s)))),
+        },
     }
 }
 

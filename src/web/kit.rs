@@ -338,6 +338,16 @@ pub(crate) struct TablePage {
     pub(crate) more_links: Vec<(String, String)>,
 }
 
+/// What a refused form comes to on its page: the fields' messages, or a refused step's
+/// explanation; `None` for anything else, which is the error page's.
+pub(crate) fn shown_again(e: &AppError) -> Option<Vec<String>> {
+    match e {
+        AppError::Validation(errors) => Some(errors.iter().map(|f| f.message.clone()).collect()),
+        AppError::InvalidTransition(_) | AppError::Conflict(_) => Some(vec![e.problem().detail]),
+        _ => None,
+    }
+}
+
 /// A form page, answered 422 when it is shown again with what was wrong.
 pub(crate) fn render_form(t: &impl Template, invalid: bool) -> HttpResponse {
     let mut resp = render(t);

@@ -628,12 +628,10 @@ pub(super) async fn after(
 ) -> PageResult {
     match result {
         Ok(()) => Ok(redirect(&format!("/inspections/{id}?ok={ok}"))),
-        Err(AppError::Validation(errors)) => task_page(state, &s, req, id, messages(&errors)).await,
-        Err(e @ (AppError::InvalidTransition(_) | AppError::Conflict(_))) => {
-            let message = e.problem().detail;
-            task_page(state, &s, req, id, vec![message]).await
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
+        Err(e) => match shown_again(&e) {
+            Some(messages) => task_page(state, &s, req, id, messages).await,
+            None => Err(PageError(e, Some(Box::new(s)))),
+        },
     }
 }
 
