@@ -99,14 +99,21 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         charts: Vec::new(),
         export_href: None,
         post_buttons: Vec::new(),
-        more_links: vec![(
-            "/consultation-requests".into(),
-            if convene {
-                "会商申请".into()
-            } else {
-                "提请会商".into()
-            },
-        )],
+        // Townships raise whistles rather than requests: no link for them.
+        more_links: (convene || policy::may_request(&s.principal))
+            .then(|| {
+                (
+                    "/consultation-requests".to_owned(),
+                    if convene {
+                        "会商申请"
+                    } else {
+                        "提请会商"
+                    }
+                    .to_owned(),
+                )
+            })
+            .into_iter()
+            .collect(),
     };
     Ok(render(&page))
 }
