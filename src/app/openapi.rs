@@ -47,7 +47,7 @@ use crate::web::{audit, ops};
         consultations::list_consultation_requests, consultations::request_consultation,
         consultations::list_consultations, consultations::convene_consultation,
         consultations::get_consultation, consultations::change_consultation,
-        consultations::cancel_consultation, consultations::attend_consultation,
+        consultations::cancel_consultation, consultations::attend_consultation, consultations::remind_consultation,
         consultations::rotate_calendar_feed, consultations::revoke_calendar_feed,
         consultations::calendar_feed,
         permits::export_permits,

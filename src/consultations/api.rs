@@ -32,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/consultations/{id}/attendance",
         web::post().to(attend_consultation),
     )
+    .route(
+        "/consultations/{id}/remind",
+        web::post().to(remind_consultation),
+    )
     .route("/me/calendar-feed", web::post().to(rotate_calendar_feed))
     .route("/me/calendar-feed", web::delete().to(revoke_calendar_feed))
     .route("/me/calendar.ics", web::get().to(calendar_feed));
@@ -93,7 +97,7 @@ pub async fn list_consultations(
             let (rows, next) = consultations::list(c, &user.0, now, &q.0)?;
             let mut items = Vec::new();
             for m in &rows {
-                items.push(consultations::view(c, m)?);
+                items.push(consultations::view(c, m, now)?);
             }
             Ok(Page {
                 items,
@@ -118,7 +122,7 @@ pub async fn convene_consultation(
     let v = blocking(move || {
         state.db.transaction(|c| {
             let m = consultations::convene(c, &user.0, now, body.0)?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await?;
@@ -132,10 +136,11 @@ pub async fn get_consultation(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
     let v = blocking(move || {
         state.db.read(|c| {
             let m = consultations::load(c, &user.0, &id)?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await?;
@@ -155,7 +160,7 @@ pub async fn change_consultation(
     let v = blocking(move || {
         state.db.transaction(|c| {
             let m = consultations::change(c, &user.0, now, &id, body.0.clone())?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await?;
@@ -181,7 +186,7 @@ pub async fn cancel_consultation(
     let v = blocking(move || {
         state.db.transaction(|c| {
             let m = consultations::cancel(c, &user.0, now, &id, &body.0.reason)?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await?;
@@ -202,11 +207,35 @@ pub async fn attend_consultation(
         state.db.transaction(|c| {
             consultations::attend(c, &user.0, now, &id, body.0.clone())?;
             let m = consultations::load(c, &user.0, &id)?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Reminded {
+    /// How many invited units and people were reminded.
+    pub reminded: usize,
+}
+
+/// Reminds the invitees that have not answered, each once (the office).
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/remind", tag = "会商研判", responses(
+    (status = 200, body = Reminded), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn remind_consultation(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let n = blocking(move || {
+        state
+            .db
+            .transaction(|c| consultations::remind(c, &user.0, now, &id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Reminded { reminded: n }))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

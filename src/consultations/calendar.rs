@@ -14,8 +14,17 @@ use crate::platform::rules::ics::{self, Method, Person};
 /// The people an invitation goes to: each invited department's head (its staff when it
 /// has no head), each invited township's staff, and the people invited by name.
 fn audience(conn: &mut DbConnection, id: &str) -> AppResult<Vec<String>> {
+    let all = store::invitees(conn, id)?;
+    audience_of(conn, &all)
+}
+
+/// The people who answer for these invitees.
+pub(super) fn audience_of(
+    conn: &mut DbConnection,
+    invitees: &[store::Invitee],
+) -> AppResult<Vec<String>> {
     let mut ids = Vec::new();
-    for i in store::invitees(conn, id)? {
+    for i in invitees {
         match i.kind {
             InviteeKind::Department => {
                 let heads = crate::accounts::recipients::heads_of(conn, &i.unit)?;

@@ -289,6 +289,8 @@ pub struct InviteeView {
     pub answer_label: &'static str,
     pub attendee_name: String,
     pub reason: String,
+    /// Whether the office has reminded it (once at most).
+    pub reminded: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -332,16 +334,28 @@ fn invitee_name(conn: &mut DbConnection, kind: InviteeKind, unit: &str) -> AppRe
     })
 }
 
-/// The meeting as the API and pages show it.
-pub fn view(conn: &mut DbConnection, m: &Meeting) -> AppResult<MeetingView> {
+/// An invitee's answer as it stands at `now`: one that had not answered by the start is
+/// absent (缺席).
+fn answer_at(m: &Meeting, i: &Invitee, now: NaiveDateTime) -> Answer {
+    if i.answer == Answer::Pending && now >= m.starts_at && m.state != MeetingState::Cancelled {
+        Answer::Absent
+    } else {
+        i.answer
+    }
+}
+
+/// The meeting as the API and pages show it at `now`.
+pub fn view(conn: &mut DbConnection, m: &Meeting, now: NaiveDateTime) -> AppResult<MeetingView> {
     let mut invitees = Vec::new();
     for i in store::invitees(conn, &m.id)? {
+        let answer = answer_at(m, &i, now);
         invitees.push(InviteeView {
             name: invitee_name(conn, i.kind, &i.unit)?,
             kind: i.kind,
             unit: i.unit,
-            answer: i.answer,
-            answer_label: i.answer.label(),
+            answer,
+            answer_label: answer.label(),
+            reminded: i.reminded_at.is_some(),
             attendee_name: i.attendee_name,
             reason: i.reason,
         });
@@ -726,6 +740,69 @@ pub fn cancel(
     )?;
     calendar::invite(conn, who, now, &after, "会商取消通知")?;
     Ok(after)
+}
+
+/// The office reminds the invitees that have not answered, each once; how many were told.
+pub fn remind(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    id: &str,
+) -> AppResult<usize> {
+    let m = open_for_change(conn, who, id)?;
+    if now >= m.starts_at {
+        return Err(AppError::InvalidTransition(
+            "会商已经开始，未答复的单位记为缺席。".into(),
+        ));
+    }
+    let waiting: Vec<Invitee> = store::invitees(conn, id)?
+        .into_iter()
+        .filter(|i| i.answer == Answer::Pending && i.reminded_at.is_none())
+        .collect();
+    if waiting.is_empty() {
+        return Err(AppError::InvalidTransition(
+            "没有需要提醒的单位：都已答复，或已提醒过一次。".into(),
+        ));
+    }
+    let audience = calendar::audience_of(conn, &waiting)?;
+    let units: Vec<(String, String)> = waiting
+        .iter()
+        .map(|i| (i.kind.code().to_owned(), i.unit.clone()))
+        .collect();
+    store::mark_reminded(conn, id, &units, now)?;
+    crate::notify::send(
+        conn,
+        now,
+        Some(&who.id),
+        &audience,
+        &crate::notify::Notice {
+            kind: crate::notify::NoticeKind::Consultation,
+            title: format!("请确认参会：{} {}", m.number, m.topic),
+            body: format!(
+                "会商“{}”定于 {} 召开，贵单位尚未报到。请在会商页面填写参会人员，或说明不能参会的原因。",
+                m.topic,
+                shown(m.starts_at).replace('T', " ")
+            ),
+            link: format!("/consultations/{}", m.id),
+            entity_type: "consultation",
+            entity_id: &m.id,
+        },
+    )?;
+    audit::record(
+        conn,
+        &who.actor(),
+        now,
+        Change {
+            entity_type: "consultation",
+            entity_id: &m.id,
+            action: "remind",
+            before: None,
+            after: Some(
+                serde_json::json!({"units": units.iter().map(|(_, u)| u).collect::<Vec<_>>()}),
+            ),
+        },
+    )?;
+    Ok(waiting.len())
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

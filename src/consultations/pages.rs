@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consultations/{id}/attendance", web::post().to(attend))
         .route("/consultations/{id}/change", web::post().to(change))
         .route("/consultations/{id}/cancel", web::post().to(cancel))
+        .route("/consultations/{id}/remind", web::post().to(remind))
         .route("/consultation-requests", web::get().to(requests))
         .route("/consultation-requests", web::post().to(create_request))
         .route("/consultation-requests/new", web::get().to(new_request));
@@ -45,7 +46,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
             let (rows, next) = consultations::list(c, &who, now, &query)?;
             let mut views = Vec::new();
             for m in &rows {
-                views.push(consultations::view(c, m)?);
+                views.push(consultations::view(c, m, now)?);
             }
             Ok((views, next))
         })
@@ -324,11 +325,16 @@ async fn detail_page(
     id: &str,
     errors: Vec<String>,
 ) -> PageResult {
-    let (st, who, tid) = (state.clone(), s.principal.clone(), id.to_owned());
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.to_owned(),
+        state.clock.now_naive(),
+    );
     let v = blocking(move || {
         st.db.read(|c| {
             let m = consultations::load(c, &who, &tid)?;
-            consultations::view(c, &m)
+            consultations::view(c, &m, now)
         })
     })
     .await
@@ -348,6 +354,7 @@ async fn detail_page(
         q if q.contains("ok=attended") => Some("报到情况已提交。"),
         q if q.contains("ok=changed") => Some("会商时间或地点已变更，已重新发出邀请。"),
         q if q.contains("ok=cancelled") => Some("会商已取消，已通知各被邀请单位。"),
+        q if q.contains("ok=reminded") => Some("已提醒未答复的单位。"),
         _ => None,
     };
     if let Some(said) = said {
@@ -477,6 +484,30 @@ async fn change(
     })
     .await;
     after(&state, &req, s, &id, result, "changed").await
+}
+
+#[derive(serde::Deserialize)]
+struct NoFields {}
+
+async fn remind(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: PageForm<NoFields>,
+    id: web::Path<String>,
+) -> PageResult {
+    let s = form.session;
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.clone(),
+        state.clock.now_naive(),
+    );
+    let result = blocking(move || {
+        st.db
+            .transaction(|c| consultations::remind(c, &who, now, &tid).map(|_| ()))
+    })
+    .await;
+    after(&state, &req, s, &id, result, "reminded").await
 }
 
 #[derive(serde::Deserialize)]

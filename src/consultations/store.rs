@@ -251,6 +251,26 @@ pub fn answer(conn: &mut DbConnection, i: &Invitee) -> AppResult<()> {
     Ok(())
 }
 
+/// Marks the invitees reminded (once: only those not reminded yet); how many.
+pub fn mark_reminded(
+    conn: &mut DbConnection,
+    id: &str,
+    units: &[(String, String)],
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    let mut n = 0;
+    for (kind, unit) in units {
+        n += diesel::update(
+            consultation_invitees::table
+                .find((id, kind, unit))
+                .filter(consultation_invitees::reminded_at.is_null()),
+        )
+        .set(consultation_invitees::reminded_at.eq(now))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
 /// Meetings from `from` on (UTC), soonest first, keyset after `(starts_at, id)`; only those
 /// inviting one of `units` when given (`(kind, unit)` pairs).
 pub fn list(

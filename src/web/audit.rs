@@ -275,6 +275,7 @@ fn action_words(action: &str) -> String {
         "enforce" => "查处",
         "close" => "办结",
         "attend" => "会商报到",
+        "remind" => "提醒报到",
         _ => "其他操作",
     };
     words.to_owned()

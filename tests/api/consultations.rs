@@ -152,8 +152,9 @@ on_both! {
 
 on_both! {
     /// 报到: an invited unit names its attendee or declines with a reason; a unit not
-    /// invited cannot answer; after the start nobody answers; the calendar feed lists the
-    /// person's meetings and stops when renewed. The invitation email carries text/calendar.
+    /// invited cannot answer; the office reminds the silent ones once; after the start
+    /// nobody answers and the silent are absent; the calendar feed lists the person's
+    /// meetings and stops when renewed. The invitation email carries text/calendar.
     async fn invited_units_answer_and_see_their_meetings(app) {
         let sink = crate::smtp_sink::SmtpSink::start().await;
         let app = app.another_instance(|s| s.smtp.url = Some(sink.url())).await;
@@ -197,10 +198,20 @@ on_both! {
         assert!(raw.contains("text/calendar; charset=utf-8; method=REQUEST"), "{raw}");
         assert!(invite.subject().contains("会商通知"));
 
+        // The office reminds the units that have not answered, once.
+        assert_eq!(app.post(&format!("/api/v1/consultations/{id}/remind"), &ee, json!({})).await.status(), 403);
+        let (status, r) = problem(app.post(&format!("/api/v1/consultations/{id}/remind"), &coord, json!({})).await).await;
+        assert_eq!((status, r["reminded"].as_i64()), (200, Some(2)), "EM and 北二环街道 had not answered: {r}");
+        assert_eq!(app.post(&format!("/api/v1/consultations/{id}/remind"), &coord, json!({})).await.status(), 409, "once");
+
         app.clock.advance(chrono::Duration::days(3));
         let ee = app.token_for("ee.at", PASSWORD).await;
         let (status, body) = problem(app.post(&attend, &ee, json!({"attending": false, "reason": "另有公务"})).await).await;
         assert_eq!(status, 409, "the meeting has begun: {body}");
+        let coord = app.token_for("coord.at", PASSWORD).await;
+        let v: Value = app.get(&format!("/api/v1/consultations/{id}"), &coord).await.json().await.unwrap();
+        let answers: Vec<(String, String)> = v["invitees"].as_array().unwrap().iter().map(|i| (i["unit"].as_str().unwrap().to_owned(), i["answer"].as_str().unwrap().to_owned())).collect();
+        assert!(answers.contains(&("EE".into(), "attending".into())) && answers.contains(&("EM".into(), "absent".into())) && answers.contains(&("BEHT".into(), "absent".into())), "{answers:?}");
     }
 }
 
