@@ -446,6 +446,21 @@ pub fn convene(
     if !policy::may_convene(who) {
         return Err(AppError::Forbidden("会商由区协调办召集。".into()));
     }
+    // Bounded before anything is looked up.
+    let asked =
+        input.invited_departments.len() + input.invited_townships.len() + input.invited_users.len();
+    if asked > rules::MAX_INVITEES {
+        return Err(AppError::field(
+            "invited_users",
+            format!("一次会商最多邀请 {} 个单位和人员", rules::MAX_INVITEES),
+        ));
+    }
+    if input.agenda.len() > rules::MAX_AGENDA {
+        return Err(AppError::field(
+            "agenda",
+            format!("议程最多 {} 项", rules::MAX_AGENDA),
+        ));
+    }
     let mut errors = Vec::new();
     let topic = text(&mut errors, "topic", "会商议题", &input.topic, 200);
     let (starts, ends, place, online_url) = when_and_where(
@@ -505,17 +520,6 @@ pub fn convene(
         errors.push(FieldError::new(
             "invited_departments",
             "请至少邀请一个成员单位、街镇或人员",
-        ));
-    } else if invitees.len() > rules::MAX_INVITEES {
-        errors.push(FieldError::new(
-            "invited_users",
-            format!("一次会商最多邀请 {} 个单位和人员", rules::MAX_INVITEES),
-        ));
-    }
-    if input.agenda.len() > rules::MAX_AGENDA {
-        errors.push(FieldError::new(
-            "agenda",
-            format!("议程最多 {} 项", rules::MAX_AGENDA),
         ));
     }
     let mut requests = Vec::new();

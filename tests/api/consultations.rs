@@ -106,7 +106,9 @@ on_both! {
         plain_http["online_url"] = json!("http://meeting.example.cn/j/1");
         let mut backwards = good.clone();
         backwards["ends_at"] = json!("2026-03-10T08:00");
-        for (bad, field) in [(past, "starts_at"), (nobody, "invited_departments"), (plain_http, "online_url"), (backwards, "ends_at")] {
+        let mut crowd = good.clone();
+        crowd["invited_departments"] = json!(vec!["EM"; 301]);
+        for (bad, field) in [(past, "starts_at"), (nobody, "invited_departments"), (plain_http, "online_url"), (backwards, "ends_at"), (crowd, "invited_users")] {
             let (status, body) = problem(app.post("/api/v1/consultations", &coord, bad).await).await;
             assert_eq!((status, fields(&body)), (422, vec![field.to_owned()]), "{body}");
         }
