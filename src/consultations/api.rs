@@ -95,12 +95,8 @@ pub async fn list_consultations(
     let page = blocking(move || {
         state.db.read(|c| {
             let (rows, next) = consultations::list(c, &user.0, now, &q.0)?;
-            let mut items = Vec::new();
-            for m in &rows {
-                items.push(consultations::view(c, m, now)?);
-            }
             Ok(Page {
-                items,
+                items: consultations::views(c, &rows, now)?,
                 next_cursor: next,
             })
         })

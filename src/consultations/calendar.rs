@@ -54,9 +54,15 @@ fn event(
     m: &Meeting,
     now: NaiveDateTime,
     attendees: &[String],
+    agenda: &[store::AgendaItem],
 ) -> AppResult<ics::Event> {
     let names = crate::accounts::names(conn, attendees)?;
-    let people = crate::accounts::recipients::mail_addresses(conn, attendees)?
+    let addresses = if attendees.is_empty() {
+        Vec::new()
+    } else {
+        crate::accounts::recipients::mail_addresses(conn, attendees)?
+    };
+    let people = addresses
         .into_iter()
         .filter_map(|(id, email)| {
             email.filter(|e| !e.is_empty()).map(|email| Person {
@@ -65,8 +71,9 @@ fn event(
             })
         })
         .collect();
-    let agenda: Vec<String> = store::agenda(conn, &m.id)?
+    let agenda: Vec<String> = agenda
         .iter()
+        .filter(|a| a.consultation_id == m.id)
         .map(|a| format!("{}. {}", a.position, a.title))
         .collect();
     Ok(ics::Event {
@@ -103,7 +110,8 @@ pub(super) fn invite(
 ) -> AppResult<usize> {
     let audience = audience(conn, &m.id)?;
     let cancelled = m.state == MeetingState::Cancelled;
-    let e = event(conn, m, now, &audience)?;
+    let agenda = store::agenda(conn, &m.id)?;
+    let e = event(conn, m, now, &audience, &agenda)?;
     let method = if cancelled {
         Method::Cancel
     } else {
@@ -190,9 +198,11 @@ pub fn feed(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> AppResu
         None,
         500,
     )?;
+    let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+    let agenda = store::agenda_of(conn, &ids)?;
     let mut events = Vec::new();
     for m in &rows {
-        events.push(event(conn, m, now, &[])?);
+        events.push(event(conn, m, now, &[], &agenda)?);
     }
     Ok(ics::calendar(&events, None))
 }

@@ -325,15 +325,6 @@ fn shown(t: NaiveDateTime) -> String {
     local(t).format("%Y-%m-%dT%H:%M").to_string()
 }
 
-fn invitee_name(conn: &mut DbConnection, kind: InviteeKind, unit: &str) -> AppResult<String> {
-    Ok(match kind {
-        InviteeKind::Department | InviteeKind::Township => crate::reference::unit_name(conn, unit),
-        InviteeKind::User => crate::accounts::names(conn, &[unit.to_owned()])?
-            .remove(unit)
-            .unwrap_or_else(|| unit.to_owned()),
-    })
-}
-
 /// An invitee's answer as it stands at `now`: one that had not answered by the start is
 /// absent (缺席).
 fn answer_at(m: &Meeting, i: &Invitee, now: NaiveDateTime) -> Answer {
@@ -346,45 +337,84 @@ fn answer_at(m: &Meeting, i: &Invitee, now: NaiveDateTime) -> Answer {
 
 /// The meeting as the API and pages show it at `now`.
 pub fn view(conn: &mut DbConnection, m: &Meeting, now: NaiveDateTime) -> AppResult<MeetingView> {
-    let mut invitees = Vec::new();
-    for i in store::invitees(conn, &m.id)? {
-        let answer = answer_at(m, &i, now);
-        invitees.push(InviteeView {
-            name: invitee_name(conn, i.kind, &i.unit)?,
-            kind: i.kind,
-            unit: i.unit,
-            answer,
-            answer_label: answer.label(),
-            reminded: i.reminded_at.is_some(),
-            attendee_name: i.attendee_name,
-            reason: i.reason,
-        });
-    }
-    Ok(MeetingView {
-        id: m.id.clone(),
-        number: m.number.clone(),
-        topic: m.topic.clone(),
-        starts_at: shown(m.starts_at),
-        ends_at: shown(m.ends_at),
-        place: m.place.clone(),
-        online_url: m.online_url.clone(),
-        state: m.state,
-        state_label: m.state.label(),
-        sequence: m.sequence,
-        invitees,
-        agenda: store::agenda(conn, &m.id)?
-            .into_iter()
-            .map(|a| AgendaView {
-                title: a.title,
-                lead_id: a.lead_id,
-                mine_id: a.mine_id,
-                hazard_id: a.hazard_id,
-                request_id: a.request_id,
-            })
-            .collect(),
-        cancel_reason: m.cancel_reason.clone(),
-        version: m.version,
-    })
+    let mut v = views(conn, std::slice::from_ref(m), now)?;
+    v.pop()
+        .ok_or_else(|| AppError::internal("a meeting without its view"))
+}
+
+/// Meetings as shown, in a fixed number of queries however many: their invitees and
+/// agendas at once, the units' and people's names from one list each.
+pub fn views(
+    conn: &mut DbConnection,
+    meetings: &[Meeting],
+    now: NaiveDateTime,
+) -> AppResult<Vec<MeetingView>> {
+    let ids: Vec<String> = meetings.iter().map(|m| m.id.clone()).collect();
+    let invitees = store::invitees_of(conn, &ids)?;
+    let agenda = store::agenda_of(conn, &ids)?;
+    let mut names: std::collections::HashMap<String, String> = crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .chain(
+            crate::reference::townships(conn)?
+                .into_iter()
+                .map(|t| (t.code, t.name)),
+        )
+        .collect();
+    let people: Vec<String> = invitees
+        .iter()
+        .filter(|i| i.kind == InviteeKind::User)
+        .map(|i| i.unit.clone())
+        .collect();
+    names.extend(crate::accounts::names(conn, &people)?);
+    Ok(meetings
+        .iter()
+        .map(|m| MeetingView {
+            id: m.id.clone(),
+            number: m.number.clone(),
+            topic: m.topic.clone(),
+            starts_at: shown(m.starts_at),
+            ends_at: shown(m.ends_at),
+            place: m.place.clone(),
+            online_url: m.online_url.clone(),
+            state: m.state,
+            state_label: m.state.label(),
+            sequence: m.sequence,
+            invitees: invitees
+                .iter()
+                .filter(|i| i.consultation_id == m.id)
+                .map(|i| {
+                    let answer = answer_at(m, i, now);
+                    InviteeView {
+                        name: names
+                            .get(&i.unit)
+                            .cloned()
+                            .unwrap_or_else(|| i.unit.clone()),
+                        kind: i.kind,
+                        unit: i.unit.clone(),
+                        answer,
+                        answer_label: answer.label(),
+                        reminded: i.reminded_at.is_some(),
+                        attendee_name: i.attendee_name.clone(),
+                        reason: i.reason.clone(),
+                    }
+                })
+                .collect(),
+            agenda: agenda
+                .iter()
+                .filter(|a| a.consultation_id == m.id)
+                .map(|a| AgendaView {
+                    title: a.title.clone(),
+                    lead_id: a.lead_id.clone(),
+                    mine_id: a.mine_id.clone(),
+                    hazard_id: a.hazard_id.clone(),
+                    request_id: a.request_id.clone(),
+                })
+                .collect(),
+            cancel_reason: m.cancel_reason.clone(),
+            version: m.version,
+        })
+        .collect())
 }
 
 /// A meeting the reader may read: the office's, or one inviting the reader or their unit.

@@ -44,11 +44,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     let (views, next) = blocking(move || {
         st.db.read(|c| {
             let (rows, next) = consultations::list(c, &who, now, &query)?;
-            let mut views = Vec::new();
-            for m in &rows {
-                views.push(consultations::view(c, m, now)?);
-            }
-            Ok((views, next))
+            Ok((consultations::views(c, &rows, now)?, next))
         })
     })
     .await

@@ -229,6 +229,31 @@ pub fn invitees(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Invitee>> {
         .load(conn)?)
 }
 
+/// The invitees of several meetings at once.
+pub fn invitees_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Invitee>> {
+    Ok(consultation_invitees::table
+        .filter(consultation_invitees::consultation_id.eq_any(ids))
+        .select(Invitee::as_select())
+        .order((
+            consultation_invitees::consultation_id,
+            consultation_invitees::kind,
+            consultation_invitees::unit,
+        ))
+        .load(conn)?)
+}
+
+/// The agendas of several meetings at once, each in its order.
+pub fn agenda_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<AgendaItem>> {
+    Ok(consultation_agenda::table
+        .filter(consultation_agenda::consultation_id.eq_any(ids))
+        .select(AgendaItem::as_select())
+        .order((
+            consultation_agenda::consultation_id,
+            consultation_agenda::position,
+        ))
+        .load(conn)?)
+}
+
 pub fn agenda(conn: &mut DbConnection, id: &str) -> AppResult<Vec<AgendaItem>> {
     Ok(consultation_agenda::table
         .filter(consultation_agenda::consultation_id.eq(id))
