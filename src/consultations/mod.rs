@@ -7,6 +7,7 @@ pub mod api;
 mod calendar;
 pub mod pages;
 pub mod policy;
+mod requesting;
 pub mod rules;
 pub mod store;
 
@@ -18,9 +19,10 @@ use crate::platform::authz::{self, Action, Principal};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use rules::{Answer, InviteeKind, MeetingState, RequestState};
-use store::{AgendaItem, Invitee, Meeting, Request};
+use store::{AgendaItem, Invitee, Meeting};
 
 pub use calendar::{feed, revoke_feed, rotate_feed};
+pub use requesting::*;
 
 /// Asia/Shanghai is UTC+8 all year.
 fn local(utc: NaiveDateTime) -> NaiveDateTime {
@@ -56,197 +58,6 @@ fn text(errors: &mut Vec<FieldError>, field: &str, label: &str, v: &str, max: us
         ));
     }
     v
-}
-
-// ---- requests (会商申请) ----
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRequest {
-    pub topic: String,
-    pub reason: String,
-    #[serde(default)]
-    pub lead_ids: Vec<String>,
-    #[serde(default)]
-    pub mine_ids: Vec<String>,
-    #[serde(default)]
-    pub hazard_ids: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RequestView {
-    pub id: String,
-    pub topic: String,
-    pub reason: String,
-    pub department: Option<String>,
-    pub lead_ids: Vec<String>,
-    pub mine_ids: Vec<String>,
-    pub hazard_ids: Vec<String>,
-    pub state: RequestState,
-    pub state_label: &'static str,
-    pub consultation_id: Option<String>,
-    pub created_at: String,
-}
-
-fn ids(csv: &str) -> Vec<String> {
-    csv.split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-impl Request {
-    pub fn view(&self) -> RequestView {
-        RequestView {
-            id: self.id.clone(),
-            topic: self.topic.clone(),
-            reason: self.reason.clone(),
-            department: self.department.clone(),
-            lead_ids: ids(&self.lead_ids),
-            mine_ids: ids(&self.mine_ids),
-            hazard_ids: ids(&self.hazard_ids),
-            state: self.state,
-            state_label: self.state.label(),
-            consultation_id: self.consultation_id.clone(),
-            created_at: crate::platform::clock::rfc3339(self.created_at),
-        }
-    }
-}
-
-/// The ids as given, each checked to exist (by `exists`), at most 20.
-fn linked(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    what: &str,
-    given: &[String],
-    mut exists: impl FnMut(&str) -> AppResult<bool>,
-) -> AppResult<Vec<String>> {
-    if given.len() > 20 {
-        errors.push(FieldError::new(field, format!("最多关联 20 个{what}")));
-        return Ok(Vec::new());
-    }
-    let mut out: Vec<String> = Vec::new();
-    for id in given.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if out.iter().any(|o| o == id) {
-            continue;
-        }
-        if id.len() > 64 || !exists(id)? {
-            errors.push(FieldError::new(field, format!("没有这个{what}：{id}")));
-        } else {
-            out.push(id.to_owned());
-        }
-    }
-    Ok(out)
-}
-
-/// A member unit asks for a consultation (专题会商); the coordination office is told.
-pub fn request(
-    conn: &mut DbConnection,
-    who: &Principal,
-    now: NaiveDateTime,
-    input: NewRequest,
-) -> AppResult<Request> {
-    if !policy::may_request(who) {
-        return Err(AppError::Forbidden(
-            "提请会商由成员单位的负责人或工作人员、或区协调办提出。".into(),
-        ));
-    }
-    let mut errors = Vec::new();
-    let topic = text(&mut errors, "topic", "会商议题", &input.topic, 200);
-    let reason = text(&mut errors, "reason", "提请理由", &input.reason, 2000);
-    let leads = linked(
-        &mut errors,
-        "lead_ids",
-        "问题线索",
-        &input.lead_ids,
-        |id| Ok(crate::leads::find(conn, id).is_ok()),
-    )?;
-    let mines = linked(&mut errors, "mine_ids", "矿山", &input.mine_ids, |id| {
-        Ok(crate::register::mines::find(conn, id).is_ok())
-    })?;
-    let hazards = linked(
-        &mut errors,
-        "hazard_ids",
-        "隐患",
-        &input.hazard_ids,
-        |id| crate::inspections::hazard_exists(conn, id),
-    )?;
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let r = Request {
-        id: uuid::Uuid::now_v7().to_string(),
-        topic,
-        reason,
-        department: who.department.clone(),
-        lead_ids: leads.join(","),
-        mine_ids: mines.join(","),
-        hazard_ids: hazards.join(","),
-        state: RequestState::Pending,
-        consultation_id: None,
-        requested_by: Some(who.id.clone()),
-        created_at: now,
-        updated_at: now,
-    };
-    store::insert_request(conn, &r)?;
-    audit::record(
-        conn,
-        &who.actor(),
-        now,
-        Change {
-            entity_type: "consultation_request",
-            entity_id: &r.id,
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"topic": r.topic, "reason": r.reason,
-                "leads": leads, "mines": mines, "hazards": hazards})),
-        },
-    )?;
-    let unit = who
-        .department
-        .as_deref()
-        .map(|d| crate::reference::unit_name(conn, d))
-        .unwrap_or_else(|| "区协调办".into());
-    let office = crate::accounts::recipients::coordinators(conn)?;
-    crate::notify::send(
-        conn,
-        now,
-        Some(&who.id),
-        &office,
-        &crate::notify::Notice {
-            kind: crate::notify::NoticeKind::Consultation,
-            title: format!("{unit}提请会商：{}", r.topic),
-            body: format!("{unit}提请会商“{}”。理由：{}", r.topic, r.reason),
-            link: "/consultations".into(),
-            entity_type: "consultation_request",
-            entity_id: &r.id,
-        },
-    )?;
-    Ok(r)
-}
-
-pub fn requests(
-    conn: &mut DbConnection,
-    who: &Principal,
-    state: Option<&str>,
-) -> AppResult<Vec<Request>> {
-    if !policy::reads_all(who) && !policy::may_request(who) {
-        return Err(AppError::Forbidden("无权查看会商申请。".into()));
-    }
-    let state = match state.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
-            AppError::field("state", format!("状态只能是 {}", RequestState::codes()))
-        })?),
-    };
-    let all = store::requests(conn, state, 200)?;
-    Ok(if policy::reads_all(who) {
-        all
-    } else {
-        all.into_iter()
-            .filter(|r| r.department == who.department)
-            .collect()
-    })
 }
 
 // ---- meetings (会商) ----
@@ -656,12 +467,24 @@ pub struct MeetingChange {
     pub version: Option<i32>,
 }
 
-fn save(conn: &mut DbConnection, before: &Meeting, after: &Meeting) -> AppResult<()> {
+/// A change the invitees must hear of: written (if no one changed the meeting meanwhile),
+/// on the record, and sent to everyone invited with the calendar as it now stands.
+fn send_out(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    before: &Meeting,
+    after: &Meeting,
+    change: Change<'_>,
+    heading: &str,
+) -> AppResult<()> {
     if !store::save(conn, before, after)? {
         return Err(AppError::Conflict(
             "该会商刚被其他人修改过，请刷新后重试。".into(),
         ));
     }
+    audit::record(conn, &who.actor(), now, change)?;
+    calendar::invite(conn, who, now, after, heading)?;
     Ok(())
 }
 
@@ -716,23 +539,17 @@ pub fn change(
         version: before.version + 1,
         ..before.clone()
     };
-    save(conn, &before, &after)?;
-    audit::record(
-        conn,
-        &who.actor(),
-        now,
-        Change {
-            entity_type: "consultation",
-            entity_id: &after.id,
-            action: "update",
-            before: Some(serde_json::json!({"starts_at": shown(before.starts_at),
-                "ends_at": shown(before.ends_at), "place": before.place, "online_url": before.online_url})),
-            after: Some(serde_json::json!({"starts_at": shown(after.starts_at),
-                "ends_at": shown(after.ends_at), "place": after.place, "online_url": after.online_url,
-                "sequence": after.sequence})),
-        },
-    )?;
-    calendar::invite(conn, who, now, &after, "会商变更通知")?;
+    let change = Change {
+        entity_type: "consultation",
+        entity_id: &after.id,
+        action: "update",
+        before: Some(serde_json::json!({"starts_at": shown(before.starts_at),
+            "ends_at": shown(before.ends_at), "place": before.place, "online_url": before.online_url})),
+        after: Some(serde_json::json!({"starts_at": shown(after.starts_at),
+            "ends_at": shown(after.ends_at), "place": after.place, "online_url": after.online_url,
+            "sequence": after.sequence})),
+    };
+    send_out(conn, who, now, &before, &after, change, "会商变更通知")?;
     Ok(after)
 }
 
@@ -759,20 +576,14 @@ pub fn cancel(
         version: before.version + 1,
         ..before.clone()
     };
-    save(conn, &before, &after)?;
-    audit::record(
-        conn,
-        &who.actor(),
-        now,
-        Change {
-            entity_type: "consultation",
-            entity_id: &after.id,
-            action: "cancel",
-            before: Some(serde_json::json!({"state": before.state.code()})),
-            after: Some(serde_json::json!({"state": "cancelled", "reason": after.cancel_reason})),
-        },
-    )?;
-    calendar::invite(conn, who, now, &after, "会商取消通知")?;
+    let change = Change {
+        entity_type: "consultation",
+        entity_id: &after.id,
+        action: "cancel",
+        before: Some(serde_json::json!({"state": before.state.code()})),
+        after: Some(serde_json::json!({"state": "cancelled", "reason": after.cancel_reason})),
+    };
+    send_out(conn, who, now, &before, &after, change, "会商取消通知")?;
     Ok(after)
 }
 

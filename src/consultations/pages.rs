@@ -381,15 +381,30 @@ async fn detail(
     detail_page(&state, &s, &req, &id, Vec::new()).await
 }
 
-/// The outcome of a form on the meeting's page: back to it, or it with the messages.
-async fn after(
+/// A step from a form on the meeting's page, in one transaction: back to the page, or the
+/// page again with what was wrong.
+async fn act(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     s: Session,
     id: &str,
-    result: Result<(), AppError>,
     ok: &str,
+    step: impl FnOnce(
+            &mut crate::platform::db::DbConnection,
+            &crate::platform::authz::Principal,
+            chrono::NaiveDateTime,
+            &str,
+        ) -> Result<(), AppError>
+        + Send
+        + 'static,
 ) -> PageResult {
+    let (st, who, tid, now) = (
+        state.clone(),
+        s.principal.clone(),
+        id.to_owned(),
+        state.clock.now_naive(),
+    );
+    let result = blocking(move || st.db.transaction(|c| step(c, &who, now, &tid))).await;
     match result {
         Ok(()) => Ok(redirect(&format!("/consultations/{id}?ok={ok}"))),
         Err(e) => match shown_again(&e) {
@@ -425,18 +440,10 @@ async fn attend(
         attendee_name: f.attendee_name,
         reason: f.reason,
     };
-    let (st, who, tid, now) = (
-        state.clone(),
-        s.principal.clone(),
-        id.clone(),
-        state.clock.now_naive(),
-    );
-    let result = blocking(move || {
-        st.db
-            .transaction(|c| consultations::attend(c, &who, now, &tid, input).map(|_| ()))
+    act(&state, &req, s, &id, "attended", move |c, who, now, tid| {
+        consultations::attend(c, who, now, tid, input).map(|_| ())
     })
-    .await;
-    after(&state, &req, s, &id, result, "attended").await
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -468,18 +475,10 @@ async fn change(
         online_url: Some(f.online_url),
         version: f.version.parse().ok(),
     };
-    let (st, who, tid, now) = (
-        state.clone(),
-        s.principal.clone(),
-        id.clone(),
-        state.clock.now_naive(),
-    );
-    let result = blocking(move || {
-        st.db
-            .transaction(|c| consultations::change(c, &who, now, &tid, input).map(|_| ()))
+    act(&state, &req, s, &id, "changed", move |c, who, now, tid| {
+        consultations::change(c, who, now, tid, input).map(|_| ())
     })
-    .await;
-    after(&state, &req, s, &id, result, "changed").await
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -492,18 +491,10 @@ async fn remind(
     id: web::Path<String>,
 ) -> PageResult {
     let s = form.session;
-    let (st, who, tid, now) = (
-        state.clone(),
-        s.principal.clone(),
-        id.clone(),
-        state.clock.now_naive(),
-    );
-    let result = blocking(move || {
-        st.db
-            .transaction(|c| consultations::remind(c, &who, now, &tid).map(|_| ()))
+    act(&state, &req, s, &id, "reminded", move |c, who, now, tid| {
+        consultations::remind(c, who, now, tid).map(|_| ())
     })
-    .await;
-    after(&state, &req, s, &id, result, "reminded").await
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -520,18 +511,15 @@ async fn cancel(
 ) -> PageResult {
     let s = form.session;
     let reason = form.form.reason;
-    let (st, who, tid, now) = (
-        state.clone(),
-        s.principal.clone(),
-        id.clone(),
-        state.clock.now_naive(),
-    );
-    let result = blocking(move || {
-        st.db
-            .transaction(|c| consultations::cancel(c, &who, now, &tid, &reason).map(|_| ()))
-    })
-    .await;
-    after(&state, &req, s, &id, result, "cancelled").await
+    act(
+        &state,
+        &req,
+        s,
+        &id,
+        "cancelled",
+        move |c, who, now, tid| consultations::cancel(c, who, now, tid, &reason).map(|_| ()),
+    )
+    .await
 }
 
 /// 会商申请: the office sees every request, a unit its own.
