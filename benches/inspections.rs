@@ -23,7 +23,6 @@ use minecoord::inspections::store::{
     Hazard, Inspection, Inspector, Rating, ResultRow, TaskDepartment, TaskItem,
 };
 use minecoord::platform::clock::{Clock, SystemClock};
-use minecoord::platform::config::Settings;
 use minecoord::platform::db::schema::{
     hazards, inspection_departments, inspection_inspectors, inspection_ratings, inspection_results,
     inspection_task_items, inspections, mines,
@@ -105,17 +104,7 @@ async fn main() {
     let n_mines = env_usize("BENCH_MINES", 30_000);
     let n_tasks = env_usize("BENCH_TASKS", 500_000);
     let requests = env_usize("BENCH_REQUESTS", 1_000);
-    let mut settings = Settings::load(None).unwrap();
-    settings.auth.key_file = db.key_file();
-    settings.database.url = db.url.clone();
-    settings.database.pool_size = 16;
-    settings.http.addr = "127.0.0.1:0".into();
-    settings.http.workers = 2;
-    settings.bootstrap.admin_password = Some(PASSWORD.into());
-    settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
-    settings.log.level = "error".into();
-    settings.outbox.worker = false;
-    settings.scheduler.enabled = false;
+    let settings = common::service_settings(&db, PASSWORD, "error");
     minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await

@@ -20,7 +20,6 @@ use minecoord::app::startup::Application;
 use minecoord::leads::rules::{LeadState, Urgency};
 use minecoord::leads::{Deadline, Lead};
 use minecoord::platform::clock::{Clock, SystemClock};
-use minecoord::platform::config::Settings;
 use minecoord::platform::db::schema::{lead_deadlines, lead_departments, leads};
 use minecoord::platform::db::{Db, DbConnection};
 use serde_json::json;
@@ -86,18 +85,7 @@ async fn main() {
     let n_leads = env_usize("BENCH_LEADS", 2_000_000);
     let creates = env_usize("BENCH_CREATES", 3_000);
     let requests = env_usize("BENCH_REQUESTS", 1_000);
-    let url = db.url.clone();
-    let mut settings = Settings::load(None).unwrap();
-    settings.auth.key_file = db.key_file();
-    settings.database.url = url;
-    settings.database.pool_size = 16;
-    settings.http.addr = "127.0.0.1:0".into();
-    settings.http.workers = 2;
-    settings.bootstrap.admin_password = Some(PASSWORD.into());
-    settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
-    settings.log.level = "warn".into();
-    settings.outbox.worker = false;
-    settings.scheduler.enabled = false;
+    let settings = common::service_settings(&db, PASSWORD, "warn");
     minecoord::platform::telemetry::init(&settings.log);
     let app = Application::build(settings, Arc::new(SystemClock))
         .await

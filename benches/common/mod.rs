@@ -249,3 +249,24 @@ pub fn credit_code(serial: u32) -> String {
         CHARSET.as_bytes()[((31 - sum % 31) % 31) as usize] as char
     )
 }
+
+/// The service's settings for a benchmark on `db`: a random port, two workers, 16
+/// connections, the admin's password set, no background jobs, logs at `log_level`.
+pub fn service_settings(
+    db: &BenchDb,
+    admin_password: &str,
+    log_level: &str,
+) -> minecoord::platform::config::Settings {
+    let mut settings = minecoord::platform::config::Settings::load(None).unwrap();
+    settings.auth.key_file = db.key_file();
+    settings.database.url = db.url.clone();
+    settings.database.pool_size = 16;
+    settings.http.addr = "127.0.0.1:0".into();
+    settings.http.workers = 2;
+    settings.bootstrap.admin_password = Some(admin_password.into());
+    settings.auth.jwt_secret = Some("bench-secret-bench-secret-bench-secret-0".into());
+    settings.log.level = log_level.into();
+    settings.outbox.worker = false;
+    settings.scheduler.enabled = false;
+    settings
+}
