@@ -273,6 +273,11 @@ impl Application {
                     .map_err(|e| e.to_string())?
                     .abort_handle(),
             );
+            background.push(
+                crate::consultations::deadlines::spawn(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
         }
 
         let mut intake_port = None;

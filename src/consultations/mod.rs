@@ -5,6 +5,9 @@
 
 pub mod api;
 mod calendar;
+pub mod deadlines;
+pub mod ledger;
+pub mod minutes;
 pub mod pages;
 pub mod policy;
 mod requesting;

@@ -1,6 +1,7 @@
 //! Who may ask for, convene and answer a consultation.
 
 use crate::consultations::rules::InviteeKind;
+use crate::leads::rules::COORDINATION_OFFICE;
 use crate::platform::authz::Principal;
 use crate::platform::rules::role::Role;
 
@@ -49,7 +50,18 @@ pub fn own_units(who: &Principal) -> Vec<(String, String)> {
     units
 }
 
-/// The office and admins read every meeting; others the ones inviting them.
+/// The office (its staff and its head) and admins read every meeting and decision;
+/// others the ones inviting them or theirs.
 pub fn reads_all(who: &Principal) -> bool {
-    matches!(who.role, Role::Coordinator | Role::Admin)
+    matches!(who.role, Role::Coordinator | Role::Admin) || is_office_head(who)
+}
+
+/// A department's officer or head: who reports for it as a responsible unit.
+pub fn is_unit_staff(who: &Principal, unit: &str) -> bool {
+    matches!(who.role, Role::Officer | Role::Head) && who.department.as_deref() == Some(unit)
+}
+
+/// The head of the coordination office (区自然资源分局) approves the minutes.
+pub fn is_office_head(who: &Principal) -> bool {
+    who.role == Role::Head && who.department.as_deref() == Some(COORDINATION_OFFICE)
 }

@@ -50,6 +50,76 @@ coded_enum! {
     }
 }
 
+coded_enum! {
+    /// 会议纪要状态
+    MinutesState {
+        Draft = "draft": "待审定",
+        Approved = "approved": "已审定印发",
+    }
+}
+
+coded_enum! {
+    /// 议定事项的类别：一般工作任务，或确认后发起相应办理的事项
+    DecisionKind {
+        Task = "task": "工作任务",
+        Inspection = "inspection": "联合检查",
+        Closure = "closure": "关闭退出",
+        Enforcement = "enforcement": "联合执法",
+        Lead = "lead": "转办线索",
+    }
+}
+
+impl DecisionKind {
+    /// Whether the decision names a mine (what it opens is about one).
+    pub fn needs_mine(self) -> bool {
+        matches!(self, Self::Inspection | Self::Closure | Self::Enforcement)
+    }
+}
+
+coded_enum! {
+    /// 督办台账中议定事项的状态
+    DecisionState {
+        Draft = "draft": "待建账",
+        Open = "open": "办理中",
+        Reported = "reported": "待查账",
+        Closed = "closed": "已销账",
+    }
+}
+
+impl DecisionState {
+    /// In the ledger and not yet closed: it can be reported on and become overdue.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Open | Self::Reported)
+    }
+}
+
+coded_enum! {
+    /// 查账结果
+    Review {
+        Pending = "pending": "待查账",
+        Accepted = "accepted": "已认可",
+        Returned = "returned": "已退回",
+    }
+}
+
+/// At most this many decisions in one set of minutes.
+pub const MAX_DECISIONS: usize = 50;
+/// At most this many people named present.
+pub const MAX_ATTENDEES: usize = 300;
+/// At most this many cooperating units on one decision.
+pub const MAX_COOPERATING: usize = 10;
+/// A deadline lies at most this many days after the minutes.
+pub const MAX_DUE_DAYS: i64 = 3 * 366;
+
+/// Whether a decision is overdue on `today`: still live and its deadline passed.
+pub fn is_overdue(
+    state: DecisionState,
+    due_on: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> bool {
+    state.is_live() && due_on < today
+}
+
 /// At most this many units and people on one meeting.
 pub const MAX_INVITEES: usize = 300;
 /// At most this many agenda items.

@@ -8,7 +8,7 @@ use crate::mines::{create_mine, mine_body, officer};
 use crate::on_both;
 
 /// A user with an address, signed in; (id, token).
-async fn person(
+pub(crate) async fn person(
     app: &TestApp,
     username: &str,
     role: &str,
@@ -60,7 +60,7 @@ async fn calendars(app: &TestApp, address: &'static str) -> Vec<String> {
     .await
 }
 
-fn meeting(topic: &str, starts: &str, ends: &str) -> Value {
+pub(crate) fn meeting(topic: &str, starts: &str, ends: &str) -> Value {
     json!({"topic": topic, "starts_at": starts, "ends_at": ends, "place": "区自然资源分局 3 楼会议室",
         "invited_departments": ["EM", "ee"], "invited_townships": ["BEHT"], "invited_users": [],
         "agenda": [{"title": "青山砂石矿越界开采的处置"}]})

@@ -11,6 +11,7 @@ mod browser;
 mod calendar;
 mod cli;
 mod consultations;
+mod decisions;
 mod desk;
 mod idempotency;
 mod inspections;

@@ -2,6 +2,7 @@
 //! departments, inspectors and items, the results and the hazards.
 
 pub mod files;
+pub mod links;
 pub mod tallies;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -341,4 +341,8 @@ text_coded!(
     crate::consultations::rules::MeetingState,
     crate::consultations::rules::InviteeKind,
     crate::consultations::rules::Answer,
+    crate::consultations::rules::MinutesState,
+    crate::consultations::rules::DecisionKind,
+    crate::consultations::rules::DecisionState,
+    crate::consultations::rules::Review,
 );

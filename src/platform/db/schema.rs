@@ -154,6 +154,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     consultation_agenda,
     consultation_counters,
     calendar_feeds,
+    consultation_minutes,
+    minutes_supplements,
+    decisions,
+    decision_reports,
+    decision_extensions,
+    decision_files,
 );
 
 diesel::table! {
@@ -765,3 +771,99 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    consultation_minutes (consultation_id) {
+        consultation_id -> Text,
+        attendees -> Text,
+        discussion -> Text,
+        agenda_notes -> Text,
+        state -> Text,
+        drafted_by -> Nullable<Text>,
+        drafted_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    minutes_supplements (consultation_id, position) {
+        consultation_id -> Text,
+        position -> Integer,
+        body -> Text,
+        written_by -> Nullable<Text>,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        consultation_id -> Text,
+        position -> Integer,
+        number -> Text,
+        body -> Text,
+        kind -> Text,
+        responsible_unit -> Text,
+        cooperating_units -> Text,
+        mine_id -> Nullable<Text>,
+        due_on -> Date,
+        state -> Text,
+        percent -> Integer,
+        opened_type -> Nullable<Text>,
+        opened_id -> Nullable<Text>,
+        entered_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    decision_reports (id) {
+        id -> Text,
+        decision_id -> Text,
+        body -> Text,
+        percent -> Integer,
+        done -> Integer,
+        reported_by -> Nullable<Text>,
+        reported_at -> Timestamp,
+        review -> Text,
+        review_reason -> Text,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    decision_extensions (decision_id, position) {
+        decision_id -> Text,
+        position -> Integer,
+        from_on -> Date,
+        to_on -> Date,
+        reason -> Text,
+        extended_by -> Nullable<Text>,
+        extended_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decision_files (id) {
+        id -> Text,
+        decision_id -> Text,
+        report_id -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<Text>,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(decisions -> consultations (consultation_id));
+diesel::joinable!(decision_reports -> decisions (decision_id));

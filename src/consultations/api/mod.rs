@@ -11,6 +11,9 @@ use crate::platform::pagination::Page;
 use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::web::{blocking, AppState};
 
+pub mod ledger;
+pub use ledger::*;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/consultation-requests",
@@ -39,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/me/calendar-feed", web::post().to(rotate_calendar_feed))
     .route("/me/calendar-feed", web::delete().to(revoke_calendar_feed))
     .route("/me/calendar.ics", web::get().to(calendar_feed));
+    ledger::routes(cfg);
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

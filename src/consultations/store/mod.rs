@@ -12,6 +12,8 @@ use crate::platform::db::schema::{
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
+pub mod ledger;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consultation_requests)]
 pub struct Request {
@@ -196,6 +198,14 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Meeting>> {
         .select(Meeting::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Several meetings at once.
+pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Meeting>> {
+    Ok(consultations::table
+        .filter(consultations::id.eq_any(ids))
+        .select(Meeting::as_select())
+        .load(conn)?)
 }
 
 /// Writes the meeting's time, place, state and sequence if it is still at `before.version`.

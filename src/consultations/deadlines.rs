@@ -1,0 +1,32 @@
+//! The ledger's clock on the scheduler's tick: decisions past their deadline are escalated
+//! once (to the responsible unit's head and the coordination office). Several instances
+//! may check at once: each escalation is claimed by one conditional update.
+
+use actix_web::web;
+
+use crate::platform::error::{AppError, AppResult};
+use crate::web::{blocking, AppState};
+
+/// The checker in the background, every `scheduler.tick` (beside the leads' one).
+pub fn spawn(state: web::Data<AppState>) -> Result<tokio::task::JoinHandle<()>, AppError> {
+    let tick = crate::platform::rules::duration::parse_duration(&state.settings.scheduler.tick)
+        .map_err(AppError::internal)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match run_once(&state).await {
+                Ok(n) if n > 0 => tracing::info!(escalated = n, "decision deadlines checked"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "decision deadline check failed; will retry"),
+            }
+            tokio::time::sleep(tick).await;
+        }
+    }))
+}
+
+/// One check now (the scheduler's tick; tests call it with their clock): how many
+/// decisions were escalated.
+pub async fn run_once(state: &web::Data<AppState>) -> AppResult<usize> {
+    let st = state.clone();
+    let now = state.clock.now_naive();
+    blocking(move || super::ledger::escalate(&st.db, now, 500)).await
+}
