@@ -6,6 +6,7 @@
 pub mod api;
 mod calendar;
 pub mod deadlines;
+mod followup;
 pub mod ledger;
 pub mod minutes;
 pub mod pages;

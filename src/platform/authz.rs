@@ -81,9 +81,12 @@ pub enum Action {
     /// Read the consultations one is invited to (the office: all), answer invitations:
     /// everyone but enterprises (who is invited is `consultations::policy`'s).
     ViewConsultations,
+    /// Read the decisions ledger (督办台账): the coordination office, admins and the member
+    /// units' staff (each its own decisions).
+    ViewDecisions,
 }
 
-pub const ALL_ACTIONS: [Action; 21] = [
+pub const ALL_ACTIONS: [Action; 22] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -105,6 +108,7 @@ pub const ALL_ACTIONS: [Action; 21] = [
     Action::OpenInspections,
     Action::RateInspections,
     Action::ViewConsultations,
+    Action::ViewDecisions,
 ];
 
 impl Action {
@@ -131,6 +135,7 @@ impl Action {
             Action::OpenInspections => "发起检查任务或录入检查结果",
             Action::RateInspections => "评价检查或投诉",
             Action::ViewConsultations => "查看会商",
+            Action::ViewDecisions => "查看督办台账",
         }
     }
 }
@@ -142,7 +147,7 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         Action::ViewUsers | Action::ViewAudit | Action::ViewIntake | Action::ReferenceMenu => {
             matches!(who.role, Admin | Coordinator)
         }
-        Action::ViewSupervision | Action::ViewInspections => {
+        Action::ViewSupervision | Action::ViewInspections | Action::ViewDecisions => {
             matches!(who.role, Admin | Coordinator | Officer | Head)
         }
         Action::ManageInspectionItems => matches!(who.role, Admin | Coordinator),

@@ -80,7 +80,7 @@ use crate::web::kit::*;
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 16] = [
+const ENTITY_TYPES: [(&str, &str); 17] = [
     ("lead", "问题线索"),
     ("mine", "矿山"),
     ("prohibited_zone", "禁止开采区"),
@@ -97,6 +97,7 @@ const ENTITY_TYPES: [(&str, &str); 16] = [
     ("inspection_plan", "年度检查计划"),
     ("consultation", "会商"),
     ("consultation_request", "会商申请"),
+    ("decision", "议定事项"),
 ];
 
 async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -276,6 +277,14 @@ fn action_words(action: &str) -> String {
         "close" => "办结",
         "attend" => "会商报到",
         "remind" => "提醒报到",
+        "minutes" => "起草会议纪要",
+        "approve_minutes" => "审定印发会议纪要",
+        "supplement" => "追加补充纪要",
+        "progress" => "报送进展（对账）",
+        "accept" => "查账认可",
+        "return" => "退回进展",
+        "extend" => "调整完成时限",
+        "open" => "确认转办",
         _ => "其他操作",
     };
     words.to_owned()
@@ -369,6 +378,21 @@ fn field_words(key: &str) -> &'static str {
         "leads" => "问题线索",
         "mines" => "矿山",
         "hazards" => "隐患",
+        "attendees" => "出席人员",
+        "discussion" => "讨论情况",
+        "agenda_notes" => "议程讨论情况",
+        "decisions" => "议定事项",
+        "text" => "内容",
+        "responsible_unit" => "主责单位",
+        "cooperating_units" => "配合单位",
+        "due_on" => "完成时限",
+        "percent" => "完成比例",
+        "done" => "办结",
+        "minutes" => "会议纪要",
+        "position" => "序号",
+        "opened_type" => "转办类型",
+        "lead_number" => "线索编号",
+        "escalated_at" => "督办时间",
         _ => "其他",
     }
 }
@@ -397,7 +421,10 @@ fn value_words(v: &str, names: &HashMap<String, String>) -> String {
         .or_else(|| TailingsSafety::parse(v).map(|s| s.label()))
         .or_else(|| Role::parse(v).map(|r| r.label()))
         .or_else(|| crate::consultations::rules::Answer::parse(v).map(|a| a.label()))
-        .or_else(|| crate::consultations::rules::MeetingState::parse(v).map(|a| a.label()));
+        .or_else(|| crate::consultations::rules::MeetingState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::consultations::rules::MinutesState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::consultations::rules::DecisionState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::consultations::rules::DecisionKind::parse(v).map(|a| a.label()));
     if let Some(l) = label {
         return l.to_owned();
     }

@@ -375,6 +375,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/inspections", "综合查一次", Action::ViewInspections),
     ("/my-inspections", "本企业的检查", Action::RateInspections),
     ("/consultations", "会商研判", Action::ViewConsultations),
+    ("/decisions", "督办台账", Action::ViewDecisions),
     ("/mines/gaps", "漏管检查", Action::ViewSupervision),
     ("/permits", "证照与到期提醒", Action::ViewSupervision),
     ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),
@@ -413,12 +414,13 @@ pub(crate) fn nav_for(who: &Principal) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// The query string without the flash's `ok=…`, for pages whose filters refuse unknown
-/// fields.
+/// The query string without the flash's `ok=…` and without the filters left empty (a
+/// filter form sends `overdue=` for "不限"), for pages whose filters refuse unknown fields
+/// or read a number or yes/no.
 pub fn query_without_flash(req: &HttpRequest) -> String {
     req.query_string()
         .split('&')
-        .filter(|p| !p.is_empty() && *p != "ok" && !p.starts_with("ok="))
+        .filter(|p| !p.is_empty() && *p != "ok" && !p.starts_with("ok=") && !p.ends_with('='))
         .collect::<Vec<_>>()
         .join("&")
 }

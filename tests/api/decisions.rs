@@ -275,3 +275,92 @@ on_both! {
         assert_eq!(app.post(&open, &coord, json!({})).await.status(), 409, "once");
     }
 }
+
+on_both! {
+    /// Through the pages: the office drafts the minutes on the meeting's page (a row
+    /// without its unit shown again naming the row), its head approves, the A4 纪要 prints;
+    /// the unit reports with an evidence file from the decision's page, the office accepts
+    /// the completion report and the decision is closed; the ledger lists, draws and exports.
+    async fn minutes_and_the_ledger_through_the_pages(app) {
+        person(&app, "coord.dc", "coordinator", (Some("NR"), None)).await;
+        person(&app, "nr.head.dc", "head", (Some("NR"), None)).await;
+        person(&app, "em.dc", "officer", (Some("EM"), None)).await;
+        let (id, mine) = held_meeting(&app).await;
+        app.clock.advance(chrono::Duration::days(1) + chrono::Duration::hours(2));
+        let (coord, csrf) = browser_session(&app, "coord.dc", PASSWORD).await;
+        let list = coord.get(app.url("/consultations")).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains(&format!("href=\"/consultations/{id}\">HS-2026-001</a>")), "the number links to the meeting: {list}");
+        let page = coord.get(app.url(&format!("/consultations/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("起草会议纪要") && page.contains("name=\"d.0.text\"") && page.contains("name=\"d.2.unit\""), "three blank rows: {page}");
+        let url = app.url(&format!("/consultations/{id}/minutes"));
+        let r = coord.post(url.clone()).form(&[("csrf", csrf.as_str()), ("attendees", "区应急局 王科长\n区生态环境分局 李科长"), ("discussion", "一致同意停止越界开采。"),
+            ("note.0", "现场情况"), ("d.0.text", "停止越界开采并复核"), ("d.0.kind", "task"), ("d.0.unit", ""), ("d.0.due_on", "2026-03-31"), ("d.0.mine", ""),
+            ("d.1.text", ""), ("d.1.kind", "task"), ("d.1.unit", ""), ("d.1.due_on", ""), ("d.1.mine", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let again = r.text().await.unwrap();
+        assert!(again.contains("第 1 项议定事项：每项议定事项须指定一个主责单位") && again.contains("停止越界开采并复核"), "the row named, the typing kept: {again}");
+        let r = coord.post(url.clone()).form(&[("csrf", csrf.as_str()), ("attendees", "区应急局 王科长\n区生态环境分局 李科长"), ("discussion", "一致同意停止越界开采。"),
+            ("note.0", "现场情况"), ("d.0.text", "停止越界开采并复核"), ("d.0.kind", "task"), ("d.0.unit", "EM"), ("d.0.coop.EE", "true"), ("d.0.due_on", "2026-03-31"), ("d.0.mine", ""),
+            ("d.1.text", "对该矿开展联合检查"), ("d.1.kind", "inspection"), ("d.1.unit", "EE"), ("d.1.due_on", "2026-04-15"), ("d.1.mine", mine.as_str()),
+            ("d.2.text", ""), ("d.2.kind", "task"), ("d.2.unit", ""), ("d.2.due_on", ""), ("d.2.mine", ""), ("version", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+        let drafted = coord.get(app.url(&format!("/consultations/{id}?ok=minuted"))).send().await.unwrap().text().await.unwrap();
+        assert!(drafted.contains("纪要草稿已保存") && drafted.contains("待审定") && drafted.contains("HS-2026-001-2") && !drafted.contains("id=\"approve-minutes\""), "the staff cannot approve: {drafted}");
+        let draft_print = coord.get(url.clone()).send().await.unwrap().text().await.unwrap();
+        assert!(draft_print.contains("草稿 · 尚未审定印发"));
+
+        let (head, head_csrf) = browser_session(&app, "nr.head.dc", PASSWORD).await;
+        let seen = head.get(app.url(&format!("/consultations/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(seen.contains("id=\"approve-minutes\"") && !seen.contains("id=\"minutes-form\""), "the head approves, the office drafts");
+        let r = head.post(app.url(&format!("/consultations/{id}/minutes/approve"))).form(&[("csrf", head_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let printed = coord.get(url).send().await.unwrap().text().await.unwrap();
+        assert!(printed.contains("<h1>会议纪要</h1>") && printed.contains("HS-2026-001") && printed.contains("停止越界开采并复核") && printed.contains("审定：测试nr.head.dc")
+            && printed.contains("size: A4") && printed.contains("区生态环境分局") && !printed.contains("草稿"), "{printed}");
+        let after = coord.get(app.url(&format!("/consultations/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(!after.contains("id=\"minutes-form\"") && after.contains("追加补充纪要"), "approved minutes offer only a supplement");
+
+        // The unit's officer reports from the decision's page, with a file.
+        let (em, em_csrf) = browser_session(&app, "em.dc", PASSWORD).await;
+        let ledger = em.get(app.url("/decisions")).send().await.unwrap().text().await.unwrap();
+        assert!(ledger.contains("HS-2026-001-1") && !ledger.contains("HS-2026-001-2") && ledger.contains("<svg"), "its own decisions, drawn: {ledger}");
+        let token = app.token_for("em.dc", PASSWORD).await;
+        let all: Value = app.get("/api/v1/decisions", &token).await.json().await.unwrap();
+        let did = all["items"][0]["id"].as_str().unwrap().to_owned();
+        let page = em.get(app.url(&format!("/decisions/{did}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"progress-form\"") && !page.contains("id=\"review-form\"") && page.contains("区生态环境分局"), "{page}");
+        let (ct, body) = crate::lead_files::multipart(&[("csrf", &em_csrf), ("text", "已停产并完成复核"), ("percent", "100"), ("done", "true")],
+            &[("evidence", "复核报告.pdf", "application/pdf", b"%PDF-1.4 test")]);
+        let r = em.post(app.url(&format!("/decisions/{did}/progress"))).header("content-type", ct).body(body).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+        let page = em.get(app.url(&format!("/decisions/{did}?ok=reported"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("进展已报送") && page.contains("复核报告.pdf") && page.contains("办结报告") && !page.contains("id=\"progress-form\""), "{page}");
+        let href = page.split("href=\"").find(|s| s.contains("/files/")).unwrap().split('"').next().unwrap().to_owned();
+        let file = em.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(file.status(), 200);
+        assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF-1.4 test");
+
+        let page = coord.get(app.url(&format!("/decisions/{did}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("认可并销账"), "{page}");
+        let r = coord.post(app.url(&format!("/decisions/{did}/review"))).form(&[("csrf", csrf.as_str()), ("accept", "yes"), ("reason", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let closed = coord.get(app.url(&format!("/decisions/{did}?ok=reviewed"))).send().await.unwrap().text().await.unwrap();
+        assert!(closed.contains("已销账（完成 100%）"), "{closed}");
+
+        // The inspection decision leads to the inspection form, prefilled.
+        let office: Value = app.get("/api/v1/decisions?state=open", &app.token_for("coord.dc", PASSWORD).await).await.json().await.unwrap();
+        let inspect = office["items"][0]["id"].as_str().unwrap().to_owned();
+        let page = coord.get(app.url(&format!("/decisions/{inspect}"))).send().await.unwrap().text().await.unwrap();
+        let link = page.split("id=\"open-inspection\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&");
+        assert!(link.starts_with("/inspections/new?basis=consultation&basis_ref=HS-2026-001-2"), "{link}");
+        let form = coord.get(app.url(&link)).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("value=\"HS-2026-001-2\""), "the decision's number as the basis: {form}");
+
+        let filtered = coord.get(app.url("/decisions?unit=&state=closed&overdue=")).send().await.unwrap().text().await.unwrap();
+        assert!(filtered.contains("HS-2026-001-1") && !filtered.contains("HS-2026-001-2"), "empty filters are no filters: {filtered}");
+        let x = coord.get(app.url("/api/v1/decisions/export.xlsx?state=closed")).send().await.unwrap();
+        assert_eq!(x.status(), 200);
+        assert!(x.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+    }
+}

@@ -8,7 +8,10 @@ use crate::leads::raise;
 use crate::on_both;
 
 /// A multipart/form-data body: text fields, then files (field, name, type, bytes).
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str, &[u8])],
+) -> (String, Vec<u8>) {
     let boundary = "----minecoord-test-boundary";
     let mut body = Vec::new();
     for (k, v) in fields {

@@ -227,7 +227,7 @@ on_both! {
         assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "会商研判"]);
         assert_eq!(town.get(app.url("/townships/BEHT")).send().await.unwrap().status(), 200);
         let (home, _) = page("ee.menu").await;
-        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "综合查一次", "会商研判", "漏管检查", "证照与到期提醒", "禁止开采区", "办理统计"]);
+        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "综合查一次", "会商研判", "督办台账", "漏管检查", "证照与到期提醒", "禁止开采区", "办理统计"]);
         let (home, coord) = page("coord.menu").await;
         let m = menu(&home);
         assert!(m.contains(&"基础数据".to_owned()) && !m.contains(&"成员单位".to_owned()), "{m:?}");

@@ -83,14 +83,31 @@ on_both! {
         let coord_token = app.token_for("coord.words", PASSWORD).await;
         let meeting: Value = app.post("/api/v1/consultations", &coord_token, json!({"topic": "扬尘整治会商", "starts_at": "2026-03-05T09:00", "ends_at": "2026-03-05T10:00",
             "place": "区协调办会议室", "invited_departments": ["EE"], "invited_townships": ["BEHT"]})).await.json().await.unwrap();
-        let meeting = format!("/consultations/{}", meeting["id"].as_str().unwrap());
+        let meeting_id = meeting["id"].as_str().unwrap().to_owned();
+        let meeting = format!("/consultations/{meeting_id}");
+        // After the meeting: minutes with a decision for EE, approved by the office's head.
+        app.create_user("nr.head.words", "head", Some("NR"), None).await;
+        app.clock.advance(chrono::Duration::days(3) + chrono::Duration::hours(2));
+        let coord_token = app.token_for("coord.words", PASSWORD).await;
+        let minutes = json!({"attendees": ["区生态环境分局 李科长"], "discussion": "议定如下。", "decisions": [
+            {"text": "开展扬尘专项整治", "responsible_unit": "EE", "cooperating_units": ["EM"], "due_on": "2026-04-30", "kind": "task"}]});
+        assert_eq!(app.put(&format!("/api/v1{meeting}/minutes"), &coord_token, minutes).await.status(), 200);
+        let head = app.token_for("nr.head.words", PASSWORD).await;
+        let approved: Value = app.post(&format!("/api/v1{meeting}/minutes/approve"), &head, json!({})).await.json().await.unwrap();
+        let decision = format!("/decisions/{}", approved["decisions"][0]["id"].as_str().unwrap());
+        let ee = app.token_for("ee.words", PASSWORD).await;
+        assert_eq!(app.post(&format!("/api/v1{decision}/progress"), &ee, json!({"text": "已部署", "percent": 30})).await.status(), 201);
+        let minutes_page = format!("{meeting}/minutes");
         let mut problems = Vec::new();
         for (user, pages) in [
             ("town.words", vec!["/".to_owned(), "/leads?raised=mine".into(), format!("/leads/{id}"), "/notifications".into(), "/map".into(), "/mines".into(), format!("/mines/{mine_id}"), format!("/public/mines/{mine_id}/report"), "/consultations".into(), meeting.clone()]),
-            ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into(), meeting.clone(), "/consultation-requests".into(), "/consultation-requests/new".into()]),
-            ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into(), "/consultations".into(), "/consultations/new".into(), meeting.clone()]),
+            ("ee.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/notifications".into(), "/leads/stats".into(), meeting.clone(), "/consultation-requests".into(), "/consultation-requests/new".into(),
+                "/decisions".into(), decision.clone(), minutes_page.clone()]),
+            ("coord.words", vec!["/".into(), "/leads".into(), format!("/leads/{id}"), "/leads/stats".into(), "/map".into(), "/consultations".into(), "/consultations/new".into(), meeting.clone(),
+                "/decisions".into(), decision.clone(), minutes_page.clone()]),
+            ("nr.head.words", vec![meeting.clone(), "/decisions".into()]),
             ("em.words", vec!["/".into(), format!("/mines/{mine_id}"), format!("/mines/{mine_id}/edit"), "/mines/new".into(), "/mines/gaps".into(), "/permits".into(), "/map".into(), "/inspections".into(), "/inspections/new".into(), "/hazards".into(), "/inspection-items".into()]),
-            ("admin", vec!["/".into(), "/audit".into(), "/users".into(), "/outbox".into()]),
+            ("admin", vec!["/".into(), "/audit".into(), "/audit?entity=decision".into(), "/audit?entity=consultation".into(), "/users".into(), "/outbox".into()]),
         ] {
             let password = if user == "admin" { ADMIN_PASSWORD } else { PASSWORD };
             let (client, _) = browser_session(&app, user, password).await;

@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(supplement_minutes),
         )
         .route("/decisions", web::get().to(list_decisions))
+        .route("/decisions/export.xlsx", web::get().to(export_decisions))
         .route("/decisions/{id}", web::get().to(get_decision))
         .route("/decisions/{id}/progress", web::post().to(report_progress))
         .route("/decisions/{id}/review", web::post().to(review_decision))
@@ -143,6 +144,27 @@ pub async fn list_decisions(
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The ledger as an Excel workbook, with the list's filters and scope (at most 20 000).
+#[utoipa::path(get, path = "/api/v1/decisions/export.xlsx", tag = "会商研判", params(LedgerQuery), responses(
+    (status = 200, description = "Excel 工作簿", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_decisions(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<LedgerQuery>,
+) -> AppResult<HttpResponse> {
+    let today = shanghai_date(state.clock.now_naive());
+    let bytes =
+        blocking(move || state.db.read(|c| ledger::workbook(c, &user.0, today, &q.0))).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::platform::xlsx::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::platform::xlsx::attachment("decisions.xlsx", "督办台账.xlsx"),
+        ))
+        .body(bytes))
 }
 
 /// One decision with its reports, extensions, evidence and what it opened.

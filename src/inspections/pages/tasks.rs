@@ -266,31 +266,25 @@ pub(super) async fn new_page(
     Ok(render_form(&page, !page.errors.is_empty()))
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct NewQuery {
-    mine_id: Option<String>,
-    lead_id: Option<String>,
-}
-
+/// The form, opened blank or prefilled from the link that leads to it: `mine_id`,
+/// `lead_id` (据此发起检查任务 on a lead), or `basis`, `basis_ref`, `lead_department` and
+/// `joint.CODE` (a consultation's decision to inspect jointly).
 pub(super) async fn new_form(
     state: web::Data<AppState>,
     req: HttpRequest,
     ps: PageSession,
 ) -> PageResult {
     let s = signed_in!(ps, req);
-    let q = web::Query::<NewQuery>::from_query(req.query_string())
+    let q = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(|q| q.into_inner())
-        .unwrap_or(NewQuery {
-            mine_id: None,
-            lead_id: None,
-        });
+        .unwrap_or_default();
     let today = state.today().to_string();
     let form = TaskForm {
-        mine_id: q.mine_id.unwrap_or_default(),
-        lead_id: q.lead_id.unwrap_or_default(),
         window_from: today.clone(),
         window_to: today,
-        ..TaskForm::default()
+        items: Vec::new(),
+        inspectors: Vec::new(),
+        ..TaskForm::from_map(&q)
     };
     new_page(&state, &s, &req, form, Vec::new()).await
 }

@@ -14,6 +14,9 @@ use crate::web::kit::signed_in;
 use crate::web::kit::*;
 use crate::web::{blocking, AppState};
 
+mod ledger;
+mod minutes;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/consultations", web::get().to(list))
         .route("/consultations", web::post().to(create))
@@ -26,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consultation-requests", web::get().to(requests))
         .route("/consultation-requests", web::post().to(create_request))
         .route("/consultation-requests/new", web::get().to(new_request));
+    minutes::routes(cfg);
+    ledger::routes(cfg);
 }
 
 fn messages(errors: &[FieldError]) -> Vec<String> {
@@ -54,7 +59,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         .map(|m| {
             let own = own_answer(&s, m);
             vec![
-                link(format!("/consultations/{}", m.id), &m.number),
+                link(&m.number, format!("/consultations/{}", m.id)),
                 cell(&m.topic),
                 cell(format!(
                     "{} 至 {}",
@@ -312,6 +317,13 @@ struct DetailPage {
     /// The reader answers for one of the invitees and may still answer.
     answer_for: Option<(String, String)>,
     may_change: bool,
+    minutes: Option<crate::consultations::minutes::MinutesView>,
+    may_approve: bool,
+    may_supplement: bool,
+    minutes_form: Option<minutes::MinutesForm>,
+    departments: Vec<(String, String)>,
+    kinds: Vec<(String, String)>,
+    mines: Vec<(String, String)>,
 }
 
 async fn detail_page(
@@ -320,6 +332,7 @@ async fn detail_page(
     req: &HttpRequest,
     id: &str,
     errors: Vec<String>,
+    typed: Option<minutes::MinutesForm>,
 ) -> PageResult {
     let (st, who, tid, now) = (
         state.clone(),
@@ -327,10 +340,12 @@ async fn detail_page(
         id.to_owned(),
         state.clock.now_naive(),
     );
-    let v = blocking(move || {
+    let (v, section) = blocking(move || {
         st.db.read(|c| {
             let m = consultations::load(c, &who, &tid)?;
-            consultations::view(c, &m, now)
+            let v = consultations::view(c, &m, now)?;
+            let section = minutes::section(c, &who, now, &v, now >= m.starts_at, typed)?;
+            Ok((v, section))
         })
     })
     .await
@@ -351,6 +366,11 @@ async fn detail_page(
         q if q.contains("ok=changed") => Some("会商时间或地点已变更，已重新发出邀请。"),
         q if q.contains("ok=cancelled") => Some("会商已取消，已通知各被邀请单位。"),
         q if q.contains("ok=reminded") => Some("已提醒未答复的单位。"),
+        q if q.contains("ok=minuted") => Some("纪要草稿已保存，待协调办负责人审定。"),
+        q if q.contains("ok=approved") => {
+            Some("纪要已审定印发，议定事项已列入督办台账并通知各单位。")
+        }
+        q if q.contains("ok=supplemented") => Some("补充纪要已追加并通知各单位。"),
         _ => None,
     };
     if let Some(said) = said {
@@ -367,6 +387,13 @@ async fn detail_page(
         answer_for,
         errors,
         v,
+        minutes: section.minutes,
+        may_approve: section.may_approve,
+        may_supplement: section.may_supplement,
+        minutes_form: section.form,
+        departments: section.departments,
+        kinds: minutes::kinds(),
+        mines: section.mines,
     };
     Ok(render_form(&page, !page.errors.is_empty()))
 }
@@ -378,12 +405,12 @@ async fn detail(
     id: web::Path<String>,
 ) -> PageResult {
     let s = signed_in!(ps, req);
-    detail_page(&state, &s, &req, &id, Vec::new()).await
+    detail_page(&state, &s, &req, &id, Vec::new(), None).await
 }
 
 /// A step from a form on the meeting's page, in one transaction: back to the page, or the
 /// page again with what was wrong.
-async fn act(
+pub(super) async fn act(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     s: Session,
@@ -408,7 +435,7 @@ async fn act(
     match result {
         Ok(()) => Ok(redirect(&format!("/consultations/{id}?ok={ok}"))),
         Err(e) => match shown_again(&e) {
-            Some(messages) => detail_page(state, &s, req, id, messages).await,
+            Some(messages) => detail_page(state, &s, req, id, messages, None).await,
             None => Err(PageError(e, Some(Box::new(s)))),
         },
     }
@@ -556,7 +583,7 @@ async fn requests(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
                 cell(&r.reason),
                 cell(crate::platform::clock::local_time(r.created_at)),
                 match &r.consultation_id {
-                    Some(id) => link(format!("/consultations/{id}"), r.state.label()),
+                    Some(id) => link(r.state.label(), format!("/consultations/{id}")),
                     None => cell(r.state.label()),
                 },
             ]
