@@ -54,6 +54,8 @@ use crate::web::{audit, ops};
         consultations::supplement_minutes, consultations::list_decisions, consultations::export_decisions, consultations::get_decision,
         consultations::report_progress, consultations::review_decision, consultations::close_decision,
         consultations::extend_decision, consultations::open_decision, consultations::decision_file,
+        consultations::list_monthly_reports, consultations::draft_monthly_report, consultations::monthly_report_status,
+        consultations::get_monthly_report, consultations::approve_monthly_report, consultations::explain_monthly_report,
         permits::export_permits,
         permits::mine_permits, permits::record_permit, permits::list_permits,
         permits::get_permit, permits::update_permit, permits::decide_permit,

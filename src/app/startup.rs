@@ -94,6 +94,7 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
 /// than at the first request that needs them.
 pub fn check_settings(settings: &Settings) -> Result<(), String> {
     settings.check()?;
+    settings.reports.check()?;
     if let Some(url) = settings.smtp.url.as_deref().filter(|u| !u.is_empty()) {
         crate::notify::mailer::check_url(url)?;
         crate::notify::mailer::parse_from(&settings.smtp.from)?;

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod minutes;
 pub mod pages;
 pub mod policy;
+pub mod reports;
 mod requesting;
 pub mod rules;
 pub mod store;

@@ -120,6 +120,146 @@ pub fn is_overdue(
     state.is_live() && due_on < today
 }
 
+coded_enum! {
+    /// 月度报送状态
+    ReportState {
+        Draft = "draft": "待负责人签发",
+        Explained = "explained": "已报送（附情况说明，待负责人签发）",
+        Approved = "approved": "已签发报送",
+    }
+}
+
+/// 月度报送 (seed 001): when each month's report is due and when units are reminded.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReportSettings {
+    /// Last month's report is due by the end of this day of the month (每月6日前).
+    #[serde(default = "default_due_day")]
+    pub due_day: u32,
+    /// Units that have not filed are reminded on these days (by inbox and email).
+    #[serde(default = "default_remind_days")]
+    pub remind_days: Vec<u32>,
+}
+
+fn default_due_day() -> u32 {
+    6
+}
+
+fn default_remind_days() -> Vec<u32> {
+    vec![3, 5]
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            due_day: default_due_day(),
+            remind_days: default_remind_days(),
+        }
+    }
+}
+
+impl ReportSettings {
+    /// What is wrong with the settings, in words for the one who set them.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=28).contains(&self.due_day) {
+            return Err(format!(
+                "reports.due_day 应在 1 到 28 之间（现为 {}）",
+                self.due_day
+            ));
+        }
+        if let Some(d) = self
+            .remind_days
+            .iter()
+            .find(|d| **d < 1 || **d > self.due_day)
+        {
+            return Err(format!(
+                "reports.remind_days 中的 {d} 应在 1 到 due_day（{}）之间",
+                self.due_day
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A report month, "2026-03".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (y, m) = s.trim().split_once('-')?;
+        let (year, month) = (y.parse::<i32>().ok()?, m.parse::<u32>().ok()?);
+        ((2000..=2100).contains(&year) && (1..=12).contains(&month) && m.len() == 2)
+            .then_some(Self { year, month })
+    }
+
+    pub fn of(day: chrono::NaiveDate) -> Self {
+        use chrono::Datelike;
+        Self {
+            year: day.year(),
+            month: day.month(),
+        }
+    }
+
+    pub fn first_day(self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    pub fn next(self) -> Self {
+        if self.month == 12 {
+            Self {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Self {
+                month: self.month + 1,
+                ..self
+            }
+        }
+    }
+
+    pub fn previous(self) -> Self {
+        if self.month == 1 {
+            Self {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Self {
+                month: self.month - 1,
+                ..self
+            }
+        }
+    }
+
+    /// The day its report is due: `due_day` of the following month.
+    pub fn due_on(self, due_day: u32) -> chrono::NaiveDate {
+        let n = self.next();
+        chrono::NaiveDate::from_ymd_opt(n.year, n.month, due_day).unwrap_or_else(|| n.first_day())
+    }
+
+    /// "2026年3月"
+    pub fn label(self) -> String {
+        format!("{}年{}月", self.year, self.month)
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Whether a report filed on `filed_on` (Beijing) for `month` is late: after its due day,
+/// holidays or not — the notice says by the 6th, and a head who cannot sign in time files
+/// with an explanation instead.
+pub fn is_late(month: Month, filed_on: chrono::NaiveDate, due_day: u32) -> bool {
+    filed_on > month.due_on(due_day)
+}
+
 /// At most this many units and people on one meeting.
 pub const MAX_INVITEES: usize = 300;
 /// At most this many agenda items.
@@ -162,6 +302,37 @@ pub fn check_time_and_link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_is_reported_by_the_sixth_of_the_next_holiday_or_not() {
+        let march = Month::parse("2026-03").unwrap();
+        assert_eq!(march.to_string(), "2026-03");
+        assert_eq!(march.label(), "2026年3月");
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 2026-04-06 is the last day of the 清明 holiday: still the day it is due.
+        assert_eq!(march.due_on(6), d("2026-04-06"));
+        assert!(!is_late(march, d("2026-04-06"), 6));
+        assert!(is_late(march, d("2026-04-07"), 6));
+        let december = Month::parse("2026-12").unwrap();
+        assert_eq!(december.due_on(6), d("2027-01-06"));
+        assert_eq!(december.next().previous(), december);
+        for bad in ["2026-3", "2026-13", "1999-01", "x", "2026-00", ""] {
+            assert!(Month::parse(bad).is_none(), "{bad}");
+        }
+        assert!(ReportSettings::default().check().is_ok());
+        assert!(ReportSettings {
+            due_day: 29,
+            remind_days: vec![]
+        }
+        .check()
+        .is_err());
+        assert!(ReportSettings {
+            due_day: 6,
+            remind_days: vec![7]
+        }
+        .check()
+        .is_err());
+    }
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

@@ -45,6 +45,8 @@ pub struct Settings {
     pub import: ImportSettings,
     #[serde(default)]
     pub audit: AuditSettings,
+    #[serde(default)]
+    pub reports: crate::consultations::rules::ReportSettings,
 }
 
 /// Signed checkpoints of the audit chain, written outside the database.

@@ -80,7 +80,7 @@ use crate::web::kit::*;
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 17] = [
+const ENTITY_TYPES: [(&str, &str); 18] = [
     ("lead", "问题线索"),
     ("mine", "矿山"),
     ("prohibited_zone", "禁止开采区"),
@@ -98,6 +98,7 @@ const ENTITY_TYPES: [(&str, &str); 17] = [
     ("consultation", "会商"),
     ("consultation_request", "会商申请"),
     ("decision", "议定事项"),
+    ("monthly_report", "月度报送"),
 ];
 
 async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -285,6 +286,8 @@ fn action_words(action: &str) -> String {
         "return" => "退回进展",
         "extend" => "调整完成时限",
         "open" => "确认转办",
+        "explain" => "附情况说明报送",
+        "approve" => "审核同意（签发）",
         _ => "其他操作",
     };
     words.to_owned()
@@ -393,6 +396,10 @@ fn field_words(key: &str) -> &'static str {
         "opened_type" => "转办类型",
         "lead_number" => "线索编号",
         "escalated_at" => "督办时间",
+        "month" => "月份",
+        "items" => "报送事项",
+        "explanation" => "情况说明",
+        "late" => "逾期报送",
         _ => "其他",
     }
 }
@@ -424,7 +431,8 @@ fn value_words(v: &str, names: &HashMap<String, String>) -> String {
         .or_else(|| crate::consultations::rules::MeetingState::parse(v).map(|a| a.label()))
         .or_else(|| crate::consultations::rules::MinutesState::parse(v).map(|a| a.label()))
         .or_else(|| crate::consultations::rules::DecisionState::parse(v).map(|a| a.label()))
-        .or_else(|| crate::consultations::rules::DecisionKind::parse(v).map(|a| a.label()));
+        .or_else(|| crate::consultations::rules::DecisionKind::parse(v).map(|a| a.label()))
+        .or_else(|| crate::consultations::rules::ReportState::parse(v).map(|a| a.label()));
     if let Some(l) = label {
         return l.to_owned();
     }

@@ -27,6 +27,7 @@ mod leads;
 mod ledgers;
 mod mine_pages;
 mod mines;
+mod monthly_reports;
 mod notifications;
 mod operations;
 mod outbox;

@@ -12,7 +12,9 @@ use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::web::{blocking, AppState};
 
 pub mod ledger;
+pub mod reports;
 pub use ledger::*;
+pub use reports::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -43,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/me/calendar-feed", web::delete().to(revoke_calendar_feed))
     .route("/me/calendar.ics", web::get().to(calendar_feed));
     ledger::routes(cfg);
+    reports::routes(cfg);
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -297,6 +297,20 @@ pub fn decision(conn: &mut DbConnection, id: &str) -> AppResult<Option<Decision>
         .optional()?)
 }
 
+/// Several decisions at once (in chunks the backends accept).
+pub fn decisions_by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Decision>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            decisions::table
+                .filter(decisions::id.eq_any(chunk))
+                .select(Decision::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Writes the decision's state, progress, deadline and what it opened if it is still at
 /// `before.version`; whether it went through.
 pub fn save_decision(

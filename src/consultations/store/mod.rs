@@ -13,6 +13,7 @@ use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
 pub mod ledger;
+pub mod reports;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consultation_requests)]

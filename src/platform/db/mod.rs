@@ -345,4 +345,5 @@ text_coded!(
     crate::consultations::rules::DecisionKind,
     crate::consultations::rules::DecisionState,
     crate::consultations::rules::Review,
+    crate::consultations::rules::ReportState,
 );

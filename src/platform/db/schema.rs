@@ -160,6 +160,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_reports,
     decision_extensions,
     decision_files,
+    monthly_reports,
+    monthly_report_items,
+    monthly_report_reminders,
 );
 
 diesel::table! {
@@ -867,3 +870,40 @@ diesel::table! {
 
 diesel::joinable!(decisions -> consultations (consultation_id));
 diesel::joinable!(decision_reports -> decisions (decision_id));
+
+diesel::table! {
+    monthly_reports (id) {
+        id -> Text,
+        month -> Text,
+        unit -> Text,
+        state -> Text,
+        drafted_by -> Nullable<Text>,
+        drafted_at -> Timestamp,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        explanation -> Text,
+        filed_at -> Nullable<Timestamp>,
+        late -> Integer,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    monthly_report_items (report_id, decision_id) {
+        report_id -> Text,
+        decision_id -> Text,
+        body -> Text,
+        percent -> Integer,
+    }
+}
+
+diesel::table! {
+    monthly_report_reminders (month, unit, day) {
+        month -> Text,
+        unit -> Text,
+        day -> Integer,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(monthly_report_items -> monthly_reports (report_id));

@@ -1,0 +1,4 @@
+DROP INDEX decisions_entered_idx;
+DROP TABLE monthly_report_reminders;
+DROP TABLE monthly_report_items;
+DROP TABLE monthly_reports;

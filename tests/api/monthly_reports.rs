@@ -1,0 +1,139 @@
+//! 月度报送 by the 6th (seed 001): each responsible unit files last month's progress on
+//! every decision it owes, drafted by its officer and signed by its head (or filed with an
+//! explanation); reminders on the 3rd and the 5th, the office told on the 7th; lateness
+//! kept — across the 清明 holiday, whose last day (2026-04-06) is the due day.
+
+use serde_json::{json, Value};
+
+use crate::consultations::{meeting, person};
+use crate::helpers::*;
+use crate::on_both;
+
+async fn inbox_titles(app: &TestApp, token: &str) -> Vec<String> {
+    let v: Value = app
+        .get("/api/v1/notifications?limit=100", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Moves the clock to a Beijing time ("2026-04-03 09:00").
+fn set(app: &TestApp, beijing: &str) {
+    let to = chrono::NaiveDateTime::parse_from_str(beijing, "%Y-%m-%d %H:%M").unwrap()
+        - chrono::Duration::hours(8);
+    let now = app.state.clock.now_naive();
+    assert!(to >= now, "the clock only moves on");
+    app.clock.advance(to - now);
+}
+
+on_both! {
+    /// March's decisions are reported in April by the 6th: not before March has ended,
+    /// every owed decision named, the head signs (not the one who drafted), the 6th a
+    /// holiday and still on time, the 7th late; reminders once each on the 3rd and the
+    /// 5th; the office told on the 7th of who is missing.
+    async fn the_monthly_report_is_filed_by_the_sixth(app) {
+        person(&app, "coord.mr", "coordinator", (Some("NR"), None)).await;
+        person(&app, "nr.head.mr", "head", (Some("NR"), None)).await;
+        person(&app, "em.mr", "officer", (Some("EM"), None)).await;
+        person(&app, "em.head.mr", "head", (Some("EM"), None)).await;
+        person(&app, "ee.mr", "officer", (Some("EE"), None)).await;
+        person(&app, "ee.head.mr", "head", (Some("EE"), None)).await;
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        let mut body = meeting("三月督办会商", "2026-03-03T09:00", "2026-03-03T10:00");
+        body["invited_townships"] = json!([]);
+        let m: Value = app.post("/api/v1/consultations", &coord, body).await.json().await.unwrap();
+        let id = m["id"].as_str().unwrap().to_owned();
+        set(&app, "2026-03-04 10:00");
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        let minutes = json!({"attendees": ["王科长"], "discussion": "议定如下。", "decisions": [
+            {"text": "停止越界开采", "responsible_unit": "EM", "due_on": "2026-06-30", "kind": "task"},
+            {"text": "扬尘整治", "responsible_unit": "EE", "due_on": "2026-06-30", "kind": "task"}]});
+        assert_eq!(app.put(&format!("/api/v1/consultations/{id}/minutes"), &coord, minutes).await.status(), 200);
+        let head = app.token_for("nr.head.mr", PASSWORD).await;
+        let v: Value = app.post(&format!("/api/v1/consultations/{id}/minutes/approve"), &head, json!({})).await.json().await.unwrap();
+        let (em_d, ee_d) = (v["decisions"][0]["id"].as_str().unwrap().to_owned(), v["decisions"][1]["id"].as_str().unwrap().to_owned());
+
+        let em = app.token_for("em.mr", PASSWORD).await;
+        let march = |items: Value| json!({"month": "2026-03", "items": items});
+        let (status, body) = problem(app.post("/api/v1/monthly-reports", &em, march(json!([{"decision_id": em_d, "text": "已停产", "percent": 50}]))).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["month".to_owned()]), "March has not ended: {body}");
+
+        // The 3rd: both units reminded, once.
+        set(&app, "2026-04-03 08:00");
+        let remind = || async { minecoord::consultations::deadlines::remind_reports(&app.state).await.unwrap() };
+        assert_eq!(remind().await, 2);
+        assert_eq!(remind().await, 0, "once a day");
+        let em = app.token_for("em.mr", PASSWORD).await;
+        assert!(inbox_titles(&app, &em).await.iter().any(|t| t == "请于 2026-04-06 前报送2026年3月督办事项进展"));
+
+        for (bad, field) in [(json!([]), "items"), (json!([{"decision_id": ee_d, "text": "x", "percent": 1}]), "items[0].decision_id"),
+            (json!([{"decision_id": em_d, "text": "", "percent": 50}]), "items[0].text"), (json!([{"decision_id": em_d, "text": "x", "percent": 101}]), "items[0].percent")] {
+            let (status, body) = problem(app.post("/api/v1/monthly-reports", &em, march(bad)).await).await;
+            let mut got = fields(&body);
+            got.retain(|f| f != "items" || field == "items");
+            assert_eq!((status, got), (422, vec![field.to_owned()]), "{body}");
+        }
+        assert_eq!(app.count("monthly_reports").await, 0, "nothing written by the refused ones");
+        let (status, r) = problem(app.post("/api/v1/monthly-reports", &em, march(json!([{"decision_id": em_d, "text": "已下达停产通知，正在复核", "percent": 50}]))).await).await;
+        assert_eq!((status, r["state"].as_str(), r["due_on"].as_str()), (201, Some("draft"), Some("2026-04-06")), "{r}");
+        let rid = r["id"].as_str().unwrap().to_owned();
+        let em_head = app.token_for("em.head.mr", PASSWORD).await;
+        assert!(inbox_titles(&app, &em_head).await.iter().any(|t| t == "月度报送待签发：2026年3月"));
+
+        // The 5th (清明): a draft is not filed, so EM is reminded again, as is EE.
+        set(&app, "2026-04-05 08:00");
+        assert_eq!(remind().await, 2);
+        // The 6th, late in the evening, still the holiday: signed, on time.
+        set(&app, "2026-04-06 22:30");
+        let em = app.token_for("em.mr", PASSWORD).await;
+        let em_head = app.token_for("em.head.mr", PASSWORD).await;
+        let approve = format!("/api/v1/monthly-reports/{rid}/approve");
+        assert_eq!(app.post(&approve, &em, json!({})).await.status(), 403, "the head signs");
+        let (status, r) = problem(app.post(&approve, &em_head, json!({})).await).await;
+        assert_eq!((status, r["state"].as_str(), r["late"].as_bool(), r["approved_by"].as_str()), (200, Some("approved"), Some(false), Some("测试em.head.mr")), "{r}");
+        assert_eq!(app.post(&approve, &em_head, json!({})).await.status(), 409, "once");
+        let (status, _) = problem(app.post("/api/v1/monthly-reports", &em, march(json!([{"decision_id": em_d, "text": "改", "percent": 60}]))).await).await;
+        assert_eq!(status, 409, "a signed report is not changed");
+
+        // The 7th: the office hears EE has not filed; EE's head drafts and may not sign his own.
+        set(&app, "2026-04-07 09:00");
+        assert_eq!(remind().await, 1, "the office, once");
+        assert_eq!(remind().await, 0);
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        assert!(inbox_titles(&app, &coord).await.iter().any(|t| t == "2026年3月月度报送：1 个单位未按时报送"));
+        let status_now: Value = app.get("/api/v1/monthly-reports/status?month=2026-03", &coord).await.json().await.unwrap();
+        let unit = |s: &Value, u: &str| s["units"].as_array().unwrap().iter().find(|x| x["unit"] == u).unwrap().clone();
+        assert_eq!((unit(&status_now, "EM")["late"].as_bool(), unit(&status_now, "EM")["missing"].as_bool()), (Some(false), Some(false)), "{status_now}");
+        assert_eq!((unit(&status_now, "EE")["missing"].as_bool(), unit(&status_now, "EE")["owed"].as_i64()), (Some(true), Some(1)));
+        assert_eq!((status_now["filed"].as_u64(), status_now["missing"].as_u64()), (Some(1), Some(1)));
+
+        let ee_head = app.token_for("ee.head.mr", PASSWORD).await;
+        let (status, r) = problem(app.post("/api/v1/monthly-reports", &ee_head, march(json!([{"decision_id": ee_d, "text": "已部署", "percent": 20}]))).await).await;
+        assert_eq!(status, 201, "{r}");
+        let eid = r["id"].as_str().unwrap().to_owned();
+        let (status, body) = problem(app.post(&format!("/api/v1/monthly-reports/{eid}/approve"), &ee_head, json!({})).await).await;
+        assert_eq!(status, 403, "not one's own: {body}");
+        let ee = app.token_for("ee.mr", PASSWORD).await;
+        let (status, body) = problem(app.post(&format!("/api/v1/monthly-reports/{eid}/explain"), &ee, json!({"explanation": ""})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["explanation".to_owned()]));
+        let (status, r) = problem(app.post(&format!("/api/v1/monthly-reports/{eid}/explain"), &ee, json!({"explanation": "局长外出，已电话审核，附微信截图"})).await).await;
+        assert_eq!((status, r["state"].as_str(), r["late"].as_bool()), (200, Some("explained"), Some(true)), "filed on the 7th: late: {r}");
+        let after: Value = app.get("/api/v1/monthly-reports/status?month=2026-03", &coord).await.json().await.unwrap();
+        assert_eq!((unit(&after, "EE")["late"].as_bool(), unit(&after, "EE")["missing"].as_bool()), (Some(true), Some(false)), "{after}");
+
+        // Each unit reads its own; the office all.
+        let mine: Value = app.get("/api/v1/monthly-reports?month=2026-03", &ee).await.json().await.unwrap();
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        assert_eq!(app.get(&format!("/api/v1/monthly-reports/{rid}"), &ee).await.status(), 404, "EM's report is not EE's");
+        let all: Value = app.get("/api/v1/monthly-reports?month=2026-03", &coord).await.json().await.unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 2);
+        assert_eq!(all[0]["items"][0]["number"], "HS-2026-001-2", "EE first by code, with its decision named: {all}");
+    }
+}
