@@ -201,6 +201,7 @@ pub fn list(
         unit,
         state,
         due_before: q.overdue.unwrap_or(false).then_some(today),
+        live: false,
         after,
     };
     let mut rows = rows::ledger(conn, &filter, limit + 1)?;

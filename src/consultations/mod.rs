@@ -4,6 +4,7 @@
 //! each invited unit answers (报到) with its attendee or its reason.
 
 pub mod api;
+pub mod board;
 mod calendar;
 pub mod deadlines;
 mod followup;

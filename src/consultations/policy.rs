@@ -65,3 +65,13 @@ pub fn is_unit_staff(who: &Principal, unit: &str) -> bool {
 pub fn is_office_head(who: &Principal) -> bool {
     who.role == Role::Head && who.department.as_deref() == Some(COORDINATION_OFFICE)
 }
+
+/// A unit's head signs its monthly report off.
+pub fn may_sign_report(who: &Principal, unit: &str) -> bool {
+    who.role == Role::Head && who.department.as_deref() == Some(unit)
+}
+
+/// The reader's own unit, when they draft its monthly reports (its officers and head).
+pub fn reporting_unit(who: &Principal) -> Option<&str> {
+    who.department.as_deref().filter(|d| is_unit_staff(who, d))
+}

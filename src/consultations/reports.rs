@@ -18,7 +18,6 @@ use crate::platform::authz::{self, Action, Principal};
 use crate::platform::clock::shanghai_date;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
-use crate::platform::rules::role::Role;
 
 /// At most this many items in one report.
 pub const MAX_ITEMS: usize = 300;
@@ -62,6 +61,8 @@ pub struct ReportView {
     pub state: ReportState,
     pub state_label: &'static str,
     pub drafted_by: String,
+    /// The drafter's account, who may not sign the report.
+    pub drafted_by_id: Option<String>,
     pub drafted_at: String,
     /// The head who signed it off, and when (the signature on record).
     pub approved_by: String,
@@ -134,6 +135,7 @@ pub fn views(
             state: r.state,
             state_label: r.state.label(),
             drafted_by: name(&r.drafted_by),
+            drafted_by_id: r.drafted_by.clone(),
             drafted_at: shown(r.drafted_at),
             approved_by: name(&r.approved_by),
             approved_at: r.approved_at.map(shown),
@@ -435,7 +437,7 @@ pub fn approve(
     id: &str,
 ) -> AppResult<ReportView> {
     let r = load(conn, who, id)?;
-    if !(who.role == Role::Head && who.department.as_deref() == Some(r.unit.as_str())) {
+    if !policy::may_sign_report(who, &r.unit) {
         return Err(AppError::Forbidden(
             "月度报送由本单位主要负责人审核签发。".into(),
         ));
@@ -733,4 +735,154 @@ pub fn remind(
         sent += usize::from(told);
     }
     Ok(sent)
+}
+
+/// The decisions the reader's unit owes a report on for `month`, as shown (the drafting
+/// form's rows).
+pub fn owed_decisions(
+    conn: &mut DbConnection,
+    who: &Principal,
+    today: NaiveDate,
+    month: Month,
+) -> AppResult<Vec<super::ledger::DecisionView>> {
+    let unit = own_unit(who, None)?;
+    let (from, to) = bounds(month);
+    let ids: Vec<String> = rows::owed(conn, from, to, Some(&unit))?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    let mut decisions = decision_rows::decisions_by_ids(conn, &ids)?;
+    decisions.sort_by(|a, b| (a.due_on, &a.number).cmp(&(b.due_on, &b.number)));
+    super::ledger::views(conn, &decisions, today)
+}
+
+/// A unit's reports, newest month first: its record of filing and lateness.
+pub fn history(
+    conn: &mut DbConnection,
+    who: &Principal,
+    unit: &str,
+) -> AppResult<Vec<MonthlyReport>> {
+    authz::require(who, Action::ViewDecisions)?;
+    if !(policy::reads_all(who) || policy::is_unit_staff(who, unit)) {
+        return Err(AppError::Forbidden("只能查看本单位的月度报送。".into()));
+    }
+    rows::history(conn, unit, 24)
+}
+
+/// The month's reports and status as an Excel workbook: who filed when, and what each
+/// reported on each decision.
+pub fn workbook(
+    conn: &mut DbConnection,
+    who: &Principal,
+    today: NaiveDate,
+    settings: &ReportSettings,
+    month: Option<&str>,
+) -> AppResult<Vec<u8>> {
+    use crate::platform::xlsx::{Sheet, Value};
+    let st = status(conn, who, today, settings, month)?;
+    let (_, reports) = list(
+        conn,
+        who,
+        today,
+        &ReportQuery {
+            month: Some(st.month.clone()),
+            unit: None,
+        },
+    )?;
+    let views = views(conn, &reports, settings)?;
+    let yes = |b: bool| Value::from(if b { "是" } else { "" }.to_owned());
+    let status_rows = st
+        .units
+        .iter()
+        .map(|u| {
+            vec![
+                Value::from(u.name.clone()),
+                Value::Number(u.owed as f64),
+                Value::from(u.state_label.clone()),
+                Value::from(u.filed_at.clone().unwrap_or_default()),
+                yes(u.late),
+                yes(u.missing),
+            ]
+        })
+        .collect();
+    let item_rows = views
+        .iter()
+        .flat_map(|r| {
+            r.items.iter().map(move |i| {
+                vec![
+                    Value::from(r.unit_name.clone()),
+                    Value::from(i.number.clone()),
+                    Value::from(i.decision.clone()),
+                    Value::from(i.text.clone()),
+                    Value::Number(f64::from(i.percent)),
+                    Value::from(r.approved_by.clone()),
+                    Value::from(r.approved_at.clone().unwrap_or_default()),
+                    Value::from(r.explanation.clone()),
+                ]
+            })
+        })
+        .collect();
+    crate::platform::xlsx::workbook_of(vec![
+        Sheet {
+            name: "报送情况",
+            headers: vec![
+                ("单位", 18.0),
+                ("应报事项", 10.0),
+                ("状态", 24.0),
+                ("报送时间", 16.0),
+                ("逾期报送", 10.0),
+                ("未报送", 10.0),
+            ],
+            rows: status_rows,
+        },
+        Sheet {
+            name: "报送内容",
+            headers: vec![
+                ("单位", 18.0),
+                ("议定事项编号", 16.0),
+                ("议定事项", 36.0),
+                ("上月进展", 40.0),
+                ("完成比例（%）", 10.0),
+                ("签发人", 12.0),
+                ("签发时间", 16.0),
+                ("情况说明", 30.0),
+            ],
+            rows: item_rows,
+        },
+    ])
+}
+
+/// The month on one page for the district's leadership: the reporting status, the ledger
+/// by unit as it stands, what entered and left the ledger in the month.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MonthSummary {
+    pub status: MonthStatus,
+    pub units: Vec<super::ledger::UnitTally>,
+    pub entered: i64,
+    pub closed: i64,
+    pub overdue_now: i64,
+}
+
+pub fn summary(
+    conn: &mut DbConnection,
+    who: &Principal,
+    today: NaiveDate,
+    settings: &ReportSettings,
+    month: Option<&str>,
+) -> AppResult<MonthSummary> {
+    let status = status(conn, who, today, settings, month)?;
+    let m = parse_month(&status.month)?;
+    let (from, to) = bounds(m);
+    let own = (!policy::reads_all(who))
+        .then(|| who.department.clone())
+        .flatten();
+    let units = super::ledger::tally(conn, today, own.as_deref())?;
+    let (entered, closed) = decision_rows::entered_and_closed(conn, from, to)?;
+    Ok(MonthSummary {
+        overdue_now: units.iter().map(|u| u.overdue).sum(),
+        status,
+        units,
+        entered,
+        closed,
+    })
 }

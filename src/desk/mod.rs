@@ -31,11 +31,18 @@ pub struct Desk {
     pub board: Board,
     /// What inspections put on the desk (tasks to record, hazards to re-inspect).
     pub inspections: Vec<crate::inspections::board::Queue>,
+    /// What consultations put there (requests, meetings, minutes, decisions, reports).
+    pub consultations: Vec<crate::inspections::board::Queue>,
     pub watch: Option<Watch>,
 }
 
 /// The reader's desk.
-pub fn desk(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppResult<Desk> {
+pub fn desk(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    reports: &crate::consultations::rules::ReportSettings,
+) -> AppResult<Desk> {
     let board = if authz::allowed(who, Action::ViewLeads) {
         crate::leads::board::board(conn, who, now)?
     } else {
@@ -61,9 +68,15 @@ pub fn desk(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> App
     } else {
         Vec::new()
     };
+    let consultations = if authz::allowed(who, Action::ViewDecisions) {
+        crate::consultations::board::queues(conn, who, now, reports)?
+    } else {
+        Vec::new()
+    };
     Ok(Desk {
         board,
         inspections,
+        consultations,
         watch,
     })
 }

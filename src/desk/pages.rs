@@ -201,7 +201,7 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
     let (st, who) = (state.clone(), s.principal.clone());
     let (desk, names) = blocking(move || {
         st.db.read(|conn| {
-            let desk = crate::desk::desk(conn, &who, now)?;
+            let desk = crate::desk::desk(conn, &who, now, &st.settings.reports)?;
             let mut names: HashMap<String, String> = HashMap::new();
             for d in crate::reference::departments(conn)? {
                 names.insert(d.code, d.name);
@@ -229,7 +229,7 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         })
         .collect();
     let mut sections: Vec<Section> = sections;
-    sections.extend(desk.inspections.iter().map(|q| {
+    sections.extend(desk.inspections.iter().chain(&desk.consultations).map(|q| {
         Section {
             key: q.key,
             title: q.title,

@@ -137,3 +137,73 @@ on_both! {
         assert_eq!(all[0]["items"][0]["number"], "HS-2026-001-2", "EE first by code, with its decision named: {all}");
     }
 }
+
+on_both! {
+    /// Through the pages: the desk says what is owed, the officer drafts from a row per
+    /// owed decision (a missing entry named by its row), the head signs on the report's
+    /// page, the office reads the month drawn and tabled, prints the one-page summary,
+    /// exports the month, and opens the board.
+    async fn monthly_reports_and_the_board_through_the_pages(app) {
+        person(&app, "coord.mr", "coordinator", (Some("NR"), None)).await;
+        person(&app, "nr.head.mr", "head", (Some("NR"), None)).await;
+        person(&app, "em.mr", "officer", (Some("EM"), None)).await;
+        person(&app, "em.head.mr", "head", (Some("EM"), None)).await;
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        let mut body = meeting("三月督办会商", "2026-03-03T09:00", "2026-03-03T10:00");
+        body["invited_townships"] = json!([]);
+        let m: Value = app.post("/api/v1/consultations", &coord, body).await.json().await.unwrap();
+        let id = m["id"].as_str().unwrap().to_owned();
+        set(&app, "2026-03-04 10:00");
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        let minutes = json!({"attendees": ["王科长"], "discussion": "议定如下。", "decisions": [
+            {"text": "停止越界开采", "responsible_unit": "EM", "due_on": "2026-03-20", "kind": "task"}]});
+        assert_eq!(app.put(&format!("/api/v1/consultations/{id}/minutes"), &coord, minutes).await.status(), 200);
+        let head = app.token_for("nr.head.mr", PASSWORD).await;
+        let desk = browser_session(&app, "nr.head.mr", PASSWORD).await.0.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("待审定的会议纪要") && desk.contains("三月督办会商"), "the head's desk: {desk}");
+        assert_eq!(app.post(&format!("/api/v1/consultations/{id}/minutes/approve"), &head, json!({})).await.status(), 200);
+
+        set(&app, "2026-04-02 09:00");
+        let (em, em_csrf) = browser_session(&app, "em.mr", PASSWORD).await;
+        let desk = em.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("待报送的月度进展") && desk.contains("本单位主责的议定事项") && desk.contains("HS-2026-001-1"), "{desk}");
+        let form = em.get(app.url("/monthly-reports/new?month=2026-03")).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains("HS-2026-001-1 停止越界开采") && form.contains("2026-04-06 前"), "{form}");
+        let did = form.split("name=\"item.0.decision_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let r = em.post(app.url("/monthly-reports")).form(&[("csrf", em_csrf.as_str()), ("month", "2026-03"), ("version", ""),
+            ("item.0.decision_id", did.as_str()), ("item.0.text", ""), ("item.0.percent", "30")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("第 1 项：请填写该事项上月的进展"));
+        let r = em.post(app.url("/monthly-reports")).form(&[("csrf", em_csrf.as_str()), ("month", "2026-03"), ("version", ""),
+            ("item.0.decision_id", did.as_str()), ("item.0.text", "已下达停产通知"), ("item.0.percent", "30")]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let page = em.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("已通知本单位负责人审核签发") && !page.contains("id=\"approve-report\"") && page.contains("附情况说明报送"), "{page}");
+
+        let (head, head_csrf) = browser_session(&app, "em.head.mr", PASSWORD).await;
+        let rid = to.trim_start_matches("/monthly-reports/").split('?').next().unwrap().to_owned();
+        let page = head.get(app.url(&format!("/monthly-reports/{rid}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"approve-report\""), "{page}");
+        let r = head.post(app.url(&format!("/monthly-reports/{rid}/approve"))).form(&[("csrf", head_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = head.get(app.url(&format!("/monthly-reports/{rid}?ok=approved"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("已签发报送") && page.contains("<strong>测试em.head.mr</strong>"), "the signature on record: {page}");
+
+        let (office, _) = browser_session(&app, "coord.mr", PASSWORD).await;
+        let month = office.get(app.url("/monthly-reports?month=2026-03")).send().await.unwrap().text().await.unwrap();
+        assert!(month.contains("区应急局") && month.contains("已签发报送") && month.contains("<svg") && month.contains("2026-04-06"), "{month}");
+        let summary = office.get(app.url("/monthly-reports/summary?month=2026-03")).send().await.unwrap().text().await.unwrap();
+        assert!(summary.contains("2026年3月非煤矿山会商议定事项督办情况") && summary.contains("size: A4") && summary.contains("<svg") && summary.contains("区应急局"), "{summary}");
+        let x = office.get(app.url("/api/v1/monthly-reports/export.xlsx?month=2026-03")).send().await.unwrap();
+        assert_eq!(x.status(), 200);
+        assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+        let board = office.get(app.url("/decisions/board")).send().await.unwrap().text().await.unwrap();
+        assert!(board.contains("会商督办看板") && board.contains("逾期的议定事项 1 项") && board.contains("<svg"), "due on the 20th of March: {board}");
+        let desk = office.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("逾期的议定事项") && desk.contains("HS-2026-001-1"), "{desk}");
+        let coord = app.token_for("coord.mr", PASSWORD).await;
+        let b: Value = app.get("/api/v1/decisions/board", &coord).await.json().await.unwrap();
+        assert_eq!((b["units"][0]["unit"].as_str(), b["units"][0]["overdue"].as_i64(), b["status"]["month"].as_str()), (Some("EM"), Some(1), Some("2026-03")), "{b}");
+    }
+}

@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(supplement_minutes),
         )
         .route("/decisions", web::get().to(list_decisions))
+        .route("/decisions/board", web::get().to(decisions_board))
         .route("/decisions/export.xlsx", web::get().to(export_decisions))
         .route("/decisions/{id}", web::get().to(get_decision))
         .route("/decisions/{id}/progress", web::post().to(report_progress))
@@ -165,6 +166,25 @@ pub async fn export_decisions(
             crate::platform::xlsx::attachment("decisions.xlsx", "督办台账.xlsx"),
         ))
         .body(bytes))
+}
+
+/// 会商督办看板: each queue's count, the ledger by unit (the office's: every unit's), last
+/// month's reporting status.
+#[utoipa::path(get, path = "/api/v1/decisions/board", tag = "会商研判", responses(
+    (status = 200, body = crate::consultations::board::Board), (status = 403, body = Problem)))]
+pub async fn decisions_board(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> AppResult<HttpResponse> {
+    crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewDecisions)?;
+    let now = state.clock.now_naive();
+    let (b, _) = blocking(move || {
+        state
+            .db
+            .read(|c| crate::consultations::board::board(c, &user.0, now, &state.settings.reports))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(b))
 }
 
 /// One decision with its reports, extensions, evidence and what it opened.

@@ -15,6 +15,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/monthly-reports/status",
             web::get().to(monthly_report_status),
         )
+        .route(
+            "/monthly-reports/export.xlsx",
+            web::get().to(export_monthly_reports),
+        )
         .route("/monthly-reports/{id}", web::get().to(get_monthly_report))
         .route(
             "/monthly-reports/{id}/approve",
@@ -93,6 +97,37 @@ pub async fn monthly_report_status(
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// The month's reporting status and what each unit reported, as an Excel workbook.
+#[utoipa::path(get, path = "/api/v1/monthly-reports/export.xlsx", tag = "会商研判", params(StatusQuery), responses(
+    (status = 200, description = "Excel 工作簿", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_monthly_reports(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: ApiQuery<StatusQuery>,
+) -> AppResult<HttpResponse> {
+    let today = shanghai_date(state.clock.now_naive());
+    let bytes = blocking(move || {
+        state.db.read(|c| {
+            reports::workbook(
+                c,
+                &user.0,
+                today,
+                &state.settings.reports,
+                q.0.month.as_deref(),
+            )
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::platform::xlsx::XLSX)
+        .insert_header((
+            "content-disposition",
+            crate::platform::xlsx::attachment("monthly-reports.xlsx", "月度报送.xlsx"),
+        ))
+        .body(bytes))
 }
 
 #[utoipa::path(get, path = "/api/v1/monthly-reports/{id}", tag = "会商研判", responses(

@@ -18,6 +18,7 @@ use crate::web::{blocking, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/decisions", web::get().to(list))
+        .route("/decisions/board", web::get().to(board))
         .route("/decisions/{id}", web::get().to(detail))
         .route("/decisions/{id}/progress", web::post().to(progress))
         .route("/decisions/{id}/review", web::post().to(review))
@@ -178,7 +179,11 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         },
         export_href: Some(format!("/api/v1/decisions/export.xlsx?{filter_query}")),
         post_buttons: Vec::new(),
-        more_links: vec![("/consultations".into(), "会商研判".into())],
+        more_links: vec![
+            ("/decisions/board".into(), "会商督办看板".into()),
+            ("/monthly-reports".into(), "月度报送".into()),
+            ("/consultations".into(), "会商研判".into()),
+        ],
     };
     Ok(render(&page))
 }
@@ -445,4 +450,91 @@ async fn file(
             .await
             .page(&s)?;
     Ok(crate::web::file_download(&kind, &name, bytes))
+}
+
+/// 会商督办看板: what waits (each queue and its count), the ledger by unit drawn and
+/// tabled, last month's reporting status drawn.
+async fn board(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
+    let s = signed_in!(ps, req);
+    crate::platform::authz::require(&s.principal, crate::platform::authz::Action::ViewDecisions)
+        .page(&s)?;
+    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
+    let (b, queues) = blocking(move || {
+        st.db
+            .read(|c| crate::consultations::board::board(c, &who, now, &st.settings.reports))
+    })
+    .await
+    .page(&s)?;
+    let rows = b
+        .units
+        .iter()
+        .map(|t| {
+            vec![
+                link(&t.name, format!("/decisions?unit={}", t.unit)),
+                cell(t.open.to_string()),
+                cell(t.reported.to_string()),
+                if t.overdue > 0 {
+                    badge(t.overdue.to_string(), "badge-off")
+                } else {
+                    cell("0")
+                },
+                cell(t.closed.to_string()),
+            ]
+        })
+        .collect();
+    let st = &b.status;
+    let status_bars: Vec<chart::Bar> = [
+        ("按时报送", st.filed - st.late),
+        ("逾期报送", st.late),
+        ("未报送", st.missing),
+    ]
+    .iter()
+    .map(|(l, n)| chart::Bar {
+        label: (*l).to_owned(),
+        value: Some(*n as f64),
+        text: format!("{n} 个单位"),
+    })
+    .collect();
+    let mut charts = Vec::new();
+    if !b.units.is_empty() {
+        charts.push(tally_chart(&b.units));
+    }
+    charts.push(chart::bars(
+        &format!("{}进展报送（应于 {} 前）", st.month_label, st.due_on),
+        &status_bars,
+        st.units.len().max(1) as f64,
+        None,
+    ));
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "会商督办看板", "/decisions").await,
+        heading: "会商督办看板".into(),
+        intro: Some("会商申请、会议、纪要、议定事项和月度报送，一页看清。".into()),
+        new_link: None,
+        filters: Vec::new(),
+        filter_action: "/decisions/board".into(),
+        result: Some(
+            b.queues
+                .iter()
+                .map(|(t, n)| format!("{t} {n} 项"))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
+        headers: vec!["主责单位", "办理中", "待查账", "逾期", "已销账"],
+        rows,
+        next_href: None,
+        empty_text: "督办台账中还没有议定事项。",
+        total: None,
+        charts,
+        export_href: Some("/api/v1/decisions/export.xlsx".into()),
+        post_buttons: Vec::new(),
+        more_links: queues
+            .iter()
+            .map(|q| (q.href.clone(), q.title.to_owned()))
+            .chain([(
+                format!("/monthly-reports?month={}", b.status.month),
+                "月度报送".to_owned(),
+            )])
+            .collect(),
+    };
+    Ok(render(&page))
 }

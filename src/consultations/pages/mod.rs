@@ -16,6 +16,7 @@ use crate::web::{blocking, AppState};
 
 mod ledger;
 mod minutes;
+mod reports;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/consultations", web::get().to(list))
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consultation-requests/new", web::get().to(new_request));
     minutes::routes(cfg);
     ledger::routes(cfg);
+    reports::routes(cfg);
 }
 
 fn messages(errors: &[FieldError]) -> Vec<String> {

@@ -345,6 +345,8 @@ pub struct LedgerFilter {
     pub state: Option<DecisionState>,
     /// Only live decisions due before this day.
     pub due_before: Option<NaiveDate>,
+    /// Only live decisions (open or reported), whatever their deadline.
+    pub live: bool,
     /// Keyset: after `(due_on, id)`.
     pub after: Option<(NaiveDate, String)>,
 }
@@ -359,15 +361,15 @@ pub fn ledger(conn: &mut DbConnection, f: &LedgerFilter, limit: i64) -> AppResul
     if let Some(u) = &f.unit {
         q = q.filter(decisions::responsible_unit.eq(u.clone()));
     }
-    match (f.state, f.due_before) {
+    match (f.state, f.due_before.is_some() || f.live) {
         (Some(s), _) => q = q.filter(decisions::state.eq(s.code())),
-        (None, Some(_)) => {
+        (None, true) => {
             q = q.filter(
                 decisions::state
                     .eq_any([DecisionState::Open.code(), DecisionState::Reported.code()]),
             )
         }
-        (None, None) => {
+        (None, false) => {
             q = q.filter(decisions::state.eq_any([
                 DecisionState::Open.code(),
                 DecisionState::Reported.code(),
@@ -493,6 +495,14 @@ pub fn review_report(conn: &mut DbConnection, r: &Report) -> AppResult<bool> {
     Ok(n > 0)
 }
 
+/// How many reports wait for the office's review.
+pub fn awaiting_review_count(conn: &mut DbConnection) -> AppResult<i64> {
+    Ok(decision_reports::table
+        .filter(decision_reports::review.eq(Review::Pending.code()))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Reports waiting for the office's review, oldest first, with their decisions.
 pub fn awaiting_review(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<(Report, Decision)>> {
     Ok(decision_reports::table
@@ -554,4 +564,23 @@ pub fn file(
         ))
         .first(conn)
         .optional()?)
+}
+
+/// How many decisions entered the ledger, and how many were closed, in `[from, to)` (UTC).
+pub fn entered_and_closed(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> AppResult<(i64, i64)> {
+    let entered = decisions::table
+        .filter(decisions::entered_at.ge(from))
+        .filter(decisions::entered_at.lt(to))
+        .count()
+        .get_result(conn)?;
+    let closed = decisions::table
+        .filter(decisions::closed_at.ge(from))
+        .filter(decisions::closed_at.lt(to))
+        .count()
+        .get_result(conn)?;
+    Ok((entered, closed))
 }

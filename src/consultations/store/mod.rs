@@ -103,6 +103,14 @@ pub fn find_request(conn: &mut DbConnection, id: &str) -> AppResult<Option<Reque
         .optional()?)
 }
 
+/// How many requests wait to be convened.
+pub fn pending_requests(conn: &mut DbConnection) -> AppResult<i64> {
+    Ok(consultation_requests::table
+        .filter(consultation_requests::state.eq(RequestState::Pending.code()))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Requests in `state` (all when none), oldest first.
 pub fn requests(
     conn: &mut DbConnection,
@@ -325,17 +333,34 @@ pub fn list(
         q = q.filter(consultations::starts_at.ge(f));
     }
     if let Some(units) = units {
-        let mut ids: Vec<String> = Vec::new();
-        for (kind, unit) in units {
-            ids.extend(
-                consultation_invitees::table
-                    .filter(consultation_invitees::kind.eq(kind))
-                    .filter(consultation_invitees::unit.eq(unit))
-                    .select(consultation_invitees::consultation_id)
-                    .load::<String>(conn)?,
-            );
-        }
-        q = q.filter(consultations::id.eq_any(ids));
+        // One indexed subquery on (kind, unit, consultation_id): a reader answers for at
+        // most three invitees (their person, department and township), padded to three.
+        debug_assert!(
+            units.len() <= 3,
+            "a reader answers for at most three invitees"
+        );
+        let pair = |i: usize| {
+            units
+                .get(i)
+                .or_else(|| units.first())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let ((k1, u1), (k2, u2), (k3, u3)) = (pair(0), pair(1), pair(2));
+        let invited = consultation_invitees::table
+            .filter(
+                consultation_invitees::kind
+                    .eq(k1)
+                    .and(consultation_invitees::unit.eq(u1))
+                    .or(consultation_invitees::kind
+                        .eq(k2)
+                        .and(consultation_invitees::unit.eq(u2)))
+                    .or(consultation_invitees::kind
+                        .eq(k3)
+                        .and(consultation_invitees::unit.eq(u3))),
+            )
+            .select(consultation_invitees::consultation_id);
+        q = q.filter(consultations::id.eq_any(invited));
     }
     if let Some((at, id)) = after {
         q = q.filter(
