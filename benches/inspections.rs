@@ -32,30 +32,13 @@ use minecoord::register::mines::Mine;
 use minecoord::register::rules::mine::{MineStatus, MineType, MiningMethod};
 use serde_json::json;
 
+#[macro_use]
 mod common;
 use common::{credit_code, env_usize, load_expecting, load_requests, row, rss_kib, CONCURRENCY};
 
 const PASSWORD: &str = "Bench-pass-2026";
 /// The departments that lead or join, with their four catalogue items each.
 const DEPARTMENTS: [&str; 4] = ["EM", "NR", "EE", "AGRI"];
-
-/// Inserts rows in chunks through the backend's own connection (multi-row inserts), by
-/// value since coded columns are written through `serialize_as`.
-macro_rules! batch {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(500) {
-            match &mut *$conn {
-                DbConnection::Pg(p) => diesel::insert_into($table)
-                    .values(chunk.to_vec())
-                    .execute(p),
-                DbConnection::Sqlite(s) => diesel::insert_into($table)
-                    .values(chunk.to_vec())
-                    .execute(s),
-            }
-            .expect("batch insert");
-        }
-    };
-}
 
 fn mine(i: usize, now: chrono::NaiveDateTime) -> Mine {
     let name = format!("第{i:05}号矿");

@@ -270,3 +270,22 @@ pub fn service_settings(
     settings.scheduler.enabled = false;
     settings
 }
+
+/// Inserts rows in chunks through the backend's own connection (multi-row inserts), by
+/// value since coded columns are written through `serialize_as`.
+#[allow(unused_macros)]
+macro_rules! batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(500) {
+            match &mut *$conn {
+                DbConnection::Pg(p) => diesel::insert_into($table)
+                    .values(chunk.to_vec())
+                    .execute(p),
+                DbConnection::Sqlite(s) => diesel::insert_into($table)
+                    .values(chunk.to_vec())
+                    .execute(s),
+            }
+            .expect("batch insert");
+        }
+    };
+}

@@ -20,7 +20,7 @@ use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 
 /// At most this many items in one report.
-pub const MAX_ITEMS: usize = 300;
+pub const MAX_ITEMS: usize = 2000;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

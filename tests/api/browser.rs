@@ -739,3 +739,137 @@ on_both! {
         }
     }
 }
+
+/// Opens `path` in `c`, signing in as `user` on the way.
+async fn signed_in_at(
+    c: &fantoccini::Client,
+    url: &str,
+    user: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    c.goto(url).await?;
+    c.wait().for_element(Locator::Id("username")).await?.send_keys(user).await?;
+    c.find(Locator::Id("password")).await?.send_keys(crate::helpers::PASSWORD).await?;
+    c.find(Locator::Id("login-submit")).await?.click().await?;
+    Ok(())
+}
+
+on_both! {
+    /// 会商研判 from request to 销账 in the browser: EE asks, the office convenes with the
+    /// request on the agenda, EE confirms attendance, the office records a decision that EM
+    /// inspects the mine jointly with EE, the office's head approves, EM opens the joint
+    /// inspection from the decision, reports completion, and the office closes the decision.
+    async fn a_consultation_from_request_to_closed_decision(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("coord.bc", "coordinator", Some("NR"), None).await;
+        app.create_user("nr.head.bc", "head", Some("NR"), None).await;
+        let coord = app.token_for("coord.bc", PASSWORD).await;
+        for (code, dept, name) in [("YJ-01", "EM", "安全出口"), ("HB-01", "EE", "扬尘治理")] {
+            assert_eq!(app.post("/api/v1/inspection-items", &coord, serde_json::json!({"code": code, "department": dept, "name": name, "legal_basis": "《安全生产法》"})).await.status(), 201);
+        }
+        let em_plain = crate::mines::officer(&app, "em.bcplain", "EM").await;
+        let mine = crate::mines::create_mine(&app, &em_plain, crate::mines::mine_body("会商联检矿", 991)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        let mut inspectors = Vec::new();
+        for (u, d, c) in [("em.bc", "EM", "15029101"), ("ee.bc", "EE", "15029102")] {
+            let body = serde_json::json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": format!("办事员{d}"), "role": "officer", "department": d, "certificate_number": c});
+            let r: serde_json::Value = app.post("/api/v1/users", &app.admin_token, body).await.json().await.unwrap();
+            inspectors.push(r["id"].as_str().unwrap().to_owned());
+        }
+        let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        let (ee, office, head, em) = (browser(&driver, dirs[0].path()).await, browser(&driver, dirs[1].path()).await,
+            browser(&driver, dirs[2].path()).await, browser(&driver, dirs[3].path()).await);
+
+        // EE asks; the office convenes this afternoon with EE and EM, the request on the agenda.
+        let asked = async {
+            signed_in_at(&ee, &app.url("/consultation-requests/new"), "ee.bc").await?;
+            ee.wait().for_element(Locator::Css("input[name='topic']")).await?.send_keys("会商联检矿扬尘与边坡问题").await?;
+            ee.find(Locator::Css("textarea[name='reason']")).await?.send_keys("扬尘与边坡安全交织，需联合检查").await?;
+            ee.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&ee, "ok=saved").await?;
+            signed_in_at(&office, &app.url("/consultations/new"), "coord.bc").await?;
+            office.wait().for_element(Locator::Id("f-topic")).await?.send_keys("会商联检矿专题会商").await?;
+            office.execute("document.getElementById('f-starts_at').value = '2026-03-02T14:00'; document.getElementById('f-ends_at').value = '2026-03-02T15:00';", vec![]).await?;
+            office.find(Locator::Id("f-place")).await?.send_keys("区自然资源分局 3 楼会议室").await?;
+            office.find(Locator::Css("input[name='dept.EE']")).await?.click().await?;
+            office.find(Locator::Css("input[name='dept.EM']")).await?.click().await?;
+            office.find(Locator::Css("input[name^='request.']")).await?.click().await?;
+            office.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&office, "ok=created").await?;
+            let url = office.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
+            Ok::<_, fantoccini::error::CmdError>(url)
+        }.await;
+        let meeting_url = asked.expect("ask and convene");
+
+        let attended = async {
+            ee.goto(&meeting_url).await?;
+            ee.wait().for_element(Locator::Id("a-name")).await?.send_keys("李科长").await?;
+            ee.find(Locator::Id("attend-submit")).await?.click().await?;
+            wait_for_url(&ee, "ok=attended").await?;
+            ee.find(Locator::Id("invitees")).await?.text().await
+        }.await;
+        assert!(attended.expect("attend").contains("李科长"));
+
+        // After the meeting: the minutes with the decision to inspect jointly.
+        app.clock.advance(chrono::Duration::hours(7));
+        let minuted = async {
+            office.goto(&meeting_url).await?;
+            office.wait().for_element(Locator::Id("m-discussion")).await?.send_keys("一致同意由区应急局牵头联合检查。").await?;
+            office.find(Locator::Id("d-0-text")).await?.send_keys("对会商联检矿开展联合检查").await?;
+            office.find(Locator::Id("d-0-kind")).await?.select_by_value("inspection").await?;
+            office.find(Locator::Id("d-0-unit")).await?.select_by_value("EM").await?;
+            office.find(Locator::Css("input[name='d.0.coop.EE']")).await?.click().await?;
+            office.execute("document.getElementById('d-0-due').value = '2026-03-31';", vec![]).await?;
+            office.find(Locator::Id("d-0-mine")).await?.select_by_value(&mine_id).await?;
+            office.find(Locator::Id("save-minutes")).await?.click().await?;
+            wait_for_url(&office, "ok=minuted").await?;
+            signed_in_at(&head, &meeting_url, "nr.head.bc").await?;
+            head.wait().for_element(Locator::Id("approve-minutes")).await?.click().await?;
+            wait_for_url(&head, "ok=approved").await?;
+            head.find(Locator::Id("decisions")).await?.text().await
+        }.await;
+        let table = minuted.expect("minutes approved");
+        assert!(table.contains("HS-2026-001-1") && table.contains("办理中"), "{table}");
+
+        // EM opens the joint inspection from the decision, then reports completion.
+        let token = app.token_for("em.bc", PASSWORD).await;
+        let ledger: serde_json::Value = app.get("/api/v1/decisions", &token).await.json().await.unwrap();
+        let decision_url = app.url(&format!("/decisions/{}", ledger["items"][0]["id"].as_str().unwrap()));
+        let inspected = async {
+            signed_in_at(&em, &decision_url, "em.bc").await?;
+            em.wait().for_element(Locator::Id("open-inspection")).await?.click().await?;
+            em.wait().for_element(Locator::Css("input[name='joint.EE']")).await?;
+            let prefilled = em.execute("return [document.querySelector(\"input[name='joint.EE']\").checked, document.querySelector(\"input[name='basis_ref']\").value];", vec![]).await?;
+            for id in &inspectors {
+                em.find(Locator::Css(&format!("input[name='inspector.{id}']"))).await?.click().await?;
+            }
+            em.find(Locator::Css("input[name='item.YJ-01']")).await?.click().await?;
+            em.find(Locator::Css("input[name='item.HB-01']")).await?.click().await?;
+            em.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&em, "ok=created").await?;
+            em.goto(&decision_url).await?;
+            let facts = em.wait().for_element(Locator::Id("facts")).await?.text().await?;
+            em.find(Locator::Id("p-text")).await?.send_keys("联合检查已完成，隐患已整改").await?;
+            em.find(Locator::Id("p-percent")).await?.clear().await?;
+            em.find(Locator::Id("p-percent")).await?.send_keys("100").await?;
+            em.find(Locator::Id("p-done")).await?.click().await?;
+            em.find(Locator::Id("report-progress")).await?.click().await?;
+            wait_for_url(&em, "ok=reported").await?;
+            Ok::<_, fantoccini::error::CmdError>((prefilled, facts))
+        }.await;
+        let (prefilled, facts) = inspected.expect("inspect and report");
+        assert_eq!(prefilled[0], true, "EE joins, as decided");
+        assert_eq!(prefilled[1], "HS-2026-001-1", "the decision is the task's basis");
+        assert!(facts.contains("JC-2026-000001"), "the decision lists its inspection: {facts}");
+
+        let closed = async {
+            office.goto(&decision_url).await?;
+            office.wait().for_element(Locator::Id("review")).await?.click().await?;
+            wait_for_url(&office, "ok=reviewed").await?;
+            office.find(Locator::Id("state")).await?.text().await
+        }.await;
+        for c in [ee, office, head, em] {
+            let _ = c.close().await;
+        }
+        assert!(closed.expect("close").contains("已销账"));
+    }
+}
