@@ -101,19 +101,29 @@ async fn main() {
         ("bench.coord", "coordinator", "NR"),
         ("bench.em", "officer", "EM"),
     ] {
-        let r = client.post(format!("{base}/api/v1/users")).bearer_auth(&admin)
-            .json(&json!({"username": user, "password": PASSWORD, "must_change_password": false,
-                "display_name": user, "role": role, "department": dept}))
-            .send().await.unwrap();
+        let r = client
+            .post(format!("{base}/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(
+                &json!({"username": user, "password": PASSWORD, "must_change_password": false,
+                "display_name": user, "role": role, "department": dept}),
+            )
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
     let coord = login("bench.coord").await;
     let em = login("bench.em").await;
     // The units beyond the seeded departments, as member units.
     for code in ["TOWN"] {
-        let r = client.post(format!("{base}/api/v1/departments")).bearer_auth(&admin)
+        let r = client
+            .post(format!("{base}/api/v1/departments"))
+            .bearer_auth(&admin)
             .json(&json!({"code": code, "name": "区住建局", "duties": "压测单位"}))
-            .send().await.unwrap();
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
     println!(
@@ -154,7 +164,8 @@ async fn main() {
                 let starts = if j + 50 >= n_meetings {
                     now + Duration::days((j + 50 - n_meetings) as i64 + 1)
                 } else {
-                    now - Duration::days(730) + Duration::minutes((j * 730 * 1440 / n_meetings) as i64)
+                    now - Duration::days(730)
+                        + Duration::minutes((j * 730 * 1440 / n_meetings) as i64)
                 };
                 let mut m = meeting(j, starts);
                 let ahead = starts > now;
@@ -166,8 +177,16 @@ async fn main() {
                         consultation_id: m.id.clone(),
                         kind: InviteeKind::Department,
                         unit: UNITS[(j + u) % UNITS.len()].into(),
-                        answer: if ahead { Answer::Pending } else { Answer::Attending },
-                        attendee_name: if ahead { String::new() } else { "科长".into() },
+                        answer: if ahead {
+                            Answer::Pending
+                        } else {
+                            Answer::Attending
+                        },
+                        attendee_name: if ahead {
+                            String::new()
+                        } else {
+                            "科长".into()
+                        },
                         reason: String::new(),
                         answered_by: None,
                         answered_at: None,
@@ -220,7 +239,11 @@ async fn main() {
                             mine_id: None,
                             due_on: due,
                             state,
-                            percent: if state == DecisionState::Closed { 100 } else { 40 },
+                            percent: if state == DecisionState::Closed {
+                                100
+                            } else {
+                                40
+                            },
                             opened_type: None,
                             opened_id: None,
                             entered_at: Some(entered),
@@ -255,7 +278,7 @@ async fn main() {
                 .map(|r| {
                     let d = &all_decisions[r * 7 % all_decisions.len()];
                     let at = d.entered_at.unwrap() + Duration::days((r % 30) as i64 + 1);
-                    let pending = d.state == DecisionState::Reported && r % 10 == 0;
+                    let pending = d.state == DecisionState::Reported && r % 3 == 0;
                     Report {
                         id: uuid::Uuid::now_v7().to_string(),
                         decision_id: d.id.clone(),
@@ -264,7 +287,11 @@ async fn main() {
                         done: 0,
                         reported_by: None,
                         reported_at: at,
-                        review: if pending { Review::Pending } else { Review::Accepted },
+                        review: if pending {
+                            Review::Pending
+                        } else {
+                            Review::Accepted
+                        },
                         review_reason: String::new(),
                         reviewed_by: None,
                         reviewed_at: (!pending).then(|| at + Duration::days(1)),
@@ -286,7 +313,8 @@ async fn main() {
             let (mut rs, mut items) = (Vec::new(), Vec::new());
             for (u, unit) in UNITS.iter().enumerate() {
                 let id = uuid::Uuid::now_v7().to_string();
-                let filed = month.due_on(6).and_hms_opt(2, 0, 0).unwrap() - Duration::days((u % 3) as i64);
+                let filed =
+                    month.due_on(6).and_hms_opt(2, 0, 0).unwrap() - Duration::days((u % 3) as i64);
                 rs.push(MonthlyReport {
                     id: id.clone(),
                     month: month.to_string(),
@@ -323,6 +351,7 @@ async fn main() {
             .unwrap();
             month = month.previous();
         }
+        minecoord::consultations::store::ledger::recount(conn).unwrap();
         if let DbConnection::Pg(p) = conn {
             diesel::sql_query("ANALYZE").execute(p).unwrap();
         }
@@ -366,24 +395,54 @@ async fn main() {
         .previous()
         .to_string();
     for (name, path, token) in [
-        ("the office's board (`GET /api/v1/decisions/board`, coordinator)", "/api/v1/decisions/board".to_owned(), coord.clone()),
-        ("a unit's board (`GET /api/v1/decisions/board`, EM officer)", "/api/v1/decisions/board".to_owned(), em.clone()),
-        ("last month's reporting status (`GET /api/v1/monthly-reports/status`)", format!("/api/v1/monthly-reports/status?month={last_month}"), coord.clone()),
-        ("a unit's open decisions (`GET /api/v1/decisions?unit=EM&state=open`)", "/api/v1/decisions?unit=EM&state=open".to_owned(), coord.clone()),
-        ("the overdue decisions (`GET /api/v1/decisions?overdue=true`)", "/api/v1/decisions?overdue=true".to_owned(), coord.clone()),
+        (
+            "the office's board (`GET /api/v1/decisions/board`, coordinator)",
+            "/api/v1/decisions/board".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "a unit's board (`GET /api/v1/decisions/board`, EM officer)",
+            "/api/v1/decisions/board".to_owned(),
+            em.clone(),
+        ),
+        (
+            "last month's reporting status (`GET /api/v1/monthly-reports/status`)",
+            format!("/api/v1/monthly-reports/status?month={last_month}"),
+            coord.clone(),
+        ),
+        (
+            "a unit's open decisions (`GET /api/v1/decisions?unit=EM&state=open`)",
+            "/api/v1/decisions?unit=EM&state=open".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "the overdue decisions (`GET /api/v1/decisions?overdue=true`)",
+            "/api/v1/decisions?overdue=true".to_owned(),
+            coord.clone(),
+        ),
     ] {
         let fig = load_requests(requests, CONCURRENCY, get(path, token)).await;
         row(name, &fig);
     }
     // One meeting, 200 named people: every invitation (inbox, email with its calendar) queued.
-    let starts = (now + Duration::days(3) + Duration::hours(8)).format("%Y-%m-%dT09:00").to_string();
-    let ends = (now + Duration::days(3) + Duration::hours(8)).format("%Y-%m-%dT11:00").to_string();
+    let starts = (now + Duration::days(3) + Duration::hours(8))
+        .format("%Y-%m-%dT09:00")
+        .to_string();
+    let ends = (now + Duration::days(3) + Duration::hours(8))
+        .format("%Y-%m-%dT11:00")
+        .to_string();
     let mut times = Vec::new();
     for run in 0..5 {
         let body = json!({"topic": format!("全省非煤矿山专项会商 {run}"), "starts_at": starts, "ends_at": ends, "place": "省厅会议室",
             "invited_users": people, "agenda": [{"title": "部署"}]});
         let t = Instant::now();
-        let r = client.post(format!("{base}/api/v1/consultations")).bearer_auth(&coord).json(&body).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/api/v1/consultations"))
+            .bearer_auth(&coord)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let took = t.elapsed();
         assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
         times.push(took);

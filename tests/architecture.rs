@@ -312,6 +312,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "decision_reports",
             "decision_extensions",
             "decision_files",
+            "decision_tallies",
             "monthly_reports",
             "monthly_report_items",
             "monthly_report_reminders",

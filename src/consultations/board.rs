@@ -43,12 +43,41 @@ fn decision_entries(views: &[ledger::DecisionView]) -> Vec<Entry> {
         .collect()
 }
 
+/// The ledger's counts (every unit's for the office, the reader's unit's otherwise) and
+/// last month's reporting status, which the queues and the board share.
+fn figures(
+    conn: &mut DbConnection,
+    who: &Principal,
+    today: NaiveDate,
+    settings: &ReportSettings,
+) -> AppResult<(Vec<UnitTally>, MonthStatus)> {
+    let own = (!policy::reads_all(who))
+        .then(|| who.department.clone())
+        .flatten();
+    Ok((
+        ledger::tally(conn, today, own.as_deref())?,
+        reports::status(conn, who, today, settings, None)?,
+    ))
+}
+
 /// The queues for the reader's desk.
 pub fn queues(
     conn: &mut DbConnection,
     who: &Principal,
     now: NaiveDateTime,
     settings: &ReportSettings,
+) -> AppResult<Vec<Queue>> {
+    let (tally, status) = figures(conn, who, shanghai_date(now), settings)?;
+    queues_with(conn, who, now, settings, &tally, &status)
+}
+
+fn queues_with(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    settings: &ReportSettings,
+    tally: &[UnitTally],
+    status: &MonthStatus,
 ) -> AppResult<Vec<Queue>> {
     let today = shanghai_date(now);
     let mut out = Vec::new();
@@ -196,19 +225,21 @@ pub fn queues(
         },
         SHOWN,
     )?;
-    let counts = ledger::tally(conn, today, Some(&unit))?;
     out.push(Queue {
         key: "decisions",
         title: "本单位主责的议定事项",
         todo: "请按时限办理，在督办台账中报送进展；办结后报送办结报告。",
-        count: counts.iter().map(|t| t.open + t.reported).sum(),
+        count: tally
+            .iter()
+            .filter(|t| t.unit == unit)
+            .map(|t| t.open + t.reported)
+            .sum(),
         entries: decision_entries(&ledger::views(conn, &live, today)?),
         href: "/decisions?state=open".into(),
     });
     // The month's report owed.
     let month = super::rules::Month::of(today).previous();
-    let st = reports::status(conn, who, today, settings, Some(&month.to_string()))?;
-    if let Some(u) = st.units.iter().find(|u| u.unit == unit) {
+    if let Some(u) = status.units.iter().find(|u| u.unit == unit) {
         let to_sign = policy::may_sign_report(who, &unit) && u.state == Some(ReportState::Draft);
         if u.filed_at.is_none() {
             out.push(Queue {
@@ -258,13 +289,8 @@ pub fn board(
     now: NaiveDateTime,
     settings: &ReportSettings,
 ) -> AppResult<(Board, Vec<Queue>)> {
-    let today = shanghai_date(now);
-    let queues = queues(conn, who, now, settings)?;
-    let own = (!policy::reads_all(who))
-        .then(|| who.department.clone())
-        .flatten();
-    let units = ledger::tally(conn, today, own.as_deref())?;
-    let status = reports::status(conn, who, today, settings, None)?;
+    let (units, status) = figures(conn, who, shanghai_date(now), settings)?;
+    let queues = queues_with(conn, who, now, settings, &units, &status)?;
     Ok((
         Board {
             queues: queues

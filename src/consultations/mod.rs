@@ -152,6 +152,15 @@ fn answer_at(m: &Meeting, i: &Invitee, now: NaiveDateTime) -> Answer {
     }
 }
 
+/// A meeting that has begun is shown as held (已召开) before its minutes are drafted.
+fn shown_state(m: &Meeting, now: NaiveDateTime) -> MeetingState {
+    if m.state == MeetingState::Scheduled && now >= m.starts_at {
+        MeetingState::Held
+    } else {
+        m.state
+    }
+}
+
 /// The meeting as the API and pages show it at `now`.
 pub fn view(conn: &mut DbConnection, m: &Meeting, now: NaiveDateTime) -> AppResult<MeetingView> {
     let mut v = views(conn, std::slice::from_ref(m), now)?;
@@ -194,8 +203,8 @@ pub fn views(
             ends_at: shown(m.ends_at),
             place: m.place.clone(),
             online_url: m.online_url.clone(),
-            state: m.state,
-            state_label: m.state.label(),
+            state: shown_state(m, now),
+            state_label: shown_state(m, now).label(),
             sequence: m.sequence,
             invitees: invitees
                 .iter()

@@ -139,6 +139,7 @@ pub fn enqueue_with_calendar(
                 sent_at: None,
                 updated_at: now,
                 calendar: calendar.map(str::to_owned),
+                link: Some(link.to_owned()).filter(|l| !l.is_empty()),
             }
         })
         .collect();
@@ -374,4 +375,13 @@ pub fn set_preferences(
         },
     )?;
     Ok(after)
+}
+
+/// `(address, why)` of the emails about the page at `link` (e.g. a meeting's invitations)
+/// that could not be delivered (bounced or refused for good).
+pub fn undelivered(conn: &mut DbConnection, link: &str) -> AppResult<Vec<(String, String)>> {
+    Ok(store::dead_for(conn, link)?
+        .into_iter()
+        .map(|(to, why)| (to, why.unwrap_or_default()))
+        .collect())
 }

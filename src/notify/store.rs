@@ -61,6 +61,9 @@ pub struct OutboxMessage {
     /// A meeting invitation's iCalendar, sent as a text/calendar part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
+    /// The page the message is about (the notice's link).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 // ---- inbox ----
@@ -375,5 +378,16 @@ pub fn counts(conn: &mut DbConnection) -> AppResult<Vec<(String, i64)>> {
     Ok(outbox::table
         .group_by(outbox::status)
         .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// `(recipient, last error)` of the messages about `link` that could not be delivered.
+pub fn dead_for(conn: &mut DbConnection, link: &str) -> AppResult<Vec<(String, Option<String>)>> {
+    Ok(outbox::table
+        .filter(outbox::link.eq(link))
+        .filter(outbox::status.eq("dead"))
+        .order(outbox::updated_at.desc())
+        .select((outbox::recipient, outbox::last_error))
+        .limit(100)
         .load(conn)?)
 }

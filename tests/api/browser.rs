@@ -747,8 +747,15 @@ async fn signed_in_at(
     user: &str,
 ) -> Result<(), fantoccini::error::CmdError> {
     c.goto(url).await?;
-    c.wait().for_element(Locator::Id("username")).await?.send_keys(user).await?;
-    c.find(Locator::Id("password")).await?.send_keys(crate::helpers::PASSWORD).await?;
+    c.wait()
+        .for_element(Locator::Id("username"))
+        .await?
+        .send_keys(user)
+        .await?;
+    c.find(Locator::Id("password"))
+        .await?
+        .send_keys(crate::helpers::PASSWORD)
+        .await?;
     c.find(Locator::Id("login-submit")).await?.click().await?;
     Ok(())
 }

@@ -265,3 +265,33 @@ on_both! {
         assert!(moved.contains("已重新发出邀请") && moved.contains("2026-03-07 14:00"), "{moved}");
     }
 }
+
+on_both! {
+    /// An invitation that cannot be delivered (the mail server refuses it for good, or it
+    /// is dead-lettered) shows on the meeting's page for the office, beside the outbox;
+    /// the office also invites people by name from the form (a wrong name shown again).
+    async fn an_undelivered_invitation_shows_on_the_meeting_page(app) {
+        let port = crate::smtp_sink::free_port();
+        let app = app.another_instance(|s| { s.smtp.url = Some(format!("smtp://127.0.0.1:{port}")); s.outbox.max_attempts = 1; }).await;
+        person(&app, "coord.bo", "coordinator", (Some("NR"), None)).await;
+        person(&app, "ee.head.bo", "head", (Some("EE"), None)).await;
+        person(&app, "expert.bo", "officer", (Some("AGRI"), None)).await;
+        let (coord, csrf) = browser_session(&app, "coord.bo", PASSWORD).await;
+        let form = |users: &'static str| vec![("csrf", csrf.clone()), ("topic", "河道采砂会商".to_owned()), ("starts_at", "2026-03-06T14:00".into()),
+            ("ends_at", "2026-03-06T15:00".into()), ("place", "区农牧局会议室".into()), ("online_url", String::new()), ("dept.EE", "true".into()),
+            ("agenda", "分工".into()), ("users", users.into())];
+        let r = coord.post(app.url("/consultations")).form(&form("expert.bo\nnobody.bo")).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("没有这些在用的用户：nobody.bo"));
+        let r = coord.post(app.url("/consultations")).form(&form("expert.bo")).send().await.unwrap();
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let page = coord.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("测试expert.bo") && !page.contains("id=\"undelivered\""), "the expert is invited by name: {page}");
+        assert!(app.deliver("w1").await.failed >= 2, "no mail server: both invitations fail");
+        let page = coord.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("id=\"undelivered\"") && page.contains("ee.head.bo@example.gov.cn") && page.contains("expert.bo@example.gov.cn"), "{page}");
+        let (ee, _) = browser_session(&app, "ee.head.bo", PASSWORD).await;
+        let theirs = ee.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+        assert!(!theirs.contains("id=\"undelivered\""), "the office's to see");
+    }
+}

@@ -53,6 +53,15 @@ CREATE INDEX decisions_unit_idx ON decisions (responsible_unit, state, due_on, i
 CREATE INDEX decisions_state_idx ON decisions (state, due_on, id);
 CREATE INDEX decisions_opened_idx ON decisions (opened_type, opened_id);
 
+-- How many decisions each unit has in each state of the ledger, kept in the transaction
+-- of every change of state: the boards read a few rows, not the whole ledger.
+CREATE TABLE decision_tallies (
+    unit TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (unit, state)
+);
+
 CREATE TABLE decision_reports (
     id TEXT PRIMARY KEY NOT NULL,
     decision_id TEXT NOT NULL REFERENCES decisions (id),

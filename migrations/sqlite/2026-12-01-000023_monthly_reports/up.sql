@@ -35,6 +35,9 @@ CREATE TABLE monthly_report_reminders (
     PRIMARY KEY (month, unit, day)
 );
 
--- Which decisions a unit owes a month's report on: entered before the month ended, not
--- closed before it began.
-CREATE INDEX decisions_entered_idx ON decisions (responsible_unit, entered_at, closed_at);
+-- Which decisions a unit owes a month's report on: the live ones entered before the month
+-- ended, and those closed since it began (two index ranges, whatever the ledger's size).
+CREATE INDEX decisions_live_entered_idx ON decisions (state, entered_at, responsible_unit);
+CREATE INDEX decisions_closed_at_idx ON decisions (state, closed_at, entered_at, responsible_unit);
+-- What entered the ledger in a month (the leadership's summary).
+CREATE INDEX decisions_entered_at_idx ON decisions (entered_at);

@@ -147,6 +147,8 @@ struct NewForm {
     townships: Vec<String>,
     requests: Vec<String>,
     agenda: String,
+    /// People invited by name: their usernames, one a line.
+    users: String,
 }
 
 #[derive(Template)]
@@ -244,6 +246,7 @@ async fn create(
         townships: checked(&m, "town."),
         requests: checked(&m, "request."),
         agenda: get("agenda"),
+        users: get("users"),
     };
     // The agenda: one item a line; each request chosen becomes an item of its own.
     let mut agenda: Vec<consultations::NewAgendaItem> = f
@@ -261,18 +264,37 @@ async fn create(
         .collect();
     let (st, who) = (state.clone(), s.principal.clone());
     let chosen = f.requests.clone();
-    let topics = blocking(move || {
+    let usernames: Vec<String> = f
+        .users
+        .lines()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .take(crate::consultations::rules::MAX_INVITEES + 1)
+        .collect();
+    let (topics, people, unknown) = blocking(move || {
         st.db.read(|c| {
             let all = consultations::requests(c, &who, Some("pending"))?;
-            Ok(chosen
+            let topics = chosen
                 .iter()
                 .filter_map(|id| all.iter().find(|r| &r.id == id))
                 .map(|r| (r.id.clone(), r.topic.clone()))
-                .collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            let (mut people, mut unknown) = (Vec::new(), Vec::new());
+            for u in &usernames {
+                match crate::accounts::find_by_username(c, u)? {
+                    Some(user) if user.active != 0 => people.push(user.id),
+                    _ => unknown.push(u.clone()),
+                }
+            }
+            Ok((topics, people, unknown))
         })
     })
     .await
     .page(&s)?;
+    if !unknown.is_empty() {
+        let message = format!("没有这些在用的用户：{}", unknown.join("、"));
+        return new_page(&state, &s, &req, f, vec![message]).await;
+    }
     agenda.extend(
         topics
             .into_iter()
@@ -292,7 +314,7 @@ async fn create(
         online_url: Some(f.online_url.clone()),
         invited_departments: f.departments.clone(),
         invited_townships: f.townships.clone(),
-        invited_users: Vec::new(),
+        invited_users: people,
         agenda,
     };
     let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
@@ -326,6 +348,8 @@ struct DetailPage {
     departments: Vec<(String, String)>,
     kinds: Vec<(String, String)>,
     mines: Vec<(String, String)>,
+    /// The office's view of invitations that could not be delivered: (address, why).
+    undelivered: Vec<(String, String)>,
 }
 
 async fn detail_page(
@@ -342,12 +366,17 @@ async fn detail_page(
         id.to_owned(),
         state.clock.now_naive(),
     );
-    let (v, section) = blocking(move || {
+    let (v, section, undelivered) = blocking(move || {
         st.db.read(|c| {
             let m = consultations::load(c, &who, &tid)?;
             let v = consultations::view(c, &m, now)?;
             let section = minutes::section(c, &who, now, &v, now >= m.starts_at, typed)?;
-            Ok((v, section))
+            let undelivered = if policy::reads_all(&who) {
+                crate::notify::outbox::undelivered(c, &format!("/consultations/{}", m.id))?
+            } else {
+                Vec::new()
+            };
+            Ok((v, section, undelivered))
         })
     })
     .await
@@ -396,6 +425,7 @@ async fn detail_page(
         departments: section.departments,
         kinds: minutes::kinds(),
         mines: section.mines,
+        undelivered,
     };
     Ok(render_form(&page, !page.errors.is_empty()))
 }

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::consultations::rules::{DecisionKind, DecisionState, MinutesState, Review};
 use crate::platform::db::schema::{
-    consultation_minutes, decision_extensions, decision_files, decision_reports, decisions,
-    minutes_supplements,
+    consultation_minutes, decision_extensions, decision_files, decision_reports, decision_tallies,
+    decisions, minutes_supplements,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -222,6 +222,14 @@ pub fn approve(
     if n == 0 {
         return Ok(false);
     }
+    let units: Vec<String> = decisions::table
+        .filter(decisions::consultation_id.eq(meeting))
+        .filter(decisions::state.eq(DecisionState::Draft.code()))
+        .select(decisions::responsible_unit)
+        .load(conn)?;
+    for u in &units {
+        bump(conn, u, DecisionState::Open, 1)?;
+    }
     diesel::update(
         decisions::table
             .filter(decisions::consultation_id.eq(meeting))
@@ -335,7 +343,57 @@ pub fn save_decision(
         decisions::version.eq(before.version + 1),
     ))
     .execute(conn)?;
+    if n > 0 && before.state != after.state {
+        bump(conn, &before.responsible_unit, before.state, -1)?;
+        bump(conn, &after.responsible_unit, after.state, 1)?;
+    }
     Ok(n > 0)
+}
+
+/// Adds `by` to the unit's count of decisions in `state`.
+fn bump(conn: &mut DbConnection, unit: &str, state: DecisionState, by: i64) -> AppResult<()> {
+    let row = (
+        decision_tallies::unit.eq(unit),
+        decision_tallies::state.eq(state.code()),
+        decision_tallies::n.eq(by),
+    );
+    let add = decision_tallies::n.eq(decision_tallies::n + by);
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(decision_tallies::table)
+            .values(row)
+            .on_conflict((decision_tallies::unit, decision_tallies::state))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(decision_tallies::table)
+            .values(row)
+            .on_conflict((decision_tallies::unit, decision_tallies::state))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Counts the ledger afresh (after decisions were written directly, e.g. a benchmark's).
+pub fn recount(conn: &mut DbConnection) -> AppResult<()> {
+    use diesel::dsl::count_star;
+    diesel::delete(decision_tallies::table).execute(conn)?;
+    let counts: Vec<(String, String, i64)> = decisions::table
+        .filter(decisions::state.ne(DecisionState::Draft.code()))
+        .group_by((decisions::responsible_unit, decisions::state))
+        .select((decisions::responsible_unit, decisions::state, count_star()))
+        .load(conn)?;
+    for (unit, state, n) in counts {
+        diesel::insert_into(decision_tallies::table)
+            .values((
+                decision_tallies::unit.eq(unit),
+                decision_tallies::state.eq(state),
+                decision_tallies::n.eq(n),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// What the ledger is filtered by.
@@ -390,18 +448,22 @@ pub fn ledger(conn: &mut DbConnection, f: &LedgerFilter, limit: i64) -> AppResul
     Ok(q.load(conn)?)
 }
 
-/// Decisions in the ledger by unit and state, with how many of the live ones are past
-/// `today`: `(unit, state, count, overdue)`. One pass over the unit index.
+/// Decisions in the ledger by unit and state (from the kept tallies), with how many of the
+/// live ones are past `today` (one range of the state index): `(unit, state, count,
+/// overdue)`.
 pub fn tally(
     conn: &mut DbConnection,
     today: NaiveDate,
     unit: Option<&str>,
 ) -> AppResult<Vec<(String, String, i64, i64)>> {
     use diesel::dsl::count_star;
-    let mut q = decisions::table
-        .filter(decisions::state.ne(DecisionState::Draft.code()))
-        .group_by((decisions::responsible_unit, decisions::state))
-        .select((decisions::responsible_unit, decisions::state, count_star()))
+    let mut q = decision_tallies::table
+        .filter(decision_tallies::n.gt(0))
+        .select((
+            decision_tallies::unit,
+            decision_tallies::state,
+            decision_tallies::n,
+        ))
         .into_boxed();
     let mut o = decisions::table
         .filter(
@@ -412,7 +474,7 @@ pub fn tally(
         .select((decisions::responsible_unit, decisions::state, count_star()))
         .into_boxed();
     if let Some(u) = unit {
-        q = q.filter(decisions::responsible_unit.eq(u.to_owned()));
+        q = q.filter(decision_tallies::unit.eq(u.to_owned()));
         o = o.filter(decisions::responsible_unit.eq(u.to_owned()));
     }
     let all: Vec<(String, String, i64)> = q.load(conn)?;
@@ -578,6 +640,7 @@ pub fn entered_and_closed(
         .count()
         .get_result(conn)?;
     let closed = decisions::table
+        .filter(decisions::state.eq(DecisionState::Closed.code()))
         .filter(decisions::closed_at.ge(from))
         .filter(decisions::closed_at.lt(to))
         .count()

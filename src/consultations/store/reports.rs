@@ -170,31 +170,38 @@ pub fn items_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Item>>
 
 /// `(unit, decision ids)` owed a report for the month `[from, to)` (UTC): in the ledger,
 /// entered before the month ended and not closed before it began; one unit's when given.
+/// Two index ranges: the live decisions entered before the end, the closed ones closed
+/// since the start.
 pub fn owed(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
     unit: Option<&str>,
 ) -> AppResult<Vec<(String, String)>> {
-    let mut q = decisions::table
-        .filter(decisions::state.ne(DecisionState::Draft.code()))
+    let mut live = decisions::table
+        .filter(decisions::state.eq_any(live()))
         .filter(decisions::entered_at.lt(to))
-        .filter(
-            decisions::closed_at
-                .is_null()
-                .or(decisions::closed_at.ge(from)),
-        )
         .select((decisions::responsible_unit, decisions::id))
-        .order((
-            decisions::responsible_unit,
-            decisions::due_on,
-            decisions::id,
-        ))
+        .into_boxed();
+    let mut closed = decisions::table
+        .filter(decisions::state.eq(DecisionState::Closed.code()))
+        .filter(decisions::closed_at.ge(from))
+        .filter(decisions::entered_at.lt(to))
+        .select((decisions::responsible_unit, decisions::id))
         .into_boxed();
     if let Some(u) = unit {
-        q = q.filter(decisions::responsible_unit.eq(u.to_owned()));
+        live = live.filter(decisions::responsible_unit.eq(u.to_owned()));
+        closed = closed.filter(decisions::responsible_unit.eq(u.to_owned()));
     }
-    Ok(q.load(conn)?)
+    let mut out: Vec<(String, String)> = live.load(conn)?;
+    out.extend(closed.load::<(String, String)>(conn)?);
+    out.sort();
+    Ok(out)
+}
+
+/// The live states' codes.
+fn live() -> [&'static str; 2] {
+    [DecisionState::Open.code(), DecisionState::Reported.code()]
 }
 
 /// Claims a reminder (once per month, unit and day); whether this caller sends it.
@@ -224,21 +231,34 @@ pub fn claim_reminder(
     Ok(n > 0)
 }
 
-/// How many decisions each unit owes a report on for the month `[from, to)` (UTC).
+/// How many decisions each unit owes a report on for the month `[from, to)` (UTC), from
+/// the same two index ranges as `owed`.
 pub fn owed_counts(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> AppResult<Vec<(String, i64)>> {
-    Ok(decisions::table
-        .filter(decisions::state.ne(DecisionState::Draft.code()))
+    // The units are counted here rather than grouped in SQL, so that each part stays one
+    // range of its index (a GROUP BY would have SQLite walk the unit index instead).
+    let mut units: Vec<String> = decisions::table
+        .filter(decisions::state.eq_any(live()))
         .filter(decisions::entered_at.lt(to))
-        .filter(
-            decisions::closed_at
-                .is_null()
-                .or(decisions::closed_at.ge(from)),
-        )
-        .group_by(decisions::responsible_unit)
-        .select((decisions::responsible_unit, diesel::dsl::count_star()))
-        .load(conn)?)
+        .select(decisions::responsible_unit)
+        .load(conn)?;
+    units.extend(
+        decisions::table
+            .filter(decisions::state.eq(DecisionState::Closed.code()))
+            .filter(decisions::closed_at.ge(from))
+            .filter(decisions::entered_at.lt(to))
+            .select(decisions::responsible_unit)
+            .load::<String>(conn)?,
+    );
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for u in units {
+        match counts.iter_mut().find(|(c, _)| *c == u) {
+            Some(c) => c.1 += 1,
+            None => counts.push((u, 1)),
+        }
+    }
+    Ok(counts)
 }

@@ -160,6 +160,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_reports,
     decision_extensions,
     decision_files,
+    decision_tallies,
     monthly_reports,
     monthly_report_items,
     monthly_report_reminders,
@@ -327,6 +328,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         calendar -> Nullable<Text>,
+        link -> Nullable<Text>,
     }
 }
 
@@ -907,3 +909,11 @@ diesel::table! {
 }
 
 diesel::joinable!(monthly_report_items -> monthly_reports (report_id));
+
+diesel::table! {
+    decision_tallies (unit, state) {
+        unit -> Text,
+        state -> Text,
+        n -> BigInt,
+    }
+}
