@@ -420,6 +420,11 @@ async fn main() {
             "/api/v1/decisions?overdue=true".to_owned(),
             coord.clone(),
         ),
+        (
+            "the office's board again, warm",
+            "/api/v1/decisions/board".to_owned(),
+            coord.clone(),
+        ),
     ] {
         let fig = load_requests(requests, CONCURRENCY, get(path, token)).await;
         row(name, &fig);

@@ -99,6 +99,52 @@ fn save(conn: &mut DbConnection, before: &Decision, after: &Decision) -> AppResu
     }
 }
 
+/// A step only the coordination office takes, on a decision not yet closed.
+fn office_step(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    refusal: &str,
+) -> AppResult<Decision> {
+    if !policy::may_convene(who) {
+        return Err(AppError::Forbidden(refusal.to_owned()));
+    }
+    let d = load(conn, who, id)?;
+    refuse_closed(&d)?;
+    Ok(d)
+}
+
+/// Tells the responsible unit's staff about their decision.
+fn tell_unit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    d: &Decision,
+    title: String,
+    body: String,
+) -> AppResult<()> {
+    let to = crate::accounts::recipients::departments_and_township(
+        conn,
+        std::slice::from_ref(&d.responsible_unit),
+        None,
+    )?;
+    crate::notify::send(
+        conn,
+        now,
+        Some(&who.id),
+        &to,
+        &crate::notify::Notice {
+            kind: crate::notify::NoticeKind::Consultation,
+            title,
+            body,
+            link: format!("/decisions/{}", d.id),
+            entity_type: "decision",
+            entity_id: &d.id,
+        },
+    )?;
+    Ok(())
+}
+
 fn refuse_closed(d: &Decision) -> AppResult<()> {
     if d.state == DecisionState::Closed {
         return Err(AppError::InvalidTransition(format!(
@@ -265,11 +311,7 @@ pub fn review(
     id: &str,
     input: ReviewInput,
 ) -> AppResult<Decision> {
-    if !policy::may_convene(who) {
-        return Err(AppError::Forbidden("查账、销账由区协调办办理。".into()));
-    }
-    let d = load(conn, who, id)?;
-    refuse_closed(&d)?;
+    let d = office_step(conn, who, id, "查账、销账由区协调办办理。")?;
     let pending = rows::reports_of(conn, id)?
         .into_iter()
         .rev()
@@ -333,11 +375,6 @@ pub fn review(
         serde_json::json!({"state": after.state.code(), "percent": after.percent,
             "reason": reason, "report": report.id}),
     )?;
-    let to = crate::accounts::recipients::departments_and_township(
-        conn,
-        std::slice::from_ref(&d.responsible_unit),
-        None,
-    )?;
     let (title, body) = match action {
         "close" => (
             format!("议定事项已销账：{}", d.number),
@@ -358,20 +395,7 @@ pub fn review(
             ),
         ),
     };
-    crate::notify::send(
-        conn,
-        now,
-        Some(&who.id),
-        &to,
-        &crate::notify::Notice {
-            kind: crate::notify::NoticeKind::Consultation,
-            title,
-            body,
-            link: format!("/decisions/{}", d.id),
-            entity_type: "decision",
-            entity_id: &d.id,
-        },
-    )?;
+    tell_unit(conn, who, now, &d, title, body)?;
     Ok(after)
 }
 
@@ -382,11 +406,7 @@ pub fn close(
     now: NaiveDateTime,
     id: &str,
 ) -> AppResult<Decision> {
-    if !policy::may_convene(who) {
-        return Err(AppError::Forbidden("销账由区协调办办理。".into()));
-    }
-    let d = load(conn, who, id)?;
-    refuse_closed(&d)?;
+    office_step(conn, who, id, "销账由区协调办办理。")?;
     let has_completion = rows::reports_of(conn, id)?
         .iter()
         .any(|r| r.review == Review::Pending && r.done != 0);
@@ -424,11 +444,7 @@ pub fn extend(
     id: &str,
     input: ExtendInput,
 ) -> AppResult<Decision> {
-    if !policy::may_convene(who) {
-        return Err(AppError::Forbidden("完成时限只能由区协调办调整。".into()));
-    }
-    let d = load(conn, who, id)?;
-    refuse_closed(&d)?;
+    let d = office_step(conn, who, id, "完成时限只能由区协调办调整。")?;
     let mut errors = Vec::new();
     let today = shanghai_date(now);
     let due = NaiveDate::parse_from_str(input.due_on.trim(), "%Y-%m-%d").ok();
@@ -478,27 +494,16 @@ pub fn extend(
         "extend",
         serde_json::json!({"due_on": to_on.to_string(), "reason": reason}),
     )?;
-    let to = crate::accounts::recipients::departments_and_township(
+    tell_unit(
         conn,
-        std::slice::from_ref(&d.responsible_unit),
-        None,
-    )?;
-    crate::notify::send(
-        conn,
+        who,
         now,
-        Some(&who.id),
-        &to,
-        &crate::notify::Notice {
-            kind: crate::notify::NoticeKind::Consultation,
-            title: format!("完成时限调整：{}", d.number),
-            body: format!(
-                "协调办将议定事项“{}”的完成时限由 {} 调整为 {}，理由：{reason}",
-                d.body, d.due_on, to_on
-            ),
-            link: format!("/decisions/{}", d.id),
-            entity_type: "decision",
-            entity_id: &d.id,
-        },
+        &d,
+        format!("完成时限调整：{}", d.number),
+        format!(
+            "协调办将议定事项“{}”的完成时限由 {} 调整为 {}，理由：{reason}",
+            d.body, d.due_on, to_on
+        ),
     )?;
     Ok(after)
 }
@@ -513,11 +518,7 @@ pub fn open_lead(
     now: NaiveDateTime,
     id: &str,
 ) -> AppResult<Decision> {
-    if !policy::may_convene(who) {
-        return Err(AppError::Forbidden("由区协调办确认转办。".into()));
-    }
-    let d = load(conn, who, id)?;
-    refuse_closed(&d)?;
+    let d = office_step(conn, who, id, "由区协调办确认转办。")?;
     if d.kind != DecisionKind::Lead {
         return Err(AppError::InvalidTransition(format!(
             "这项议定事项是“{}”，不是转办线索。",

@@ -411,41 +411,44 @@ pub struct LedgerFilter {
 
 /// Decisions in the ledger (never drafts), the nearest deadline first.
 pub fn ledger(conn: &mut DbConnection, f: &LedgerFilter, limit: i64) -> AppResult<Vec<Decision>> {
-    let mut q = decisions::table
-        .select(Decision::as_select())
-        .order((decisions::due_on, decisions::id))
-        .limit(limit)
-        .into_boxed();
-    if let Some(u) = &f.unit {
-        q = q.filter(decisions::responsible_unit.eq(u.clone()));
-    }
-    match (f.state, f.due_before.is_some() || f.live) {
-        (Some(s), _) => q = q.filter(decisions::state.eq(s.code())),
-        (None, true) => {
+    // One query per state, each a range of the (unit,) state, due_on, id index read in
+    // order and cut at `limit`, merged here: a single query over several states would
+    // fetch and sort every matching row first.
+    let states: Vec<DecisionState> = match (f.state, f.due_before.is_some() || f.live) {
+        (Some(s), _) => vec![s],
+        (None, true) => vec![DecisionState::Open, DecisionState::Reported],
+        (None, false) => vec![
+            DecisionState::Open,
+            DecisionState::Reported,
+            DecisionState::Closed,
+        ],
+    };
+    let mut out: Vec<Decision> = Vec::new();
+    for state in states {
+        let mut q = decisions::table
+            .select(Decision::as_select())
+            .filter(decisions::state.eq(state.code()))
+            .order((decisions::due_on, decisions::id))
+            .limit(limit)
+            .into_boxed();
+        if let Some(u) = &f.unit {
+            q = q.filter(decisions::responsible_unit.eq(u.clone()));
+        }
+        if let Some(d) = f.due_before {
+            q = q.filter(decisions::due_on.lt(d));
+        }
+        if let Some((due, id)) = &f.after {
             q = q.filter(
-                decisions::state
-                    .eq_any([DecisionState::Open.code(), DecisionState::Reported.code()]),
-            )
+                decisions::due_on
+                    .gt(*due)
+                    .or(decisions::due_on.eq(*due).and(decisions::id.gt(id.clone()))),
+            );
         }
-        (None, false) => {
-            q = q.filter(decisions::state.eq_any([
-                DecisionState::Open.code(),
-                DecisionState::Reported.code(),
-                DecisionState::Closed.code(),
-            ]))
-        }
+        out.extend(q.load(conn)?);
     }
-    if let Some(d) = f.due_before {
-        q = q.filter(decisions::due_on.lt(d));
-    }
-    if let Some((due, id)) = &f.after {
-        q = q.filter(
-            decisions::due_on
-                .gt(*due)
-                .or(decisions::due_on.eq(*due).and(decisions::id.gt(id.clone()))),
-        );
-    }
-    Ok(q.load(conn)?)
+    out.sort_by(|a, b| (a.due_on, &a.id).cmp(&(b.due_on, &b.id)));
+    out.truncate(limit.max(0) as usize);
+    Ok(out)
 }
 
 /// Decisions in the ledger by unit and state (from the kept tallies), with how many of the

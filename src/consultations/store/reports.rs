@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::consultations::rules::{DecisionState, ReportState};
 use crate::platform::db::schema::{
-    decisions, monthly_report_items, monthly_report_reminders, monthly_reports,
+    decision_tallies, decisions, monthly_report_items, monthly_report_reminders, monthly_reports,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -238,27 +238,39 @@ pub fn owed_counts(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> AppResult<Vec<(String, i64)>> {
-    // The units are counted here rather than grouped in SQL, so that each part stays one
-    // range of its index (a GROUP BY would have SQLite walk the unit index instead).
-    let mut units: Vec<String> = decisions::table
+    // The live decisions are the kept tallies less those entered since the month ended
+    // (a short range of the state, entered_at index); the closed ones owed are those
+    // closed since it began (a short range of the state, closed_at index). Neither reads
+    // the whole ledger.
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    let mut add = |u: String, n: i64| match counts.iter_mut().find(|(c, _)| *c == u) {
+        Some(c) => c.1 += n,
+        None => counts.push((u, n)),
+    };
+    let live_now: Vec<(String, i64)> = decision_tallies::table
+        .filter(decision_tallies::state.eq_any(live()))
+        .select((decision_tallies::unit, decision_tallies::n))
+        .load(conn)?;
+    for (u, n) in live_now {
+        add(u, n);
+    }
+    let entered_since: Vec<String> = decisions::table
         .filter(decisions::state.eq_any(live()))
+        .filter(decisions::entered_at.ge(to))
+        .select(decisions::responsible_unit)
+        .load(conn)?;
+    for u in entered_since {
+        add(u, -1);
+    }
+    let closed_since: Vec<String> = decisions::table
+        .filter(decisions::state.eq(DecisionState::Closed.code()))
+        .filter(decisions::closed_at.ge(from))
         .filter(decisions::entered_at.lt(to))
         .select(decisions::responsible_unit)
         .load(conn)?;
-    units.extend(
-        decisions::table
-            .filter(decisions::state.eq(DecisionState::Closed.code()))
-            .filter(decisions::closed_at.ge(from))
-            .filter(decisions::entered_at.lt(to))
-            .select(decisions::responsible_unit)
-            .load::<String>(conn)?,
-    );
-    let mut counts: Vec<(String, i64)> = Vec::new();
-    for u in units {
-        match counts.iter_mut().find(|(c, _)| *c == u) {
-            Some(c) => c.1 += 1,
-            None => counts.push((u, 1)),
-        }
+    for u in closed_since {
+        add(u, 1);
     }
+    counts.retain(|(_, n)| *n > 0);
     Ok(counts)
 }
