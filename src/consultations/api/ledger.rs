@@ -200,6 +200,32 @@ pub async fn get_decision(
     Ok(HttpResponse::Ok().json(r))
 }
 
+/// A step on a decision in one transaction, answered with the decision's record.
+async fn step_then_record(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: String,
+    step: impl FnOnce(
+            &AppState,
+            &mut crate::platform::db::DbConnection,
+            &crate::platform::authz::Principal,
+            chrono::NaiveDateTime,
+            &str,
+        ) -> AppResult<()>
+        + Send
+        + 'static,
+) -> AppResult<DecisionRecord> {
+    let now = state.clock.now_naive();
+    blocking(move || {
+        let st = state.clone();
+        state.db.transaction(|c| {
+            step(&st, c, &user.0, now, &id)?;
+            ledger::record(c, &user.0, now, &id)
+        })
+    })
+    .await
+}
+
 /// 对账: the responsible unit reports progress (`done`: the completion report).
 #[utoipa::path(post, path = "/api/v1/decisions/{id}/progress", tag = "会商研判", request_body = ProgressInput, responses(
     (status = 201, body = DecisionRecord), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -209,13 +235,9 @@ pub async fn report_progress(
     id: web::Path<String>,
     body: ApiJson<ProgressInput>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
     let max = state.settings.http.max_upload_bytes;
-    let r = blocking(move || {
-        state.db.transaction(|c| {
-            ledger::progress(c, &user.0, now, &id, body.0.clone(), Vec::new(), max)?;
-            ledger::record(c, &user.0, now, &id)
-        })
+    let r = step_then_record(state, user, id.into_inner(), move |_, c, who, now, id| {
+        ledger::progress(c, who, now, id, body.0, Vec::new(), max).map(|_| ())
     })
     .await?;
     Ok(HttpResponse::Created().json(r))
@@ -231,12 +253,8 @@ pub async fn review_decision(
     id: web::Path<String>,
     body: ApiJson<ReviewInput>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    let r = blocking(move || {
-        state.db.transaction(|c| {
-            ledger::review(c, &user.0, now, &id, body.0.clone())?;
-            ledger::record(c, &user.0, now, &id)
-        })
+    let r = step_then_record(state, user, id.into_inner(), move |_, c, who, now, id| {
+        ledger::review(c, who, now, id, body.0).map(|_| ())
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -250,12 +268,8 @@ pub async fn close_decision(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    let r = blocking(move || {
-        state.db.transaction(|c| {
-            ledger::close(c, &user.0, now, &id)?;
-            ledger::record(c, &user.0, now, &id)
-        })
+    let r = step_then_record(state, user, id.into_inner(), |_, c, who, now, id| {
+        ledger::close(c, who, now, id).map(|_| ())
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -270,12 +284,8 @@ pub async fn extend_decision(
     id: web::Path<String>,
     body: ApiJson<ExtendInput>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    let r = blocking(move || {
-        state.db.transaction(|c| {
-            ledger::extend(c, &user.0, now, &id, body.0.clone())?;
-            ledger::record(c, &user.0, now, &id)
-        })
+    let r = step_then_record(state, user, id.into_inner(), move |_, c, who, now, id| {
+        ledger::extend(c, who, now, id, body.0).map(|_| ())
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -291,13 +301,8 @@ pub async fn open_decision(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    let r = blocking(move || {
-        let st = state.clone();
-        state.db.transaction(|c| {
-            ledger::open_lead(&st, c, &user.0, now, &id)?;
-            ledger::record(c, &user.0, now, &id)
-        })
+    let r = step_then_record(state, user, id.into_inner(), |st, c, who, now, id| {
+        ledger::open_lead(st, c, who, now, id).map(|_| ())
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
