@@ -81,21 +81,7 @@ async fn main() {
         .pool_max_idle_per_host(128)
         .build()
         .unwrap();
-    let login = |user: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let r: serde_json::Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": user, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["access_token"].as_str().expect("token").to_owned()
-        }
-    };
+    let login = |user: &'static str| common::login(&client, &base, user, PASSWORD);
     let admin = login("admin").await;
     for (user, role, dept) in [
         ("bench.coord", "coordinator", "NR"),

@@ -104,18 +104,7 @@ async fn main() {
     // Accounts and the catalogue through the API.
     let login = |user: String| {
         let (client, base) = (client.clone(), base.clone());
-        async move {
-            let r: serde_json::Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": user, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["access_token"].as_str().expect("token").to_owned()
-        }
+        async move { common::login(&client, &base, &user, PASSWORD).await }
     };
     let admin = login("admin".into()).await;
     let mut inspectors: Vec<(String, &str)> = Vec::new();

@@ -100,21 +100,8 @@ async fn main() {
         .unwrap();
 
     // Accounts through the API.
-    let login = |user: &'static str, password: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let r: serde_json::Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": user, "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["access_token"].as_str().expect("token").to_owned()
-        }
-    };
+    let login =
+        |user: &'static str, password: &'static str| common::login(&client, &base, user, password);
     let admin = login("admin", PASSWORD).await;
     for (u, role, dep, town) in [
         ("bench.town", "township", None, Some("BEHT")),

@@ -289,3 +289,18 @@ macro_rules! batch {
         }
     };
 }
+
+/// Signs in through the API; the access token.
+#[allow(dead_code)]
+pub async fn login(client: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"].as_str().expect("token").to_owned()
+}
