@@ -35,6 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::mailbox::pages::inbox::routes(cfg);
     crate::mailbox::pages::outbox::routes(cfg);
     crate::intake::pages::routes(cfg);
+    // Before the leads' pages: their `/leads/{id}/{step}` would take 提请会商 otherwise.
+    crate::consultations::pages::lead_routes(cfg);
     crate::leads::pages::routes(cfg);
     crate::inspections::pages::routes(cfg);
     crate::consultations::pages::routes(cfg);

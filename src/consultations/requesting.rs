@@ -37,6 +37,9 @@ pub struct RequestView {
     pub state: RequestState,
     pub state_label: &'static str,
     pub consultation_id: Option<String>,
+    /// 不予会商: the office's reason (empty while the request stands).
+    pub decline_reason: String,
+    pub declined_at: Option<String>,
     pub created_at: String,
 }
 
@@ -60,6 +63,8 @@ impl Request {
             state: self.state,
             state_label: self.state.label(),
             consultation_id: self.consultation_id.clone(),
+            decline_reason: self.decline_reason.clone(),
+            declined_at: self.declined_at.map(crate::platform::clock::rfc3339),
             created_at: crate::platform::clock::rfc3339(self.created_at),
         }
     }
@@ -126,34 +131,7 @@ pub fn request(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let r = Request {
-        id: uuid::Uuid::now_v7().to_string(),
-        topic,
-        reason,
-        department: who.department.clone(),
-        lead_ids: leads.join(","),
-        mine_ids: mines.join(","),
-        hazard_ids: hazards.join(","),
-        state: RequestState::Pending,
-        consultation_id: None,
-        requested_by: Some(who.id.clone()),
-        created_at: now,
-        updated_at: now,
-    };
-    store::insert_request(conn, &r)?;
-    audit::record(
-        conn,
-        &who.actor(),
-        now,
-        Change {
-            entity_type: "consultation_request",
-            entity_id: &r.id,
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"topic": r.topic, "reason": r.reason,
-                "leads": leads, "mines": mines, "hazards": hazards})),
-        },
-    )?;
+    let r = insert(conn, who, now, topic, reason, leads, mines, hazards)?;
     let unit = who
         .department
         .as_deref()
@@ -175,6 +153,175 @@ pub fn request(
         },
     )?;
     Ok(r)
+}
+
+/// Stores a new pending request and its audit entry.
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    topic: String,
+    reason: String,
+    leads: Vec<String>,
+    mines: Vec<String>,
+    hazards: Vec<String>,
+) -> AppResult<Request> {
+    let r = Request {
+        id: uuid::Uuid::now_v7().to_string(),
+        topic,
+        reason,
+        department: who.department.clone(),
+        lead_ids: leads.join(","),
+        mine_ids: mines.join(","),
+        hazard_ids: hazards.join(","),
+        state: RequestState::Pending,
+        consultation_id: None,
+        requested_by: Some(who.id.clone()),
+        created_at: now,
+        updated_at: now,
+        decline_reason: String::new(),
+        declined_by: None,
+        declined_at: None,
+    };
+    store::insert_request(conn, &r)?;
+    audit::record(
+        conn,
+        &who.actor(),
+        now,
+        Change {
+            entity_type: "consultation_request",
+            entity_id: &r.id,
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"topic": r.topic, "reason": r.reason,
+                "leads": leads, "mines": mines, "hazards": hazards})),
+        },
+    )?;
+    Ok(r)
+}
+
+/// 提请会商 from a lead (its primary department, or the office on a dispute it could not
+/// settle): the lead is marked and the office told (leads' own step), and the request waits
+/// among the others, about that lead and its mine.
+pub fn request_from_lead(
+    conn: &mut DbConnection,
+    who: &Principal,
+    lead_id: &str,
+    input: crate::leads::actions::ReasonInput,
+    now: NaiveDateTime,
+) -> AppResult<Request> {
+    let reason = input.reason.clone().unwrap_or_default().trim().to_owned();
+    let lead = crate::leads::actions::escalate(conn, who, lead_id, input, now)?;
+    let topic: String = format!("{} {}", lead.number, lead.title)
+        .chars()
+        .take(200)
+        .collect();
+    let mines = lead.mine_id.iter().cloned().collect();
+    insert(
+        conn,
+        who,
+        now,
+        topic,
+        reason,
+        vec![lead.id],
+        mines,
+        Vec::new(),
+    )
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInput {
+    /// Why no consultation is held (不予会商的理由).
+    pub reason: Option<String>,
+}
+
+/// 不予会商: the office declines a pending request with its reason. The requester and the
+/// requesting unit's head are told; a lead put to consultation says so on its timeline and
+/// may be put to a consultation again.
+pub fn decline(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    id: &str,
+    input: DeclineInput,
+) -> AppResult<Request> {
+    if !policy::may_convene(who) {
+        return Err(AppError::Forbidden("是否安排会商由区协调办决定。".into()));
+    }
+    let r = store::find_request(conn, id)?
+        .ok_or_else(|| AppError::NotFound("没有这个会商申请。".into()))?;
+    if r.state != RequestState::Pending {
+        return Err(AppError::InvalidTransition(format!(
+            "这个会商申请{}，不能再作不予会商处理。",
+            r.state.label()
+        )));
+    }
+    let mut errors = Vec::new();
+    let reason = text(
+        &mut errors,
+        "reason",
+        "不予会商的理由",
+        input.reason.as_deref().unwrap_or_default(),
+        1000,
+    );
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if !store::decline_request(conn, id, &reason, &who.id, now)? {
+        return Err(AppError::Conflict(
+            "会商申请已被他人处理，请刷新后再看。".into(),
+        ));
+    }
+    audit::record(
+        conn,
+        &who.actor(),
+        now,
+        Change {
+            entity_type: "consultation_request",
+            entity_id: id,
+            action: "decline",
+            before: Some(serde_json::json!({"state": r.state.code()})),
+            after: Some(serde_json::json!({"state": RequestState::Declined.code(),
+                "reason": reason})),
+        },
+    )?;
+    for lead in ids(&r.lead_ids) {
+        crate::leads::actions::consultation_declined(conn, who, &lead, &reason, now)?;
+    }
+    let mut told: Vec<String> = r.requested_by.iter().cloned().collect();
+    if let Some(d) = &r.department {
+        told.extend(crate::accounts::recipients::heads_of(conn, d)?);
+    }
+    told.sort();
+    told.dedup();
+    crate::notify::send(
+        conn,
+        now,
+        Some(&who.id),
+        &told,
+        &crate::notify::Notice {
+            kind: crate::notify::NoticeKind::Consultation,
+            title: format!("会商申请不予安排：{}", r.topic),
+            body: format!("区协调办决定“{}”不予会商。理由：{reason}", r.topic),
+            link: format!("/consultation-requests/{id}"),
+            entity_type: "consultation_request",
+            entity_id: id,
+        },
+    )?;
+    Ok(store::find_request(conn, id)?.unwrap_or(r))
+}
+
+/// One request, for the office or the unit that asked.
+pub fn find_request(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Request> {
+    let r = store::find_request(conn, id)?
+        .ok_or_else(|| AppError::NotFound("没有这个会商申请。".into()))?;
+    if policy::reads_all(who) || (r.department.is_some() && r.department == who.department) {
+        Ok(r)
+    } else {
+        Err(AppError::NotFound("没有这个会商申请。".into()))
+    }
 }
 
 pub fn requests(

@@ -724,6 +724,44 @@ pub fn escalate(
     crate::leads::find(conn, id)
 }
 
+/// 不予会商: the office declined the consultation the lead was put to. The lead's timeline
+/// says so with the reason, its departments are told, and it may be put to a consultation
+/// again.
+pub fn consultation_declined(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let lead = crate::leads::find(conn, id)?;
+    if lead.consultation_requested_at.is_none() {
+        return Ok(());
+    }
+    bump(conn, &lead, now)?;
+    rows::clear_consultation_requested(conn, id)?;
+    let mut units = vec![lead.primary_department.clone()];
+    units.extend(lead.assisting());
+    finish(
+        conn,
+        who,
+        now,
+        &lead,
+        Done {
+            event: "consultation_declined",
+            note: reason,
+            details: serde_json::json!({}),
+            action: "consultation_declined",
+            audited: serde_json::json!({"reason": reason}),
+            departments: units,
+            coordinators: false,
+            people: Vec::new(),
+            title: format!("{} 不予会商：{}", lead.number, lead.title),
+            body: format!("区协调办决定线索“{}”不予会商。理由：{reason}", lead.title),
+        },
+    )
+}
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateInput {

@@ -42,7 +42,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/leads/{id}/transfer/decide",
             web::post().to(decide_transfer),
         )
-        .route("/leads/{id}/escalate", web::post().to(escalate_lead))
         .route("/leads/{id}/evaluate", web::post().to(evaluate_lead))
         .route("/leads/{id}/reopen", web::post().to(reopen_lead))
         .route("/leads/{id}/merge", web::post().to(merge_lead))
@@ -255,13 +254,6 @@ side_handler!(
     AssignInput,
     "指派: the head of the primary department gives the lead to one of its officers (`assignee`: id or username; empty takes it back).",
     |st, c, w, i, n, body| actions::assign(c, w, i, body, n)
-);
-side_handler!(
-    escalate_lead,
-    "/api/v1/leads/{id}/escalate",
-    ReasonInput,
-    "提请会商: put the lead to a consultation, with a `reason`.",
-    |st, c, w, i, n, body| actions::escalate(c, w, i, body, n)
 );
 side_handler!(
     evaluate_lead,

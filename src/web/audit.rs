@@ -262,6 +262,8 @@ fn action_words(action: &str) -> String {
         "comment" => "填写办理意见",
         "dispatch" => "协调办分办",
         "escalate" => "提请会商",
+        "consultation_declined" => "不予会商",
+        "decline" => "不予会商",
         "evaluate" => "街镇评价",
         "merge" => "合并重复线索",
         "overdue" => "逾期督办",

@@ -295,3 +295,82 @@ on_both! {
         assert!(!theirs.contains("id=\"undelivered\""), "the office's to see");
     }
 }
+
+on_both! {
+    /// A lead put to consultation is a request the office sees at once, about that lead;
+    /// the office declines it (不予会商) only with a reason, on the API and on the request's
+    /// page; the requester's head is told, the lead's timeline says so, and the lead may be
+    /// put to a consultation again. The office convenes another from the request's page.
+    async fn a_request_from_a_lead_is_declined_with_its_reason(app) {
+        let (_, coord) = person(&app, "coord.dc", "coordinator", (Some("NR"), None)).await;
+        let (drc_head_id, _) = person(&app, "drc.head.dc", "head", (Some("DRC"), None)).await;
+        let (_, drc) = person(&app, "drc.dc", "officer", (Some("DRC"), None)).await;
+        let (_, ee) = person(&app, "ee.dc", "officer", (Some("EE"), None)).await;
+        let (_, town) = person(&app, "town.dc", "township", (None, Some("BEHT"))).await;
+        let lead = crate::leads::raise(&app, &town, json!({"title": "产能置换存疑", "category": "industrial_policy", "description": "新建项目未见产能置换方案。"})).await;
+        let (lid, number) = (lead["id"].as_str().unwrap().to_owned(), lead["number"].as_str().unwrap().to_owned());
+        let (status, body) = problem(app.post(&format!("/api/v1/leads/{lid}/escalate"), &drc, json!({"reason": ""})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["reason".to_owned()]), "{body}");
+        assert_eq!(app.count("consultation_requests").await, 0, "nothing written");
+        let v: Value = app.post(&format!("/api/v1/leads/{lid}/escalate"), &drc, json!({"reason": "涉及发改、工信两部门职责"})).await.json().await.unwrap();
+        assert!(v["consultation_requested_at"].is_string(), "{v}");
+
+        let list: Value = app.get("/api/v1/consultation-requests?state=pending", &coord).await.json().await.unwrap();
+        let r = &list.as_array().unwrap()[0];
+        let rid = r["id"].as_str().unwrap().to_owned();
+        assert_eq!((r["topic"].as_str().unwrap(), r["department"].as_str(), &r["lead_ids"]), (format!("{number} 产能置换存疑").as_str(), Some("DRC"), &json!([lid])));
+        assert_eq!(app.get(&format!("/api/v1/consultation-requests/{rid}"), &drc).await.status(), 200, "the asking unit sees it");
+        assert_eq!(app.get(&format!("/api/v1/consultation-requests/{rid}"), &ee).await.status(), 404, "another unit does not");
+
+        let decline = format!("/api/v1/consultation-requests/{rid}/decline");
+        assert_eq!(app.post(&decline, &drc, json!({"reason": "x"})).await.status(), 403, "the office decides");
+        let (status, body) = problem(app.post(&decline, &coord, json!({"reason": "  "})).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["reason".to_owned()]));
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("不予会商的理由"), "{body}");
+        let told_before = app.count("notifications WHERE title LIKE '会商申请不予安排%'").await;
+        assert_eq!(told_before, 0);
+        let v: Value = app.post(&decline, &coord, json!({"reason": "属部门职责，由发改局按程序办理"})).await.json().await.unwrap();
+        assert_eq!((v["state"].as_str(), v["decline_reason"].as_str()), (Some("declined"), Some("属部门职责，由发改局按程序办理")), "{v}");
+        assert_eq!(app.post(&decline, &coord, json!({"reason": "again"})).await.status(), 409, "declined once");
+        let told: Vec<String> = app.with_db(|c| {
+            use diesel::prelude::*;
+            Ok(diesel::sql_query("SELECT user_id AS s FROM notifications WHERE title LIKE '会商申请不予安排%' ORDER BY user_id").load::<S>(c)?.into_iter().map(|s| s.s).collect())
+        }).await;
+        assert!(told.contains(&drc_head_id) && told.len() == 2, "the requester and the unit's head: {told:?}");
+
+        let lead: Value = app.get(&format!("/api/v1/leads/{lid}"), &drc).await.json().await.unwrap();
+        assert!(lead["consultation_requested_at"].is_null(), "{lead}");
+        let line = lead["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "consultation_declined").expect("on the timeline");
+        assert_eq!(line["note"].as_str(), Some("属部门职责，由发改局按程序办理"));
+
+        // Again from the lead's page; the office convenes it from the request's page.
+        let (drc_page, drc_csrf) = browser_session(&app, "drc.dc", PASSWORD).await;
+        let r = drc_page.post(app.url(&format!("/leads/{lid}/escalate"))).form(&[("csrf", drc_csrf.as_str()), ("reason", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422, "the lead's page again");
+        assert!(r.text().await.unwrap().contains("提请会商的理由"));
+        let r = drc_page.post(app.url(&format!("/leads/{lid}/escalate"))).form(&[("csrf", drc_csrf.as_str()), ("reason", "补充材料后再次提请")]).send().await.unwrap();
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/leads/{lid}?ok=step"));
+        let list: Value = app.get("/api/v1/consultation-requests?state=pending", &coord).await.json().await.unwrap();
+        let again = list[0]["id"].as_str().unwrap().to_owned();
+        assert_ne!(again, rid);
+
+        let (office, csrf) = browser_session(&app, "coord.dc", PASSWORD).await;
+        let page = office.get(app.url(&format!("/consultation-requests/{rid}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("不予会商的理由") && page.contains("属部门职责") && page.contains(&number) && !page.contains("安排会商（列入议程）"), "{page}");
+        let page = office.get(app.url(&format!("/consultation-requests/{again}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("/consultations/new?request={again}")) && page.contains(&format!("/consultation-requests/{again}/decline")), "{page}");
+        let form = office.get(app.url(&format!("/consultations/new?request={again}"))).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(&format!("name=\"request.{again}\" value=\"true\" checked")), "on the agenda already");
+        let r = office.post(app.url(&format!("/consultation-requests/{again}/decline"))).form(&[("csrf", csrf.as_str()), ("reason", "")]).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("请填写不予会商的理由"));
+        let listing = office.get(app.url("/consultation-requests?state=declined")).send().await.unwrap().text().await.unwrap();
+        assert!(listing.contains(&format!("/consultation-requests/{rid}")) && !listing.contains(&format!("/consultation-requests/{again}\"")), "filtered by state");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct S {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    s: String,
+}

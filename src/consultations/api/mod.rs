@@ -25,6 +25,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/consultation-requests",
         web::post().to(request_consultation),
     )
+    .route(
+        "/consultation-requests/{id}",
+        web::get().to(get_consultation_request),
+    )
+    .route(
+        "/consultation-requests/{id}/decline",
+        web::post().to(decline_consultation_request),
+    )
+    .route("/leads/{id}/escalate", web::post().to(escalate_lead))
     .route("/consultations", web::get().to(list_consultations))
     .route("/consultations", web::post().to(convene_consultation))
     .route("/consultations/{id}", web::get().to(get_consultation))
@@ -88,6 +97,66 @@ pub async fn request_consultation(
     })
     .await?;
     Ok(HttpResponse::Created().json(r.view()))
+}
+
+/// One request: the office, or the unit that asked.
+#[utoipa::path(get, path = "/api/v1/consultation-requests/{id}", tag = "会商研判", responses(
+    (status = 200, body = RequestView), (status = 404, body = Problem)))]
+pub async fn get_consultation_request(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let r = blocking(move || {
+        state
+            .db
+            .read(|c| consultations::find_request(c, &user.0, &id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r.view()))
+}
+
+/// 不予会商: the office declines a pending request with a `reason`; the requester, the
+/// requesting unit's head and, for a lead, its departments are told.
+#[utoipa::path(post, path = "/api/v1/consultation-requests/{id}/decline", tag = "会商研判",
+    request_body = consultations::DeclineInput, responses(
+    (status = 200, body = RequestView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn decline_consultation_request(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<consultations::DeclineInput>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let r = blocking(move || {
+        state
+            .db
+            .transaction(|c| consultations::decline(c, &user.0, now, &id, body.0))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(r.view()))
+}
+
+/// 提请会商 from a lead: its primary department (or the coordination office, on a dispute
+/// it could not settle) puts it to a consultation with a `reason`. The lead is marked, the
+/// office told, and the request waits among the others (`GET /api/v1/consultation-requests`).
+#[utoipa::path(post, path = "/api/v1/leads/{id}/escalate", tag = "问题线索",
+    request_body = crate::leads::actions::ReasonInput, responses(
+    (status = 200, body = crate::leads::LeadView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn escalate_lead(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: ApiJson<crate::leads::actions::ReasonInput>,
+) -> AppResult<HttpResponse> {
+    let body = body.0;
+    let view = crate::leads::side_step_now(state, user.0, id.into_inner(), move |_, c, w, i, n| {
+        consultations::request_from_lead(c, w, i, body, n).map(|_| ())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Meetings, soonest first: all for the office, the reader's invitations for others.

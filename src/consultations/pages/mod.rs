@@ -17,6 +17,9 @@ use crate::web::{blocking, AppState};
 mod ledger;
 mod minutes;
 mod reports;
+mod requests;
+
+pub use requests::lead_routes;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/consultations", web::get().to(list))
@@ -26,10 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consultations/{id}/attendance", web::post().to(attend))
         .route("/consultations/{id}/change", web::post().to(change))
         .route("/consultations/{id}/cancel", web::post().to(cancel))
-        .route("/consultations/{id}/remind", web::post().to(remind))
-        .route("/consultation-requests", web::get().to(requests))
-        .route("/consultation-requests", web::post().to(create_request))
-        .route("/consultation-requests/new", web::get().to(new_request));
+        .route("/consultations/{id}/remind", web::post().to(remind));
+    requests::routes(cfg);
     minutes::routes(cfg);
     ledger::routes(cfg);
     reports::routes(cfg);
@@ -211,9 +212,15 @@ async fn new_page(
 async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
     let s = signed_in!(ps, req);
     let tomorrow = state.today() + chrono::Duration::days(1);
+    // From a request's page (安排会商): that request is on the agenda already.
+    let chosen = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("request").cloned())
+        .filter(|r| !r.is_empty() && r.len() <= 64);
     let form = NewForm {
         starts_at: format!("{tomorrow}T09:30"),
         ends_at: format!("{tomorrow}T11:00"),
+        requests: chosen.into_iter().collect(),
         ..NewForm::default()
     };
     new_page(&state, &s, &req, form, Vec::new()).await
@@ -579,141 +586,4 @@ async fn cancel(
         move |c, who, now, tid| consultations::cancel(c, who, now, tid, &reason).map(|_| ()),
     )
     .await
-}
-
-/// 会商申请: the office sees every request, a unit its own.
-async fn requests(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
-    let s = signed_in!(ps, req);
-    let (st, who) = (state.clone(), s.principal.clone());
-    let rows = blocking(move || st.db.read(|c| consultations::requests(c, &who, None)))
-        .await
-        .page(&s)?;
-    let names: HashMap<String, String> = {
-        let st = state.clone();
-        blocking(move || {
-            st.db.read(|c| {
-                Ok(crate::reference::departments(c)?
-                    .into_iter()
-                    .map(|d| (d.code, d.name))
-                    .collect())
-            })
-        })
-        .await
-        .page(&s)?
-    };
-    let table = rows
-        .iter()
-        .map(|r| {
-            vec![
-                cell(&r.topic),
-                cell(
-                    r.department
-                        .as_ref()
-                        .and_then(|d| names.get(d).cloned())
-                        .unwrap_or_else(|| "区协调办".into()),
-                ),
-                cell(&r.reason),
-                cell(crate::platform::clock::local_time(r.created_at)),
-                match &r.consultation_id {
-                    Some(id) => link(r.state.label(), format!("/consultations/{id}")),
-                    None => cell(r.state.label()),
-                },
-            ]
-        })
-        .collect();
-    let page = TablePage {
-        ctx: page_ctx(&state, &s, &req, "会商申请", "/consultations").await,
-        heading: "会商申请".into(),
-        intro: Some("成员单位对重大问题、联合执法等提请会商，由区协调办安排。".into()),
-        new_link: policy::may_request(&s.principal).then(|| {
-            (
-                "/consultation-requests/new".to_owned(),
-                "提请会商".to_owned(),
-            )
-        }),
-        filters: Vec::new(),
-        filter_action: "/consultation-requests".into(),
-        result: None,
-        headers: vec!["议题", "提请单位", "理由", "提请时间", "状态"],
-        total: Some(rows.len() as i64),
-        rows: table,
-        next_href: None,
-        empty_text: "还没有会商申请。",
-        charts: Vec::new(),
-        export_href: None,
-        post_buttons: Vec::new(),
-        more_links: vec![("/consultations".into(), "会商".into())],
-    };
-    Ok(render(&page))
-}
-
-fn request_page_of(ctx: PageCtx, topic: &str, reason: &str, errors: Vec<String>) -> FormPage {
-    FormPage {
-        ctx,
-        heading: "提请会商".into(),
-        intro: Some("写明需要会商的问题和理由，区协调办收到后安排会商。".into()),
-        errors,
-        editable: true,
-        action: "/consultation-requests".into(),
-        fields: vec![
-            Field::new("topic", "会商议题", "text", topic).required(),
-            Field::new("reason", "提请理由", "textarea", reason).required(),
-        ],
-        submit_label: "提交",
-        back_href: Some("/consultation-requests".into()),
-        actions: Vec::new(),
-        history: Vec::new(),
-        links: Vec::new(),
-        tables: Vec::new(),
-        drawing: None,
-        steps: Vec::new(),
-        open_next: false,
-    }
-}
-
-async fn new_request(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
-    let s = signed_in!(ps, req);
-    let ctx = page_ctx(&state, &s, &req, "提请会商", "/consultations").await;
-    Ok(render(&request_page_of(ctx, "", "", Vec::new())))
-}
-
-#[derive(serde::Deserialize)]
-struct RequestForm {
-    #[serde(default)]
-    topic: String,
-    #[serde(default)]
-    reason: String,
-}
-
-async fn create_request(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: PageForm<RequestForm>,
-) -> PageResult {
-    let s = form.session;
-    let f = form.form;
-    let input = consultations::NewRequest {
-        topic: f.topic.clone(),
-        reason: f.reason.clone(),
-        lead_ids: Vec::new(),
-        mine_ids: Vec::new(),
-        hazard_ids: Vec::new(),
-    };
-    let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
-    let result = blocking(move || {
-        st.db
-            .transaction(|c| consultations::request(c, &who, now, input).map(|_| ()))
-    })
-    .await;
-    match result {
-        Ok(()) => Ok(redirect("/consultation-requests?ok=saved")),
-        Err(AppError::Validation(errors)) => {
-            let ctx = page_ctx(&state, &s, &req, "提请会商", "/consultations").await;
-            Ok(render_form(
-                &request_page_of(ctx, &f.topic, &f.reason, messages(&errors)),
-                true,
-            ))
-        }
-        Err(e) => Err(PageError(e, Some(Box::new(s)))),
-    }
 }

@@ -32,6 +32,10 @@ pub struct Request {
     pub requested_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// 不予会商: why, by whom and when (empty and none while the request stands).
+    pub decline_reason: String,
+    pub declined_by: Option<String>,
+    pub declined_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -149,6 +153,30 @@ pub fn convene_requests(
         consultation_requests::updated_at.eq(now),
     ))
     .execute(conn)?)
+}
+
+/// 不予会商: the request, if still pending, is declined; whether it was.
+pub fn decline_request(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    Ok(diesel::update(
+        consultation_requests::table
+            .find(id)
+            .filter(consultation_requests::state.eq(RequestState::Pending.code())),
+    )
+    .set((
+        consultation_requests::state.eq(RequestState::Declined.code()),
+        consultation_requests::decline_reason.eq(reason),
+        consultation_requests::declined_by.eq(by),
+        consultation_requests::declined_at.eq(now),
+        consultation_requests::updated_at.eq(now),
+    ))
+    .execute(conn)?
+        == 1)
 }
 
 // ---- meetings ----

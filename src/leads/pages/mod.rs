@@ -37,7 +37,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/comment", web::post().to(comment))
         .route("/leads/{id}/transfer", web::post().to(side))
         .route("/leads/{id}/transfer/{what}", web::post().to(side))
-        .route("/leads/{id}/escalate", web::post().to(side))
         .route("/leads/{id}/dispatch", web::post().to(side))
         .route("/leads/{id}/assign", web::post().to(side))
         .route("/leads/{id}/evaluate", web::post().to(side))
@@ -883,7 +882,7 @@ fn step_button(id: &str, mv: Move) -> ActionButton {
     }
 }
 
-async fn detail_page(
+pub(crate) async fn detail_page(
     state: &web::Data<AppState>,
     s: &Session,
     req: &HttpRequest,
@@ -1229,6 +1228,7 @@ fn event_label(k: &str) -> String {
         "dispatched" => "协调办分办".into(),
         "assigned" => "指派".into(),
         "escalate" => "提请会商".into(),
+        "consultation_declined" => "不予会商".into(),
         "evaluate" => "街镇评价".into(),
         "reopen" => "重新打开".into(),
         "merged" => "合并到其他线索".into(),
@@ -1802,16 +1802,6 @@ async fn side(
                         department: opt(&f.department),
                         assisting_departments: opt(&f.assisting).map(|d| vec![d]),
                         note: opt(&f.note),
-                    },
-                    n,
-                )
-                .map(|_| ()),
-                "escalate" => a::escalate(
-                    c,
-                    w,
-                    i,
-                    ReasonInput {
-                        reason: opt(&f.reason),
                     },
                     n,
                 )

@@ -488,6 +488,13 @@ pub fn set_consultation_requested(
     Ok(())
 }
 
+pub fn clear_consultation_requested(conn: &mut DbConnection, lead_id: &str) -> AppResult<()> {
+    diesel::update(leads::table.find(lead_id))
+        .set(leads::consultation_requested_at.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Gives the lead to an officer (or, with `None`, to nobody in particular).
 pub fn assign(
     conn: &mut DbConnection,

@@ -713,6 +713,9 @@ diesel::table! {
         requested_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        decline_reason -> Text,
+        declined_by -> Nullable<Text>,
+        declined_at -> Nullable<Timestamp>,
     }
 }
 
