@@ -52,7 +52,7 @@ use crate::web::{audit, ops};
         consultations::rotate_calendar_feed, consultations::revoke_calendar_feed,
         consultations::calendar_feed,
         consultations::get_minutes, consultations::put_minutes, consultations::approve_minutes,
-        consultations::supplement_minutes, consultations::list_decisions, consultations::decisions_board, consultations::export_decisions, consultations::get_decision,
+        consultations::supplement_minutes, consultations::list_decisions, consultations::decisions_board, consultations::export_decisions, consultations::get_decision, consultations::add_decision_evidence,
         consultations::report_progress, consultations::review_decision, consultations::close_decision,
         consultations::extend_decision, consultations::open_decision, consultations::decision_file,
         consultations::list_monthly_reports, consultations::draft_monthly_report, consultations::monthly_report_status, consultations::export_monthly_reports,

@@ -166,6 +166,100 @@ pub struct ProgressInput {
     pub done: bool,
 }
 
+/// Stores the evidence files of a report; their cleaned names, in order.
+fn keep_files(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    decision: &str,
+    report: &str,
+    files: Vec<Upload>,
+) -> AppResult<Vec<String>> {
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| upload::clean_name(&f.file_name))
+        .collect();
+    for (f, name) in files.into_iter().zip(&names) {
+        let content_type = upload::kind_of(&f).unwrap_or("application/octet-stream");
+        rows::insert_file(
+            conn,
+            rows::NewFile {
+                id: uuid::Uuid::now_v7().to_string(),
+                decision_id: decision.to_owned(),
+                report_id: report.to_owned(),
+                file_name: name.clone(),
+                content_type: content_type.to_owned(),
+                size_bytes: f.bytes.len() as i64,
+                sha256: hex::encode(Sha256::digest(&f.bytes)),
+                data: f.bytes,
+                uploaded_by: Some(who.id.clone()),
+                uploaded_at: now,
+            },
+        )?;
+    }
+    Ok(names)
+}
+
+/// 补充佐证材料: the responsible unit adds evidence to its report while the office has not
+/// reviewed it yet (the API's way to send files with a JSON report: report, then the
+/// files one by one). After review a new report carries new evidence.
+pub fn add_evidence(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    id: &str,
+    files: Vec<Upload>,
+    max_bytes: usize,
+) -> AppResult<Vec<rows::FileMeta>> {
+    let d = load(conn, who, id)?;
+    if !policy::is_unit_staff(who, &d.responsible_unit) {
+        return Err(AppError::Forbidden(format!(
+            "佐证材料由主责单位（{}）报送。",
+            crate::reference::unit_name(conn, &d.responsible_unit)
+        )));
+    }
+    refuse_closed(&d)?;
+    let pending = rows::reports_of(conn, id)?
+        .into_iter()
+        .rev()
+        .find(|r| r.review == Review::Pending)
+        .filter(|_| d.state == DecisionState::Reported)
+        .ok_or_else(|| {
+            AppError::InvalidTransition(
+                "没有待查账的进展报送：请先报送进展，再补充佐证材料。".into(),
+            )
+        })?;
+    let mut errors = Vec::new();
+    if files.is_empty() {
+        errors.push(FieldError::new("evidence", "请选择要上传的佐证材料"));
+    }
+    if let Err(e) = upload::check(&files, max_bytes, "evidence") {
+        errors.extend(e);
+    }
+    if rows::files_of(conn, id)?.len() + files.len() > MAX_FILES {
+        errors.push(FieldError::new(
+            "evidence",
+            format!("每项议定事项的佐证材料不超过 {MAX_FILES} 个"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let names = keep_files(conn, who, now, id, &pending.id, files)?;
+    audit_decision(
+        conn,
+        who,
+        now,
+        &d,
+        "evidence",
+        serde_json::json!({"report": pending.id, "files": names}),
+    )?;
+    Ok(rows::files_of(conn, id)?
+        .into_iter()
+        .filter(|f| f.report_id == pending.id)
+        .collect())
+}
+
 /// 对账: the responsible unit reports progress (with evidence files from the page); the
 /// decision waits for the office's review.
 pub fn progress(
@@ -225,28 +319,7 @@ pub fn progress(
         reviewed_at: None,
     };
     rows::insert_report(conn, &r)?;
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| upload::clean_name(&f.file_name))
-        .collect();
-    for (f, name) in files.into_iter().zip(&names) {
-        let content_type = upload::kind_of(&f).unwrap_or("application/octet-stream");
-        rows::insert_file(
-            conn,
-            rows::NewFile {
-                id: uuid::Uuid::now_v7().to_string(),
-                decision_id: d.id.clone(),
-                report_id: r.id.clone(),
-                file_name: name.clone(),
-                content_type: content_type.to_owned(),
-                size_bytes: f.bytes.len() as i64,
-                sha256: hex::encode(Sha256::digest(&f.bytes)),
-                data: f.bytes,
-                uploaded_by: Some(who.id.clone()),
-                uploaded_at: now,
-            },
-        )?;
-    }
+    let names = keep_files(conn, who, now, &d.id, &r.id, files)?;
     let after = Decision {
         state: DecisionState::Reported,
         updated_at: now,

@@ -284,6 +284,7 @@ fn action_words(action: &str) -> String {
         "approve_minutes" => "审定印发会议纪要",
         "supplement" => "追加补充纪要",
         "progress" => "报送进展（对账）",
+        "evidence" => "补充佐证材料",
         "accept" => "查账认可",
         "return" => "退回进展",
         "extend" => "调整完成时限",

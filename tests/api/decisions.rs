@@ -211,6 +211,16 @@ on_both! {
         assert_eq!(r["decision"]["state"], "reported");
         assert_eq!(app.post(&progress, &em, json!({"text": "又一次", "percent": 50})).await.status(), 409, "one report waits for review at a time");
         assert!(inbox_titles(&app, &coord).await.iter().any(|t| t.starts_with("进展待查账：HS-2026-001-1")));
+        // Evidence by API, to the report awaiting review: checked by content, the unit's own.
+        let files = format!("/api/v1/decisions/{task}/files?name=停产通知书.pdf");
+        let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+        assert_eq!(crate::inspections::upload(&app, &ee, &files, "application/pdf", pdf.clone()).await.0, 404, "not EE's decision");
+        let (status, body) = crate::inspections::upload(&app, &em, &files, "application/pdf", b"MZ\x90\x00 not a pdf".to_vec()).await;
+        assert_eq!((status, fields(&body)), (422, vec!["evidence".to_owned()]), "{body}");
+        let (status, kept) = crate::inspections::upload(&app, &em, &files, "application/pdf", pdf.clone()).await;
+        assert_eq!((status, kept[0]["file_name"].as_str()), (201, Some("停产通知书.pdf")), "{kept}");
+        let record: Value = app.get(&format!("/api/v1/decisions/{task}"), &coord).await.json().await.unwrap();
+        assert!(record.to_string().contains("停产通知书.pdf"), "on the decision's record: {record}");
 
         assert_eq!(app.post(&review, &em, json!({"accept": true})).await.status(), 403, "the office reviews");
         let (status, body) = problem(app.post(&review, &coord, json!({"accept": false})).await).await;
@@ -218,6 +228,8 @@ on_both! {
         let (status, r) = problem(app.post(&review, &coord, json!({"accept": false, "reason": "请附停产通知书"})).await).await;
         assert_eq!((status, r["decision"]["state"].as_str(), r["decision"]["percent"].as_i64()), (200, Some("open"), Some(0)), "{r}");
         assert!(inbox_titles(&app, &em).await.iter().any(|t| t == "进展被退回：HS-2026-001-1"));
+        let (status, body) = crate::inspections::upload(&app, &em, &files, "application/pdf", pdf).await;
+        assert_eq!(status, 409, "reviewed: new evidence comes with a new report: {body}");
         app.post(&progress, &em, json!({"text": "已下达停产通知，附通知书", "percent": 60})).await;
         let (_, r) = problem(app.post(&review, &coord, json!({"accept": true})).await).await;
         assert_eq!((r["decision"]["state"].as_str(), r["decision"]["percent"].as_i64()), (Some("open"), Some(60)), "{r}");

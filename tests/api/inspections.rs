@@ -707,7 +707,7 @@ on_both! {
 }
 
 /// A file as the API's upload takes it: the body, its type, its name.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     path: &str,
@@ -811,7 +811,7 @@ on_both! {
         app.post(&format!("/api/v1/inspections/{id}/results"), &ee, json!({"department": "EE", "results": [{"item": "EE-01", "outcome": "compliant"}]})).await;
         let h: Value = app.post(&format!("/api/v1/inspections/{id}/hazards"), &em, json!({"item": "EM-01", "grade": "general", "description": "边坡裂缝未处理", "rectify_by": "2026-03-20"})).await.json().await.unwrap();
         let hid = h["id"].as_str().unwrap().to_owned();
-        assert_eq!(upload(&app, &em, &format!("{files}?purpose=hazard&hazard_id={hid}"), "image/png", vec![0x89, b'P', b'N', b'G']).await.0, 201);
+        assert_eq!(upload(&app, &em, &format!("{files}?purpose=hazard&hazard_id={hid}"), "image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await.0, 201);
         assert_eq!(upload(&app, &ee, &format!("{files}?purpose=reinspection&hazard_id={hid}"), "image/jpeg", JPEG.to_vec()).await.0, 403, "the responsible department proves it");
         assert_eq!(app.post(&format!("/api/v1/inspections/{id}/complete"), &em, json!({})).await.status(), 200);
         assert_eq!(upload(&app, &em, &format!("{files}?purpose=result&item=EM-01"), "image/jpeg", JPEG.to_vec()).await.0, 409, "a completed visit's results are final");

@@ -84,7 +84,7 @@ on_both! {
         assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("type=\"file\""), "{form}");
         let (ct, body) = multipart(
             &[("csrf", &csrf), ("title", "拍照吹哨"), ("category", "dust"), ("urgency", "normal"), ("description", "见照片。"), ("mine_id", ""), ("lon", ""), ("lat", "")],
-            &[("photos", "现场1.jpg", "image/jpeg", JPEG), ("photos", "现场2.png", "image/png", &[0x89, b'P', b'N', b'G']), ("photos", "", "application/octet-stream", &[])],
+            &[("photos", "现场1.jpg", "image/jpeg", JPEG), ("photos", "现场2.png", "image/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), ("photos", "", "application/octet-stream", &[])],
         );
         let r = town.post(app.url("/leads/new")).header("content-type", ct).body(body).send().await.unwrap();
         assert_eq!(r.status(), 303);

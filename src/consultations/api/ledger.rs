@@ -1,6 +1,6 @@
 //! Minutes and the decisions ledger over HTTP (API.md "Consultations": minutes, decisions).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::consultations::ledger::{
     self, DecisionRecord, DecisionView, ExtendInput, LedgerQuery, ProgressInput, ReviewInput,
@@ -32,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/decisions/{id}/close", web::post().to(close_decision))
         .route("/decisions/{id}/extend", web::post().to(extend_decision))
         .route("/decisions/{id}/open", web::post().to(open_decision))
+        .route(
+            "/decisions/{id}/files",
+            web::post().to(add_decision_evidence),
+        )
         .route(
             "/decisions/{id}/files/{file_id}",
             web::get().to(decision_file),
@@ -306,6 +310,33 @@ pub async fn open_decision(
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// 佐证材料 by API: after `POST …/progress`, the responsible unit adds each file to the
+/// report awaiting review — the body is the file, `Content-Type` its type (jpg, png, webp,
+/// heic, pdf, doc, docx), `?name=` its name. Answers with the report's files.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/files", tag = "会商研判",
+    params(crate::leads::api::UploadQuery), request_body(content = Vec<u8>, content_type = "application/pdf"), responses(
+    (status = 201, body = Vec<crate::consultations::store::ledger::FileMeta>), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_decision_evidence(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<String>,
+    q: ApiQuery<crate::leads::api::UploadQuery>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let max = state.settings.http.max_upload_bytes;
+    let upload = crate::web::raw_upload(&state, &req, payload, q.0.name.clone()).await?;
+    let now = state.clock.now_naive();
+    let files = blocking(move || {
+        state
+            .db
+            .transaction(|c| ledger::add_evidence(c, &user.0, now, &id, vec![upload], max))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(files))
 }
 
 /// An evidence file of a decision.
