@@ -201,7 +201,15 @@ pub async fn prepare(
     let mailer = crate::notify::mailer::Mailer::new(
         &settings,
         durations.smtp_timeout,
-        |subject| crate::intake::parse::lead_number(subject).is_some(),
+        |subject| {
+            if crate::intake::parse::lead_number(subject).is_some() {
+                Some("如需补充情况，可直接回复本邮件，回复将记入线索的办理意见（回复地址只对您本人有效，请勿转给他人回复）")
+            } else if crate::consultations::rules::answers_invitation(subject) {
+                Some("可直接回复本邮件报到：写“参加，参会人：姓名”或“不参加，原因：……”（回复地址只对您本人有效，请勿转给他人回复）")
+            } else {
+                None
+            }
+        },
         service_key.derive(Purpose::ReplyAddress),
     )?;
     let state = web::Data::new(AppState {

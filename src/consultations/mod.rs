@@ -767,6 +767,49 @@ pub fn attend(
     Ok(after)
 }
 
+/// 报到 by answering the invitation email: the meeting by its number (from the subject or
+/// the reply address), the answer as read from the reply (`rules::read_answer`); the
+/// attendee is the sender unless the reply names one. The same checks as on the page.
+pub fn answer_by_email(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    number: &str,
+    answer: rules::EmailAnswer,
+) -> AppResult<(Meeting, Invitee)> {
+    let m = store::find_by_number(conn, number)?
+        .ok_or_else(|| AppError::NotFound(format!("没有编号为 {number} 的会商。")))?;
+    let invitee = attend(
+        conn,
+        who,
+        now,
+        &m.id,
+        Attendance {
+            unit: None,
+            attending: answer.attending,
+            attendee_name: match (answer.attending, answer.attendee_name) {
+                (false, _) => String::new(),
+                (true, Some(name)) => name,
+                (true, None) => who.display_name.clone(),
+            },
+            reason: answer.reason,
+        },
+    )?;
+    Ok((m, invitee))
+}
+
+/// The number of the meeting an outbox message is about, from the page it links to.
+pub fn number_of_linked(conn: &mut DbConnection, link: &str) -> AppResult<Option<String>> {
+    let Some(id) = link.strip_prefix("/consultations/") else {
+        return Ok(None);
+    };
+    let id = id.split(['/', '?']).next().unwrap_or_default();
+    if id.is_empty() || id.len() > 64 {
+        return Ok(None);
+    }
+    Ok(store::find(conn, id)?.map(|m| m.number))
+}
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingQuery {

@@ -299,6 +299,131 @@ pub fn check_time_and_link(
     errors
 }
 
+/// A meeting's number such as `HS-2026-007` anywhere in a text (an email's subject), not
+/// a decision's (`HS-2026-007-1`).
+pub fn meeting_number(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len()).find_map(|i| {
+        let w = b.get(i..i + 8)?;
+        if !(w[..3].eq_ignore_ascii_case(b"HS-")
+            && w[3..7].iter().all(u8::is_ascii_digit)
+            && w[7] == b'-')
+            || (i > 0 && b[i - 1].is_ascii_alphanumeric())
+        {
+            return None;
+        }
+        let digits = b[i + 8..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let after = b.get(i + 8 + digits);
+        let decision =
+            after == Some(&b'-') && b.get(i + 9 + digits).is_some_and(u8::is_ascii_digit);
+        ((3..=6).contains(&digits) && !decision && after.is_none_or(|c| !c.is_ascii_alphanumeric()))
+            .then(|| {
+                format!(
+                    "HS-{}",
+                    std::str::from_utf8(&b[i + 3..i + 8 + digits]).unwrap_or("")
+                )
+            })
+    })
+}
+
+/// The headings of the emails a reply to which answers an invitation (报到): the
+/// invitation, its change and the reminder; not the cancellation or the minutes.
+pub const INVITATION_HEADINGS: [&str; 3] = ["会商通知", "会商变更通知", "请确认参会"];
+
+/// Whether a subject is (a reply to) an invitation to the meeting it names.
+pub fn answers_invitation(subject: &str) -> bool {
+    meeting_number(subject).is_some() && INVITATION_HEADINGS.iter().any(|h| subject.contains(h))
+}
+
+/// What an invited person answered by email: attending (with the attendee's name when
+/// they gave it), or not, with their words as the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAnswer {
+    pub attending: bool,
+    pub attendee_name: Option<String>,
+    pub reason: String,
+}
+
+const DECLINING: [&str; 12] = [
+    "不参加",
+    "不能参加",
+    "无法参加",
+    "不参会",
+    "不能参会",
+    "无法参会",
+    "不出席",
+    "无法出席",
+    "请假",
+    "缺席",
+    "decline",
+    "拒绝",
+];
+const ATTENDING: [&str; 8] = [
+    "参加", "参会", "出席", "报到", "确认", "接受", "accept", "同意",
+];
+
+/// Reads the answer to an invitation from the reply's new text and its subject (a mail
+/// program's calendar buttons send 「已接受: …」/「Declined: …」 with an iCalendar `PARTSTAT`,
+/// given here as `partstat`). Declining words are looked for first (「不参加」 holds 「参加」);
+/// the name follows 「参会人」/「参会人员」/「出席人」. `None`: not an answer.
+pub fn read_answer(subject: &str, text: &str, partstat: Option<&str>) -> Option<EmailAnswer> {
+    let words: String = text.trim().chars().take(500).collect();
+    let head = subject.trim().to_lowercase();
+    let by_button = match partstat.map(str::to_ascii_uppercase).as_deref() {
+        Some("ACCEPTED") => Some(true),
+        Some("DECLINED") => Some(false),
+        _ if ["accepted:", "已接受", "接受:", "接受："]
+            .iter()
+            .any(|p| head.starts_with(p)) =>
+        {
+            Some(true)
+        }
+        _ if ["declined:", "已拒绝", "拒绝:", "拒绝："]
+            .iter()
+            .any(|p| head.starts_with(p)) =>
+        {
+            Some(false)
+        }
+        _ => None,
+    };
+    let lower = words.to_lowercase();
+    let attending = match by_button {
+        Some(a) => a,
+        None if DECLINING.iter().any(|w| lower.contains(w)) => false,
+        None if ATTENDING.iter().any(|w| lower.contains(w)) => true,
+        None => return None,
+    };
+    let attendee_name = ["参会人员", "参会人", "出席人员", "出席人"]
+        .iter()
+        .find_map(|k| {
+            let at = words.find(k)?;
+            let rest = words[at + k.len()..].trim_start_matches([':', '：', ' ', '　', '为', '是']);
+            let name: String = rest
+                .chars()
+                .take_while(|c| {
+                    !matches!(
+                        c,
+                        '\n' | '\r' | '，' | ',' | '。' | '；' | ';' | '、' | '（' | '('
+                    )
+                })
+                .take(100)
+                .collect();
+            Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+        });
+    let reason = if attending {
+        String::new()
+    } else if words.is_empty() {
+        "通过邮件日历答复：不参加".to_owned()
+    } else {
+        words
+    };
+    Some(EmailAnswer {
+        attending,
+        attendee_name,
+        reason,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +519,94 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn meeting_numbers_in_subjects() {
+        assert_eq!(
+            meeting_number("回复：会商通知：HS-2026-007 河道采砂"),
+            Some("HS-2026-007".into())
+        );
+        assert_eq!(
+            meeting_number("Re: hs-2026-0012"),
+            Some("HS-2026-0012".into())
+        );
+        assert_eq!(
+            meeting_number("进展被退回：HS-2026-001-1"),
+            None,
+            "a decision's number"
+        );
+        assert_eq!(meeting_number("XHS-2026-001"), None);
+        assert_eq!(meeting_number("HS-2026-01"), None, "too short");
+        assert_eq!(meeting_number("HS-2026"), None);
+        assert_eq!(meeting_number(""), None);
+        assert!(answers_invitation("Re: 会商通知：HS-2026-001 河道采砂"));
+        assert!(answers_invitation(
+            "已接受: 会商变更通知：HS-2026-001 河道采砂"
+        ));
+        assert!(!answers_invitation("会商取消通知：HS-2026-001 河道采砂"));
+        assert!(!answers_invitation("回复：纪要已印发：HS-2026-001"));
+    }
+
+    #[test]
+    fn answers_read_from_replies() {
+        let a = read_answer(
+            "回复：会商通知：HS-2026-001 x",
+            "参加，参会人：赵副局长\n\n谢谢",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (a.attending, a.attendee_name.as_deref()),
+            (true, Some("赵副局长"))
+        );
+        let a = read_answer("Re: x", "我单位参会人员为王科长（13800000000）", None).unwrap();
+        assert_eq!(a.attendee_name.as_deref(), Some("王科长"));
+        let a = read_answer("Re: x", "收到，准时参加", None).unwrap();
+        assert_eq!(
+            (a.attending, a.attendee_name),
+            (true, None),
+            "the sender's own name is used"
+        );
+        let a = read_answer("Re: x", "当天有执法任务，不能参加", None).unwrap();
+        assert_eq!(
+            (a.attending, a.reason.as_str()),
+            (false, "当天有执法任务，不能参加")
+        );
+        assert!(
+            !read_answer("Re: x", "请假：局长外出学习", None)
+                .unwrap()
+                .attending
+        );
+        let a = read_answer("Declined: 会商通知：HS-2026-001", "", None).unwrap();
+        assert_eq!(
+            (a.attending, a.reason.as_str()),
+            (false, "通过邮件日历答复：不参加")
+        );
+        assert!(
+            read_answer("已接受: 会商通知：HS-2026-001", "", None)
+                .unwrap()
+                .attending
+        );
+        assert!(
+            !read_answer("会商通知", "", Some("declined"))
+                .unwrap()
+                .attending,
+            "PARTSTAT decides"
+        );
+        assert_eq!(
+            read_answer("Re: x", "请问会议材料在哪里下载？", None),
+            None,
+            "a question is not an answer"
+        );
+        let long = "不参加".repeat(400);
+        assert!(
+            read_answer("Re: x", &long, None)
+                .unwrap()
+                .reason
+                .chars()
+                .count()
+                <= 500
+        );
     }
 }

@@ -81,6 +81,10 @@ pub enum Refusal {
     },
     NoSuchLead(String),
     NotParty(String),
+    /// A reply to an invitation that says neither 参加 nor 不参加 (the meeting's number).
+    UnclearAnswer(String),
+    /// A meeting number that is not one of the sender's invitations.
+    NoSuchMeeting(String),
     Empty,
     Invalid(String),
 }
@@ -103,6 +107,8 @@ impl Refusal {
             Refusal::TooMany { .. } => "too_many",
             Refusal::NoSuchLead(_) => "no_such_lead",
             Refusal::NotParty(_) => "not_a_party",
+            Refusal::UnclearAnswer(_) => "unclear_answer",
+            Refusal::NoSuchMeeting(_) => "no_such_meeting",
             Refusal::Empty => "empty",
             Refusal::Invalid(_) => "invalid",
         }
@@ -141,6 +147,12 @@ impl Refusal {
             Refusal::NotParty(n) => format!(
                 "您不是线索 {n} 的办理或反映单位，不能通过邮件留言，未受理。"
             ),
+            Refusal::UnclearAnswer(n) => format!(
+                "未能从回复中看出是否参加会商 {n}，未受理。请直接回复“参加，参会人：姓名”或“不参加，原因：……”，也可以登录平台在会商页面报到。"
+            ),
+            Refusal::NoSuchMeeting(n) => format!(
+                "会商 {n} 不存在，或您（您的单位）不在邀请名单中，未受理。"
+            ),
             Refusal::Empty => "邮件正文是空的（引用的原邮件不算），未受理。".into(),
             Refusal::Invalid(m) => format!("{m}，未受理。"),
         }
@@ -176,8 +188,8 @@ impl Refusal {
             | Refusal::Misaligned { .. }
             | Refusal::Dkim(_) => "from",
             Refusal::ReplyAddress(_) => "to",
-            Refusal::NoSuchLead(_) | Refusal::NotParty(_) => "subject",
-            Refusal::Empty | Refusal::Invalid(_) => "text",
+            Refusal::NoSuchLead(_) | Refusal::NotParty(_) | Refusal::NoSuchMeeting(_) => "subject",
+            Refusal::Empty | Refusal::Invalid(_) | Refusal::UnclearAnswer(_) => "text",
         }
     }
 }
@@ -187,10 +199,16 @@ impl Refusal {
 pub struct Accepted {
     /// The stored message (`/intake/{id}`).
     pub message: String,
-    /// raised | commented
+    /// raised | commented | attendance (an invitation to a consultation answered)
     pub outcome: String,
+    /// The lead raised or answered (empty for an invitation answered).
     pub lead_id: String,
     pub lead_number: String,
+    /// The meeting whose invitation was answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consultation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consultation_number: Option<String>,
     /// The same Message-ID was taken in before: nothing new was created.
     pub duplicate: bool,
     /// What was left aside (files of a type or size not accepted, unknown tags).
@@ -302,6 +320,14 @@ struct Proof<'a> {
 struct Origin {
     by: String,
     reply_lead_id: Option<String>,
+    reply_consultation_id: Option<String>,
+}
+
+/// What a per-recipient reply address names: the lead of a notice, or the meeting of an
+/// invitation.
+enum Answered {
+    Lead(String),
+    Meeting(String),
 }
 
 /// Decides whether the message really comes from `who` (the From address's account):
@@ -333,9 +359,16 @@ fn origin(
         }
     }
     if let Some(found) = reply_lead(state, conn, proof, who, now)? {
-        return Ok(found.map(|lead_id| Origin {
-            by: "reply_address".into(),
-            reply_lead_id: Some(lead_id),
+        return Ok(found.map(|answered| {
+            let (lead, meeting) = match answered {
+                Answered::Lead(l) => (Some(l), None),
+                Answered::Meeting(m) => (None, Some(m)),
+            };
+            Origin {
+                by: "reply_address".into(),
+                reply_lead_id: lead,
+                reply_consultation_id: meeting,
+            }
         }));
     }
     let vouched = relay
@@ -352,6 +385,7 @@ fn origin(
     Ok(Ok(Origin {
         by,
         reply_lead_id: None,
+        reply_consultation_id: None,
     }))
 }
 
@@ -430,16 +464,16 @@ fn reply_keys(proof: &Proof<'_>, domain: &str) -> Vec<crate::notify::reply_addre
     found
 }
 
-/// The lead a reply address names, when the message was sent to one: `None` without a
-/// reply address; a refusal when the address is not valid, belongs to someone else, or
-/// its lead was closed long ago.
+/// The lead (or the meeting) a reply address names, when the message was sent to one:
+/// `None` without a reply address; a refusal when the address is not valid, belongs to
+/// someone else, or its lead was closed long ago.
 fn reply_lead(
     state: &AppState,
     conn: &mut DbConnection,
     proof: &Proof<'_>,
     who: &Principal,
     now: NaiveDateTime,
-) -> AppResult<Option<Result<String, Refusal>>> {
+) -> AppResult<Option<Result<Answered, Refusal>>> {
     let claimed = reply_keys(proof, &state.settings.intake.domain);
     if claimed.is_empty() {
         return Ok(None);
@@ -465,7 +499,16 @@ fn reply_lead(
             continue;
         }
         let Some(number) = parse::lead_number(&notice.subject) else {
-            continue;
+            // An invitation: the meeting of the page it is about.
+            let invitation = crate::consultations::rules::answers_invitation(&notice.subject);
+            match notice.link.as_deref().filter(|_| invitation) {
+                Some(link) if crate::consultations::number_of_linked(conn, link)?.is_some() => {
+                    let id = link.trim_start_matches("/consultations/");
+                    let id = id.split(['/', '?']).next().unwrap_or_default();
+                    return Ok(Some(Ok(Answered::Meeting(id.to_owned()))));
+                }
+                _ => continue,
+            }
         };
         let Some(lead) = leads::find_by_number(conn, &number)? else {
             return Ok(Some(Err(Refusal::NoSuchLead(number))));
@@ -479,7 +522,7 @@ fn reply_lead(
                 "线索 {number} 已办结超过 {days} 天，通知邮件的回复地址已停用；如有新情况，请登录平台或重新吹哨"
             )))));
         }
-        return Ok(Some(Ok(lead.id)));
+        return Ok(Some(Ok(Answered::Lead(lead.id))));
     }
     Ok(Some(Err(Refusal::ReplyAddress(if others {
         "这个回复地址属于通知的另一位收件人，只能由收到通知的本人从登记的邮箱回复".into()
@@ -555,6 +598,7 @@ fn store(
         raw,
         origin: &origin.by,
         reply_lead_id: origin.reply_lead_id.as_deref(),
+        reply_consultation_id: origin.reply_consultation_id.as_deref(),
         now,
     };
     // Another instance storing the same message at this moment: ours is then the duplicate.
@@ -572,12 +616,27 @@ fn clip(s: &str, max: usize) -> String {
 
 /// The verdict given the first time, for a message delivered again.
 fn replay(conn: &mut DbConnection, m: &InboundMessage) -> AppResult<Verdict> {
-    Ok(match (m.status.as_str(), &m.lead_id) {
-        ("processed", Some(lead_id)) => Ok(Accepted {
+    Ok(match (m.status.as_str(), &m.lead_id, &m.consultation_id) {
+        ("processed", Some(lead_id), _) => Ok(Accepted {
             message: m.id.clone(),
             outcome: m.outcome.clone().unwrap_or_default(),
             lead_id: lead_id.clone(),
             lead_number: leads::find(conn, lead_id)?.number,
+            consultation_id: None,
+            consultation_number: None,
+            duplicate: true,
+            notes: split_notes(&m.notes),
+        }),
+        ("processed", None, Some(meeting)) => Ok(Accepted {
+            message: m.id.clone(),
+            outcome: m.outcome.clone().unwrap_or_default(),
+            lead_id: String::new(),
+            lead_number: String::new(),
+            consultation_number: crate::consultations::number_of_linked(
+                conn,
+                &format!("/consultations/{meeting}"),
+            )?,
+            consultation_id: Some(meeting.clone()),
             duplicate: true,
             notes: split_notes(&m.notes),
         }),
@@ -632,17 +691,17 @@ fn process_one(
         };
         // A savepoint: whatever the refused message may have written is undone.
         let reply_lead = m.reply_lead_id.as_deref();
-        let result =
-            conn.transaction(
-                |conn| match apply(state, conn, &who, parsed, reply_lead, now) {
-                    Ok(Ok(a)) => Ok(a),
-                    Ok(Err(r)) => Err(Abort::Refused(r)),
-                    Err(e) => Err(match refusal_of(&e) {
-                        Some(r) => Abort::Refused(r),
-                        None => Abort::Failed(e),
-                    }),
-                },
-            );
+        let reply_meeting = m.reply_consultation_id.as_deref();
+        let result = conn.transaction(|conn| {
+            match apply(state, conn, &who, parsed, reply_lead, reply_meeting, now) {
+                Ok(Ok(a)) => Ok(a),
+                Ok(Err(r)) => Err(Abort::Refused(r)),
+                Err(e) => Err(match refusal_of(&e) {
+                    Some(r) => Abort::Refused(r),
+                    None => Abort::Failed(e),
+                }),
+            }
+        });
         let verdict = match result {
             Ok(a) => Ok(a),
             Err(Abort::Refused(r)) => Err(r),
@@ -690,9 +749,37 @@ fn apply(
     who: &Principal,
     parsed: &parse::Parsed,
     reply_lead: Option<&str>,
+    reply_meeting: Option<&str>,
     now: NaiveDateTime,
 ) -> AppResult<Verdict> {
     let subject = parse::read_subject(&parsed.subject);
+    // An answer to an invitation (报到 by email): its reply address names the meeting, or
+    // its subject (or the subject of the email it answers) carries the meeting's number
+    // and no lead's. Never a new lead.
+    use crate::consultations::rules::{answers_invitation, meeting_number};
+    let meeting = match (reply_lead, reply_meeting, &subject.lead_number) {
+        (None, Some(id), _) => {
+            crate::consultations::number_of_linked(conn, &format!("/consultations/{id}"))?
+        }
+        (None, None, None) if answers_invitation(&parsed.subject) => {
+            meeting_number(&parsed.subject)
+        }
+        (None, None, None) if !parsed.replied_to.is_empty() => {
+            let answered = crate::notify::outbox::subjects_of(conn, &parsed.replied_to)?;
+            if answered.iter().any(|s| parse::lead_number(s).is_some()) {
+                None
+            } else {
+                answered
+                    .iter()
+                    .filter(|s| answers_invitation(s))
+                    .find_map(|s| meeting_number(s))
+            }
+        }
+        _ => None,
+    };
+    if let Some(number) = meeting {
+        return answer_invitation(conn, who, parsed, &number, now);
+    }
     let mut notes = Vec::new();
     let max = state.settings.http.max_upload_bytes;
     // A reply to a reply address answers that address's lead, whatever its subject says;
@@ -748,6 +835,8 @@ fn apply(
             outcome: "commented".into(),
             lead_id,
             lead_number: number.clone(),
+            consultation_id: None,
+            consultation_number: None,
             duplicate: false,
             notes,
         }));
@@ -860,8 +949,94 @@ fn apply(
         outcome: "raised".into(),
         lead_id: lead.id.clone(),
         lead_number: lead.number.clone(),
+        consultation_id: None,
+        consultation_number: None,
         duplicate: false,
         notes,
+    }))
+}
+
+/// 报到 by email: the reply's answer recorded for the sender's unit (or the sender, when
+/// invited by name), with a receipt saying what was recorded.
+fn answer_invitation(
+    conn: &mut DbConnection,
+    who: &Principal,
+    parsed: &parse::Parsed,
+    number: &str,
+    now: NaiveDateTime,
+) -> AppResult<Verdict> {
+    let text = parse::trim_quoted(&parsed.text);
+    // A mail program's 接受/拒绝 buttons answer with an iCalendar REPLY: its PARTSTAT.
+    let partstat = parsed
+        .attachments
+        .iter()
+        .filter(|a| {
+            a.content_type
+                .to_ascii_lowercase()
+                .starts_with("text/calendar")
+        })
+        .find_map(|a| {
+            let ics = String::from_utf8_lossy(&a.bytes).replace("\r\n ", "");
+            ics.split("PARTSTAT=").nth(1).map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+                    .collect::<String>()
+            })
+        });
+    let Some(answer) =
+        crate::consultations::rules::read_answer(&parsed.subject, &text, partstat.as_deref())
+    else {
+        return Ok(Err(Refusal::UnclearAnswer(number.to_owned())));
+    };
+    let (m, invitee) = match crate::consultations::answer_by_email(conn, who, now, number, answer) {
+        Ok(done) => done,
+        Err(AppError::NotFound(_)) => return Ok(Err(Refusal::NoSuchMeeting(number.to_owned()))),
+        Err(AppError::Validation(errors)) => {
+            return Ok(Err(if errors.iter().any(|e| e.field == "unit") {
+                Refusal::NoSuchMeeting(number.to_owned())
+            } else {
+                Refusal::Invalid(
+                    errors
+                        .iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                )
+            }))
+        }
+        Err(AppError::InvalidTransition(why)) => {
+            return Ok(Err(Refusal::NotAllowed(
+                why.trim_end_matches('。').to_owned() + "，",
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let what = if invitee.answer == crate::consultations::rules::Answer::Attending {
+        format!("参会，参会人员：{}", invitee.attendee_name)
+    } else {
+        format!("不参会，原因：{}", invitee.reason)
+    };
+    crate::notify::outbox::enqueue(
+        conn,
+        now,
+        std::slice::from_ref(&who.id),
+        crate::notify::NoticeKind::IntakeReceipt,
+        &format!("{} 已收到您的报到", m.number),
+        &format!(
+            "您对会商 {}“{}”的答复已登记：{what}。如需更改，可再次回复邀请邮件，或在会商页面修改。",
+            m.number, m.topic
+        ),
+        &format!("/consultations/{}", m.id),
+    )?;
+    Ok(Ok(Accepted {
+        message: String::new(),
+        outcome: "attendance".into(),
+        lead_id: String::new(),
+        lead_number: String::new(),
+        consultation_id: Some(m.id),
+        consultation_number: Some(m.number),
+        duplicate: false,
+        notes: Vec::new(),
     }))
 }
 
@@ -973,15 +1148,16 @@ fn record(
     late: bool,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let (status, outcome, reason, lead_id, notes) = match verdict {
+    let (status, outcome, reason, lead_id, consultation_id, notes) = match verdict {
         Ok(a) => (
             "processed",
             Some(a.outcome.clone()),
             None,
-            Some(a.lead_id.clone()),
+            Some(a.lead_id.clone()).filter(|l| !l.is_empty()),
+            a.consultation_id.clone(),
             a.notes.join("\n"),
         ),
-        Err(r) => ("refused", None, Some(r.reason()), None, String::new()),
+        Err(r) => ("refused", None, Some(r.reason()), None, None, String::new()),
     };
     store::finish(
         conn,
@@ -991,6 +1167,7 @@ fn record(
             outcome,
             reason: reason.as_deref(),
             lead_id,
+            consultation_id,
             notes,
             now,
         },

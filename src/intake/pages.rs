@@ -35,6 +35,7 @@ fn outcome_label(m: &InboundMessage) -> &'static str {
     match (m.status.as_str(), m.outcome.as_deref()) {
         ("processed", Some("raised")) => "登记为新线索",
         ("processed", Some("commented")) => "记入线索办理意见",
+        ("processed", Some("attendance")) => "会商报到",
         _ => "",
     }
 }
@@ -77,9 +78,10 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
                     },
                     format!("/intake/{}", m.id),
                 ),
-                match &m.lead_id {
-                    Some(l) => link(outcome_label(m), format!("/leads/{l}")),
-                    None => cell(m.reason.clone().unwrap_or_default()),
+                match (&m.lead_id, &m.consultation_id) {
+                    (Some(l), _) => link(outcome_label(m), format!("/leads/{l}")),
+                    (None, Some(c)) => link(outcome_label(m), format!("/consultations/{c}")),
+                    (None, None) => cell(m.reason.clone().unwrap_or_default()),
                 },
             ]
         })
@@ -253,6 +255,9 @@ async fn detail(
     ];
     if let Some(l) = &m.lead_id {
         links.insert(0, (format!("/leads/{l}"), "查看线索".into()));
+    }
+    if let Some(c) = &m.consultation_id {
+        links.insert(0, (format!("/consultations/{c}"), "查看会商".into()));
     }
     let ctx = page_ctx(&state, &s, &req, "收到的邮件", "/intake").await;
     let page = FormPage {

@@ -280,7 +280,7 @@ async fn session(
                                 Ok(Ok(a)) => format!(
                                     "250 2.0.0 {} {} / 已受理{}\r\n",
                                     a.outcome,
-                                    a.lead_number,
+                                    a.consultation_number.as_deref().unwrap_or(&a.lead_number),
                                     if a.duplicate { "（重复邮件）" } else { "" }
                                 ),
                                 Ok(Err(r)) => {

@@ -26,7 +26,7 @@ pub struct InboundMessage {
     pub size_bytes: i64,
     /// received | processed | refused
     pub status: String,
-    /// raised | commented
+    /// raised | commented | attendance (an invitation answered)
     pub outcome: Option<String>,
     pub reason: Option<String>,
     pub notes: String,
@@ -41,6 +41,10 @@ pub struct InboundMessage {
     pub origin: String,
     /// The lead a per-recipient reply address named.
     pub reply_lead_id: Option<String>,
+    /// The meeting a per-recipient reply address named (an invitation answered).
+    pub reply_consultation_id: Option<String>,
+    /// The meeting whose invitation the message answered.
+    pub consultation_id: Option<String>,
 }
 
 /// A message as it is stored on arrival.
@@ -56,6 +60,7 @@ pub struct Received<'a> {
     pub raw: &'a [u8],
     pub origin: &'a str,
     pub reply_lead_id: Option<&'a str>,
+    pub reply_consultation_id: Option<&'a str>,
     pub now: NaiveDateTime,
 }
 
@@ -95,6 +100,7 @@ pub fn insert_received(conn: &mut DbConnection, r: Received<'_>) -> AppResult<bo
         inbound_messages::received_at.eq(r.now),
         inbound_messages::origin.eq(r.origin),
         inbound_messages::reply_lead_id.eq(r.reply_lead_id),
+        inbound_messages::reply_consultation_id.eq(r.reply_consultation_id),
     );
     let inserted = match conn {
         DbConnection::Pg(c) => diesel::insert_into(inbound_messages::table)
@@ -128,6 +134,7 @@ pub struct Finished<'a> {
     pub outcome: Option<String>,
     pub reason: Option<&'a str>,
     pub lead_id: Option<String>,
+    pub consultation_id: Option<String>,
     pub notes: String,
     pub now: NaiveDateTime,
 }
@@ -139,6 +146,7 @@ pub fn finish(conn: &mut DbConnection, id: &str, f: Finished<'_>) -> AppResult<(
             inbound_messages::outcome.eq(f.outcome),
             inbound_messages::reason.eq(f.reason),
             inbound_messages::lead_id.eq(f.lead_id),
+            inbound_messages::consultation_id.eq(f.consultation_id),
             inbound_messages::notes.eq(f.notes),
             inbound_messages::processed_at.eq(Some(f.now)),
         ))

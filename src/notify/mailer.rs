@@ -33,8 +33,9 @@ pub struct Mailer {
     reply_to: Option<Mailbox>,
     /// The key of the per-recipient reply addresses (`notify::reply_address`).
     reply_secret: Vec<u8>,
-    /// Whether a reply to a message with this subject is taken in (it names a lead).
-    answerable: fn(&str) -> bool,
+    /// Whether a reply to a message with this subject is taken in (it names a lead, or it
+    /// is an invitation): the footer that says what a reply does, if so.
+    answerable: fn(&str) -> Option<&'static str>,
 }
 
 impl Mailer {
@@ -43,7 +44,7 @@ impl Mailer {
     pub fn new(
         settings: &crate::platform::config::Settings,
         timeout: StdDuration,
-        answerable: fn(&str) -> bool,
+        answerable: fn(&str) -> Option<&'static str>,
         reply_secret: Vec<u8>,
     ) -> Result<Self, String> {
         let from = parse_from(if settings.smtp.from.is_empty() {
@@ -107,15 +108,15 @@ impl Mailer {
             .map_err(|e| format!("收件地址无效：{e}"))?;
         // A reply to a notice about a lead reaches that lead when the intake is on, through
         // an address that is this recipient's own.
+        let replies = (self.answerable)(&m.subject);
         let answerable = self
             .reply_to
             .as_ref()
-            .filter(|_| (self.answerable)(&m.subject))
+            .filter(|_| replies.is_some())
             .and_then(|r| self.reply_address(r, m));
-        let footer = if answerable.is_some() {
-            "如需补充情况，可直接回复本邮件，回复将记入线索的办理意见（回复地址只对您本人有效，请勿转给他人回复）"
-        } else {
-            "本邮件由系统发送，请勿直接回复；如需处理请登录平台"
+        let footer = match (&answerable, replies) {
+            (Some(_), Some(footer)) => footer,
+            _ => "本邮件由系统发送，请勿直接回复；如需处理请登录平台",
         };
         let fill = |body: &str| {
             body.replace(outbox::BASE, &self.base_url)

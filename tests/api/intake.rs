@@ -776,3 +776,44 @@ on_both! {
         assert!(started.elapsed() >= std::time::Duration::from_millis(900), "ended before its deadline");
     }
 }
+
+on_both! {
+    settings = intake_on;
+    /// A reply to an invitation by its thread alone (In-Reply-To, subject lost) or by its
+    /// subject is an answer to that meeting, never a new lead; a reply to the minutes'
+    /// notice is not taken as one.
+    async fn invitations_are_answered_by_thread_or_subject(app) {
+        use diesel::prelude::*;
+        use minecoord::platform::db::schema::outbox;
+        people(&app).await;
+        crate::intake::user_with_email(&app, "ee.head.th", "head", ("department", "EE"), "ee.head@ee.example.cn").await;
+        let (_, coord) = crate::consultations::person(&app, "coord.th", "coordinator", (Some("NR"), None)).await;
+        let mut m = crate::consultations::meeting("扬尘会商", "2026-03-10T09:30", "2026-03-10T11:00");
+        m["invited_departments"] = json!(["EE"]);
+        m["invited_townships"] = json!([]);
+        let meeting: Value = app.post("/api/v1/consultations", &coord, m).await.json().await.unwrap();
+        let invitation: String = app.with_db(|c| Ok(outbox::table.filter(outbox::recipient.eq("ee.head@ee.example.cn"))
+            .select(outbox::message_id).first(c)?)).await;
+        let reply = format!("From: ee.head@ee.example.cn\r\nTo: shaozi@whistle.example.cn\r\nSubject: =?utf-8?B?5pS26KeB?=\r\nMessage-ID: <th-1@ee.example.cn>\r\nIn-Reply-To: {invitation}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n=E5=87=86=E6=97=B6=E5=8F=82=E5=8A=A0\r\n");
+        let reply = reply.replace("charset=utf-8\r\n\r\n", "charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
+        let (status, a) = http_send(&app, reply.as_bytes()).await;
+        assert_eq!((status, a["outcome"].as_str(), a["consultation_number"].as_str()), (201, Some("attendance"), Some("HS-2026-001")), "{a}");
+        let v: Value = app.get(&format!("/api/v1/consultations/{}", meeting["id"].as_str().unwrap()), &coord).await.json().await.unwrap();
+        let ee = v["invitees"].as_array().unwrap().iter().find(|i| i["unit"] == "EE").unwrap();
+        assert_eq!((ee["answer"].as_str(), ee["attendee_name"].as_str()), (Some("attending"), Some("测试ee.head.th")), "the sender attends: {v}");
+        // By subject, without a thread: 「Declined: 会商通知：HS-2026-001 …」 from a calendar button.
+        let raw = format!("From: ee.head@ee.example.cn\r\nTo: shaozi@whistle.example.cn\r\nSubject: Declined: =?utf-8?B?{}?=\r\nMessage-ID: <th-2@ee.example.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\r\n",
+            { use base64::Engine; base64::engine::general_purpose::STANDARD.encode("会商通知：HS-2026-001 扬尘会商") });
+        let (status, a) = http_send(&app, raw.as_bytes()).await;
+        assert_eq!((status, a["outcome"].as_str()), (201, Some("attendance")), "{a}");
+        let v: Value = app.get(&format!("/api/v1/consultations/{}", meeting["id"].as_str().unwrap()), &coord).await.json().await.unwrap();
+        let ee = v["invitees"].as_array().unwrap().iter().find(|i| i["unit"] == "EE").unwrap();
+        assert_eq!(ee["answer"].as_str(), Some("declined"), "{v}");
+        // 「回复：纪要已印发：HS-2026-001」 is no answer to an invitation: a lead as any other mail.
+        let raw = format!("From: ee.head@ee.example.cn\r\nTo: shaozi@whistle.example.cn\r\nSubject: =?utf-8?B?{}?=\r\nMessage-ID: <th-3@ee.example.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nx\r\n",
+            { use base64::Engine; base64::engine::general_purpose::STANDARD.encode("回复：纪要已印发：HS-2026-001 参加") });
+        let (_, a) = http_send(&app, raw.as_bytes()).await;
+        assert_ne!(a["outcome"].as_str(), Some("attendance"), "{a}");
+        assert_eq!(app.count("leads").await, i64::from(a["outcome"] == "raised"), "only that one, if any, is a lead");
+    }
+}

@@ -262,3 +262,92 @@ on_both! {
         assert_eq!(a["outcome"], "raised");
     }
 }
+
+on_both! {
+    settings = authenticated_on;
+    /// 报到 by email: the invitation's Reply-To is its recipient's own and its footer says
+    /// how to answer; a reply 「参加，参会人：…」 names the unit's attendee, a later
+    /// 「不参加」 replaces it with the reason, each with a receipt; an unclear reply, a reply
+    /// after the start, and someone else's reply address are refused and change nothing.
+    /// A reply never raises a lead.
+    async fn an_invitation_is_answered_by_replying_to_it(app) {
+        people(&app).await;
+        let head = crate::intake::user_with_email(&app, "ee.head.iv", "head", ("department", "EE"), "ee.head@ee.example.cn").await;
+        let (_, coord) = crate::consultations::person(&app, "coord.iv", "coordinator", (Some("NR"), None)).await;
+        let mut m = crate::consultations::meeting("青山砂石矿扬尘会商", "2026-03-10T09:30", "2026-03-10T11:00");
+        m["invited_departments"] = json!(["EE"]);
+        m["invited_townships"] = json!([]);
+        let (status, meeting) = problem(app.post("/api/v1/consultations", &coord, m).await).await;
+        assert_eq!(status, 201, "{meeting}");
+        let id = meeting["id"].as_str().unwrap().to_owned();
+        let sink = crate::smtp_sink::SmtpSink::start().await;
+        app.stop().await;
+        let app = app.another_instance(|s| { authenticated_on(s); s.smtp.url = Some(sink.url()); }).await;
+        app.deliver("w1").await;
+        let invitation = sink.messages().into_iter().find(|m| m.to.contains(&"ee.head@ee.example.cn".to_owned())).expect("the invitation");
+        assert!(invitation.subject().contains("HS-2026-001") && invitation.text().contains("可直接回复本邮件报到"), "{}", invitation.text());
+        let reply_to = reply_address_of(&sink, "ee.head@ee.example.cn");
+        assert!(reply_to.starts_with("shaozi+"), "{reply_to}");
+
+        let subject = format!("回复：{}", invitation.subject());
+        let raw = message("ee.head@ee.example.cn", &reply_to, &subject, "请问会议材料在哪里下载？\r\n\r\n------------------ 原始邮件 ------------------\r\n会商通知", "");
+        let err = smtp_send(&app, "ee.head@ee.example.cn", &reply_to, &raw).await.unwrap_err();
+        assert!(err.contains("unclear_answer") && err.contains("参会人"), "{err}");
+        assert_eq!(ee_answer(&app, &id, &coord).await.0, "pending");
+
+        let raw = message("ee.head@ee.example.cn", &reply_to, &subject, "参加，参会人：赵副局长\r\n\r\n------------------ 原始邮件 ------------------\r\n会商通知：HS-2026-001", "");
+        let ok = smtp_send(&app, "ee.head@ee.example.cn", &reply_to, &raw).await.unwrap();
+        assert!(ok.contains("attendance") && ok.contains("HS-2026-001"), "{ok}");
+        assert_eq!(ee_answer(&app, &id, &coord).await, ("attending".into(), "赵副局长".into(), String::new()));
+        let by: Vec<Option<String>> = app.with_db(|c| {
+            use diesel::prelude::*;
+            use minecoord::platform::db::schema::consultation_invitees as i;
+            Ok(i::table.filter(i::unit.eq("EE")).select(i::answered_by).load(c)?)
+        }).await;
+        assert_eq!(by, vec![Some(head.clone())], "answered by the head, on the record");
+        // Over HTTP, the key read from the To header; a change of mind.
+        let raw = message("ee.head@ee.example.cn", &reply_to, &subject, "临时有执法任务，不能参加，请假。", "");
+        let (status, a) = http_send(&app, &raw).await;
+        assert_eq!((status, a["outcome"].as_str(), a["consultation_id"].as_str()), (201, Some("attendance"), Some(id.as_str())), "{a}");
+        assert_eq!(ee_answer(&app, &id, &coord).await, ("declined".into(), String::new(), "临时有执法任务，不能参加，请假。".into()));
+        let receipts: i64 = app.count("outbox WHERE recipient = 'ee.head@ee.example.cn' AND subject LIKE '%HS-2026-001 已收到您的报到'").await;
+        assert_eq!(receipts, 2, "a receipt for each answer");
+
+        // Another person's reply address; after the start.
+        let raw = message("agri@agri.example.cn", &reply_to, &subject, "参加", "");
+        let err = smtp_send(&app, "agri@agri.example.cn", &reply_to, &raw).await.unwrap_err();
+        assert!(err.contains("reply_address") && err.contains("另一位收件人"), "{err}");
+        app.clock.advance(chrono::Duration::days(9));
+        let coord = app.token_for("coord.iv", PASSWORD).await;
+        let raw = message("ee.head@ee.example.cn", &reply_to, &subject, "参加，参会人：钱科长", "");
+        let err = smtp_send(&app, "ee.head@ee.example.cn", &reply_to, &raw).await.unwrap_err();
+        assert!(err.contains("not_allowed") && err.contains("会商已经开始"), "{err}");
+        assert_eq!(ee_answer(&app, &id, &coord).await.0, "declined", "unchanged");
+        assert_eq!(app.count("leads").await, 0, "no reply became a lead");
+        let page_row: Vec<Option<String>> = app.with_db(|c| {
+            use diesel::prelude::*;
+            use minecoord::platform::db::schema::inbound_messages as m;
+            Ok(m::table.filter(m::outcome.eq("attendance")).select(m::consultation_id).load(c)?)
+        }).await;
+        assert_eq!(page_row, vec![Some(id.clone()), Some(id.clone())], "the record of mail taken in names the meeting");
+    }
+}
+
+/// EE's answer to the meeting: (answer, attendee, reason).
+async fn ee_answer(app: &TestApp, id: &str, coord: &str) -> (String, String, String) {
+    let v: Value = app
+        .get(&format!("/api/v1/consultations/{id}"), coord)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ee = v["invitees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["unit"] == "EE")
+        .unwrap()
+        .clone();
+    let text = |k: &str| ee[k].as_str().unwrap_or_default().to_owned();
+    (text("answer"), text("attendee_name"), text("reason"))
+}

@@ -229,6 +229,14 @@ pub fn insert(
     Ok(())
 }
 
+pub fn find_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Meeting>> {
+    Ok(consultations::table
+        .filter(consultations::number.eq(number))
+        .select(Meeting::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Meeting>> {
     Ok(consultations::table
         .find(id)

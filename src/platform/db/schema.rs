@@ -455,6 +455,8 @@ diesel::table! {
         processed_at -> Nullable<Timestamp>,
         origin -> Text,
         reply_lead_id -> Nullable<Text>,
+        reply_consultation_id -> Nullable<Text>,
+        consultation_id -> Nullable<Text>,
     }
 }
 
