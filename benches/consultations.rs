@@ -338,8 +338,10 @@ async fn main() {
             month = month.previous();
         }
         minecoord::consultations::store::ledger::recount(conn).unwrap();
+        // As autovacuum would soon after a bulk load: statistics and the visibility map
+        // (without which PostgreSQL cannot answer a count from an index alone).
         if let DbConnection::Pg(p) = conn {
-            diesel::sql_query("ANALYZE").execute(p).unwrap();
+            diesel::sql_query("VACUUM ANALYZE").execute(p).unwrap();
         }
         if let DbConnection::Sqlite(s) = conn {
             diesel::sql_query("ANALYZE").execute(s).unwrap();

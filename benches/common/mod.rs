@@ -178,7 +178,8 @@ pub async fn load_expecting(
 
 /// The database a benchmark runs on: a fresh SQLite file (`BENCH_SQLITE_FILE` keeps it at
 /// a path for inspection), or with `BENCH_DB=postgres` a fresh database at
-/// `MINECOORD_TEST_PG_URL`, dropped again when this goes out of scope.
+/// `MINECOORD_TEST_PG_URL`, dropped again when this goes out of scope (kept, for
+/// `EXPLAIN ANALYZE` afterwards, with `BENCH_KEEP_DB=1`; its name is printed).
 pub struct BenchDb {
     pub backend: String,
     pub url: String,
@@ -224,6 +225,10 @@ impl Drop for BenchDb {
     fn drop(&mut self) {
         use diesel::{Connection, RunQueryDsl};
         if let Some((base, name)) = &self.pg {
+            if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
+                eprintln!("kept the database {base}/{name}");
+                return;
+            }
             if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut admin);

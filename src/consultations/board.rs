@@ -7,7 +7,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::ledger::{self, UnitTally};
+use super::ledger::{self, UnitTally, Units};
 use super::reports::{self, MonthStatus};
 use super::rules::{Answer, ReportSettings, ReportState};
 use super::store;
@@ -43,21 +43,30 @@ fn decision_entries(views: &[ledger::DecisionView]) -> Vec<Entry> {
         .collect()
 }
 
-/// The ledger's counts (every unit's for the office, the reader's unit's otherwise) and
-/// last month's reporting status, which the queues and the board share.
+/// What the queues and the board share, each read once: the member units, the ledger's
+/// counts (every unit's for the office, the reader's unit's otherwise) and last month's
+/// reporting status.
+struct Figures {
+    units: Units,
+    tally: Vec<UnitTally>,
+    status: MonthStatus,
+}
+
 fn figures(
     conn: &mut DbConnection,
     who: &Principal,
     today: NaiveDate,
     settings: &ReportSettings,
-) -> AppResult<(Vec<UnitTally>, MonthStatus)> {
+) -> AppResult<Figures> {
     let own = (!policy::reads_all(who))
         .then(|| who.department.clone())
         .flatten();
-    Ok((
-        ledger::tally(conn, today, own.as_deref())?,
-        reports::status(conn, who, today, settings, None)?,
-    ))
+    let units = Units::load(conn)?;
+    Ok(Figures {
+        tally: ledger::tally_with(conn, today, own.as_deref(), &units)?,
+        status: reports::status_with(conn, who, today, settings, None, &units)?,
+        units,
+    })
 }
 
 /// The queues for the reader's desk.
@@ -67,8 +76,8 @@ pub fn queues(
     now: NaiveDateTime,
     settings: &ReportSettings,
 ) -> AppResult<Vec<Queue>> {
-    let (tally, status) = figures(conn, who, shanghai_date(now), settings)?;
-    queues_with(conn, who, now, settings, &tally, &status)
+    let f = figures(conn, who, shanghai_date(now), settings)?;
+    queues_with(conn, who, now, settings, &f)
 }
 
 fn queues_with(
@@ -76,9 +85,9 @@ fn queues_with(
     who: &Principal,
     now: NaiveDateTime,
     settings: &ReportSettings,
-    tally: &[UnitTally],
-    status: &MonthStatus,
+    f: &Figures,
 ) -> AppResult<Vec<Queue>> {
+    let (tally, status, units) = (&f.tally, &f.status, &f.units);
     let today = shanghai_date(now);
     let mut out = Vec::new();
     if policy::is_office_head(who) {
@@ -141,12 +150,14 @@ fn queues_with(
                 .collect(),
             href: "/consultations?upcoming=true".into(),
         });
-        let review = ledger::awaiting_review(conn, today, SHOWN)?;
+        let review = ledger::awaiting_review(conn, today, SHOWN, units)?;
         out.push(Queue {
             key: "ledger_review",
             title: "待查账的进展",
             todo: "主责单位报送的进展和办结报告，请查账：认可、退回或销账。",
-            count: decision_rows::awaiting_review_count(conn)?,
+            // A decision awaits review while its one pending report does (对账 refuses a
+            // second): the reported decisions of every unit.
+            count: tally.iter().map(|t| t.reported).sum(),
             entries: decision_entries(&review.into_iter().map(|(d, _)| d).collect::<Vec<_>>()),
             href: "/decisions?state=reported".into(),
         });
@@ -158,16 +169,14 @@ fn queues_with(
             },
             SHOWN,
         )?;
-        let overdue: i64 = ledger::tally(conn, today, None)?
-            .iter()
-            .map(|t| t.overdue)
-            .sum();
+        // The office's figures are every unit's: the overdue count is in them already.
+        let overdue: i64 = tally.iter().map(|t| t.overdue).sum();
         out.push(Queue {
             key: "ledger_overdue",
             title: "逾期的议定事项",
             todo: "已过完成时限仍未销账的议定事项，请督促主责单位；确需延期的由协调办调整时限。",
             count: overdue,
-            entries: decision_entries(&ledger::views(conn, &late, today)?),
+            entries: decision_entries(&ledger::views_with(conn, &late, today, units)?),
             href: "/decisions?overdue=true".into(),
         });
         return Ok(out);
@@ -234,7 +243,7 @@ fn queues_with(
             .filter(|t| t.unit == unit)
             .map(|t| t.open + t.reported)
             .sum(),
-        entries: decision_entries(&ledger::views(conn, &live, today)?),
+        entries: decision_entries(&ledger::views_with(conn, &live, today, units)?),
         href: "/decisions?state=open".into(),
     });
     // The month's report owed.
@@ -289,16 +298,16 @@ pub fn board(
     now: NaiveDateTime,
     settings: &ReportSettings,
 ) -> AppResult<(Board, Vec<Queue>)> {
-    let (units, status) = figures(conn, who, shanghai_date(now), settings)?;
-    let queues = queues_with(conn, who, now, settings, &units, &status)?;
+    let f = figures(conn, who, shanghai_date(now), settings)?;
+    let queues = queues_with(conn, who, now, settings, &f)?;
     Ok((
         Board {
             queues: queues
                 .iter()
                 .map(|q| (q.title.to_owned(), q.count))
                 .collect(),
-            units,
-            status,
+            units: f.tally,
+            status: f.status,
         },
         queues,
     ))

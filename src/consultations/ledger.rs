@@ -62,13 +62,40 @@ pub fn views(
     decisions: &[Decision],
     today: NaiveDate,
 ) -> AppResult<Vec<DecisionView>> {
-    let units: std::collections::HashMap<String, String> = crate::reference::departments(conn)?
-        .into_iter()
-        .map(|d| (d.code, d.name))
-        .collect();
+    let units = Units::load(conn)?;
+    views_with(conn, decisions, today, &units)
+}
+
+/// The member units as one request reads them, once: their order and names.
+pub struct Units(Vec<crate::reference::Department>);
+
+impl Units {
+    pub fn load(conn: &mut DbConnection) -> AppResult<Self> {
+        Ok(Self(crate::reference::departments(conn)?))
+    }
+
+    pub fn all(&self) -> &[crate::reference::Department] {
+        &self.0
+    }
+
+    fn name(&self, code: &str) -> String {
+        self.0
+            .iter()
+            .find(|d| d.code == code)
+            .map_or_else(|| code.to_owned(), |d| d.name.clone())
+    }
+}
+
+/// As [`views`], with the units already read.
+pub fn views_with(
+    conn: &mut DbConnection,
+    decisions: &[Decision],
+    today: NaiveDate,
+    units: &Units,
+) -> AppResult<Vec<DecisionView>> {
     let mine_ids: Vec<String> = decisions.iter().filter_map(|d| d.mine_id.clone()).collect();
     let mines = crate::register::mines::names(conn, &mine_ids)?;
-    let name = |c: &str| units.get(c).cloned().unwrap_or_else(|| c.to_owned());
+    let name = |c: &str| units.name(c);
     Ok(decisions
         .iter()
         .map(|d| DecisionView {
@@ -343,9 +370,20 @@ pub fn tally(
     today: NaiveDate,
     unit: Option<&str>,
 ) -> AppResult<Vec<UnitTally>> {
+    let units = Units::load(conn)?;
+    tally_with(conn, today, unit, &units)
+}
+
+/// As [`tally`], with the units already read.
+pub fn tally_with(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+    unit: Option<&str>,
+    units: &Units,
+) -> AppResult<Vec<UnitTally>> {
     let counts = rows::tally(conn, today, unit)?;
     let mut out: Vec<UnitTally> = Vec::new();
-    for d in crate::reference::departments(conn)? {
+    for d in units.all() {
         if unit.is_some_and(|u| u != d.code) {
             continue;
         }
@@ -378,10 +416,11 @@ pub fn awaiting_review(
     conn: &mut DbConnection,
     today: NaiveDate,
     limit: i64,
+    units: &Units,
 ) -> AppResult<Vec<(DecisionView, String)>> {
     let rows = rows::awaiting_review(conn, limit)?;
     let decisions: Vec<Decision> = rows.iter().map(|(_, d)| d.clone()).collect();
-    let views = views(conn, &decisions, today)?;
+    let views = views_with(conn, &decisions, today, units)?;
     Ok(views
         .into_iter()
         .zip(rows)

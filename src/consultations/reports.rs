@@ -589,6 +589,19 @@ pub fn status(
     settings: &ReportSettings,
     month: Option<&str>,
 ) -> AppResult<MonthStatus> {
+    let units = super::ledger::Units::load(conn)?;
+    status_with(conn, who, today, settings, month, &units)
+}
+
+/// As [`status`], with the units already read.
+pub fn status_with(
+    conn: &mut DbConnection,
+    who: &Principal,
+    today: NaiveDate,
+    settings: &ReportSettings,
+    month: Option<&str>,
+    units_read: &super::ledger::Units,
+) -> AppResult<MonthStatus> {
     authz::require(who, Action::ViewDecisions)?;
     let month = month_of(month, today)?;
     let own = (!policy::reads_all(who))
@@ -599,7 +612,7 @@ pub fn status(
     let reports = rows::of_month(conn, &month.to_string(), own.as_deref())?;
     let due = month.due_on(settings.due_day);
     let mut units = Vec::new();
-    for d in crate::reference::departments(conn)? {
+    for d in units_read.all() {
         if own.as_ref().is_some_and(|o| *o != d.code) {
             continue;
         }

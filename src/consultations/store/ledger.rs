@@ -560,14 +560,6 @@ pub fn review_report(conn: &mut DbConnection, r: &Report) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// How many reports wait for the office's review.
-pub fn awaiting_review_count(conn: &mut DbConnection) -> AppResult<i64> {
-    Ok(decision_reports::table
-        .filter(decision_reports::review.eq(Review::Pending.code()))
-        .count()
-        .get_result(conn)?)
-}
-
 /// Reports waiting for the office's review, oldest first, with their decisions.
 pub fn awaiting_review(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<(Report, Decision)>> {
     Ok(decision_reports::table
