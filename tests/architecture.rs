@@ -313,6 +313,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "decision_extensions",
             "decision_files",
             "decision_tallies",
+            "decision_closure_tallies",
             "monthly_reports",
             "monthly_report_items",
             "monthly_report_reminders",

@@ -207,3 +207,70 @@ on_both! {
         assert_eq!((b["units"][0]["unit"].as_str(), b["units"][0]["overdue"].as_i64(), b["status"]["month"].as_str()), (Some("EM"), Some(1), Some("2026-03")), "{b}");
     }
 }
+
+on_both! {
+    /// The month's owed counts, read from the kept tallies (live decisions by state, closed
+    /// ones by month of closure), agree with counting the ledger itself, for every month and
+    /// unit, before and after decisions close through the ledger's own step.
+    async fn owed_counts_agree_with_the_ledger(app) {
+        use chrono::{Duration, NaiveDate, NaiveDateTime};
+        use diesel::prelude::*;
+        use minecoord::consultations::rules::{DecisionKind, DecisionState, MeetingState, Month};
+        use minecoord::consultations::store::ledger::{self as rows, Decision};
+        use minecoord::consultations::store::reports::owed_counts;
+        use minecoord::platform::db::schema::{consultations, decisions};
+        let bj = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap() - Duration::hours(8);
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        app.with_db(move |c| {
+            let meeting = minecoord::consultations::store::Meeting {
+                id: uuid::Uuid::now_v7().to_string(), number: "HS-2025-900".into(), topic: "t".into(),
+                starts_at: at("2025-10-01 01:00"), ends_at: at("2025-10-01 03:00"), place: "p".into(), online_url: None,
+                state: MeetingState::Minuted, sequence: 0, created_by: None, created_at: at("2025-09-30 01:00"),
+                updated_at: at("2025-10-01 03:00"), cancelled_at: None, cancel_reason: String::new(), version: 1 };
+            diesel::insert_into(consultations::table).values(meeting.clone()).execute(c)?;
+            // Entered and closed on either side of month ends, Beijing time (16:00 UTC).
+            let cases = [("EM", "2025-10-05 02:00", Some("2025-11-30 15:59")), ("EM", "2025-10-05 02:00", Some("2025-11-30 16:00")),
+                ("EE", "2025-11-30 15:00", None), ("EE", "2025-11-30 16:30", None), ("EM", "2025-12-02 01:00", Some("2025-12-20 01:00")),
+                ("NR", "2025-10-20 01:00", Some("2025-10-31 16:01")), ("NR", "2025-10-20 01:00", None), ("EE", "2025-12-31 15:59", Some("2026-01-02 01:00"))];
+            let ds: Vec<Decision> = cases.iter().enumerate().map(|(i, (unit, entered, closed))| Decision {
+                id: uuid::Uuid::now_v7().to_string(), consultation_id: meeting.id.clone(), position: i as i32 + 1,
+                number: format!("HS-2025-900-{}", i + 1), body: "x".into(), kind: DecisionKind::Task,
+                responsible_unit: (*unit).into(), cooperating_units: String::new(), mine_id: None,
+                due_on: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+                state: if closed.is_some() { DecisionState::Closed } else { DecisionState::Open },
+                percent: 0, opened_type: None, opened_id: None, entered_at: Some(at(entered)),
+                closed_at: closed.map(at), escalated_at: None, created_at: at(entered), updated_at: at(entered), version: 1,
+            }).collect();
+            for d in &ds {
+                diesel::insert_into(decisions::table).values(d.clone()).execute(c)?;
+            }
+            rows::recount(c)?;
+            let brute = |c: &mut minecoord::platform::db::DbConnection, from: NaiveDateTime, to: NaiveDateTime| -> Vec<(String, i64)> {
+                let all: Vec<Decision> = decisions::table.select(Decision::as_select()).load(c).unwrap();
+                let mut out: Vec<(String, i64)> = Vec::new();
+                for d in all.iter().filter(|d| d.entered_at.is_some_and(|e| e < to) && d.closed_at.is_none_or(|x| x >= from)) {
+                    match out.iter_mut().find(|(u, _)| *u == d.responsible_unit) { Some(o) => o.1 += 1, None => out.push((d.responsible_unit.clone(), 1)) }
+                }
+                out.sort();
+                out
+            };
+            let check = |c: &mut minecoord::platform::db::DbConnection| {
+                let mut m = Month::parse("2025-10").unwrap();
+                for _ in 0..4 {
+                    let (from, to) = (bj(m.first_day()), bj(m.next().first_day()));
+                    let mut kept = owed_counts(c, from, to).unwrap();
+                    kept.sort();
+                    assert_eq!(kept, brute(c, from, to), "month {m}");
+                    m = m.next();
+                }
+            };
+            check(c);
+            // Close the open NR decision through the ledger's own step, in 2025-12.
+            let open = ds.iter().find(|d| d.responsible_unit == "NR" && d.closed_at.is_none()).unwrap().clone();
+            let closed = Decision { state: DecisionState::Closed, closed_at: Some(at("2025-12-10 01:00")), ..open.clone() };
+            assert!(rows::save_decision(c, &open, &closed)?);
+            check(c);
+            Ok(())
+        }).await;
+    }
+}

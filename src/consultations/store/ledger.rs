@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::consultations::rules::{DecisionKind, DecisionState, MinutesState, Review};
 use crate::platform::db::schema::{
-    consultation_minutes, decision_extensions, decision_files, decision_reports, decision_tallies,
-    decisions, minutes_supplements,
+    consultation_minutes, decision_closure_tallies, decision_extensions, decision_files,
+    decision_reports, decision_tallies, decisions, minutes_supplements,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -346,8 +346,53 @@ pub fn save_decision(
     if n > 0 && before.state != after.state {
         bump(conn, &before.responsible_unit, before.state, -1)?;
         bump(conn, &after.responsible_unit, after.state, 1)?;
+        let closed = DecisionState::Closed;
+        if let (true, Some(at)) = (before.state == closed, before.closed_at) {
+            bump_closures(conn, &before.responsible_unit, &closure_month(at), -1)?;
+        }
+        if let (true, Some(at)) = (after.state == closed, after.closed_at) {
+            bump_closures(conn, &after.responsible_unit, &closure_month(at), 1)?;
+        }
     }
     Ok(n > 0)
+}
+
+/// The month (Beijing time, `2026-03`) a decision closed at `at` (UTC) counts in.
+pub fn closure_month(at: NaiveDateTime) -> String {
+    (at + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// Adds `by` to the unit's count of decisions closed in `month`.
+fn bump_closures(conn: &mut DbConnection, unit: &str, month: &str, by: i64) -> AppResult<()> {
+    let row = (
+        decision_closure_tallies::unit.eq(unit),
+        decision_closure_tallies::month.eq(month),
+        decision_closure_tallies::n.eq(by),
+    );
+    let add = decision_closure_tallies::n.eq(decision_closure_tallies::n + by);
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(decision_closure_tallies::table)
+            .values(row)
+            .on_conflict((
+                decision_closure_tallies::unit,
+                decision_closure_tallies::month,
+            ))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(decision_closure_tallies::table)
+            .values(row)
+            .on_conflict((
+                decision_closure_tallies::unit,
+                decision_closure_tallies::month,
+            ))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+    };
+    Ok(())
 }
 
 /// Adds `by` to the unit's count of decisions in `state`.
@@ -393,7 +438,43 @@ pub fn recount(conn: &mut DbConnection) -> AppResult<()> {
             ))
             .execute(conn)?;
     }
+    diesel::delete(decision_closure_tallies::table).execute(conn)?;
+    let closed: Vec<(String, Option<NaiveDateTime>)> = decisions::table
+        .filter(decisions::state.eq(DecisionState::Closed.code()))
+        .select((decisions::responsible_unit, decisions::closed_at))
+        .load(conn)?;
+    let mut months: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (unit, at) in closed {
+        if let Some(at) = at {
+            *months.entry((unit, closure_month(at))).or_default() += 1;
+        }
+    }
+    for ((unit, month), n) in months {
+        diesel::insert_into(decision_closure_tallies::table)
+            .values((
+                decision_closure_tallies::unit.eq(unit),
+                decision_closure_tallies::month.eq(month),
+                decision_closure_tallies::n.eq(n),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+/// Decisions closed in `month` or since, by unit (from the kept tallies).
+pub fn closed_since_month(conn: &mut DbConnection, month: &str) -> AppResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = decision_closure_tallies::table
+        .filter(decision_closure_tallies::month.ge(month))
+        .select((decision_closure_tallies::unit, decision_closure_tallies::n))
+        .load(conn)?;
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (u, n) in rows {
+        match out.iter_mut().find(|(c, _)| *c == u) {
+            Some(c) => c.1 += n,
+            None => out.push((u, n)),
+        }
+    }
+    Ok(out)
 }
 
 /// What the ledger is filtered by.

@@ -241,8 +241,7 @@ pub fn owed_counts(
 ) -> AppResult<Vec<(String, i64)>> {
     // The live decisions are the kept tallies less those entered since the month ended
     // (a short range of the state, entered_at index); the closed ones owed are those
-    // closed since it began (a short range of the state, closed_at index). Neither reads
-    // the whole ledger.
+    // closed since it began, from the closures kept by month. Neither reads the ledger.
     let mut counts: Vec<(String, i64)> = Vec::new();
     let mut add = |u: String, n: i64| match counts.iter_mut().find(|(c, _)| *c == u) {
         Some(c) => c.1 += n,
@@ -265,15 +264,20 @@ pub fn owed_counts(
     for (u, n) in entered_since {
         add(u, -n);
     }
-    let closed_since: Vec<(String, i64)> = decisions::table
+    // Closed since the month began and entered before it ended: the closures kept by
+    // month from that month on, less those entered after it ended (all closed since).
+    let month = super::ledger::closure_month(from);
+    for (u, n) in super::ledger::closed_since_month(conn, &month)? {
+        add(u, n);
+    }
+    let closed_after: Vec<(String, i64)> = decisions::table
         .filter(decisions::state.eq(DecisionState::Closed.code()))
-        .filter(decisions::closed_at.ge(from))
-        .filter(decisions::entered_at.lt(to))
+        .filter(decisions::entered_at.ge(to))
         .group_by(decisions::responsible_unit)
         .select((decisions::responsible_unit, count_star()))
         .load(conn)?;
-    for (u, n) in closed_since {
-        add(u, n);
+    for (u, n) in closed_after {
+        add(u, -n);
     }
     counts.retain(|(_, n)| *n > 0);
     Ok(counts)

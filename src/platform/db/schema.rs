@@ -161,6 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_extensions,
     decision_files,
     decision_tallies,
+    decision_closure_tallies,
     monthly_reports,
     monthly_report_items,
     monthly_report_reminders,
@@ -914,6 +915,14 @@ diesel::table! {
 }
 
 diesel::joinable!(monthly_report_items -> monthly_reports (report_id));
+
+diesel::table! {
+    decision_closure_tallies (unit, month) {
+        unit -> Text,
+        month -> Text,
+        n -> BigInt,
+    }
+}
 
 diesel::table! {
     decision_tallies (unit, state) {
