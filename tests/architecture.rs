@@ -314,6 +314,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "decision_files",
             "decision_tallies",
             "decision_closure_tallies",
+            "decision_due_tallies",
             "monthly_reports",
             "monthly_report_items",
             "monthly_report_reminders",

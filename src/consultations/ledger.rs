@@ -381,7 +381,7 @@ pub fn tally_with(
     unit: Option<&str>,
     units: &Units,
 ) -> AppResult<Vec<UnitTally>> {
-    let counts = rows::tally(conn, today, unit)?;
+    let (counts, late) = rows::tally(conn, today, unit)?;
     let mut out: Vec<UnitTally> = Vec::new();
     for d in units.all() {
         if unit.is_some_and(|u| u != d.code) {
@@ -390,9 +390,10 @@ pub fn tally_with(
         let mut t = UnitTally {
             unit: d.code.clone(),
             name: d.name.clone(),
+            overdue: late.iter().find(|(u, _)| *u == d.code).map_or(0, |l| l.1),
             ..UnitTally::default()
         };
-        for (u, s, n, late) in &counts {
+        for (u, s, n) in &counts {
             if *u != d.code {
                 continue;
             }
@@ -402,7 +403,6 @@ pub fn tally_with(
                 Some(DecisionState::Closed) => t.closed += n,
                 _ => {}
             }
-            t.overdue += late;
         }
         if t.open + t.reported + t.closed > 0 || unit.is_some() {
             out.push(t);

@@ -209,9 +209,10 @@ on_both! {
 }
 
 on_both! {
-    /// The month's owed counts, read from the kept tallies (live decisions by state, closed
-    /// ones by month of closure), agree with counting the ledger itself, for every month and
-    /// unit, before and after decisions close through the ledger's own step.
+    /// The month's owed counts and the overdue counts, read from the kept tallies (live
+    /// decisions by state and by month of deadline, closed ones by month of closure), agree
+    /// with counting the ledger itself, for every month, day and unit, before and after
+    /// decisions close or are extended through the ledger's own step.
     async fn owed_counts_agree_with_the_ledger(app) {
         use chrono::{Duration, NaiveDate, NaiveDateTime};
         use diesel::prelude::*;
@@ -236,7 +237,7 @@ on_both! {
                 id: uuid::Uuid::now_v7().to_string(), consultation_id: meeting.id.clone(), position: i as i32 + 1,
                 number: format!("HS-2025-900-{}", i + 1), body: "x".into(), kind: DecisionKind::Task,
                 responsible_unit: (*unit).into(), cooperating_units: String::new(), mine_id: None,
-                due_on: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+                due_on: NaiveDate::from_ymd_opt(2025, 11, 1).unwrap() + Duration::days(17 * i as i64),
                 state: if closed.is_some() { DecisionState::Closed } else { DecisionState::Open },
                 percent: 0, opened_type: None, opened_id: None, entered_at: Some(at(entered)),
                 closed_at: closed.map(at), escalated_at: None, created_at: at(entered), updated_at: at(entered), version: 1,
@@ -263,12 +264,29 @@ on_both! {
                     assert_eq!(kept, brute(c, from, to), "month {m}");
                     m = m.next();
                 }
+                for day in ["2025-11-01", "2025-11-18", "2025-12-01", "2025-12-31", "2026-01-10", "2026-02-01", "2026-03-15"] {
+                    let today: NaiveDate = day.parse().unwrap();
+                    let all: Vec<Decision> = decisions::table.select(Decision::as_select()).load(c).unwrap();
+                    let tally = minecoord::consultations::ledger::tally(c, today, None).unwrap();
+                    for t in &tally {
+                        let brute = all.iter().filter(|d| d.responsible_unit == t.unit && d.state.is_live() && d.due_on < today).count() as i64;
+                        assert_eq!(t.overdue, brute, "{} on {day}", t.unit);
+                    }
+                    let em = minecoord::consultations::ledger::tally(c, today, Some("EM")).unwrap();
+                    assert_eq!(em.len(), 1);
+                    assert_eq!(Some(em[0].overdue), tally.iter().find(|t| t.unit == "EM").map(|t| t.overdue), "one unit's as all units'");
+                }
             };
             check(c);
             // Close the open NR decision through the ledger's own step, in 2025-12.
             let open = ds.iter().find(|d| d.responsible_unit == "NR" && d.closed_at.is_none()).unwrap().clone();
             let closed = Decision { state: DecisionState::Closed, closed_at: Some(at("2025-12-10 01:00")), ..open.clone() };
             assert!(rows::save_decision(c, &open, &closed)?);
+            check(c);
+            // An extension moves a live decision's deadline into another month.
+            let live = ds.iter().find(|d| d.responsible_unit == "EE" && d.closed_at.is_none()).unwrap().clone();
+            let later = Decision { due_on: NaiveDate::from_ymd_opt(2026, 2, 20).unwrap(), ..live.clone() };
+            assert!(rows::save_decision(c, &live, &later)?);
             check(c);
             Ok(())
         }).await;

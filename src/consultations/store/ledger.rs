@@ -1,13 +1,13 @@
 //! Minutes and the decisions ledger: the only code naming the minutes, their supplements,
 //! the decisions, their progress reports, extensions and evidence files.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::consultations::rules::{DecisionKind, DecisionState, MinutesState, Review};
 use crate::platform::db::schema::{
-    consultation_minutes, decision_closure_tallies, decision_extensions, decision_files,
-    decision_reports, decision_tallies, decisions, minutes_supplements,
+    consultation_minutes, decision_closure_tallies, decision_due_tallies, decision_extensions,
+    decision_files, decision_reports, decision_tallies, decisions, minutes_supplements,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -222,13 +222,14 @@ pub fn approve(
     if n == 0 {
         return Ok(false);
     }
-    let units: Vec<String> = decisions::table
+    let entering: Vec<(String, NaiveDate)> = decisions::table
         .filter(decisions::consultation_id.eq(meeting))
         .filter(decisions::state.eq(DecisionState::Draft.code()))
-        .select(decisions::responsible_unit)
+        .select((decisions::responsible_unit, decisions::due_on))
         .load(conn)?;
-    for u in &units {
+    for (u, due) in &entering {
         bump(conn, u, DecisionState::Open, 1)?;
+        bump_due(conn, u, &due_month(*due), 1)?;
     }
     diesel::update(
         decisions::table
@@ -343,6 +344,21 @@ pub fn save_decision(
         decisions::version.eq(before.version + 1),
     ))
     .execute(conn)?;
+    let live = |d: &Decision| d.state.is_live();
+    let due_key = |d: &Decision| (live(d), d.responsible_unit.clone(), due_month(d.due_on));
+    if n > 0 && due_key(before) != due_key(after) {
+        if live(before) {
+            bump_due(
+                conn,
+                &before.responsible_unit,
+                &due_month(before.due_on),
+                -1,
+            )?;
+        }
+        if live(after) {
+            bump_due(conn, &after.responsible_unit, &due_month(after.due_on), 1)?;
+        }
+    }
     if n > 0 && before.state != after.state {
         bump(conn, &before.responsible_unit, before.state, -1)?;
         bump(conn, &after.responsible_unit, after.state, 1)?;
@@ -355,6 +371,36 @@ pub fn save_decision(
         }
     }
     Ok(n > 0)
+}
+
+/// The month of a deadline, `2026-03`.
+pub fn due_month(due: NaiveDate) -> String {
+    due.format("%Y-%m").to_string()
+}
+
+/// Adds `by` to the unit's count of live decisions due in `month`.
+fn bump_due(conn: &mut DbConnection, unit: &str, month: &str, by: i64) -> AppResult<()> {
+    let row = (
+        decision_due_tallies::unit.eq(unit),
+        decision_due_tallies::month.eq(month),
+        decision_due_tallies::n.eq(by),
+    );
+    let add = decision_due_tallies::n.eq(decision_due_tallies::n + by);
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(decision_due_tallies::table)
+            .values(row)
+            .on_conflict((decision_due_tallies::unit, decision_due_tallies::month))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(decision_due_tallies::table)
+            .values(row)
+            .on_conflict((decision_due_tallies::unit, decision_due_tallies::month))
+            .do_update()
+            .set(add)
+            .execute(c)?,
+    };
+    Ok(())
 }
 
 /// The month (Beijing time, `2026-03`) a decision closed at `at` (UTC) counts in.
@@ -435,6 +481,26 @@ pub fn recount(conn: &mut DbConnection) -> AppResult<()> {
                 decision_tallies::unit.eq(unit),
                 decision_tallies::state.eq(state),
                 decision_tallies::n.eq(n),
+            ))
+            .execute(conn)?;
+    }
+    diesel::delete(decision_due_tallies::table).execute(conn)?;
+    let live: Vec<(String, NaiveDate)> = decisions::table
+        .filter(
+            decisions::state.eq_any([DecisionState::Open.code(), DecisionState::Reported.code()]),
+        )
+        .select((decisions::responsible_unit, decisions::due_on))
+        .load(conn)?;
+    let mut due: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (unit, on) in live {
+        *due.entry((unit, due_month(on))).or_default() += 1;
+    }
+    for ((unit, month), n) in due {
+        diesel::insert_into(decision_due_tallies::table)
+            .values((
+                decision_due_tallies::unit.eq(unit),
+                decision_due_tallies::month.eq(month),
+                decision_due_tallies::n.eq(n),
             ))
             .execute(conn)?;
     }
@@ -532,14 +598,16 @@ pub fn ledger(conn: &mut DbConnection, f: &LedgerFilter, limit: i64) -> AppResul
     Ok(out)
 }
 
-/// Decisions in the ledger by unit and state (from the kept tallies), with how many of the
-/// live ones are past `today` (one range of the state index): `(unit, state, count,
-/// overdue)`.
+/// Decisions in the ledger by unit and state (from the kept tallies), and by unit how many
+/// of the live ones are past `today`: the live ones due in the months before this one
+/// (kept by month of deadline) and those due earlier this month (a short range of the
+/// state index) — `(unit, state, count)` and `(unit, overdue)`.
+#[allow(clippy::type_complexity)]
 pub fn tally(
     conn: &mut DbConnection,
     today: NaiveDate,
     unit: Option<&str>,
-) -> AppResult<Vec<(String, String, i64, i64)>> {
+) -> AppResult<(Vec<(String, String, i64)>, Vec<(String, i64)>)> {
     use diesel::dsl::count_star;
     let mut q = decision_tallies::table
         .filter(decision_tallies::n.gt(0))
@@ -549,30 +617,37 @@ pub fn tally(
             decision_tallies::n,
         ))
         .into_boxed();
-    let mut o = decisions::table
+    let month_start = today.with_day(1).unwrap_or(today);
+    let mut months = decision_due_tallies::table
+        .filter(decision_due_tallies::month.lt(due_month(today)))
+        .filter(decision_due_tallies::n.gt(0))
+        .select((decision_due_tallies::unit, decision_due_tallies::n))
+        .into_boxed();
+    let mut days = decisions::table
         .filter(
             decisions::state.eq_any([DecisionState::Open.code(), DecisionState::Reported.code()]),
         )
+        .filter(decisions::due_on.ge(month_start))
         .filter(decisions::due_on.lt(today))
-        .group_by((decisions::responsible_unit, decisions::state))
-        .select((decisions::responsible_unit, decisions::state, count_star()))
+        .group_by(decisions::responsible_unit)
+        .select((decisions::responsible_unit, count_star()))
         .into_boxed();
     if let Some(u) = unit {
         q = q.filter(decision_tallies::unit.eq(u.to_owned()));
-        o = o.filter(decisions::responsible_unit.eq(u.to_owned()));
+        months = months.filter(decision_due_tallies::unit.eq(u.to_owned()));
+        days = days.filter(decisions::responsible_unit.eq(u.to_owned()));
     }
     let all: Vec<(String, String, i64)> = q.load(conn)?;
-    let late: Vec<(String, String, i64)> = o.load(conn)?;
-    Ok(all
-        .into_iter()
-        .map(|(u, s, n)| {
-            let overdue = late
-                .iter()
-                .find(|(lu, ls, _)| *lu == u && *ls == s)
-                .map_or(0, |l| l.2);
-            (u, s, n, overdue)
-        })
-        .collect())
+    let mut late: Vec<(String, i64)> = Vec::new();
+    let earlier: Vec<(String, i64)> = months.load(conn)?;
+    let this_month: Vec<(String, i64)> = days.load(conn)?;
+    for (u, n) in earlier.into_iter().chain(this_month) {
+        match late.iter_mut().find(|(c, _)| *c == u) {
+            Some(c) => c.1 += n,
+            None => late.push((u, n)),
+        }
+    }
+    Ok((all, late))
 }
 
 /// Live decisions past their deadline not yet escalated, oldest deadline first.

@@ -162,6 +162,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_files,
     decision_tallies,
     decision_closure_tallies,
+    decision_due_tallies,
     monthly_reports,
     monthly_report_items,
     monthly_report_reminders,
@@ -918,6 +919,14 @@ diesel::joinable!(monthly_report_items -> monthly_reports (report_id));
 
 diesel::table! {
     decision_closure_tallies (unit, month) {
+        unit -> Text,
+        month -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    decision_due_tallies (unit, month) {
         unit -> Text,
         month -> Text,
         n -> BigInt,
