@@ -320,6 +320,29 @@ pub fn decisions_by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Ve
     Ok(out)
 }
 
+/// Adds `$by` to the count `n` of a kept-count table's row (its two key columns given),
+/// creating the row when it is not there yet: one statement on either database.
+macro_rules! add_to {
+    ($conn:expr, $t:ident, $k1:ident = $v1:expr, $k2:ident = $v2:expr, $by:expr) => {{
+        let row = ($t::$k1.eq($v1), $t::$k2.eq($v2), $t::n.eq($by));
+        let add = $t::n.eq($t::n + $by);
+        match $conn {
+            DbConnection::Pg(c) => diesel::insert_into($t::table)
+                .values(row)
+                .on_conflict(($t::$k1, $t::$k2))
+                .do_update()
+                .set(add)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into($t::table)
+                .values(row)
+                .on_conflict(($t::$k1, $t::$k2))
+                .do_update()
+                .set(add)
+                .execute(c)?,
+        };
+    }};
+}
+
 /// Writes the decision's state, progress, deadline and what it opened if it is still at
 /// `before.version`; whether it went through.
 pub fn save_decision(
@@ -380,26 +403,7 @@ pub fn due_month(due: NaiveDate) -> String {
 
 /// Adds `by` to the unit's count of live decisions due in `month`.
 fn bump_due(conn: &mut DbConnection, unit: &str, month: &str, by: i64) -> AppResult<()> {
-    let row = (
-        decision_due_tallies::unit.eq(unit),
-        decision_due_tallies::month.eq(month),
-        decision_due_tallies::n.eq(by),
-    );
-    let add = decision_due_tallies::n.eq(decision_due_tallies::n + by);
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(decision_due_tallies::table)
-            .values(row)
-            .on_conflict((decision_due_tallies::unit, decision_due_tallies::month))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(decision_due_tallies::table)
-            .values(row)
-            .on_conflict((decision_due_tallies::unit, decision_due_tallies::month))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-    };
+    add_to!(conn, decision_due_tallies, unit = unit, month = month, by);
     Ok(())
 }
 
@@ -412,57 +416,25 @@ pub fn closure_month(at: NaiveDateTime) -> String {
 
 /// Adds `by` to the unit's count of decisions closed in `month`.
 fn bump_closures(conn: &mut DbConnection, unit: &str, month: &str, by: i64) -> AppResult<()> {
-    let row = (
-        decision_closure_tallies::unit.eq(unit),
-        decision_closure_tallies::month.eq(month),
-        decision_closure_tallies::n.eq(by),
+    add_to!(
+        conn,
+        decision_closure_tallies,
+        unit = unit,
+        month = month,
+        by
     );
-    let add = decision_closure_tallies::n.eq(decision_closure_tallies::n + by);
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(decision_closure_tallies::table)
-            .values(row)
-            .on_conflict((
-                decision_closure_tallies::unit,
-                decision_closure_tallies::month,
-            ))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(decision_closure_tallies::table)
-            .values(row)
-            .on_conflict((
-                decision_closure_tallies::unit,
-                decision_closure_tallies::month,
-            ))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-    };
     Ok(())
 }
 
 /// Adds `by` to the unit's count of decisions in `state`.
 fn bump(conn: &mut DbConnection, unit: &str, state: DecisionState, by: i64) -> AppResult<()> {
-    let row = (
-        decision_tallies::unit.eq(unit),
-        decision_tallies::state.eq(state.code()),
-        decision_tallies::n.eq(by),
+    add_to!(
+        conn,
+        decision_tallies,
+        unit = unit,
+        state = state.code(),
+        by
     );
-    let add = decision_tallies::n.eq(decision_tallies::n + by);
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(decision_tallies::table)
-            .values(row)
-            .on_conflict((decision_tallies::unit, decision_tallies::state))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(decision_tallies::table)
-            .values(row)
-            .on_conflict((decision_tallies::unit, decision_tallies::state))
-            .do_update()
-            .set(add)
-            .execute(c)?,
-    };
     Ok(())
 }
 
