@@ -121,7 +121,7 @@ fn queues_with(
             entries: waiting
                 .iter()
                 .map(|r| Entry {
-                    href: "/consultation-requests".into(),
+                    href: format!("/consultation-requests/{}", r.id),
                     number: "会商申请".into(),
                     title: r.topic.clone(),
                     state: r.state.label(),

@@ -359,6 +359,8 @@ on_both! {
         assert!(page.contains("不予会商的理由") && page.contains("属部门职责") && page.contains(&number) && !page.contains("安排会商（列入议程）"), "{page}");
         let page = office.get(app.url(&format!("/consultation-requests/{again}"))).send().await.unwrap().text().await.unwrap();
         assert!(page.contains(&format!("/consultations/new?request={again}")) && page.contains(&format!("/consultation-requests/{again}/decline")), "{page}");
+        let desk = office.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains(&format!("/consultation-requests/{again}")), "the desk leads to the request: {desk}");
         let form = office.get(app.url(&format!("/consultations/new?request={again}"))).send().await.unwrap().text().await.unwrap();
         assert!(form.contains(&format!("name=\"request.{again}\" value=\"true\" checked")), "on the agenda already");
         let r = office.post(app.url(&format!("/consultation-requests/{again}/decline"))).form(&[("csrf", csrf.as_str()), ("reason", "")]).send().await.unwrap();
