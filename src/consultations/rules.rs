@@ -358,9 +358,8 @@ const DECLINING: [&str; 12] = [
     "decline",
     "拒绝",
 ];
-const ATTENDING: [&str; 8] = [
-    "参加", "参会", "出席", "报到", "确认", "接受", "accept", "同意",
-];
+// Not 「确认」 or 「同意」 alone: 「请确认材料」 and 「同意延期」 are no answers.
+const ATTENDING: [&str; 6] = ["参加", "参会", "出席", "报到", "接受", "accept"];
 
 /// Reads the answer to an invitation from the reply's new text and its subject (a mail
 /// program's calendar buttons send 「已接受: …」/「Declined: …」 with an iCalendar `PARTSTAT`,
@@ -598,6 +597,11 @@ mod tests {
             read_answer("Re: x", "请问会议材料在哪里下载？", None),
             None,
             "a question is not an answer"
+        );
+        assert_eq!(
+            read_answer("Re: x", "请确认会议材料，同意延期一天", None),
+            None,
+            "nor a word of assent alone"
         );
         let long = "不参加".repeat(400);
         assert!(
