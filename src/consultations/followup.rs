@@ -166,6 +166,45 @@ pub struct ProgressInput {
     pub done: bool,
 }
 
+/// A step only the responsible unit's staff take, on a decision not yet closed (`what`
+/// names it in the refusal).
+fn unit_step(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    what: &str,
+) -> AppResult<Decision> {
+    let d = load(conn, who, id)?;
+    if !policy::is_unit_staff(who, &d.responsible_unit) {
+        return Err(AppError::Forbidden(format!(
+            "{what}由主责单位（{}）报送。",
+            crate::reference::unit_name(conn, &d.responsible_unit)
+        )));
+    }
+    refuse_closed(&d)?;
+    Ok(d)
+}
+
+/// The evidence files' kind and size, and the decision's limit on them, as field errors.
+fn check_files(
+    conn: &mut DbConnection,
+    id: &str,
+    files: &[Upload],
+    max_bytes: usize,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    if let Err(e) = upload::check(files, max_bytes, "evidence") {
+        errors.extend(e);
+    }
+    if rows::files_of(conn, id)?.len() + files.len() > MAX_FILES {
+        errors.push(FieldError::new(
+            "evidence",
+            format!("每项议定事项的佐证材料不超过 {MAX_FILES} 个"),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores the evidence files of a report; their cleaned names, in order.
 fn keep_files(
     conn: &mut DbConnection,
@@ -211,14 +250,7 @@ pub fn add_evidence(
     files: Vec<Upload>,
     max_bytes: usize,
 ) -> AppResult<Vec<rows::FileMeta>> {
-    let d = load(conn, who, id)?;
-    if !policy::is_unit_staff(who, &d.responsible_unit) {
-        return Err(AppError::Forbidden(format!(
-            "佐证材料由主责单位（{}）报送。",
-            crate::reference::unit_name(conn, &d.responsible_unit)
-        )));
-    }
-    refuse_closed(&d)?;
+    let d = unit_step(conn, who, id, "佐证材料")?;
     let pending = rows::reports_of(conn, id)?
         .into_iter()
         .rev()
@@ -233,15 +265,7 @@ pub fn add_evidence(
     if files.is_empty() {
         errors.push(FieldError::new("evidence", "请选择要上传的佐证材料"));
     }
-    if let Err(e) = upload::check(&files, max_bytes, "evidence") {
-        errors.extend(e);
-    }
-    if rows::files_of(conn, id)?.len() + files.len() > MAX_FILES {
-        errors.push(FieldError::new(
-            "evidence",
-            format!("每项议定事项的佐证材料不超过 {MAX_FILES} 个"),
-        ));
-    }
+    check_files(conn, id, &files, max_bytes, &mut errors)?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -271,14 +295,7 @@ pub fn progress(
     files: Vec<Upload>,
     max_bytes: usize,
 ) -> AppResult<Report> {
-    let d = load(conn, who, id)?;
-    if !policy::is_unit_staff(who, &d.responsible_unit) {
-        return Err(AppError::Forbidden(format!(
-            "进展由主责单位（{}）报送。",
-            crate::reference::unit_name(conn, &d.responsible_unit)
-        )));
-    }
-    refuse_closed(&d)?;
+    let d = unit_step(conn, who, id, "进展")?;
     if d.state == DecisionState::Reported {
         return Err(AppError::InvalidTransition(
             "上一次报送的进展尚待协调办查账，查账后再报送。".into(),
@@ -292,16 +309,7 @@ pub fn progress(
     if input.done && input.percent != 100 {
         errors.push(FieldError::new("percent", "办结报告的完成比例应为 100"));
     }
-    if let Err(e) = upload::check(&files, max_bytes, "evidence") {
-        errors.extend(e);
-    }
-    let existing = rows::files_of(conn, id)?.len();
-    if existing + files.len() > MAX_FILES {
-        errors.push(FieldError::new(
-            "evidence",
-            format!("每项议定事项的佐证材料不超过 {MAX_FILES} 个"),
-        ));
-    }
+    check_files(conn, id, &files, max_bytes, &mut errors)?;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }

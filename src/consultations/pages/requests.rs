@@ -270,31 +270,26 @@ async fn request_page(
         ));
     }
     let mut actions = Vec::new();
+    let mut general = messages(errors);
     if pending && policy::may_convene(&s.principal) {
-        let mut reason = Field::new("reason", "不予会商的理由", "textarea", "")
+        let mut decline = vec![Field::new("reason", "不予会商的理由", "textarea", "")
             .required()
             .help("提请单位和提请人会收到这个理由。")
-            .in_form("decline");
-        if let Some(e) = errors.iter().find(|e| e.field == "reason") {
-            reason.error = Some(e.message.clone());
-        }
+            .in_form("decline")];
+        general = attach_errors(&mut decline, errors);
         actions.push(ActionButton {
             href: format!("/consultation-requests/{}/decline", r.id),
             label: "不予会商",
             confirm: String::new(),
             style: "secondary",
-            fields: vec![reason],
+            fields: decline,
         });
     }
     let page = FormPage {
         ctx: page_ctx(state, s, req, "会商申请", "/consultations").await,
         heading: format!("会商申请：{}", r.topic),
         intro: None,
-        errors: errors
-            .iter()
-            .filter(|e| e.field != "reason")
-            .map(|e| e.message.clone())
-            .collect(),
+        errors: general,
         editable: false,
         action: String::new(),
         fields,
