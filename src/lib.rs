@@ -12,6 +12,7 @@ pub mod notify;
 pub mod web;
 
 pub mod accounts;
+pub mod closures;
 pub mod consultations;
 pub mod desk;
 pub mod inspections;

@@ -14,6 +14,7 @@ const CAPABILITIES: &[&str] = &[
     "mailbox",
     "inspections",
     "consultations",
+    "closures",
     "desk",
 ];
 
@@ -322,12 +323,27 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "closures",
+        &[
+            "closure_counters",
+            "closure_cases",
+            "closure_tasks",
+            "closure_files",
+            "closure_acceptances",
+            "closure_acceptance_units",
+            "closure_watch",
+            "closure_patrols",
+            "closure_tallies",
+        ],
+    ),
+    (
         "reference",
         &[
             "departments",
             "townships",
             "lead_categories",
             "permit_types",
+            "closure_task_templates",
         ],
     ),
     (

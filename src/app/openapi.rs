@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::accounts::api as accounts;
+use crate::closures::api as closures;
 use crate::consultations::api as consultations;
 use crate::desk::api as desk;
 use crate::inspections::api as inspections;
@@ -65,6 +66,12 @@ use crate::web::{audit, ops};
         leads::comment_lead, leads::lead_stats, leads::export_lead_stats, leads::export_leads,
         leads::lead_duplicates, leads::merge_lead, leads::upload_attachment, leads::get_attachment, leads::transfer_lead, leads::answer_transfer,
         leads::decide_transfer, leads::dispatch_lead, leads::assign_lead, leads::evaluate_lead, leads::reopen_lead,
+        reference::list_closure_tasks, reference::get_closure_task, reference::update_closure_task,
+        closures::list_closures, closures::open_closure, closures::get_closure, closures::task_step,
+        closures::add_closure_task, closures::add_task_evidence, closures::add_decision_file, closures::closure_file,
+        closures::record_acceptance, closures::confirm_acceptance, closures::extend_closure, closures::closures_board,
+        closures::closure_task_queue, closures::export_closures, closures::watch_list, closures::list_patrols,
+        closures::record_patrol,
         ops::healthz, ops::readyz, ops::metrics_text,
     ),
     modifiers(&BearerAuth, &ProblemAnswers),

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::desk::api::routes)
             .configure(crate::inspections::api::routes)
             .configure(crate::consultations::api::routes)
+            .configure(crate::closures::api::routes)
             .default_service(web::to(crate::web::not_found)),
     );
     crate::web::kit::routes(cfg);
@@ -40,4 +41,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::leads::pages::routes(cfg);
     crate::inspections::pages::routes(cfg);
     crate::consultations::pages::routes(cfg);
+    crate::closures::pages::routes(cfg);
 }

@@ -95,6 +95,7 @@ pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {
 pub fn check_settings(settings: &Settings) -> Result<(), String> {
     settings.check()?;
     settings.reports.check()?;
+    settings.closures.check()?;
     if let Some(url) = settings.smtp.url.as_deref().filter(|u| !u.is_empty()) {
         crate::notify::mailer::check_url(url)?;
         crate::notify::mailer::parse_from(&settings.smtp.from)?;
@@ -287,6 +288,11 @@ impl Application {
                     .map_err(|e| e.to_string())?
                     .abort_handle(),
             );
+            background.push(
+                crate::closures::deadlines::spawn(state.clone())
+                    .map_err(|e| e.to_string())?
+                    .abort_handle(),
+            );
         }
 
         let mut intake_port = None;
@@ -409,6 +415,9 @@ fn reference_names(
     }
     for p in crate::reference::permit_types(conn)? {
         out.insert(format!("pt:{}", p.code), p.name);
+    }
+    for t in crate::reference::closure_tasks(conn)? {
+        out.insert(format!("ct:{}", t.code), t.name);
     }
     Ok(out)
 }

@@ -662,6 +662,61 @@ pub fn open_lead(
     Ok(after)
 }
 
+/// The id of the decision with this number, if there is one (a closure case links it).
+pub fn decision_id_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<String>> {
+    Ok(rows::decision_by_number(conn, number)?.map(|d| d.id))
+}
+
+/// A closure case opened on a 关闭退出 decision (its number as the case's basis): the
+/// decision must be in the ledger, of that kind, about the case's mine and not yet followed
+/// by another case; it then names the case, as the case names it. A refusal is a field
+/// error on `basis_ref`.
+pub fn closure_opened(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    number: &str,
+    mine_id: &str,
+    case_id: &str,
+) -> AppResult<()> {
+    let refuse = |m: String| Err(AppError::field("basis_ref", m));
+    let Some(d) = rows::decision_by_number(conn, number)? else {
+        return refuse(format!("督办台账中没有编号为 {number} 的议定事项"));
+    };
+    if d.kind != DecisionKind::Closure {
+        return refuse(format!(
+            "议定事项 {number} 是“{}”，不是关闭退出",
+            d.kind.label()
+        ));
+    }
+    match d.state {
+        DecisionState::Draft => return refuse(format!("议定事项 {number} 的纪要尚未印发")),
+        DecisionState::Closed => return refuse(format!("议定事项 {number} 已销账")),
+        _ => {}
+    }
+    if d.mine_id.as_deref() != Some(mine_id) {
+        return refuse(format!("议定事项 {number} 说的不是这座矿山"));
+    }
+    if d.opened_id.is_some() {
+        return refuse(format!("议定事项 {number} 已经立过关闭退出案件"));
+    }
+    let after = Decision {
+        opened_type: Some("closure".to_owned()),
+        opened_id: Some(case_id.to_owned()),
+        updated_at: now,
+        ..d.clone()
+    };
+    save(conn, &d, &after)?;
+    audit_decision(
+        conn,
+        who,
+        now,
+        &d,
+        "open",
+        serde_json::json!({"opened_type": "closure", "opened_id": case_id}),
+    )
+}
+
 /// 逾期督办: escalates each live decision past its deadline once — to the responsible
 /// unit's head and the coordination office — each in its own transaction.
 pub fn escalate(db: &crate::platform::db::Db, now: NaiveDateTime, batch: i64) -> AppResult<usize> {

@@ -10,6 +10,7 @@ pub mod deadlines;
 pub mod files;
 pub mod pages;
 pub mod policy;
+mod restart;
 use policy::ListScope;
 pub mod rules;
 pub mod stats;
@@ -280,6 +281,7 @@ fn raise_by(
     insert_new(conn, &lead, &routing, deadlines)?;
     record_raised(conn, who, &lead, &routing, ctx)?;
     tell_raised(conn, who, &lead, &checked.category.name, ctx)?;
+    restart::flag(conn, &lead, ctx)?;
     Ok(lead)
 }
 

@@ -37,6 +37,8 @@ coded_enum! {
         Inspection = "inspection": "检查任务（综合查一次）",
         Hazard = "hazard": "检查发现的隐患",
         Consultation = "consultation": "会商通知",
+        Closure = "closure": "关闭退出",
+        RestartSuspected = "restart_suspected": "已关闭矿山疑似复产",
     }
 }
 

@@ -84,9 +84,15 @@ pub enum Action {
     /// Read the decisions ledger (督办台账): the coordination office, admins and the member
     /// units' staff (each its own decisions).
     ViewDecisions,
+    /// Read closure cases (关闭退出) and the watch on closed mines: department staff, the
+    /// coordination office, admins (who opens, completes and accepts is
+    /// `closures::policy`'s).
+    ViewClosures,
+    /// Record a patrol of a closed mine (巡查): townships, department staff, the office.
+    PatrolClosedMines,
 }
 
-pub const ALL_ACTIONS: [Action; 22] = [
+pub const ALL_ACTIONS: [Action; 24] = [
     Action::ViewUsers,
     Action::ManageUsers,
     Action::ViewReferenceData,
@@ -109,6 +115,8 @@ pub const ALL_ACTIONS: [Action; 22] = [
     Action::RateInspections,
     Action::ViewConsultations,
     Action::ViewDecisions,
+    Action::ViewClosures,
+    Action::PatrolClosedMines,
 ];
 
 impl Action {
@@ -136,6 +144,8 @@ impl Action {
             Action::RateInspections => "评价检查或投诉",
             Action::ViewConsultations => "查看会商",
             Action::ViewDecisions => "查看督办台账",
+            Action::ViewClosures => "查看关闭退出案件",
+            Action::PatrolClosedMines => "巡查已关闭矿山",
         }
     }
 }
@@ -147,7 +157,10 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
         Action::ViewUsers | Action::ViewAudit | Action::ViewIntake | Action::ReferenceMenu => {
             matches!(who.role, Admin | Coordinator)
         }
-        Action::ViewSupervision | Action::ViewInspections | Action::ViewDecisions => {
+        Action::ViewSupervision
+        | Action::ViewInspections
+        | Action::ViewDecisions
+        | Action::ViewClosures => {
             matches!(who.role, Admin | Coordinator | Officer | Head)
         }
         Action::ManageInspectionItems => matches!(who.role, Admin | Coordinator),
@@ -165,7 +178,9 @@ pub fn allowed(who: &Principal, action: Action) -> bool {
             Officer | Head => who.department.as_deref() == Some("EM"),
             Township | Enterprise => false,
         },
-        Action::RaiseLeads => matches!(who.role, Township | Officer | Head | Coordinator),
+        Action::RaiseLeads | Action::PatrolClosedMines => {
+            matches!(who.role, Township | Officer | Head | Coordinator)
+        }
         Action::ViewLeadStats | Action::ViewLeads | Action::ViewConsultations => {
             who.role != Enterprise
         }

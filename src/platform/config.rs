@@ -47,6 +47,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     #[serde(default)]
     pub reports: crate::consultations::rules::ReportSettings,
+    #[serde(default)]
+    pub closures: crate::closures::rules::ClosureSettings,
 }
 
 /// Signed checkpoints of the audit chain, written outside the database.

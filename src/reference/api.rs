@@ -37,6 +37,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/permit-types", web::get().to(list_permit_types))
         .route("/permit-types/{code}", web::get().to(get_permit_type))
         .route("/permit-types/{code}", web::patch().to(update_permit_type))
+        .route("/closure-tasks", web::get().to(list_closure_tasks))
+        .route("/closure-tasks/{code}", web::get().to(get_closure_task))
+        .route(
+            "/closure-tasks/{code}",
+            web::patch().to(update_closure_task),
+        )
         .route("/risk-grades", web::get().to(risk_grades))
         .route("/calendar/working-days", web::get().to(working_days));
 }
@@ -95,6 +101,16 @@ reference_reads!(
     PermitTypeView,
     reference::permit_types,
     reference::permit_type
+);
+
+reference_reads!(
+    list_closure_tasks,
+    get_closure_task,
+    "/api/v1/closure-tasks",
+    "基础数据",
+    reference::ClosureTaskView,
+    reference::closure_tasks,
+    reference::closure_task
 );
 
 /// Runs a reference-data edit for an admin in one transaction.
@@ -235,6 +251,18 @@ pub async fn update_permit_type(
     body: ApiJson<PermitTypeInput>,
 ) -> AppResult<HttpResponse> {
     update_row::<reference::PermitType>(state, user, code, body).await
+}
+
+/// 关闭退出任务清单: an admin changes a task's name, department, kinds, deadline or use.
+#[utoipa::path(patch, path = "/api/v1/closure-tasks/{code}", tag = "基础数据", request_body = reference::ClosureTaskInput, responses(
+    (status = 200, body = reference::ClosureTaskView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_closure_task(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    code: web::Path<String>,
+    body: ApiJson<reference::ClosureTaskInput>,
+) -> AppResult<HttpResponse> {
+    update_row::<reference::ClosureTask>(state, user, code, body).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -5,11 +5,15 @@
 //! deleted: a unit no longer in use is deactivated.
 
 pub mod api;
+mod closure_tasks;
 pub mod pages;
 mod store;
 
+pub use closure_tasks::{
+    closure_task, closure_tasks, ClosureTaskInput, ClosureTaskView, OWNER_DEPARTMENT,
+};
 use store::Stored;
-pub use store::{Department, LeadCategory, PermitType, Township};
+pub use store::{ClosureTask, Department, LeadCategory, PermitType, Township};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -141,6 +145,7 @@ struct SeedFile {
     townships: Vec<SeedTownship>,
     lead_categories: Vec<SeedCategory>,
     permit_types: Vec<SeedPermitType>,
+    closure_tasks: Vec<closure_tasks::SeedClosureTask>,
 }
 
 #[derive(Deserialize)]
@@ -190,7 +195,8 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
     let added = seed_kind(conn, &actor, now, file.departments)?
         + seed_kind(conn, &actor, now, file.townships)?
         + seed_kind(conn, &actor, now, file.lead_categories)?
-        + seed_kind(conn, &actor, now, file.permit_types)?;
+        + seed_kind(conn, &actor, now, file.permit_types)?
+        + seed_kind(conn, &actor, now, file.closure_tasks)?;
     Ok(added)
 }
 

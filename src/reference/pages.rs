@@ -8,7 +8,9 @@ use serde::Deserialize;
 use crate::platform::authz::{self, Action};
 use crate::platform::error::{AppError, FieldError};
 use crate::reference::api;
-use crate::reference::{self, DepartmentInput, LeadCategoryInput, PermitTypeInput, TownshipInput};
+use crate::reference::{
+    self, ClosureTaskInput, DepartmentInput, LeadCategoryInput, PermitTypeInput, TownshipInput,
+};
 use crate::web::extract::{PageForm, PageSession, Session};
 use crate::web::{blocking, AppState};
 
@@ -16,7 +18,7 @@ use crate::web::kit::signed_in;
 use crate::web::kit::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use reference::{Department, LeadCategory, PermitType, Township};
+    use reference::{ClosureTask, Department, LeadCategory, PermitType, Township};
     cfg.route("/reference", web::get().to(reference_menu))
         .route("/departments", web::get().to(departments_list))
         .route("/departments/new", web::get().to(new_page::<Department>))
@@ -54,6 +56,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/permit-types/{code}",
             web::post().to(save_page::<PermitType>),
+        )
+        .route("/closure-tasks", web::get().to(closure_tasks_list))
+        .route(
+            "/closure-tasks/{code}",
+            web::get().to(edit_page::<ClosureTask>),
+        )
+        .route(
+            "/closure-tasks/{code}",
+            web::post().to(save_page::<ClosureTask>),
         )
         .route("/calendar", web::get().to(calendar));
 }
@@ -833,6 +844,169 @@ impl EditPage for reference::PermitType {
             name: Some(f.name.clone()),
             issuing_department: Some(f.issuing_department.clone()),
             expiry_warning_days: days,
+            notes: Some(f.notes.clone()),
+            sort_order,
+            active: Some(f.active.is_some()),
+        })
+    }
+}
+
+async fn closure_tasks_list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ps: PageSession,
+) -> PageResult {
+    let s = signed_in!(ps, req);
+    authz::require(&s.principal, Action::ViewReferenceData).page(&s)?;
+    let deps = department_options(&state).await.page(&s)?;
+    let st = state.clone();
+    let rows = blocking(move || st.db.read(reference::closure_tasks))
+        .await
+        .page(&s)?;
+    let table_rows = rows
+        .iter()
+        .map(|t| {
+            let v = reference::ClosureTaskView::from(t);
+            vec![
+                link(&t.name, format!("/closure-tasks/{}", t.code)),
+                cell(closure_department(&deps, &t.department)),
+                cell(
+                    v.kinds
+                        .iter()
+                        .filter_map(|k| crate::closures::rules::ClosureKind::parse(k))
+                        .map(|k| k.label())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
+                cell(closure_due(t.due_days)),
+                cell(&t.notified),
+                yes_no(t.active != 0),
+            ]
+        })
+        .collect();
+    let page = TablePage {
+        ctx: page_ctx(&state, &s, &req, "关闭退出任务清单", "/reference").await,
+        heading: "关闭退出任务清单".into(),
+        intro: Some(
+            "立案时按案件类型生成各部门的任务；“牵头部门”指立案的部门。修改只影响此后立案的案件。"
+                .into(),
+        ),
+        new_link: None,
+        filters: Vec::new(),
+        filter_action: "/closure-tasks".into(),
+        result: None,
+        headers: vec!["任务", "责任部门", "适用类型", "期限", "告知单位", "状态"],
+        rows: table_rows,
+        next_href: None,
+        empty_text: "还没有关闭退出任务。",
+        total: None,
+        charts: Vec::new(),
+        export_href: None,
+        post_buttons: Vec::new(),
+        more_links: Vec::new(),
+    };
+    Ok(render(&page))
+}
+
+fn closure_department(deps: &[(String, String)], code: &str) -> String {
+    if code == reference::OWNER_DEPARTMENT {
+        return "牵头部门".into();
+    }
+    deps.iter()
+        .find(|d| d.0 == code)
+        .map(|d| d.1.clone())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+fn closure_due(days: i32) -> String {
+    if days < 0 {
+        "尾矿库停用前 12 个月".into()
+    } else {
+        format!("决定后 {days} 天（尾矿库自停用起算）")
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ClosureTaskForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    kinds: String,
+    #[serde(default)]
+    due_days: String,
+    #[serde(default)]
+    notified: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    sort_order: String,
+    active: Option<String>,
+}
+
+impl EditPage for reference::ClosureTask {
+    type Form = ClosureTaskForm;
+    const BASE: &'static str = "/closure-tasks";
+    fn form_of(&self) -> ClosureTaskForm {
+        ClosureTaskForm {
+            name: self.name.clone(),
+            department: self.department.clone(),
+            kinds: self.kinds.clone(),
+            due_days: self.due_days.to_string(),
+            notified: self.notified.clone(),
+            notes: self.notes.clone(),
+            sort_order: self.sort_order.to_string(),
+            active: checked(self.active != 0),
+        }
+    }
+    fn heading(&self) -> String {
+        format!("关闭退出任务：{}", self.name)
+    }
+    fn fields(f: &ClosureTaskForm, _: bool, deps: Vec<(String, String)>) -> Vec<Field> {
+        let mut options = vec![(
+            reference::OWNER_DEPARTMENT.to_owned(),
+            "牵头部门（立案的部门）".to_owned(),
+        )];
+        options.extend(deps);
+        vec![
+            Field::new("name", "任务名称", "text", &f.name).required(),
+            Field::new("department", "责任部门", "select", &f.department)
+                .options(options)
+                .required(),
+            Field::new("kinds", "适用的案件类型", "text", &f.kinds)
+                .required()
+                .help(format!(
+                    "类型代码，用逗号分隔：{}",
+                    crate::closures::rules::ClosureKind::codes()
+                )),
+            Field::new("due_days", "期限天数", "number", &f.due_days)
+                .required()
+                .help("决定日期后多少天完成（尾矿库自停用日期起算）；负数表示闭库设计，期限为停用前 12 个月。"),
+            Field::new("notified", "告知单位", "text", &f.notified),
+            Field::new("notes", "说明", "textarea", &f.notes),
+            Field::new("sort_order", "排序", "number", &f.sort_order),
+            Field::new(
+                "active",
+                "启用",
+                "checkbox",
+                if f.active.is_some() { "true" } else { "" },
+            ),
+        ]
+    }
+    fn input(f: &ClosureTaskForm, _: bool) -> Result<ClosureTaskInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let sort_order = parse_int(&mut errors, "sort_order", &f.sort_order);
+        let due_days = parse_int(&mut errors, "due_days", &f.due_days);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ClosureTaskInput {
+            name: Some(f.name.clone()),
+            department: Some(f.department.clone()),
+            kinds: Some(reference::split_codes(&f.kinds.replace('，', ","))),
+            due_days,
+            notified: Some(f.notified.clone()),
             notes: Some(f.notes.clone()),
             sort_order,
             active: Some(f.active.is_some()),

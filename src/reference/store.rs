@@ -1,11 +1,13 @@
 //! Reference data's storage: the only file that names `departments`, `townships`,
-//! `lead_categories` and `permit_types`. Every kind is read and written the same way,
+//! `lead_categories`, `permit_types` and `closure_task_templates`. Every kind is read and written the same way,
 //! through [`Stored`]; what may be changed and how it is checked lives in `reference`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::platform::db::schema::{departments, lead_categories, permit_types, townships};
+use crate::platform::db::schema::{
+    closure_task_templates, departments, lead_categories, permit_types, townships,
+};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
@@ -57,6 +59,23 @@ pub struct PermitType {
     pub name: String,
     pub issuing_department: String,
     pub expiry_warning_days: i32,
+    pub notes: String,
+    pub sort_order: i32,
+    pub active: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = closure_task_templates)]
+pub struct ClosureTask {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub kinds: String,
+    pub due_days: i32,
+    pub permit_type: Option<String>,
+    pub notified: String,
     pub notes: String,
     pub sort_order: i32,
     pub active: i32,
@@ -143,4 +162,9 @@ stored!(
         sort_order,
         active,
     ]
+);
+stored!(
+    ClosureTask,
+    closure_task_templates,
+    [name, department, kinds, due_days, notified, notes, sort_order, active,]
 );

@@ -12,6 +12,7 @@ use crate::platform::config::GeoSettings;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::register::rules::boundary::{self, Rings, Zone};
+use crate::register::rules::mine::MineStatus;
 use crate::register::store::boundaries as store;
 pub use crate::register::store::boundaries::{MineBoundary, ProhibitedZone};
 
@@ -206,6 +207,26 @@ pub fn mines_at(
     Ok(inside)
 }
 
+/// `(mine id, name)` of the closed mines whose former boundary contains the point (the
+/// watch on illegal restart): the box index, then the polygon.
+pub fn closed_at(
+    conn: &mut DbConnection,
+    lon: f64,
+    lat: f64,
+    settings: &GeoSettings,
+) -> AppResult<Vec<(String, String)>> {
+    let Ok((e, n)) = zone(settings).from_lonlat(lon, lat) else {
+        return Ok(Vec::new());
+    };
+    let mut inside = Vec::new();
+    for c in store::closed_near(conn, [e, n, e, n], 50)? {
+        if boundary::contains_point(&c.boundary.rings()?.to_multipolygon(), e, n) {
+            inside.push((c.mine_id, c.name));
+        }
+    }
+    Ok(inside)
+}
+
 /// Runs the three checks for a boundary of `mine_id` (which is excluded from its own checks).
 pub fn check(
     conn: &mut DbConnection,
@@ -335,7 +356,12 @@ pub fn set(
     };
     let before = find(conn, mine_id)?;
     match &before {
-        None => store::insert(conn, &row)?,
+        None => {
+            store::insert(conn, &row)?;
+            if mine.status() == MineStatus::Closed {
+                store::mark_closed(conn, &mine.id, true)?;
+            }
+        }
         Some(_) => store::replace(conn, &row)?,
     }
     let summary = |b: &MineBoundary| serde_json::json!({"rings": serde_json::from_str::<serde_json::Value>(&b.rings_json).unwrap_or_default(), "area_m2": b.area_m2, "elevation_top_m": b.elevation_top_m, "elevation_bottom_m": b.elevation_bottom_m});

@@ -921,6 +921,69 @@ pub fn change_status(
     find(conn, id)
 }
 
+/// A mine's status moved by its closure case (关闭退出), never by hand: to closing when a
+/// case opens (from any status but closed), to closed when the case's acceptance passes
+/// (from closing only). The change is in the mine's history with the case as its reason.
+pub fn closure_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: &str,
+    to: MineStatus,
+    reason: &str,
+) -> AppResult<Mine> {
+    let before = find(conn, id)?;
+    let from = before.status();
+    let allowed = match to {
+        MineStatus::Closing => from != MineStatus::Closed,
+        MineStatus::Closed => from == MineStatus::Closing,
+        _ => false,
+    };
+    if !allowed {
+        return Err(AppError::InvalidTransition(format!(
+            "“{}”不能因关闭退出变更为“{}”。",
+            from.label(),
+            to.label()
+        )));
+    }
+    if from == to {
+        return Ok(before);
+    }
+    let mut after = before.clone();
+    after.status = to;
+    commit(
+        conn,
+        actor,
+        now,
+        (&before, &after),
+        Recorded::new(
+            "status",
+            Some(before.status.code().to_owned()),
+            Some(after.status.code().to_owned()),
+            reason,
+        ),
+        Audited {
+            action: "status",
+            before: serde_json::json!({"status": before.status}),
+            after: serde_json::json!({"status": after.status, "reason": reason}),
+        },
+    )?;
+    crate::register::store::boundaries::mark_closed(conn, id, to == MineStatus::Closed)?;
+    find(conn, id)
+}
+
+/// When each of these mines last became closed (the day, Beijing time), from their history.
+pub fn closed_on(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, NaiveDate>> {
+    store::closed_at(conn, ids).map(|rows| {
+        rows.into_iter()
+            .map(|(id, at)| (id, shanghai_date(at)))
+            .collect()
+    })
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskGradeChange {
@@ -1202,6 +1265,15 @@ pub fn find_by_words(
 }
 
 /// The names of the given mines, in one query (for a page of rows that name mines).
+/// The mines with these ids (at most a page's worth at a time).
+pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Mine>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(store::by_ids(conn, chunk)?);
+    }
+    Ok(out)
+}
+
 pub fn names(
     conn: &mut DbConnection,
     ids: &[String],

@@ -80,7 +80,7 @@ use crate::web::kit::*;
 
 // ---- audit and calendar -------------------------------------------------------------------
 
-const ENTITY_TYPES: [(&str, &str); 18] = [
+const ENTITY_TYPES: [(&str, &str); 20] = [
     ("lead", "问题线索"),
     ("mine", "矿山"),
     ("prohibited_zone", "禁止开采区"),
@@ -99,6 +99,8 @@ const ENTITY_TYPES: [(&str, &str); 18] = [
     ("consultation_request", "会商申请"),
     ("decision", "议定事项"),
     ("monthly_report", "月度报送"),
+    ("closure", "关闭退出案件"),
+    ("closure_task", "关闭退出任务"),
 ];
 
 async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> PageResult {
@@ -153,6 +155,12 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
                 ("lead", Some(t)) => link(t, format!("/leads/{}", e.entity_id)),
                 ("user", Some(t)) => link(t, format!("/users/{}", e.entity_id)),
                 ("lead_category", _) => cell(value_words(&e.entity_id, &names)),
+                ("closure_task", _) => cell(
+                    names
+                        .get(&format!("ct:{}", e.entity_id))
+                        .cloned()
+                        .unwrap_or_else(|| "（关闭退出任务）".into()),
+                ),
                 ("permit_type", _) => cell(
                     names
                         .get(&format!("pt:{}", e.entity_id))
@@ -418,6 +426,7 @@ fn value_words(v: &str, names: &HashMap<String, String>) -> String {
         .get(v)
         .or_else(|| names.get(&format!("cat:{v}")))
         .or_else(|| names.get(&format!("pt:{v}")))
+        .or_else(|| names.get(&format!("ct:{v}")))
     {
         return n.clone();
     }
@@ -435,7 +444,12 @@ fn value_words(v: &str, names: &HashMap<String, String>) -> String {
         .or_else(|| crate::consultations::rules::MinutesState::parse(v).map(|a| a.label()))
         .or_else(|| crate::consultations::rules::DecisionState::parse(v).map(|a| a.label()))
         .or_else(|| crate::consultations::rules::DecisionKind::parse(v).map(|a| a.label()))
-        .or_else(|| crate::consultations::rules::ReportState::parse(v).map(|a| a.label()));
+        .or_else(|| crate::consultations::rules::ReportState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::closures::rules::ClosureKind::parse(v).map(|a| a.label()))
+        .or_else(|| crate::closures::rules::CaseState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::closures::rules::TaskState::parse(v).map(|a| a.label()))
+        .or_else(|| crate::closures::rules::Basis::parse(v).map(|a| a.label()))
+        .or_else(|| crate::closures::rules::PatrolOutcome::parse(v).map(|a| a.label()));
     if let Some(l) = label {
         return l.to_owned();
     }

@@ -376,6 +376,8 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/my-inspections", "本企业的检查", Action::RateInspections),
     ("/consultations", "会商研判", Action::ViewConsultations),
     ("/decisions", "督办台账", Action::ViewDecisions),
+    ("/closures", "关闭退出", Action::ViewClosures),
+    ("/closed-mines", "已关闭矿山巡查", Action::PatrolClosedMines),
     ("/mines/gaps", "漏管检查", Action::ViewSupervision),
     ("/permits", "证照与到期提醒", Action::ViewSupervision),
     ("/prohibited-zones", "禁止开采区", Action::ViewSupervision),
@@ -397,6 +399,11 @@ pub const REFERENCE_PAGES: &[(&str, &str, &str)] = &[
         "问题线索按类别分办到主办、协办部门",
     ),
     ("/permit-types", "证照类型", "谁审批、谁监管"),
+    (
+        "/closure-tasks",
+        "关闭退出任务清单",
+        "各类关闭退出案件的任务、责任部门和期限",
+    ),
     (
         "/calendar",
         "节假日与工作日",

@@ -10,6 +10,7 @@ mod boundaries;
 mod browser;
 mod calendar;
 mod cli;
+mod closures;
 mod consultations;
 mod decisions;
 mod desk;

@@ -212,7 +212,7 @@ fn menu(page: &str) -> Vec<String> {
 }
 
 on_both! {
-    /// Each role's menu holds what that role uses: a township six entries; the reference
+    /// Each role's menu holds what that role uses: a township seven entries; the reference
     /// data sits behind one 基础数据 entry for the coordination office and admins, and a
     /// township still reads a township's page where a page links to it.
     async fn each_role_has_a_short_menu(app) {
@@ -224,10 +224,10 @@ on_both! {
             (c.get(app.url("/")).send().await.unwrap().text().await.unwrap(), c)
         }};
         let (home, town) = page("town.menu").await;
-        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "会商研判"]);
+        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "会商研判", "已关闭矿山巡查"]);
         assert_eq!(town.get(app.url("/townships/BEHT")).send().await.unwrap().status(), 200);
         let (home, _) = page("ee.menu").await;
-        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "综合查一次", "会商研判", "督办台账", "漏管检查", "证照与到期提醒", "禁止开采区", "办理统计"]);
+        assert_eq!(menu(&home), ["首页", "我要吹哨", "问题线索", "矿山台账", "辖区地图", "综合查一次", "会商研判", "督办台账", "关闭退出", "已关闭矿山巡查", "漏管检查", "证照与到期提醒", "禁止开采区", "办理统计"]);
         let (home, coord) = page("coord.menu").await;
         let m = menu(&home);
         assert!(m.contains(&"基础数据".to_owned()) && !m.contains(&"成员单位".to_owned()), "{m:?}");

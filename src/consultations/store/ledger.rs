@@ -307,6 +307,15 @@ pub fn decision(conn: &mut DbConnection, id: &str) -> AppResult<Option<Decision>
 }
 
 /// Several decisions at once (in chunks the backends accept).
+/// The decision with this number (HS-2026-007-2), drafts included.
+pub fn decision_by_number(conn: &mut DbConnection, number: &str) -> AppResult<Option<Decision>> {
+    Ok(decisions::table
+        .filter(decisions::number.eq(number))
+        .select(Decision::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn decisions_by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Decision>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {

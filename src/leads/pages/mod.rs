@@ -1233,6 +1233,7 @@ fn event_label(k: &str) -> String {
         "reopen" => "重新打开".into(),
         "merged" => "合并到其他线索".into(),
         "merged_from" => "合并重复线索".into(),
+        "restart_suspected" => "已关闭矿山疑似复产".into(),
         other => Move::parse(other)
             .map(|m| m.label().to_owned())
             .unwrap_or_else(|| other.to_owned()),

@@ -166,6 +166,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     monthly_reports,
     monthly_report_items,
     monthly_report_reminders,
+    closure_task_templates,
+    closure_counters,
+    closure_cases,
+    closure_tasks,
+    closure_files,
+    closure_acceptances,
+    closure_acceptance_units,
+    closure_watch,
+    closure_patrols,
+    closure_tallies,
 );
 
 diesel::table! {
@@ -270,6 +280,7 @@ diesel::table! {
         elevation_top_m -> Nullable<Double>,
         elevation_bottom_m -> Nullable<Double>,
         updated_at -> Timestamp,
+        closed -> Integer,
     }
 }
 
@@ -940,3 +951,163 @@ diesel::table! {
         n -> BigInt,
     }
 }
+
+diesel::table! {
+    closure_task_templates (code) {
+        code -> Text,
+        name -> Text,
+        department -> Text,
+        kinds -> Text,
+        due_days -> Integer,
+        permit_type -> Nullable<Text>,
+        notified -> Text,
+        notes -> Text,
+        sort_order -> Integer,
+        active -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    closure_counters (year) {
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    closure_cases (id) {
+        id -> Text,
+        number -> Text,
+        mine_id -> Text,
+        kind -> Text,
+        owner_department -> Text,
+        decision_number -> Text,
+        decided_on -> Date,
+        issuing_body -> Text,
+        basis -> Text,
+        basis_ref -> Text,
+        target_on -> Date,
+        state -> Text,
+        status_before -> Text,
+        stop_on -> Nullable<Date>,
+        design_due_on -> Nullable<Date>,
+        extended_months -> Integer,
+        extension_reason -> Text,
+        extended_by -> Nullable<Text>,
+        extended_at -> Nullable<Timestamp>,
+        accepted_on -> Nullable<Date>,
+        reminded_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        opened_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    closure_tasks (id) {
+        id -> Text,
+        case_id -> Text,
+        position -> Integer,
+        code -> Text,
+        name -> Text,
+        department -> Text,
+        due_on -> Date,
+        state -> Text,
+        permit_type -> Nullable<Text>,
+        notified -> Text,
+        added_reason -> Text,
+        note -> Text,
+        done_by -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    closure_files (id) {
+        id -> Text,
+        case_id -> Text,
+        task_id -> Nullable<Text>,
+        purpose -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        uploaded_by -> Nullable<Text>,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    closure_acceptances (id) {
+        id -> Text,
+        case_id -> Text,
+        accepted_on -> Date,
+        accepted -> Integer,
+        conclusion -> Text,
+        redo -> Text,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    closure_acceptance_units (acceptance_id, department) {
+        acceptance_id -> Text,
+        department -> Text,
+        confirmed_by -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    closure_watch (mine_id) {
+        mine_id -> Text,
+        case_id -> Text,
+        closed_on -> Date,
+        last_patrol_on -> Nullable<Date>,
+        last_patrol_outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    closure_patrols (id) {
+        id -> Text,
+        mine_id -> Text,
+        outcome -> Text,
+        note -> Text,
+        patrolled_on -> Date,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        photo_name -> Nullable<Text>,
+        photo_type -> Nullable<Text>,
+        photo -> Nullable<Binary>,
+        lead_id -> Nullable<Text>,
+        patrolled_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    closure_tallies (kind, department, state) {
+        kind -> Text,
+        department -> Text,
+        state -> Text,
+        n -> BigInt,
+        days -> BigInt,
+    }
+}
+
+diesel::joinable!(closure_tasks -> closure_cases (case_id));
+diesel::joinable!(closure_files -> closure_cases (case_id));
+diesel::joinable!(closure_acceptances -> closure_cases (case_id));
+diesel::joinable!(closure_acceptance_units -> closure_acceptances (acceptance_id));

@@ -940,6 +940,7 @@ async fn mine_form(
                     "打印井口公示牌".to_owned(),
                 ),
             ])
+            .chain(closure_links(&s.principal, &mine))
             .collect(),
         tables: vec![permit_table, boundary_table],
         drawing,
@@ -947,6 +948,31 @@ async fn mine_form(
         open_next: false,
     };
     Ok(crate::web::kit::render_form(&page, !errors.is_empty()))
+}
+
+/// The mine's closure cases (关闭退出), opening one, and the patrol of a closed mine.
+fn closure_links(who: &crate::platform::authz::Principal, mine: &Mine) -> Vec<(String, String)> {
+    use crate::platform::authz::{allowed, Action};
+    let mut out = Vec::new();
+    if allowed(who, Action::ViewClosures) {
+        out.push((
+            format!("/closures?mine_id={}", mine.id),
+            "关闭退出案件".to_owned(),
+        ));
+        if mine.status() != MineStatus::Closed {
+            out.push((
+                format!("/closures/new?mine_id={}", mine.id),
+                "立案关闭退出".to_owned(),
+            ));
+        }
+    }
+    if mine.status() == MineStatus::Closed && allowed(who, Action::PatrolClosedMines) {
+        out.push((
+            format!("/closed-mines/{}/patrol", mine.id),
+            "复产巡查".to_owned(),
+        ));
+    }
+    out
 }
 
 fn field_label(field: &str) -> &str {
@@ -1218,6 +1244,21 @@ async fn public_list(
     Ok(render(&page))
 }
 
+/// A mine's status as the public page shows it: a closed mine with the day it was closed.
+async fn closed_status(state: &web::Data<AppState>, mine: &Mine) -> Result<String, PageError> {
+    if mine.status() != MineStatus::Closed {
+        return Ok(mine.status().label().to_owned());
+    }
+    let (st, id) = (state.clone(), mine.id.clone());
+    let on = blocking(move || st.db.read(|c| crate::register::mines::closed_on(c, &[id])))
+        .await
+        .map_err(|e| PageError(e, None))?;
+    Ok(match on.get(&mine.id) {
+        Some(d) => format!("{}（{d} 关闭）", mine.status().label()),
+        None => mine.status().label().to_owned(),
+    })
+}
+
 async fn public_mine(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -1235,7 +1276,7 @@ async fn public_mine(
         ro("所在街镇", names.township(&mine.township)),
         ro("矿山类型", mine.mine_type.label().to_owned()),
         ro("开采矿种", mine.mineral.clone()),
-        ro("状态", mine.status().label().to_owned()),
+        ro("状态", closed_status(&state, &mine).await?),
         ro(
             "日常安全监管部门",
             names.department(&mine.supervisor_department),

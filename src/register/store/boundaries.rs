@@ -130,6 +130,46 @@ pub fn near(
         .collect())
 }
 
+/// The boundaries of closed mines whose boxes meet the box; at most `limit`.
+pub fn closed_near(
+    conn: &mut DbConnection,
+    [min_x, min_y, max_x, max_y]: [f64; 4],
+    limit: i64,
+) -> AppResult<Vec<Nearby>> {
+    let rows: Vec<(MineBoundary, String, String, String)> = mine_boundaries::table
+        .inner_join(mines::table)
+        .filter(mine_boundaries::closed.eq(1))
+        .filter(mine_boundaries::min_x.le(max_x))
+        .filter(mine_boundaries::max_x.ge(min_x))
+        .filter(mine_boundaries::min_y.le(max_y))
+        .filter(mine_boundaries::max_y.ge(min_y))
+        .select((
+            MineBoundary::as_select(),
+            mines::id,
+            mines::name,
+            mines::township,
+        ))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(boundary, mine_id, name, township)| Nearby {
+            boundary,
+            mine_id,
+            name,
+            township,
+        })
+        .collect())
+}
+
+/// Marks a mine's boundary as of a closed mine (or not).
+pub fn mark_closed(conn: &mut DbConnection, mine_id: &str, closed: bool) -> AppResult<()> {
+    diesel::update(mine_boundaries::table.find(mine_id))
+        .set(mine_boundaries::closed.eq(i32::from(closed)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The active zones whose boxes meet the box; at most `limit`.
 pub fn zones_near(
     conn: &mut DbConnection,

@@ -169,6 +169,25 @@ pub fn insert_change(
     Ok(())
 }
 
+/// `(mine id, when)` each of these mines was last made closed.
+pub fn closed_at(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<Vec<(String, NaiveDateTime)>> {
+    use diesel::dsl::max;
+    let rows: Vec<(String, Option<NaiveDateTime>)> = mine_changes::table
+        .filter(mine_changes::mine_id.eq_any(ids))
+        .filter(mine_changes::kind.eq("status"))
+        .filter(mine_changes::to_value.eq(MineStatus::Closed.code()))
+        .group_by(mine_changes::mine_id)
+        .select((mine_changes::mine_id, max(mine_changes::occurred_at)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
+}
+
 /// A mine's history, newest first.
 pub fn changes(conn: &mut DbConnection, mine_id: &str) -> AppResult<Vec<MineChange>> {
     Ok(mine_changes::table
@@ -203,6 +222,13 @@ pub fn named(
 }
 
 /// `(id, name)` of the mines among `ids` (a few hundred at a time).
+pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Mine>> {
+    Ok(mines::table
+        .filter(mines::id.eq_any(ids))
+        .select(Mine::as_select())
+        .load(conn)?)
+}
+
 pub fn names_of(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<(String, String)>> {
     Ok(mines::table
         .filter(mines::id.eq_any(ids))

@@ -1,0 +1,12 @@
+DROP INDEX mine_boundaries_closed_idx;
+ALTER TABLE mine_boundaries DROP COLUMN closed;
+DROP TABLE closure_tallies;
+DROP TABLE closure_patrols;
+DROP TABLE closure_watch;
+DROP TABLE closure_acceptance_units;
+DROP TABLE closure_acceptances;
+DROP TABLE closure_files;
+DROP TABLE closure_tasks;
+DROP TABLE closure_cases;
+DROP TABLE closure_task_templates;
+DROP TABLE closure_counters;

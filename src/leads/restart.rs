@@ -1,0 +1,82 @@
+//! The watch on closed mines (关闭退出, DOMAIN.md §7): a new lead that names a closed mine,
+//! or whose place falls inside a closed mine's former boundary, is flagged
+//! “已关闭矿山疑似复产” on its timeline and told to NR and the coordination office at once.
+
+use crate::leads::{add_event, EventActor, Lead, RaiseContext};
+use crate::platform::db::DbConnection;
+use crate::platform::error::AppResult;
+use crate::register::rules::mine::MineStatus;
+
+/// The closed mines a new lead is about: the one it names, and those whose former
+/// boundary holds its point (the box index over closed boundaries, then the polygon).
+fn closed_mines(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    if let Some(m) = &lead.mine_id {
+        let mine = crate::register::mines::find(conn, m)?;
+        if mine.status() == MineStatus::Closed {
+            found.push((mine.id, mine.name));
+        }
+    }
+    if let (Some(lon), Some(lat)) = (lead.lon, lead.lat) {
+        for (id, name) in crate::register::boundaries::closed_at(conn, lon, lat, ctx.geo)? {
+            if found.iter().all(|(f, _)| *f != id) {
+                found.push((id, name));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Flags the lead when it concerns a closed mine; whether it did.
+pub(crate) fn flag(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<bool> {
+    let mines = closed_mines(conn, lead, ctx)?;
+    if mines.is_empty() {
+        return Ok(false);
+    }
+    let names: Vec<&str> = mines.iter().map(|(_, n)| n.as_str()).collect();
+    let what = format!("已关闭矿山疑似复产：{}", names.join("、"));
+    add_event(
+        conn,
+        &lead.id,
+        ctx.now,
+        &EventActor::system(),
+        "restart_suspected",
+        &what,
+        serde_json::json!({"mines": mines.iter().map(|(id, _)| id).collect::<Vec<_>>()}),
+    )?;
+    let mut recipients =
+        crate::accounts::recipients::departments_and_township(conn, &["NR".to_owned()], None)?;
+    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
+    crate::notify::send(
+        conn,
+        ctx.now,
+        None,
+        &recipients,
+        &crate::notify::Notice {
+            kind: crate::notify::NoticeKind::RestartSuspected,
+            title: format!("{what}（{}）", lead.number),
+            body: format!(
+                "新线索 {}“{}”{}，请区自然资源分局立即核查，防止非法复产。",
+                lead.number,
+                lead.title,
+                if lead.mine_id.is_some() {
+                    "涉及已关闭矿山"
+                } else {
+                    "的位置在已关闭矿山原矿区范围内"
+                }
+            ),
+            link: format!("/leads/{}", lead.id),
+            entity_type: "lead",
+            entity_id: &lead.id,
+        },
+    )?;
+    Ok(true)
+}
