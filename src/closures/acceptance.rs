@@ -76,6 +76,7 @@ pub fn views(conn: &mut DbConnection, case_id: &str) -> AppResult<Vec<Acceptance
             .and_then(|i| names.get(i).cloned())
             .unwrap_or_default()
     };
+    let unit_names = super::unit_names(conn)?;
     let mut out = Vec::new();
     for (a, units) in rows {
         let redo = crate::reference::split_codes(&a.redo)
@@ -86,7 +87,10 @@ pub fn views(conn: &mut DbConnection, case_id: &str) -> AppResult<Vec<Acceptance
             .iter()
             .map(|u| UnitView {
                 department: u.department.clone(),
-                name: crate::reference::unit_name(conn, &u.department),
+                name: unit_names
+                    .get(&u.department)
+                    .cloned()
+                    .unwrap_or_else(|| u.department.clone()),
                 confirmed_by: name(&u.confirmed_by),
                 confirmed_at: u.confirmed_at,
             })

@@ -56,9 +56,19 @@ pub struct Board {
     pub watched: i64,
 }
 
-pub fn board(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppResult<Board> {
+/// Cases by kind and state from the kept counts, with the totals.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Kinds {
+    pub kinds: Vec<KindRow>,
+    pub live: i64,
+    pub accepted: i64,
+    /// Mean days from decision to acceptance over every accepted case.
+    pub mean_days: Option<i64>,
+}
+
+/// The case counts by kind and state (a few kept rows, never the cases themselves).
+pub fn kinds(conn: &mut DbConnection, who: &Principal) -> AppResult<Kinds> {
     authz::require(who, Action::ViewClosures)?;
-    let today = shanghai_date(now);
     let tallies = store::tallies(conn)?;
     let mut kinds = Vec::new();
     let (mut live, mut accepted, mut days_all) = (0, 0, 0);
@@ -86,6 +96,22 @@ pub fn board(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> Ap
             mean_days: (done > 0).then(|| days / done),
         });
     }
+    Ok(Kinds {
+        kinds,
+        live,
+        accepted,
+        mean_days: (accepted > 0).then(|| days_all / accepted),
+    })
+}
+
+pub fn board(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> AppResult<Board> {
+    let Kinds {
+        kinds,
+        live,
+        accepted,
+        mean_days,
+    } = kinds(conn, who)?;
+    let today = shanghai_date(now);
     let mut overdue: Vec<OverdueRow> = store::overdue_by_department(conn, today)?
         .into_iter()
         .map(|(d, n)| OverdueRow {
@@ -117,7 +143,7 @@ pub fn board(conn: &mut DbConnection, who: &Principal, now: NaiveDateTime) -> Ap
         kinds,
         live,
         accepted,
-        mean_days: (accepted > 0).then(|| days_all / accepted),
+        mean_days,
         overdue,
         tailings,
         watched: store::watch_count(conn)?,

@@ -128,17 +128,7 @@ pub fn views(
     people.sort();
     people.dedup();
     let names = crate::accounts::names(conn, &people)?;
-    let mut units: HashMap<String, String> = HashMap::new();
-    for code in cases
-        .iter()
-        .map(|c| &c.owner_department)
-        .chain(tasks.iter().map(|t| &t.department))
-    {
-        if !units.contains_key(code) {
-            let name = crate::reference::unit_name(conn, code);
-            units.insert(code.clone(), name);
-        }
-    }
+    let units = unit_names(conn)?;
     let unit = |c: &str| units.get(c).cloned().unwrap_or_else(|| c.to_owned());
     Ok(cases
         .iter()
@@ -201,6 +191,14 @@ pub fn views(
                 version: c.version,
             }
         })
+        .collect())
+}
+
+/// Every member unit's name by code, in one query (cases and tasks name only units).
+fn unit_names(conn: &mut DbConnection) -> AppResult<HashMap<String, String>> {
+    Ok(crate::reference::departments(conn)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
         .collect())
 }
 

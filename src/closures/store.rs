@@ -12,6 +12,33 @@ use crate::platform::db::schema::{
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
+/// Keeps the rows of `$t` not yet claimed for a reminder (or, with `$escalation`, for an
+/// escalation): the deadline machinery's one filter for cases and tasks alike.
+macro_rules! unclaimed {
+    ($q:expr, $t:ident, $escalation:expr) => {
+        if $escalation {
+            $q.filter($t::escalated_at.is_null())
+        } else {
+            $q.filter($t::reminded_at.is_null())
+        }
+    };
+}
+
+/// Claims the reminder (or escalation) of the row at `$key` once: the rows it changed.
+macro_rules! claim_once {
+    ($conn:expr, $key:expr, $t:ident, $escalation:expr, $at:expr) => {
+        if $escalation {
+            diesel::update($key.filter($t::escalated_at.is_null()))
+                .set($t::escalated_at.eq($at))
+                .execute($conn)?
+        } else {
+            diesel::update($key.filter($t::reminded_at.is_null()))
+                .set($t::reminded_at.eq($at))
+                .execute($conn)?
+        }
+    };
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = closure_cases)]
 pub struct Case {
@@ -394,8 +421,8 @@ pub fn tailings_clocks(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<Cas
         .load(conn)?)
 }
 
-/// Live cases whose target date falls before `before`, not yet claimed by `column`
-/// (`reminded` or `escalated`), the nearest first.
+/// Live cases whose target date falls before `before`, not yet claimed for a reminder (or
+/// an escalation), the nearest first.
 pub fn cases_due(
     conn: &mut DbConnection,
     before: NaiveDate,
@@ -409,11 +436,7 @@ pub fn cases_due(
         .select(Case::as_select())
         .limit(limit)
         .into_boxed();
-    q = if escalation {
-        q.filter(closure_cases::escalated_at.is_null())
-    } else {
-        q.filter(closure_cases::reminded_at.is_null())
-    };
+    q = unclaimed!(q, closure_cases, escalation);
     Ok(q.load(conn)?)
 }
 
@@ -425,15 +448,7 @@ pub fn claim_case(
     at: NaiveDateTime,
 ) -> AppResult<bool> {
     let key = closure_cases::table.find(id);
-    let n = if escalation {
-        diesel::update(key.filter(closure_cases::escalated_at.is_null()))
-            .set(closure_cases::escalated_at.eq(at))
-            .execute(conn)?
-    } else {
-        diesel::update(key.filter(closure_cases::reminded_at.is_null()))
-            .set(closure_cases::reminded_at.eq(at))
-            .execute(conn)?
-    };
+    let n = claim_once!(conn, key, closure_cases, escalation, at);
     Ok(n > 0)
 }
 
@@ -535,11 +550,7 @@ pub fn tasks_due(
         .select(Task::as_select())
         .limit(limit)
         .into_boxed();
-    q = if escalation {
-        q.filter(closure_tasks::escalated_at.is_null())
-    } else {
-        q.filter(closure_tasks::reminded_at.is_null())
-    };
+    q = unclaimed!(q, closure_tasks, escalation);
     Ok(q.load(conn)?)
 }
 
@@ -553,15 +564,7 @@ pub fn claim_task(
     let key = closure_tasks::table
         .find(id)
         .filter(closure_tasks::state.eq(TaskState::Open.code()));
-    let n = if escalation {
-        diesel::update(key.filter(closure_tasks::escalated_at.is_null()))
-            .set(closure_tasks::escalated_at.eq(at))
-            .execute(conn)?
-    } else {
-        diesel::update(key.filter(closure_tasks::reminded_at.is_null()))
-            .set(closure_tasks::reminded_at.eq(at))
-            .execute(conn)?
-    };
+    let n = claim_once!(conn, key, closure_tasks, escalation, at);
     Ok(n > 0)
 }
 
