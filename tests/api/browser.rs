@@ -880,3 +880,89 @@ on_both! {
         assert!(closed.expect("close").contains("已销账"));
     }
 }
+
+on_both! {
+    /// 关闭退出 in the browser: NR opens a government-decided closure from the mine's page,
+    /// EM cancels the safety permit on the case's page, NR completes the licence task, the
+    /// office records the joint acceptance, and the mine shows as closed on its public page.
+    async fn a_government_decided_closure_from_opening_to_the_closed_public_page(app) {
+        let Some(driver) = start_driver().await else { return };
+        app.create_user("nr.bz", "officer", Some("NR"), None).await;
+        app.create_user("em.bz", "officer", Some("EM"), None).await;
+        app.create_user("coord.bz", "coordinator", Some("NR"), None).await;
+        let em_token = app.token_for("em.bz", PASSWORD).await;
+        let nr_token = app.token_for("nr.bz", PASSWORD).await;
+        let mine = crate::mines::create_mine(&app, &em_token, crate::mines::mine_body("浏览器关闭矿", 1606)).await;
+        let mine_id = mine["id"].as_str().unwrap().to_owned();
+        for (t, kind, n) in [(&nr_token, "mining_licence", "C15-1606"), (&em_token, "safety_production", "A-1606")] {
+            let r = app.post(&format!("/api/v1/mines/{mine_id}/permits"), t, serde_json::json!({"permit_type": kind, "number": n,
+                "holder": "浏览器关闭矿有限公司", "issued_on": "2025-01-01", "expires_on": "2027-12-31"})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let (nr, em, office) = (browser(&driver, dirs[0].path()).await, browser(&driver, dirs[1].path()).await,
+            browser(&driver, dirs[2].path()).await);
+
+        let opened = async {
+            signed_in_at(&nr, &app.url(&format!("/mines/{mine_id}")), "nr.bz").await?;
+            nr.wait().for_element(Locator::LinkText("立案关闭退出")).await?.click().await?;
+            nr.wait().for_element(Locator::Id("f-kind")).await?.select_by_value("government_decision").await?;
+            nr.find(Locator::Id("f-decision_number")).await?.send_keys("昆政发〔2026〕30号").await?;
+            nr.find(Locator::Id("f-issuing_body")).await?.send_keys("昆都仑区人民政府").await?;
+            nr.execute("document.getElementById('f-decided_on').value = '2026-03-01'; document.getElementById('f-target_on').value = '2026-12-31';", vec![]).await?;
+            nr.find(Locator::Id("form-submit")).await?.click().await?;
+            wait_for_url(&nr, "ok=saved").await?;
+            let url = nr.current_url().await?.as_str().split('?').next().unwrap_or_default().to_owned();
+            let state = nr.find(Locator::Id("state")).await?.text().await?;
+            Ok::<_, fantoccini::error::CmdError>((url, state))
+        }.await;
+        let (case_url, state) = opened.expect("NR opens the case");
+        assert!(state.contains("办理中"), "{state}");
+
+        let cancelled = async {
+            signed_in_at(&em, &case_url, "em.bz").await?;
+            em.wait().for_element(Locator::Css("#task-cancel_safety_permit textarea[name='note']")).await?
+                .send_keys("已依法注销安全生产许可证").await?;
+            em.find(Locator::Id("complete-cancel_safety_permit")).await?.click().await?;
+            wait_for_url(&em, "ok=saved").await?;
+            em.find(Locator::Id("task-cancel_safety_permit")).await?.text().await
+        }.await;
+        assert!(cancelled.expect("EM cancels the permit").contains("已完成"));
+        let licence = async {
+            nr.goto(&case_url).await?;
+            nr.wait().for_element(Locator::Css("#task-cancel_mining_licence textarea[name='note']")).await?
+                .send_keys("已报请发证机关注销采矿许可证").await?;
+            nr.find(Locator::Id("complete-cancel_mining_licence")).await?.click().await?;
+            wait_for_url(&nr, "ok=saved").await?;
+            nr.find(Locator::Id("task-cancel_mining_licence")).await?.text().await
+        }.await;
+        assert!(licence.expect("NR completes the licence task").contains("已完成"));
+        let permits: serde_json::Value = app.get(&format!("/api/v1/mines/{mine_id}/permits"), &em_token).await.json().await.unwrap();
+        assert!(permits["items"].as_array().unwrap().iter().all(|p| p["status"] == "cancelled"), "{permits}");
+
+        // The other tasks are the office's to waive here; then the acceptance from the page.
+        let coord = app.token_for("coord.bz", PASSWORD).await;
+        let case_id = case_url.rsplit('/').next().unwrap().to_owned();
+        let case: serde_json::Value = app.get(&format!("/api/v1/closures/{case_id}"), &coord).await.json().await.unwrap();
+        for t in case["tasks"].as_array().unwrap().iter().filter(|t| t["state"] == "open") {
+            let path = format!("/api/v1/closures/{case_id}/tasks/{}/waive", t["id"].as_str().unwrap());
+            assert_eq!(app.post(&path, &coord, serde_json::json!({"note": "已由其他程序完成"})).await.status(), 200);
+        }
+        let accepted = async {
+            signed_in_at(&office, &case_url, "coord.bz").await?;
+            office.wait().for_element(Locator::Id("a-conclusion")).await?.send_keys("各项任务完成，同意关闭").await?;
+            office.find(Locator::Id("record-acceptance")).await?.click().await?;
+            wait_for_url(&office, "ok=saved").await?;
+            office.find(Locator::Id("state")).await?.text().await
+        }.await;
+        assert!(accepted.expect("the office accepts").contains("验收通过"));
+        let public = async {
+            office.goto(&app.url(&format!("/public/mines/{mine_id}"))).await?;
+            office.wait().for_element(Locator::Css("main")).await?.text().await
+        }.await;
+        for c in [nr, em, office] {
+            let _ = c.close().await;
+        }
+        assert!(public.expect("the public page").contains("已关闭（2026-03-02 关闭）"));
+    }
+}
