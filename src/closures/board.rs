@@ -242,3 +242,84 @@ pub fn queue(
         next_cursor: next,
     })
 }
+
+/// At most this many entries a desk queue shows.
+const SHOWN: i64 = 5;
+
+/// What closures put on a person's desk (工作台): a department's open tasks, nearest
+/// deadline first; for the office, the cases waiting for their joint acceptance.
+pub fn queues(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+) -> AppResult<Vec<crate::inspections::board::Queue>> {
+    use crate::inspections::board::{Entry, Queue};
+    authz::require(who, Action::ViewClosures)?;
+    let end_of = |d: NaiveDate| d.and_hms_opt(16, 0, 0).expect("a time of day");
+    let mut out = Vec::new();
+    if let Some(department) = super::policy::own_department(who) {
+        let tasks = queue(
+            conn,
+            who,
+            now,
+            &QueueQuery {
+                department: None,
+                limit: Some(SHOWN),
+                cursor: None,
+            },
+        )?;
+        let count = store::open_task_count(conn, &department)?;
+        if count > 0 {
+            out.push(Queue {
+                key: "closure_tasks",
+                title: "关闭退出任务",
+                todo: "本部门在关闭退出案件中的任务，请按期办理并上传佐证材料。",
+                count,
+                entries: tasks
+                    .items
+                    .into_iter()
+                    .map(|t| Entry {
+                        href: format!("/closures/{}#task-{}", t.case_id, t.id),
+                        number: t.number,
+                        title: format!("{}：{}", t.mine_name, t.name),
+                        state: if t.overdue { "已逾期" } else { "待完成" },
+                        department: department.clone(),
+                        due: Some(end_of(t.due_on)),
+                    })
+                    .collect(),
+                href: format!("/closures?task_department={department}"),
+            });
+        }
+    }
+    if super::policy::may_manage(who) {
+        let f = store::CaseFilter {
+            state: Some(CaseState::Accepting),
+            ..Default::default()
+        };
+        let waiting = store::list(conn, &f, SHOWN)?;
+        let count: i64 = kinds(conn, who)?.kinds.iter().map(|k| k.accepting).sum();
+        if count > 0 {
+            let ids: Vec<String> = waiting.iter().map(|c| c.mine_id.clone()).collect();
+            let names = crate::register::mines::names(conn, &ids)?;
+            out.push(Queue {
+                key: "closure_acceptance",
+                title: "待验收的关闭退出案件",
+                todo: "任务已全部完成或免除，请组织联合验收并记录结果。",
+                count,
+                entries: waiting
+                    .iter()
+                    .map(|c| Entry {
+                        href: format!("/closures/{}", c.id),
+                        number: c.number.clone(),
+                        title: names.get(&c.mine_id).cloned().unwrap_or_default(),
+                        state: c.state.label(),
+                        department: c.owner_department.clone(),
+                        due: Some(end_of(c.target_on)),
+                    })
+                    .collect(),
+                href: "/closures?state=accepting".into(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -9,7 +9,7 @@ pub mod deadlines;
 pub mod pages;
 pub mod policy;
 pub mod rules;
-mod store;
+pub mod store;
 pub mod tasks;
 pub mod watch;
 

@@ -522,6 +522,15 @@ pub fn queue(
     Ok(q.load(conn)?)
 }
 
+/// How many open tasks a department has.
+pub fn open_task_count(conn: &mut DbConnection, department: &str) -> AppResult<i64> {
+    Ok(closure_tasks::table
+        .filter(closure_tasks::department.eq(department))
+        .filter(closure_tasks::state.eq(TaskState::Open.code()))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Open tasks past their deadline, by department: `(department, count)`.
 pub fn overdue_by_department(
     conn: &mut DbConnection,

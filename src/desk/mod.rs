@@ -33,6 +33,8 @@ pub struct Desk {
     pub inspections: Vec<crate::inspections::board::Queue>,
     /// What consultations put there (requests, meetings, minutes, decisions, reports).
     pub consultations: Vec<crate::inspections::board::Queue>,
+    /// What closures put there (a department's tasks, the cases awaiting acceptance).
+    pub closures: Vec<crate::inspections::board::Queue>,
     pub watch: Option<Watch>,
 }
 
@@ -73,10 +75,16 @@ pub fn desk(
     } else {
         Vec::new()
     };
+    let closures = if authz::allowed(who, Action::ViewClosures) {
+        crate::closures::board::queues(conn, who, now)?
+    } else {
+        Vec::new()
+    };
     Ok(Desk {
         board,
         inspections,
         consultations,
+        closures,
         watch,
     })
 }

@@ -229,38 +229,42 @@ async fn home(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -> 
         })
         .collect();
     let mut sections: Vec<Section> = sections;
-    sections.extend(desk.inspections.iter().chain(&desk.consultations).map(|q| {
-        Section {
-            key: q.key,
-            title: q.title,
-            todo: q.todo,
-            count: q.count,
-            cards: q
-                .entries
-                .iter()
-                .map(|e| {
-                    let (time_left, time_class) =
-                        e.due.map(|d| time_left(d, now)).unwrap_or_default();
-                    Card {
-                        href: e.href.clone(),
-                        number: e.number.clone(),
-                        title: e.title.clone(),
-                        state: e.state,
-                        department: names
-                            .get(&e.department)
-                            .cloned()
-                            .unwrap_or_else(|| e.department.clone()),
-                        urgent: false,
-                        time_left,
-                        time_class,
-                        due: e.due.map(rfc3339).unwrap_or_default(),
-                        report_in: String::new(),
-                    }
-                })
-                .collect(),
-            href: q.href.clone(),
-        }
-    }));
+    sections.extend(
+        desk.inspections
+            .iter()
+            .chain(&desk.consultations)
+            .chain(&desk.closures)
+            .map(|q| Section {
+                key: q.key,
+                title: q.title,
+                todo: q.todo,
+                count: q.count,
+                cards: q
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let (time_left, time_class) =
+                            e.due.map(|d| time_left(d, now)).unwrap_or_default();
+                        Card {
+                            href: e.href.clone(),
+                            number: e.number.clone(),
+                            title: e.title.clone(),
+                            state: e.state,
+                            department: names
+                                .get(&e.department)
+                                .cloned()
+                                .unwrap_or_else(|| e.department.clone()),
+                            urgent: false,
+                            time_left,
+                            time_class,
+                            due: e.due.map(rfc3339).unwrap_or_default(),
+                            report_in: String::new(),
+                        }
+                    })
+                    .collect(),
+                href: q.href.clone(),
+            }),
+    );
     let p = &s.principal;
     let mut links = Vec::new();
     if authz::allowed(p, Action::ViewMines) {

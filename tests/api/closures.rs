@@ -441,6 +441,8 @@ on_both! {
 
         let case: Value = app.get(&format!("/api/v1/closures/{cid}"), &em).await.json().await.unwrap();
         let (emc, em_csrf) = browser_session(&app, "em.pg", PASSWORD).await;
+        let desk = emc.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("关闭退出任务") && desk.contains("注销安全生产许可证"), "EM's desk lists its task");
         let tid = task(&case, "cancel_safety_permit")["id"].as_str().unwrap().to_owned();
         let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9];
         let (ct, body) = crate::lead_files::multipart(&[("csrf", &em_csrf), ("note", "已注销"), ("lon", "109.8"), ("lat", "40.6")],
@@ -461,6 +463,8 @@ on_both! {
         }
         let page = office.get(app.url(&case_path)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("record-acceptance"), "the acceptance form once nothing is open");
+        let desk = office.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("待验收的关闭退出案件") && desk.contains("GB-2026-001"), "the office's desk lists the case to accept");
         let (ct, body) = crate::lead_files::multipart(&[("csrf", &o_csrf), ("accepted_on", "2026-03-02"), ("department.NR", "true"),
             ("department.EM", "true"), ("accepted", "true"), ("conclusion", "验收合格")], &[]);
         let r = office.post(app.url(&format!("/closures/{cid}/acceptance"))).header("content-type", ct).body(body).send().await.unwrap();
