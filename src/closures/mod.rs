@@ -55,6 +55,12 @@ pub struct NewClosure {
     pub stop_on: Option<String>,
     /// For elimination under industrial policy, DRC or MIIT (default: the opener's, or DRC).
     pub owner_department: Option<String>,
+    /// 取缔 of a site found by a lead and not yet on the register (`mine_id` left empty):
+    /// the lead, and the site's kind of mine (its name defaults to 非法开采点（XS-…）).
+    pub lead_id: Option<String>,
+    pub site_name: Option<String>,
+    /// e.g. sand_gravel, nonmetal.
+    pub site_mine_type: Option<String>,
 }
 
 /// A case as the API and the pages show it.
@@ -295,13 +301,30 @@ pub fn open(
         }
         owner
     });
-    let mine = match crate::register::mines::find(conn, input.mine_id.trim()) {
-        Ok(m) => Some(m),
-        Err(AppError::NotFound(_)) => {
-            errors.push(FieldError::new("mine_id", "没有这座矿山"));
+    let lead_id = input
+        .lead_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let mine = match (input.mine_id.trim(), lead_id) {
+        ("", Some(lead)) if kind == Some(ClosureKind::BanIllegal) => {
+            site_from_lead(conn, who, now, lead, &input, &mut errors)?
+        }
+        ("", Some(_)) => {
+            errors.push(FieldError::new(
+                "mine_id",
+                "只有取缔可以由线索登记非法开采点；其他类型请选择矿山",
+            ));
             None
         }
-        Err(e) => return Err(e),
+        (id, _) => match crate::register::mines::find(conn, id) {
+            Ok(m) => Some(m),
+            Err(AppError::NotFound(_)) => {
+                errors.push(FieldError::new("mine_id", "没有这座矿山"));
+                None
+            }
+            Err(e) => return Err(e),
+        },
     };
     if let (Some(m), Some(k)) = (&mine, kind) {
         let illegal = m.status() == MineStatus::IllegalSite;
@@ -576,6 +599,96 @@ pub fn open(
         ),
     )?;
     Ok(case)
+}
+
+/// The illegal site a ban is for, found by a lead: the mine the lead names when it is an
+/// illegal site, otherwise a new one put on the register at the lead's place (only when
+/// nothing else is wrong, so that a refused case records no site).
+fn site_from_lead(
+    conn: &mut DbConnection,
+    who: &Principal,
+    now: NaiveDateTime,
+    lead_id: &str,
+    input: &NewClosure,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<Option<crate::register::mines::Mine>> {
+    let lead = match crate::leads::find_visible(conn, who, lead_id) {
+        Ok(l) => l,
+        Err(AppError::NotFound(_)) => {
+            errors.push(FieldError::new("lead_id", "没有这条线索"));
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(m) = &lead.mine_id {
+        let mine = crate::register::mines::find(conn, m)?;
+        if mine.status() == MineStatus::IllegalSite {
+            return Ok(Some(mine));
+        }
+        errors.push(FieldError::new(
+            "lead_id",
+            format!(
+                "线索 {} 涉及登记在册的“{}”，请选择其他关闭类型",
+                lead.number, mine.name
+            ),
+        ));
+        return Ok(None);
+    }
+    let mine_type = input
+        .site_mine_type
+        .as_deref()
+        .map(str::trim)
+        .and_then(crate::register::rules::mine::MineType::parse);
+    if mine_type.is_none() {
+        errors.push(FieldError::new(
+            "site_mine_type",
+            format!(
+                "请选择非法开采点的矿山类型（{}）",
+                crate::register::rules::mine::MineType::codes()
+            ),
+        ));
+    }
+    let Some(township) = lead.township.clone() else {
+        errors.push(FieldError::new(
+            "lead_id",
+            "该线索没有所在街镇，无法登记非法开采点",
+        ));
+        return Ok(None);
+    };
+    let name = input
+        .site_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("非法开采点（{}）", lead.number));
+    if name.chars().count() > 100 {
+        errors.push(FieldError::new("site_name", "名称不能超过 100 个字符"));
+    }
+    let (Some(mine_type), true) = (mine_type, errors.is_empty()) else {
+        return Ok(None);
+    };
+    let address = match (lead.lon, lead.lat) {
+        (Some(lon), Some(lat)) => format!(
+            "经度 {lon:.5}，纬度 {lat:.5}（线索 {} 的位置）",
+            lead.number
+        ),
+        _ => format!("见线索 {}", lead.number),
+    };
+    let site = crate::register::mines::record_illegal_site(
+        conn,
+        &who.actor(),
+        now,
+        crate::register::mines::IllegalSite {
+            name,
+            township,
+            mine_type,
+            mineral: String::new(),
+            address,
+            reason: format!("线索 {} 发现的非法开采点，立案取缔", lead.number),
+        },
+    )?;
+    Ok(Some(site))
 }
 
 fn audit_case(

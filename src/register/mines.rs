@@ -740,6 +740,82 @@ pub fn create(
     Ok(mine)
 }
 
+/// An illegal mining site found by a lead, put on the register so that it can be banned
+/// (取缔) and watched: no enterprise and no credit code, only what was seen.
+pub struct IllegalSite {
+    pub name: String,
+    pub township: String,
+    pub mine_type: MineType,
+    pub mineral: String,
+    pub address: String,
+    /// Why it is recorded (the lead it was found by).
+    pub reason: String,
+}
+
+/// Records an illegal site (status 非法开采点) with its history line and audit entry.
+pub fn record_illegal_site(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    site: IllegalSite,
+) -> AppResult<Mine> {
+    let mut mine = Mine {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: site.name,
+        enterprise_name: "（非法开采，主体待查）".into(),
+        credit_code: String::new(),
+        township: site.township,
+        mine_type: site.mine_type,
+        mineral: site.mineral,
+        mining_method: MiningMethod::OpenPit,
+        status: MineStatus::IllegalSite,
+        supervisor_department: None,
+        risk_grade: None,
+        last_inspected_on: None,
+        address: site.address,
+        contact_name: String::new(),
+        contact_phone: String::new(),
+        licence_number: String::new(),
+        tailings_capacity_10k_m3: None,
+        tailings_dam_height_m: None,
+        tailings_grade: None,
+        tailings_safety: None,
+        tailings_evaluated_on: None,
+        tailings_overhead: 0,
+        search_text: String::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    mine.search_text = search_text(&mine);
+    store::insert(conn, mine.clone())?;
+    record_change(
+        conn,
+        actor,
+        now,
+        &mine.id,
+        Recorded::new(
+            "create",
+            None,
+            Some(mine.status.code().to_owned()),
+            &site.reason,
+        ),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Change {
+            entity_type: "mine",
+            entity_id: &mine.id,
+            action: "create",
+            before: None,
+            after: Some(mine.audit_json()),
+        },
+    )?;
+    Ok(mine)
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Mine> {
     store::find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("矿山 {id} 不存在。")))
 }

@@ -487,3 +487,48 @@ on_both! {
         assert_eq!(app.count("closure_patrols").await, 1);
     }
 }
+
+on_both! {
+    /// 取缔 of an illegal site found by a lead: NR opens the ban from the lead, the case puts
+    /// the site on the register as 非法开采点 at the lead's place (then 临近关闭退出); a refused
+    /// ban records no site; the lead's page offers the ban.
+    async fn a_ban_puts_the_illegal_site_from_a_lead_on_the_register(app) {
+        person(&app, "nr.ban", "officer", (Some("NR"), None)).await;
+        person(&app, "town.ban", "township", (None, Some("BEHT"))).await;
+        person(&app, "ee.ban", "officer", (Some("EE"), None)).await;
+        let nr = app.token_for("nr.ban", PASSWORD).await;
+        let town = app.token_for("town.ban", PASSWORD).await;
+        let ee = app.token_for("ee.ban", PASSWORD).await;
+        let lead = crate::leads::raise(&app, &town, json!({"title": "山坡有人私挖砂石", "category": "unlicensed_mining",
+            "description": "夜间有装载机挖砂。", "location": {"lon": 109.83, "lat": 40.62}})).await;
+        let lead_id = lead["id"].as_str().unwrap().to_owned();
+        let number = lead["number"].as_str().unwrap().to_owned();
+        let mines_before = app.count("mines").await;
+        let body = |mine_type: Option<&str>| json!({"mine_id": "", "lead_id": lead_id, "kind": "ban_illegal",
+            "decision_number": "昆自然资罚〔2026〕3号", "decided_on": "2026-03-01", "issuing_body": "区自然资源分局",
+            "basis": "lead", "basis_ref": number, "target_on": "2026-06-30", "site_mine_type": mine_type});
+        let (status, problem_body) = problem(app.post("/api/v1/closures", &nr, body(None)).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&problem_body), vec!["site_mine_type"]);
+        let mut wrong = body(Some("sand_gravel"));
+        wrong["kind"] = json!("government_decision");
+        let (status, _) = problem(app.post("/api/v1/closures", &nr, wrong).await).await;
+        assert_eq!(status, 422, "only a ban records a site from a lead");
+        let (status, _) = problem(app.post("/api/v1/closures", &ee, body(Some("sand_gravel"))).await).await;
+        assert_eq!(status, 403);
+        assert_eq!(app.count("mines").await, mines_before, "a refused ban records no site");
+        let (status, case) = problem(app.post("/api/v1/closures", &nr, body(Some("sand_gravel"))).await).await;
+        assert_eq!(status, 201, "{case}");
+        assert_eq!(app.count("mines").await, mines_before + 1);
+        let site: Value = app.get(&format!("/api/v1/mines/{}", case["mine_id"].as_str().unwrap()), &nr).await.json().await.unwrap();
+        assert_eq!(site["status"], "closing");
+        assert_eq!(site["name"], format!("非法开采点（{number}）"));
+        assert_eq!(site["township"], "BEHT");
+        assert_eq!(app.count("mine_changes WHERE to_value = 'illegal_site'").await, 1, "recorded first as an illegal site");
+        let codes: Vec<&str> = case["tasks"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
+        assert!(codes.contains(&"seal_shafts") && !codes.contains(&"cancel_mining_licence"), "{codes:?}");
+        let (client, _) = browser_session(&app, "nr.ban", PASSWORD).await;
+        let page = client.get(app.url(&format!("/leads/{lead_id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("立案取缔（非法开采点）"));
+    }
+}

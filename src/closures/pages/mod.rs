@@ -213,6 +213,12 @@ struct OpenForm {
     stop_on: String,
     #[serde(default)]
     owner_department: String,
+    #[serde(default)]
+    lead_id: String,
+    #[serde(default)]
+    site_name: String,
+    #[serde(default)]
+    site_mine_type: String,
 }
 
 async fn open_page(
@@ -246,7 +252,6 @@ async fn open_page(
         .collect();
     let mut fields = vec![
         Field::new("mine_id", "矿山编号", "text", &f.mine_id)
-            .required()
             .help(if mine_name.is_empty() {
                 "矿山页面地址中的编号；在矿山页面点“立案关闭退出”会自动填好。".to_owned()
             } else {
@@ -283,6 +288,22 @@ async fn open_page(
             &f.owner_department,
         )
         .only_when("kind", "policy_elimination", &f.kind),
+        Field::new("lead_id", "发现非法开采点的线索编号（内部编号）", "text", &f.lead_id)
+            .only_when("kind", "ban_illegal", &f.kind)
+            .help("非法开采点尚未登记时填写（不填矿山编号），立案时按线索的位置和街镇登记为“非法开采点”。"),
+        Field::new("site_name", "非法开采点名称", "text", &f.site_name)
+            .only_when("kind", "ban_illegal", &f.kind),
+        Field::new("site_mine_type", "非法开采点的矿山类型", "select", &f.site_mine_type)
+            .options(
+                std::iter::once((String::new(), "请选择".to_owned()))
+                    .chain(
+                        crate::register::rules::mine::MineType::ALL
+                            .iter()
+                            .map(|t| (t.code().to_owned(), t.label().to_owned())),
+                    )
+                    .collect(),
+            )
+            .only_when("kind", "ban_illegal", &f.kind),
     ];
     let general = attach_errors(&mut fields, errors);
     let page = FormPage {
@@ -325,6 +346,7 @@ async fn new_form(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
         kind: get("kind"),
         basis: get("basis"),
         basis_ref: get("basis_ref"),
+        lead_id: get("lead_id"),
         ..Default::default()
     };
     open_page(&state, &s, &req, &f, &[]).await
@@ -349,6 +371,9 @@ async fn create(
         target_on: opt(&f.target_on),
         stop_on: opt(&f.stop_on),
         owner_department: opt(&f.owner_department),
+        lead_id: opt(&f.lead_id),
+        site_name: opt(&f.site_name),
+        site_mine_type: opt(&f.site_mine_type),
     };
     let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
     let result = blocking(move || st.db.transaction(|c| closures::open(c, &who, now, input))).await;

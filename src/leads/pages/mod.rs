@@ -952,6 +952,20 @@ pub(crate) async fn detail_page(
                     "据此发起检查任务".into(),
                 ));
             }
+            // 取缔: a site found by the lead is put on the register by the closure case.
+            if crate::leads::policy::may_handle(&s.principal, &l.primary_department)
+                && authz::allowed(&s.principal, Action::ViewClosures)
+            {
+                links.push((
+                    format!(
+                        "/closures/new?kind=ban_illegal&basis=lead&basis_ref={}&lead_id={}&mine_id={}",
+                        l.number,
+                        l.id,
+                        l.mine_id.clone().unwrap_or_default()
+                    ),
+                    "立案取缔（非法开采点）".into(),
+                ));
+            }
             links
         },
         tables: lead_tables(&v, &names, now),
