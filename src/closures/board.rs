@@ -291,6 +291,33 @@ pub fn queues(
             });
         }
     }
+    if let Some(department) = super::policy::own_department(who) {
+        let (rows, count) = store::unconfirmed(conn, &department, SHOWN)?;
+        if count > 0 {
+            let ids: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+            let cases = store::by_ids(conn, &ids)?;
+            let mine_ids: Vec<String> = cases.iter().map(|c| c.mine_id.clone()).collect();
+            let names = crate::register::mines::names(conn, &mine_ids)?;
+            out.push(Queue {
+                key: "closure_confirm",
+                title: "待确认的关闭退出验收",
+                todo: "本部门参加了这些联合验收，请核对验收记录后确认。",
+                count,
+                entries: cases
+                    .iter()
+                    .map(|c| Entry {
+                        href: format!("/closures/{}#acceptances", c.id),
+                        number: c.number.clone(),
+                        title: names.get(&c.mine_id).cloned().unwrap_or_default(),
+                        state: c.state.label(),
+                        department: department.clone(),
+                        due: None,
+                    })
+                    .collect(),
+                href: "/closures?state=accepted".into(),
+            });
+        }
+    }
     if super::policy::may_manage(who) {
         let f = store::CaseFilter {
             state: Some(CaseState::Accepting),

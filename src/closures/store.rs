@@ -679,6 +679,28 @@ pub fn confirm(
     Ok(n > 0)
 }
 
+/// `(acceptance id, case id)` of acceptances a department has still to confirm, and how
+/// many there are in all.
+pub fn unconfirmed(
+    conn: &mut DbConnection,
+    department: &str,
+    limit: i64,
+) -> AppResult<(Vec<(String, String)>, i64)> {
+    let open = closure_acceptance_units::table
+        .filter(closure_acceptance_units::department.eq(department))
+        .filter(closure_acceptance_units::confirmed_at.is_null());
+    let count: i64 = open.count().get_result(conn)?;
+    let rows = if count == 0 {
+        Vec::new()
+    } else {
+        open.inner_join(closure_acceptances::table)
+            .select((closure_acceptances::id, closure_acceptances::case_id))
+            .limit(limit)
+            .load(conn)?
+    };
+    Ok((rows, count))
+}
+
 // ---- the watch ----
 
 pub fn watch(conn: &mut DbConnection, w: &Watched) -> AppResult<()> {

@@ -200,10 +200,15 @@ on_both! {
         let aid = accepted["acceptances"][1]["id"].as_str().unwrap().to_owned();
         let (status, _) = problem(app.post(&format!("/api/v1/closures/{cid}/acceptance/{aid}/confirm"), &town, json!({})).await).await;
         assert_eq!(status, 403);
+        let (ee_page, _) = browser_session(&app, "ee.cl", PASSWORD).await;
+        let desk = ee_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(desk.contains("待确认的关闭退出验收") && desk.contains("GB-2026-001"), "EE's desk asks it to confirm");
         let (status, confirmed) = problem(app.post(&format!("/api/v1/closures/{cid}/acceptance/{aid}/confirm"), &ee, json!({})).await).await;
         assert_eq!(status, 200, "{confirmed}");
         let (status, _) = problem(app.post(&format!("/api/v1/closures/{cid}/acceptance/{aid}/confirm"), &ee, json!({})).await).await;
         assert_eq!(status, 409);
+        let desk = ee_page.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        assert!(!desk.contains("待确认的关闭退出验收"), "confirmed, off the desk");
         // Accepted is final; the mine's history keeps both changes; the watch has it.
         let (status, _) = step(&app, &coord, &accepted, "warning_signs", "waive", "不再需要").await;
         assert_eq!(status, 409);
