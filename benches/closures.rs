@@ -121,7 +121,7 @@ async fn main() {
         "closures on {backend}: {n_mines} mines with boundaries, {n_cases} cases, {} tasks, {} closed boundaries, \
          {requests} requests per row ({CONCURRENCY} clients)",
         n_cases * 20,
-        n_cases + n_cases / 3
+        n_cases * 2 / 3 + n_cases / 3
     );
 
     let seed_started = Instant::now();
@@ -282,6 +282,7 @@ async fn main() {
             Ok(())
         })
         .unwrap();
+        minecoord::closures::store::recount_due(conn).unwrap();
         if let DbConnection::Pg(p) = conn {
             diesel::sql_query("VACUUM ANALYZE").execute(p).unwrap();
         }

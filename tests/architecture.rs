@@ -334,6 +334,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "closure_watch",
             "closure_patrols",
             "closure_tallies",
+            "closure_due_tallies",
         ],
     ),
     (

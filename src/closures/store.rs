@@ -6,8 +6,9 @@ use diesel::prelude::*;
 
 use crate::closures::rules::{Basis, CaseState, ClosureKind, PatrolOutcome, TaskState};
 use crate::platform::db::schema::{
-    closure_acceptance_units, closure_acceptances, closure_cases, closure_counters, closure_files,
-    closure_patrols, closure_tallies, closure_tasks, closure_watch,
+    closure_acceptance_units, closure_acceptances, closure_cases, closure_counters,
+    closure_due_tallies, closure_files, closure_patrols, closure_tallies, closure_tasks,
+    closure_watch,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -233,9 +234,7 @@ pub fn insert(conn: &mut DbConnection, case: &Case, tasks: &[Task]) -> AppResult
         .values(case.clone())
         .execute(conn)?;
     for t in tasks {
-        diesel::insert_into(closure_tasks::table)
-            .values(t.clone())
-            .execute(conn)?;
+        insert_task(conn, t)?;
     }
     count(conn, case, 1, 0)
 }
@@ -474,6 +473,63 @@ pub fn insert_task(conn: &mut DbConnection, t: &Task) -> AppResult<()> {
     diesel::insert_into(closure_tasks::table)
         .values(t.clone())
         .execute(conn)?;
+    if t.state == TaskState::Open {
+        due(conn, t, 1)?;
+    }
+    Ok(())
+}
+
+/// The month of a deadline as the kept counts name it: "2026-03".
+fn month_of(d: NaiveDate) -> String {
+    d.format("%Y-%m").to_string()
+}
+
+/// Moves the count of open tasks of the task's department in its deadline's month.
+fn due(conn: &mut DbConnection, t: &Task, by: i64) -> AppResult<()> {
+    let row = (
+        closure_due_tallies::department.eq(&t.department),
+        closure_due_tallies::month.eq(month_of(t.due_on)),
+        closure_due_tallies::n.eq(by),
+    );
+    let add = closure_due_tallies::n.eq(closure_due_tallies::n + by);
+    let key = (closure_due_tallies::department, closure_due_tallies::month);
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(closure_due_tallies::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(closure_due_tallies::table)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Rebuilds the kept counts of open tasks from the tasks themselves (after a bulk load).
+pub fn recount_due(conn: &mut DbConnection) -> AppResult<()> {
+    diesel::delete(closure_due_tallies::table).execute(conn)?;
+    let open: Vec<(String, NaiveDate)> = closure_tasks::table
+        .filter(closure_tasks::state.eq(TaskState::Open.code()))
+        .select((closure_tasks::department, closure_tasks::due_on))
+        .load(conn)?;
+    let mut counts: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (d, on) in open {
+        *counts.entry((d, month_of(on))).or_default() += 1;
+    }
+    for ((department, month), n) in counts {
+        diesel::insert_into(closure_due_tallies::table)
+            .values((
+                closure_due_tallies::department.eq(department),
+                closure_due_tallies::month.eq(month),
+                closure_due_tallies::n.eq(n),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -495,7 +551,16 @@ pub fn save_task(conn: &mut DbConnection, before: &Task, after: &Task) -> AppRes
         closure_tasks::version.eq(before.version + 1),
     ))
     .execute(conn)?;
-    Ok(n > 0)
+    if n == 0 {
+        return Ok(false);
+    }
+    if before.state == TaskState::Open {
+        due(conn, before, -1)?;
+    }
+    if after.state == TaskState::Open {
+        due(conn, after, 1)?;
+    }
+    Ok(true)
 }
 
 /// A department's open tasks (its queue), the nearest deadline first, after `(due_on, id)`.
@@ -531,18 +596,36 @@ pub fn open_task_count(conn: &mut DbConnection, department: &str) -> AppResult<i
         .get_result(conn)?)
 }
 
-/// Open tasks past their deadline, by department: `(department, count)`.
+/// Open tasks past their deadline, by department: `(department, count)` — the kept counts
+/// of the months before this one, and a short range of the deadline index for this
+/// month's days.
 pub fn overdue_by_department(
     conn: &mut DbConnection,
     today: NaiveDate,
 ) -> AppResult<Vec<(String, i64)>> {
+    use chrono::Datelike;
     use diesel::dsl::count_star;
-    Ok(closure_tasks::table
+    let month_start = today.with_day(1).unwrap_or(today);
+    let earlier: Vec<(String, i64)> = closure_due_tallies::table
+        .filter(closure_due_tallies::month.lt(month_of(today)))
+        .filter(closure_due_tallies::n.gt(0))
+        .select((closure_due_tallies::department, closure_due_tallies::n))
+        .load(conn)?;
+    let this_month: Vec<(String, i64)> = closure_tasks::table
         .filter(closure_tasks::state.eq(TaskState::Open.code()))
+        .filter(closure_tasks::due_on.ge(month_start))
         .filter(closure_tasks::due_on.lt(today))
         .group_by(closure_tasks::department)
         .select((closure_tasks::department, count_star()))
-        .load(conn)?)
+        .load(conn)?;
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (d, n) in earlier.into_iter().chain(this_month) {
+        match out.iter_mut().find(|(c, _)| *c == d) {
+            Some(c) => c.1 += n,
+            None => out.push((d, n)),
+        }
+    }
+    Ok(out)
 }
 
 /// Open tasks due before `before`, not yet claimed for a reminder (or an escalation).

@@ -176,6 +176,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     closure_watch,
     closure_patrols,
     closure_tallies,
+    closure_due_tallies,
 );
 
 diesel::table! {
@@ -1104,6 +1105,14 @@ diesel::table! {
         state -> Text,
         n -> BigInt,
         days -> BigInt,
+    }
+}
+
+diesel::table! {
+    closure_due_tallies (department, month) {
+        department -> Text,
+        month -> Text,
+        n -> BigInt,
     }
 }
 
