@@ -142,6 +142,22 @@ on_both! {
         assert!(app.count("notifications WHERE kind = 'permit_decided'").await > 0, "相互通报");
         let (status, _) = step(&app, &em, &case, "cancel_safety_permit", "complete", "再次").await;
         assert_eq!(status, 409, "a done task is not done twice");
+        // Evidence: a file must be what it says it is; another department's task refuses it.
+        let files = format!("/api/v1/closures/{}/tasks/{}/files", case["id"].as_str().unwrap(), task(&case, "cancel_safety_permit")["id"].as_str().unwrap());
+        let send = |token: &str, name: &str, kind: &str, bytes: &'static [u8]| {
+            app.client.post(app.url(&format!("{files}?name={name}&lon=109.8&lat=40.6"))).bearer_auth(token).header("content-type", kind).body(bytes)
+        };
+        let r = send(&em, "注销决定.pdf", "application/pdf", b"MZ\x90\x00 not a pdf").send().await.unwrap();
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(fields(&body), vec!["evidence"]);
+        let r = send(&nr, "注销决定.pdf", "application/pdf", b"%PDF-1.4 real").send().await.unwrap();
+        assert_eq!(r.status(), 403, "NR cannot add to EM's task");
+        assert_eq!(app.count("closure_files").await, 0, "nothing kept");
+        let r = send(&em, "注销决定.pdf", "application/pdf", b"%PDF-1.4 real").send().await.unwrap();
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body[0]["lon"], 109.8);
 
         // Acceptance waits for every task.
         let accept = json!({"accepted": true, "departments": ["NR", "EM", "EE"], "conclusion": "验收合格"});
@@ -496,9 +512,21 @@ on_both! {
         let (town, t_csrf) = browser_session(&app, "town.pg", PASSWORD).await;
         let form = town.get(app.url(&format!("/closed-mines/{mine_id}/patrol"))).send().await.unwrap().text().await.unwrap();
         assert!(form.contains("复产巡查：页面关闭矿"), "{form}");
-        let r = town.post(app.url(&format!("/closed-mines/{mine_id}/patrol"))).form(&[("csrf", t_csrf.as_str()), ("outcome", "nothing_found"), ("note", "井口封闭完好")]).send().await.unwrap();
+        let (ct, body) = crate::lead_files::multipart(&[("csrf", &t_csrf), ("outcome", "nothing_found"), ("note", "井口封闭完好"), ("lon", "109.8"), ("lat", "40.6")],
+            &[("photo", "巡查.pdf", "application/pdf", b"%PDF-1.4")]);
+        let r = town.post(app.url(&format!("/closed-mines/{mine_id}/patrol"))).header("content-type", ct).body(body).send().await.unwrap();
+        assert_eq!(r.status(), 422, "a patrol's photo is a photo");
+        assert_eq!(app.count("closure_patrols").await, 0);
+        let (ct, body) = crate::lead_files::multipart(&[("csrf", &t_csrf), ("outcome", "nothing_found"), ("note", "井口封闭完好"), ("lon", "109.8"), ("lat", "40.6")],
+            &[("photo", "巡查.jpg", "image/jpeg", jpeg)]);
+        let r = town.post(app.url(&format!("/closed-mines/{mine_id}/patrol"))).header("content-type", ct).body(body).send().await.unwrap();
         assert_eq!(r.status(), 303);
-        assert_eq!(app.count("closure_patrols").await, 1);
+        assert_eq!(app.count("closure_patrols WHERE photo IS NOT NULL AND lon IS NOT NULL").await, 1);
+        let form = town.get(app.url(&format!("/closed-mines/{mine_id}/patrol"))).send().await.unwrap().text().await.unwrap();
+        let photo = form.split("/patrols/").nth(1).and_then(|r| r.split('"').next()).expect("the photo is linked");
+        let r = town.get(app.url(&format!("/patrols/{photo}"))).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg);
     }
 }
 
