@@ -80,10 +80,11 @@ pub fn list(
     let only_due = q.due.unwrap_or(false);
     let mut items: Vec<WatchedMine> = Vec::new();
     let mut next = None;
+    let mut more = true;
     // At most a few rounds: each reads `limit + 1` candidates.
     for _ in 0..20 {
         let rows = store::watch_list(conn, only_due.then_some(cutoff), after.clone(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
+        more = rows.len() as i64 > limit;
         let shown = described(conn, &rows, today, check_months)?;
         for (w, row) in shown.into_iter().zip(&rows) {
             after = Some((row.closed_on, row.mine_id.clone()));
@@ -101,6 +102,10 @@ pub fn list(
         if next.is_some() || !more {
             break;
         }
+    }
+    // Still candidates after the last round: the next page goes on from the last one read.
+    if next.is_none() && more {
+        next = after.map(|(on, id)| format!("{on},{id}"));
     }
     Ok(WatchPage {
         items,
