@@ -173,19 +173,43 @@ pub async fn run(cli: Cli) -> i32 {
             let shown = checkpoints
                 .as_ref()
                 .map(|(path, list, _)| (path.display().to_string(), list.len()));
+            let alarm = settings
+                .durations()
+                .map(|d| d.audit_unsealed_alarm)
+                .unwrap_or_else(|e| fail(e));
+            let alarm = chrono::Duration::from_std(alarm).unwrap_or(chrono::Duration::MAX);
+            let waited_since = SystemClock
+                .now_naive()
+                .checked_sub_signed(alarm)
+                .unwrap_or(chrono::NaiveDateTime::MIN);
             let verdict = tokio::task::spawn_blocking(move || {
                 db.run_migrations()
                     .map_err(crate::platform::error::AppError::Internal)?;
-                db.read(|conn| match crate::platform::audit::verify(conn)? {
-                    Verdict::Intact { .. } if checkpoints.is_some() => {
-                        let (_, list, key) = checkpoints.as_ref().expect("checked");
-                        crate::platform::audit::verify_checkpoints(conn, key, list)
-                    }
-                    other => Ok(other),
+                db.read(|conn| {
+                    let verdict = match crate::platform::audit::verify(conn)? {
+                        Verdict::Intact { .. } if checkpoints.is_some() => {
+                            let (_, list, key) = checkpoints.as_ref().expect("checked");
+                            crate::platform::audit::verify_checkpoints(conn, key, list)?
+                        }
+                        other => other,
+                    };
+                    let late = crate::platform::audit::unsealed(conn, waited_since)?;
+                    Ok((verdict, late))
                 })
             })
             .await
             .unwrap_or_else(|e| fail(e));
+            let verdict = match verdict {
+                Ok((Verdict::Intact { .. }, (late, Some(oldest)))) if late > 0 => {
+                    println!(
+                        "有 {late} 条操作记录写入已超过 {}仍未封存进哈希链（最早一条写于 {}）：请检查封存任务（audit.sealer）是否在运行。",
+                        settings.audit.unsealed_alarm,
+                        crate::platform::clock::local_time(oldest)
+                    );
+                    return 1;
+                }
+                other => other.map(|(v, _)| v),
+            };
             match verdict {
                 Ok(Verdict::Intact { entries }) => {
                     match shown {

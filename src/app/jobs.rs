@@ -177,6 +177,37 @@ pub fn spawn_worker(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// One round of sealing: up to `audit.seal_batch` waiting audit entries join the chain.
+pub async fn seal_audit(state: &web::Data<AppState>) -> AppResult<crate::platform::audit::Sealed> {
+    let st = state.clone();
+    let batch = state.settings.audit.seal_batch.max(1);
+    blocking(move || {
+        st.db
+            .transaction(|conn| crate::platform::audit::seal(conn, batch))
+    })
+    .await
+}
+
+/// Seals waiting audit entries every `audit.seal_interval` (PostgreSQL; on SQLite each is
+/// sealed as it is written). Runs in every instance: the one holding the chain's head seals,
+/// the others skip the round; a full batch is followed by the next at once.
+pub fn spawn_sealer(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    use crate::platform::audit::Sealed;
+    tokio::spawn(async move {
+        loop {
+            match seal_audit(&state).await {
+                Ok(Sealed::Entries(n)) if n as i64 >= state.settings.audit.seal_batch => continue,
+                Ok(Sealed::Entries(n)) if n > 0 => {
+                    metrics::counter!("audit_sealed_total").increment(n as u64);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "audit entries not sealed; will retry"),
+            }
+            tokio::time::sleep(state.durations.audit_seal).await;
+        }
+    })
+}
+
 /// Appends a signed checkpoint of the audit chain to `file` unless the last one there
 /// already names the chain's head. Returns the checkpoint written, if one was.
 pub async fn checkpoint_audit(

@@ -262,6 +262,10 @@ impl Application {
         if state.settings.outbox.worker {
             background.push(crate::app::jobs::spawn_worker(state.clone()).abort_handle());
         }
+        if state.settings.audit.sealer && state.db.backend == crate::platform::db::Backend::Postgres
+        {
+            background.push(crate::app::jobs::spawn_sealer(state.clone()).abort_handle());
+        }
         if let Some(file) = state
             .settings
             .audit

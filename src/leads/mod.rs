@@ -164,8 +164,8 @@ pub fn route(
     Ok(routing)
 }
 
-/// The next number of the year: XS-2026-000123. The counter row is locked for the rest of
-/// the transaction, so numbers are unique and without gaps among committed leads.
+/// The next number of the year: XS-2026-000123. Unique; on PostgreSQL a number is skipped
+/// when the raise that took it fails (see `store::leads::next_number`).
 fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<String> {
     let n = rows::next_number(conn, year)?;
     Ok(format!("XS-{year}-{n:06}"))

@@ -1,9 +1,15 @@
 //! The append-only, hash-chained audit trail (检查全过程记录、可追溯).
 //!
-//! Every change writes one entry in the same transaction as the change. Each entry
-//! stores the hash of the one before it; `seq` comes from `audit_head`, whose row lock
-//! (PostgreSQL) or the single SQLite writer serialises concurrent writers, so numbers
-//! have no gaps and a removed entry shows as a gap.
+//! Every change appends one entry in the same transaction as the change, under an `id`
+//! that shares no row with other writers. Entries join the hash chain when they are
+//! sealed: the sealer gives each its chain position (`seq`, without gaps), the hash of the
+//! entry before it and its own hash, and moves `audit_head` on. On PostgreSQL one sealer at
+//! a time does that in batches a fraction of a second later ([`seal`], run by
+//! `app::jobs::spawn_sealer` in every instance: whoever holds `audit_head`'s row seals, the
+//! others skip the round, and when an instance dies its transaction and the row go with
+//! it). On SQLite, where writers take turns anyway, each entry is sealed as it is written.
+//! A removed sealed entry shows as a gap in `seq`, an altered one as a hash that no longer
+//! matches; an entry left unsealed too long is reported by [`unsealed`].
 
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
@@ -30,10 +36,12 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+/// An entry as stored. `seq`, `prev_hash` and `hash` are empty until it is sealed.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
-    pub seq: i64,
+    pub id: i64,
+    pub seq: Option<i64>,
     #[schema(value_type = String)]
     pub occurred_at: NaiveDateTime,
     pub actor_id: Option<String>,
@@ -43,8 +51,25 @@ pub struct AuditEntry {
     pub action: String,
     pub before_json: Option<String>,
     pub after_json: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// An entry being appended (the database gives its `id`).
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewEntry {
+    seq: Option<i64>,
+    occurred_at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_name: String,
+    entity_type: String,
+    entity_id: String,
+    action: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+    prev_hash: Option<String>,
+    hash: Option<String>,
 }
 
 /// One change to record.
@@ -56,43 +81,88 @@ pub struct Change<'a> {
     pub after: Option<serde_json::Value>,
 }
 
-fn entry_hash(e: &AuditEntry) -> String {
-    let canonical = serde_json::json!([
-        e.prev_hash,
-        e.seq,
-        e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
-        e.actor_id,
-        e.actor_name,
-        e.entity_type,
-        e.entity_id,
-        e.action,
-        e.before_json,
-        e.after_json,
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+/// What an entry's hash covers: its place in the chain, the hash before it and its content.
+struct Linked<'a> {
+    seq: i64,
+    prev_hash: &'a str,
+    occurred_at: NaiveDateTime,
+    actor_id: Option<&'a str>,
+    actor_name: &'a str,
+    entity_type: &'a str,
+    entity_id: &'a str,
+    action: &'a str,
+    before_json: Option<&'a str>,
+    after_json: Option<&'a str>,
 }
 
-/// Appends one entry. Call inside the transaction that makes the change.
+impl Linked<'_> {
+    fn hash(&self) -> String {
+        let canonical = serde_json::json!([
+            self.prev_hash,
+            self.seq,
+            self.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            self.actor_id,
+            self.actor_name,
+            self.entity_type,
+            self.entity_id,
+            self.action,
+            self.before_json,
+            self.after_json,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+impl AuditEntry {
+    /// The entry's content linked at `seq` after `prev_hash`.
+    fn linked<'a>(&'a self, seq: i64, prev_hash: &'a str) -> Linked<'a> {
+        Linked {
+            seq,
+            prev_hash,
+            occurred_at: self.occurred_at,
+            actor_id: self.actor_id.as_deref(),
+            actor_name: &self.actor_name,
+            entity_type: &self.entity_type,
+            entity_id: &self.entity_id,
+            action: &self.action,
+            before_json: self.before_json.as_deref(),
+            after_json: self.after_json.as_deref(),
+        }
+    }
+}
+
+impl NewEntry {
+    fn linked<'a>(&'a self, seq: i64, prev_hash: &'a str) -> Linked<'a> {
+        Linked {
+            seq,
+            prev_hash,
+            occurred_at: self.occurred_at,
+            actor_id: self.actor_id.as_deref(),
+            actor_name: &self.actor_name,
+            entity_type: &self.entity_type,
+            entity_id: &self.entity_id,
+            action: &self.action,
+            before_json: self.before_json.as_deref(),
+            after_json: self.after_json.as_deref(),
+        }
+    }
+}
+
+/// Appends one entry and returns its id. Call inside the transaction that makes the change.
+/// On PostgreSQL this is one insert that no other writer waits for; the entry is sealed
+/// later. On SQLite the entry is sealed here, the writers taking turns already.
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
     now: NaiveDateTime,
     change: Change<'_>,
 ) -> AppResult<i64> {
-    // Bump the head first: on PostgreSQL this takes the row lock that orders writers.
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::last_seq.eq(audit_head::last_seq + 1))
-        .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::last_seq, audit_head::last_hash))
-        .first(conn)?;
     // Microseconds are what PostgreSQL keeps; truncating here keeps the hash stable.
     let occurred_at = now
         .duration_trunc(TimeDelta::microseconds(1))
         .unwrap_or(now);
-    let mut entry = AuditEntry {
-        seq,
+    let mut entry = NewEntry {
+        seq: None,
         occurred_at,
         actor_id: actor.id.clone(),
         actor_name: actor.name.clone(),
@@ -101,17 +171,117 @@ pub fn record(
         action: change.action.to_owned(),
         before_json: change.before.map(|v| v.to_string()),
         after_json: change.after.map(|v| v.to_string()),
-        prev_hash,
-        hash: String::new(),
+        prev_hash: None,
+        hash: None,
     };
-    entry.hash = entry_hash(&entry);
+    if let DbConnection::Pg(c) = conn {
+        return Ok(diesel::insert_into(audit_log::table)
+            .values(&entry)
+            .returning(audit_log::id)
+            .get_result(c)?);
+    }
+    let (last_seq, last_hash) = head(conn)?;
+    let seq = last_seq + 1;
+    let hash = entry.linked(seq, &last_hash).hash();
+    entry.seq = Some(seq);
+    entry.prev_hash = Some(last_hash);
+    entry.hash = Some(hash.clone());
     diesel::insert_into(audit_log::table)
         .values(&entry)
         .execute(conn)?;
+    move_head(conn, seq, &hash)?;
+    Ok(audit_log::table
+        .filter(audit_log::seq.eq(seq))
+        .select(audit_log::id)
+        .first(conn)?)
+}
+
+fn move_head(conn: &mut DbConnection, seq: i64, hash: &str) -> AppResult<()> {
     diesel::update(audit_head::table.find(1))
-        .set(audit_head::last_hash.eq(&entry.hash))
+        .set((audit_head::last_seq.eq(seq), audit_head::last_hash.eq(hash)))
         .execute(conn)?;
-    Ok(seq)
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    last_seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    last_hash: String,
+}
+
+/// What one round of sealing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// Another sealer holds the head this moment; it seals what is waiting.
+    Busy,
+    /// This many entries joined the chain.
+    Entries(usize),
+}
+
+/// Seals up to `batch` waiting entries, oldest id first. Run inside a transaction: the
+/// head's row is held (skipped, not waited for, when another sealer has it) until the
+/// transaction ends, so one sealer at a time extends the chain and a sealer that dies
+/// mid-batch leaves nothing half-linked.
+pub fn seal(conn: &mut DbConnection, batch: i64) -> AppResult<Sealed> {
+    let head: Option<HeadRow> = match conn {
+        DbConnection::Pg(_) => diesel::sql_query(
+            "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED",
+        )
+        .get_result(conn)
+        .optional()?,
+        DbConnection::Sqlite(_) => {
+            diesel::sql_query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+                .get_result(conn)
+                .optional()?
+        }
+    };
+    let Some(HeadRow {
+        mut last_seq,
+        mut last_hash,
+    }) = head
+    else {
+        return Ok(Sealed::Busy);
+    };
+    let waiting: Vec<AuditEntry> = audit_log::table
+        .filter(audit_log::seq.is_null())
+        .order(audit_log::id.asc())
+        .limit(batch)
+        .select(AuditEntry::as_select())
+        .load(conn)?;
+    for e in &waiting {
+        let seq = last_seq + 1;
+        let hash = e.linked(seq, &last_hash).hash();
+        diesel::update(audit_log::table.find(e.id))
+            .set((
+                audit_log::seq.eq(seq),
+                audit_log::prev_hash.eq(&last_hash),
+                audit_log::hash.eq(&hash),
+            ))
+            .execute(conn)?;
+        last_seq = seq;
+        last_hash = hash;
+    }
+    if !waiting.is_empty() {
+        move_head(conn, last_seq, &last_hash)?;
+    }
+    Ok(Sealed::Entries(waiting.len()))
+}
+
+/// Entries written before `before` and still not sealed: how many, and the oldest's time.
+pub fn unsealed(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> AppResult<(i64, Option<NaiveDateTime>)> {
+    let waiting = audit_log::table
+        .filter(audit_log::seq.is_null())
+        .filter(audit_log::occurred_at.lt(before));
+    let n: i64 = waiting.count().get_result(conn)?;
+    let oldest: Option<NaiveDateTime> = waiting
+        .select(diesel::dsl::min(audit_log::occurred_at))
+        .first(conn)?;
+    Ok((n, oldest))
 }
 
 /// What `verify` found.
@@ -121,7 +291,8 @@ pub enum Verdict {
     Broken { seq: i64, reason: String },
 }
 
-/// Walks the chain from the first entry and names the first one altered or removed.
+/// Walks the sealed chain from its first entry and names the first one altered or removed.
+/// Entries not sealed yet are not in the chain; [`unsealed`] counts those left too long.
 pub fn verify(conn: &mut DbConnection) -> AppResult<Verdict> {
     const BATCH: i64 = 2000;
     let mut expected_seq = 1i64;
@@ -135,35 +306,33 @@ pub fn verify(conn: &mut DbConnection) -> AppResult<Verdict> {
             .load(conn)?;
         let done = (batch.len() as i64) < BATCH;
         for e in batch {
-            if e.seq != expected_seq {
+            if e.seq != Some(expected_seq) {
                 return Ok(Verdict::Broken {
                     seq: expected_seq,
                     reason: format!("第 {expected_seq} 条记录缺失（已被删除）"),
                 });
             }
-            if e.prev_hash != prev_hash {
+            if e.prev_hash.as_deref() != Some(prev_hash.as_str()) {
                 return Ok(Verdict::Broken {
-                    seq: e.seq,
-                    reason: format!("第 {} 条记录的前序哈希与链不符", e.seq),
+                    seq: expected_seq,
+                    reason: format!("第 {expected_seq} 条记录的前序哈希与链不符"),
                 });
             }
-            if entry_hash(&e) != e.hash {
+            let hash = e.linked(expected_seq, &prev_hash).hash();
+            if e.hash.as_deref() != Some(hash.as_str()) {
                 return Ok(Verdict::Broken {
-                    seq: e.seq,
-                    reason: format!("第 {} 条记录的内容已被修改", e.seq),
+                    seq: expected_seq,
+                    reason: format!("第 {expected_seq} 条记录的内容已被修改"),
                 });
             }
-            prev_hash = e.hash;
+            prev_hash = hash;
             expected_seq += 1;
         }
         if done {
             break;
         }
     }
-    let (last_seq, last_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::last_seq, audit_head::last_hash))
-        .first(conn)?;
+    let (last_seq, last_hash) = head(conn)?;
     if last_seq != expected_seq - 1 || last_hash != prev_hash {
         return Ok(Verdict::Broken {
             seq: expected_seq,
@@ -186,11 +355,11 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     pub actor_id: Option<String>,
     pub limit: Option<i64>,
-    /// `seq` of the last entry of the previous page (entries come newest first).
+    /// `id` of the last entry of the previous page (entries come newest first).
     pub cursor: Option<String>,
 }
 
-/// Newest first, keyset-paginated on `seq`.
+/// Newest first (sealed or not), keyset-paginated on `id`.
 pub fn list(
     conn: &mut DbConnection,
     q: &AuditQuery,
@@ -212,13 +381,13 @@ pub fn list(
         let before: i64 = c
             .parse()
             .map_err(|_| crate::platform::error::AppError::field("cursor", "翻页标记无效"))?;
-        query = query.filter(audit_log::seq.lt(before));
+        query = query.filter(audit_log::id.lt(before));
     }
     let mut rows: Vec<AuditEntry> = query
-        .order(audit_log::seq.desc())
+        .order(audit_log::id.desc())
         .limit(limit + 1)
         .load(conn)?;
-    let next = crate::platform::pagination::next_cursor(&mut rows, limit, |e| e.seq.to_string());
+    let next = crate::platform::pagination::next_cursor(&mut rows, limit, |e| e.id.to_string());
     Ok((rows, next))
 }
 
@@ -261,7 +430,7 @@ impl Checkpoint {
     }
 }
 
-/// The chain's head: the last entry's number and hash (0 and zeros when empty).
+/// The chain's head: the last sealed entry's number and hash (0 and zeros when empty).
 pub fn head(conn: &mut DbConnection) -> AppResult<(i64, String)> {
     Ok(audit_head::table
         .find(1)
@@ -339,10 +508,11 @@ pub fn verify_checkpoints(
             });
         }
         let hash: Option<String> = audit_log::table
-            .find(c.seq)
+            .filter(audit_log::seq.eq(c.seq))
             .select(audit_log::hash)
-            .first(conn)
-            .optional()?;
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten();
         if hash.as_deref() != Some(c.hash.as_str()) {
             return Ok(Verdict::Broken {
                 seq: c.seq,

@@ -61,6 +61,31 @@ pub struct AuditSettings {
     /// How often a checkpoint is written (when the chain has grown since the last one).
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval: String,
+    /// Whether this instance seals the entries writers append (PostgreSQL; on SQLite each
+    /// entry is sealed as it is written). Every instance may: one seals at a time.
+    #[serde(default = "yes")]
+    pub sealer: bool,
+    /// How often the sealer looks for entries waiting to join the chain.
+    #[serde(default = "default_seal_interval")]
+    pub seal_interval: String,
+    /// Entries sealed in one transaction at most.
+    #[serde(default = "default_seal_batch")]
+    pub seal_batch: i64,
+    /// `minecoord audit verify` fails when an entry has waited longer than this unsealed.
+    #[serde(default = "default_unsealed_alarm")]
+    pub unsealed_alarm: String,
+}
+
+fn default_seal_interval() -> String {
+    "200ms".into()
+}
+
+fn default_seal_batch() -> i64 {
+    1000
+}
+
+fn default_unsealed_alarm() -> String {
+    "1m".into()
 }
 
 fn default_checkpoint_file() -> String {
@@ -76,6 +101,10 @@ impl Default for AuditSettings {
         Self {
             checkpoint_file: default_checkpoint_file(),
             checkpoint_interval: default_checkpoint_interval(),
+            sealer: true,
+            seal_interval: default_seal_interval(),
+            seal_batch: default_seal_batch(),
+            unsealed_alarm: default_unsealed_alarm(),
         }
     }
 }
@@ -698,6 +727,8 @@ impl Default for LogSettings {
 #[derive(Debug, Clone)]
 pub struct Durations {
     pub audit_checkpoint: Duration,
+    pub audit_seal: Duration,
+    pub audit_unsealed_alarm: Duration,
     pub token_ttl: Duration,
     pub lockout: Duration,
     pub source_window: Duration,
@@ -744,6 +775,8 @@ impl Settings {
             |key: &str, v: &str| parse_duration(v).map_err(|e| format!("配置项 {key} 有误：{e}"));
         Ok(Durations {
             audit_checkpoint: d("audit.checkpoint_interval", &self.audit.checkpoint_interval)?,
+            audit_seal: d("audit.seal_interval", &self.audit.seal_interval)?,
+            audit_unsealed_alarm: d("audit.unsealed_alarm", &self.audit.unsealed_alarm)?,
             token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
             lockout: d("auth.lockout", &self.auth.lockout)?,
             source_window: d("auth.source_window", &self.auth.source_window)?,

@@ -26,7 +26,11 @@ pub fn page_routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEntryView {
-    pub seq: i64,
+    /// The entry's id (the list's order and cursor).
+    pub id: i64,
+    /// Its place in the hash chain; empty until the entry is sealed (a moment after it is
+    /// written, on PostgreSQL).
+    pub seq: Option<i64>,
     pub occurred_at: String,
     pub actor_id: Option<String>,
     pub actor_name: String,
@@ -35,13 +39,15 @@ pub struct AuditEntryView {
     pub action: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
-    pub hash: String,
+    /// Empty until the entry is sealed.
+    pub hash: Option<String>,
 }
 
 impl From<&AuditEntry> for AuditEntryView {
     fn from(e: &AuditEntry) -> Self {
         let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str(t).ok());
         Self {
+            id: e.id,
             seq: e.seq,
             occurred_at: rfc3339(e.occurred_at),
             actor_id: e.actor_id.clone(),
@@ -179,7 +185,7 @@ async fn audit_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
                 .map(|v| describe(&v, &names))
                 .unwrap_or_default();
             vec![
-                cell(e.seq.to_string()),
+                cell(e.seq.map_or_else(|| "待封存".to_owned(), |s| s.to_string())),
                 cell(local_time(e.occurred_at)),
                 cell(&e.actor_name),
                 cell(entity_label(&e.entity_type)),

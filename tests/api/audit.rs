@@ -32,6 +32,7 @@ on_both! {
     async fn the_chain_detects_alteration_and_removal(app) {
         app.create_user("a.b", "officer", Some("EM"), None).await;
         app.create_user("c.d", "officer", Some("EE"), None).await;
+        app.seal().await;
         let verdict = app.with_db(verify).await;
         let total = match verdict { Verdict::Intact { entries } => entries, other => panic!("{other:?}") };
         assert!(total >= 3);
@@ -65,6 +66,7 @@ on_both! {
         for t in tasks {
             assert_eq!(t.await.unwrap(), 201);
         }
+        app.seal().await;
         assert!(matches!(app.with_db(verify).await, Verdict::Intact { .. }));
     }
 }
@@ -73,13 +75,65 @@ on_both! {
     /// The audit list pages newest first.
     async fn audit_list_pages_newest_first(app) {
         let page: Value = app.get("/api/v1/audit?limit=5", &app.admin_token).await.json().await.unwrap();
-        let seqs: Vec<i64> = page["items"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-        assert_eq!(seqs.len(), 5);
-        assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1));
+        let ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids.len(), 5);
+        assert!(ids.windows(2).all(|w| w[0] == w[1] + 1));
         let cursor = page["next_cursor"].as_str().unwrap();
         let next: Value = app.get(&format!("/api/v1/audit?limit=5&cursor={cursor}"), &app.admin_token).await.json().await.unwrap();
-        assert_eq!(next["items"][0]["seq"].as_i64().unwrap(), seqs[4] - 1);
+        assert_eq!(next["items"][0]["id"].as_i64().unwrap(), ids[4] - 1);
     }
 }
 
 use crate::helpers::*;
+
+on_both! {
+    /// Writers append entries without touching the chain's head; on PostgreSQL they wait
+    /// unsealed (listed, without a place in the chain) until a sealer links them. Two
+    /// instances sealing at once never link an entry twice or leave a gap: whoever holds
+    /// the head seals, the other skips the round.
+    async fn entries_join_the_chain_once_when_sealed(app) {
+        let before_seal = app.count("audit_log").await;
+        app.seal().await;
+        assert_eq!(app.count("audit_log WHERE seq IS NULL").await, 0);
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/townships");
+            let token = app.admin_token.clone();
+            tasks.push(tokio::spawn(async move {
+                client.post(url).bearer_auth(token).json(&json!({"code": format!("S{i:02}"), "name": format!("封存镇{i}")})).send().await.unwrap().status()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 201);
+        }
+        // A second instance, to seal beside the first at once, in small batches.
+        let other = app.another_instance(|s| s.audit.seal_batch = 3).await;
+        let total = app.count("audit_log").await;
+        assert!(total >= before_seal + 20);
+        let waiting = app.count("audit_log WHERE seq IS NULL").await;
+        let pg = app.db.url.starts_with("postgres");
+        if pg {
+            assert!(waiting >= 20, "PostgreSQL's writers leave sealing to the sealer");
+        } else {
+            assert_eq!(waiting, 0, "SQLite's writer seals as it writes");
+        }
+        // Waiting entries are listed all the same, without a place in the chain yet.
+        let page: Value = app.get("/api/v1/audit?entity=township&limit=1", &app.admin_token).await.json().await.unwrap();
+        assert_eq!(page["items"][0]["seq"].is_null(), pg, "{page}");
+        assert_eq!(page["items"][0]["hash"].is_null(), pg, "{page}");
+
+        let a = app.state.clone();
+        let b = other.state.clone();
+        let (ra, rb) = tokio::join!(
+            async move { let mut n = 0; for _ in 0..30 { if let minecoord::platform::audit::Sealed::Entries(k) = minecoord::app::jobs::seal_audit(&a).await.unwrap() { n += k } } n },
+            async move { let mut n = 0; for _ in 0..30 { if let minecoord::platform::audit::Sealed::Entries(k) = minecoord::app::jobs::seal_audit(&b).await.unwrap() { n += k } } n },
+        );
+        assert_eq!((ra + rb) as i64, waiting, "each waiting entry sealed once");
+        assert_eq!(app.count("audit_log WHERE seq IS NULL").await, 0);
+        assert_eq!(app.with_db(verify).await, Verdict::Intact { entries: total });
+        let page: Value = app.get("/api/v1/audit?entity=township&limit=1", &app.admin_token).await.json().await.unwrap();
+        assert!(page["items"][0]["seq"].as_i64().unwrap() <= total, "{page}");
+        assert_eq!(page["items"][0]["hash"].as_str().unwrap().len(), 64, "{page}");
+    }
+}

@@ -82,6 +82,8 @@ on_both! {
         assert_eq!(code, 0, "{out}");
         assert_eq!(app.login("cli.user", &generated).await.status(), 401);
 
+        // On PostgreSQL the command line's entries wait for the service's sealer.
+        app.seal().await;
         let (code, out) = minecoord(&app, &["audit", "verify"], None);
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("校验通过"), "{out}");
@@ -103,6 +105,7 @@ on_both! {
     async fn checkpoints_outside_the_database_catch_a_rewound_chain(app) {
         use diesel::RunQueryDsl;
         app.create_user("ck.one", "officer", Some("EM"), None).await;
+        app.seal().await;
         let (code, out) = minecoord(&app, &["audit", "checkpoint"], None);
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("已写入检查点"), "{out}");
@@ -110,6 +113,7 @@ on_both! {
         assert!(code == 0 && out.contains("未重复写入"), "{out}");
         // The job the service runs on a schedule writes the same kind of line.
         app.create_user("ck.two", "officer", Some("EE"), None).await;
+        app.seal().await;
         let written = minecoord::app::jobs::checkpoint_audit(&app.state, app.db.checkpoint_file().into()).await.unwrap();
         let c = written.expect("the chain grew");
         let file = std::fs::read_to_string(app.db.checkpoint_file()).unwrap();
@@ -143,6 +147,27 @@ on_both! {
         let (code, out) = minecoord(&app, &["audit", "verify", "--checkpoints", &elsewhere], None);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("签名不符"), "{out}");
+    }
+}
+
+on_both! {
+    /// `audit verify` fails when an entry has waited unsealed longer than
+    /// `audit.unsealed_alarm` (the sealer is not running), and passes once it is sealed.
+    async fn entries_left_unsealed_are_reported(app) {
+        app.seal().await;
+        app.create_user("late.seal", "officer", Some("EM"), None).await;
+        // The test's clock is months behind the command line's: the entry looks old to it.
+        let (code, out) = minecoord(&app, &["audit", "verify"], None);
+        if app.db.url.starts_with("postgres") {
+            assert_eq!(code, 1, "{out}");
+            assert!(out.contains("未封存"), "{out}");
+        } else {
+            assert_eq!(code, 0, "SQLite seals as it writes: {out}");
+        }
+        app.seal().await;
+        let (code, out) = minecoord(&app, &["audit", "verify"], None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("校验通过"), "{out}");
     }
 }
 

@@ -185,6 +185,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.outbox.worker = false;
     s.outbox.poll_interval = "1s".into();
     s.scheduler.enabled = false;
+    // Tests seal the audit entries PostgreSQL's writers append by calling `seal`.
+    s.audit.sealer = false;
     s
 }
 
@@ -264,6 +266,22 @@ impl TestApp {
         minecoord::app::jobs::deliver_due(&self.state, worker)
             .await
             .expect("outbox delivery")
+    }
+
+    /// Seals every audit entry waiting to join the chain, as the sealer does (on SQLite
+    /// each entry is sealed as it is written, and this finds none).
+    pub async fn seal(&self) -> usize {
+        let mut total = 0;
+        loop {
+            match minecoord::app::jobs::seal_audit(&self.state)
+                .await
+                .expect("sealing")
+            {
+                minecoord::platform::audit::Sealed::Entries(0) => return total,
+                minecoord::platform::audit::Sealed::Entries(n) => total += n,
+                minecoord::platform::audit::Sealed::Busy => panic!("another sealer holds the head"),
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -289,6 +289,30 @@ on_both! {
 }
 
 on_both! {
+    /// A year counted before the per-year sequences (a counter row, as an upgraded
+    /// database keeps) goes on from where its counter stood; the next year starts at 1.
+    async fn a_year_goes_on_from_its_counter(app) {
+        township(&app, "town.years").await;
+        app.with_db(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("INSERT INTO lead_counters (year, last_number) VALUES (2027, 41)").execute(c)?;
+            Ok(())
+        })
+        .await;
+        app.clock.advance(chrono::Duration::days(365));
+        let town = app.token_for("town.years", PASSWORD).await;
+        let first = raise(&app, &town, dust("新年第一哨")).await;
+        assert_eq!(first["number"], "XS-2027-000042", "{first}");
+        let second = raise(&app, &town, dust("新年第二哨")).await;
+        assert_eq!(second["number"], "XS-2027-000043", "{second}");
+        app.clock.advance(chrono::Duration::days(365));
+        let town = app.token_for("town.years", PASSWORD).await;
+        let next_year = raise(&app, &town, dust("再一年")).await;
+        assert_eq!(next_year["number"], "XS-2028-000001", "{next_year}");
+    }
+}
+
+on_both! {
     /// A coded column holding a code the program does not know (a manual edit, a
     /// downgrade) is an error when read, never shown as some default state.
     async fn an_unknown_code_in_the_database_is_an_error_not_a_default(app) {

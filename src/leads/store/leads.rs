@@ -127,25 +127,26 @@ pub struct Event {
 
 // ---- numbering and creation ----
 
-/// The next number of the year. The year's row is created if missing without failing when
-/// another transaction creates it at the same moment (the first leads of a year raised at
-/// once); the update then takes its row lock for the rest of the transaction, which orders
-/// the numbering: unique and without gaps among committed leads.
+/// The next number of the year.
+///
+/// On PostgreSQL each year has its own sequence (`lead_number_2026`), created by the year's
+/// first lead: raises take numbers without waiting for one another, and a number is skipped
+/// only when the raise that took it fails afterwards (a sequence does not go back). On
+/// SQLite the year's counter row is bumped: writers take turns there anyway, so numbers stay
+/// without gaps.
 pub fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<i32> {
+    let c = match conn {
+        DbConnection::Pg(c) => return pg_next_number(c, year),
+        DbConnection::Sqlite(c) => c,
+    };
     let row = (
         lead_counters::year.eq(year),
         lead_counters::last_number.eq(0),
     );
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(lead_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(lead_counters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-    };
+    diesel::insert_into(lead_counters::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c)?;
     diesel::update(lead_counters::table.find(year))
         .set(lead_counters::last_number.eq(lead_counters::last_number + 1))
         .execute(conn)?;
@@ -153,6 +154,51 @@ pub fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<i32> {
         .find(year)
         .select(lead_counters::last_number)
         .first(conn)?)
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+fn pg_next_number(conn: &mut diesel::PgConnection, year: i32) -> AppResult<i32> {
+    // The name is built from a number, never from input.
+    let name = format!("lead_number_{year}");
+    let found: Exists =
+        diesel::sql_query(format!("SELECT to_regclass('{name}') IS NOT NULL AS found"))
+            .get_result(conn)?;
+    if !found.found {
+        // The first lead of the year. A counter row left from before the sequences (or by
+        // SQLite-era data) says where the year stands. Two first leads at once: one creates
+        // the sequence, the other's CREATE fails inside its savepoint and it goes on.
+        let last: i32 = lead_counters::table
+            .find(year)
+            .select(lead_counters::last_number)
+            .first(conn)
+            .optional()?
+            .unwrap_or(0);
+        let created = conn.transaction(|c| {
+            diesel::sql_query(format!(
+                "CREATE SEQUENCE IF NOT EXISTS {name} START WITH {}",
+                i64::from(last) + 1
+            ))
+            .execute(c)
+        });
+        if let Err(e) = created {
+            tracing::debug!(error = %e, year, "lead number sequence created by another raise");
+        }
+    }
+    let n: Number = diesel::sql_query(format!("SELECT nextval('{name}') AS n")).get_result(conn)?;
+    i32::try_from(n.n).map_err(|_| {
+        crate::platform::error::AppError::Internal(format!("{year} 年的线索编号已用尽"))
+    })
 }
 
 /// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines.

@@ -112,16 +112,21 @@ impl ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
-/// The application's handle on its database: a pool plus, for SQLite, a writer lock.
+/// The application's handle on its database: a pool plus, for SQLite, one writer.
 ///
 /// SQLite allows one writer at a time, and a deferred transaction that reads before it
 /// writes fails with SQLITE_BUSY rather than waiting when another writer got there first.
-/// Serialising our own writers in-process avoids that; readers are never blocked (WAL).
+/// Every write transaction of the process therefore runs on one dedicated connection, in
+/// turn (a queue on its lock), instead of pooled connections spinning on the busy timeout;
+/// readers stay pooled and are never blocked (WAL). The busy timeout is left for writers of
+/// other processes (the command line).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
-    sqlite_writer: Arc<Mutex<()>>,
+    sqlite_writer: Arc<Mutex<Option<DbConnection>>>,
+    url: DbUrl,
+    sqlite_busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -156,7 +161,7 @@ impl Db {
         }
         let backend = url.backend;
         let manager = ConnectionManager {
-            url,
+            url: url.clone(),
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
         };
         let pool = r2d2::Pool::builder()
@@ -167,7 +172,9 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer: Arc::new(Mutex::new(None)),
+            url,
+            sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
         })
     }
 
@@ -184,20 +191,37 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let mut conn = self.get()?;
         if self.backend == Backend::Postgres {
+            let mut conn = self.get()?;
             return (*conn).transaction(f);
         }
-        let _guard = self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner());
+        // A writer that panicked may have left its transaction open: its connection goes.
+        let mut writer = self.sqlite_writer.lock().unwrap_or_else(|poisoned| {
+            let mut w = poisoned.into_inner();
+            *w = None;
+            w
+        });
+        if writer.as_mut().is_none_or(|c| c.is_broken()) {
+            let manager = ConnectionManager {
+                url: self.url.clone(),
+                sqlite_busy_timeout_ms: self.sqlite_busy_timeout_ms,
+            };
+            *writer = Some(manager.connect().map_err(|e| {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable
+            })?);
+        }
+        let Some(DbConnection::Sqlite(c)) = writer.as_mut() else {
+            return Err(AppError::Internal("SQLite 写连接不可用".into()));
+        };
         // BEGIN IMMEDIATE takes SQLite's write lock at the start, so a writer in another
         // process (the command line, a second instance) waits for the busy timeout instead
         // of failing when a read lock cannot be upgraded.
-        sqlite_of(&mut conn)
-            .map(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
-            .transpose()?;
-        match f(&mut conn) {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        let conn = writer.as_mut().expect("the writer was just set");
+        match f(conn) {
             Ok(value) => {
-                if let Some(c) = sqlite_of(&mut conn) {
+                if let Some(c) = sqlite_of(conn) {
                     if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
                         let _ = AnsiTransactionManager::rollback_transaction(c);
                         return Err(e.into());
@@ -206,7 +230,7 @@ impl Db {
                 Ok(value)
             }
             Err(e) => {
-                if let Some(c) = sqlite_of(&mut conn) {
+                if let Some(c) = sqlite_of(conn) {
                     AnsiTransactionManager::rollback_transaction(c)?;
                 }
                 Err(e)

@@ -88,8 +88,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_log (seq) {
-        seq -> BigInt,
+    audit_log (id) {
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
         occurred_at -> Timestamp,
         actor_id -> Nullable<Text>,
         actor_name -> Text,
@@ -98,8 +99,8 @@ diesel::table! {
         action -> Text,
         before_json -> Nullable<Text>,
         after_json -> Nullable<Text>,
-        prev_hash -> Text,
-        hash -> Text,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Durations as people write them in configuration: "90s", "15m", "1h", "2d", and
+//! Durations as people write them in configuration: "200ms", "90s", "15m", "1h", "2d", and
 //! working days "5wd" counted on the holiday calendar.
 
 use std::time::Duration;
@@ -26,12 +26,15 @@ pub fn parse_span(text: &str) -> Result<Span, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("无法识别的时长 {text:?}"))?;
+    if unit.trim() == "ms" {
+        return Ok(Span::Fixed(Duration::from_millis(n)));
+    }
     let secs = match unit.trim() {
         "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("时长 {text:?} 的单位只能是 s、m、h、d 或 wd")),
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("时长 {text:?} 的单位只能是 ms、s、m、h、d 或 wd")),
     };
     Ok(Span::Fixed(Duration::from_secs(secs)))
 }
@@ -52,6 +55,7 @@ mod tests {
 
     #[test]
     fn parses_every_unit() {
+        assert_eq!(parse_duration("200ms").unwrap(), Duration::from_millis(200));
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
