@@ -362,6 +362,10 @@ const TABLES: &[(&str, &[&str])] = &[
         "leads",
         &[
             "lead_counters",
+            "lead_stat_marks",
+            "lead_stat_days",
+            "lead_stat_hours",
+            "lead_stat_rollup",
             "leads",
             "lead_departments",
             "lead_deadlines",

@@ -208,6 +208,40 @@ pub fn spawn_sealer(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Marks taken in one round of the statistics rollup at most.
+pub const ROLLUP_MARKS: i64 = 20_000;
+
+/// One round of the lead statistics rollup; `None` when another instance holds it.
+pub async fn roll_up_stats(
+    state: &web::Data<AppState>,
+) -> AppResult<Option<crate::leads::stats::Rolled>> {
+    let st = state.clone();
+    let now = state.clock.now_naive();
+    blocking(move || {
+        st.db
+            .transaction(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_MARKS))
+    })
+    .await
+}
+
+/// Counts the days whose lead statistics changed again every `scheduler.stats_rollup`,
+/// round after round while there is a backlog.
+pub fn spawn_stats_rollup(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match roll_up_stats(&state).await {
+                Ok(Some(r)) if r.marks as i64 >= ROLLUP_MARKS => continue,
+                Ok(Some(r)) if r.days > 0 => {
+                    tracing::debug!(days = r.days, "lead statistics rolled up")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "lead statistics not rolled up; will retry"),
+            }
+            tokio::time::sleep(state.durations.stats_rollup).await;
+        }
+    })
+}
+
 /// Appends a signed checkpoint of the audit chain to `file` unless the last one there
 /// already names the chain's head. Returns the checkpoint written, if one was.
 pub async fn checkpoint_audit(

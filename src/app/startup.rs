@@ -277,6 +277,7 @@ impl Application {
             );
         }
         if state.settings.scheduler.enabled {
+            background.push(crate::app::jobs::spawn_stats_rollup(state.clone()).abort_handle());
             background.push(
                 crate::leads::deadlines::spawn(state.clone())
                     .map_err(|e| e.to_string())?

@@ -119,6 +119,50 @@ pub fn period(q: &StatsQuery, today: NaiveDate) -> AppResult<(NaiveDate, NaiveDa
     Ok((from, to))
 }
 
+/// The period's first instant and the instant after its last, in UTC (Beijing days).
+fn bounds(from: NaiveDate, to: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    let offset = chrono::Duration::hours(8);
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight") - offset;
+    let end = to
+        .succ_opt()
+        .unwrap_or(to)
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        - offset;
+    (start, end)
+}
+
+/// Marked days a request counts from the leads itself; beyond this many (the rollup has
+/// not run for a while) it counts the whole period from the leads, as before the kept
+/// figures.
+const MARKED_DAYS_COUNTED: usize = 62;
+
+/// The period's figures: kept ones for the days the rollup has counted, the days marked
+/// since counted from the leads, so a figure is never behind the leads.
+fn figures(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResult<store::Figures> {
+    let marked = store::marked_days(conn, from, to)?;
+    if marked.len() > MARKED_DAYS_COUNTED {
+        let (start, end) = bounds(from, to);
+        return store::direct(conn, start, end);
+    }
+    let mut f = store::kept(conn, from, to, &marked)?;
+    let days: Vec<NaiveDate> = marked.into_iter().collect();
+    let mut i = 0;
+    while i < days.len() {
+        // A run of consecutive marked days is counted in one pass.
+        let mut j = i;
+        while j + 1 < days.len() && days[j].succ_opt() == Some(days[j + 1]) {
+            j += 1;
+        }
+        let (start, end) = bounds(days[i], days[j]);
+        f.add(&store::direct(conn, start, end)?);
+        i = j + 1;
+    }
+    Ok(f)
+}
+
+/// The statistics of a period, from the kept figures (a few rows a day, a histogram a
+/// month): the same figures as [`recount`], the medians to their bucket's precision.
 pub fn stats(
     conn: &mut DbConnection,
     q: &StatsQuery,
@@ -127,17 +171,59 @@ pub fn stats(
     targets: &crate::platform::config::RateTargets,
 ) -> AppResult<LeadStats> {
     let (from, to) = period(q, today)?;
-    let offset = chrono::Duration::hours(8);
-    let start = from.and_hms_opt(0, 0, 0).expect("midnight") - offset;
-    let end = (to + chrono::Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        - offset;
-    let counts = store::counts(conn, start, end)?;
-    let satisfied = store::satisfied(conn, start, end)?;
-    let evaluated = store::evaluated(conn, start, end)?;
-    let overdue = store::overdue(conn, now)?;
-    let raised = store::raised_by_township(conn, start, end)?;
+    let f = figures(conn, from, to)?;
+    let tenth = |h: Option<f64>| h.map(|h| (h * 10.0).round() / 10.0);
+    let median = |dept: &str, kind: &str| {
+        tenth(
+            f.hours
+                .get(&(dept.to_owned(), kind.to_owned()))
+                .and_then(|h| h.median()),
+        )
+    };
+    let mut medians = BTreeMap::new();
+    for d in crate::reference::departments(conn)? {
+        medians.insert(
+            d.code.clone(),
+            (
+                median(&d.code, store::ACKNOWLEDGE),
+                median(&d.code, store::CLOSE),
+            ),
+        );
+    }
+    let monday =
+        |d: &NaiveDate| *d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    let mut raised_weeks = BTreeMap::new();
+    for (d, n) in &f.raised_by_day {
+        *raised_weeks.entry(monday(d)).or_insert(0) += n;
+    }
+    let mut closed_weeks = BTreeMap::new();
+    for (d, n) in &f.closed_by_day {
+        *closed_weeks.entry(monday(d)).or_insert(0) += n;
+    }
+    let counts = |metric: &str, unit: &str| f.count(metric, unit);
+    assemble(
+        conn,
+        (from, to),
+        &counts,
+        &medians,
+        (&raised_weeks, &closed_weeks),
+        now,
+        targets,
+    )
+}
+
+/// The statistics of a period counted from the leads themselves, with the exact medians:
+/// how they were computed before the kept figures, and what those are checked against.
+pub fn recount(
+    conn: &mut DbConnection,
+    q: &StatsQuery,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    targets: &crate::platform::config::RateTargets,
+) -> AppResult<LeadStats> {
+    let (from, to) = period(q, today)?;
+    let (start, end) = bounds(from, to);
+    let f = store::direct(conn, start, end)?;
     let tenth = |h: Option<f64>| h.map(|h| (h * 10.0).round() / 10.0);
     let medians: BTreeMap<String, (Option<f64>, Option<f64>)> =
         match store::hours(conn, start, end)? {
@@ -150,29 +236,54 @@ pub fn stats(
                 .map(|(d, (a, c))| (d, (tenth(median(a)), tenth(median(c)))))
                 .collect(),
         };
+    let (raised_weeks, closed_weeks) = store::weeks(conn, start, end)?;
+    let by_monday = |m: BTreeMap<String, i64>| -> BTreeMap<NaiveDate, i64> {
+        m.into_iter()
+            .filter_map(|(k, n)| {
+                NaiveDate::parse_from_str(&k, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| (d, n))
+            })
+            .collect()
+    };
+    let counts = |metric: &str, unit: &str| f.count(metric, unit);
+    assemble(
+        conn,
+        (from, to),
+        &counts,
+        &medians,
+        (&by_monday(raised_weeks), &by_monday(closed_weeks)),
+        now,
+        targets,
+    )
+}
+
+/// Whatever the figures came from: departments with their rates, townships, the weeks.
+fn assemble(
+    conn: &mut DbConnection,
+    (from, to): (NaiveDate, NaiveDate),
+    count: &dyn Fn(&str, &str) -> i64,
+    medians: &BTreeMap<String, (Option<f64>, Option<f64>)>,
+    (raised_weeks, closed_weeks): (&BTreeMap<NaiveDate, i64>, &BTreeMap<NaiveDate, i64>),
+    now: NaiveDateTime,
+    targets: &crate::platform::config::RateTargets,
+) -> AppResult<LeadStats> {
+    let overdue = store::overdue(conn, now)?;
     let departments: Vec<DepartmentStats> = crate::reference::departments(conn)?
         .into_iter()
         .map(|d| {
-            let c = counts.iter().find(|c| c.department == d.code);
-            let (received, acknowledged, on_time, verified, closed) = c
-                .map(|c| {
-                    (
-                        c.received,
-                        c.acknowledged,
-                        c.acknowledged_on_time,
-                        c.verified_on_time,
-                        c.closed,
-                    )
-                })
-                .unwrap_or_default();
-            let ev = evaluated.get(&d.code).copied().unwrap_or(0);
-            let sat = satisfied.get(&d.code).copied().unwrap_or(0);
+            let received = count("received", &d.code);
+            let acknowledged = count("acknowledged", &d.code);
+            let on_time = count("acknowledged_on_time", &d.code);
+            let closed = count("closed", &d.code);
+            let ev = count("evaluated", &d.code);
+            let sat = count("satisfied", &d.code);
             let (ma, mc) = medians.get(&d.code).copied().unwrap_or((None, None));
             DepartmentStats {
                 received,
                 acknowledged,
                 acknowledged_on_time: on_time,
-                verified_on_time: verified,
+                verified_on_time: count("verified_on_time", &d.code),
                 closed,
                 response_rate: rate(acknowledged, received),
                 on_time_rate: rate(on_time, received),
@@ -191,21 +302,19 @@ pub fn stats(
     let townships = crate::reference::townships(conn)?
         .into_iter()
         .map(|t| TownshipStats {
-            raised: raised.get(&t.code).copied().unwrap_or(0),
+            raised: count("whistles", &t.code),
             township: t.code,
             name: t.name,
         })
         .collect();
-    let (raised_weeks, closed_weeks) = store::weeks(conn, start, end)?;
     let mut weeks = Vec::new();
     let mut monday =
         from - chrono::Duration::days(i64::from(from.weekday().num_days_from_monday()));
     while monday <= to {
-        let key = monday.to_string();
         weeks.push(WeekStats {
             week: monday,
-            raised: raised_weeks.get(&key).copied().unwrap_or(0),
-            closed: closed_weeks.get(&key).copied().unwrap_or(0),
+            raised: raised_weeks.get(&monday).copied().unwrap_or(0),
+            closed: closed_weeks.get(&monday).copied().unwrap_or(0),
         });
         monday += chrono::Duration::days(7);
     }
@@ -217,6 +326,43 @@ pub fn stats(
         weeks,
         targets: targets.clone(),
     })
+}
+
+/// What one round of the rollup did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rolled {
+    pub marks: usize,
+    pub days: usize,
+}
+
+/// One round of the rollup: takes up to `limit` marks and counts the days they name again
+/// from the leads, then the months of those days; `None` when another instance is at it.
+/// Run in one transaction.
+pub fn rollup(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Option<Rolled>> {
+    let Some((marks, days)) = store::take_marks(conn, limit)? else {
+        return Ok(None);
+    };
+    let mut months = std::collections::BTreeSet::new();
+    for day in &days {
+        let (start, end) = bounds(*day, *day);
+        let f = store::direct(conn, start, end)?;
+        store::keep_day(conn, *day, &f)?;
+        months.insert(day.with_day(1).unwrap_or(*day));
+    }
+    for m in months {
+        store::keep_month(conn, m)?;
+    }
+    if !days.is_empty() {
+        store::rolled(conn, now)?;
+    }
+    Ok(Some(Rolled {
+        marks,
+        days: days.len(),
+    }))
 }
 
 /// Every lead matching the query (as the user may see them), for the ledger: keyset pages

@@ -411,6 +411,14 @@ pub struct SchedulerSettings {
     #[serde(default = "yes")]
     pub enabled: bool,
     pub tick: String,
+    /// How often the days whose lead statistics changed are counted again (the rollup; a
+    /// request counts the days not yet rolled up itself, so this is about speed only).
+    #[serde(default = "default_stats_rollup")]
+    pub stats_rollup: String,
+}
+
+fn default_stats_rollup() -> String {
+    "2s".into()
 }
 
 fn yes() -> bool {
@@ -422,6 +430,7 @@ impl Default for SchedulerSettings {
         Self {
             enabled: true,
             tick: "1m".into(),
+            stats_rollup: default_stats_rollup(),
         }
     }
 }
@@ -728,6 +737,7 @@ impl Default for LogSettings {
 pub struct Durations {
     pub audit_checkpoint: Duration,
     pub audit_seal: Duration,
+    pub stats_rollup: Duration,
     pub audit_unsealed_alarm: Duration,
     pub token_ttl: Duration,
     pub lockout: Duration,
@@ -776,6 +786,7 @@ impl Settings {
         Ok(Durations {
             audit_checkpoint: d("audit.checkpoint_interval", &self.audit.checkpoint_interval)?,
             audit_seal: d("audit.seal_interval", &self.audit.seal_interval)?,
+            stats_rollup: d("scheduler.stats_rollup", &self.scheduler.stats_rollup)?,
             audit_unsealed_alarm: d("audit.unsealed_alarm", &self.audit.unsealed_alarm)?,
             token_ttl: d("auth.token_ttl", &self.auth.token_ttl)?,
             lockout: d("auth.lockout", &self.auth.lockout)?,

@@ -1,15 +1,23 @@
-//! The statistics' queries: counted in the database with GROUP BY, one query per figure
-//! group, whatever the number of leads. The only code naming the leads' tables in SQL
-//! text besides the migrations.
+//! The statistics' queries. Two ways to the same figures:
+//! - counted from the leads with GROUP BY over a time range ([`direct`]): what the rollup
+//!   does for each marked day, and what a request does for days still marked;
+//! - read from the kept figures (`lead_stat_days` and the histograms of `lead_stat_hours`),
+//!   a few rows per day and one histogram per whole month ([`kept`]).
+//!
+//! The only code naming the leads' tables in SQL text besides the migrations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
+use crate::platform::db::schema::{
+    lead_stat_days, lead_stat_hours, lead_stat_marks, lead_stat_rollup,
+};
 use crate::platform::db::DbConnection;
-use crate::platform::error::AppResult;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::rules::histogram::{self, Histograms};
 
 #[derive(QueryableByName)]
 pub struct Counts {
@@ -262,4 +270,433 @@ pub fn hours(
             Hours::Each(by)
         }
     })
+}
+
+// ---- kept figures ----------------------------------------------------------------------
+
+/// Counts by `(metric, unit)`, raised and closed per Beijing day, and the hours histograms
+/// by `(department, kind)`: what a period's statistics are made of, added up day by day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub counts: BTreeMap<(String, String), i64>,
+    pub raised_by_day: BTreeMap<NaiveDate, i64>,
+    pub closed_by_day: BTreeMap<NaiveDate, i64>,
+    pub hours: Histograms,
+}
+
+// Metrics counted per day by the lead's raising day: received, acknowledged,
+// acknowledged_on_time, verified_on_time, closed, evaluated, satisfied (per department) and
+// whistles (per township); `raised` (by raising day) and `closed_on` (by closing day) are
+// kept per day for the weeks.
+const RAISED: &str = "raised";
+const CLOSED_ON: &str = "closed_on";
+pub const ACKNOWLEDGE: &str = "acknowledge";
+pub const CLOSE: &str = "close";
+
+impl Figures {
+    pub fn count(&self, metric: &str, unit: &str) -> i64 {
+        self.counts
+            .get(&(metric.to_owned(), unit.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn add(&mut self, other: &Figures) {
+        for (k, n) in &other.counts {
+            *self.counts.entry(k.clone()).or_insert(0) += n;
+        }
+        for (d, n) in &other.raised_by_day {
+            *self.raised_by_day.entry(*d).or_insert(0) += n;
+        }
+        for (d, n) in &other.closed_by_day {
+            *self.closed_by_day.entry(*d).or_insert(0) += n;
+        }
+        for (k, h) in &other.hours {
+            self.hours.entry(k.clone()).or_default().merge(h);
+        }
+        self.counts.retain(|_, n| *n != 0);
+        self.raised_by_day.retain(|_, n| *n != 0);
+        self.closed_by_day.retain(|_, n| *n != 0);
+        self.hours.retain(|_, h| !h.0.is_empty());
+    }
+}
+
+fn day_key(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!("to_char({column} + interval '8 hours', 'YYYY-MM-DD')"),
+        DbConnection::Sqlite(_) => format!("date({column}, '+8 hours')"),
+    }
+}
+
+/// Milliseconds from `from` to `to`, as an integer, in the backend's SQL.
+fn millis(conn: &DbConnection, from: &str, to: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!("(EXTRACT(EPOCH FROM ({to} - {from})) * 1000)::bigint"),
+        DbConnection::Sqlite(_) => {
+            format!("CAST(ROUND((julianday({to}) - julianday({from})) * 86400000) AS INTEGER)")
+        }
+    }
+}
+
+/// The bucket of a duration in SQL, on the same integer boundaries as
+/// [`histogram::bucket_of`].
+fn bucket_sql(ms: &str) -> String {
+    let starts = histogram::step_starts();
+    let mut out = format!("CASE WHEN {ms} < 0 THEN 0");
+    let mut from_ms = 0;
+    for (i, (below, width)) in histogram::STEPS.iter().enumerate() {
+        out.push_str(&format!(
+            " WHEN {ms} < {below} THEN {} + ({ms} - {from_ms}) / {width}",
+            starts[i]
+        ));
+        from_ms = *below;
+    }
+    let tail = format!(
+        "{} + ({ms} - {from_ms}) / {}",
+        starts[3],
+        histogram::TAIL_WIDTH_MS
+    );
+    out.push_str(&format!(
+        " WHEN {tail} > {last} THEN {last} ELSE {tail} END",
+        last = histogram::LAST_BUCKET
+    ));
+    out
+}
+
+#[derive(QueryableByName)]
+struct Bucketed {
+    #[diesel(sql_type = Text)]
+    unit: String,
+    #[diesel(sql_type = Integer)]
+    bucket: i32,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    sum_ms: i64,
+}
+
+fn hist_query(conn: &DbConnection, kind: &str) -> String {
+    let (end, met) = match kind {
+        ACKNOWLEDGE => ("a.met_at", "a.met_at IS NOT NULL"),
+        _ => ("l.closed_at", "l.closed_at IS NOT NULL"),
+    };
+    let ms = millis(conn, "l.raised_at", end);
+    let bucket = bucket_sql(&ms);
+    // A negative duration (a clock set back) counts as zero, as in `histogram::add_ms`.
+    sql(
+        conn,
+        &format!(
+            "SELECT l.primary_department AS unit, CAST({bucket} AS INTEGER) AS bucket, COUNT(*) AS n,
+    CAST(SUM(CASE WHEN {ms} < 0 THEN 0 ELSE {ms} END) AS BIGINT) AS sum_ms
+  FROM leads l JOIN lead_deadlines a ON a.lead_id = l.id AND a.stage = 'acknowledge'
+  WHERE l.raised_at >= $1 AND l.raised_at < $2 AND l.merged_into IS NULL AND {met}
+  GROUP BY 1, 2"
+        ),
+    )
+}
+
+fn by_day(
+    conn: &mut DbConnection,
+    column: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> AppResult<BTreeMap<NaiveDate, i64>> {
+    let key = day_key(conn, column);
+    let index = if column == "raised_at" {
+        "leads_raised_idx"
+    } else {
+        "leads_closed_idx"
+    };
+    let text = match conn {
+        DbConnection::Pg(_) => format!(
+            "SELECT {key} AS key, COUNT(*) AS n FROM leads
+  WHERE {column} >= $1 AND {column} < $2 AND merged_into IS NULL GROUP BY 1"
+        ),
+        DbConnection::Sqlite(_) => format!(
+            "SELECT {key} AS key, COUNT(*) AS n FROM leads INDEXED BY {index}
+  WHERE {column} >= ? AND {column} < ? AND merged_into IS NULL GROUP BY 1"
+        ),
+    };
+    pairs(conn, &text, start, Some(end))?
+        .into_iter()
+        .map(|(k, n)| Ok((parse_day(&k)?, n)))
+        .collect()
+}
+
+fn parse_day(text: &str) -> AppResult<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| AppError::Internal(format!("统计中出现无法识别的日期 {text:?}")))
+}
+
+/// The figures of the leads raised in `[start, end)` (and of those closed in it, for the
+/// closed-per-day series), counted from the leads themselves.
+pub fn direct(
+    conn: &mut DbConnection,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> AppResult<Figures> {
+    let mut f = Figures::default();
+    let mut put = |metric: &str, unit: String, n: i64| {
+        if n != 0 {
+            f.counts.insert((metric.to_owned(), unit), n);
+        }
+    };
+    for c in counts(conn, start, end)? {
+        put("received", c.department.clone(), c.received);
+        put("acknowledged", c.department.clone(), c.acknowledged);
+        put(
+            "acknowledged_on_time",
+            c.department.clone(),
+            c.acknowledged_on_time,
+        );
+        put("verified_on_time", c.department.clone(), c.verified_on_time);
+        put("closed", c.department, c.closed);
+    }
+    for (d, n) in evaluated(conn, start, end)? {
+        put("evaluated", d, n);
+    }
+    for (d, n) in satisfied(conn, start, end)? {
+        put("satisfied", d, n);
+    }
+    for (t, n) in raised_by_township(conn, start, end)? {
+        put("whistles", t, n);
+    }
+    f.raised_by_day = by_day(conn, "raised_at", start, end)?;
+    f.closed_by_day = by_day(conn, "closed_at", start, end)?;
+    for kind in [ACKNOWLEDGE, CLOSE] {
+        let rows: Vec<Bucketed> = diesel::sql_query(hist_query(conn, kind))
+            .bind::<Timestamp, _>(start)
+            .bind::<Timestamp, _>(end)
+            .load(conn)?;
+        for r in rows {
+            f.hours
+                .entry((r.unit, kind.to_owned()))
+                .or_default()
+                .add(r.bucket, r.n, r.sum_ms);
+        }
+    }
+    Ok(f)
+}
+
+/// Days between `from` and `to` (inclusive) whose kept figures are not counted yet.
+pub fn marked_days(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<BTreeSet<NaiveDate>> {
+    let days: Vec<String> = lead_stat_marks::table
+        .filter(lead_stat_marks::day.ge(from.to_string()))
+        .filter(lead_stat_marks::day.le(to.to_string()))
+        .select(lead_stat_marks::day)
+        .distinct()
+        .load(conn)?;
+    days.iter().map(|d| parse_day(d)).collect()
+}
+
+/// The kept figures of the days from `from` to `to` but those in `skip`: counts summed by
+/// the database, the raised and closed series per day, and the histograms of whole months
+/// (where no day is skipped) and of the other days.
+pub fn kept(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    skip: &BTreeSet<NaiveDate>,
+) -> AppResult<Figures> {
+    let skipped: Vec<String> = skip.iter().map(|d| d.to_string()).collect();
+    let (lo, hi) = (from.to_string(), to.to_string());
+    let mut f = Figures::default();
+    let rows: Vec<(String, String, Option<i64>)> = lead_stat_days::table
+        .filter(lead_stat_days::day.ge(&lo))
+        .filter(lead_stat_days::day.le(&hi))
+        .filter(lead_stat_days::day.ne_all(&skipped))
+        .filter(lead_stat_days::metric.ne_all([RAISED, CLOSED_ON]))
+        .group_by((lead_stat_days::metric, lead_stat_days::unit))
+        .select((
+            lead_stat_days::metric,
+            lead_stat_days::unit,
+            diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(n) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    for (metric, unit, n) in rows {
+        if let Some(n) = n.filter(|n| *n != 0) {
+            f.counts.insert((metric, unit), n);
+        }
+    }
+    let series: Vec<(String, String, i64)> = lead_stat_days::table
+        .filter(lead_stat_days::day.ge(&lo))
+        .filter(lead_stat_days::day.le(&hi))
+        .filter(lead_stat_days::day.ne_all(&skipped))
+        .filter(lead_stat_days::metric.eq_any([RAISED, CLOSED_ON]))
+        .select((
+            lead_stat_days::day,
+            lead_stat_days::metric,
+            lead_stat_days::n,
+        ))
+        .load(conn)?;
+    for (day, metric, n) in series {
+        let day = parse_day(&day)?;
+        if metric == RAISED {
+            f.raised_by_day.insert(day, n);
+        } else {
+            f.closed_by_day.insert(day, n);
+        }
+    }
+    let periods = hour_periods(from, to, skip);
+    let blobs: Vec<String> = lead_stat_hours::table
+        .filter(lead_stat_hours::period.eq_any(&periods))
+        .select(lead_stat_hours::buckets)
+        .load(conn)?;
+    for b in blobs {
+        histogram::decode_into(&b, &mut f.hours).map_err(AppError::Internal)?;
+    }
+    Ok(f)
+}
+
+/// The histogram rows that cover the days from `from` to `to` but `skip`: a whole month's
+/// row where the month lies inside and no day of it is skipped, else each day's.
+fn hour_periods(from: NaiveDate, to: NaiveDate, skip: &BTreeSet<NaiveDate>) -> Vec<String> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let first = day.with_day(1).unwrap_or(day);
+        let next_month = first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(NaiveDate::MAX);
+        let last = next_month.pred_opt().unwrap_or(next_month);
+        let whole = day == first && last <= to && skip.range(first..=last).next().is_none();
+        if whole {
+            out.push(first.format("%Y-%m").to_string());
+            day = next_month;
+            continue;
+        }
+        if !skip.contains(&day) {
+            out.push(day.to_string());
+        }
+        match day.succ_opt() {
+            Some(d) => day = d,
+            None => break,
+        }
+    }
+    out
+}
+
+#[derive(QueryableByName)]
+struct MarkedDay {
+    #[diesel(sql_type = Text)]
+    day: String,
+}
+
+/// Takes up to `limit` marks, oldest first, and returns how many and the days they name; `None` when
+/// another rollup holds `lead_stat_rollup`'s row (it takes them). Run in the transaction
+/// that counts those days again: marks written after the take stay for the next round, and
+/// a change whose mark was taken is committed, so the counting sees it.
+pub fn take_marks(
+    conn: &mut DbConnection,
+    limit: i64,
+) -> AppResult<Option<(usize, BTreeSet<NaiveDate>)>> {
+    let held = match conn {
+        DbConnection::Pg(_) => diesel::sql_query(
+            "SELECT CAST('held' AS TEXT) AS day FROM lead_stat_rollup WHERE id = 1 FOR UPDATE SKIP LOCKED",
+        )
+        .load::<MarkedDay>(conn)?,
+        DbConnection::Sqlite(_) => diesel::sql_query(
+            "SELECT CAST('held' AS TEXT) AS day FROM lead_stat_rollup WHERE id = 1",
+        )
+        .load::<MarkedDay>(conn)?,
+    };
+    if held.is_empty() {
+        return Ok(None);
+    }
+    let text = sql(
+        conn,
+        "DELETE FROM lead_stat_marks WHERE id IN (SELECT id FROM lead_stat_marks ORDER BY id LIMIT $1) RETURNING day",
+    );
+    let days: Vec<MarkedDay> = diesel::sql_query(text)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+    Ok(Some((
+        days.len(),
+        days.iter()
+            .map(|d| parse_day(&d.day))
+            .collect::<AppResult<_>>()?,
+    )))
+}
+
+/// Writes a day's figures in place of what was kept for it.
+pub fn keep_day(conn: &mut DbConnection, day: NaiveDate, f: &Figures) -> AppResult<()> {
+    let key = day.to_string();
+    diesel::delete(lead_stat_days::table.filter(lead_stat_days::day.eq(&key))).execute(conn)?;
+    let mut rows: Vec<_> = f
+        .counts
+        .iter()
+        .map(|((metric, unit), n)| {
+            (
+                lead_stat_days::day.eq(key.clone()),
+                lead_stat_days::metric.eq(metric.clone()),
+                lead_stat_days::unit.eq(unit.clone()),
+                lead_stat_days::n.eq(*n),
+            )
+        })
+        .collect();
+    for (metric, n) in [
+        (RAISED, f.raised_by_day.get(&day)),
+        (CLOSED_ON, f.closed_by_day.get(&day)),
+    ] {
+        if let Some(n) = n.filter(|n| **n != 0) {
+            rows.push((
+                lead_stat_days::day.eq(key.clone()),
+                lead_stat_days::metric.eq(metric.to_owned()),
+                lead_stat_days::unit.eq(String::new()),
+                lead_stat_days::n.eq(*n),
+            ));
+        }
+    }
+    for chunk in rows.chunks(500) {
+        match conn {
+            DbConnection::Pg(c) => diesel::insert_into(lead_stat_days::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(lead_stat_days::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
+    keep_hours(conn, &key, &f.hours)
+}
+
+fn keep_hours(conn: &mut DbConnection, period: &str, hours: &Histograms) -> AppResult<()> {
+    diesel::delete(lead_stat_hours::table.find(period)).execute(conn)?;
+    let text = histogram::encode(hours);
+    if !text.is_empty() {
+        diesel::insert_into(lead_stat_hours::table)
+            .values((
+                lead_stat_hours::period.eq(period),
+                lead_stat_hours::buckets.eq(text),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Adds up the kept histograms of a month's days into the month's own row.
+pub fn keep_month(conn: &mut DbConnection, month: NaiveDate) -> AppResult<()> {
+    let key = month.format("%Y-%m").to_string();
+    let blobs: Vec<String> = lead_stat_hours::table
+        .filter(lead_stat_hours::period.like(format!("{key}-%")))
+        .select(lead_stat_hours::buckets)
+        .load(conn)?;
+    let mut hours = Histograms::new();
+    for b in blobs {
+        histogram::decode_into(&b, &mut hours).map_err(AppError::Internal)?;
+    }
+    keep_hours(conn, &key, &hours)
+}
+
+/// Notes when the rollup last ran.
+pub fn rolled(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(lead_stat_rollup::table.find(1))
+        .set(lead_stat_rollup::rolled_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }

@@ -112,6 +112,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lead_stat_marks (id) {
+        id -> BigInt,
+        day -> Text,
+    }
+}
+
+diesel::table! {
+    lead_stat_days (day, metric, unit) {
+        day -> Text,
+        metric -> Text,
+        unit -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    lead_stat_hours (period) {
+        period -> Text,
+        buckets -> Text,
+    }
+}
+
+diesel::table! {
+    lead_stat_rollup (id) {
+        id -> Integer,
+        rolled_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     townships,
@@ -133,6 +163,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_deadlines,
     lead_events,
     lead_counters,
+    lead_stat_marks,
+    lead_stat_days,
+    lead_stat_hours,
+    lead_stat_rollup,
     lead_transfers,
     lead_evaluations,
     lead_followers,

@@ -28,6 +28,7 @@ pub mod chart;
 pub mod dates;
 pub mod duration;
 pub mod email;
+pub mod histogram;
 pub mod ics;
 pub mod map;
 pub mod password;

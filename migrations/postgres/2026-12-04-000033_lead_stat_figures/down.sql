@@ -1,0 +1,11 @@
+DROP TRIGGER lead_evaluations_stat ON lead_evaluations;
+DROP TRIGGER lead_deadlines_stat_update ON lead_deadlines;
+DROP TRIGGER leads_stat_update ON leads;
+DROP TRIGGER leads_stat_insert ON leads;
+DROP FUNCTION lead_stat_mark_of_lead();
+DROP FUNCTION lead_stat_mark_lead();
+DROP FUNCTION lead_stat_day(TIMESTAMP);
+DROP TABLE lead_stat_rollup;
+DROP TABLE lead_stat_hours;
+DROP TABLE lead_stat_days;
+DROP TABLE lead_stat_marks;

@@ -1,0 +1,10 @@
+DROP TRIGGER lead_evaluations_stat_delete;
+DROP TRIGGER lead_evaluations_stat_update;
+DROP TRIGGER lead_evaluations_stat_insert;
+DROP TRIGGER lead_deadlines_stat_update;
+DROP TRIGGER leads_stat_update;
+DROP TRIGGER leads_stat_insert;
+DROP TABLE lead_stat_rollup;
+DROP TABLE lead_stat_hours;
+DROP TABLE lead_stat_days;
+DROP TABLE lead_stat_marks;

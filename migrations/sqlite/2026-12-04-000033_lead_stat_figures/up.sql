@@ -1,0 +1,82 @@
+-- Lead statistics from kept figures (issue 17); see the PostgreSQL twin for the design.
+-- Every change that can move a figure appends a mark naming the Beijing day it touches;
+-- the rollup counts those days again; a request counts the days still marked itself.
+CREATE TABLE lead_stat_marks (
+    id INTEGER PRIMARY KEY NOT NULL,
+    day TEXT NOT NULL
+);
+CREATE INDEX lead_stat_marks_day_idx ON lead_stat_marks (day);
+
+CREATE TABLE lead_stat_days (
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, metric, unit)
+);
+
+CREATE TABLE lead_stat_hours (
+    period TEXT PRIMARY KEY NOT NULL,
+    buckets TEXT NOT NULL
+);
+
+CREATE TABLE lead_stat_rollup (
+    id INTEGER PRIMARY KEY NOT NULL,
+    rolled_at TIMESTAMP
+);
+INSERT INTO lead_stat_rollup (id, rolled_at) VALUES (1, NULL);
+
+CREATE TRIGGER leads_stat_insert AFTER INSERT ON leads
+BEGIN
+    INSERT INTO lead_stat_marks (day) VALUES (date(NEW.raised_at, '+8 hours'));
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(NEW.closed_at, '+8 hours') WHERE NEW.closed_at IS NOT NULL;
+END;
+
+CREATE TRIGGER leads_stat_update AFTER UPDATE ON leads
+    WHEN OLD.raised_at IS NOT NEW.raised_at
+      OR OLD.state IS NOT NEW.state
+      OR OLD.closed_at IS NOT NEW.closed_at
+      OR OLD.primary_department IS NOT NEW.primary_department
+      OR OLD.merged_into IS NOT NEW.merged_into
+      OR OLD.source IS NOT NEW.source
+      OR OLD.raised_unit IS NOT NEW.raised_unit
+BEGIN
+    INSERT INTO lead_stat_marks (day) VALUES (date(NEW.raised_at, '+8 hours'));
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(NEW.closed_at, '+8 hours') WHERE NEW.closed_at IS NOT NULL;
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(OLD.raised_at, '+8 hours') WHERE OLD.raised_at IS NOT NEW.raised_at;
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(OLD.closed_at, '+8 hours')
+        WHERE OLD.closed_at IS NOT NULL AND OLD.closed_at IS NOT NEW.closed_at;
+END;
+
+CREATE TRIGGER lead_deadlines_stat_update AFTER UPDATE ON lead_deadlines
+    WHEN NEW.stage IN ('acknowledge', 'verify')
+     AND (OLD.met_at IS NOT NEW.met_at OR OLD.due_at IS NOT NEW.due_at)
+BEGIN
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(raised_at, '+8 hours') FROM leads WHERE id = NEW.lead_id;
+END;
+
+CREATE TRIGGER lead_evaluations_stat_insert AFTER INSERT ON lead_evaluations
+BEGIN
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(raised_at, '+8 hours') FROM leads WHERE id = NEW.lead_id;
+END;
+CREATE TRIGGER lead_evaluations_stat_update AFTER UPDATE ON lead_evaluations
+BEGIN
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(raised_at, '+8 hours') FROM leads WHERE id = NEW.lead_id;
+END;
+CREATE TRIGGER lead_evaluations_stat_delete AFTER DELETE ON lead_evaluations
+BEGIN
+    INSERT INTO lead_stat_marks (day)
+        SELECT date(raised_at, '+8 hours') FROM leads WHERE id = OLD.lead_id;
+END;
+
+INSERT INTO lead_stat_marks (day)
+SELECT DISTINCT date(raised_at, '+8 hours') FROM leads
+UNION
+SELECT DISTINCT date(closed_at, '+8 hours') FROM leads WHERE closed_at IS NOT NULL;
