@@ -208,8 +208,8 @@ pub fn spawn_sealer(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Marks taken in one round of the statistics rollup at most.
-pub const ROLLUP_MARKS: i64 = 20_000;
+/// Days counted again in one round of the statistics rollup at most.
+pub const ROLLUP_DAYS: i64 = 31;
 
 /// One round of the lead statistics rollup; `None` when another instance holds it.
 pub async fn roll_up_stats(
@@ -219,7 +219,7 @@ pub async fn roll_up_stats(
     let now = state.clock.now_naive();
     blocking(move || {
         st.db
-            .transaction(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_MARKS))
+            .transaction(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_DAYS))
     })
     .await
 }
@@ -230,7 +230,8 @@ pub fn spawn_stats_rollup(state: web::Data<AppState>) -> tokio::task::JoinHandle
     tokio::spawn(async move {
         loop {
             match roll_up_stats(&state).await {
-                Ok(Some(r)) if r.marks as i64 >= ROLLUP_MARKS => continue,
+                // A backlog (a bulk load, a restart): the next round at once.
+                Ok(Some(r)) if r.days as i64 >= ROLLUP_DAYS => continue,
                 Ok(Some(r)) if r.days > 0 => {
                     tracing::debug!(days = r.days, "lead statistics rolled up")
                 }

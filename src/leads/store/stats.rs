@@ -582,43 +582,57 @@ fn hour_periods(from: NaiveDate, to: NaiveDate, skip: &BTreeSet<NaiveDate>) -> V
 }
 
 #[derive(QueryableByName)]
-struct MarkedDay {
+struct Held {
     #[diesel(sql_type = Text)]
-    day: String,
+    held: String,
 }
 
-/// Takes up to `limit` marks, oldest first, and returns how many and the days they name; `None` when
-/// another rollup holds `lead_stat_rollup`'s row (it takes them). Run in the transaction
-/// that counts those days again: marks written after the take stay for the next round, and
-/// a change whose mark was taken is committed, so the counting sees it.
+/// Takes the marks of up to `max_days` days, the oldest marked first, and returns how many
+/// marks and which days; `None` when another rollup holds `lead_stat_rollup`'s row (it
+/// takes them). Run in the transaction that counts those days again: every mark taken
+/// belongs to a committed change, which the counting then sees, and marks written after
+/// the take stay for the next round.
 pub fn take_marks(
     conn: &mut DbConnection,
-    limit: i64,
+    max_days: i64,
 ) -> AppResult<Option<(usize, BTreeSet<NaiveDate>)>> {
     let held = match conn {
         DbConnection::Pg(_) => diesel::sql_query(
-            "SELECT CAST('held' AS TEXT) AS day FROM lead_stat_rollup WHERE id = 1 FOR UPDATE SKIP LOCKED",
+            "SELECT CAST('held' AS TEXT) AS held FROM lead_stat_rollup WHERE id = 1 FOR UPDATE SKIP LOCKED",
         )
-        .load::<MarkedDay>(conn)?,
+        .load::<Held>(conn)?,
         DbConnection::Sqlite(_) => diesel::sql_query(
-            "SELECT CAST('held' AS TEXT) AS day FROM lead_stat_rollup WHERE id = 1",
+            "SELECT CAST('held' AS TEXT) AS held FROM lead_stat_rollup WHERE id = 1",
         )
-        .load::<MarkedDay>(conn)?,
+        .load::<Held>(conn)?,
     };
-    if held.is_empty() {
+    if !held.iter().any(|h| h.held == "held") {
         return Ok(None);
     }
-    let text = sql(
-        conn,
-        "DELETE FROM lead_stat_marks WHERE id IN (SELECT id FROM lead_stat_marks ORDER BY id LIMIT $1) RETURNING day",
-    );
-    let days: Vec<MarkedDay> = diesel::sql_query(text)
-        .bind::<BigInt, _>(limit)
+    // The days of the oldest marks (a bulk load marks every day of the year at once).
+    let oldest: Vec<String> = lead_stat_marks::table
+        .order(lead_stat_marks::id.asc())
+        .select(lead_stat_marks::day)
+        .limit(max_days.saturating_mul(200))
         .load(conn)?;
+    let mut days: Vec<String> = Vec::new();
+    for d in oldest {
+        if !days.contains(&d) {
+            days.push(d);
+            if days.len() as i64 >= max_days {
+                break;
+            }
+        }
+    }
+    if days.is_empty() {
+        return Ok(Some((0, BTreeSet::new())));
+    }
+    let taken = diesel::delete(lead_stat_marks::table.filter(lead_stat_marks::day.eq_any(&days)))
+        .execute(conn)?;
     Ok(Some((
-        days.len(),
+        taken,
         days.iter()
-            .map(|d| parse_day(&d.day))
+            .map(|d| parse_day(d))
             .collect::<AppResult<_>>()?,
     )))
 }
