@@ -7,8 +7,10 @@
 //!    actix-web + diesel endpoint in the same process that inserts one row per request
 //!    through the same pool: the ratio is the figure.
 //! 2. BENCH_LEADS (default 2 000 000) leads written directly in batches (each with its
-//!    departments and three deadlines), then the queue, the board and the statistics,
-//!    each BENCH_REQUESTS (default 1000) times by 8 concurrent clients.
+//!    departments and three deadlines; the triggers mark every day of the year), the
+//!    statistics rolled up once, then the queue, the board and the statistics (from the
+//!    kept figures, and with three days marked since), each BENCH_REQUESTS (default 1000)
+//!    times by 8 concurrent clients.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,7 +111,7 @@ async fn main() {
         ("bench.coord", "coordinator", Some("NR"), None),
     ] {
         let r = client.post(format!("{base}/api/v1/users")).bearer_auth(&admin)
-            .json(&json!({"username": u, "password": PASSWORD, "display_name": u, "role": role, "department": dep, "township": town}))
+            .json(&json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": u, "role": role, "department": dep, "township": town}))
             .send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }

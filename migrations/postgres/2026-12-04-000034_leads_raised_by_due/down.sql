@@ -1,0 +1,1 @@
+DROP INDEX leads_raised_by_due_idx;
