@@ -332,8 +332,11 @@ async fn main() {
     let rollup_started = Instant::now();
     let mut rolled_days = 0;
     loop {
-        match minecoord::app::jobs::roll_up_stats(&state).await.expect("rollup") {
-            Some(r) if r.marks == 0 => break,
+        match minecoord::app::jobs::roll_up_stats(&state)
+            .await
+            .expect("rollup")
+        {
+            Some(r) if r.marks == 0 && r.due_days == 0 => break,
             Some(r) => rolled_days += r.days,
             None => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }

@@ -366,6 +366,8 @@ const TABLES: &[(&str, &[&str])] = &[
             "lead_stat_days",
             "lead_stat_hours",
             "lead_stat_rollup",
+            "lead_due_marks",
+            "lead_due_days",
             "leads",
             "lead_departments",
             "lead_deadlines",

@@ -231,7 +231,7 @@ pub fn spawn_stats_rollup(state: web::Data<AppState>) -> tokio::task::JoinHandle
         loop {
             match roll_up_stats(&state).await {
                 // A backlog (a bulk load, a restart): the next round at once.
-                Ok(Some(r)) if r.days as i64 >= ROLLUP_DAYS => continue,
+                Ok(Some(r)) if r.days.max(r.due_days) as i64 >= ROLLUP_DAYS => continue,
                 Ok(Some(r)) if r.days > 0 => {
                     tracing::debug!(days = r.days, "lead statistics rolled up")
                 }

@@ -146,19 +146,50 @@ fn figures(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResult
         return store::direct(conn, start, end);
     }
     let mut f = store::kept(conn, from, to, &marked)?;
-    let days: Vec<NaiveDate> = marked.into_iter().collect();
-    let mut i = 0;
-    while i < days.len() {
-        // A run of consecutive marked days is counted in one pass.
-        let mut j = i;
-        while j + 1 < days.len() && days[j].succ_opt() == Some(days[j + 1]) {
-            j += 1;
-        }
-        let (start, end) = bounds(days[i], days[j]);
+    // A run of consecutive marked days is counted in one pass.
+    for (a, b) in runs(&marked) {
+        let (start, end) = bounds(a, b);
         f.add(&store::direct(conn, start, end)?);
-        i = j + 1;
     }
     Ok(f)
+}
+
+/// Open leads past their deadline at `now`, per primary department: the kept counts of the
+/// deadline days before today, the marked ones and today's part counted from the leads.
+fn overdue_now(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<BTreeMap<String, i64>> {
+    let today = crate::platform::clock::shanghai_date(now);
+    let marked = store::marked_due_days(conn, today)?;
+    if marked.len() > MARKED_DAYS_COUNTED {
+        return store::overdue(conn, now);
+    }
+    let mut out = store::kept_due(conn, today, &marked)?;
+    let mut add = |m: BTreeMap<String, i64>| {
+        for (u, n) in m {
+            *out.entry(u).or_insert(0) += n;
+        }
+    };
+    for (a, b) in runs(&marked) {
+        let (start, end) = bounds(a, b);
+        add(store::due_between(conn, start, end)?);
+    }
+    let (today_start, _) = bounds(today, today);
+    if now > today_start {
+        add(store::due_between(conn, today_start, now)?);
+    }
+    out.retain(|_, n| *n != 0);
+    Ok(out)
+}
+
+/// Consecutive days as `(first, last)` runs.
+fn runs(days: &std::collections::BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for d in days {
+        match out.last_mut() {
+            Some((_, last)) if last.succ_opt() == Some(*d) => *last = *d,
+            _ => out.push((*d, *d)),
+        }
+    }
+    out
 }
 
 /// The statistics of a period, from the kept figures (a few rows a day, a histogram a
@@ -201,13 +232,14 @@ pub fn stats(
         *closed_weeks.entry(monday(d)).or_insert(0) += n;
     }
     let counts = |metric: &str, unit: &str| f.count(metric, unit);
+    let overdue = overdue_now(conn, now)?;
     assemble(
         conn,
         (from, to),
         &counts,
         &medians,
         (&raised_weeks, &closed_weeks),
-        now,
+        &overdue,
         targets,
     )
 }
@@ -247,13 +279,14 @@ pub fn recount(
             .collect()
     };
     let counts = |metric: &str, unit: &str| f.count(metric, unit);
+    let overdue = store::overdue(conn, now)?;
     assemble(
         conn,
         (from, to),
         &counts,
         &medians,
         (&by_monday(raised_weeks), &by_monday(closed_weeks)),
-        now,
+        &overdue,
         targets,
     )
 }
@@ -265,10 +298,9 @@ fn assemble(
     count: &dyn Fn(&str, &str) -> i64,
     medians: &BTreeMap<String, (Option<f64>, Option<f64>)>,
     (raised_weeks, closed_weeks): (&BTreeMap<NaiveDate, i64>, &BTreeMap<NaiveDate, i64>),
-    now: NaiveDateTime,
+    overdue: &BTreeMap<String, i64>,
     targets: &crate::platform::config::RateTargets,
 ) -> AppResult<LeadStats> {
-    let overdue = store::overdue(conn, now)?;
     let departments: Vec<DepartmentStats> = crate::reference::departments(conn)?
         .into_iter()
         .map(|d| {
@@ -333,17 +365,19 @@ fn assemble(
 pub struct Rolled {
     pub marks: usize,
     pub days: usize,
+    /// Deadline days whose open leads were counted again.
+    pub due_days: usize,
 }
 
-/// One round of the rollup: takes up to `limit` marks and counts the days they name again
-/// from the leads, then the months of those days; `None` when another instance is at it.
-/// Run in one transaction.
+/// One round of the rollup: takes the marks of up to `max_days` days and counts those days
+/// again from the leads, then their months, then up to `max_days` marked deadline days;
+/// `None` when another instance is at it. Run in one transaction.
 pub fn rollup(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    limit: i64,
+    max_days: i64,
 ) -> AppResult<Option<Rolled>> {
-    let Some((marks, days)) = store::take_marks(conn, limit)? else {
+    let Some((marks, days)) = store::take_marks(conn, max_days)? else {
         return Ok(None);
     };
     let mut months = std::collections::BTreeSet::new();
@@ -356,12 +390,19 @@ pub fn rollup(
     for m in months {
         store::keep_month(conn, m)?;
     }
-    if !days.is_empty() {
+    let due_days = store::take_due_marks(conn, max_days)?;
+    for day in &due_days {
+        let (start, end) = bounds(*day, *day);
+        let counts = store::due_between(conn, start, end)?;
+        store::keep_due_day(conn, *day, &counts)?;
+    }
+    if !days.is_empty() || !due_days.is_empty() {
         store::rolled(conn, now)?;
     }
     Ok(Some(Rolled {
         marks,
         days: days.len(),
+        due_days: due_days.len(),
     }))
 }
 

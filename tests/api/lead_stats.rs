@@ -176,7 +176,7 @@ async fn roll_up(app: &TestApp) {
             .await
             .expect("rollup")
         {
-            Some(r) if r.marks == 0 => return,
+            Some(r) if r.marks == 0 && r.due_days == 0 => return,
             Some(_) => {}
             None => panic!("another rollup holds the row"),
         }
@@ -246,6 +246,8 @@ on_both! {
         }
         roll_up(&app).await;
         assert_eq!(app.count("lead_stat_marks").await, 0);
+        assert_eq!(app.count("lead_due_marks").await, 0);
+        assert!(app.count("lead_due_days").await > 0, "open leads kept by deadline day");
         assert_eq!(app.count("lead_stat_hours WHERE period = '2026-03'").await, 1, "March's histogram, whole");
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;

@@ -6,6 +6,8 @@ DROP FUNCTION lead_stat_mark_of_lead();
 DROP FUNCTION lead_stat_mark_lead();
 DROP FUNCTION lead_stat_day(TIMESTAMP);
 DROP TABLE lead_stat_rollup;
+DROP TABLE lead_due_days;
+DROP TABLE lead_due_marks;
 DROP TABLE lead_stat_hours;
 DROP TABLE lead_stat_days;
 DROP TABLE lead_stat_marks;

@@ -31,6 +31,21 @@ CREATE TABLE lead_stat_hours (
     buckets TEXT NOT NULL
 );
 
+-- "Overdue now" without reading every open lead: open leads per primary department and
+-- Beijing day of their next deadline, kept like the rest. A change of a lead's deadline,
+-- state or department marks the deadline days it leaves and enters.
+CREATE TABLE lead_due_marks (
+    id BIGSERIAL PRIMARY KEY,
+    day TEXT NOT NULL
+);
+CREATE INDEX lead_due_marks_day_idx ON lead_due_marks (day);
+CREATE TABLE lead_due_days (
+    day TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, unit)
+);
+
 -- The rollup's row: held for the length of a round, so one instance rolls up at a time.
 CREATE TABLE lead_stat_rollup (
     id INTEGER PRIMARY KEY NOT NULL,
@@ -48,7 +63,13 @@ BEGIN
     IF NEW.closed_at IS NOT NULL THEN
         INSERT INTO lead_stat_marks (day) VALUES (lead_stat_day(NEW.closed_at));
     END IF;
+    IF NEW.next_due_at IS NOT NULL THEN
+        INSERT INTO lead_due_marks (day) VALUES (lead_stat_day(NEW.next_due_at));
+    END IF;
     IF TG_OP = 'UPDATE' THEN
+        IF OLD.next_due_at IS NOT NULL AND OLD.next_due_at IS DISTINCT FROM NEW.next_due_at THEN
+            INSERT INTO lead_due_marks (day) VALUES (lead_stat_day(OLD.next_due_at));
+        END IF;
         IF OLD.raised_at IS DISTINCT FROM NEW.raised_at THEN
             INSERT INTO lead_stat_marks (day) VALUES (lead_stat_day(OLD.raised_at));
         END IF;
@@ -69,7 +90,8 @@ CREATE TRIGGER leads_stat_update AFTER UPDATE ON leads
           OR OLD.primary_department IS DISTINCT FROM NEW.primary_department
           OR OLD.merged_into IS DISTINCT FROM NEW.merged_into
           OR OLD.source IS DISTINCT FROM NEW.source
-          OR OLD.raised_unit IS DISTINCT FROM NEW.raised_unit)
+          OR OLD.raised_unit IS DISTINCT FROM NEW.raised_unit
+          OR OLD.next_due_at IS DISTINCT FROM NEW.next_due_at)
     EXECUTE FUNCTION lead_stat_mark_lead();
 
 -- A deadline's time or its meeting moves the report-in figures of the lead's day (the
@@ -90,7 +112,10 @@ CREATE TRIGGER lead_deadlines_stat_update AFTER UPDATE ON lead_deadlines
 CREATE TRIGGER lead_evaluations_stat AFTER INSERT OR UPDATE OR DELETE ON lead_evaluations
     FOR EACH ROW EXECUTE FUNCTION lead_stat_mark_of_lead();
 
--- The leads recorded so far: every day they were raised or closed is counted by the rollup.
+-- The leads recorded so far: every day they were raised or closed, and every deadline day
+-- of an open lead, is counted by the rollup.
+INSERT INTO lead_due_marks (day)
+SELECT DISTINCT lead_stat_day(next_due_at) FROM leads WHERE next_due_at IS NOT NULL;
 INSERT INTO lead_stat_marks (day)
 SELECT DISTINCT lead_stat_day(raised_at) FROM leads
 UNION

@@ -5,6 +5,8 @@ DROP TRIGGER lead_deadlines_stat_update;
 DROP TRIGGER leads_stat_update;
 DROP TRIGGER leads_stat_insert;
 DROP TABLE lead_stat_rollup;
+DROP TABLE lead_due_days;
+DROP TABLE lead_due_marks;
 DROP TABLE lead_stat_hours;
 DROP TABLE lead_stat_days;
 DROP TABLE lead_stat_marks;

@@ -20,6 +20,18 @@ CREATE TABLE lead_stat_hours (
     buckets TEXT NOT NULL
 );
 
+CREATE TABLE lead_due_marks (
+    id INTEGER PRIMARY KEY NOT NULL,
+    day TEXT NOT NULL
+);
+CREATE INDEX lead_due_marks_day_idx ON lead_due_marks (day);
+CREATE TABLE lead_due_days (
+    day TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, unit)
+);
+
 CREATE TABLE lead_stat_rollup (
     id INTEGER PRIMARY KEY NOT NULL,
     rolled_at TIMESTAMP
@@ -31,6 +43,8 @@ BEGIN
     INSERT INTO lead_stat_marks (day) VALUES (date(NEW.raised_at, '+8 hours'));
     INSERT INTO lead_stat_marks (day)
         SELECT date(NEW.closed_at, '+8 hours') WHERE NEW.closed_at IS NOT NULL;
+    INSERT INTO lead_due_marks (day)
+        SELECT date(NEW.next_due_at, '+8 hours') WHERE NEW.next_due_at IS NOT NULL;
 END;
 
 CREATE TRIGGER leads_stat_update AFTER UPDATE ON leads
@@ -41,6 +55,7 @@ CREATE TRIGGER leads_stat_update AFTER UPDATE ON leads
       OR OLD.merged_into IS NOT NEW.merged_into
       OR OLD.source IS NOT NEW.source
       OR OLD.raised_unit IS NOT NEW.raised_unit
+      OR OLD.next_due_at IS NOT NEW.next_due_at
 BEGIN
     INSERT INTO lead_stat_marks (day) VALUES (date(NEW.raised_at, '+8 hours'));
     INSERT INTO lead_stat_marks (day)
@@ -50,6 +65,11 @@ BEGIN
     INSERT INTO lead_stat_marks (day)
         SELECT date(OLD.closed_at, '+8 hours')
         WHERE OLD.closed_at IS NOT NULL AND OLD.closed_at IS NOT NEW.closed_at;
+    INSERT INTO lead_due_marks (day)
+        SELECT date(NEW.next_due_at, '+8 hours') WHERE NEW.next_due_at IS NOT NULL;
+    INSERT INTO lead_due_marks (day)
+        SELECT date(OLD.next_due_at, '+8 hours')
+        WHERE OLD.next_due_at IS NOT NULL AND OLD.next_due_at IS NOT NEW.next_due_at;
 END;
 
 CREATE TRIGGER lead_deadlines_stat_update AFTER UPDATE ON lead_deadlines
@@ -75,6 +95,9 @@ BEGIN
     INSERT INTO lead_stat_marks (day)
         SELECT date(raised_at, '+8 hours') FROM leads WHERE id = OLD.lead_id;
 END;
+
+INSERT INTO lead_due_marks (day)
+SELECT DISTINCT date(next_due_at, '+8 hours') FROM leads WHERE next_due_at IS NOT NULL;
 
 INSERT INTO lead_stat_marks (day)
 SELECT DISTINCT date(raised_at, '+8 hours') FROM leads

@@ -13,7 +13,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::platform::db::schema::{
-    lead_stat_days, lead_stat_hours, lead_stat_marks, lead_stat_rollup,
+    lead_due_days, lead_due_marks, lead_stat_days, lead_stat_hours, lead_stat_marks,
+    lead_stat_rollup,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
@@ -712,5 +713,118 @@ pub fn rolled(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<()> {
     diesel::update(lead_stat_rollup::table.find(1))
         .set(lead_stat_rollup::rolled_at.eq(now))
         .execute(conn)?;
+    Ok(())
+}
+
+// ---- overdue now, from kept figures ------------------------------------------------------
+
+/// Open leads per primary department whose next deadline lies in `[start, end)`.
+pub fn due_between(
+    conn: &mut DbConnection,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> AppResult<BTreeMap<String, i64>> {
+    let text = match conn {
+        DbConnection::Pg(_) => {
+            "SELECT primary_department AS key, COUNT(*) AS n FROM leads
+  WHERE state <> 'closed' AND next_due_at >= $1 AND next_due_at < $2
+  GROUP BY primary_department"
+        }
+        DbConnection::Sqlite(_) => {
+            "SELECT primary_department AS key, COUNT(*) AS n FROM leads INDEXED BY leads_due_idx
+  WHERE state <> 'closed' AND next_due_at >= ? AND next_due_at < ?
+  GROUP BY primary_department"
+        }
+    };
+    pairs(conn, text, start, Some(end))
+}
+
+/// Deadline days before `before` whose kept counts are not counted yet.
+pub fn marked_due_days(
+    conn: &mut DbConnection,
+    before: NaiveDate,
+) -> AppResult<BTreeSet<NaiveDate>> {
+    let days: Vec<String> = lead_due_marks::table
+        .filter(lead_due_marks::day.lt(before.to_string()))
+        .select(lead_due_marks::day)
+        .distinct()
+        .load(conn)?;
+    days.iter().map(|d| parse_day(d)).collect()
+}
+
+/// The kept open leads per department due on days before `before`, but the days in `skip`.
+pub fn kept_due(
+    conn: &mut DbConnection,
+    before: NaiveDate,
+    skip: &BTreeSet<NaiveDate>,
+) -> AppResult<BTreeMap<String, i64>> {
+    let skipped: Vec<String> = skip.iter().map(|d| d.to_string()).collect();
+    let rows: Vec<(String, Option<i64>)> = lead_due_days::table
+        .filter(lead_due_days::day.lt(before.to_string()))
+        .filter(lead_due_days::day.ne_all(&skipped))
+        .group_by(lead_due_days::unit)
+        .select((
+            lead_due_days::unit,
+            diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(n) AS BIGINT)"),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(u, n)| n.filter(|n| *n != 0).map(|n| (u, n)))
+        .collect())
+}
+
+/// Takes the deadline-day marks of up to `max_days` days (the rollup's row already held).
+pub fn take_due_marks(conn: &mut DbConnection, max_days: i64) -> AppResult<BTreeSet<NaiveDate>> {
+    let oldest: Vec<String> = lead_due_marks::table
+        .order(lead_due_marks::id.asc())
+        .select(lead_due_marks::day)
+        .limit(max_days.saturating_mul(200))
+        .load(conn)?;
+    let mut days: Vec<String> = Vec::new();
+    for d in oldest {
+        if !days.contains(&d) {
+            days.push(d);
+            if days.len() as i64 >= max_days {
+                break;
+            }
+        }
+    }
+    if !days.is_empty() {
+        diesel::delete(lead_due_marks::table.filter(lead_due_marks::day.eq_any(&days)))
+            .execute(conn)?;
+    }
+    days.iter().map(|d| parse_day(d)).collect()
+}
+
+/// Writes a deadline day's open leads per department in place of what was kept.
+pub fn keep_due_day(
+    conn: &mut DbConnection,
+    day: NaiveDate,
+    counts: &BTreeMap<String, i64>,
+) -> AppResult<()> {
+    let key = day.to_string();
+    diesel::delete(lead_due_days::table.filter(lead_due_days::day.eq(&key))).execute(conn)?;
+    let rows: Vec<_> = counts
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(unit, n)| {
+            (
+                lead_due_days::day.eq(key.clone()),
+                lead_due_days::unit.eq(unit.clone()),
+                lead_due_days::n.eq(*n),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        match conn {
+            DbConnection::Pg(c) => diesel::insert_into(lead_due_days::table)
+                .values(&rows)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(lead_due_days::table)
+                .values(&rows)
+                .execute(c)?,
+        };
+    }
     Ok(())
 }

@@ -136,6 +136,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    lead_due_marks (id) {
+        id -> BigInt,
+        day -> Text,
+    }
+}
+
+diesel::table! {
+    lead_due_days (day, unit) {
+        day -> Text,
+        unit -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     lead_stat_rollup (id) {
         id -> Integer,
         rolled_at -> Nullable<Timestamp>,
@@ -167,6 +182,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_stat_days,
     lead_stat_hours,
     lead_stat_rollup,
+    lead_due_marks,
+    lead_due_days,
     lead_transfers,
     lead_evaluations,
     lead_followers,
