@@ -113,40 +113,29 @@ impl Linked<'_> {
     }
 }
 
-impl AuditEntry {
-    /// The entry's content linked at `seq` after `prev_hash`.
-    fn linked<'a>(&'a self, seq: i64, prev_hash: &'a str) -> Linked<'a> {
-        Linked {
-            seq,
-            prev_hash,
-            occurred_at: self.occurred_at,
-            actor_id: self.actor_id.as_deref(),
-            actor_name: &self.actor_name,
-            entity_type: &self.entity_type,
-            entity_id: &self.entity_id,
-            action: &self.action,
-            before_json: self.before_json.as_deref(),
-            after_json: self.after_json.as_deref(),
+/// An entry's content linked at `seq` after `prev_hash` (stored and new entries alike).
+macro_rules! linked {
+    ($($t:ty),+) => {$(
+        impl $t {
+            fn linked<'a>(&'a self, seq: i64, prev_hash: &'a str) -> Linked<'a> {
+                Linked {
+                    seq,
+                    prev_hash,
+                    occurred_at: self.occurred_at,
+                    actor_id: self.actor_id.as_deref(),
+                    actor_name: &self.actor_name,
+                    entity_type: &self.entity_type,
+                    entity_id: &self.entity_id,
+                    action: &self.action,
+                    before_json: self.before_json.as_deref(),
+                    after_json: self.after_json.as_deref(),
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl NewEntry {
-    fn linked<'a>(&'a self, seq: i64, prev_hash: &'a str) -> Linked<'a> {
-        Linked {
-            seq,
-            prev_hash,
-            occurred_at: self.occurred_at,
-            actor_id: self.actor_id.as_deref(),
-            actor_name: &self.actor_name,
-            entity_type: &self.entity_type,
-            entity_id: &self.entity_id,
-            action: &self.action,
-            before_json: self.before_json.as_deref(),
-            after_json: self.after_json.as_deref(),
-        }
-    }
-}
+linked!(AuditEntry, NewEntry);
 
 /// Appends one entry and returns its id. Call inside the transaction that makes the change.
 /// On PostgreSQL this is one insert that no other writer waits for; the entry is sealed

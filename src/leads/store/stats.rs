@@ -588,6 +588,20 @@ struct Held {
     held: String,
 }
 
+/// The first `max_days` different days of marks read oldest first.
+fn first_days(oldest: Vec<String>, max_days: i64) -> Vec<String> {
+    let mut days: Vec<String> = Vec::new();
+    for d in oldest {
+        if !days.contains(&d) {
+            days.push(d);
+            if days.len() as i64 >= max_days {
+                break;
+            }
+        }
+    }
+    days
+}
+
 /// Takes the marks of up to `max_days` days, the oldest marked first, and returns how many
 /// marks and which days; `None` when another rollup holds `lead_stat_rollup`'s row (it
 /// takes them). Run in the transaction that counts those days again: every mark taken
@@ -616,15 +630,7 @@ pub fn take_marks(
         .select(lead_stat_marks::day)
         .limit(max_days.saturating_mul(200))
         .load(conn)?;
-    let mut days: Vec<String> = Vec::new();
-    for d in oldest {
-        if !days.contains(&d) {
-            days.push(d);
-            if days.len() as i64 >= max_days {
-                break;
-            }
-        }
-    }
+    let days = first_days(oldest, max_days);
     if days.is_empty() {
         return Ok(Some((0, BTreeSet::new())));
     }
@@ -781,15 +787,7 @@ pub fn take_due_marks(conn: &mut DbConnection, max_days: i64) -> AppResult<BTree
         .select(lead_due_marks::day)
         .limit(max_days.saturating_mul(200))
         .load(conn)?;
-    let mut days: Vec<String> = Vec::new();
-    for d in oldest {
-        if !days.contains(&d) {
-            days.push(d);
-            if days.len() as i64 >= max_days {
-                break;
-            }
-        }
-    }
+    let days = first_days(oldest, max_days);
     if !days.is_empty() {
         diesel::delete(lead_due_marks::table.filter(lead_due_marks::day.eq_any(&days)))
             .execute(conn)?;
