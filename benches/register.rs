@@ -284,6 +284,14 @@ async fn main() {
                 .collect(),
         ),
         (
+            "GET /api/v1/mines?q=号矿 (2 characters, every mine)",
+            vec![format!("{base}/api/v1/mines?q=%E5%8F%B7%E7%9F%BF&limit=50")],
+        ),
+        (
+            "GET /api/v1/mines?q=7号 (2 characters, a tenth)",
+            vec![format!("{base}/api/v1/mines?q=7%E5%8F%B7&limit=50")],
+        ),
+        (
             "GET /api/v1/mines?sort=-updated_at&limit=50",
             vec![format!("{base}/api/v1/mines?sort=-updated_at&limit=50")],
         ),

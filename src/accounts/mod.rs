@@ -660,6 +660,7 @@ pub fn list(conn: &mut DbConnection, q: &UserQuery) -> AppResult<(Vec<User>, Opt
         Some("false") => Some(false),
         Some(_) => return Err(AppError::field("active", "只能是 true 或 false")),
     };
+    crate::platform::rules::search::query(q.q.as_deref()).map_err(|m| AppError::field("q", m))?;
     let mut rows = store::page(conn, q, role, active, limit + 1)?;
     let next = pagination::next_cursor(&mut rows, limit, |u| u.username.clone());
     Ok((rows, next))

@@ -4,12 +4,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::UserQuery;
 use crate::platform::db::schema::users;
-use crate::platform::db::DbConnection;
+use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::AppResult;
 use crate::platform::rules::role::Role;
+use crate::platform::rules::search;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
@@ -149,6 +151,50 @@ pub fn signed_in_at(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Ap
     Ok(())
 }
 
+/// Accounts whose username or name holds `text`, case aside: read from the trigram
+/// indexes (`users_*_trgm_idx` on PostgreSQL, `users_fts` on SQLite) when `text` has three
+/// characters or more, else a scan kept away from the indexes, which cannot answer it.
+fn text_matches(
+    conn: &DbConnection,
+    text: &str,
+) -> Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    match (conn, search::indexed(text)) {
+        (DbConnection::Pg(_), true) => {
+            let pattern = search::like_pattern(text);
+            Box::new(
+                sql::<Bool>("(users.username ILIKE ")
+                    .bind::<Text, _>(pattern.clone())
+                    .sql(" ESCAPE '\\' OR users.display_name ILIKE ")
+                    .bind::<Text, _>(pattern)
+                    .sql(" ESCAPE '\\')"),
+            )
+        }
+        (DbConnection::Pg(_), false) => Box::new(
+            sql::<Bool>("(strpos(lower(users.username), lower(")
+                .bind::<Text, _>(text.to_owned())
+                .sql(")) > 0 OR strpos(lower(users.display_name), lower(")
+                .bind::<Text, _>(text.to_owned())
+                .sql(")) > 0)"),
+        ),
+        (DbConnection::Sqlite(_), true) => Box::new(
+            sql::<Bool>("users.rowid IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ")
+                .bind::<Text, _>(search::fts_phrase(text))
+                .sql(")"),
+        ),
+        (DbConnection::Sqlite(_), false) => {
+            let pattern = search::like_pattern(text);
+            Box::new(
+                users::username
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::display_name.like(pattern).escape('\\')),
+            )
+        }
+    }
+}
+
 /// One page of accounts by username, one row more than `limit` if there is more. The
 /// filters are checked by the caller.
 pub fn page(
@@ -172,18 +218,7 @@ pub fn page(
         query = query.filter(users::active.eq(i32::from(a)));
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(
-            users::username
-                .like(pattern.clone())
-                .escape('\\')
-                .or(users::display_name.like(pattern).escape('\\')),
-        );
+        query = query.filter(text_matches(conn, text));
     }
     if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(users::username.gt(c.to_owned()));

@@ -1468,7 +1468,9 @@ fn filter_of(q: &MineQuery) -> AppResult<MineFilter> {
         tailings_safety,
         tailings_grade,
         overhead,
-        text: present(&q.q).map(str::to_lowercase),
+        text: crate::platform::rules::search::query(q.q.as_deref())
+            .map_err(|m| AppError::field("q", m))?
+            .map(str::to_lowercase),
     })
 }
 

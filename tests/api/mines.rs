@@ -374,3 +374,71 @@ on_both! {
         assert_eq!(body["risk_grade"], "major");
     }
 }
+
+/// `text` percent-encoded for a query string.
+fn enc(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+on_both! {
+    /// Text search reads the trigram index for three characters or more and scans for fewer,
+    /// with the same answers: Chinese substrings anywhere in the name or enterprise, case
+    /// aside, wildcards and index syntax taken literally, renamed mines found by their new
+    /// name only; an over-long search names the field.
+    async fn text_search_finds_substrings_by_index_and_by_scan(app) {
+        let em = officer(&app, "em.officer", "EM").await;
+        let lime = create_mine(&app, &em, mine_body("青山石灰岩矿", 31)).await;
+        create_mine(&app, &em, mine_body("白云石灰石矿", 32)).await;
+        create_mine(&app, &em, mine_body("河东100%砂石_场", 33)).await;
+        create_mine(&app, &em, mine_body("Golden\"Hill\" OR 矿", 34)).await;
+        let names = |v: &Value| {
+            let mut n: Vec<String> = v["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_owned()).collect();
+            n.sort();
+            n
+        };
+        let search = |q: &str| {
+            let (app, em, q) = (&app, &em, q.to_owned());
+            async move {
+                let r = app.get(&format!("/api/v1/mines?q={}", enc(&q)), em).await;
+                assert_eq!(r.status(), 200, "q={q}");
+                names(&r.json::<Value>().await.unwrap())
+            }
+        };
+        assert_eq!(search("石灰岩").await, vec!["青山石灰岩矿"], "three characters, from the index");
+        assert_eq!(search("石灰").await, vec!["白云石灰石矿", "青山石灰岩矿"], "two characters, by scan");
+        assert_eq!(search("灰").await, vec!["白云石灰石矿", "青山石灰岩矿"], "one character");
+        assert_eq!(search("云石灰石矿有限").await, vec!["白云石灰石矿"], "across name and enterprise");
+        assert_eq!(search("golden").await, vec!["Golden\"Hill\" OR 矿"], "case aside");
+        assert_eq!(search("\"hill\" or").await, vec!["Golden\"Hill\" OR 矿"], "quotes are text");
+        assert_eq!(search("hill OR golden").await, Vec::<String>::new(), "OR is text, not a query");
+        assert_eq!(search("100%砂").await, vec!["河东100%砂石_场"], "percent is text");
+        assert_eq!(search("0%").await, vec!["河东100%砂石_场"]);
+        assert_eq!(search("石_场").await, vec!["河东100%砂石_场"], "underscore is text");
+        assert_eq!(search("石x场").await, Vec::<String>::new());
+        assert_eq!(search("%%%").await, Vec::<String>::new());
+        assert_eq!(search("*").await, Vec::<String>::new());
+
+        // A renamed mine is found by its new name only.
+        let id = lime["id"].as_str().unwrap();
+        let r = app.patch(&format!("/api/v1/mines/{id}"), &em, json!({"name": "青山大理岩矿", "enterprise_name": "青山建材有限公司"})).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(search("石灰岩").await, Vec::<String>::new());
+        assert_eq!(search("大理岩").await, vec!["青山大理岩矿"]);
+        assert_eq!(search("青山").await, vec!["青山大理岩矿"]);
+
+        let (status, body) = problem(app.get(&format!("/api/v1/mines?q={}", enc(&"矿".repeat(101))), &em).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["q"]);
+        let (status, body) = problem(app.get("/api/v1/mines?q=a%0Ab", &em).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["q"]);
+    }
+}

@@ -238,3 +238,32 @@ on_both! {
         assert!(audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "update").count() >= 2);
     }
 }
+
+on_both! {
+    /// Account search finds username and name substrings, case aside, from the trigram index
+    /// (three characters or more) and by scan (fewer), and follows a changed name.
+    async fn user_search_finds_substrings_by_index_and_by_scan(app) {
+        let id = app.create_user("Zhang.San", "officer", Some("EM"), None).await;
+        app.create_user("li.si", "officer", Some("EE"), None).await;
+        let search = |q: &'static str| {
+            let app = &app;
+            async move {
+                let body: Value = app.get(&format!("/api/v1/users?q={q}"), &app.admin_token).await.json().await.unwrap();
+                let mut n: Vec<String> = body["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect();
+                n.sort();
+                n
+            }
+        };
+        assert_eq!(search("zhang").await, vec!["zhang.san"], "username (stored in lower case)");
+        assert_eq!(search("ZH").await, vec!["zhang.san"], "two characters");
+        assert_eq!(search("%E6%B5%8B%E8%AF%95li").await, vec!["li.si"], "name 测试li.si");
+        assert_eq!(search("%E6%B5%8B%E8%AF%95").await, vec!["li.si", "zhang.san"], "two Chinese characters");
+        let r = app.patch(&format!("/api/v1/users/{id}"), &app.admin_token, json!({"display_name": "张三丰"})).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(search("%E5%BC%A0%E4%B8%89%E4%B8%B0").await, vec!["zhang.san"], "new name 张三丰");
+        assert_eq!(search("%E6%B5%8B%E8%AF%95Zhang").await, Vec::<String>::new(), "old name gone");
+        let (status, body) = problem(app.get(&format!("/api/v1/users?q={}", "a".repeat(101)), &app.admin_token).await).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["q"]);
+    }
+}

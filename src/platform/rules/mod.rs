@@ -33,3 +33,4 @@ pub mod ics;
 pub mod map;
 pub mod password;
 pub mod role;
+pub mod search;

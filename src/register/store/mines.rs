@@ -2,12 +2,14 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use serde::Serialize;
 
 use crate::platform::audit::Actor;
 use crate::platform::db::schema::{mine_changes, mines};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
+use crate::platform::rules::search;
 use crate::register::rules::mine::{MineStatus, MineType, MiningMethod, TailingsSafety};
 use crate::register::rules::risk_grade::RiskGrade;
 
@@ -290,6 +292,40 @@ pub struct Unwatched {
     pub evaluated_before: NaiveDate,
 }
 
+/// Mines whose search text (name, enterprise, licence, credit code; lower case) holds
+/// `text` (lower case): read from the trigram index (`mines_search_trgm_idx` on PostgreSQL,
+/// `mines_fts` on SQLite) when `text` has three characters or more, else a scan kept away
+/// from the index, which cannot answer it.
+fn text_matches(
+    conn: &DbConnection,
+    text: &str,
+) -> Box<dyn BoxableExpression<mines::table, crate::platform::db::MultiBackend, SqlType = Bool>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    match (conn, search::indexed(text)) {
+        (DbConnection::Pg(_), true) => Box::new(
+            mines::search_text
+                .like(search::like_pattern(text))
+                .escape('\\'),
+        ),
+        (DbConnection::Pg(_), false) => Box::new(
+            sql::<Bool>("strpos(mines.search_text, ")
+                .bind::<Text, _>(text.to_owned())
+                .sql(") > 0"),
+        ),
+        (DbConnection::Sqlite(_), true) => Box::new(
+            sql::<Bool>("mines.rowid IN (SELECT rowid FROM mines_fts WHERE mines_fts MATCH ")
+                .bind::<Text, _>(search::fts_phrase(text))
+                .sql(")"),
+        ),
+        (DbConnection::Sqlite(_), false) => Box::new(
+            mines::search_text
+                .like(search::like_pattern(text))
+                .escape('\\'),
+        ),
+    }
+}
+
 /// One page of mines (one row more than `limit` if there is more): those matching the
 /// filter and, with `unwatched`, only the open mines not under watch.
 pub fn page(
@@ -330,13 +366,7 @@ pub fn page(
         query = query.filter(mines::tailings_overhead.eq(i32::from(o)));
     }
     if let Some(text) = &f.text {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter(mines::search_text.like(pattern).escape('\\'));
+        query = query.filter(text_matches(conn, text));
     }
     if let Some(u) = unwatched {
         let [a, b, c, d] = u.inspected_before.map(|(g, cutoff)| {

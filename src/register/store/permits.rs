@@ -141,12 +141,7 @@ pub fn page(
         query = query.filter(permits::mine_id.eq(m.clone()));
     }
     if let Some(text) = &f.text {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = crate::platform::rules::search::like_pattern(text);
         query = query.filter(
             permits::number
                 .like(pattern.clone())
