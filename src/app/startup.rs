@@ -55,15 +55,17 @@ fn metrics_handle() -> PrometheusHandle {
 
 pub fn open_db(settings: &Settings, min_idle: u32) -> Result<Db, String> {
     let durations = settings.durations()?;
-    Db::connect(
-        &settings.database.url,
-        &DbOptions {
-            pool_size: settings.database.pool_size,
-            connect_timeout: durations.db_connect_timeout,
-            sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
-            min_idle,
-        },
-    )
+    let options = DbOptions {
+        pool_size: settings.database.pool_size,
+        connect_timeout: durations.db_connect_timeout,
+        sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+        min_idle,
+    };
+    let db = Db::connect(&settings.database.url, &options)?;
+    match settings.database.replica_url.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => db.with_replica(url, &options),
+        _ => Ok(db),
+    }
 }
 
 pub fn load_calendar(dir: &str) -> Result<WorkingCalendar, String> {

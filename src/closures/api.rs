@@ -351,8 +351,12 @@ pub async fn export_closures(
 ) -> AppResult<HttpResponse> {
     let f = q.0.filter()?;
     let now = state.clock.now_naive();
-    let bytes =
-        blocking(move || state.db.read(|c| closures::workbook(c, &user.0, now, &f))).await?;
+    let bytes = blocking(move || {
+        state
+            .db
+            .read_lagging(|c| closures::workbook(c, &user.0, now, &f))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type(crate::platform::xlsx::XLSX)
         .insert_header((

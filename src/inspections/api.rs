@@ -412,9 +412,9 @@ pub async fn inspection_stats(
     let (from, to) = crate::leads::stats::period(&q.0, today)?;
     let targets = crate::inspections::stats::Targets::of(&state.settings.inspection);
     let s = blocking(move || {
-        state
-            .db
-            .read(|conn| crate::inspections::stats::stats(conn, &user.0, from, to, today, targets))
+        state.db.read_lagging(|conn| {
+            crate::inspections::stats::stats(conn, &user.0, from, to, today, targets)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(s))
@@ -432,7 +432,7 @@ pub async fn export_inspection_stats(
     let (from, to) = crate::leads::stats::period(&q.0, today)?;
     let targets = crate::inspections::stats::Targets::of(&state.settings.inspection);
     let bytes = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let s = crate::inspections::stats::stats(conn, &user.0, from, to, today, targets)?;
             crate::inspections::stats::workbook(&s)
         })

@@ -282,7 +282,7 @@ pub async fn lead_stats(
     crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewLeadStats)?;
     let (today, now) = (state.today(), state.clock.now_naive());
     let stats = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             crate::leads::stats::stats(conn, &q.0, today, now, &state.settings.leads.targets)
         })
     })
@@ -303,7 +303,7 @@ pub async fn export_lead_stats(
     crate::platform::authz::require(&user.0, crate::platform::authz::Action::ViewLeadStats)?;
     let (today, now) = (state.today(), state.clock.now_naive());
     let bytes = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let stats =
                 crate::leads::stats::stats(conn, &q.0, today, now, &state.settings.leads.targets)?;
             crate::leads::stats::workbook(&stats)
@@ -330,7 +330,7 @@ pub async fn export_leads(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let bytes = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let rows = crate::leads::stats::all_matching(conn, &user.0, &q.0, now)?;
             crate::leads::stats::ledger(conn, &rows, now)
         })

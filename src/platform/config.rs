@@ -649,6 +649,10 @@ pub struct HttpSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub url: String,
+    /// A hot standby of `url` (PostgreSQL streaming replication) for the reads that
+    /// tolerate lag: statistics, exports, public pages and the register's lists.
+    #[serde(default)]
+    pub replica_url: Option<String>,
     pub pool_size: u32,
     pub connect_timeout: String,
     pub sqlite_busy_timeout_ms: u64,

@@ -128,6 +128,53 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A copy of this database as it is now, dropped with the returned value: a standby
+    /// that stopped replaying at this moment. On PostgreSQL the copy is a template copy,
+    /// which needs every other session of this database gone: stop its instances first.
+    pub fn snapshot(&self) -> TestDb {
+        match &self.pg_name {
+            None => {
+                let path = self.url.trim_start_matches("sqlite://");
+                let dir = tempfile::tempdir().expect("temp dir");
+                let copy = dir.path().join("replica.db");
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).expect("open the database");
+                diesel::sql_query(format!("VACUUM INTO '{}'", copy.display()))
+                    .execute(&mut conn)
+                    .expect("copy the database");
+                TestDb {
+                    url: format!("sqlite://{}", copy.display()),
+                    key_file: self.key_file.clone(),
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Some(name) => {
+                let base = pg_base_url();
+                let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
+                    .expect("PostgreSQL answers");
+                let copy = format!("{name}_replica");
+                diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .execute(&mut admin)
+                .expect("end the sessions");
+                diesel::sql_query(format!("CREATE DATABASE {copy} TEMPLATE {name}"))
+                    .execute(&mut admin)
+                    .expect("copy the database");
+                TestDb {
+                    url: format!("{base}/{copy}"),
+                    key_file: self.key_file.clone(),
+                    pg_name: Some(copy),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
 fn key_file_in(dir: &tempfile::TempDir) -> String {
     dir.path().join("minecoord.key").display().to_string()
 }

@@ -1,3 +1,4 @@
+use crate::helpers::{Backend, TestApp, PASSWORD};
 use serde_json::Value;
 
 use crate::on_both;
@@ -236,4 +237,134 @@ on_both! {
         // Tokens signed with the key file's secret survive the restart.
         assert_eq!(again.get("/api/v1/me", &app.admin_token).await.status(), 200);
     }
+}
+
+/// Reads that tolerate lag go to `database.replica_url` and everything else to the primary:
+/// with a standby frozen at a snapshot, the register's list, the public list and the
+/// statistics show the snapshot while a mine's own page and every write use the primary;
+/// with a standby that does not answer, the same reads fall back to the primary.
+async fn lag_tolerant_reads_go_to_the_replica(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let em = crate::mines::officer(&app, "em.officer", "EM").await;
+    let coord = {
+        app.create_user("coord", "coordinator", Some("NR"), None)
+            .await;
+        app.token_for("coord", PASSWORD).await
+    };
+    app.create_user("town", "township", None, Some("BEHT"))
+        .await;
+    let dust = serde_json::json!({"title": "扬尘", "category": "dust", "description": "扬尘。"});
+    let town = app.token_for("town", PASSWORD).await;
+    crate::leads::raise(&app, &town, dust.clone()).await;
+    let before =
+        crate::mines::create_mine(&app, &em, crate::mines::mine_body("快照前矿", 41)).await;
+    let stats_url = "/api/v1/stats/leads?from=2026-03-01&to=2026-03-31";
+    let stats_before: Value = app.get(stats_url, &coord).await.json().await.unwrap();
+    let received = |v: &Value| {
+        v["departments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["received"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(received(&stats_before), 1);
+    app.stop().await;
+    let replica = app.db.snapshot();
+    let url = replica.url.clone();
+    let b = app
+        .another_instance(move |s| s.database.replica_url = Some(url))
+        .await;
+    assert!(b.state.db.has_replica());
+    let (em, coord) = (
+        b.token_for("em.officer", PASSWORD).await,
+        b.token_for("coord", PASSWORD).await,
+    );
+
+    let after = crate::mines::create_mine(&b, &em, crate::mines::mine_body("快照后矿", 42)).await;
+    let names = |v: Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let list: Value = b.get("/api/v1/mines", &em).await.json().await.unwrap();
+    assert_eq!(names(list), vec!["快照前矿"], "the list reads the standby");
+    let r = b
+        .get(
+            &format!("/api/v1/mines/{}", after["id"].as_str().unwrap()),
+            &em,
+        )
+        .await;
+    assert_eq!(r.status(), 200, "one mine is read from the primary");
+    let r = b
+        .get(
+            &format!("/api/v1/mines/{}", before["id"].as_str().unwrap()),
+            &em,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let public = b
+        .client
+        .get(b.url("/public/mines"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        public.contains("快照前矿") && !public.contains("快照后矿"),
+        "the public list reads the standby"
+    );
+    let town = b.token_for("town", PASSWORD).await;
+    crate::leads::raise(&b, &town, dust).await;
+    let stats: Value = b.get(stats_url, &coord).await.json().await.unwrap();
+    assert_eq!(received(&stats), 1, "the statistics read the standby");
+    assert_eq!(stats["departments"], stats_before["departments"]);
+    let r = b.get("/api/v1/mines/export.xlsx", &em).await;
+    assert_eq!(r.status(), 200);
+
+    // A standby that does not answer: the same reads come from the primary.
+    b.stop().await;
+    let gone = match backend {
+        Backend::Sqlite => "sqlite:///nonexistent-minecoord-dir/replica.db".to_owned(),
+        Backend::Postgres => "postgres://postgres@127.0.0.1:1/minecoord".to_owned(),
+    };
+    let c = b
+        .another_instance(move |s| s.database.replica_url = Some(gone))
+        .await;
+    let (em, coord) = (
+        c.token_for("em.officer", PASSWORD).await,
+        c.token_for("coord", PASSWORD).await,
+    );
+    let stats: Value = c.get(stats_url, &coord).await.json().await.unwrap();
+    assert_eq!(
+        received(&stats),
+        2,
+        "the primary answers for a missing standby"
+    );
+    for _ in 0..2 {
+        let mut list = names(c.get("/api/v1/mines", &em).await.json().await.unwrap());
+        list.sort();
+        assert_eq!(
+            list,
+            vec!["快照前矿", "快照后矿"],
+            "the primary answers for a missing standby"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_tolerant_reads_go_to_the_replica_sqlite() {
+    lag_tolerant_reads_go_to_the_replica(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_tolerant_reads_go_to_the_replica_postgres() {
+    lag_tolerant_reads_go_to_the_replica(Backend::Postgres).await
 }

@@ -179,7 +179,7 @@ async fn export(state: web::Data<AppState>, req: HttpRequest, ps: PageSession) -
         .page(&s)?;
     let f = q.filter().page(&s)?;
     let (st, who, now) = (state.clone(), s.principal.clone(), state.clock.now_naive());
-    let bytes = blocking(move || st.db.read(|c| closures::workbook(c, &who, now, &f)))
+    let bytes = blocking(move || st.db.read_lagging(|c| closures::workbook(c, &who, now, &f)))
         .await
         .page(&s)?;
     Ok(actix_web::HttpResponse::Ok()

@@ -161,8 +161,12 @@ pub async fn export_decisions(
     q: ApiQuery<LedgerQuery>,
 ) -> AppResult<HttpResponse> {
     let today = shanghai_date(state.clock.now_naive());
-    let bytes =
-        blocking(move || state.db.read(|c| ledger::workbook(c, &user.0, today, &q.0))).await?;
+    let bytes = blocking(move || {
+        state
+            .db
+            .read_lagging(|c| ledger::workbook(c, &user.0, today, &q.0))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type(crate::platform::xlsx::XLSX)
         .insert_header((

@@ -110,7 +110,7 @@ pub async fn export_monthly_reports(
 ) -> AppResult<HttpResponse> {
     let today = shanghai_date(state.clock.now_naive());
     let bytes = blocking(move || {
-        state.db.read(|c| {
+        state.db.read_lagging(|c| {
             reports::workbook(
                 c,
                 &user.0,

@@ -143,7 +143,11 @@ pub(super) async fn public_plans(
 ) -> Result<HttpResponse, PageError> {
     let year = year_of(&req, &state);
     let st = state.clone();
-    let plans = blocking(move || st.db.read(|conn| inspections::plans(conn, year, true))).await?;
+    let plans = blocking(move || {
+        st.db
+            .read_lagging(|conn| inspections::plans(conn, year, true))
+    })
+    .await?;
     let names = names(&state).await?;
     let page = TablePage {
         ctx: public_ctx("检查计划公开"),

@@ -25,8 +25,9 @@ pub(super) async fn stats_page(
     let targets = crate::inspections::stats::Targets::of(&state.settings.inspection);
     let (st, who) = (state.clone(), s.principal.clone());
     let figures = blocking(move || {
-        st.db
-            .read(|conn| crate::inspections::stats::stats(conn, &who, from, to, today, targets))
+        st.db.read_lagging(|conn| {
+            crate::inspections::stats::stats(conn, &who, from, to, today, targets)
+        })
     })
     .await
     .page(&s)?;

@@ -348,7 +348,7 @@ async fn stats_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
         state.clock.now_naive(),
     );
     let stats = blocking(move || {
-        st.db.read(|conn| {
+        st.db.read_lagging(|conn| {
             crate::leads::stats::stats(conn, &query, today, now, &st.settings.leads.targets)
         })
     })

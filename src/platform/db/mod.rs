@@ -69,6 +69,10 @@ impl DbUrl {
     }
 }
 
+/// How long a standby that did not answer is passed over before it is tried again, so that
+/// reads do not each wait out the connect timeout while it is down.
+const REPLICA_RETRY: Duration = Duration::from_secs(30);
+
 pub struct ConnectionManager {
     url: DbUrl,
     sqlite_busy_timeout_ms: u64,
@@ -123,6 +127,10 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// A read-only standby (`database.replica_url`) for the reads that tolerate its lag.
+    replica: Option<Pool>,
+    /// Until when the standby is passed over after it failed to answer.
+    replica_down_until: Arc<Mutex<Option<std::time::Instant>>>,
     pub backend: Backend,
     sqlite_writer: Arc<Mutex<Option<DbConnection>>>,
     url: DbUrl,
@@ -171,11 +179,72 @@ impl Db {
             .build_unchecked(manager);
         Ok(Self {
             pool,
+            replica: None,
+            replica_down_until: Arc::new(Mutex::new(None)),
             backend,
             sqlite_writer: Arc::new(Mutex::new(None)),
             url,
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
         })
+    }
+
+    /// Sends the reads that tolerate lag (statistics, exports, public pages, the register's
+    /// lists) to a standby of the same database; the primary keeps every other read and
+    /// every write. The standby's pool opens no connection until asked.
+    pub fn with_replica(mut self, url: &str, options: &DbOptions) -> Result<Self, String> {
+        let url = DbUrl::parse(url)?;
+        if url.backend != self.backend {
+            return Err("database.replica_url 应与 database.url 是同一种数据库".into());
+        }
+        let manager = ConnectionManager {
+            url,
+            sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+        };
+        self.replica = Some(
+            r2d2::Pool::builder()
+                .max_size(options.pool_size)
+                .min_idle(Some(options.min_idle))
+                .connection_timeout(options.connect_timeout)
+                .build_unchecked(manager),
+        );
+        Ok(self)
+    }
+
+    /// Whether lag-tolerant reads go to a standby.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// Runs a read that tolerates the standby's lag (seconds behind at most, in normal
+    /// operation) on the standby when one is configured, else like [`Db::read`]. A standby
+    /// that does not answer sends the read to the primary, so losing it costs speed, not
+    /// service.
+    pub fn read_lagging<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if let Some(replica) = &self.replica {
+            let now = std::time::Instant::now();
+            let mut down = self
+                .replica_down_until
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if down.is_none_or(|until| until <= now) {
+                *down = None;
+                drop(down);
+                match replica.get() {
+                    Ok(mut conn) => return f(&mut conn),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "replica unavailable: reading the primary for {}s", REPLICA_RETRY.as_secs());
+                        *self
+                            .replica_down_until
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner()) = Some(now + REPLICA_RETRY);
+                    }
+                }
+            }
+        }
+        self.read(f)
     }
 
     pub fn get(&self) -> Result<PooledConnection, AppError> {

@@ -44,7 +44,8 @@ pub async fn list_mines(
 ) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::ViewMines)?;
     let today = state.today();
-    let (rows, next) = blocking(move || state.db.read(|conn| mines::list(conn, &q.0))).await?;
+    let (rows, next) =
+        blocking(move || state.db.read_lagging(|conn| mines::list(conn, &q.0))).await?;
     Ok(HttpResponse::Ok().json(Page {
         items: rows.iter().map(|m| m.view(today)).collect::<Vec<_>>(),
         next_cursor: next,
@@ -382,7 +383,7 @@ pub async fn export_mines(
 ) -> AppResult<HttpResponse> {
     authz::require(&user.0, Action::ViewMines)?;
     let bytes = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let rows = mines::all_matching(conn, &q.0)?;
             let departments = crate::reference::departments(conn)?
                 .into_iter()

@@ -87,7 +87,7 @@ pub async fn list_permits(
     authz::require(&user.0, Action::ViewMines)?;
     let today = state.today();
     let (items, next) = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let (rows, next) = permits::list(conn, &q.0, today)?;
             let types = permits::types_by_code(conn)?;
             Ok((
@@ -176,7 +176,7 @@ pub async fn export_permits(
     authz::require(&user.0, Action::ViewMines)?;
     let today = state.today();
     let bytes = blocking(move || {
-        state.db.read(|conn| {
+        state.db.read_lagging(|conn| {
             let rows = permits::all_matching(conn, &q.0, today)?;
             permits::ledger(conn, &rows, today)
         })

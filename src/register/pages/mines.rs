@@ -245,7 +245,7 @@ async fn mines_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSessio
     let names = names(&state).await.page(&s)?;
     let st = state.clone();
     let query = q.clone();
-    let (rows, next) = blocking(move || st.db.read(|conn| mines::list(conn, &query)))
+    let (rows, next) = blocking(move || st.db.read_lagging(|conn| mines::list(conn, &query)))
         .await
         .page(&s)?;
     let table_rows = rows
@@ -1181,7 +1181,7 @@ async fn mine_supervisor(
 /// A mine that may be shown to the public: not an illegal site under investigation.
 async fn public_mine_row(state: &web::Data<AppState>, id: String) -> Result<Mine, AppError> {
     let st = state.clone();
-    let mine = blocking(move || st.db.read(|conn| mines::find(conn, &id))).await?;
+    let mine = blocking(move || st.db.read_lagging(|conn| mines::find(conn, &id))).await?;
     if mine.status() == MineStatus::IllegalSite {
         return Err(AppError::NotFound("没有这座矿山的公示信息。".into()));
     }
@@ -1205,7 +1205,8 @@ async fn public_list(
         ..Default::default()
     };
     let shown = query.clone();
-    let (rows, next) = blocking(move || st.db.read(|conn| mines::list(conn, &query))).await?;
+    let (rows, next) =
+        blocking(move || st.db.read_lagging(|conn| mines::list(conn, &query))).await?;
     let table_rows = rows
         .iter()
         .filter(|m| m.status() != MineStatus::IllegalSite)

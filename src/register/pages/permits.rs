@@ -329,7 +329,7 @@ async fn permits_list(state: web::Data<AppState>, req: HttpRequest, ps: PageSess
     let st = state.clone();
     let query = q.clone();
     let (rows, next, types, departments, mines) = blocking(move || {
-        st.db.read(|conn| {
+        st.db.read_lagging(|conn| {
             let (rows, next) = permits::list(conn, &query, today)?;
             let types = permits::types_by_code(conn)?;
             let departments: HashMap<String, String> = crate::reference::departments(conn)?
