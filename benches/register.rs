@@ -284,6 +284,12 @@ async fn main() {
                 .collect(),
         ),
         (
+            "GET /api/v1/mines?q=有限公司 (4 characters, every mine)",
+            vec![format!(
+                "{base}/api/v1/mines?q=%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8&limit=50"
+            )],
+        ),
+        (
             "GET /api/v1/mines?q=号矿 (2 characters, every mine)",
             vec![format!("{base}/api/v1/mines?q=%E5%8F%B7%E7%9F%BF&limit=50")],
         ),

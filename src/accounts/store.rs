@@ -223,7 +223,11 @@ pub fn page(
     if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(users::username.gt(c.to_owned()));
     }
-    Ok(query.order(users::username.asc()).limit(limit).load(conn)?)
+    let query = query.order(users::username.asc()).limit(limit);
+    if q.q.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return crate::platform::db::with_custom_plans(conn, |c| Ok(query.load(c)?));
+    }
+    Ok(query.load(conn)?)
 }
 
 // ---- audiences (active accounts only) ----

@@ -16,6 +16,7 @@ mod decisions;
 mod desk;
 mod idempotency;
 mod inspections;
+mod instances;
 mod intake;
 mod intake_auth;
 mod lead_deadlines;

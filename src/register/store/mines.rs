@@ -410,5 +410,9 @@ pub fn page(
         Order::RecentlyUpdated => query.order((mines::updated_at.desc(), mines::id.desc())),
         Order::Name => query.order((mines::name.asc(), mines::id.asc())),
     };
-    Ok(query.limit(limit).load(conn)?)
+    let query = query.limit(limit);
+    if f.text.is_some() {
+        return crate::platform::db::with_custom_plans(conn, |c| Ok(query.load(c)?));
+    }
+    Ok(query.load(conn)?)
 }
