@@ -249,6 +249,7 @@ on_both! {
         assert_eq!(app.count("lead_due_marks").await, 0);
         assert!(app.count("lead_due_days").await > 0, "open leads kept by deadline day");
         assert_eq!(app.count("lead_stat_hours WHERE period = '2026-03'").await, 1, "March's histogram, whole");
+        assert!(app.count("lead_stat_days WHERE day = '2026-03'").await > 0, "March's counts, whole");
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;
         }

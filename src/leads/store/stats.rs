@@ -117,6 +117,7 @@ fn sql(conn: &DbConnection, text: &str) -> String {
         DbConnection::Sqlite(_) => text
             .replace("$1", "?")
             .replace("$2", "?")
+            .replace("$3", "?")
             .replace(
                 "FROM leads l\n",
                 "FROM leads l INDEXED BY leads_raised_idx\n",
@@ -506,10 +507,10 @@ pub fn kept(
     let skipped: Vec<String> = skip.iter().map(|d| d.to_string()).collect();
     let (lo, hi) = (from.to_string(), to.to_string());
     let mut f = Figures::default();
+    // Whole months read their own rows (a year: 12 keys instead of 365 days' rows).
+    let periods = hour_periods(from, to, skip);
     let rows: Vec<(String, String, Option<i64>)> = lead_stat_days::table
-        .filter(lead_stat_days::day.ge(&lo))
-        .filter(lead_stat_days::day.le(&hi))
-        .filter(lead_stat_days::day.ne_all(&skipped))
+        .filter(lead_stat_days::day.eq_any(&periods))
         .filter(lead_stat_days::metric.ne_all([RAISED, CLOSED_ON]))
         .group_by((lead_stat_days::metric, lead_stat_days::unit))
         .select((
@@ -542,7 +543,6 @@ pub fn kept(
             f.closed_by_day.insert(day, n);
         }
     }
-    let periods = hour_periods(from, to, skip);
     let blobs: Vec<String> = lead_stat_hours::table
         .filter(lead_stat_hours::period.eq_any(&periods))
         .select(lead_stat_hours::buckets)
@@ -700,9 +700,22 @@ fn keep_hours(conn: &mut DbConnection, period: &str, hours: &Histograms) -> AppR
     Ok(())
 }
 
-/// Adds up the kept histograms of a month's days into the month's own row.
+/// The counts of a month's days, summed into the month's own rows (day `YYYY-MM`; the
+/// raised and closed series stay per day, for the weekly chart).
+const MONTH_COUNTS: &str = "INSERT INTO lead_stat_days (day, metric, unit, n)
+    SELECT $1, metric, unit, CAST(SUM(n) AS BIGINT) FROM lead_stat_days
+    WHERE day >= $2 AND day <= $3 AND metric NOT IN ('raised', 'closed_on')
+    GROUP BY metric, unit";
+
+/// Adds up the kept counts and histograms of a month's days into the month's own rows.
 pub fn keep_month(conn: &mut DbConnection, month: NaiveDate) -> AppResult<()> {
     let key = month.format("%Y-%m").to_string();
+    diesel::delete(lead_stat_days::table.filter(lead_stat_days::day.eq(&key))).execute(conn)?;
+    diesel::sql_query(sql(conn, MONTH_COUNTS))
+        .bind::<Text, _>(&key)
+        .bind::<Text, _>(format!("{key}-01"))
+        .bind::<Text, _>(format!("{key}-31"))
+        .execute(conn)?;
     let blobs: Vec<String> = lead_stat_hours::table
         .filter(lead_stat_hours::period.like(format!("{key}-%")))
         .select(lead_stat_hours::buckets)

@@ -1,0 +1,1 @@
+DELETE FROM lead_stat_days WHERE length(day) = 7;
