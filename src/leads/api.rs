@@ -330,10 +330,9 @@ pub async fn export_leads(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let bytes = blocking(move || {
-        state.db.read_lagging(|conn| {
-            let rows = crate::leads::stats::all_matching(conn, &user.0, &q.0, now)?;
-            crate::leads::stats::ledger(conn, &rows, now)
-        })
+        state
+            .db
+            .read_lagging(|conn| crate::leads::stats::ledger(conn, &user.0, &q.0, now))
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -406,24 +406,41 @@ pub fn rollup(
     }))
 }
 
-/// Every lead matching the query (as the user may see them), for the ledger: keyset pages
-/// of the list, so the filters and scope are exactly the list's.
-pub fn all_matching(
-    conn: &mut DbConnection,
-    who: &crate::platform::authz::Principal,
-    q: &crate::leads::LeadQuery,
+/// Every lead matching the query (as the user may see them), one keyset page of the list
+/// at a time (so the filters and scope are exactly the list's): at most one page is held
+/// however many leads match. A failed page ends the walk and is kept in `failed`.
+struct Matching<'a> {
+    conn: &'a mut DbConnection,
+    who: &'a crate::platform::authz::Principal,
+    q: crate::leads::LeadQuery,
     now: NaiveDateTime,
-) -> AppResult<Vec<crate::leads::Lead>> {
-    let mut q = q.clone();
-    q.limit = Some(crate::platform::pagination::MAX_LIMIT);
-    q.cursor = None;
-    let mut out = Vec::new();
-    loop {
-        let (rows, next) = crate::leads::list(conn, who, &q, now)?;
-        out.extend(rows);
-        match next {
-            Some(c) => q.cursor = Some(c),
-            None => return Ok(out),
+    page: std::vec::IntoIter<crate::leads::Lead>,
+    done: bool,
+    failed: Option<AppError>,
+}
+
+impl Iterator for Matching<'_> {
+    type Item = crate::leads::Lead;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(l) = self.page.next() {
+                return Some(l);
+            }
+            if self.done {
+                return None;
+            }
+            match crate::leads::list(self.conn, self.who, &self.q, self.now) {
+                Ok((rows, next)) => {
+                    self.page = rows.into_iter();
+                    self.done = next.is_none();
+                    self.q.cursor = next;
+                }
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.done = true;
+                }
+            }
         }
     }
 }
@@ -512,10 +529,11 @@ pub fn workbook(s: &LeadStats) -> AppResult<Vec<u8>> {
 
 pub fn ledger(
     conn: &mut DbConnection,
-    rows: &[crate::leads::Lead],
+    who: &crate::platform::authz::Principal,
+    q: &crate::leads::LeadQuery,
     now: NaiveDateTime,
 ) -> AppResult<Vec<u8>> {
-    use crate::platform::xlsx::{Sheet, Value};
+    use crate::platform::xlsx::Value;
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for d in crate::reference::departments(conn)? {
         names.insert(d.code, d.name);
@@ -533,9 +551,63 @@ pub fn ledger(
         v.map(crate::platform::clock::local_time)
             .map_or(Value::Empty, Value::Text)
     };
-    let sheet = Sheet {
-        name: "问题线索台账",
-        headers: vec![
+    let mut q = q.clone();
+    // `limit` sizes the pages read (the largest unless asked), never the ledger.
+    q.limit = Some(q.limit.unwrap_or(crate::platform::pagination::MAX_LIMIT));
+    q.cursor = None;
+    let mut leads = Matching {
+        conn,
+        who,
+        q,
+        now,
+        page: Vec::new().into_iter(),
+        done: false,
+        failed: None,
+    };
+    let rows = leads.by_ref().map(|l| {
+        vec![
+            text(l.number.clone()),
+            text(l.title.clone()),
+            text(
+                cats.get(&l.category)
+                    .cloned()
+                    .unwrap_or_else(|| l.category.clone()),
+            ),
+            text(l.urgency.label().into()),
+            text(l.source.label().into()),
+            l.township
+                .as_deref()
+                .map(|x| text(name(x)))
+                .unwrap_or(Value::Empty),
+            text(name(&l.primary_department)),
+            text(
+                l.assisting()
+                    .iter()
+                    .map(|d| name(d))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ),
+            text(l.state().label().into()),
+            match l.substantiated {
+                Some(1) => text("属实".into()),
+                Some(_) => text("不属实".into()),
+                None => Value::Empty,
+            },
+            text(if l.is_overdue(now) {
+                "是".into()
+            } else {
+                "否".into()
+            }),
+            text(format!("{}（{}）", l.raised_by_name, name(&l.raised_unit))),
+            t(Some(l.raised_at)),
+            t(l.next_due_at),
+            t(l.closed_at),
+            text(l.description.clone()),
+        ]
+    });
+    let bytes = crate::platform::xlsx::workbook_streamed(
+        "问题线索台账",
+        &[
             ("编号", 16.0),
             ("标题", 30.0),
             ("类别", 14.0),
@@ -553,52 +625,12 @@ pub fn ledger(
             ("办结时间", 17.0),
             ("问题描述", 40.0),
         ],
-        rows: rows
-            .iter()
-            .map(|l| {
-                vec![
-                    text(l.number.clone()),
-                    text(l.title.clone()),
-                    text(
-                        cats.get(&l.category)
-                            .cloned()
-                            .unwrap_or_else(|| l.category.clone()),
-                    ),
-                    text(l.urgency.label().into()),
-                    text(l.source.label().into()),
-                    l.township
-                        .as_deref()
-                        .map(|x| text(name(x)))
-                        .unwrap_or(Value::Empty),
-                    text(name(&l.primary_department)),
-                    text(
-                        l.assisting()
-                            .iter()
-                            .map(|d| name(d))
-                            .collect::<Vec<_>>()
-                            .join("、"),
-                    ),
-                    text(l.state().label().into()),
-                    match l.substantiated {
-                        Some(1) => text("属实".into()),
-                        Some(_) => text("不属实".into()),
-                        None => Value::Empty,
-                    },
-                    text(if l.is_overdue(now) {
-                        "是".into()
-                    } else {
-                        "否".into()
-                    }),
-                    text(format!("{}（{}）", l.raised_by_name, name(&l.raised_unit))),
-                    t(Some(l.raised_at)),
-                    t(l.next_due_at),
-                    t(l.closed_at),
-                    text(l.description.clone()),
-                ]
-            })
-            .collect(),
-    };
-    crate::platform::xlsx::workbook(sheet)
+        rows,
+    )?;
+    match leads.failed {
+        Some(e) => Err(e),
+        None => Ok(bytes),
+    }
 }
 
 #[cfg(test)]

@@ -50,28 +50,47 @@ pub fn workbook(sheet: Sheet) -> AppResult<Vec<u8>> {
 pub fn workbook_of(sheets: Vec<Sheet>) -> AppResult<Vec<u8>> {
     let mut book = Workbook::new();
     for sheet in sheets {
-        write_sheet(&mut book, sheet)?;
+        write_sheet(&mut book, sheet.name, &sheet.headers, sheet.rows)?;
     }
     book.save_to_buffer().map_err(AppError::internal)
 }
 
-fn write_sheet(book: &mut Workbook, sheet: Sheet) -> AppResult<()> {
+/// A workbook of one sheet whose rows are made one at a time as they are written: a
+/// province's ledger never holds all its cells at once (150 000 permits: 150 MiB less).
+pub fn workbook_streamed(
+    name: &str,
+    headers: &[(&str, f64)],
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> AppResult<Vec<u8>> {
+    let mut book = Workbook::new();
+    write_sheet(&mut book, name, headers, rows)?;
+    book.save_to_buffer().map_err(AppError::internal)
+}
+
+fn write_sheet(
+    book: &mut Workbook,
+    name: &str,
+    headers: &[(&str, f64)],
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> AppResult<()> {
     // Rows go to a temporary file as they are written, so a province-sized ledger does not
     // hold millions of cells in memory.
     let ws = book
         .add_worksheet_with_constant_memory()
         .map_err(AppError::internal)?;
-    ws.set_name(sheet.name).map_err(AppError::internal)?;
+    ws.set_name(name).map_err(AppError::internal)?;
     let bold = Format::new().set_bold().set_background_color("#EEF2F6");
-    for (col, (title, width)) in sheet.headers.iter().enumerate() {
+    for (col, (title, width)) in headers.iter().enumerate() {
         let col = col as u16;
         ws.write_string_with_format(0, col, *title, &bold)
             .map_err(AppError::internal)?;
         ws.set_column_width(col, *width)
             .map_err(AppError::internal)?;
     }
-    for (r, row) in sheet.rows.iter().enumerate() {
+    let mut last = 0u32;
+    for (r, row) in rows.into_iter().enumerate() {
         let r = r as u32 + 1;
+        last = r;
         for (c, value) in row.iter().enumerate() {
             let c = c as u16;
             match value {
@@ -86,14 +105,9 @@ fn write_sheet(book: &mut Workbook, sheet: Sheet) -> AppResult<()> {
         }
     }
     ws.set_freeze_panes(1, 0).map_err(AppError::internal)?;
-    if !sheet.rows.is_empty() {
-        ws.autofilter(
-            0,
-            0,
-            sheet.rows.len() as u32,
-            sheet.headers.len().saturating_sub(1) as u16,
-        )
-        .map_err(AppError::internal)?;
+    if last > 0 {
+        ws.autofilter(0, 0, last, headers.len().saturating_sub(1) as u16)
+            .map_err(AppError::internal)?;
     }
     Ok(())
 }

@@ -1621,59 +1621,52 @@ pub fn ledger(
     departments: &std::collections::HashMap<String, String>,
     townships: &std::collections::HashMap<String, String>,
 ) -> AppResult<Vec<u8>> {
-    use crate::platform::xlsx::{Sheet, Value};
+    use crate::platform::xlsx::Value;
     let name = |map: &std::collections::HashMap<String, String>, code: &str| {
         map.get(code).cloned().unwrap_or_else(|| code.to_owned())
     };
-    let rows = rows
-        .iter()
-        .map(|m| {
-            let tailings = m.is_tailings_pond();
-            vec![
-                Value::from(m.name.as_str()),
-                m.enterprise_name.as_str().into(),
-                m.credit_code.as_str().into(),
-                name(townships, &m.township).into(),
-                m.mine_type.label().into(),
-                m.mineral.as_str().into(),
-                m.mining_method.label().into(),
-                m.status().label().into(),
-                m.supervisor_department
-                    .as_deref()
-                    .map(|d| name(departments, d))
-                    .into(),
-                m.grade().map(RiskGrade::display).into(),
-                m.last_inspected_on.map(|d| d.to_string()).into(),
-                m.licence_number.as_str().into(),
-                m.address.as_str().into(),
-                m.contact_name.as_str().into(),
-                m.contact_phone.as_str().into(),
-                m.tailings_capacity_10k_m3.into(),
-                m.tailings_dam_height_m.into(),
-                m.tailings_grade
-                    .map(|g| tailings_grade_label(g as u8).to_owned())
-                    .into(),
-                m.tailings_safety.map(|s| s.label().to_owned()).into(),
-                m.tailings_evaluated_on.map(|d| d.to_string()).into(),
-                if tailings {
-                    if m.tailings_overhead != 0 {
-                        "是"
-                    } else {
-                        "否"
-                    }
-                } else {
-                    ""
-                }
+    let rows = rows.iter().map(|m| {
+        let tailings = m.is_tailings_pond();
+        vec![
+            Value::from(m.name.as_str()),
+            m.enterprise_name.as_str().into(),
+            m.credit_code.as_str().into(),
+            name(townships, &m.township).into(),
+            m.mine_type.label().into(),
+            m.mineral.as_str().into(),
+            m.mining_method.label().into(),
+            m.status().label().into(),
+            m.supervisor_department
+                .as_deref()
+                .map(|d| name(departments, d))
                 .into(),
-                m.id.as_str().into(),
-            ]
-        })
-        .collect();
-    crate::platform::xlsx::workbook(Sheet {
-        name: "矿山台账",
-        headers: LEDGER_HEADERS.to_vec(),
-        rows,
-    })
+            m.grade().map(RiskGrade::display).into(),
+            m.last_inspected_on.map(|d| d.to_string()).into(),
+            m.licence_number.as_str().into(),
+            m.address.as_str().into(),
+            m.contact_name.as_str().into(),
+            m.contact_phone.as_str().into(),
+            m.tailings_capacity_10k_m3.into(),
+            m.tailings_dam_height_m.into(),
+            m.tailings_grade
+                .map(|g| tailings_grade_label(g as u8).to_owned())
+                .into(),
+            m.tailings_safety.map(|s| s.label().to_owned()).into(),
+            m.tailings_evaluated_on.map(|d| d.to_string()).into(),
+            if tailings {
+                if m.tailings_overhead != 0 {
+                    "是"
+                } else {
+                    "否"
+                }
+            } else {
+                ""
+            }
+            .into(),
+            m.id.as_str().into(),
+        ]
+    });
+    crate::platform::xlsx::workbook_streamed("矿山台账", &LEDGER_HEADERS, rows)
 }
 
 /// What importing a ledger did.

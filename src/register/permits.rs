@@ -852,7 +852,7 @@ pub fn all_matching(
 
 /// The permit ledger (证照台账) as an .xlsx workbook. Mine names are loaded in one query.
 pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> AppResult<Vec<u8>> {
-    use crate::platform::xlsx::{Sheet, Value};
+    use crate::platform::xlsx::Value;
     let types = types_by_code(conn)?;
     let departments: std::collections::HashMap<String, String> =
         crate::reference::departments(conn)?
@@ -869,40 +869,37 @@ pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> App
     for chunk in ids.chunks(500) {
         names.extend(crate::register::mines::names(conn, chunk)?);
     }
-    let rows = rows
-        .iter()
-        .map(|p| {
-            let kind = types.get(&p.permit_type);
-            let status = p.status(kind.map_or(60, |k| k.expiry_warning_days), today);
-            vec![
-                Value::from(names.get(&p.mine_id).cloned().unwrap_or_default()),
-                kind.map(|k| k.name.clone())
-                    .unwrap_or_else(|| p.permit_type.clone())
-                    .into(),
-                p.number.as_str().into(),
-                p.holder.as_str().into(),
-                departments
-                    .get(&p.issuing_department)
-                    .cloned()
-                    .unwrap_or_else(|| p.issuing_department.clone())
-                    .into(),
-                p.issued_on.to_string().into(),
-                p.expires_on.map(|d| d.to_string()).into(),
-                status.label().into(),
-                p.override_reason.as_str().into(),
-                p.mineral.as_str().into(),
-                p.scale_10k_t_per_year.into(),
-                p.area_km2.into(),
-                p.elevation_top_m.into(),
-                p.elevation_bottom_m.into(),
-                p.notes.as_str().into(),
-                p.id.as_str().into(),
-            ]
-        })
-        .collect();
-    crate::platform::xlsx::workbook(Sheet {
-        name: "证照台账",
-        headers: vec![
+    let rows = rows.iter().map(|p| {
+        let kind = types.get(&p.permit_type);
+        let status = p.status(kind.map_or(60, |k| k.expiry_warning_days), today);
+        vec![
+            Value::from(names.get(&p.mine_id).cloned().unwrap_or_default()),
+            kind.map(|k| k.name.clone())
+                .unwrap_or_else(|| p.permit_type.clone())
+                .into(),
+            p.number.as_str().into(),
+            p.holder.as_str().into(),
+            departments
+                .get(&p.issuing_department)
+                .cloned()
+                .unwrap_or_else(|| p.issuing_department.clone())
+                .into(),
+            p.issued_on.to_string().into(),
+            p.expires_on.map(|d| d.to_string()).into(),
+            status.label().into(),
+            p.override_reason.as_str().into(),
+            p.mineral.as_str().into(),
+            p.scale_10k_t_per_year.into(),
+            p.area_km2.into(),
+            p.elevation_top_m.into(),
+            p.elevation_bottom_m.into(),
+            p.notes.as_str().into(),
+            p.id.as_str().into(),
+        ]
+    });
+    crate::platform::xlsx::workbook_streamed(
+        "证照台账",
+        &[
             ("矿山", 22.0),
             ("证照类型", 18.0),
             ("证号", 28.0),
@@ -921,7 +918,7 @@ pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> App
             ("系统编号", 38.0),
         ],
         rows,
-    })
+    )
 }
 
 #[cfg(test)]

@@ -108,6 +108,22 @@ on_both! {
         assert_eq!(rows.len(), 3, "header and the two closed leads: {rows:?}");
         assert_eq!(rows[0][0], "编号");
         assert!(rows.iter().any(|r| r[1] == "一号" && r[8] == "已办结"));
+        // The ledger reads the list page by page: pages of one give every lead, once.
+        let titles = |q: &'static str| {
+            let (app, coord) = (&app, &coord);
+            async move {
+                let r = app.get(&format!("/api/v1/leads/export.xlsx?{q}"), coord).await;
+                let rows = minecoord::platform::xlsx::read_first_sheet(&r.bytes().await.unwrap(), &Default::default()).unwrap();
+                let mut t: Vec<String> = rows[1..].iter().map(|r| r[1].clone()).collect();
+                t.sort();
+                t
+            }
+        };
+        assert_eq!(titles("state=closed&limit=1").await, vec!["一号", "四号"]);
+        assert_eq!(titles("limit=1").await, vec!["三号", "二号"], "the open leads, as the list");
+        assert_eq!(titles("limit=1").await, titles("").await);
+        let r = app.get("/api/v1/leads/export.xlsx?limit=0", &coord).await;
+        assert_eq!(r.status(), 422, "a page size out of bounds names limit");
     }
 }
 
