@@ -38,6 +38,7 @@ const TYPES: [(&str, &str, i64); 5] = [
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let db = common::BenchDb::from_env();
+    let db_handle = &db;
     let backend = db.backend.clone();
     let n_mines = env_usize("BENCH_MINES", 30_000);
     let per_mine = env_usize("BENCH_PERMITS_PER_MINE", 5).min(TYPES.len());
@@ -46,6 +47,8 @@ async fn main() {
     let mut settings = Settings::load(None).unwrap();
     settings.auth.key_file = db.key_file();
     settings.database.url = url;
+    // With BENCH_REPLICA_URL the lists and exports read the standby.
+    settings.database.replica_url = db.replica_url();
     settings.http.addr = "127.0.0.1:0".into();
     settings.http.workers = 2;
     settings.bootstrap.admin_password = Some(PASSWORD.into());
@@ -233,6 +236,15 @@ async fn main() {
         .await
         .unwrap()
         .unwrap();
+    }
+
+    let bench_db = &db_handle;
+    if let Some(waited) = bench_db.await_replica() {
+        println!(
+            "(lists and exports read the standby {}; it caught up with the seeding {:.1} s after)",
+            bench_db.replica_url().unwrap_or_default(),
+            waited.as_secs_f64()
+        );
     }
 
     let client = reqwest::Client::builder()

@@ -188,6 +188,54 @@ pub struct BenchDb {
 }
 
 impl BenchDb {
+    /// With `BENCH_REPLICA_URL` (a hot standby of MINECOORD_TEST_PG_URL's cluster, e.g.
+    /// `postgres://postgres@127.0.0.1:5433`), this run's database on the standby.
+    pub fn replica_url(&self) -> Option<String> {
+        let standby = std::env::var("BENCH_REPLICA_URL").ok()?;
+        let (_, name) = self.pg.as_ref()?;
+        Some(format!("{}/{name}", standby.trim_end_matches('/')))
+    }
+
+    /// Waits until the standby has replayed everything written so far; how long it took.
+    pub fn await_replica(&self) -> Option<Duration> {
+        use diesel::{Connection, QueryableByName, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct Lsn {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            lsn: String,
+        }
+        #[derive(QueryableByName)]
+        struct Caught {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            caught: bool,
+        }
+        let replica = self.replica_url()?;
+        let started = Instant::now();
+        let mut primary = diesel::PgConnection::establish(&self.url).expect("primary");
+        let lsn = diesel::sql_query("SELECT pg_current_wal_lsn()::text AS lsn")
+            .get_result::<Lsn>(&mut primary)
+            .expect("primary's position")
+            .lsn;
+        loop {
+            if let Ok(mut standby) = diesel::PgConnection::establish(&replica) {
+                let caught = diesel::sql_query(format!(
+                    "SELECT COALESCE(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, false) AS caught"
+                ))
+                .get_result::<Caught>(&mut standby)
+                .map(|c| c.caught)
+                .unwrap_or(false);
+                if caught {
+                    return Some(started.elapsed());
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the standby did not catch up"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// The service's key file for this run, in the run's temporary folder.
     pub fn key_file(&self) -> String {
         self._dir.path().join("minecoord.key").display().to_string()

@@ -154,13 +154,21 @@ pub fn signed_in_at(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Ap
 /// Accounts whose username or name holds `text`, case aside: read from the trigram
 /// indexes (`users_*_trgm_idx` on PostgreSQL, `users_fts` on SQLite) when `text` has three
 /// characters or more, else a scan kept away from the indexes, which cannot answer it.
+/// On SQLite a phrase in more than [`crate::platform::db::FTS_MOST`] rows is matched along
+/// the list's order instead (PostgreSQL's planner makes that choice itself).
 fn text_matches(
-    conn: &DbConnection,
+    conn: &mut DbConnection,
     text: &str,
-) -> Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>> {
+) -> AppResult<Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>>> {
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
-    match (conn, search::indexed(text)) {
+    let selective = match conn {
+        DbConnection::Sqlite(_) if search::indexed(text) => {
+            crate::platform::db::fts_selective(conn, "users_fts", &search::fts_phrase(text))?
+        }
+        _ => true,
+    };
+    Ok(match (&*conn, search::indexed(text) && selective) {
         (DbConnection::Pg(_), true) => {
             let pattern = search::like_pattern(text);
             Box::new(
@@ -192,7 +200,7 @@ fn text_matches(
                     .or(users::display_name.like(pattern).escape('\\')),
             )
         }
-    }
+    })
 }
 
 /// One page of accounts by username, one row more than `limit` if there is more. The
@@ -218,7 +226,7 @@ pub fn page(
         query = query.filter(users::active.eq(i32::from(a)));
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        query = query.filter(text_matches(conn, text));
+        query = query.filter(text_matches(conn, text)?);
     }
     if let Some(c) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(users::username.gt(c.to_owned()));

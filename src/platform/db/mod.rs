@@ -12,7 +12,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::platform::error::AppError;
@@ -166,6 +166,28 @@ pub fn with_custom_plans<T>(
         c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
         f(c)
     })
+}
+
+/// The most matches of a text search for which a SQLite store reads its FTS5 index; a
+/// phrase found in more rows is matched along the list's order instead, which finds a
+/// page of such rows at once while the index would gather (and position-check) them all.
+pub const FTS_MOST: i64 = 1000;
+
+/// Whether the FTS5 table `fts` finds `phrase` in at most [`FTS_MOST`] rows: a probe
+/// reading no more than one row past that.
+pub fn fts_selective(conn: &mut DbConnection, fts: &str, phrase: &str) -> Result<bool, AppError> {
+    #[derive(diesel::QueryableByName)]
+    struct Hits {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let hits = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT {})",
+        FTS_MOST + 1
+    ))
+    .bind::<diesel::sql_types::Text, _>(phrase)
+    .get_result::<Hits>(conn)?;
+    Ok(hits.n <= FTS_MOST)
 }
 
 fn sqlite_of(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {

@@ -296,13 +296,23 @@ pub struct Unwatched {
 /// `text` (lower case): read from the trigram index (`mines_search_trgm_idx` on PostgreSQL,
 /// `mines_fts` on SQLite) when `text` has three characters or more, else a scan kept away
 /// from the index, which cannot answer it.
+/// On SQLite a phrase in more than [`crate::platform::db::FTS_MOST`] rows is matched along
+/// the list's order instead (PostgreSQL's planner makes that choice itself).
 fn text_matches(
-    conn: &DbConnection,
+    conn: &mut DbConnection,
     text: &str,
-) -> Box<dyn BoxableExpression<mines::table, crate::platform::db::MultiBackend, SqlType = Bool>> {
+) -> AppResult<
+    Box<dyn BoxableExpression<mines::table, crate::platform::db::MultiBackend, SqlType = Bool>>,
+> {
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
-    match (conn, search::indexed(text)) {
+    let selective = match conn {
+        DbConnection::Sqlite(_) if search::indexed(text) => {
+            crate::platform::db::fts_selective(conn, "mines_fts", &search::fts_phrase(text))?
+        }
+        _ => true,
+    };
+    Ok(match (&*conn, search::indexed(text) && selective) {
         (DbConnection::Pg(_), true) => Box::new(
             mines::search_text
                 .like(search::like_pattern(text))
@@ -323,7 +333,7 @@ fn text_matches(
                 .like(search::like_pattern(text))
                 .escape('\\'),
         ),
-    }
+    })
 }
 
 /// One page of mines (one row more than `limit` if there is more): those matching the
@@ -366,7 +376,7 @@ pub fn page(
         query = query.filter(mines::tailings_overhead.eq(i32::from(o)));
     }
     if let Some(text) = &f.text {
-        query = query.filter(text_matches(conn, text));
+        query = query.filter(text_matches(conn, text)?);
     }
     if let Some(u) = unwatched {
         let [a, b, c, d] = u.inspected_before.map(|(g, cutoff)| {
