@@ -9,11 +9,13 @@
 //!     cargo bench --bench instances        # PostgreSQL at MINECOORD_TEST_PG_URL
 
 mod common;
+#[path = "../tests/api/serve_process.rs"]
+mod serve_process;
 #[path = "../tests/api/smtp_sink.rs"]
 mod smtp_sink;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,45 +24,11 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use serde_json::json;
 
 use common::{env_usize, Figures};
+use serve_process::Instance;
 use smtp_sink::SmtpSink;
 
 const ADMIN_PASSWORD: &str = "Bench-Duoshili-2026";
 const PASSWORD: &str = "Bench-Yonghu-2026x";
-
-struct Instance {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Instance {
-    /// Peak resident memory of the process in MiB (0 once it has gone).
-    fn peak_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            / 1024
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The audit checkpoint file of this run, beside the key file.
 fn checkpoints(db: &common::BenchDb) -> String {
@@ -71,46 +39,30 @@ fn checkpoints(db: &common::BenchDb) -> String {
 }
 
 async fn serve(db: &common::BenchDb, sink: &SmtpSink, log: std::path::PathBuf) -> Instance {
-    let port = free_port();
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_minecoord"))
-        .arg("serve")
-        .env("MINECOORD_HTTP__ADDR", format!("127.0.0.1:{port}"))
-        .env("MINECOORD_HTTP__WORKERS", "2")
-        .env("MINECOORD_DATABASE__URL", &db.url)
-        .env("MINECOORD_DATABASE__POOL_SIZE", "16")
-        .env("MINECOORD_AUTH__KEY_FILE", db.key_file())
-        .env("MINECOORD_AUDIT__CHECKPOINT_FILE", checkpoints(db))
-        .env("MINECOORD_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("MINECOORD_SMTP__URL", sink.url())
-        .env("MINECOORD_OUTBOX__WORKER", "true")
-        .env("MINECOORD_OUTBOX__POLL_INTERVAL", "200ms")
-        .env("MINECOORD_OUTBOX__LEASE", "5s")
-        .env("MINECOORD_SCHEDULER__ENABLED", "true")
-        .env("MINECOORD_SCHEDULER__TICK", "500ms")
-        .env("MINECOORD_LEADS__TIME_LIMITS__NORMAL__ACKNOWLEDGE", "2s")
-        .env("MINECOORD_LEADS__REMIND_BEFORE__NORMAL", "1s")
-        .env("MINECOORD_AUDIT__SEALER", "true")
-        .env("MINECOORD_LOG__LEVEL", "warn")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start minecoord serve");
-    let instance = Instance {
-        base: format!("http://127.0.0.1:{port}"),
-        child,
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if let Ok(r) = client.get(format!("{}/readyz", instance.base)).send().await {
-            if r.status() == 200 {
-                return instance;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("an instance did not become ready");
+    let settings = [
+        ("MINECOORD_HTTP__WORKERS", "2".to_owned()),
+        ("MINECOORD_DATABASE__URL", db.url.clone()),
+        ("MINECOORD_DATABASE__POOL_SIZE", "16".to_owned()),
+        ("MINECOORD_AUTH__KEY_FILE", db.key_file()),
+        ("MINECOORD_AUDIT__CHECKPOINT_FILE", checkpoints(db)),
+        (
+            "MINECOORD_BOOTSTRAP__ADMIN_PASSWORD",
+            ADMIN_PASSWORD.to_owned(),
+        ),
+        ("MINECOORD_SMTP__URL", sink.url()),
+        ("MINECOORD_OUTBOX__WORKER", "true".to_owned()),
+        ("MINECOORD_OUTBOX__POLL_INTERVAL", "200ms".to_owned()),
+        ("MINECOORD_OUTBOX__LEASE", "5s".to_owned()),
+        ("MINECOORD_SCHEDULER__ENABLED", "true".to_owned()),
+        ("MINECOORD_SCHEDULER__TICK", "500ms".to_owned()),
+        (
+            "MINECOORD_LEADS__TIME_LIMITS__NORMAL__ACKNOWLEDGE",
+            "2s".to_owned(),
+        ),
+        ("MINECOORD_LEADS__REMIND_BEFORE__NORMAL", "1s".to_owned()),
+        ("MINECOORD_AUDIT__SEALER", "true".to_owned()),
+    ];
+    Instance::serve(&settings, &log).await
 }
 
 #[derive(QueryableByName)]
@@ -239,11 +191,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(seconds / 2)).await;
     let peaks_before: Vec<u64> = instances.iter().map(Instance::peak_mib).collect();
     let half = started.elapsed();
-    {
-        let victim = &mut instances[1];
-        victim.child.kill().expect("SIGKILL");
-        victim.child.wait().unwrap();
-    }
+    instances[1].kill();
     killed.store(true, Ordering::Relaxed);
     let mut parts = [Part::default(), Part::default()];
     for t in tasks {

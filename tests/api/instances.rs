@@ -8,71 +8,38 @@
 //! it asserts counts, never durations.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::smtp_sink::{free_port, SmtpSink};
-
-/// One `minecoord serve` process; killed (SIGKILL) when dropped.
-struct Instance {
-    base: String,
-    child: Child,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::serve_process::Instance;
+use crate::smtp_sink::SmtpSink;
 
 async fn serve(app: &TestApp, sink: &SmtpSink, log: &std::path::Path) -> Instance {
-    let port = free_port();
-    let log = std::fs::File::create(log).expect("instance log");
-    let child = Command::new(env!("CARGO_BIN_EXE_minecoord"))
-        .arg("serve")
-        .env("MINECOORD_HTTP__ADDR", format!("127.0.0.1:{port}"))
-        .env("MINECOORD_HTTP__WORKERS", "2")
-        .env("MINECOORD_DATABASE__URL", &app.db.url)
-        .env("MINECOORD_DATABASE__POOL_SIZE", "6")
-        .env("MINECOORD_AUTH__KEY_FILE", &app.db.key_file)
-        .env("MINECOORD_AUDIT__CHECKPOINT_FILE", app.db.checkpoint_file())
-        .env("MINECOORD_CALENDAR__DIR", "does-not-exist")
-        .env("MINECOORD_SMTP__URL", sink.url())
-        .env("MINECOORD_OUTBOX__WORKER", "true")
-        .env("MINECOORD_OUTBOX__POLL_INTERVAL", "200ms")
+    let settings = [
+        ("MINECOORD_HTTP__WORKERS", "2".to_owned()),
+        ("MINECOORD_DATABASE__URL", app.db.url.clone()),
+        ("MINECOORD_DATABASE__POOL_SIZE", "6".to_owned()),
+        ("MINECOORD_AUTH__KEY_FILE", app.db.key_file.clone()),
+        ("MINECOORD_AUDIT__CHECKPOINT_FILE", app.db.checkpoint_file()),
+        ("MINECOORD_CALENDAR__DIR", "does-not-exist".to_owned()),
+        ("MINECOORD_SMTP__URL", sink.url()),
+        ("MINECOORD_OUTBOX__WORKER", "true".to_owned()),
+        ("MINECOORD_OUTBOX__POLL_INTERVAL", "200ms".to_owned()),
         // A killed worker's claims are taken over once their lease runs out.
-        .env("MINECOORD_OUTBOX__LEASE", "3s")
-        .env("MINECOORD_SCHEDULER__ENABLED", "true")
-        .env("MINECOORD_SCHEDULER__TICK", "300ms")
-        .env("MINECOORD_LEADS__TIME_LIMITS__NORMAL__ACKNOWLEDGE", "2s")
-        .env("MINECOORD_LEADS__REMIND_BEFORE__NORMAL", "1s")
-        .env("MINECOORD_AUDIT__SEALER", "true")
-        .env("MINECOORD_AUDIT__SEAL_INTERVAL", "100ms")
-        .env("MINECOORD_LOG__LEVEL", "warn")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start minecoord serve");
-    // Killed and waited for on every path from here (Drop).
-    let instance = Instance {
-        base: format!("http://127.0.0.1:{port}"),
-        child,
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{}/readyz", instance.base)).send().await {
-            if r.status() == 200 {
-                return instance;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("instance on port {port} did not become ready");
+        ("MINECOORD_OUTBOX__LEASE", "3s".to_owned()),
+        ("MINECOORD_SCHEDULER__ENABLED", "true".to_owned()),
+        ("MINECOORD_SCHEDULER__TICK", "300ms".to_owned()),
+        (
+            "MINECOORD_LEADS__TIME_LIMITS__NORMAL__ACKNOWLEDGE",
+            "2s".to_owned(),
+        ),
+        ("MINECOORD_LEADS__REMIND_BEFORE__NORMAL", "1s".to_owned()),
+        ("MINECOORD_AUDIT__SEALER", "true".to_owned()),
+        ("MINECOORD_AUDIT__SEAL_INTERVAL", "100ms".to_owned()),
+    ];
+    Instance::serve(&settings, log).await
 }
 
 /// Polls `sql` (a `SELECT COUNT(*) AS n …`) until it is `want`, within a bound.
@@ -309,8 +276,7 @@ async fn three_instances_act_exactly_once_and_survive_a_kill() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut killed = instances.remove(1);
-    killed.child.kill().expect("SIGKILL");
-    killed.child.wait().unwrap();
+    killed.kill();
     let second = round.await.unwrap();
     let live: usize = second.statuses.values().sum();
     assert_eq!(live + second.refused, 150);

@@ -39,5 +39,6 @@ mod permits;
 mod plain_words;
 mod public_reports;
 mod reference;
+mod serve_process;
 mod smtp_sink;
 mod users;
