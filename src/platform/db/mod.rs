@@ -232,7 +232,7 @@ impl Db {
 
     /// Sends the reads that tolerate lag (statistics, exports, public pages, the register's
     /// lists) to a standby of the same database; the primary keeps every other read and
-    /// every write. The standby's pool opens no connection until asked.
+    /// every write.
     pub fn with_replica(mut self, url: &str, options: &DbOptions) -> Result<Self, String> {
         let url = DbUrl::parse(url)?;
         if url.backend != self.backend {
@@ -242,10 +242,12 @@ impl Db {
             url,
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
         };
+        // No idle connections kept: a standby that is down is then not retried in the
+        // background (and logged) over and over, only when a read asks for it.
         self.replica = Some(
             r2d2::Pool::builder()
                 .max_size(options.pool_size)
-                .min_idle(Some(options.min_idle))
+                .min_idle(Some(0))
                 .connection_timeout(options.connect_timeout)
                 .build_unchecked(manager),
         );
