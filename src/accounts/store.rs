@@ -160,47 +160,44 @@ fn text_matches(
     conn: &mut DbConnection,
     text: &str,
 ) -> AppResult<Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>>> {
+    use crate::platform::db::TextPath;
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
-    let selective = match conn {
-        DbConnection::Sqlite(_) if search::indexed(text) => {
-            crate::platform::db::fts_selective(conn, "users_fts", &search::fts_phrase(text))?
-        }
-        _ => true,
-    };
-    Ok(match (&*conn, search::indexed(text) && selective) {
-        (DbConnection::Pg(_), true) => {
-            let pattern = search::like_pattern(text);
-            Box::new(
-                sql::<Bool>("(users.username ILIKE ")
-                    .bind::<Text, _>(pattern.clone())
-                    .sql(" ESCAPE '\\' OR users.display_name ILIKE ")
-                    .bind::<Text, _>(pattern)
-                    .sql(" ESCAPE '\\')"),
-            )
-        }
-        (DbConnection::Pg(_), false) => Box::new(
-            sql::<Bool>("(strpos(lower(users.username), lower(")
-                .bind::<Text, _>(text.to_owned())
-                .sql(")) > 0 OR strpos(lower(users.display_name), lower(")
-                .bind::<Text, _>(text.to_owned())
-                .sql(")) > 0)"),
-        ),
-        (DbConnection::Sqlite(_), true) => Box::new(
-            sql::<Bool>("users.rowid IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ")
-                .bind::<Text, _>(search::fts_phrase(text))
-                .sql(")"),
-        ),
-        (DbConnection::Sqlite(_), false) => {
-            let pattern = search::like_pattern(text);
-            Box::new(
-                users::username
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(users::display_name.like(pattern).escape('\\')),
-            )
-        }
-    })
+    Ok(
+        match crate::platform::db::text_path(conn, "users_fts", text)? {
+            TextPath::PgTrigram => {
+                let pattern = search::like_pattern(text);
+                Box::new(
+                    sql::<Bool>("(users.username ILIKE ")
+                        .bind::<Text, _>(pattern.clone())
+                        .sql(" ESCAPE '\\' OR users.display_name ILIKE ")
+                        .bind::<Text, _>(pattern)
+                        .sql(" ESCAPE '\\')"),
+                )
+            }
+            TextPath::PgScan => Box::new(
+                sql::<Bool>("(strpos(lower(users.username), lower(")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(")) > 0 OR strpos(lower(users.display_name), lower(")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(")) > 0)"),
+            ),
+            TextPath::SqliteFts => Box::new(
+                sql::<Bool>("users.rowid IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ")
+                    .bind::<Text, _>(search::fts_phrase(text))
+                    .sql(")"),
+            ),
+            TextPath::SqliteScan => {
+                let pattern = search::like_pattern(text);
+                Box::new(
+                    users::username
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::display_name.like(pattern).escape('\\')),
+                )
+            }
+        },
+    )
 }
 
 /// One page of accounts by username, one row more than `limit` if there is more. The

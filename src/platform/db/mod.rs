@@ -173,9 +173,43 @@ pub fn with_custom_plans<T>(
 /// page of such rows at once while the index would gather (and position-check) them all.
 pub const FTS_MOST: i64 = 1000;
 
+/// How a store matches a text search (`q=`) on this backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextPath {
+    /// PostgreSQL: `LIKE`/`ILIKE`, which the trigram index answers.
+    PgTrigram,
+    /// PostgreSQL, fewer than three characters: a scan kept off the index (`strpos`).
+    PgScan,
+    /// SQLite: the rows the FTS5 table names.
+    SqliteFts,
+    /// SQLite, fewer than three characters or a phrase in too many rows: `LIKE` along the
+    /// list's order.
+    SqliteScan,
+}
+
+/// Which way to match `text`, the search's FTS5 table being `fts` on SQLite.
+pub fn text_path(conn: &mut DbConnection, fts: &str, text: &str) -> Result<TextPath, AppError> {
+    use crate::platform::rules::search;
+    let indexed = search::indexed(text);
+    if matches!(conn, DbConnection::Pg(_)) {
+        return Ok(if indexed {
+            TextPath::PgTrigram
+        } else {
+            TextPath::PgScan
+        });
+    }
+    Ok(
+        if indexed && fts_selective(conn, fts, &search::fts_phrase(text))? {
+            TextPath::SqliteFts
+        } else {
+            TextPath::SqliteScan
+        },
+    )
+}
+
 /// Whether the FTS5 table `fts` finds `phrase` in at most [`FTS_MOST`] rows: a probe
 /// reading no more than one row past that.
-pub fn fts_selective(conn: &mut DbConnection, fts: &str, phrase: &str) -> Result<bool, AppError> {
+fn fts_selective(conn: &mut DbConnection, fts: &str, phrase: &str) -> Result<bool, AppError> {
     #[derive(diesel::QueryableByName)]
     struct Hits {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -304,36 +304,33 @@ fn text_matches(
 ) -> AppResult<
     Box<dyn BoxableExpression<mines::table, crate::platform::db::MultiBackend, SqlType = Bool>>,
 > {
+    use crate::platform::db::TextPath;
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
-    let selective = match conn {
-        DbConnection::Sqlite(_) if search::indexed(text) => {
-            crate::platform::db::fts_selective(conn, "mines_fts", &search::fts_phrase(text))?
-        }
-        _ => true,
-    };
-    Ok(match (&*conn, search::indexed(text) && selective) {
-        (DbConnection::Pg(_), true) => Box::new(
-            mines::search_text
-                .like(search::like_pattern(text))
-                .escape('\\'),
-        ),
-        (DbConnection::Pg(_), false) => Box::new(
-            sql::<Bool>("strpos(mines.search_text, ")
-                .bind::<Text, _>(text.to_owned())
-                .sql(") > 0"),
-        ),
-        (DbConnection::Sqlite(_), true) => Box::new(
-            sql::<Bool>("mines.rowid IN (SELECT rowid FROM mines_fts WHERE mines_fts MATCH ")
-                .bind::<Text, _>(search::fts_phrase(text))
-                .sql(")"),
-        ),
-        (DbConnection::Sqlite(_), false) => Box::new(
-            mines::search_text
-                .like(search::like_pattern(text))
-                .escape('\\'),
-        ),
-    })
+    Ok(
+        match crate::platform::db::text_path(conn, "mines_fts", text)? {
+            TextPath::PgTrigram => Box::new(
+                mines::search_text
+                    .like(search::like_pattern(text))
+                    .escape('\\'),
+            ),
+            TextPath::PgScan => Box::new(
+                sql::<Bool>("strpos(mines.search_text, ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(") > 0"),
+            ),
+            TextPath::SqliteFts => Box::new(
+                sql::<Bool>("mines.rowid IN (SELECT rowid FROM mines_fts WHERE mines_fts MATCH ")
+                    .bind::<Text, _>(search::fts_phrase(text))
+                    .sql(")"),
+            ),
+            TextPath::SqliteScan => Box::new(
+                mines::search_text
+                    .like(search::like_pattern(text))
+                    .escape('\\'),
+            ),
+        },
+    )
 }
 
 /// One page of mines (one row more than `limit` if there is more): those matching the
