@@ -345,6 +345,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "lead_categories",
             "permit_types",
             "closure_task_templates",
+            "reference_stamp",
         ],
     ),
     (

@@ -48,6 +48,18 @@ pub fn lead_escalation(
     Ok(distinct(ids))
 }
 
+/// Active staff of the departments and the coordination office: who is told of a new
+/// lead (one query).
+pub fn departments_and_coordinators(
+    conn: &mut DbConnection,
+    departments: &[String],
+) -> AppResult<Vec<String>> {
+    Ok(distinct(store::staff_of_and_coordinators(
+        conn,
+        departments,
+    )?))
+}
+
 /// Active heads of a department.
 pub fn heads_of(conn: &mut DbConnection, department: &str) -> AppResult<Vec<String>> {
     store::heads_of(conn, department)

@@ -277,6 +277,23 @@ pub fn staff_of(conn: &mut DbConnection, departments: &[String]) -> AppResult<Ve
         .load(conn)?)
 }
 
+/// Officers and heads of the departments and the coordination office, in one query.
+pub fn staff_of_and_coordinators(
+    conn: &mut DbConnection,
+    departments: &[String],
+) -> AppResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::active.eq(1))
+        .filter(
+            users::role
+                .eq_any([Role::Officer.code(), Role::Head.code()])
+                .and(users::department.eq_any(departments))
+                .or(users::role.eq(Role::Coordinator.code())),
+        )
+        .select(users::id)
+        .load(conn)?)
+}
+
 /// Officers and heads of every department but `except`.
 pub fn staff_outside(conn: &mut DbConnection, except: &str) -> AppResult<Vec<String>> {
     Ok(users::table

@@ -118,19 +118,17 @@ pub(crate) fn text(
 
 /// Looks up what routing decides on (the departments' names, the mines at the point) and
 /// lets the pure rule decide (`rules::route`); a named mine's township is filled in after.
-pub fn route(
+fn route(
     conn: &mut DbConnection,
-    category: &crate::reference::LeadCategory,
-    mine_id: Option<String>,
-    location: Option<Location>,
-    township: Option<String>,
+    refs: &crate::reference::Snapshot,
+    checked: &CheckedLead,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Routing> {
-    let names: std::collections::HashMap<String, String> = crate::reference::departments(conn)?
-        .into_iter()
-        .map(|d| (d.code, d.name))
-        .collect();
-    let department_name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
+    let (category, location) = (&checked.category, checked.location);
+    let department_name = |code: &str| {
+        refs.department(code)
+            .map_or_else(|| code.to_owned(), |d| d.name.clone())
+    };
     let at_point = match location {
         None => None,
         Some(loc) => Some(
@@ -151,14 +149,17 @@ pub fn route(
         primary: &category.primary_department,
         assisting: &assisting,
         mining_related: category.mining_related != 0,
-        mine_id,
-        township,
+        mine_id: checked.mine.as_ref().map(|m| m.id.clone()),
+        township: checked.township.clone(),
         at_point,
         department_name: &department_name,
     });
     if routing.township.is_none() {
         if let Some(m) = routing.mine_id.as_deref() {
-            routing.township = Some(crate::register::mines::find(conn, m)?.township);
+            routing.township = Some(match checked.mine.as_ref().filter(|n| n.id == m) {
+                Some(named) => named.township.clone(),
+                None => crate::register::mines::find(conn, m)?.township,
+            });
         }
     }
     Ok(routing)
@@ -223,6 +224,26 @@ pub fn raise(
     input: NewLead,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Lead> {
+    Ok(raise_written(conn, who, input, ctx)?.lead)
+}
+
+/// What a raise wrote, for the answer: a new lead has no transfers, evaluations or
+/// attachments yet, so its view is built from these without reading it back.
+struct Written {
+    lead: Lead,
+    deadlines: Vec<Deadline>,
+    timeline: Vec<Event>,
+    refs: std::sync::Arc<crate::reference::Snapshot>,
+    /// The mine it names, when the raiser named one.
+    mine: Option<crate::register::mines::Mine>,
+}
+
+fn raise_written(
+    conn: &mut DbConnection,
+    who: &Principal,
+    input: NewLead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<Written> {
     crate::platform::authz::require(who, crate::platform::authz::Action::RaiseLeads)?;
     raise_by(conn, &Raiser::of(who), input, ctx)
 }
@@ -232,21 +253,19 @@ fn raise_by(
     who: &Raiser,
     input: NewLead,
     ctx: &RaiseContext<'_>,
-) -> AppResult<Lead> {
-    let checked = check_new(conn, who, input)?;
-    let routing = route(
-        conn,
-        &checked.category,
-        checked.mine_id.clone(),
-        checked.location,
-        checked.township.clone(),
-        ctx,
-    )?;
+) -> AppResult<Written> {
+    let refs = crate::reference::snapshot(conn)?;
+    let checked = check_new(conn, &refs, who, input)?;
+    let routing = route(conn, &refs, &checked, ctx)?;
     let year = crate::platform::clock::shanghai_date(ctx.now).year();
     let number = next_number(conn, year)?;
-    let deadlines = deadlines_for(ctx, checked.urgency)?;
+    let mut deadlines = deadlines_for(ctx, checked.urgency)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    for d in &mut deadlines {
+        d.lead_id.clone_from(&id);
+    }
     let lead = Lead {
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         number,
         title: checked.title.clone(),
         description: checked.description.clone(),
@@ -278,11 +297,21 @@ fn raise_by(
         assignee_id: None,
         assigned_at: None,
     };
-    insert_new(conn, &lead, &routing, deadlines)?;
-    record_raised(conn, who, &lead, &routing, ctx)?;
-    tell_raised(conn, who, &lead, &checked.category.name, ctx)?;
-    restart::flag(conn, &lead, ctx)?;
-    Ok(lead)
+    insert_new(conn, &lead, &routing, &deadlines)?;
+    let mut timeline = record_raised(conn, who, &lead, &routing, ctx)?;
+    tell_raised(conn, &refs, who, &lead, &checked.category.name, ctx)?;
+    let named = checked
+        .mine
+        .as_ref()
+        .filter(|m| lead.mine_id.as_ref() == Some(&m.id));
+    timeline.extend(restart::flag(conn, &lead, named, ctx)?);
+    Ok(Written {
+        lead,
+        deadlines,
+        timeline,
+        refs,
+        mine: checked.mine,
+    })
 }
 
 /// A new lead's input, checked: every field error at once, or what the lead is made of.
@@ -291,12 +320,18 @@ struct CheckedLead {
     description: String,
     category: crate::reference::LeadCategory,
     urgency: Urgency,
-    mine_id: Option<String>,
+    /// The mine the raiser named.
+    mine: Option<crate::register::mines::Mine>,
     location: Option<Location>,
     township: Option<String>,
 }
 
-fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult<CheckedLead> {
+fn check_new(
+    conn: &mut DbConnection,
+    refs: &crate::reference::Snapshot,
+    who: &Raiser,
+    input: NewLead,
+) -> AppResult<CheckedLead> {
     let mut errors = Vec::new();
     let title = text(&mut errors, "title", "标题", input.title, 100);
     let description = text(
@@ -311,8 +346,8 @@ fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult
         errors.push(FieldError::new("category", "请选择线索类别"));
         None
     } else {
-        match crate::reference::find_lead_category(conn, &category_code)? {
-            Some(c) if c.active != 0 => Some(c),
+        match refs.lead_category(&category_code) {
+            Some(c) if c.active != 0 => Some(c.clone()),
             Some(c) => {
                 errors.push(FieldError::new(
                     "category",
@@ -348,13 +383,17 @@ fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult
         .mine_id
         .map(|m| m.trim().to_owned())
         .filter(|m| !m.is_empty());
-    if let Some(m) = &mine_id {
-        match crate::register::mines::find(conn, m) {
-            Ok(_) => {}
-            Err(AppError::NotFound(_)) => errors.push(FieldError::new("mine_id", "没有这座矿山")),
+    let mine = match &mine_id {
+        None => None,
+        Some(m) => match crate::register::mines::find(conn, m) {
+            Ok(mine) => Some(mine),
+            Err(AppError::NotFound(_)) => {
+                errors.push(FieldError::new("mine_id", "没有这座矿山"));
+                None
+            }
             Err(e) => return Err(e),
-        }
-    }
+        },
+    };
     if let Some(loc) = input.location {
         if !(73.0..=136.0).contains(&loc.lon) || !(3.0..=54.0).contains(&loc.lat) {
             errors.push(FieldError::new(
@@ -369,7 +408,7 @@ fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult
         .filter(|t| !t.is_empty())
     {
         Some(t) => {
-            if crate::reference::find_township(conn, &t)?.is_none() {
+            if refs.township(&t).is_none() {
                 errors.push(FieldError::new("township", format!("没有街镇 {t}")));
             }
             Some(t)
@@ -384,7 +423,7 @@ fn check_new(conn: &mut DbConnection, who: &Raiser, input: NewLead) -> AppResult
         description,
         category,
         urgency,
-        mine_id,
+        mine,
         location: input.location,
         township,
     })
@@ -422,7 +461,7 @@ fn insert_new(
     conn: &mut DbConnection,
     lead: &Lead,
     routing: &Routing,
-    deadlines: Vec<Deadline>,
+    deadlines: &[Deadline],
 ) -> AppResult<()> {
     let parties: Vec<(String, &str)> = std::iter::once((routing.primary.clone(), "primary"))
         .chain(routing.assisting.iter().map(|d| (d.clone(), "assisting")))
@@ -430,36 +469,39 @@ fn insert_new(
     rows::insert(conn, lead, &parties, deadlines)
 }
 
-/// The timeline's first two entries (raised, routed) and the audit entry.
+/// The timeline's first two entries (raised, routed), written together, and the audit
+/// entry; answers with the entries.
 fn record_raised(
     conn: &mut DbConnection,
     who: &Raiser,
     lead: &Lead,
     routing: &Routing,
     ctx: &RaiseContext<'_>,
-) -> AppResult<()> {
-    add_event(
-        conn,
-        &lead.id,
-        ctx.now,
-        &EventActor {
-            id: who.id.clone(),
-            name: who.name.clone(),
-            unit: who.unit.clone(),
-        },
-        "raised",
-        "",
-        serde_json::json!({"source": ctx.source.code()}),
-    )?;
-    add_event(
-        conn,
-        &lead.id,
-        ctx.now,
-        &EventActor::system(),
-        "routed",
-        &routing.reason,
-        serde_json::json!({"primary": routing.primary, "assisting": routing.assisting}),
-    )?;
+) -> AppResult<Vec<Event>> {
+    let raiser = EventActor {
+        id: who.id.clone(),
+        name: who.name.clone(),
+        unit: who.unit.clone(),
+    };
+    let events = vec![
+        new_event(
+            &lead.id,
+            ctx.now,
+            &raiser,
+            "raised",
+            "",
+            serde_json::json!({"source": ctx.source.code()}),
+        ),
+        new_event(
+            &lead.id,
+            ctx.now,
+            &EventActor::system(),
+            "routed",
+            &routing.reason,
+            serde_json::json!({"primary": routing.primary, "assisting": routing.assisting}),
+        ),
+    ];
+    rows::insert_events(conn, &events)?;
     audit::record(
         conn,
         &who.actor(),
@@ -472,12 +514,13 @@ fn record_raised(
             after: Some(serde_json::to_value(lead).map_err(AppError::internal)?),
         },
     )?;
-    Ok(())
+    Ok(events)
 }
 
 /// 部门报到 starts with being told: the lead's departments and the coordination office.
 fn tell_raised(
     conn: &mut DbConnection,
+    refs: &crate::reference::Snapshot,
     who: &Raiser,
     lead: &Lead,
     category_name: &str,
@@ -485,9 +528,8 @@ fn tell_raised(
 ) -> AppResult<()> {
     let mut units = vec![lead.primary_department.clone()];
     units.extend(lead.assisting());
-    let mut recipients = crate::accounts::recipients::departments_and_township(conn, &units, None)?;
-    recipients.extend(crate::accounts::recipients::coordinators(conn)?);
-    let raised_unit_name = crate::reference::unit_name(conn, &lead.raised_unit);
+    let recipients = crate::accounts::recipients::departments_and_coordinators(conn, &units)?;
+    let raised_unit_name = refs.unit_name(&lead.raised_unit);
     crate::notify::send(
         conn,
         ctx.now,
@@ -543,6 +585,43 @@ impl EventActor {
     }
 }
 
+/// A step on the lead's timeline, not yet written.
+fn new_event(
+    lead_id: &str,
+    now: NaiveDateTime,
+    actor: &EventActor,
+    kind: &str,
+    note: &str,
+    data: serde_json::Value,
+) -> Event {
+    Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        lead_id: lead_id.to_owned(),
+        occurred_at: now,
+        actor_id: actor.id.clone(),
+        actor_name: actor.name.clone(),
+        actor_unit: actor.unit.clone(),
+        kind: kind.to_owned(),
+        note: note.to_owned(),
+        data_json: data.to_string(),
+    }
+}
+
+/// Adds a step to the lead's timeline and returns it.
+pub(crate) fn write_event(
+    conn: &mut DbConnection,
+    lead_id: &str,
+    now: NaiveDateTime,
+    actor: &EventActor,
+    kind: &str,
+    note: &str,
+    data: serde_json::Value,
+) -> AppResult<Event> {
+    let event = new_event(lead_id, now, actor, kind, note, data);
+    rows::insert_events(conn, std::slice::from_ref(&event))?;
+    Ok(event)
+}
+
 /// Adds a step to the lead's timeline and returns its id.
 pub(crate) fn add_event(
     conn: &mut DbConnection,
@@ -553,22 +632,7 @@ pub(crate) fn add_event(
     note: &str,
     data: serde_json::Value,
 ) -> AppResult<String> {
-    let id = uuid::Uuid::now_v7().to_string();
-    rows::insert_event(
-        conn,
-        &Event {
-            id: id.clone(),
-            lead_id: lead_id.to_owned(),
-            occurred_at: now,
-            actor_id: actor.id.clone(),
-            actor_name: actor.name.clone(),
-            actor_unit: actor.unit.clone(),
-            kind: kind.to_owned(),
-            note: note.to_owned(),
-            data_json: data.to_string(),
-        },
-    )?;
-    Ok(id)
+    write_event(conn, lead_id, now, actor, kind, note, data).map(|e| e.id)
 }
 
 /// A step of the system (an escalation) on the lead's timeline.
@@ -999,7 +1063,41 @@ pub fn view(
     let lead = find_visible(conn, who, id)?;
     let mut deadlines = rows::deadlines(conn, id)?;
     deadlines.sort_by_key(|d| d.stage as u8);
-    let timeline = rows::timeline(conn, id)?;
+    let history = History {
+        deadlines,
+        timeline: rows::timeline(conn, id)?,
+        transfers: crate::leads::actions::transfers(conn, id)?,
+        evaluations: crate::leads::actions::evaluations(conn, id)?,
+        attachments: crate::leads::files::list(conn, id)?,
+    };
+    let mine_name = match lead.mine_id.as_deref() {
+        Some(m) => crate::register::mines::names(conn, &[m.to_owned()])?.remove(m),
+        None => None,
+    };
+    let refs = crate::reference::snapshot(conn)?;
+    assemble(conn, who, &refs, lead, mine_name, history, now)
+}
+
+/// What a lead's page shows besides the lead: its deadlines by stage and its timeline in
+/// order, its transfers, evaluations and attachments.
+struct History {
+    deadlines: Vec<Deadline>,
+    timeline: Vec<Event>,
+    transfers: Vec<crate::leads::actions::Transfer>,
+    evaluations: Vec<crate::leads::actions::Evaluation>,
+    attachments: Vec<crate::leads::files::Attachment>,
+}
+
+/// The view of a lead the reader may see, from what was read (or, for a new lead, written).
+fn assemble(
+    conn: &mut DbConnection,
+    who: &Principal,
+    refs: &crate::reference::Snapshot,
+    lead: Lead,
+    mine_name: Option<String>,
+    history: History,
+    now: NaiveDateTime,
+) -> AppResult<LeadView> {
     let moves = if policy::may_handle(who, &lead.primary_department) {
         lead.state()
             .open_moves(lead.substantiated.map(|s| s != 0))
@@ -1010,26 +1108,21 @@ pub fn view(
         Vec::new()
     };
     Ok(LeadView {
-        category_name: crate::reference::find_lead_category(conn, &lead.category)?
-            .map_or_else(|| lead.category.clone(), |c| c.name),
-        primary_department_name: crate::reference::unit_name(conn, &lead.primary_department),
-        township_name: lead
-            .township
-            .as_deref()
-            .map(|t| crate::reference::unit_name(conn, t)),
-        mine_name: match lead.mine_id.as_deref() {
-            Some(m) => crate::register::mines::names(conn, &[m.to_owned()])?.remove(m),
-            None => None,
-        },
+        category_name: refs
+            .lead_category(&lead.category)
+            .map_or_else(|| lead.category.clone(), |c| c.name.clone()),
+        primary_department_name: refs.unit_name(&lead.primary_department),
+        township_name: lead.township.as_deref().map(|t| refs.unit_name(t)),
+        mine_name,
         state_label: lead.state().label().to_owned(),
         urgency_label: lead.urgency.label().to_owned(),
         is_overdue: lead.is_overdue(now),
-        deadlines,
-        timeline,
+        deadlines: history.deadlines,
+        timeline: history.timeline,
         moves,
-        transfers: crate::leads::actions::transfers(conn, id)?,
-        evaluations: crate::leads::actions::evaluations(conn, id)?,
-        attachments: crate::leads::files::list(conn, id)?,
+        transfers: history.transfers,
+        evaluations: history.evaluations,
+        attachments: history.attachments,
         assignee_name: match lead.assignee_id.as_deref() {
             Some(a) => Some(crate::accounts::find(conn, a)?.display_name),
             None => None,
@@ -1297,7 +1390,7 @@ pub fn report_from_public(
         location: None,
         township: None,
     };
-    raise_by(conn, &Raiser::public(), input, &ctx)
+    raise_by(conn, &Raiser::public(), input, &ctx).map(|w| w.lead)
 }
 
 /// An enterprise's complaint about an inspection of its mine (扫码监督): a lead of
@@ -1339,7 +1432,7 @@ pub fn complaint_from_enterprise(
         unit: PUBLIC_UNIT.into(),
         township: None,
     };
-    raise_by(conn, &raiser, input, &ctx)
+    raise_by(conn, &raiser, input, &ctx).map(|w| w.lead)
 }
 
 /// Raises a lead and answers with its view, inside the caller's transaction: the one entry
@@ -1360,8 +1453,34 @@ pub fn raise_for(
         geo: &state.settings.geo,
         source,
     };
-    let lead = raise(conn, who, input, &ctx)?;
-    view(conn, who, &lead.id, now)
+    let written = raise_written(conn, who, input, &ctx)?;
+    if !policy::may_view(who, &written.lead) {
+        // Not the raiser's to see by role (a department raising for another): the checks
+        // of `view`, which may find them following or receiving it.
+        return view(conn, who, &written.lead.id, now);
+    }
+    let Written {
+        lead,
+        mut deadlines,
+        mut timeline,
+        refs,
+        mine,
+    } = written;
+    deadlines.sort_by_key(|d| d.stage as u8);
+    timeline.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mine_name = match (lead.mine_id.as_deref(), mine) {
+        (Some(m), Some(named)) if named.id == m => Some(named.name),
+        (Some(m), _) => crate::register::mines::names(conn, &[m.to_owned()])?.remove(m),
+        (None, _) => None,
+    };
+    let history = History {
+        deadlines,
+        timeline,
+        transfers: Vec::new(),
+        evaluations: Vec::new(),
+        attachments: Vec::new(),
+    };
+    assemble(conn, who, &refs, lead, mine_name, history, now)
 }
 
 /// Runs a main-line step off the executor in one transaction and answers with the lead as

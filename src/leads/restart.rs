@@ -2,9 +2,10 @@
 //! or whose place falls inside a closed mine's former boundary, is flagged
 //! “已关闭矿山疑似复产” on its timeline and told to NR and the coordination office at once.
 
-use crate::leads::{add_event, EventActor, Lead, RaiseContext};
+use crate::leads::{write_event, Event, EventActor, Lead, RaiseContext};
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
+use crate::register::mines::Mine;
 use crate::register::rules::mine::MineStatus;
 
 /// The closed mines a new lead is about: the one it names, and those whose former
@@ -12,13 +13,21 @@ use crate::register::rules::mine::MineStatus;
 fn closed_mines(
     conn: &mut DbConnection,
     lead: &Lead,
+    named: Option<&Mine>,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Vec<(String, String)>> {
     let mut found = Vec::new();
     if let Some(m) = &lead.mine_id {
-        let mine = crate::register::mines::find(conn, m)?;
+        let read;
+        let mine = match named.filter(|n| &n.id == m) {
+            Some(n) => n,
+            None => {
+                read = crate::register::mines::find(conn, m)?;
+                &read
+            }
+        };
         if mine.status() == MineStatus::Closed {
-            found.push((mine.id, mine.name));
+            found.push((mine.id.clone(), mine.name.clone()));
         }
     }
     if let (Some(lon), Some(lat)) = (lead.lon, lead.lat) {
@@ -31,19 +40,21 @@ fn closed_mines(
     Ok(found)
 }
 
-/// Flags the lead when it concerns a closed mine; whether it did.
+/// Flags the lead when it concerns a closed mine (`named`: the mine the raiser named, as
+/// already read); the timeline entry it wrote, if it did.
 pub(crate) fn flag(
     conn: &mut DbConnection,
     lead: &Lead,
+    named: Option<&Mine>,
     ctx: &RaiseContext<'_>,
-) -> AppResult<bool> {
-    let mines = closed_mines(conn, lead, ctx)?;
+) -> AppResult<Option<Event>> {
+    let mines = closed_mines(conn, lead, named, ctx)?;
     if mines.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
     let names: Vec<&str> = mines.iter().map(|(_, n)| n.as_str()).collect();
     let what = format!("已关闭矿山疑似复产：{}", names.join("、"));
-    add_event(
+    let event = write_event(
         conn,
         &lead.id,
         ctx.now,
@@ -78,5 +89,5 @@ pub(crate) fn flag(
             entity_id: &lead.id,
         },
     )?;
-    Ok(true)
+    Ok(Some(event))
 }

@@ -55,9 +55,10 @@ pub struct AuditEntry {
     pub hash: Option<String>,
 }
 
-/// An entry being appended (the database gives its `id`).
+/// An entry being appended (the database gives its `id`). Absent chain fields are written
+/// as NULL (they have no default), so the insert keeps one text and stays prepared.
 #[derive(Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct NewEntry {
     seq: Option<i64>,
     occurred_at: NaiveDateTime,

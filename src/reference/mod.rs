@@ -7,11 +7,13 @@
 pub mod api;
 mod closure_tasks;
 pub mod pages;
+mod snapshot;
 mod store;
 
 pub use closure_tasks::{
     closure_task, closure_tasks, ClosureTaskInput, ClosureTaskView, OWNER_DEPARTMENT,
 };
+pub use snapshot::{snapshot, Snapshot};
 use store::Stored;
 pub use store::{ClosureTask, Department, LeadCategory, PermitType, Township};
 

@@ -1,12 +1,12 @@
 //! Reference data's storage: the only file that names `departments`, `townships`,
-//! `lead_categories`, `permit_types` and `closure_task_templates`. Every kind is read and written the same way,
+//! `lead_categories`, `permit_types`, `closure_task_templates` and `reference_stamp`. Every kind is read and written the same way,
 //! through [`Stored`]; what may be changed and how it is checked lives in `reference`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::platform::db::schema::{
-    closure_task_templates, departments, lead_categories, permit_types, townships,
+    closure_task_templates, departments, lead_categories, permit_types, reference_stamp, townships,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -168,3 +168,13 @@ stored!(
     closure_task_templates,
     [name, department, kinds, due_days, notified, notes, sort_order, active,]
 );
+
+/// The stamp of the departments, townships and lead categories as they are now (changed
+/// by the database's triggers on every write to them), if the row is there.
+pub fn stamp(conn: &mut DbConnection) -> AppResult<Option<String>> {
+    Ok(reference_stamp::table
+        .find(1)
+        .select(reference_stamp::stamp)
+        .first(conn)
+        .optional()?)
+}

@@ -234,18 +234,24 @@ async fn three_instances_act_exactly_once_and_survive_a_kill() {
         instances.push(serve(&app, &sink, &logs.path().join(format!("instance-{i}.log"))).await);
     }
     let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
-    let token = {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/v1/auth/login", bases[0]))
-            .json(&json!({"username": "town.a", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    // Signed in through the processes, which keep real time (the test app's clock does not).
+    let login = |username: &'static str, password: &'static str| {
+        let base = bases[0].clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     };
+    let token = login("town.a", PASSWORD).await;
+    let admin_token = login("admin", ADMIN_PASSWORD).await;
 
     // Three instances under load: everything happens exactly once.
     let first = raise_round(bases.clone(), token.clone(), "甲", 90, 9).await;
@@ -269,6 +275,73 @@ async fn three_instances_act_exactly_once_and_survive_a_kill() {
     assert!(!sent.is_empty());
     assert_eq!(arrived.len(), sent.len(), "each message delivered once");
     assert_eq!(seen.keys().cloned().collect::<BTreeSet<_>>(), sent);
+
+    // Reference data changed through one instance is seen by the others at their next
+    // request: each keeps it under the stamp the database changes with every write.
+    let http = reqwest::Client::new();
+    let admin = |method: reqwest::Method, base: &str, path: &str, body: Value| {
+        http.request(method, format!("{base}{path}"))
+            .bearer_auth(&admin_token)
+            .json(&body)
+            .send()
+    };
+    let raise_at = |base: &str, title: &str| {
+        http.post(format!("{base}/api/v1/leads"))
+            .bearer_auth(&token)
+            .json(&json!({"title": title, "category": "dust", "description": "道路扬尘。"}))
+            .send()
+    };
+    for base in &bases {
+        assert_eq!(
+            raise_at(base, "丙").await.unwrap().status(),
+            201,
+            "each instance has read the tables"
+        );
+    }
+    let r = admin(
+        reqwest::Method::PATCH,
+        &bases[0],
+        "/api/v1/departments/EE",
+        json!({"name": "区生态环境分局（更名）"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    for base in &bases[1..] {
+        let lead: Value = raise_at(base, "丁").await.unwrap().json().await.unwrap();
+        assert_eq!(
+            lead["primary_department_name"], "区生态环境分局（更名）",
+            "{base}"
+        );
+        created.insert(lead["id"].as_str().unwrap().to_owned());
+    }
+    let r = admin(
+        reqwest::Method::PATCH,
+        &bases[2],
+        "/api/v1/lead-categories/dust",
+        json!({"active": false}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    for base in &bases[..2] {
+        let (status, body) = problem(raise_at(base, "戊").await.unwrap()).await;
+        assert_eq!(
+            (status, fields(&body)),
+            (422, vec!["category".to_owned()]),
+            "{base}: {body}"
+        );
+    }
+    let r = admin(
+        reqwest::Method::PATCH,
+        &bases[1],
+        "/api/v1/lead-categories/dust",
+        json!({"active": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(raise_at(&bases[0], "己").await.unwrap().status(), 201);
 
     // One instance killed with SIGKILL in the middle of the next round.
     let round = tokio::spawn(raise_round(bases.clone(), token.clone(), "乙", 150, 9));

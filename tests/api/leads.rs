@@ -57,6 +57,38 @@ on_both! {
 }
 
 on_both! {
+    /// Each process keeps the departments, townships and lead categories under a stamp the
+    /// database changes with every write to them, so a change made elsewhere (another
+    /// instance, or by hand in the database) is seen at the next raise.
+    async fn reference_changes_made_elsewhere_are_seen_at_the_next_raise(app) {
+        use diesel::RunQueryDsl;
+        let town = township(&app, "town.stamp").await;
+        let first = raise(&app, &town, dust("第一条")).await;
+        assert_eq!(first["primary_department_name"], "区生态环境分局");
+        assert_eq!(first["township_name"], "卜尔汉图镇");
+        assert_eq!(first["category_name"], "扬尘");
+        let by_hand = |sql: &'static str| app.with_db(move |c| Ok(diesel::sql_query(sql).execute(c)?));
+        by_hand("UPDATE departments SET name = '区生态环境分局（新）' WHERE code = 'EE'").await;
+        by_hand("UPDATE townships SET name = '卜尔汉图镇（新）' WHERE code = 'BEHT'").await;
+        let second = raise(&app, &town, dust("第二条")).await;
+        assert_eq!(second["primary_department_name"], "区生态环境分局（新）");
+        assert_eq!(second["township_name"], "卜尔汉图镇（新）");
+        let shown: Value = app.get(&format!("/api/v1/leads/{}", first["id"].as_str().unwrap()), &town).await.json().await.unwrap();
+        assert_eq!(shown["primary_department_name"], "区生态环境分局（新）", "read back the same way");
+        by_hand("UPDATE lead_categories SET active = 0 WHERE code = 'dust'").await;
+        let (status, body) = problem(app.post("/api/v1/leads", &town, dust("第三条")).await).await;
+        assert_eq!((status, fields(&body)), (422, vec!["category".to_owned()]), "{body}");
+        by_hand("INSERT INTO lead_categories (code, name, primary_department, assisting_departments, basis, mining_related, sort_order, active, created_at, updated_at) \
+                 SELECT 'dust2', '扬尘（新类别）', primary_department, assisting_departments, basis, mining_related, sort_order, 1, created_at, updated_at FROM lead_categories WHERE code = 'dust'").await;
+        let mut body = dust("第四条");
+        body["category"] = json!("dust2");
+        let fourth = raise(&app, &town, body).await;
+        assert_eq!(fourth["category_name"], "扬尘（新类别）");
+        assert_eq!(app.count("leads").await, 3);
+    }
+}
+
+on_both! {
     /// Deadlines per urgency: urgent 30 minutes to report in; normal one working day,
     /// across the weekend; five working days to verify.
     async fn deadlines_follow_urgency_and_the_calendar(app) {

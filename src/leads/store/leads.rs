@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::leads::rules::{LeadSource, LeadState, Stage, Urgency};
 use crate::platform::db::schema::{
-    lead_counters, lead_deadlines, lead_departments, lead_events, lead_followers, leads,
+    lead_deadlines, lead_departments, lead_events, lead_followers, leads,
 };
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
@@ -31,7 +31,7 @@ fn codes_as_list<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error>
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = leads)]
+#[diesel(table_name = leads, treat_none_as_default_value = false)]
 pub struct Lead {
     pub id: String,
     /// e.g. XS-2026-000123
@@ -90,7 +90,7 @@ pub struct Lead {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_deadlines)]
+#[diesel(table_name = lead_deadlines, treat_none_as_default_value = false)]
 pub struct Deadline {
     #[serde(skip)]
     pub lead_id: String,
@@ -107,7 +107,7 @@ pub struct Deadline {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = lead_events)]
+#[diesel(table_name = lead_events, treat_none_as_default_value = false)]
 pub struct Event {
     pub id: String,
     #[serde(skip)]
@@ -139,21 +139,17 @@ pub fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<i32> {
         DbConnection::Pg(c) => return pg_next_number(c, year),
         DbConnection::Sqlite(c) => c,
     };
-    let row = (
-        lead_counters::year.eq(year),
-        lead_counters::last_number.eq(0),
-    );
-    diesel::insert_into(lead_counters::table)
-        .values(row)
-        .on_conflict_do_nothing()
-        .execute(c)?;
-    diesel::update(lead_counters::table.find(year))
-        .set(lead_counters::last_number.eq(lead_counters::last_number + 1))
-        .execute(conn)?;
-    Ok(lead_counters::table
-        .find(year)
-        .select(lead_counters::last_number)
-        .first(conn)?)
+    // One statement: the year's row made or bumped, and its number read back.
+    let n: Number = diesel::sql_query(
+        "INSERT INTO lead_counters (year, last_number) VALUES (?, 1) \
+         ON CONFLICT (year) DO UPDATE SET last_number = last_number + 1 \
+         RETURNING last_number AS n",
+    )
+    .bind::<diesel::sql_types::Integer, _>(year)
+    .get_result(c)?;
+    i32::try_from(n.n).map_err(|_| {
+        crate::platform::error::AppError::Internal(format!("{year} 年的线索编号已用尽"))
+    })
 }
 
 #[derive(QueryableByName)]
@@ -162,77 +158,72 @@ struct Number {
     n: i64,
 }
 
-#[derive(QueryableByName)]
-struct Exists {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    found: bool,
-}
-
+/// One statement: the year's sequence, made on first use by `next_lead_number` (migration
+/// 000038), which also starts it after a counter row left from before the sequences.
 fn pg_next_number(conn: &mut diesel::PgConnection, year: i32) -> AppResult<i32> {
-    // The name is built from a number, never from input.
-    let name = format!("lead_number_{year}");
-    let found: Exists =
-        diesel::sql_query(format!("SELECT to_regclass('{name}') IS NOT NULL AS found"))
-            .get_result(conn)?;
-    if !found.found {
-        // The first lead of the year. A counter row left from before the sequences (or by
-        // SQLite-era data) says where the year stands. Two first leads at once: one creates
-        // the sequence, the other's CREATE fails inside its savepoint and it goes on.
-        let last: i32 = lead_counters::table
-            .find(year)
-            .select(lead_counters::last_number)
-            .first(conn)
-            .optional()?
-            .unwrap_or(0);
-        let created = conn.transaction(|c| {
-            diesel::sql_query(format!(
-                "CREATE SEQUENCE IF NOT EXISTS {name} START WITH {}",
-                i64::from(last) + 1
-            ))
-            .execute(c)
-        });
-        if let Err(e) = created {
-            tracing::debug!(error = %e, year, "lead number sequence created by another raise");
-        }
-    }
-    let n: Number = diesel::sql_query(format!("SELECT nextval('{name}') AS n")).get_result(conn)?;
+    let n: Number = diesel::sql_query("SELECT next_lead_number($1) AS n")
+        .bind::<diesel::sql_types::Integer, _>(year)
+        .get_result(conn)?;
     i32::try_from(n.n).map_err(|_| {
         crate::platform::error::AppError::Internal(format!("{year} 年的线索编号已用尽"))
     })
 }
 
-/// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines.
+/// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines:
+/// three statements whatever their number. Absent values are written as NULL rather than
+/// DEFAULT, so each statement keeps one text and stays prepared.
 pub fn insert(
     conn: &mut DbConnection,
     lead: &Lead,
     parties: &[(String, &str)],
-    deadlines: Vec<Deadline>,
+    deadlines: &[Deadline],
 ) -> AppResult<()> {
     diesel::insert_into(leads::table)
         .values(lead.clone())
         .execute(conn)?;
-    for (department, role) in parties {
-        add_party(
-            conn,
-            &lead.id,
-            department,
-            role,
-            (lead.raised_at, lead.next_due_at),
-        )?;
-    }
-    for mut d in deadlines {
-        d.lead_id = lead.id.clone();
-        diesel::insert_into(lead_deadlines::table)
-            .values(d)
-            .execute(conn)?;
+    let parties: Vec<_> = parties
+        .iter()
+        .map(|(department, role)| {
+            (
+                lead_departments::lead_id.eq(&lead.id),
+                lead_departments::department.eq(department),
+                lead_departments::role.eq(*role),
+                lead_departments::next_due_at.eq(lead.next_due_at),
+                lead_departments::raised_at.eq(lead.raised_at),
+            )
+        })
+        .collect();
+    match conn {
+        DbConnection::Pg(c) => {
+            diesel::insert_into(lead_departments::table)
+                .values(&parties)
+                .execute(c)?;
+            diesel::insert_into(lead_deadlines::table)
+                .values(deadlines.to_vec())
+                .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::insert_into(lead_departments::table)
+                .values(&parties)
+                .execute(c)?;
+            diesel::insert_into(lead_deadlines::table)
+                .values(deadlines.to_vec())
+                .execute(c)?;
+        }
     }
     Ok(())
 }
 
-pub fn insert_event(conn: &mut DbConnection, e: &Event) -> AppResult<()> {
-    diesel::insert_into(lead_events::table)
-        .values(e)
-        .execute(conn)?;
+/// Writes steps of one or more leads' timelines in one statement.
+pub fn insert_events(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(lead_events::table)
+            .values(events)
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(lead_events::table)
+            .values(events)
+            .execute(c)?,
+    };
     Ok(())
 }
 

@@ -105,7 +105,11 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+        match conn {
+            // A file opened in the process does not go away as a server can: no round trip.
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Pg(_) => conn.ping().map_err(r2d2::Error::QueryError),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {

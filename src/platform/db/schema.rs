@@ -162,6 +162,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     townships,
     lead_categories,
     permit_types,
+    reference_stamp,
     users,
     audit_log,
     mines,
@@ -412,6 +413,13 @@ diesel::table! {
         expires_on -> Date,
         lead_days -> Integer,
         sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reference_stamp (id) {
+        id -> Integer,
+        stamp -> Text,
     }
 }
 

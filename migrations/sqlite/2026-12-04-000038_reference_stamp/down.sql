@@ -1,0 +1,10 @@
+DROP TRIGGER lead_categories_restamp_delete;
+DROP TRIGGER lead_categories_restamp_update;
+DROP TRIGGER lead_categories_restamp_insert;
+DROP TRIGGER townships_restamp_delete;
+DROP TRIGGER townships_restamp_update;
+DROP TRIGGER townships_restamp_insert;
+DROP TRIGGER departments_restamp_delete;
+DROP TRIGGER departments_restamp_update;
+DROP TRIGGER departments_restamp_insert;
+DROP TABLE reference_stamp;
