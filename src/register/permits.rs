@@ -764,14 +764,6 @@ pub fn list(
     query_page(conn, q, today, limit)
 }
 
-fn list_unbounded(
-    conn: &mut DbConnection,
-    q: &PermitQuery,
-    today: NaiveDate,
-) -> AppResult<Vec<Permit>> {
-    Ok(query_page(conn, q, today, i64::MAX / 2)?.0)
-}
-
 fn query_page(
     conn: &mut DbConnection,
     q: &PermitQuery,
@@ -779,6 +771,31 @@ fn query_page(
     limit: i64,
 ) -> AppResult<(Vec<Permit>, Option<String>)> {
     let types = types_by_code(conn)?;
+    let filter = filter_of(q, today, &types)?;
+    // Keyset on (expires_on or 9999-12-31, id): permits without expiry come last.
+    let far = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
+    let after = match present(&q.cursor) {
+        None => None,
+        Some(c) => {
+            let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
+            let (d, id) = c.split_once('_').ok_or_else(bad)?;
+            let d = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| bad())?;
+            Some(((d != far).then_some(d), id.to_owned()))
+        }
+    };
+    let mut rows = store::page(conn, &filter, after, limit + 1)?;
+    let next = pagination::next_cursor(&mut rows, limit, |p| {
+        format!("{}_{}", p.expires_on.unwrap_or(far).format("%Y%m%d"), p.id)
+    });
+    Ok((rows, next))
+}
+
+/// The list's filters, checked (each bad one a 422 naming its field).
+fn filter_of(
+    q: &PermitQuery,
+    today: NaiveDate,
+    types: &std::collections::HashMap<String, PermitType>,
+) -> AppResult<store::PermitFilter> {
     let expiring_within = present(&q.expiring_within_days)
         .map(|n| {
             n.parse::<i64>()
@@ -806,7 +823,7 @@ fn query_page(
             })
         })
         .transpose()?;
-    let filter = PermitFilter {
+    Ok(PermitFilter {
         today,
         expiring_until: expiring_within,
         permit_type: present(&q.permit_type).map(str::to_owned),
@@ -818,107 +835,142 @@ fn query_page(
             .values()
             .map(|t| (t.code.clone(), t.expiry_warning_days))
             .collect(),
-    };
-    // Keyset on (expires_on or 9999-12-31, id): permits without expiry come last.
-    let far = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
-    let after = match present(&q.cursor) {
-        None => None,
-        Some(c) => {
-            let bad = || AppError::field("cursor", "翻页标记无效，请从第一页重新开始");
-            let (d, id) = c.split_once('_').ok_or_else(bad)?;
-            let d = NaiveDate::parse_from_str(d, "%Y%m%d").map_err(|_| bad())?;
-            Some(((d != far).then_some(d), id.to_owned()))
-        }
-    };
-    let mut rows = store::page(conn, &filter, after, limit + 1)?;
-    let next = pagination::next_cursor(&mut rows, limit, |p| {
-        format!("{}_{}", p.expires_on.unwrap_or(far).format("%Y%m%d"), p.id)
-    });
-    Ok((rows, next))
+    })
 }
 
-/// Every permit matching the filters, soonest expiry first, for the ledger export: the
-/// filters of `list` without its pages, read in one ordered query (walking keyset pages
-/// re-sorted the remaining rows for every page: 19 s for 150 000 permits).
-pub fn all_matching(
-    conn: &mut DbConnection,
-    q: &PermitQuery,
-    today: NaiveDate,
-) -> AppResult<Vec<Permit>> {
-    let mut q = q.clone();
-    q.cursor = None;
-    list_unbounded(conn, &q, today)
-}
+/// How many permits the ledger reads at a time.
+const LEDGER_CHUNK: usize = 1000;
 
-/// The permit ledger (证照台账) as an .xlsx workbook. Mine names are loaded in one query.
-pub fn ledger(conn: &mut DbConnection, rows: &[Permit], today: NaiveDate) -> AppResult<Vec<u8>> {
-    use crate::platform::xlsx::Value;
+/// The permit ledger (证照台账) as an .xlsx workbook: every permit matching the list's
+/// filters, soonest expiry first. The ids come in the list's order in one query (walking
+/// keyset pages re-sorted the remaining rows for every page: 19 s for 150 000 permits);
+/// the permits and their mines' names are then read a chunk at a time as the rows are
+/// written, so a province's ledger never holds all its permits at once.
+pub fn ledger(conn: &mut DbConnection, q: &PermitQuery, today: NaiveDate) -> AppResult<Vec<u8>> {
     let types = types_by_code(conn)?;
+    let filter = filter_of(q, today, &types)?;
+    let ids = store::matching_ids(conn, &filter)?;
     let departments: std::collections::HashMap<String, String> =
         crate::reference::departments(conn)?
             .into_iter()
             .map(|d| (d.code, d.name))
             .collect();
-    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|p| p.mine_id.clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    for chunk in ids.chunks(500) {
-        names.extend(crate::register::mines::names(conn, chunk)?);
-    }
-    let rows = rows.iter().map(|p| {
+    let mut chunks = Chunks {
+        conn,
+        ids: ids.chunks(LEDGER_CHUNK),
+        failed: None,
+    };
+    let rows = chunks.by_ref().flatten().map(|(p, mine_name)| {
         let kind = types.get(&p.permit_type);
         let status = p.status(kind.map_or(60, |k| k.expiry_warning_days), today);
-        vec![
-            Value::from(names.get(&p.mine_id).cloned().unwrap_or_default()),
-            kind.map(|k| k.name.clone())
-                .unwrap_or_else(|| p.permit_type.clone())
-                .into(),
-            p.number.as_str().into(),
-            p.holder.as_str().into(),
-            departments
-                .get(&p.issuing_department)
-                .cloned()
-                .unwrap_or_else(|| p.issuing_department.clone())
-                .into(),
-            p.issued_on.to_string().into(),
-            p.expires_on.map(|d| d.to_string()).into(),
-            status.label().into(),
-            p.override_reason.as_str().into(),
-            p.mineral.as_str().into(),
-            p.scale_10k_t_per_year.into(),
-            p.area_km2.into(),
-            p.elevation_top_m.into(),
-            p.elevation_bottom_m.into(),
-            p.notes.as_str().into(),
-            p.id.as_str().into(),
-        ]
+        ledger_row(p, mine_name, kind, status, &departments)
     });
-    crate::platform::xlsx::workbook_streamed(
-        "证照台账",
-        &[
-            ("矿山", 22.0),
-            ("证照类型", 18.0),
-            ("证号", 28.0),
-            ("持证人", 24.0),
-            ("发证（监管）部门", 16.0),
-            ("发证日期", 12.0),
-            ("有效期至", 12.0),
-            ("状态", 10.0),
-            ("暂扣、吊销、注销依据", 20.0),
-            ("矿种", 12.0),
-            ("生产规模（万吨/年）", 12.0),
-            ("矿区面积（平方公里）", 12.0),
-            ("开采深度上限标高（米）", 12.0),
-            ("开采深度下限标高（米）", 12.0),
-            ("备注", 24.0),
-            ("系统编号", 38.0),
-        ],
-        rows,
-    )
+    let book = crate::platform::xlsx::workbook_streamed("证照台账", &LEDGER_HEADERS, rows)?;
+    match chunks.failed {
+        Some(e) => Err(e),
+        None => Ok(book),
+    }
+}
+
+const LEDGER_HEADERS: [(&str, f64); 16] = [
+    ("矿山", 22.0),
+    ("证照类型", 18.0),
+    ("证号", 28.0),
+    ("持证人", 24.0),
+    ("发证（监管）部门", 16.0),
+    ("发证日期", 12.0),
+    ("有效期至", 12.0),
+    ("状态", 10.0),
+    ("暂扣、吊销、注销依据", 20.0),
+    ("矿种", 12.0),
+    ("生产规模（万吨/年）", 12.0),
+    ("矿区面积（平方公里）", 12.0),
+    ("开采深度上限标高（米）", 12.0),
+    ("开采深度下限标高（米）", 12.0),
+    ("备注", 24.0),
+    ("系统编号", 38.0),
+];
+
+fn ledger_row(
+    p: Permit,
+    mine_name: String,
+    kind: Option<&PermitType>,
+    status: PermitStatus,
+    departments: &std::collections::HashMap<String, String>,
+) -> Vec<crate::platform::xlsx::Value> {
+    use crate::platform::xlsx::Value;
+    vec![
+        Value::from(mine_name),
+        kind.map(|k| k.name.clone())
+            .unwrap_or_else(|| p.permit_type.clone())
+            .into(),
+        p.number.as_str().into(),
+        p.holder.as_str().into(),
+        departments
+            .get(&p.issuing_department)
+            .cloned()
+            .unwrap_or_else(|| p.issuing_department.clone())
+            .into(),
+        p.issued_on.to_string().into(),
+        p.expires_on.map(|d| d.to_string()).into(),
+        status.label().into(),
+        p.override_reason.as_str().into(),
+        p.mineral.as_str().into(),
+        p.scale_10k_t_per_year.into(),
+        p.area_km2.into(),
+        p.elevation_top_m.into(),
+        p.elevation_bottom_m.into(),
+        p.notes.as_str().into(),
+        p.id.as_str().into(),
+    ]
+}
+
+/// The ledger's permits a chunk of ids at a time, in the ids' order, each with its mine's
+/// name. A failed read ends the walk and is kept in `failed`.
+struct Chunks<'a, 'i> {
+    conn: &'a mut DbConnection,
+    ids: std::slice::Chunks<'i, String>,
+    failed: Option<AppError>,
+}
+
+impl Chunks<'_, '_> {
+    fn read(&mut self, ids: &[String]) -> AppResult<Vec<(Permit, String)>> {
+        let mut by_id: std::collections::HashMap<String, Permit> = store::by_ids(self.conn, ids)?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let mut mines: Vec<String> = by_id.values().map(|p| p.mine_id.clone()).collect();
+        mines.sort();
+        mines.dedup();
+        let names = crate::register::mines::names(self.conn, &mines)?;
+        // A permit gone since its id was read (deleted meanwhile) is left out.
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .map(|p| {
+                let name = names.get(&p.mine_id).cloned().unwrap_or_default();
+                (p, name)
+            })
+            .collect())
+    }
+}
+
+impl Iterator for Chunks<'_, '_> {
+    type Item = Vec<(Permit, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let ids = self.ids.next()?;
+        match self.read(ids) {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,47 @@ on_both! {
     }
 }
 
+on_both! {
+    /// A ledger larger than the chunks it is read in comes out whole, in the list's order
+    /// (soonest expiry first, those without expiry last, then by id), each permit beside its
+    /// own mine, and with the list's filters.
+    async fn a_large_permit_ledger_keeps_its_order_across_chunks(app) {
+        use diesel::RunQueryDsl;
+        let em = officer(&app, "em.officer", "EM").await;
+        let a = create_mine(&app, &em, mine_body("大台账甲矿", 404)).await["id"].as_str().unwrap().to_owned();
+        let b = create_mine(&app, &em, mine_body("大台账乙矿", 405)).await["id"].as_str().unwrap().to_owned();
+        let n = 2_400;
+        let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let mut want: Vec<(bool, Option<chrono::NaiveDate>, String, &str)> = Vec::new();
+        let mut values = Vec::new();
+        for i in 0..n {
+            // Ids out of expiry order, many permits sharing a date, one in ten without one.
+            let id = format!("p{:05}", (i * 7919) % 10_000);
+            let expires = (i % 10 != 0).then(|| start + chrono::Duration::days((i * 37 % 300) as i64));
+            let (mine, name) = if i % 2 == 0 { (&a, "大台账甲矿") } else { (&b, "大台账乙矿") };
+            values.push(format!(
+                "('{id}', '{mine}', 'safety_production', 'EM', 'N-{i}', '持证人', '2024-01-01', {}, '', '', '', '2026-03-01 00:00:00', '2026-03-01 00:00:00', 1)",
+                expires.map_or("NULL".to_owned(), |d| format!("'{d}'"))
+            ));
+            want.push((expires.is_none(), expires, id, name));
+        }
+        let sql = format!(
+            "INSERT INTO permits (id, mine_id, permit_type, issuing_department, number, holder, issued_on, expires_on, mineral, notes, override_reason, created_at, updated_at, version) VALUES {}",
+            values.join(", ")
+        );
+        app.with_db(move |c| Ok(diesel::sql_query(sql).execute(c)?)).await;
+        want.sort();
+        let rows = download(&app, "/api/v1/permits/export.xlsx", &em).await;
+        assert_eq!(rows.len(), n + 1, "every permit and the header");
+        let got: Vec<(&str, &str)> = rows[1..].iter().map(|r| (r[15].as_str(), r[0].as_str())).collect();
+        let expected: Vec<(&str, &str)> = want.iter().map(|w| (w.2.as_str(), w.3)).collect();
+        assert_eq!(got, expected);
+        let rows = download(&app, &format!("/api/v1/permits/export.xlsx?mine_id={a}"), &em).await;
+        assert_eq!(rows.len(), n / 2 + 1);
+        assert!(rows[1..].iter().all(|r| r[0] == "大台账甲矿"));
+    }
+}
+
 use crate::helpers::*;
 
 /// Builds an .xlsx ledger with the export's headers (a subset is enough).

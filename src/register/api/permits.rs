@@ -176,10 +176,9 @@ pub async fn export_permits(
     authz::require(&user.0, Action::ViewMines)?;
     let today = state.today();
     let bytes = blocking(move || {
-        state.db.read_lagging(|conn| {
-            let rows = permits::all_matching(conn, &q.0, today)?;
-            permits::ledger(conn, &rows, today)
-        })
+        state
+            .db
+            .read_lagging(|conn| permits::ledger(conn, &q.0, today))
     })
     .await?;
     Ok(HttpResponse::Ok()

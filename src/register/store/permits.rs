@@ -115,6 +115,12 @@ pub struct PermitFilter {
 type Condition =
     Box<dyn BoxableExpression<permits::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
+type Matching<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<permits::table, diesel::dsl::AsSelect<Permit, MultiBackend>>,
+    MultiBackend,
+>;
+
 /// One page of permits, soonest expiry first and those without one last (one row more
 /// than `limit` if there is more), after `(expires_on, id)` of the previous page.
 pub fn page(
@@ -123,6 +129,25 @@ pub fn page(
     after: Option<(Option<NaiveDate>, String)>,
     limit: i64,
 ) -> AppResult<Vec<Permit>> {
+    Ok(matching(f, after).limit(limit).load(conn)?)
+}
+
+/// The ids of every permit matching the filters, in the list's order: what the ledger
+/// walks, reading the permits themselves a chunk at a time ([`by_ids`]).
+pub fn matching_ids(conn: &mut DbConnection, f: &PermitFilter) -> AppResult<Vec<String>> {
+    Ok(matching(f, None).select(permits::id).load(conn)?)
+}
+
+/// The permits with these ids, in no particular order.
+pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Permit>> {
+    Ok(permits::table
+        .filter(permits::id.eq_any(ids))
+        .select(Permit::as_select())
+        .load(conn)?)
+}
+
+/// The permits matching the filters after `after`, in the list's order.
+fn matching<'a>(f: &PermitFilter, after: Option<(Option<NaiveDate>, String)>) -> Matching<'a> {
     let today = f.today;
     let mut query = permits::table.select(Permit::as_select()).into_boxed();
     if let Some(until) = f.expiring_until {
@@ -215,14 +240,11 @@ pub fn page(
             );
         }
     }
-    Ok(query
-        .order((
-            permits::expires_on.is_null().asc(),
-            permits::expires_on.asc(),
-            permits::id.asc(),
-        ))
-        .limit(limit)
-        .load(conn)?)
+    query.order((
+        permits::expires_on.is_null().asc(),
+        permits::expires_on.asc(),
+        permits::id.asc(),
+    ))
 }
 
 /// Which of the mines hold a valid mining licence today (one query for all of them).
