@@ -243,6 +243,21 @@ pub fn spawn_stats_rollup(state: web::Data<AppState>) -> tokio::task::JoinHandle
     })
 }
 
+/// SQLite: checkpoints the write-ahead log every second, off the writer's turn.
+pub fn spawn_wal_checkpointer(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let st = state.clone();
+            if let Err(e) = blocking(move || st.db.checkpoint_wal()).await {
+                tracing::warn!(error = %e, "SQLite log not checkpointed; will retry");
+            }
+        }
+    })
+}
+
 /// Appends a signed checkpoint of the audit chain to `file` unless the last one there
 /// already names the chain's head. Returns the checkpoint written, if one was.
 pub async fn checkpoint_audit(

@@ -264,6 +264,9 @@ impl Application {
         if state.settings.outbox.worker {
             background.push(crate::app::jobs::spawn_worker(state.clone()).abort_handle());
         }
+        if state.db.backend == crate::platform::db::Backend::Sqlite {
+            background.push(crate::app::jobs::spawn_wal_checkpointer(state.clone()).abort_handle());
+        }
         if state.settings.audit.sealer && state.db.backend == crate::platform::db::Backend::Postgres
         {
             background.push(crate::app::jobs::spawn_sealer(state.clone()).abort_handle());
