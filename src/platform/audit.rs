@@ -176,14 +176,13 @@ pub fn record(
     entry.seq = Some(seq);
     entry.prev_hash = Some(last_hash);
     entry.hash = Some(hash.clone());
+    // On SQLite an entry's id is its place in the chain (as the migration to ids left the
+    // entries before it), so it need not be read back.
     diesel::insert_into(audit_log::table)
-        .values(&entry)
+        .values((&entry, audit_log::id.eq(seq)))
         .execute(conn)?;
     move_head(conn, seq, &hash)?;
-    Ok(audit_log::table
-        .filter(audit_log::seq.eq(seq))
-        .select(audit_log::id)
-        .first(conn)?)
+    Ok(seq)
 }
 
 fn move_head(conn: &mut DbConnection, seq: i64, hash: &str) -> AppResult<()> {

@@ -1,0 +1,1 @@
+DROP INDEX lead_stat_days_series_idx;
