@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::platform::db::schema::{notification_preferences, notifications, outbox};
-use crate::platform::db::DbConnection;
+use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
@@ -71,14 +71,7 @@ pub struct OutboxMessage {
 /// Writes the notices in one statement. Per-backend branch: MultiConnection has no batch
 /// insert, each backend's connection does.
 pub fn insert_notifications(conn: &mut DbConnection, rows: Vec<Notification>) -> AppResult<()> {
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(notifications::table)
-            .values(rows)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(notifications::table)
-            .values(rows)
-            .execute(c)?,
-    };
+    per_backend!(conn, c => diesel::insert_into(notifications::table).values(rows).execute(c)?);
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use crate::leads::rules::{LeadSource, LeadState, Stage, Urgency};
 use crate::platform::db::schema::{
     lead_deadlines, lead_departments, lead_events, lead_followers, leads,
 };
-use crate::platform::db::DbConnection;
+use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::AppResult;
 
 // Integer and comma-joined columns as the API shows them (API.md: a boolean, a list).
@@ -193,37 +193,22 @@ pub fn insert(
             )
         })
         .collect();
-    match conn {
-        DbConnection::Pg(c) => {
-            diesel::insert_into(lead_departments::table)
-                .values(&parties)
-                .execute(c)?;
-            diesel::insert_into(lead_deadlines::table)
-                .values(deadlines.to_vec())
-                .execute(c)?;
-        }
-        DbConnection::Sqlite(c) => {
-            diesel::insert_into(lead_departments::table)
-                .values(&parties)
-                .execute(c)?;
-            diesel::insert_into(lead_deadlines::table)
-                .values(deadlines.to_vec())
-                .execute(c)?;
-        }
-    }
+    per_backend!(conn, c => {
+        diesel::insert_into(lead_departments::table)
+            .values(&parties)
+            .execute(c)?;
+        diesel::insert_into(lead_deadlines::table)
+            .values(deadlines.to_vec())
+            .execute(c)?;
+    });
     Ok(())
 }
 
 /// Writes steps of one or more leads' timelines in one statement.
 pub fn insert_events(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(lead_events::table)
-            .values(events)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(lead_events::table)
-            .values(events)
-            .execute(c)?,
-    };
+    per_backend!(conn, c => diesel::insert_into(lead_events::table)
+        .values(events)
+        .execute(c)?);
     Ok(())
 }
 

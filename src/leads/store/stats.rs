@@ -16,7 +16,7 @@ use crate::platform::db::schema::{
     lead_due_days, lead_due_marks, lead_stat_days, lead_stat_hours, lead_stat_marks,
     lead_stat_rollup,
 };
-use crate::platform::db::DbConnection;
+use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::rules::histogram::{self, Histograms};
 
@@ -645,14 +645,7 @@ pub fn keep_day(conn: &mut DbConnection, day: NaiveDate, f: &Figures) -> AppResu
         }
     }
     for chunk in rows.chunks(500) {
-        match conn {
-            DbConnection::Pg(c) => diesel::insert_into(lead_stat_days::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_into(lead_stat_days::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+        per_backend!(conn, c => diesel::insert_into(lead_stat_days::table).values(chunk).execute(c)?);
     }
     keep_hours(conn, &key, &f.hours)
 }

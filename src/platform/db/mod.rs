@@ -446,6 +446,18 @@ impl Db {
     }
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection: for what diesel builds per
+/// backend only (multi-row inserts), written once for both.
+macro_rules! per_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::platform::db::DbConnection::Pg($c) => $body,
+            $crate::platform::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 /// Coded columns: a `coded_enum!` type stored as its text code. Reading back a code the
 /// program does not know (a manual edit, a downgrade) is a database error naming the
 /// column's type and the code, never a silent default; writing stores `code()`.

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::platform::db::schema::{mines, permit_reminders, permits};
-use crate::platform::db::DbConnection;
+use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::AppResult;
 use crate::register::rules::mine::MineStatus;
 
@@ -82,13 +82,6 @@ pub fn record_sent(
             )
         })
         .collect();
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(permit_reminders::table)
-            .values(values)
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(permit_reminders::table)
-            .values(values)
-            .execute(c)?,
-    };
+    per_backend!(conn, c => diesel::insert_into(permit_reminders::table).values(values).execute(c)?);
     Ok(())
 }
