@@ -10,7 +10,7 @@ use crate::leads::rules::{LeadState, Stage, EVALUATIONS};
 use crate::leads::store::leads as rows;
 use crate::leads::store::transfers as store;
 pub use crate::leads::store::transfers::{Evaluation, Transfer};
-use crate::leads::{add_event, find_visible, refresh_next_due, text, unit_of, EventActor, Lead};
+use crate::leads::{find_visible, refresh_next_due, text, unit_of, write_event, EventActor, Lead};
 use crate::notify::Notice;
 use crate::platform::audit::{self, Change};
 use crate::platform::authz::Principal;
@@ -73,7 +73,7 @@ fn finish(
     lead: &Lead,
     done: Done<'_>,
 ) -> AppResult<()> {
-    add_event(
+    write_event(
         conn,
         &lead.id,
         now,
@@ -1075,7 +1075,7 @@ pub fn merge(
     {
         rows::follow(conn, &original.id, raiser)?;
     }
-    add_event(
+    write_event(
         conn,
         &original.id,
         now,

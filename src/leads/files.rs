@@ -80,7 +80,7 @@ pub fn add(
     }
     let names: Vec<String> = uploads.iter().map(|u| u.file_name.clone()).collect();
     let stored = store(conn, who, lead_id, None, uploads, max_bytes, now)?;
-    crate::leads::add_event(
+    crate::leads::write_event(
         conn,
         lead_id,
         now,

@@ -622,19 +622,6 @@ pub(crate) fn write_event(
     Ok(event)
 }
 
-/// Adds a step to the lead's timeline and returns its id.
-pub(crate) fn add_event(
-    conn: &mut DbConnection,
-    lead_id: &str,
-    now: NaiveDateTime,
-    actor: &EventActor,
-    kind: &str,
-    note: &str,
-    data: serde_json::Value,
-) -> AppResult<String> {
-    write_event(conn, lead_id, now, actor, kind, note, data).map(|e| e.id)
-}
-
 /// A step of the system (an escalation) on the lead's timeline.
 pub fn system_event(
     conn: &mut DbConnection,
@@ -644,7 +631,7 @@ pub fn system_event(
     note: &str,
     data: serde_json::Value,
 ) -> AppResult<()> {
-    add_event(conn, lead_id, now, &EventActor::system(), kind, note, data).map(|_| ())
+    write_event(conn, lead_id, now, &EventActor::system(), kind, note, data).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Lead> {
@@ -735,7 +722,7 @@ pub fn step(
     may_move(who, &before, mv, input.version)?;
     let (note, data) = step_details(mv, &input, now)?;
     move_on(conn, &before, mv, input.substantiated, now)?;
-    let event_id = add_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?;
+    let event_id = write_event(conn, id, now, &EventActor::of(who), mv.code(), &note, data)?.id;
     if !evidence.is_empty() {
         crate::leads::files::store(
             conn,
@@ -999,7 +986,7 @@ pub fn comment(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    add_event(
+    write_event(
         conn,
         id,
         now,
