@@ -170,6 +170,29 @@ async fn main() {
         "lead creation runs at {:.1} % of the bare insert's rate",
         create_fig.rps / bare_fig.rps * 100.0
     );
+    // SQLite: how many raises each commit of the one writer carried (`/metrics`).
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let figure = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    if let (Some(writes), Some(commits)) = (
+        figure("db_sqlite_writes_total"),
+        figure("db_sqlite_commits_total"),
+    ) {
+        println!(
+            "SQLite's writer: {writes} writes in {commits} commits ({:.1} per commit)",
+            writes / commits.max(1.0)
+        );
+    }
 
     // 2. A province's leads, written directly.
     let seed_started = Instant::now();

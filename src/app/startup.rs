@@ -157,6 +157,11 @@ pub async fn prepare(
         if applied > 0 {
             tracing::info!(migrations.applied = applied, "database migrated");
         }
+        if !init_db.sqlite_plans_stay_prepared().unwrap_or(true) {
+            tracing::warn!(
+                "SQLite 未启用 SQLITE_ENABLE_QPSG：带 LIMIT 的查询每次都要重新解析，写入和列表会变慢；请在本仓库内构建（.cargo/config.toml 设置了 LIBSQLITE3_FLAGS）"
+            );
+        }
         init_db
             .transaction(|conn| {
                 let forgot = crate::platform::auth::forget_stored_secret(conn)?;

@@ -13,6 +13,11 @@ use crate::platform::db::schema::{
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
+crate::platform::db::literal_condition!(
+    /// The case is still being worked on: the condition of `closure_cases_live_idx`.
+    LiveCase on closure_cases::state = "closure_cases.state <> 'accepted'"
+);
+
 /// Keeps the rows of `$t` not yet claimed for a reminder (or, with `$escalation`, for an
 /// escalation): the deadline machinery's one filter for cases and tasks alike.
 macro_rules! unclaimed {
@@ -251,7 +256,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Case>> {
 pub fn live_of_mine(conn: &mut DbConnection, mine_id: &str) -> AppResult<Option<Case>> {
     Ok(closure_cases::table
         .filter(closure_cases::mine_id.eq(mine_id))
-        .filter(closure_cases::state.ne(CaseState::Accepted.code()))
+        .filter(LiveCase)
         .select(Case::as_select())
         .first(conn)
         .optional()?)
@@ -413,7 +418,7 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> AppResult<Vec<Case>> {
 pub fn tailings_clocks(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<Case>> {
     Ok(closure_cases::table
         .filter(closure_cases::kind.eq(ClosureKind::TailingsClosure.code()))
-        .filter(closure_cases::state.ne(CaseState::Accepted.code()))
+        .filter(LiveCase)
         .order((closure_cases::target_on, closure_cases::id))
         .select(Case::as_select())
         .limit(limit)
@@ -429,7 +434,7 @@ pub fn cases_due(
     limit: i64,
 ) -> AppResult<Vec<Case>> {
     let mut q = closure_cases::table
-        .filter(closure_cases::state.ne(CaseState::Accepted.code()))
+        .filter(LiveCase)
         .filter(closure_cases::target_on.lt(before))
         .order((closure_cases::target_on, closure_cases::id))
         .select(Case::as_select())

@@ -11,6 +11,11 @@ use crate::platform::db::schema::{notification_preferences, notifications, outbo
 use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::AppResult;
 
+crate::platform::db::literal_condition!(
+    /// The message could not be delivered: the condition of `outbox_dead_link_idx`.
+    DeadMessage on outbox::status = "outbox.status = 'dead'"
+);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = notifications)]
 pub struct Notification {
@@ -378,7 +383,7 @@ pub fn counts(conn: &mut DbConnection) -> AppResult<Vec<(String, i64)>> {
 pub fn dead_for(conn: &mut DbConnection, link: &str) -> AppResult<Vec<(String, Option<String>)>> {
     Ok(outbox::table
         .filter(outbox::link.eq(link))
-        .filter(outbox::status.eq("dead"))
+        .filter(DeadMessage)
         .order(outbox::updated_at.desc())
         .select((outbox::recipient, outbox::last_error))
         .limit(100)

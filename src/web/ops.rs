@@ -63,6 +63,12 @@ pub async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
     metrics::gauge!("db_pool_connections").set(f64::from(connections));
     metrics::gauge!("db_pool_idle_connections").set(f64::from(idle));
     metrics::gauge!("db_pool_in_use_connections").set(f64::from(connections.saturating_sub(idle)));
+    if state.db.backend == crate::platform::db::Backend::Sqlite {
+        // Writes queued for SQLite's one writer share its commits: how many per commit.
+        let (writes, commits) = state.db.writer_counts();
+        metrics::counter!("db_sqlite_writes_total").absolute(writes);
+        metrics::counter!("db_sqlite_commits_total").absolute(commits);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())

@@ -190,6 +190,51 @@ async fn database_outage_is_503_and_recovers_postgres() {
     );
 }
 
+/// A PostgreSQL connection used within the last second is lent again without a `SELECT 1`
+/// first. When the server drops the connections, at most one request finds out (503); that
+/// loss makes the pool check every other connection before lending it, so the requests after
+/// it succeed on new connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_dropped_cost_at_most_one_request_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    // Several connections in use at once, so that the pool holds several just used.
+    let warm = (0..8).map(|_| app.get("/api/v1/departments", &app.admin_token));
+    for r in futures_util::future::join_all(warm).await {
+        assert_eq!(r.status(), 200);
+    }
+    let name = app.db.url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = format!("{}/postgres", pg_base_url());
+    let dropped = tokio::task::spawn_blocking(move || {
+        let mut c = diesel::PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .execute(&mut c)
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(dropped > 0, "the service's connections were open");
+
+    let first = app
+        .get("/api/v1/departments", &app.admin_token)
+        .await
+        .status();
+    // (the requests after it are sequential: each takes the connection the last handed back,
+    // or one that has not been checked since the loss)
+    assert!(first == 200 || first == 503, "{first}");
+    for n in 0..5 {
+        let status = app
+            .get("/api/v1/departments", &app.admin_token)
+            .await
+            .status();
+        assert_eq!(status, 200, "request {n} after the first");
+    }
+}
+
 use crate::helpers::*;
 
 on_both! {

@@ -16,6 +16,11 @@ use crate::platform::db::schema::{
 use crate::platform::db::DbConnection;
 use crate::platform::error::AppResult;
 
+crate::platform::db::literal_condition!(
+    /// The hazard is not closed: the condition of `hazards_open_idx` and `hazards_open_all_idx`.
+    OpenHazard on hazards::state = "hazards.state <> 'closed'"
+);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = inspection_items)]
 pub struct Item {
@@ -296,7 +301,7 @@ pub fn open_hazards_of_tasks(
 ) -> AppResult<Vec<(String, NaiveDate)>> {
     Ok(hazards::table
         .filter(hazards::inspection_id.eq_any(ids))
-        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .filter(OpenHazard)
         .select((hazards::inspection_id, hazards::rectify_by))
         .load(conn)?)
 }
@@ -710,14 +715,13 @@ pub fn list_hazards(conn: &mut DbConnection, f: &HazardFilter) -> AppResult<Vec<
     }
     // Open hazards by the literal condition of `hazards_open_idx` (a bound value would not
     // let either database prove the partial index applies).
-    let open_only = || diesel::dsl::sql::<diesel::sql_types::Bool>("hazards.state <> 'closed'");
     match f.open {
-        Some(true) => q = q.filter(open_only()),
+        Some(true) => q = q.filter(OpenHazard),
         Some(false) => q = q.filter(hazards::state.eq(HazardState::Closed.code())),
         None => {}
     }
     if let Some(day) = f.overdue_on {
-        q = q.filter(open_only()).filter(hazards::rectify_by.lt(day));
+        q = q.filter(OpenHazard).filter(hazards::rectify_by.lt(day));
     }
     if let Some((on, id)) = &f.after {
         q = q.filter(
@@ -763,7 +767,7 @@ pub fn overdue_unescalated(
     limit: i64,
 ) -> AppResult<Vec<String>> {
     Ok(hazards::table
-        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .filter(OpenHazard)
         .filter(hazards::rectify_by.lt(today))
         .filter(hazards::escalated_at.is_null())
         .order(hazards::rectify_by)
@@ -784,7 +788,7 @@ pub fn claim_escalation(
         hazards::table
             .find(id)
             .filter(hazards::escalated_at.is_null())
-            .filter(hazards::state.ne(HazardState::Closed.code()))
+            .filter(OpenHazard)
             .filter(hazards::rectify_by.lt(today)),
     )
     .set(hazards::escalated_at.eq(now))
@@ -843,9 +847,7 @@ pub fn open_hazards_for(
         limit,
     };
     let rows = list_hazards(conn, &filter)?;
-    let mut q = hazards::table
-        .filter(hazards::state.ne(HazardState::Closed.code()))
-        .into_boxed();
+    let mut q = hazards::table.filter(OpenHazard).into_boxed();
     if let Some(d) = department {
         q = q.filter(hazards::responsible_department.eq(d.to_owned()));
     }
@@ -878,7 +880,7 @@ pub fn repeat_major(
 pub fn open_hazards_of(conn: &mut DbConnection, inspection_id: &str) -> AppResult<i64> {
     Ok(hazards::table
         .filter(hazards::inspection_id.eq(inspection_id))
-        .filter(hazards::state.ne(HazardState::Closed.code()))
+        .filter(OpenHazard)
         .count()
         .get_result(conn)?)
 }

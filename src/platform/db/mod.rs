@@ -4,11 +4,13 @@
 //! `establish`, which tries every backend in turn and hides PostgreSQL's real error.
 
 pub mod schema;
+mod writer;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -76,17 +78,65 @@ const REPLICA_RETRY: Duration = Duration::from_secs(30);
 pub struct ConnectionManager {
     url: DbUrl,
     sqlite_busy_timeout_ms: u64,
+    /// How many of its connections were found lost ([`Pooled::losses`]).
+    losses: Arc<AtomicU64>,
 }
 
+/// A pooled connection, with when it was last handed back in use.
+pub struct Pooled {
+    conn: DbConnection,
+    /// Until when the connection is taken to be alive without asking the server: shortly
+    /// after it was last handed back, unless its last use found the server gone.
+    trusted_until: Option<Instant>,
+    /// Its last use failed to reach the server: it is closed rather than handed out again.
+    lost: bool,
+    /// The pool's count of connections found lost, shared by its connections: one loss
+    /// (a server restart, say) makes every connection of the pool be checked again.
+    losses: Arc<AtomicU64>,
+    /// That count when `trusted_until` was set.
+    losses_seen: u64,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl Pooled {
+    /// Marks the connection as lost if `outcome` is the server gone away, so the pool closes
+    /// it instead of lending it again unchecked.
+    fn judge<T>(&mut self, outcome: &Result<T, AppError>) {
+        if matches!(outcome, Err(AppError::Unavailable)) {
+            self.lost = true;
+            self.losses.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// How long after its last use a PostgreSQL connection is lent again without a `SELECT 1`
+/// first. Under load every connection comes back within milliseconds, and the check was two
+/// of the sixteen round trips of a raise; a connection idle for longer is checked, so one
+/// that the server dropped meanwhile is replaced before a request gets it.
+const TRUSTED_AFTER_USE: Duration = Duration::from_secs(1);
+
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match self.url.backend {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = match self.url.backend {
             Backend::Postgres => PgConnection::establish(&self.url.target)
                 .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+                .map_err(r2d2::Error::ConnectionError)?,
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -99,26 +149,75 @@ impl ManageConnection for ConnectionManager {
                     self.sqlite_busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
+                DbConnection::Sqlite(conn)
+            }
+        };
+        Ok(Pooled {
+            conn,
+            trusted_until: None,
+            lost: false,
+            losses: Arc::clone(&self.losses),
+            losses_seen: 0,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        match &pooled.conn {
+            // A file opened in the process does not go away as a server can: no round trip.
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Pg(_) => {
+                let trusted = pooled
+                    .trusted_until
+                    .is_some_and(|until| Instant::now() < until)
+                    && pooled.losses_seen == self.losses.load(Ordering::SeqCst);
+                if trusted {
+                    return Ok(());
+                }
+                pooled.conn.ping().map_err(r2d2::Error::QueryError)
             }
         }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        match conn {
-            // A file opened in the process does not go away as a server can: no round trip.
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Pg(_) => conn.ping().map_err(r2d2::Error::QueryError),
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        if pooled.lost || pooled.conn.is_broken() {
+            return true;
         }
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+        pooled.trusted_until = Some(Instant::now() + TRUSTED_AFTER_USE);
+        pooled.losses_seen = self.losses.load(Ordering::SeqCst);
+        false
     }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A connection lent by the pool, used as the [`DbConnection`] it holds.
+pub struct PooledConnection(r2d2::PooledConnection<ConnectionManager>);
+
+impl std::ops::Deref for PooledConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
+
+impl PooledConnection {
+    /// Runs `f` on the connection, noting whether it found the server gone.
+    fn run<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let outcome = f(&mut self.0.conn);
+        self.0.judge(&outcome);
+        outcome
+    }
+}
 
 /// The application's handle on its database: a pool plus, for SQLite, one writer.
 ///
@@ -126,8 +225,8 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 /// writes fails with SQLITE_BUSY rather than waiting when another writer got there first.
 /// Every write transaction of the process therefore runs on one dedicated connection, in
 /// turn (a queue on its lock), instead of pooled connections spinning on the busy timeout;
-/// readers stay pooled and are never blocked (WAL). The busy timeout is left for writers of
-/// other processes (the command line).
+/// readers stay pooled and are never blocked (WAL). Writes queued together share one commit
+/// (`writer`). The busy timeout is left for writers of other processes (the command line).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
@@ -136,7 +235,7 @@ pub struct Db {
     /// Until when the standby is passed over after it failed to answer.
     replica_down_until: Arc<Mutex<Option<std::time::Instant>>>,
     pub backend: Backend,
-    sqlite_writer: Arc<Mutex<Option<DbConnection>>>,
+    sqlite_writer: Arc<writer::Writer>,
     url: DbUrl,
     sqlite_busy_timeout_ms: u64,
 }
@@ -228,13 +327,6 @@ fn fts_selective(conn: &mut DbConnection, fts: &str, phrase: &str) -> Result<boo
     Ok(hits.n <= FTS_MOST)
 }
 
-fn sqlite_of(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {
-    match conn {
-        DbConnection::Sqlite(c) => Some(c),
-        DbConnection::Pg(_) => None,
-    }
-}
-
 impl Db {
     /// Builds the pool without requiring the database to answer yet.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Self, String> {
@@ -251,6 +343,7 @@ impl Db {
         let manager = ConnectionManager {
             url: url.clone(),
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+            losses: Arc::default(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
@@ -262,7 +355,7 @@ impl Db {
             replica: None,
             replica_down_until: Arc::new(Mutex::new(None)),
             backend,
-            sqlite_writer: Arc::new(Mutex::new(None)),
+            sqlite_writer: Arc::new(writer::Writer::default()),
             url,
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
         })
@@ -279,6 +372,7 @@ impl Db {
         let manager = ConnectionManager {
             url,
             sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+            losses: Arc::default(),
         };
         // No idle connections kept: a standby that is down is then not retried in the
         // background (and logged) over and over, only when a read asks for it.
@@ -315,7 +409,7 @@ impl Db {
                 *down = None;
                 drop(down);
                 match replica.get() {
-                    Ok(mut conn) => return f(&mut conn),
+                    Ok(conn) => return PooledConnection(conn).run(f),
                     Err(e) => {
                         tracing::warn!(error = %e, "replica unavailable: reading the primary for {}s", REPLICA_RETRY.as_secs());
                         *self
@@ -330,7 +424,7 @@ impl Db {
     }
 
     pub fn get(&self) -> Result<PooledConnection, AppError> {
-        self.pool.get().map_err(|e| {
+        self.pool.get().map(PooledConnection).map_err(|e| {
             tracing::warn!(error = %e, "database unavailable");
             AppError::Unavailable
         })
@@ -343,63 +437,41 @@ impl Db {
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         if self.backend == Backend::Postgres {
-            let mut conn = self.get()?;
-            return (*conn).transaction(f);
+            return self.get()?.run(|conn| conn.transaction(f));
         }
-        // A writer that panicked may have left its transaction open: its connection goes.
-        let mut writer = self.sqlite_writer.lock().unwrap_or_else(|poisoned| {
-            let mut w = poisoned.into_inner();
-            *w = None;
-            w
-        });
-        if writer.as_mut().is_none_or(|c| c.is_broken()) {
-            let manager = ConnectionManager {
-                url: self.url.clone(),
-                sqlite_busy_timeout_ms: self.sqlite_busy_timeout_ms,
-            };
-            let mut conn = manager.connect().map_err(|e| {
-                tracing::warn!(error = %e, "database unavailable");
-                AppError::Unavailable
-            })?;
-            // Every write of the process passes here, in turn, so its time is what bounds
-            // them all. The temporary b-trees a write needs (statement journals, sorts) stay
-            // in memory instead of a file opened and unlinked each time (one per raise), and
-            // a larger page cache keeps the indexes it updates from being read again.
-            // The write-ahead log is copied back into the database file by the service's
-            // checkpointer (`Db::checkpoint_wal`, every second) outside this turn; the writer
-            // checkpoints itself only when that falls behind by some 40 MiB of log.
-            conn.batch_execute(
-                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; \
-                 PRAGMA wal_autocheckpoint = 10000;",
-            )
-            .map_err(|e| AppError::Internal(format!("SQLite 写连接设置失败：{e}")))?;
-            *writer = Some(conn);
-        }
-        let Some(DbConnection::Sqlite(c)) = writer.as_mut() else {
-            return Err(AppError::Internal("SQLite 写连接不可用".into()));
+        self.sqlite_writer.run(|| self.open_writer(), f)
+    }
+
+    /// A new connection for SQLite's writer, set up for its turn.
+    fn open_writer(&self) -> Result<DbConnection, AppError> {
+        let manager = ConnectionManager {
+            url: self.url.clone(),
+            sqlite_busy_timeout_ms: self.sqlite_busy_timeout_ms,
+            losses: Arc::default(),
         };
-        // BEGIN IMMEDIATE takes SQLite's write lock at the start, so a writer in another
-        // process (the command line, a second instance) waits for the busy timeout instead
-        // of failing when a read lock cannot be upgraded.
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        let conn = writer.as_mut().expect("the writer was just set");
-        match f(conn) {
-            Ok(value) => {
-                if let Some(c) = sqlite_of(conn) {
-                    if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
-                        let _ = AnsiTransactionManager::rollback_transaction(c);
-                        return Err(e.into());
-                    }
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                if let Some(c) = sqlite_of(conn) {
-                    AnsiTransactionManager::rollback_transaction(c)?;
-                }
-                Err(e)
-            }
-        }
+        let mut conn = manager.connect().map(|p| p.conn).map_err(|e| {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable
+        })?;
+        // Every write of the process passes here, in turn, so its time is what bounds
+        // them all. The temporary b-trees a write needs (statement journals, sorts) stay
+        // in memory instead of a file opened and unlinked each time (one per raise), and
+        // a larger page cache keeps the indexes it updates from being read again.
+        // The write-ahead log is copied back into the database file by the service's
+        // checkpointer (`Db::checkpoint_wal`, every second) outside this turn; the writer
+        // checkpoints itself only when that falls behind by some 40 MiB of log.
+        conn.batch_execute(
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; \
+             PRAGMA wal_autocheckpoint = 10000;",
+        )
+        .map_err(|e| AppError::Internal(format!("SQLite 写连接设置失败：{e}")))?;
+        Ok(conn)
+    }
+
+    /// SQLite: how many write transactions the writer ran and in how many commits
+    /// (several writes waiting their turn share one). `(0, 0)` on PostgreSQL.
+    pub fn writer_counts(&self) -> (u64, u64) {
+        self.sqlite_writer.counts()
     }
 
     /// SQLite: copies what the write-ahead log holds back into the database file (a
@@ -414,13 +486,30 @@ impl Db {
         Ok(())
     }
 
+    /// SQLite: whether the library was built with the query planner stability guarantee
+    /// (`.cargo/config.toml`), without which every statement with `LIMIT ?` is parsed and
+    /// planned again at each run. Always true on PostgreSQL.
+    pub fn sqlite_plans_stay_prepared(&self) -> Result<bool, AppError> {
+        #[derive(diesel::QueryableByName)]
+        struct Used {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            used: i32,
+        }
+        if self.backend != Backend::Sqlite {
+            return Ok(true);
+        }
+        let mut conn = self.get()?;
+        let row = diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+            .get_result::<Used>(&mut *conn)?;
+        Ok(row.used == 1)
+    }
+
     /// Runs `f` on a pooled connection without a transaction (reads).
     pub fn read<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let mut conn = self.get()?;
-        f(&mut conn)
+        self.get()?.run(f)
     }
 
     pub fn run_migrations(&self) -> Result<usize, String> {
@@ -428,7 +517,7 @@ impl Db {
             .pool
             .get()
             .map_err(|e| format!("无法连接数据库：{e}"))?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         };
@@ -457,6 +546,49 @@ macro_rules! per_backend {
     };
 }
 pub(crate) use per_backend;
+
+/// A condition on one table written into the SQL as it is, never bound: the form a partial
+/// index's own condition must be met in. SQLite is built with the query planner stability
+/// guarantee (`.cargo/config.toml`), so it no longer looks at a bound value to see that
+/// `state <> ?` means the index's `state <> 'closed'`; PostgreSQL's generic plans never did.
+/// The statement stays cacheable (unlike `diesel::dsl::sql`). `$column` names the table the
+/// condition may appear on.
+macro_rules! literal_condition {
+    ($(#[$meta:meta])* $name:ident on $column:path = $sql:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        pub struct $name;
+
+        impl diesel::expression::Expression for $name {
+            type SqlType = diesel::sql_types::Bool;
+        }
+
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name where
+            $column: diesel::expression::AppearsOnTable<QS>
+        {
+        }
+
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name where
+            $column: diesel::expression::SelectableExpression<QS>
+        {
+        }
+
+        impl<GB> diesel::expression::ValidGrouping<GB> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+
+        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use literal_condition;
 
 /// Coded columns: a `coded_enum!` type stored as its text code. Reading back a code the
 /// program does not know (a manual edit, a downgrade) is a database error naming the
