@@ -170,7 +170,7 @@ async fn main() {
         "lead creation runs at {:.1} % of the bare insert's rate",
         create_fig.rps / bare_fig.rps * 100.0
     );
-    // SQLite: how many raises each commit of the one writer carried (`/metrics`).
+    // SQLite: how many writes each commit of the one writer carried (`/metrics`).
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()
