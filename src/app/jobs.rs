@@ -219,7 +219,7 @@ pub async fn roll_up_stats(
     let now = state.clock.now_naive();
     blocking(move || {
         st.db
-            .transaction(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_DAYS))
+            .transaction_alone(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_DAYS))
     })
     .await
 }

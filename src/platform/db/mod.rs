@@ -439,7 +439,20 @@ impl Db {
         if self.backend == Backend::Postgres {
             return self.get()?.run(|conn| conn.transaction(f));
         }
-        self.sqlite_writer.run(|| self.open_writer(), f)
+        self.sqlite_writer.run(false, || self.open_writer(), f)
+    }
+
+    /// [`Db::transaction`] for a long write (the statistics rollup, an import): on SQLite
+    /// it shares no commit, so the short writes queued with it are not answered only after
+    /// it. The same as `transaction` on PostgreSQL.
+    pub fn transaction_alone<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if self.backend == Backend::Postgres {
+            return self.transaction(f);
+        }
+        self.sqlite_writer.run(true, || self.open_writer(), f)
     }
 
     /// A new connection for SQLite's writer, set up for its turn.

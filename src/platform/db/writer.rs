@@ -72,9 +72,13 @@ impl Writer {
     /// Runs `f` as one write: its changes commit (with those of the writes queued behind
     /// it) or none of them stays. `open` makes the connection when there is none yet, or
     /// the last one broke.
+    ///
+    /// A long write (`alone`: a rollup, an import) first commits the writes waiting on the
+    /// open transaction, so they are not answered only after it, and commits its own at once.
     pub(super) fn run<T>(
         &self,
-        open: impl FnOnce() -> Result<DbConnection, AppError>,
+        alone: bool,
+        open: impl Fn() -> Result<DbConnection, AppError>,
         f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
@@ -98,6 +102,13 @@ impl Writer {
         if unusable {
             self.abandon(&mut turn);
             turn.conn = Some(open()?);
+        }
+        if alone && turn.open.is_some() {
+            // Its failure is told to the writes waiting on it; this one starts afresh.
+            let _ = self.commit(&mut turn);
+            if turn.conn.is_none() {
+                turn.conn = Some(open()?);
+            }
         }
         if turn.open.is_none() {
             // BEGIN IMMEDIATE takes SQLite's write lock at the start, so a writer in another
@@ -153,7 +164,7 @@ impl Writer {
             self.writes.fetch_add(1, Ordering::Relaxed);
         }
         let id = batch.id;
-        if self.queued.load(Ordering::SeqCst) == 0 || batch.writes >= MOST_PER_COMMIT {
+        if alone || self.queued.load(Ordering::SeqCst) == 0 || batch.writes >= MOST_PER_COMMIT {
             let committed = self.commit(&mut turn);
             drop(turn);
             let value = outcome?;
@@ -295,6 +306,7 @@ mod tests {
     /// is each other write's body. Answers every write's outcome, by its number.
     fn queued_behind_one(
         db: &Db,
+        alone: Option<usize>,
         job: impl Fn(usize, &mut super::DbConnection) -> Result<(), AppError> + Send + Sync + 'static,
     ) -> Vec<thread::Result<Result<(), AppError>>> {
         let job = Arc::new(job);
@@ -317,7 +329,13 @@ mod tests {
             .map(|n| {
                 let db = db.clone();
                 let job = Arc::clone(&job);
-                thread::spawn(move || db.transaction(|c| job(n, c)))
+                thread::spawn(move || {
+                    if alone == Some(n) {
+                        db.transaction_alone(|c| job(n, c))
+                    } else {
+                        db.transaction(|c| job(n, c))
+                    }
+                })
             })
             .collect();
         std::iter::once(first)
@@ -339,7 +357,7 @@ mod tests {
     fn writes_queued_together_share_one_commit_and_a_refused_one_changes_nothing() {
         let (_dir, db) = database();
         let before = db.writer_counts();
-        let outcomes = queued_behind_one(&db, |n, c| {
+        let outcomes = queued_behind_one(&db, None, |n, c| {
             insert(c, n)?;
             if n == 3 {
                 return Err(AppError::BadRequest("refused".into()));
@@ -360,7 +378,7 @@ mod tests {
     #[test]
     fn a_write_that_panics_takes_only_its_own_commit_down_and_the_writer_goes_on() {
         let (_dir, db) = database();
-        let outcomes = queued_behind_one(&db, |n, c| {
+        let outcomes = queued_behind_one(&db, None, |n, c| {
             insert(c, n)?;
             if n == 5 {
                 panic!("write 5 panics");
@@ -384,5 +402,46 @@ mod tests {
         db.transaction(|c| insert(c, 100))
             .expect("the writer goes on");
         assert!(stored(&db).contains(&100));
+    }
+
+    #[test]
+    fn a_long_write_runs_after_the_commit_of_those_before_it_and_commits_alone() {
+        let (_dir, db) = database();
+        let reader = db.clone();
+        let before = db.writer_counts();
+        let outcomes = queued_behind_one(&db, Some(4), move |n, c| {
+            if n == 4 {
+                // What the writer sees (its own uncommitted writes included) is what every
+                // other connection sees: nothing before the long write waits on it.
+                let mine = count(c)?;
+                let committed = reader.read(count)?;
+                assert_eq!(
+                    mine, committed,
+                    "writes left uncommitted before the long one"
+                );
+            }
+            insert(c, n)
+        });
+        for (n, outcome) in outcomes.iter().enumerate() {
+            assert!(matches!(outcome, Ok(Ok(()))), "write {n}: {outcome:?}");
+        }
+        assert_eq!(stored(&db), (0..WRITES as i64).collect::<Vec<_>>());
+        let after = db.writer_counts();
+        assert_eq!(after.0 - before.0, WRITES as u64);
+        assert!(
+            after.1 - before.1 >= 2,
+            "the long write committed on its own"
+        );
+    }
+
+    fn count(c: &mut super::DbConnection) -> Result<i64, AppError> {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<N>(c)?
+            .n)
     }
 }

@@ -427,7 +427,7 @@ pub async fn import_mines(
     let created = blocking(move || {
         state
             .db
-            .transaction(|conn| mines::import(conn, &who, now, &sheet))
+            .transaction_alone(|conn| mines::import(conn, &who, now, &sheet))
     })
     .await?;
     Ok(HttpResponse::Created().json(mines::ImportResult {
