@@ -7,9 +7,9 @@
 //!    actix-web + diesel endpoint in the same process that inserts one row per request
 //!    through the same pool: the ratio is the figure.
 //! 2. BENCH_LEADS (default 2 000 000) leads written directly in batches (each with its
-//!    departments and three deadlines; the triggers mark every day of the year), the
+//!    departments and three deadlines; the triggers note every lead), the
 //!    statistics rolled up once, then the queue, the board and the statistics (from the
-//!    kept figures, and with three days marked since), each BENCH_REQUESTS (default 1000)
+//!    kept figures, and with three leads changed since), each BENCH_REQUESTS (default 1000)
 //!    times by 8 concurrent clients.
 
 use std::sync::Arc;
@@ -360,7 +360,7 @@ async fn main() {
             .expect("rollup")
         {
             Some(r) if r.marks == 0 && r.due_days == 0 => break,
-            Some(r) => rolled_days += r.days,
+            Some(r) => rolled_days += r.leads,
             None => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
     }

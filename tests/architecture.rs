@@ -363,7 +363,8 @@ const TABLES: &[(&str, &[&str])] = &[
         "leads",
         &[
             "lead_counters",
-            "lead_stat_marks",
+            "lead_stat_changes",
+            "lead_stat_parts",
             "lead_stat_days",
             "lead_stat_hours",
             "lead_stat_rollup",

@@ -208,7 +208,9 @@ pub fn spawn_sealer(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Days counted again in one round of the statistics rollup at most.
+/// Changed leads whose parts one round of the statistics rollup keeps at most.
+pub const ROLLUP_LEADS: i64 = 2_000;
+/// Deadline days counted again in one round of the statistics rollup at most.
 pub const ROLLUP_DAYS: i64 = 31;
 
 /// One round of the lead statistics rollup; `None` when another instance holds it.
@@ -218,22 +220,27 @@ pub async fn roll_up_stats(
     let st = state.clone();
     let now = state.clock.now_naive();
     blocking(move || {
-        st.db
-            .transaction_alone(|conn| crate::leads::stats::rollup(conn, now, ROLLUP_DAYS))
+        st.db.transaction_alone(|conn| {
+            crate::leads::stats::rollup(conn, now, ROLLUP_LEADS, ROLLUP_DAYS)
+        })
     })
     .await
 }
 
-/// Counts the days whose lead statistics changed again every `scheduler.stats_rollup`,
+/// Keeps the parts of the leads changed since in the statistics every `scheduler.stats_rollup`,
 /// round after round while there is a backlog.
 pub fn spawn_stats_rollup(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match roll_up_stats(&state).await {
                 // A backlog (a bulk load, a restart): the next round at once.
-                Ok(Some(r)) if r.days.max(r.due_days) as i64 >= ROLLUP_DAYS => continue,
-                Ok(Some(r)) if r.days > 0 => {
-                    tracing::debug!(days = r.days, "lead statistics rolled up")
+                Ok(Some(r))
+                    if r.leads as i64 >= ROLLUP_LEADS || r.due_days as i64 >= ROLLUP_DAYS =>
+                {
+                    continue
+                }
+                Ok(Some(r)) if r.leads > 0 => {
+                    tracing::debug!(leads = r.leads, "lead statistics rolled up")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "lead statistics not rolled up; will retry"),

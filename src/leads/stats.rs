@@ -132,24 +132,25 @@ fn bounds(from: NaiveDate, to: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     (start, end)
 }
 
-/// Marked days a request counts from the leads itself; beyond this many (the rollup has
-/// not run for a while) it counts the whole period from the leads, as before the kept
-/// figures.
+/// Changed leads a request adds to the kept figures itself; beyond this many notes (the
+/// rollup is far behind, as after a bulk load) it counts the whole period from the leads,
+/// as before the kept figures.
+const CHANGES_COUNTED: i64 = 20_000;
+
+/// Marked deadline days a request counts from the leads itself; beyond this many it counts
+/// every open lead past its deadline.
 const MARKED_DAYS_COUNTED: usize = 62;
 
-/// The period's figures: kept ones for the days the rollup has counted, the days marked
-/// since counted from the leads, so a figure is never behind the leads.
+/// The period's figures: the kept ones, plus what the leads changed since the rollup add to
+/// them, so a figure is never behind the leads.
 fn figures(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResult<store::Figures> {
-    let marked = store::marked_days(conn, from, to)?;
-    if marked.len() > MARKED_DAYS_COUNTED {
+    let Some(changed) = store::changed_leads(conn, CHANGES_COUNTED)? else {
         let (start, end) = bounds(from, to);
-        return store::direct(conn, start, end);
-    }
-    let mut f = store::kept(conn, from, to, &marked)?;
-    // A run of consecutive marked days is counted in one pass.
-    for (a, b) in runs(&marked) {
-        let (start, end) = bounds(a, b);
-        f.add(&store::direct(conn, start, end)?);
+        return store::grouped(conn, start, end);
+    };
+    let mut f = store::kept(conn, from, to)?;
+    if !changed.is_empty() {
+        f.add(&store::since_kept(conn, &changed, (from, to))?);
     }
     Ok(f)
 }
@@ -202,6 +203,18 @@ pub fn stats(
     targets: &crate::platform::config::RateTargets,
 ) -> AppResult<LeadStats> {
     let (from, to) = period(q, today)?;
+    // The kept figures, the changes since and the kept parts read as of one instant: a
+    // rollup committing halfway through would otherwise be counted twice or not at all.
+    store::snapshot(conn, |conn| stats_at(conn, from, to, now, targets))
+}
+
+fn stats_at(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: NaiveDateTime,
+    targets: &crate::platform::config::RateTargets,
+) -> AppResult<LeadStats> {
     let f = figures(conn, from, to)?;
     let tenth = |h: Option<f64>| h.map(|h| (h * 10.0).round() / 10.0);
     let median = |dept: &str, kind: &str| {
@@ -255,7 +268,7 @@ pub fn recount(
 ) -> AppResult<LeadStats> {
     let (from, to) = period(q, today)?;
     let (start, end) = bounds(from, to);
-    let f = store::direct(conn, start, end)?;
+    let f = store::grouped(conn, start, end)?;
     let tenth = |h: Option<f64>| h.map(|h| (h * 10.0).round() / 10.0);
     let medians: BTreeMap<String, (Option<f64>, Option<f64>)> =
         match store::hours(conn, start, end)? {
@@ -363,45 +376,39 @@ fn assemble(
 /// What one round of the rollup did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rolled {
+    /// Notes of changed leads taken.
     pub marks: usize,
-    pub days: usize,
+    /// Leads whose parts were kept anew.
+    pub leads: usize,
     /// Deadline days whose open leads were counted again.
     pub due_days: usize,
 }
 
-/// One round of the rollup: takes the marks of up to `max_days` days and counts those days
-/// again from the leads, then their months, then up to `max_days` marked deadline days;
-/// `None` when another instance is at it. Run in one transaction.
+/// One round of the rollup: takes the notes of up to `max_leads` changed leads and keeps
+/// their parts, then counts up to `max_days` marked deadline days again; `None` when
+/// another instance is at it. Run in one transaction.
 pub fn rollup(
     conn: &mut DbConnection,
     now: NaiveDateTime,
+    max_leads: i64,
     max_days: i64,
 ) -> AppResult<Option<Rolled>> {
-    let Some((marks, days)) = store::take_marks(conn, max_days)? else {
+    let Some((marks, leads)) = store::take_changes(conn, max_leads)? else {
         return Ok(None);
     };
-    let mut months = std::collections::BTreeSet::new();
-    for day in &days {
-        let (start, end) = bounds(*day, *day);
-        let f = store::direct(conn, start, end)?;
-        store::keep_day(conn, *day, &f)?;
-        months.insert(day.with_day(1).unwrap_or(*day));
-    }
-    for m in months {
-        store::keep_month(conn, m)?;
-    }
+    store::keep_parts(conn, &leads)?;
     let due_days = store::take_due_marks(conn, max_days)?;
     for day in &due_days {
         let (start, end) = bounds(*day, *day);
         let counts = store::due_between(conn, start, end)?;
         store::keep_due_day(conn, *day, &counts)?;
     }
-    if !days.is_empty() || !due_days.is_empty() {
+    if !leads.is_empty() || !due_days.is_empty() {
         store::rolled(conn, now)?;
     }
     Ok(Some(Rolled {
         marks,
-        days: days.len(),
+        leads: leads.len(),
         due_days: due_days.len(),
     }))
 }

@@ -255,13 +255,14 @@ on_both! {
                 assert_eq!(r.status(), 200, "merge {i}");
             }
         }
-        assert!(app.count("lead_stat_marks").await > 0, "every change marks its days");
-        // Nothing rolled up: every day is counted from the leads at the request.
+        assert!(app.count("lead_stat_changes").await > 0, "every change notes its lead");
+        // Nothing rolled up: every lead is added to the (empty) kept figures at the request.
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;
         }
         roll_up(&app).await;
-        assert_eq!(app.count("lead_stat_marks").await, 0);
+        assert_eq!(app.count("lead_stat_changes").await, 0);
+        assert_eq!(app.count("lead_stat_parts").await, 36, "every lead's part kept");
         assert_eq!(app.count("lead_due_marks").await, 0);
         assert!(app.count("lead_due_days").await > 0, "open leads kept by deadline day");
         assert_eq!(app.count("lead_stat_hours WHERE period = '2026-03'").await, 1, "March's histogram, whole");
@@ -276,7 +277,7 @@ on_both! {
             act(&app, officer, id, "verify", json!({"substantiated": true, "note": "补核"})).await;
             act(&app, officer, id, "close", json!({"note": "补办结"})).await;
         }
-        assert!(app.count("lead_stat_marks").await > 0);
+        assert!(app.count("lead_stat_changes").await > 0);
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;
         }

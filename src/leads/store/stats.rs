@@ -1,8 +1,12 @@
 //! The statistics' queries. Two ways to the same figures:
-//! - counted from the leads with GROUP BY over a time range ([`direct`]): what the rollup
-//!   does for each marked day, and what a request does for days still marked;
-//! - read from the kept figures (`lead_stat_days` and the histograms of `lead_stat_hours`),
-//!   a few rows per day and one histogram per whole month ([`kept`]).
+//! - counted from the leads with GROUP BY over a time range ([`grouped`]): what the
+//!   equality test checks against, and what a request falls back to when the rollup is far
+//!   behind;
+//! - read from the kept figures (`lead_stat_days` and the histograms of `lead_stat_hours`,
+//!   a few rows per day and per whole month, [`kept`]) plus what the leads changed since
+//!   the rollup add to them ([`since_kept`]): each lead's part in the figures is kept in
+//!   `lead_stat_parts`, and a change is the difference between its part now and the kept
+//!   one, so the work follows the changes, not the leads of a day.
 //!
 //! The only code naming the leads' tables in SQL text besides the migrations.
 
@@ -13,8 +17,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::platform::db::schema::{
-    lead_due_days, lead_due_marks, lead_stat_days, lead_stat_hours, lead_stat_marks,
-    lead_stat_rollup,
+    lead_due_days, lead_due_marks, lead_stat_changes, lead_stat_days, lead_stat_hours,
+    lead_stat_parts, lead_stat_rollup,
 };
 use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::{AppError, AppResult};
@@ -294,6 +298,11 @@ const RAISED: &str = "raised";
 const CLOSED_ON: &str = "closed_on";
 pub const ACKNOWLEDGE: &str = "acknowledge";
 pub const CLOSE: &str = "close";
+const VERIFY: &str = "verify";
+const TOWNSHIP: &str = "township";
+const CLOSED: &str = "closed";
+/// The verdicts counted as satisfied (满意, 基本满意).
+const SATISFIED: [&str; 2] = ["satisfied", "basically_satisfied"];
 
 impl Figures {
     pub fn count(&self, metric: &str, unit: &str) -> i64 {
@@ -401,8 +410,10 @@ fn parse_day(text: &str) -> AppResult<NaiveDate> {
 }
 
 /// The figures of the leads raised in `[start, end)` (and of those closed in it, for the
-/// closed-per-day series), counted from the leads themselves.
-pub fn direct(
+/// closed-per-day series), counted by the database with GROUP BY, one query per figure
+/// group: what [`recount`](crate::leads::stats::recount) checks the kept figures against,
+/// and what a request falls back to over a long period the rollup has not counted.
+pub fn grouped(
     conn: &mut DbConnection,
     start: NaiveDateTime,
     end: NaiveDateTime,
@@ -451,35 +462,342 @@ pub fn direct(
     Ok(f)
 }
 
-/// Days between `from` and `to` (inclusive) whose kept figures are not counted yet.
-pub fn marked_days(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> AppResult<BTreeSet<NaiveDate>> {
-    let days: Vec<String> = lead_stat_marks::table
-        .filter(lead_stat_marks::day.ge(from.to_string()))
-        .filter(lead_stat_marks::day.le(to.to_string()))
-        .select(lead_stat_marks::day)
-        .distinct()
-        .load(conn)?;
-    days.iter().map(|d| parse_day(d)).collect()
+// ---- each lead's part ------------------------------------------------------------------
+
+/// One lead's part in the kept figures: one count of a metric for a unit on a Beijing day,
+/// or one duration (to report in, to close) of its department, on its raising day.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    Count {
+        day: NaiveDate,
+        metric: &'static str,
+        unit: String,
+    },
+    Hours {
+        day: NaiveDate,
+        kind: &'static str,
+        unit: String,
+        ms: i64,
+    },
 }
 
-/// The kept figures of the days from `from` to `to` but those in `skip`: counts summed by
-/// the database, the raised and closed series per day, and the histograms of whole months
-/// (where no day is skipped) and of the other days.
-pub fn kept(
+/// The metrics a part may count, so that a kept part reads back as the same `&'static str`.
+const METRICS: [&str; 10] = [
+    "received",
+    "acknowledged",
+    "acknowledged_on_time",
+    "verified_on_time",
+    "closed",
+    "evaluated",
+    "satisfied",
+    "whistles",
+    RAISED,
+    CLOSED_ON,
+];
+
+/// A lead as the statistics see it, with its two deadlines of record.
+type LeadRow = (
+    String,                // id
+    String,                // primary department
+    bool,                  // raised by a township
+    String,                // raising unit
+    bool,                  // closed
+    NaiveDateTime,         // raised
+    Option<NaiveDateTime>, // closed at
+    bool,                  // not merged into another
+    Option<NaiveDateTime>, // report-in deadline
+    Option<NaiveDateTime>, // reported in
+    Option<NaiveDateTime>, // verification deadline
+    Option<NaiveDateTime>, // verified
+);
+
+/// Milliseconds from `from` to `to`, rounded as the database rounds them in [`grouped`].
+fn elapsed_ms(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
+    let d = to - from;
+    match d.num_microseconds() {
+        Some(us) if us >= 0 => (us + 500) / 1000,
+        Some(us) => -((-us + 500) / 1000),
+        None => d.num_milliseconds(),
+    }
+}
+
+/// The Beijing day of a UTC instant.
+fn beijing_day(t: NaiveDateTime) -> NaiveDate {
+    (t + chrono::Duration::hours(8)).date()
+}
+
+/// A lead's parts: what [`grouped`] counts of it, lead by lead. `verdicts` are its
+/// evaluations, `(department, verdict)`.
+fn parts_of(row: &LeadRow, verdicts: &[(String, String)]) -> Vec<Part> {
+    let (_, dept, township, unit, closed, raised, closed_at, kept, a_due, a_met, v_due, v_met) =
+        row;
+    let day = beijing_day(*raised);
+    let mut out = Vec::new();
+    let mut count = |day: NaiveDate, metric: &'static str, unit: &str| {
+        out.push(Part::Count {
+            day,
+            metric,
+            unit: unit.to_owned(),
+        })
+    };
+    if *township {
+        count(day, "whistles", unit);
+    }
+    for (department, verdict) in verdicts {
+        count(day, "evaluated", department);
+        if SATISFIED.contains(&verdict.as_str()) {
+            count(day, "satisfied", department);
+        }
+    }
+    if !kept {
+        return out;
+    }
+    count(day, RAISED, "");
+    if let Some(c) = closed_at {
+        count(beijing_day(*c), CLOSED_ON, "");
+    }
+    if let (Some(a_due), Some(v_due)) = (a_due, v_due) {
+        count(day, "received", dept);
+        if let Some(met) = a_met {
+            count(day, "acknowledged", dept);
+            if met <= a_due {
+                count(day, "acknowledged_on_time", dept);
+            }
+        }
+        if v_met.is_some_and(|met| met <= *v_due) {
+            count(day, "verified_on_time", dept);
+        }
+        if *closed {
+            count(day, "closed", dept);
+        }
+    }
+    if a_due.is_some() {
+        let mut hours = |kind: &'static str, end: NaiveDateTime| {
+            out.push(Part::Hours {
+                day,
+                kind,
+                unit: dept.clone(),
+                ms: elapsed_ms(*raised, end),
+            })
+        };
+        if let Some(met) = a_met {
+            hours(ACKNOWLEDGE, *met);
+        }
+        if let Some(c) = closed_at {
+            hours(CLOSE, *c);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Parts as kept in `lead_stat_parts`: a line each, `day<TAB>metric<TAB>unit` for a count,
+/// `day<TAB>kind<TAB>unit<TAB>ms` for a duration.
+fn encode_parts(parts: &[Part]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        let line = match p {
+            Part::Count { day, metric, unit } => format!("{day}\t{metric}\t{unit}\n"),
+            Part::Hours {
+                day,
+                kind,
+                unit,
+                ms,
+            } => format!("{day}\t{kind}\t{unit}\t{ms}\n"),
+        };
+        out.push_str(&line);
+    }
+    out
+}
+
+fn decode_parts(text: &str) -> AppResult<Vec<Part>> {
+    let bad = |line: &str| AppError::Internal(format!("线索统计的留存份额无法读取：{line:?}"));
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let day = fields
+            .first()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or_else(|| bad(line))?;
+        out.push(match fields[1..] {
+            [metric, unit] => Part::Count {
+                day,
+                metric: METRICS
+                    .into_iter()
+                    .find(|m| *m == metric)
+                    .ok_or_else(|| bad(line))?,
+                unit: unit.to_owned(),
+            },
+            [kind, unit, ms] => Part::Hours {
+                day,
+                kind: [ACKNOWLEDGE, CLOSE]
+                    .into_iter()
+                    .find(|k| *k == kind)
+                    .ok_or_else(|| bad(line))?,
+                unit: unit.to_owned(),
+                ms: ms.parse().map_err(|_| bad(line))?,
+            },
+            _ => return Err(bad(line)),
+        });
+    }
+    Ok(out)
+}
+
+/// Adds `sign` times the parts whose day lies in `from..=to` to `f`.
+fn add_parts(f: &mut Figures, parts: &[Part], sign: i64, (from, to): (NaiveDate, NaiveDate)) {
+    for p in parts {
+        match p {
+            Part::Count { day, metric, unit } if (from..=to).contains(day) => {
+                let n = match *metric {
+                    RAISED => f.raised_by_day.entry(*day).or_insert(0),
+                    CLOSED_ON => f.closed_by_day.entry(*day).or_insert(0),
+                    _ => f
+                        .counts
+                        .entry(((*metric).to_owned(), unit.clone()))
+                        .or_insert(0),
+                };
+                *n += sign;
+            }
+            Part::Hours {
+                day,
+                kind,
+                unit,
+                ms,
+            } if (from..=to).contains(day) => {
+                f.hours
+                    .entry((unit.clone(), (*kind).to_owned()))
+                    .or_default()
+                    .add(histogram::bucket_of(*ms), sign, sign * (*ms).max(0));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Leads looked up by id at once: a bound list, within SQLite's limit of parameters.
+const IDS_AT_ONCE: usize = 500;
+
+/// The parts the leads `ids` have now, by id (a lead not found has none).
+fn parts_now(conn: &mut DbConnection, ids: &[String]) -> AppResult<BTreeMap<String, Vec<Part>>> {
+    use crate::platform::db::schema::{lead_deadlines, lead_evaluations, leads};
+    let (ack, ver) = diesel::alias!(lead_deadlines as ack, lead_deadlines as ver);
+    let rows: Vec<LeadRow> = leads::table
+        .left_join(
+            ack.on(ack
+                .field(lead_deadlines::lead_id)
+                .eq(leads::id)
+                .and(ack.field(lead_deadlines::stage).eq(ACKNOWLEDGE))),
+        )
+        .left_join(
+            ver.on(ver
+                .field(lead_deadlines::lead_id)
+                .eq(leads::id)
+                .and(ver.field(lead_deadlines::stage).eq(VERIFY))),
+        )
+        .filter(leads::id.eq_any(ids))
+        .select((
+            leads::id,
+            leads::primary_department,
+            leads::source.eq(TOWNSHIP),
+            leads::raised_unit,
+            leads::state.eq(CLOSED),
+            leads::raised_at,
+            leads::closed_at,
+            leads::merged_into.is_null(),
+            ack.field(lead_deadlines::due_at).nullable(),
+            ack.field(lead_deadlines::met_at).nullable(),
+            ver.field(lead_deadlines::due_at).nullable(),
+            ver.field(lead_deadlines::met_at).nullable(),
+        ))
+        .load(conn)?;
+    let evaluations: Vec<(String, String, String)> = lead_evaluations::table
+        .filter(lead_evaluations::lead_id.eq_any(ids))
+        .select((
+            lead_evaluations::lead_id,
+            lead_evaluations::department,
+            lead_evaluations::verdict,
+        ))
+        .load(conn)?;
+    let mut verdicts: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for (lead, dept, verdict) in &evaluations {
+        verdicts
+            .entry(lead.as_str())
+            .or_default()
+            .push((dept.clone(), verdict.clone()));
+    }
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let v = verdicts
+                .get(row.0.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            (row.0.clone(), parts_of(row, v))
+        })
+        .collect())
+}
+
+/// The parts kept for the leads `ids`, by id (a lead never rolled up has none).
+fn parts_kept(conn: &mut DbConnection, ids: &[String]) -> AppResult<BTreeMap<String, Vec<Part>>> {
+    let rows: Vec<(String, String)> = lead_stat_parts::table
+        .filter(lead_stat_parts::lead_id.eq_any(ids))
+        .select((lead_stat_parts::lead_id, lead_stat_parts::parts))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, text)| Ok((id, decode_parts(&text)?)))
+        .collect()
+}
+
+/// The leads changed since the rollup took their notes, once each, oldest note first;
+/// `None` when there are more than `at_most` notes (the rollup is behind).
+pub fn changed_leads(conn: &mut DbConnection, at_most: i64) -> AppResult<Option<Vec<String>>> {
+    let notes: Vec<String> = lead_stat_changes::table
+        .order(lead_stat_changes::id.asc())
+        .select(lead_stat_changes::lead_id)
+        .limit(at_most.saturating_add(1))
+        .load(conn)?;
+    if notes.len() as i64 > at_most {
+        return Ok(None);
+    }
+    let mut seen = BTreeSet::new();
+    Ok(Some(
+        notes
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect(),
+    ))
+}
+
+/// What the leads `ids` add to the kept figures of the days `from..=to` now: their parts
+/// now less the parts kept for them.
+pub fn since_kept(
     conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-    skip: &BTreeSet<NaiveDate>,
+    ids: &[String],
+    period: (NaiveDate, NaiveDate),
 ) -> AppResult<Figures> {
-    let skipped: Vec<String> = skip.iter().map(|d| d.to_string()).collect();
+    let mut f = Figures::default();
+    for chunk in ids.chunks(IDS_AT_ONCE) {
+        for parts in parts_now(conn, chunk)?.values() {
+            add_parts(&mut f, parts, 1, period);
+        }
+        for parts in parts_kept(conn, chunk)?.values() {
+            add_parts(&mut f, parts, -1, period);
+        }
+    }
+    // Normalised as a sum is.
+    let mut out = Figures::default();
+    out.add(&f);
+    Ok(out)
+}
+
+/// The kept figures of the days from `from` to `to`: counts summed by the database, the
+/// raised and closed series per day, and the histograms of whole months and of the other
+/// days.
+pub fn kept(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResult<Figures> {
     let (lo, hi) = (from.to_string(), to.to_string());
     let mut f = Figures::default();
     // Whole months read their own rows (a year: 12 keys instead of 365 days' rows).
-    let periods = hour_periods(from, to, skip);
+    let periods = hour_periods(from, to);
     let rows: Vec<(String, String, Option<i64>)> = lead_stat_days::table
         .filter(lead_stat_days::day.eq_any(&periods))
         .filter(lead_stat_days::metric.ne_all([RAISED, CLOSED_ON]))
@@ -498,7 +816,6 @@ pub fn kept(
     let series: Vec<(String, String, i64)> = lead_stat_days::table
         .filter(lead_stat_days::day.ge(&lo))
         .filter(lead_stat_days::day.le(&hi))
-        .filter(lead_stat_days::day.ne_all(&skipped))
         .filter(lead_stat_days::metric.eq_any([RAISED, CLOSED_ON]))
         .select((
             lead_stat_days::day,
@@ -521,12 +838,14 @@ pub fn kept(
     for b in blobs {
         histogram::decode_into(&b, &mut f.hours).map_err(AppError::Internal)?;
     }
+    f.raised_by_day.retain(|_, n| *n != 0);
+    f.closed_by_day.retain(|_, n| *n != 0);
     Ok(f)
 }
 
-/// The histogram rows that cover the days from `from` to `to` but `skip`: a whole month's
-/// row where the month lies inside and no day of it is skipped, else each day's.
-fn hour_periods(from: NaiveDate, to: NaiveDate, skip: &BTreeSet<NaiveDate>) -> Vec<String> {
+/// The kept rows that cover the days from `from` to `to`: a whole month's (`YYYY-MM`)
+/// where the month lies inside, else each day's.
+fn hour_periods(from: NaiveDate, to: NaiveDate) -> Vec<String> {
     use chrono::Datelike;
     let mut out = Vec::new();
     let mut day = from;
@@ -536,15 +855,12 @@ fn hour_periods(from: NaiveDate, to: NaiveDate, skip: &BTreeSet<NaiveDate>) -> V
             .checked_add_months(chrono::Months::new(1))
             .unwrap_or(NaiveDate::MAX);
         let last = next_month.pred_opt().unwrap_or(next_month);
-        let whole = day == first && last <= to && skip.range(first..=last).next().is_none();
-        if whole {
+        if day == first && last <= to {
             out.push(first.format("%Y-%m").to_string());
             day = next_month;
             continue;
         }
-        if !skip.contains(&day) {
-            out.push(day.to_string());
-        }
+        out.push(day.to_string());
         match day.succ_opt() {
             Some(d) => day = d,
             None => break,
@@ -573,15 +889,15 @@ fn first_days(oldest: Vec<String>, max_days: i64) -> Vec<String> {
     days
 }
 
-/// Takes the marks of up to `max_days` days, the oldest marked first, and returns how many
-/// marks and which days; `None` when another rollup holds `lead_stat_rollup`'s row (it
-/// takes them). Run in the transaction that counts those days again: every mark taken
-/// belongs to a committed change, which the counting then sees, and marks written after
-/// the take stay for the next round.
-pub fn take_marks(
+/// Takes the notes of up to `max_leads` changed leads, the oldest noted first, and returns
+/// how many notes and which leads; `None` when another rollup holds `lead_stat_rollup`'s
+/// row (it takes them). Run in the transaction that keeps those leads' parts: every note
+/// taken belongs to a committed change, which the reading then sees, and notes written
+/// after the take stay for the next round.
+pub fn take_changes(
     conn: &mut DbConnection,
-    max_days: i64,
-) -> AppResult<Option<(usize, BTreeSet<NaiveDate>)>> {
+    max_leads: i64,
+) -> AppResult<Option<(usize, Vec<String>)>> {
     let held = match conn {
         DbConnection::Pg(_) => diesel::sql_query(
             "SELECT CAST('held' AS TEXT) AS held FROM lead_stat_rollup WHERE id = 1 FOR UPDATE SKIP LOCKED",
@@ -595,59 +911,147 @@ pub fn take_marks(
     if !held.iter().any(|h| h.held == "held") {
         return Ok(None);
     }
-    // The days of the oldest marks (a bulk load marks every day of the year at once).
-    let oldest: Vec<String> = lead_stat_marks::table
-        .order(lead_stat_marks::id.asc())
-        .select(lead_stat_marks::day)
-        .limit(max_days.saturating_mul(200))
+    let notes: Vec<String> = lead_stat_changes::table
+        .order(lead_stat_changes::id.asc())
+        .select(lead_stat_changes::lead_id)
+        .limit(max_leads.saturating_mul(4))
         .load(conn)?;
-    let days = first_days(oldest, max_days);
-    if days.is_empty() {
-        return Ok(Some((0, BTreeSet::new())));
-    }
-    let taken = diesel::delete(lead_stat_marks::table.filter(lead_stat_marks::day.eq_any(&days)))
+    let mut seen = BTreeSet::new();
+    let ids: Vec<String> = notes
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .take(usize::try_from(max_leads).unwrap_or(0))
+        .collect();
+    let mut taken = 0;
+    for chunk in ids.chunks(IDS_AT_ONCE) {
+        taken += diesel::delete(
+            lead_stat_changes::table.filter(lead_stat_changes::lead_id.eq_any(chunk)),
+        )
         .execute(conn)?;
-    Ok(Some((
-        taken,
-        days.iter()
-            .map(|d| parse_day(d))
-            .collect::<AppResult<_>>()?,
-    )))
+    }
+    Ok(Some((taken, ids)))
 }
 
-/// Writes a day's figures in place of what was kept for it.
-pub fn keep_day(conn: &mut DbConnection, day: NaiveDate, f: &Figures) -> AppResult<()> {
-    let key = day.to_string();
-    diesel::delete(lead_stat_days::table.filter(lead_stat_days::day.eq(&key))).execute(conn)?;
-    let mut rows: Vec<_> = f
-        .counts
+/// Keeps the leads' parts as they are now, and adds what changed since the kept ones to
+/// the kept figures: each day's rows and its month's (`YYYY-MM`, but for the raised and
+/// closed series), and the histograms of both.
+pub fn keep_parts(conn: &mut DbConnection, ids: &[String]) -> AppResult<()> {
+    let mut counts: BTreeMap<(String, &'static str, String), i64> = BTreeMap::new();
+    let mut hours: BTreeMap<String, Histograms> = BTreeMap::new();
+    let month = |day: &NaiveDate| day.format("%Y-%m").to_string();
+    let mut add = |parts: &[Part], sign: i64| {
+        for p in parts {
+            match p {
+                Part::Count { day, metric, unit } => {
+                    let mut keys = vec![day.to_string()];
+                    if ![RAISED, CLOSED_ON].contains(metric) {
+                        keys.push(month(day));
+                    }
+                    for key in keys {
+                        *counts.entry((key, *metric, unit.clone())).or_insert(0) += sign;
+                    }
+                }
+                Part::Hours {
+                    day,
+                    kind,
+                    unit,
+                    ms,
+                } => {
+                    for key in [day.to_string(), month(day)] {
+                        hours
+                            .entry(key)
+                            .or_default()
+                            .entry((unit.clone(), (*kind).to_owned()))
+                            .or_default()
+                            .add(histogram::bucket_of(*ms), sign, sign * (*ms).max(0));
+                    }
+                }
+            }
+        }
+    };
+    for chunk in ids.chunks(IDS_AT_ONCE) {
+        let now = parts_now(conn, chunk)?;
+        let before = parts_kept(conn, chunk)?;
+        let mut changed: Vec<String> = Vec::new();
+        let none = Vec::new();
+        for id in chunk {
+            let (new, old) = (
+                now.get(id).unwrap_or(&none),
+                before.get(id).unwrap_or(&none),
+            );
+            if new != old {
+                add(new, 1);
+                add(old, -1);
+                changed.push(id.clone());
+            }
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        diesel::delete(lead_stat_parts::table.filter(lead_stat_parts::lead_id.eq_any(&changed)))
+            .execute(conn)?;
+        let rows: Vec<_> = changed
+            .iter()
+            .filter_map(|id| now.get(id).filter(|p| !p.is_empty()).map(|p| (id, p)))
+            .map(|(id, p)| {
+                (
+                    lead_stat_parts::lead_id.eq(id.clone()),
+                    lead_stat_parts::parts.eq(encode_parts(p)),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            per_backend!(conn, c => diesel::insert_into(lead_stat_parts::table).values(&rows).execute(c)?);
+        }
+    }
+    counts.retain(|_, n| *n != 0);
+    let rows: Vec<_> = counts
         .iter()
-        .map(|((metric, unit), n)| {
+        .map(|((day, metric, unit), n)| {
             (
-                lead_stat_days::day.eq(key.clone()),
-                lead_stat_days::metric.eq(metric.clone()),
+                lead_stat_days::day.eq(day.clone()),
+                lead_stat_days::metric.eq(*metric),
                 lead_stat_days::unit.eq(unit.clone()),
                 lead_stat_days::n.eq(*n),
             )
         })
         .collect();
-    for (metric, n) in [
-        (RAISED, f.raised_by_day.get(&day)),
-        (CLOSED_ON, f.closed_by_day.get(&day)),
-    ] {
-        if let Some(n) = n.filter(|n| **n != 0) {
-            rows.push((
-                lead_stat_days::day.eq(key.clone()),
-                lead_stat_days::metric.eq(metric.to_owned()),
-                lead_stat_days::unit.eq(String::new()),
-                lead_stat_days::n.eq(*n),
-            ));
+    for chunk in rows.chunks(IDS_AT_ONCE) {
+        use diesel::upsert::excluded;
+        per_backend!(conn, c => diesel::insert_into(lead_stat_days::table)
+            .values(chunk)
+            .on_conflict((lead_stat_days::day, lead_stat_days::metric, lead_stat_days::unit))
+            .do_update()
+            .set(lead_stat_days::n.eq(lead_stat_days::n + excluded(lead_stat_days::n)))
+            .execute(c)?);
+    }
+    let touched: BTreeSet<&String> = counts.keys().map(|(day, _, _)| day).collect();
+    let touched: Vec<&String> = touched.into_iter().collect();
+    for chunk in touched.chunks(IDS_AT_ONCE) {
+        diesel::delete(
+            lead_stat_days::table
+                .filter(lead_stat_days::day.eq_any(chunk))
+                .filter(lead_stat_days::n.eq(0)),
+        )
+        .execute(conn)?;
+    }
+    for (period, delta) in hours {
+        let kept: Option<String> = lead_stat_hours::table
+            .find(&period)
+            .select(lead_stat_hours::buckets)
+            .first(conn)
+            .optional()?;
+        let mut h = Histograms::new();
+        if let Some(text) = kept {
+            histogram::decode_into(&text, &mut h).map_err(AppError::Internal)?;
         }
+        for (k, d) in &delta {
+            h.entry(k.clone()).or_default().merge(d);
+        }
+        h.retain(|_, x| !x.0.is_empty());
+        keep_hours(conn, &period, &h)?;
     }
-    for chunk in rows.chunks(500) {
-        per_backend!(conn, c => diesel::insert_into(lead_stat_days::table).values(chunk).execute(c)?);
-    }
-    keep_hours(conn, &key, &f.hours)
+    Ok(())
 }
 
 fn keep_hours(conn: &mut DbConnection, period: &str, hours: &Histograms) -> AppResult<()> {
@@ -664,31 +1068,19 @@ fn keep_hours(conn: &mut DbConnection, period: &str, hours: &Histograms) -> AppR
     Ok(())
 }
 
-/// The counts of a month's days, summed into the month's own rows (day `YYYY-MM`; the
-/// raised and closed series stay per day, for the weekly chart).
-const MONTH_COUNTS: &str = "INSERT INTO lead_stat_days (day, metric, unit, n)
-    SELECT $1, metric, unit, CAST(SUM(n) AS BIGINT) FROM lead_stat_days
-    WHERE day >= $2 AND day <= $3 AND metric NOT IN ('raised', 'closed_on')
-    GROUP BY metric, unit";
-
-/// Adds up the kept counts and histograms of a month's days into the month's own rows.
-pub fn keep_month(conn: &mut DbConnection, month: NaiveDate) -> AppResult<()> {
-    let key = month.format("%Y-%m").to_string();
-    diesel::delete(lead_stat_days::table.filter(lead_stat_days::day.eq(&key))).execute(conn)?;
-    diesel::sql_query(sql(conn, MONTH_COUNTS))
-        .bind::<Text, _>(&key)
-        .bind::<Text, _>(format!("{key}-01"))
-        .bind::<Text, _>(format!("{key}-31"))
-        .execute(conn)?;
-    let blobs: Vec<String> = lead_stat_hours::table
-        .filter(lead_stat_hours::period.like(format!("{key}-%")))
-        .select(lead_stat_hours::buckets)
-        .load(conn)?;
-    let mut hours = Histograms::new();
-    for b in blobs {
-        histogram::decode_into(&b, &mut hours).map_err(AppError::Internal)?;
-    }
-    keep_hours(conn, &key, &hours)
+/// Runs `f` in a read-only transaction that sees the database as of one instant
+/// (PostgreSQL's repeatable read; SQLite's reads in a transaction see one snapshot).
+pub fn snapshot<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    conn.transaction(|c| {
+        if let DbConnection::Pg(_) = c {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
+        }
+        f(c)
+    })
 }
 
 /// Notes when the rollup last ran.
@@ -802,4 +1194,103 @@ pub fn keep_due_day(
         };
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    fn row(merged: bool, township: bool, closed_at: Option<&str>) -> LeadRow {
+        (
+            "l1".into(),
+            "EE".into(),
+            township,
+            "BEHT".into(),
+            closed_at.is_some(),
+            // 2026-03-01 23:30 in Beijing.
+            at("2026-03-01 15:30:00"),
+            closed_at.map(at),
+            !merged,
+            Some(at("2026-03-02 15:30:00")),
+            Some(at("2026-03-01 16:00:00.0005")),
+            Some(at("2026-03-08 15:30:00")),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_leads_parts_are_what_the_grouped_queries_count_of_it() {
+        let verdicts = [("EE".to_owned(), "basically_satisfied".to_owned())];
+        let parts = parts_of(&row(false, true, Some("2026-03-03 17:00:00")), &verdicts);
+        let counts: Vec<(String, &str, &str)> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Count { day, metric, unit } => {
+                    Some((day.to_string(), *metric, unit.as_str()))
+                }
+                Part::Hours { .. } => None,
+            })
+            .collect();
+        for expected in [
+            ("2026-03-01".to_owned(), "whistles", "BEHT"),
+            ("2026-03-01".to_owned(), "received", "EE"),
+            ("2026-03-01".to_owned(), "acknowledged", "EE"),
+            ("2026-03-01".to_owned(), "acknowledged_on_time", "EE"),
+            ("2026-03-01".to_owned(), "closed", "EE"),
+            ("2026-03-01".to_owned(), "evaluated", "EE"),
+            ("2026-03-01".to_owned(), "satisfied", "EE"),
+            ("2026-03-01".to_owned(), RAISED, ""),
+            // Closed at 01:00 Beijing time on 4 March.
+            ("2026-03-04".to_owned(), CLOSED_ON, ""),
+        ] {
+            assert!(counts.contains(&expected), "{expected:?} in {counts:?}");
+        }
+        assert!(!counts.iter().any(|c| c.1 == "verified_on_time"));
+        // Half a millisecond rounds up, as PostgreSQL's cast does.
+        assert!(parts.contains(&Part::Hours {
+            day: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            kind: ACKNOWLEDGE,
+            unit: "EE".into(),
+            ms: 1_800_001,
+        }));
+        // A duplicate merged away keeps its whistle and its evaluations, nothing else.
+        let merged = parts_of(&row(true, true, None), &verdicts);
+        assert_eq!(merged.len(), 3, "{merged:?}");
+        assert!(parts_of(&row(true, false, None), &[]).is_empty());
+    }
+
+    #[test]
+    fn kept_parts_read_back_the_same_and_a_damaged_line_is_an_error() {
+        let parts = parts_of(&row(false, true, Some("2026-03-03 17:00:00")), &[]);
+        let text = encode_parts(&parts);
+        assert_eq!(decode_parts(&text).unwrap(), parts);
+        for bad in [
+            "2026-03-01\tnot_a_metric\tEE\n",
+            "2026-13-01\treceived\tEE\n",
+            "2026-03-01\tacknowledge\tEE\tmany\n",
+            "2026-03-01\n",
+        ] {
+            assert!(decode_parts(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whole_months_read_their_own_rows() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let p = hour_periods(d("2026-02-27"), d("2026-04-02"));
+        assert_eq!(
+            p,
+            [
+                "2026-02-27",
+                "2026-02-28",
+                "2026-03",
+                "2026-04-01",
+                "2026-04-02"
+            ]
+        );
+    }
 }

@@ -113,9 +113,16 @@ diesel::table! {
 }
 
 diesel::table! {
-    lead_stat_marks (id) {
+    lead_stat_changes (id) {
         id -> BigInt,
-        day -> Text,
+        lead_id -> Text,
+    }
+}
+
+diesel::table! {
+    lead_stat_parts (lead_id) {
+        lead_id -> Text,
+        parts -> Text,
     }
 }
 
@@ -179,7 +186,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_deadlines,
     lead_events,
     lead_counters,
-    lead_stat_marks,
+    lead_stat_changes,
+    lead_stat_parts,
     lead_stat_days,
     lead_stat_hours,
     lead_stat_rollup,
