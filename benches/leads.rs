@@ -350,35 +350,45 @@ async fn main() {
         "seeded {n_leads} leads (with departments and deadlines) in {:.1} s",
         seeded.as_secs_f64()
     );
-    // The seeding marked every day of the year: the rollup counts them all once, as after
-    // a bulk import.
+    // The seeding noted every lead as changed: the rollup keeps each one's part once, as
+    // after a bulk import (or migration 000040).
     let rollup_started = Instant::now();
-    let mut rolled_days = 0;
+    let mut rolled_leads = 0;
     loop {
         match minecoord::app::jobs::roll_up_stats(&state)
             .await
             .expect("rollup")
         {
             Some(r) if r.marks == 0 && r.due_days == 0 => break,
-            Some(r) => rolled_days += r.leads,
+            Some(r) => rolled_leads += r.leads,
             None => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
     }
     println!(
-        "rolled up {rolled_days} days of statistics in {:.1} s",
+        "kept the statistics parts of {rolled_leads} leads in {:.1} s",
         rollup_started.elapsed().as_secs_f64()
     );
-    // The rollup deleted the load's millions of marks; autovacuum clears them within a minute
-    // of the 10 000th (migration 000037). Done here at once, so the rows below measure the
+    // The rollup deleted the load's millions of change notes; autovacuum clears them within
+    // a minute (migration 000040). Done here at once, so the rows below measure the
     // statistics rather than autovacuum's schedule.
     if let minecoord::platform::db::Backend::Postgres = state.db.backend {
         let db = state.db.clone();
         let started = Instant::now();
-        tokio::task::spawn_blocking(move || {
+        let parts_bytes = tokio::task::spawn_blocking(move || {
             db.read(|c| {
+                diesel::sql_query(
+                    "VACUUM ANALYZE lead_stat_changes, lead_due_marks, lead_stat_parts",
+                )
+                .execute(c)?;
+                #[derive(diesel::QueryableByName)]
+                struct Size {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    bytes: i64,
+                }
                 Ok(
-                    diesel::sql_query("VACUUM ANALYZE lead_stat_marks, lead_due_marks")
-                        .execute(c)?,
+                    diesel::sql_query("SELECT pg_total_relation_size('lead_stat_parts') AS bytes")
+                        .get_result::<Size>(c)?
+                        .bytes,
                 )
             })
         })
@@ -386,8 +396,10 @@ async fn main() {
         .unwrap()
         .unwrap();
         println!(
-            "vacuumed the marks the rollup deleted in {:.1} s",
-            started.elapsed().as_secs_f64()
+            "vacuumed the notes the rollup deleted in {:.1} s; lead_stat_parts takes {} MiB ({} bytes a lead)",
+            started.elapsed().as_secs_f64(),
+            parts_bytes / (1024 * 1024),
+            parts_bytes / n_leads.max(1) as i64
         );
     }
     println!();
@@ -452,8 +464,8 @@ async fn main() {
         .await;
         row(name, &fig);
     }
-    // Three days changed since the rollup (a lead of each closed again): a request counts
-    // those days from the leads itself.
+    // Three leads changed since the rollup (one of each of three days closed): a request
+    // adds their difference to the kept figures itself.
     {
         let db = state.db.clone();
         tokio::task::spawn_blocking(move || {
@@ -485,7 +497,7 @@ async fn main() {
     )
     .await;
     row(
-        "statistics, last 365 days, with marked days counted at the request",
+        "statistics, last 365 days, with three leads changed since the rollup",
         &fig,
     );
     let (rss, peak) = rss_kib();
