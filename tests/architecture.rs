@@ -368,6 +368,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "lead_stat_days",
             "lead_stat_hours",
             "lead_stat_rollup",
+            "lead_stat_stamps",
             "lead_due_marks",
             "lead_due_days",
             "leads",

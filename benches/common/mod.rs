@@ -176,6 +176,14 @@ pub async fn load_expecting(
     Figures::of(all, started.elapsed())
 }
 
+/// `BENCH_REUSE_DB`: the name of a PostgreSQL database an earlier run kept, to run on again
+/// (a benchmark that seeds skips its seeding there); it is kept again afterwards.
+pub fn reused() -> Option<String> {
+    std::env::var("BENCH_REUSE_DB")
+        .ok()
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
 /// The database a benchmark runs on: a fresh SQLite file (`BENCH_SQLITE_FILE` keeps it at
 /// a path for inspection), or with `BENCH_DB=postgres` a fresh database at
 /// `MINECOORD_TEST_PG_URL`, dropped again when this goes out of scope (kept, for
@@ -248,13 +256,18 @@ impl BenchDb {
         let (url, pg) = if backend == "postgres" {
             let base = std::env::var("MINECOORD_TEST_PG_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin =
-                diesel::PgConnection::establish(&format!("{base}/postgres")).expect("PostgreSQL");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .unwrap();
-            (format!("{base}/{name}"), Some((base, name)))
+            if let Some(name) = reused() {
+                // A database a run kept (`BENCH_KEEP_DB=1`), used again as it is.
+                (format!("{base}/{name}"), Some((base, name)))
+            } else {
+                let name = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
+                    .expect("PostgreSQL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                (format!("{base}/{name}"), Some((base, name)))
+            }
         } else {
             let file = std::env::var("BENCH_SQLITE_FILE")
                 .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
@@ -273,7 +286,7 @@ impl Drop for BenchDb {
     fn drop(&mut self) {
         use diesel::{Connection, RunQueryDsl};
         if let Some((base, name)) = &self.pg {
-            if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
+            if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") || reused().is_some() {
                 eprintln!("kept the database {base}/{name}");
                 return;
             }

@@ -186,6 +186,20 @@ async fn kept_equals_recount(app: &TestApp, from: &str, to: &str) {
     );
 }
 
+/// Every period's stamp (`lead_stat_stamps`), by period.
+async fn stamps(app: &TestApp) -> std::collections::BTreeMap<String, String> {
+    app.with_db(|c| {
+        use diesel::prelude::*;
+        use minecoord::platform::db::schema::lead_stat_stamps as s;
+        Ok(s::table
+            .select((s::period, s::stamp))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .collect())
+    })
+    .await
+}
+
 async fn roll_up(app: &TestApp) {
     loop {
         match minecoord::app::jobs::roll_up_stats(&app.state)
@@ -270,7 +284,10 @@ on_both! {
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;
         }
-        // More changes: some days are marked again, the rest read as kept.
+        // Each period the rollup wrote has a stamp, under which the process keeps it read.
+        let before = stamps(&app).await;
+        assert!(before.contains_key("2026-03") && before.contains_key("2026-03-15"), "{before:?}");
+        // More changes: some leads are noted again, the rest read as kept.
         app.clock.advance(Duration::hours(30));
         for i in [4usize, 8, 13, 34] {
             let (id, _, officer) = &leads[i];
@@ -282,6 +299,17 @@ on_both! {
             kept_equals_recount(&app, from, to).await;
         }
         roll_up(&app).await;
+        // The periods of the changed leads have new stamps (their raising days and months,
+        // and today's and this month's series, where they closed); the others keep theirs,
+        // and the process reads them from what it kept.
+        let after = stamps(&app).await;
+        let changed: Vec<&String> = after.keys().filter(|p| before.get(*p) != after.get(*p)).collect();
+        assert!(!changed.is_empty() && changed.len() < before.len(), "{changed:?}");
+        let today = {
+            use minecoord::platform::clock::Clock;
+            minecoord::platform::clock::shanghai_date(app.clock.now_naive())
+        };
+        assert!(changed.contains(&&today.to_string()) && changed.contains(&&today.format("%Y-%m").to_string()), "{today} {changed:?}");
         for (from, to) in PERIODS {
             kept_equals_recount(&app, from, to).await;
         }

@@ -3,7 +3,8 @@
 //!   equality test checks against, and what a request falls back to when the rollup is far
 //!   behind;
 //! - read from the kept figures (`lead_stat_days` and the histograms of `lead_stat_hours`,
-//!   a few rows per day and per whole month, [`kept`]) plus what the leads changed since
+//!   a few rows per day and per whole month, [`kept`], which the process keeps decoded
+//!   under each period's stamp) plus what the leads changed since
 //!   the rollup add to them ([`since_kept`]): each lead's part in the figures is kept in
 //!   `lead_stat_parts`, and a change is the difference between its part now and the kept
 //!   one, so the work follows the changes, not the leads of a day.
@@ -24,8 +25,13 @@ use crate::platform::db::{per_backend, DbConnection};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::rules::histogram::{self, Histograms};
 
+mod kept;
 mod parts;
+pub use kept::kept;
 pub use parts::{changed_leads, keep_parts, since_kept, take_changes};
+
+/// Rows looked up by key at once: a bound list, within SQLite's limit of parameters.
+const IDS_AT_ONCE: usize = 500;
 
 #[derive(QueryableByName)]
 pub struct Counts {
@@ -462,59 +468,6 @@ pub fn grouped(
                 .add_ms(r.ms);
         }
     }
-    Ok(f)
-}
-
-/// The kept figures of the days from `from` to `to`: counts summed by the database, the
-/// raised and closed series per day, and the histograms of whole months and of the other
-/// days.
-pub fn kept(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResult<Figures> {
-    let (lo, hi) = (from.to_string(), to.to_string());
-    let mut f = Figures::default();
-    // Whole months read their own rows (a year: 12 keys instead of 365 days' rows).
-    let periods = hour_periods(from, to);
-    let rows: Vec<(String, String, Option<i64>)> = lead_stat_days::table
-        .filter(lead_stat_days::day.eq_any(&periods))
-        .filter(lead_stat_days::metric.ne_all([RAISED, CLOSED_ON]))
-        .group_by((lead_stat_days::metric, lead_stat_days::unit))
-        .select((
-            lead_stat_days::metric,
-            lead_stat_days::unit,
-            diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(n) AS BIGINT)"),
-        ))
-        .load(conn)?;
-    for (metric, unit, n) in rows {
-        if let Some(n) = n.filter(|n| *n != 0) {
-            f.counts.insert((metric, unit), n);
-        }
-    }
-    let series: Vec<(String, String, i64)> = lead_stat_days::table
-        .filter(lead_stat_days::day.ge(&lo))
-        .filter(lead_stat_days::day.le(&hi))
-        .filter(lead_stat_days::metric.eq_any([RAISED, CLOSED_ON]))
-        .select((
-            lead_stat_days::day,
-            lead_stat_days::metric,
-            lead_stat_days::n,
-        ))
-        .load(conn)?;
-    for (day, metric, n) in series {
-        let day = parse_day(&day)?;
-        if metric == RAISED {
-            f.raised_by_day.insert(day, n);
-        } else {
-            f.closed_by_day.insert(day, n);
-        }
-    }
-    let blobs: Vec<String> = lead_stat_hours::table
-        .filter(lead_stat_hours::period.eq_any(&periods))
-        .select(lead_stat_hours::buckets)
-        .load(conn)?;
-    for b in blobs {
-        histogram::decode_into(&b, &mut f.hours).map_err(AppError::Internal)?;
-    }
-    f.raised_by_day.retain(|_, n| *n != 0);
-    f.closed_by_day.retain(|_, n| *n != 0);
     Ok(f)
 }
 

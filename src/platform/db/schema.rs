@@ -158,6 +158,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    lead_stat_stamps (period) {
+        period -> Text,
+        stamp -> Text,
+    }
+}
+
+diesel::table! {
     lead_stat_rollup (id) {
         id -> Integer,
         rolled_at -> Nullable<Timestamp>,
@@ -191,6 +198,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_stat_days,
     lead_stat_hours,
     lead_stat_rollup,
+    lead_stat_stamps,
     lead_due_marks,
     lead_due_days,
     lead_transfers,

@@ -214,9 +214,6 @@ fn add_parts(f: &mut Figures, parts: &[Part], sign: i64, (from, to): (NaiveDate,
     }
 }
 
-/// Leads looked up by id at once: a bound list, within SQLite's limit of parameters.
-const IDS_AT_ONCE: usize = 500;
-
 /// The parts the leads `ids` have now, by id (a lead not found has none).
 fn parts_now(conn: &mut DbConnection, ids: &[String]) -> AppResult<BTreeMap<String, Vec<Part>>> {
     use crate::platform::db::schema::{lead_deadlines, lead_evaluations, leads};
@@ -476,6 +473,8 @@ pub fn keep_parts(conn: &mut DbConnection, ids: &[String]) -> AppResult<()> {
         )
         .execute(conn)?;
     }
+    let mut stamped: BTreeSet<String> = touched.iter().map(|d| (*d).clone()).collect();
+    stamped.extend(hours.keys().cloned());
     for (period, delta) in hours {
         let kept: Option<String> = lead_stat_hours::table
             .find(&period)
@@ -492,7 +491,7 @@ pub fn keep_parts(conn: &mut DbConnection, ids: &[String]) -> AppResult<()> {
         h.retain(|_, x| !x.0.is_empty());
         keep_hours(conn, &period, &h)?;
     }
-    Ok(())
+    kept::restamp(conn, &stamped)
 }
 
 fn keep_hours(conn: &mut DbConnection, period: &str, hours: &Histograms) -> AppResult<()> {
