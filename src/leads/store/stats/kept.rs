@@ -50,6 +50,9 @@ const MAX_WEIGHT: usize = 16 << 20;
 /// never its stamp, so they cost each other a read, never a wrong figure.
 static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
 
+/// Held while a request reads the periods it did not find kept.
+static READING: Mutex<()> = Mutex::new(());
+
 fn with_kept<T>(f: impl FnOnce(&mut Kept) -> T) -> T {
     let mut guard = KEPT.lock().unwrap_or_else(|p| p.into_inner());
     f(guard.get_or_insert_with(Kept::default))
@@ -117,6 +120,19 @@ pub fn kept(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> AppResul
         }
     });
     if !missing.is_empty() {
+        // One request reads at a time: requests that arrive together after a rollup (or
+        // at start) wait for the first to read the periods, then take them as kept,
+        // rather than each decoding the same year at once.
+        let _reading = READING.lock().unwrap_or_else(|p| p.into_inner());
+        with_kept(|k| {
+            missing.retain(|p| match stamps.get(p).and_then(|s| k.get(p, s)) {
+                Some(kept) => {
+                    found.push(kept);
+                    false
+                }
+                None => true,
+            })
+        });
         let read = read_periods(conn, &missing)?;
         with_kept(|k| {
             for (period, p) in read {
