@@ -4,7 +4,8 @@
 //!   BENCH_DB=postgres cargo bench --bench leads     # PostgreSQL at MINECOORD_TEST_PG_URL
 //!
 //! `BENCH_KEEP_DB=1` keeps the PostgreSQL database; `BENCH_REUSE_DB=<its name>` runs
-//! again on it without seeding (the raises of step 1 are added to it).
+//! again on it without seeding (the raises of step 1 are added to it). On SQLite,
+//! `BENCH_SQLITE_FILE=<path>` keeps the file and `BENCH_REUSE_DB=1` runs again on it.
 //!
 //! 1. Lead creation with 64 concurrent clients (BENCH_CREATES, default 3000), beside a bare
 //!    actix-web + diesel endpoint in the same process that inserts one row per request

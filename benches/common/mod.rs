@@ -177,7 +177,8 @@ pub async fn load_expecting(
 }
 
 /// `BENCH_REUSE_DB`: the name of a PostgreSQL database an earlier run kept, to run on again
-/// (a benchmark that seeds skips its seeding there); it is kept again afterwards.
+/// (a benchmark that seeds skips its seeding there); it is kept again afterwards. On SQLite,
+/// any name with `BENCH_SQLITE_FILE` set to a file an earlier run left.
 pub fn reused() -> Option<String> {
     std::env::var("BENCH_REUSE_DB")
         .ok()
@@ -269,8 +270,12 @@ impl BenchDb {
                 (format!("{base}/{name}"), Some((base, name)))
             }
         } else {
-            let file = std::env::var("BENCH_SQLITE_FILE")
-                .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
+            let kept = std::env::var("BENCH_SQLITE_FILE").ok();
+            assert!(
+                reused().is_none() || kept.is_some(),
+                "BENCH_REUSE_DB on SQLite needs BENCH_SQLITE_FILE, the file to run on again"
+            );
+            let file = kept.unwrap_or_else(|| dir.path().join("bench.db").display().to_string());
             (format!("sqlite://{file}"), None)
         };
         Self {

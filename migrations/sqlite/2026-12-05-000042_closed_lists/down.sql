@@ -1,0 +1,18 @@
+DROP INDEX leads_raised_by_due_idx;
+CREATE INDEX leads_raised_by_due_idx ON leads (raised_by, next_due_at, id);
+DROP INDEX leads_primary_due_idx;
+CREATE INDEX leads_primary_due_idx ON leads (primary_department, next_due_at, id);
+DROP INDEX leads_assignee_idx;
+CREATE INDEX leads_assignee_idx ON leads (assignee_id, next_due_at, id);
+DROP INDEX leads_transfer_idx;
+CREATE INDEX leads_transfer_idx ON leads (transfer_state, next_due_at, id);
+DROP INDEX leads_overdue_idx;
+CREATE INDEX leads_overdue_idx ON leads (overdue, next_due_at, id);
+DROP INDEX leads_state_due_idx;
+CREATE INDEX leads_state_due_idx ON leads (state, next_due_at, id);
+DROP INDEX leads_closed_raised_idx;
+DROP INDEX leads_due_idx;
+CREATE INDEX leads_due_idx ON leads (next_due_at, id);
+DROP INDEX lead_departments_closed_idx;
+DROP INDEX lead_departments_queue_idx;
+CREATE INDEX lead_departments_queue_idx ON lead_departments (department, next_due_at, lead_id);
