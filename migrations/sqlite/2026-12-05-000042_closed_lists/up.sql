@@ -11,7 +11,10 @@ CREATE INDEX lead_departments_queue_idx ON lead_departments (department, next_du
 CREATE INDEX lead_departments_closed_idx ON lead_departments (department, raised_at, lead_id)
     WHERE next_due_at IS NULL;
 DROP INDEX leads_due_idx;
-CREATE INDEX leads_due_idx ON leads (next_due_at, id) WHERE next_due_at IS NOT NULL;
+-- The open leads by deadline carry their department and state, so that counting a day's
+-- open leads per department ("overdue now", lead_due_days) reads the index alone.
+CREATE INDEX leads_due_idx ON leads (next_due_at, id, primary_department, state)
+    WHERE next_due_at IS NOT NULL;
 CREATE INDEX leads_closed_raised_idx ON leads (raised_at, id) WHERE next_due_at IS NULL;
 -- Every other index with `next_due_at` after a leading column (state, overdue, transfer
 -- state, assignee, primary department, raiser) would otherwise be searched, or skip-scanned
