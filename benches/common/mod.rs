@@ -331,6 +331,8 @@ pub fn service_settings(
     let mut settings = minecoord::platform::config::Settings::load(None).unwrap();
     settings.auth.key_file = db.key_file();
     settings.database.url = db.url.clone();
+    // With BENCH_REPLICA_URL the reads that tolerate lag (statistics, exports) read the standby.
+    settings.database.replica_url = db.replica_url();
     settings.database.pool_size = 16;
     settings.http.addr = "127.0.0.1:0".into();
     settings.http.workers = 2;

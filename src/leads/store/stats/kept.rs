@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::platform::db::schema::lead_stat_stamps;
 
+/// A histogram's buckets: `(bucket, count, sum of milliseconds)`, in bucket order.
+type Buckets = Vec<(i32, i64, i64)>;
+
 /// What one period holds: its counts, the raised and closed series of its days, and its
 /// durations' buckets per department and kind.
 #[derive(Debug, Default)]
@@ -22,8 +25,8 @@ struct Period {
     counts: Vec<((String, String), i64)>,
     raised: Vec<(NaiveDate, i64)>,
     closed: Vec<(NaiveDate, i64)>,
-    /// `(bucket, count, sum of milliseconds)`, in bucket order.
-    hours: Vec<((String, String), Vec<(i32, i64, i64)>)>,
+    /// Per department and kind.
+    hours: Vec<((String, String), Buckets)>,
 }
 
 impl Period {
