@@ -89,7 +89,7 @@ async fn main() {
     // What is measured is reading, storing and routing mail; proving the sender (a reply
     // address or a header read) is not, so the From header is trusted here.
     settings.intake.require_authenticated_sender = false;
-    // The 8 SMTP connections below come from one address (a relay's many, in service).
+    // The 8 SMTP connections below come from one address (in service, a relay's many),
     // and each holds a message at once: room for eight of the largest (four by default,
     // beyond which a DATA is answered 452 and a real relay retries later).
     settings.intake.max_connections_per_address = 8;
