@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::platform::db::schema::{notification_preferences, notifications, outbox};
-use crate::platform::db::{per_backend, DbConnection};
+use crate::platform::db::{insert_rows, DbConnection};
 use crate::platform::error::AppResult;
 
 crate::platform::db::literal_condition!(
@@ -17,7 +17,7 @@ crate::platform::db::literal_condition!(
 );
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct Notification {
     pub id: String,
     pub user_id: String,
@@ -73,10 +73,10 @@ pub struct OutboxMessage {
 
 // ---- inbox ----
 
-/// Writes the notices in one statement. Per-backend branch: MultiConnection has no batch
-/// insert, each backend's connection does.
+/// Writes the notices in one statement, kept prepared for up to
+/// [`crate::platform::db::KEPT_BATCH_ROWS`] of them.
 pub fn insert_notifications(conn: &mut DbConnection, rows: Vec<Notification>) -> AppResult<()> {
-    per_backend!(conn, c => diesel::insert_into(notifications::table).values(rows).execute(c)?);
+    insert_rows!(conn, notifications::table, rows)?;
     Ok(())
 }
 

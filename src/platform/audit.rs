@@ -13,11 +13,12 @@
 
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::platform::db::schema::{audit_head, audit_log};
-use crate::platform::db::DbConnection;
+use crate::platform::db::{kept_sql, DbConnection};
 use crate::platform::error::AppResult;
 
 /// Who made a change: a signed-in user, or the system itself (start-up, scheduler, CLI).
@@ -186,18 +187,12 @@ pub fn record(
 }
 
 fn move_head(conn: &mut DbConnection, seq: i64, hash: &str) -> AppResult<()> {
-    diesel::update(audit_head::table.find(1))
-        .set((audit_head::last_seq.eq(seq), audit_head::last_hash.eq(hash)))
-        .execute(conn)?;
+    MoveHead {
+        seq,
+        hash: hash.to_owned(),
+    }
+    .execute(conn)?;
     Ok(())
-}
-
-#[derive(QueryableByName)]
-struct HeadRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    last_seq: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    last_hash: String,
 }
 
 /// What one round of sealing did.
@@ -214,23 +209,17 @@ pub enum Sealed {
 /// transaction ends, so one sealer at a time extends the chain and a sealer that dies
 /// mid-batch leaves nothing half-linked.
 pub fn seal(conn: &mut DbConnection, batch: i64) -> AppResult<Sealed> {
-    let head: Option<HeadRow> = match conn {
-        DbConnection::Pg(_) => diesel::sql_query(
-            "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE SKIP LOCKED",
-        )
-        .get_result(conn)
-        .optional()?,
-        DbConnection::Sqlite(_) => {
-            diesel::sql_query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
-                .get_result(conn)
-                .optional()?
-        }
+    let head: Option<(i64, String)> = match conn {
+        DbConnection::Pg(c) => audit_head::table
+            .find(1)
+            .select((audit_head::last_seq, audit_head::last_hash))
+            .for_update()
+            .skip_locked()
+            .first(c)
+            .optional()?,
+        DbConnection::Sqlite(_) => Some(head(conn)?),
     };
-    let Some(HeadRow {
-        mut last_seq,
-        mut last_hash,
-    }) = head
-    else {
+    let Some((mut last_seq, mut last_hash)) = head else {
         return Ok(Sealed::Busy);
     };
     let waiting: Vec<AuditEntry> = audit_log::table
@@ -239,23 +228,90 @@ pub fn seal(conn: &mut DbConnection, batch: i64) -> AppResult<Sealed> {
         .limit(batch)
         .select(AuditEntry::as_select())
         .load(conn)?;
+    let mut links = Links::default();
     for e in &waiting {
         let seq = last_seq + 1;
         let hash = e.linked(seq, &last_hash).hash();
-        diesel::update(audit_log::table.find(e.id))
-            .set((
-                audit_log::seq.eq(seq),
-                audit_log::prev_hash.eq(&last_hash),
-                audit_log::hash.eq(&hash),
-            ))
-            .execute(conn)?;
+        links.ids.push(e.id);
+        links.seqs.push(seq);
+        links
+            .prev_hashes
+            .push(std::mem::replace(&mut last_hash, hash.clone()));
+        links.hashes.push(hash);
         last_seq = seq;
-        last_hash = hash;
     }
+    link(conn, links)?;
     if !waiting.is_empty() {
         move_head(conn, last_seq, &last_hash)?;
     }
     Ok(Sealed::Entries(waiting.len()))
+}
+
+/// The chain positions a round of sealing gives, one entry per index.
+#[derive(Default)]
+struct Links {
+    ids: Vec<i64>,
+    seqs: Vec<i64>,
+    prev_hashes: Vec<String>,
+    hashes: Vec<String>,
+}
+
+/// Writes a round's chain positions. On PostgreSQL one statement for the whole round, its
+/// text the same whatever the round's size, so it stays prepared; on SQLite (in process, no
+/// round trips) one kept update per entry.
+fn link(conn: &mut DbConnection, links: Links) -> AppResult<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            if !links.ids.is_empty() {
+                LinkAll {
+                    ids: links.ids,
+                    seqs: links.seqs,
+                    prev_hashes: links.prev_hashes,
+                    hashes: links.hashes,
+                }
+                .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            let entries = links.ids.into_iter().zip(links.seqs);
+            for ((id, seq), (prev_hash, hash)) in
+                entries.zip(links.prev_hashes.into_iter().zip(links.hashes))
+            {
+                LinkOne {
+                    seq,
+                    prev_hash,
+                    hash,
+                    id,
+                }
+                .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+kept_sql! {
+    /// Moves the chain's head to its last entry.
+    struct MoveHead { seq: i64 as BigInt, hash: String as Text }
+    "UPDATE audit_head SET last_seq = {}, last_hash = {} WHERE id = 1"
+}
+
+kept_sql! {
+    /// A round's chain positions on PostgreSQL, in one statement whatever the round's size.
+    struct LinkAll {
+        ids: Vec<i64> as Array<BigInt>,
+        seqs: Vec<i64> as Array<BigInt>,
+        prev_hashes: Vec<String> as Array<Text>,
+        hashes: Vec<String> as Array<Text>,
+    }
+    "UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
+     FROM unnest({}, {}, {}, {}) AS v (id, seq, prev_hash, hash) WHERE a.id = v.id"
+}
+
+kept_sql! {
+    /// One entry's chain position.
+    struct LinkOne { seq: i64 as BigInt, prev_hash: String as Text, hash: String as Text, id: i64 as BigInt }
+    "UPDATE audit_log SET seq = {}, prev_hash = {}, hash = {} WHERE id = {}"
 }
 
 /// Entries written before `before` and still not sealed: how many, and the oldest's time.

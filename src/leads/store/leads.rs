@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::leads::rules::{LeadSource, LeadState, Stage, Urgency};
 use crate::platform::db::schema::{
-    lead_deadlines, lead_departments, lead_events, lead_followers, leads,
+    lead_counters, lead_deadlines, lead_departments, lead_events, lead_followers, leads,
 };
-use crate::platform::db::{per_backend, DbConnection};
+use crate::platform::db::{insert_rows, kept_sql, DbConnection};
 use crate::platform::error::AppResult;
 
 // Integer and comma-joined columns as the API shows them (API.md: a boolean, a list).
@@ -135,42 +135,41 @@ pub struct Event {
 /// SQLite the year's counter row is bumped: writers take turns there anyway, so numbers stay
 /// without gaps.
 pub fn next_number(conn: &mut DbConnection, year: i32) -> AppResult<i32> {
-    let c = match conn {
-        DbConnection::Pg(c) => return pg_next_number(c, year),
-        DbConnection::Sqlite(c) => c,
+    let n: i64 = match conn {
+        // One statement: the year's sequence, made on first use by `next_lead_number`
+        // (migration 000038), which also starts it after a counter row left from before
+        // the sequences.
+        DbConnection::Pg(c) => diesel::select(next_lead_number(year)).get_result(c)?,
+        // The year's row made or bumped, then read back: two statements kept prepared (the
+        // writer runs one write at a time, so nothing comes between them).
+        DbConnection::Sqlite(c) => {
+            BumpCounter { year }.execute(c)?;
+            lead_counters::table
+                .find(year)
+                .select(lead_counters::last_number)
+                .first::<i32>(c)?
+                .into()
+        }
     };
-    // One statement: the year's row made or bumped, and its number read back.
-    let n: Number = diesel::sql_query(
-        "INSERT INTO lead_counters (year, last_number) VALUES (?, 1) \
-         ON CONFLICT (year) DO UPDATE SET last_number = last_number + 1 \
-         RETURNING last_number AS n",
-    )
-    .bind::<diesel::sql_types::Integer, _>(year)
-    .get_result(c)?;
-    i32::try_from(n.n).map_err(|_| {
+    i32::try_from(n).map_err(|_| {
         crate::platform::error::AppError::Internal(format!("{year} 年的线索编号已用尽"))
     })
 }
 
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
+kept_sql! {
+    /// The year's counter row on SQLite, made or bumped.
+    struct BumpCounter { year: i32 as diesel::sql_types::Integer }
+    "INSERT INTO lead_counters (year, last_number) VALUES ({}, 1) \
+     ON CONFLICT (year) DO UPDATE SET last_number = lead_counters.last_number + 1"
 }
 
-/// One statement: the year's sequence, made on first use by `next_lead_number` (migration
-/// 000038), which also starts it after a counter row left from before the sequences.
-fn pg_next_number(conn: &mut diesel::PgConnection, year: i32) -> AppResult<i32> {
-    let n: Number = diesel::sql_query("SELECT next_lead_number($1) AS n")
-        .bind::<diesel::sql_types::Integer, _>(year)
-        .get_result(conn)?;
-    i32::try_from(n.n).map_err(|_| {
-        crate::platform::error::AppError::Internal(format!("{year} 年的线索编号已用尽"))
-    })
-}
+diesel::define_sql_function!(
+    /// The year's next lead number on PostgreSQL (migration 000038).
+    fn next_lead_number(year: diesel::sql_types::Integer) -> diesel::sql_types::BigInt
+);
 
 /// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines:
-/// three statements whatever their number. Absent values are written as NULL rather than
+/// three statements kept prepared on PostgreSQL (up to eight parties and deadlines). Absent values are written as NULL rather than
 /// DEFAULT, so each statement keeps one text and stays prepared.
 pub fn insert(
     conn: &mut DbConnection,
@@ -185,30 +184,22 @@ pub fn insert(
         .iter()
         .map(|(department, role)| {
             (
-                lead_departments::lead_id.eq(&lead.id),
-                lead_departments::department.eq(department),
-                lead_departments::role.eq(*role),
+                lead_departments::lead_id.eq(lead.id.clone()),
+                lead_departments::department.eq(department.clone()),
+                lead_departments::role.eq(role.to_string()),
                 lead_departments::next_due_at.eq(lead.next_due_at),
                 lead_departments::raised_at.eq(lead.raised_at),
             )
         })
         .collect();
-    per_backend!(conn, c => {
-        diesel::insert_into(lead_departments::table)
-            .values(&parties)
-            .execute(c)?;
-        diesel::insert_into(lead_deadlines::table)
-            .values(deadlines.to_vec())
-            .execute(c)?;
-    });
+    insert_rows!(&mut *conn, lead_departments::table, parties)?;
+    insert_rows!(&mut *conn, lead_deadlines::table, deadlines.to_vec())?;
     Ok(())
 }
 
-/// Writes steps of one or more leads' timelines in one statement.
+/// Writes steps of one or more leads' timelines (on PostgreSQL one statement per eight).
 pub fn insert_events(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
-    per_backend!(conn, c => diesel::insert_into(lead_events::table)
-        .values(events)
-        .execute(c)?);
+    insert_rows!(conn, lead_events::table, events.to_vec())?;
     Ok(())
 }
 

@@ -560,6 +560,123 @@ macro_rules! per_backend {
 }
 pub(crate) use per_backend;
 
+/// Inserts `$rows` (anything iterable whose items are insertable into `$table`: a `Vec` of
+/// rows, or a slice of rows insertable by reference) in statements kept prepared. Diesel
+/// prepares a multi-row insert anew at each run (its text varies with the row count), so:
+/// - on PostgreSQL, rows go in chunks of up to [`KEPT_BATCH_ROWS`], each chunk one insert
+///   of a fixed-size array, whose statement diesel keeps by type (one per chunk size);
+/// - on SQLite (in process, no round trips), one kept single-row insert per row, which
+///   costs less than compiling a multi-row one at each run.
+///
+/// Rows must write every column (NULL, never DEFAULT: `treat_none_as_default_value =
+/// false`), or diesel prepares them anew all the same. Evaluates to a `QueryResult<usize>`,
+/// the rows inserted.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        (|| -> diesel::QueryResult<usize> {
+            let mut done = 0;
+            match $conn {
+                $crate::platform::db::DbConnection::Pg(c) => {
+                    let mut rows = rows.into_iter();
+                    loop {
+                        let chunk: Vec<_> = rows
+                            .by_ref()
+                            .take($crate::platform::db::KEPT_BATCH_ROWS)
+                            .collect();
+                        if chunk.is_empty() {
+                            break;
+                        }
+                        done += $crate::platform::db::insert_rows!(@chunk c, $table, chunk,
+                            1 2 3 4 5 6 7 8)?;
+                    }
+                }
+                $crate::platform::db::DbConnection::Sqlite(c) => {
+                    for row in rows {
+                        done += diesel::RunQueryDsl::execute(
+                            diesel::insert_into($table).values(row),
+                            c,
+                        )?;
+                    }
+                }
+            }
+            Ok(done)
+        })()
+    }};
+    (@chunk $c:ident, $table:expr, $chunk:ident, $($n:literal)+) => {
+        match $chunk.len() {
+            $($n => match <[_; $n]>::try_from($chunk) {
+                Ok(rows) => diesel::RunQueryDsl::execute(diesel::insert_into($table).values(rows), $c),
+                Err(_) => Err(diesel::result::Error::QueryBuilderError("a chunk of rows changed size".into())),
+            },)+
+            _ => diesel::RunQueryDsl::execute(diesel::insert_into($table).values($chunk), $c),
+        }
+    };
+}
+pub(crate) use insert_rows;
+
+/// The most rows [`insert_rows!`] puts in one statement on PostgreSQL; the chunk sizes it
+/// keeps prepared are 1 to this.
+pub const KEPT_BATCH_ROWS: usize = 8;
+
+/// A statement written as SQL text whose values are bound, kept prepared (unlike
+/// `diesel::sql_query`, which is prepared anew at each run): for what diesel's query builder
+/// prepares anew (every `UPDATE`, statements with `unnest`). One type per text: the type is
+/// what the connection keeps the statement by. Each `{}` in the text is the next field,
+/// bound as its SQL type; the statement is run with `diesel::RunQueryDsl::execute`.
+///
+/// ```text
+/// kept_sql! {
+///     /// Moves the chain's head.
+///     struct MoveHead { seq: i64 as BigInt, hash: String as Text }
+///     "UPDATE audit_head SET last_seq = {}, last_hash = {} WHERE id = 1"
+/// }
+/// ```
+macro_rules! kept_sql {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($field:ident: $ty:ty as $st:ty),* $(,)?
+    } $sql:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        $vis struct $name {
+            $(pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The statement's text, with `{}` where each field goes.
+            #[allow(dead_code)]
+            pub const SQL: &'static str = $sql;
+        }
+
+        impl diesel::query_builder::QueryId for $name {
+            type QueryId = $name;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl<DB> diesel::query_builder::QueryFragment<DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            $(DB: diesel::sql_types::HasSqlType<$st>, $ty: diesel::serialize::ToSql<$st, DB>,)*
+        {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+            ) -> diesel::QueryResult<()> {
+                let mut text = $sql.split("{}");
+                out.push_sql(text.next().unwrap_or_default());
+                $(
+                    out.push_bind_param::<$st, $ty>(&self.$field)?;
+                    out.push_sql(text.next().unwrap_or_default());
+                )*
+                Ok(())
+            }
+        }
+
+        impl<Conn> diesel::RunQueryDsl<Conn> for $name {}
+    };
+}
+pub(crate) use kept_sql;
+
 /// A condition on one table written into the SQL as it is, never bound: the form a partial
 /// index's own condition must be met in. SQLite is built with the query planner stability
 /// guarantee (`.cargo/config.toml`), so it no longer looks at a bound value to see that
@@ -709,3 +826,147 @@ text_coded!(
     crate::consultations::rules::Review,
     crate::consultations::rules::ReportState,
 );
+
+#[cfg(test)]
+mod kept_tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+    use diesel::prelude::*;
+
+    use super::{DbConnection, KEPT_BATCH_ROWS};
+
+    diesel::table! {
+        kept_rows (id) {
+            id -> BigInt,
+            n -> BigInt,
+            note -> Nullable<Text>,
+        }
+    }
+
+    #[derive(Insertable)]
+    #[diesel(table_name = kept_rows, treat_none_as_default_value = false)]
+    struct Row {
+        id: i64,
+        n: i64,
+        note: Option<String>,
+    }
+
+    kept_sql! {
+        struct Bump { by: i64 as diesel::sql_types::BigInt, id: i64 as diesel::sql_types::BigInt }
+        "UPDATE kept_rows SET n = n + {} WHERE id = {}"
+    }
+
+    /// Records the statements the connection newly keeps prepared, as diesel reports them.
+    fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Instrumentation) {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&kept);
+        let instrumentation = move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                sink.lock().expect("the recorder").push(sql.to_owned());
+            }
+        };
+        (kept, instrumentation)
+    }
+
+    /// How many statements starting with `starts` were newly kept since the last call.
+    fn newly_kept(kept: &Mutex<Vec<String>>, starts: &str) -> usize {
+        let mut kept = kept.lock().expect("the recorder");
+        let n = kept.iter().filter(|s| s.starts_with(starts)).count();
+        kept.clear();
+        n
+    }
+
+    fn rows(from: i64, count: usize) -> Vec<Row> {
+        (from..from + count as i64)
+            .map(|id| Row {
+                id,
+                n: 0,
+                note: None,
+            })
+            .collect()
+    }
+
+    fn check(conn: &mut DbConnection, kept: &Mutex<Vec<String>>, pg: bool) {
+        conn.batch_execute(
+            "CREATE TEMPORARY TABLE kept_rows (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, note TEXT)",
+        )
+        .expect("the table");
+        let mut next = 1;
+        let mut insert = |conn: &mut DbConnection, count: usize| {
+            let n =
+                insert_rows!(&mut *conn, kept_rows::table, rows(next, count)).expect("inserted");
+            assert_eq!(n, count);
+            next += count as i64;
+        };
+        insert(conn, 3);
+        newly_kept(kept, "");
+
+        // Diesel alone prepares an update anew each time: nothing is kept.
+        for _ in 0..2 {
+            diesel::update(kept_rows::table.find(1))
+                .set(kept_rows::n.eq(kept_rows::n + 1))
+                .execute(conn)
+                .expect("updated");
+        }
+        assert_eq!(
+            newly_kept(kept, "UPDATE"),
+            0,
+            "diesel keeps updates itself now"
+        );
+
+        // Written as kept SQL: kept once.
+        for _ in 0..3 {
+            Bump { by: 1, id: 1 }.execute(conn).expect("updated");
+        }
+        assert_eq!(newly_kept(kept, "UPDATE"), 1);
+
+        // Rows: the 3-row chunk (PostgreSQL) or the one-row insert (SQLite) is kept already;
+        // PostgreSQL keeps one statement per chunk size, so 2 rows and the bound are new,
+        // and twice the bound plus 3 rows reuse them.
+        for count in [3, 2, KEPT_BATCH_ROWS, 2 * KEPT_BATCH_ROWS + 3, 2] {
+            insert(conn, count);
+        }
+        assert_eq!(newly_kept(kept, "INSERT"), if pg { 2 } else { 0 });
+
+        let stored: Vec<(i64, i64)> = kept_rows::table
+            .select((kept_rows::id, kept_rows::n))
+            .order(kept_rows::id)
+            .load(conn)
+            .expect("the rows");
+        let ids: Vec<i64> = stored.iter().map(|r| r.0).collect();
+        assert_eq!(
+            ids,
+            (1..next).collect::<Vec<_>>(),
+            "every row is stored once"
+        );
+        assert_eq!(stored[0], (1, 5), "every update ran");
+    }
+
+    #[test]
+    fn updates_and_batches_are_kept_prepared_sqlite() {
+        let mut c = SqliteConnection::establish(":memory:").expect("SQLite in memory");
+        let (kept, instrumentation) = recorder();
+        c.set_instrumentation(instrumentation);
+        check(&mut DbConnection::Sqlite(c), &kept, false);
+    }
+
+    #[test]
+    fn updates_and_batches_are_kept_prepared_postgres() {
+        let base = std::env::var("MINECOORD_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let mut c = match PgConnection::establish(&format!("{base}/postgres")) {
+            Ok(c) => c,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+                panic!("CI=true but PostgreSQL is not reachable at {base}: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: PostgreSQL is not reachable at {base}: {e}");
+                return;
+            }
+        };
+        let (kept, instrumentation) = recorder();
+        c.set_instrumentation(instrumentation);
+        check(&mut DbConnection::Pg(c), &kept, true);
+    }
+}
