@@ -169,8 +169,9 @@ diesel::define_sql_function!(
 );
 
 /// Stores a new lead with its parties (one row each, `(department, role)`) and deadlines:
-/// three statements kept prepared on PostgreSQL (up to eight parties and deadlines). Absent values are written as NULL rather than
-/// DEFAULT, so each statement keeps one text and stays prepared.
+/// three statements kept prepared on PostgreSQL (up to eight parties and deadlines).
+/// Absent values are written as NULL rather than DEFAULT, so each statement keeps one text
+/// and stays prepared.
 pub fn insert(
     conn: &mut DbConnection,
     lead: &Lead,
