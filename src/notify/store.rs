@@ -36,7 +36,7 @@ pub struct Notification {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct OutboxMessage {
     pub id: String,
     /// Stable Message-ID, e.g. `<uuid@minecoord>`: a repeated send is recognisable.
@@ -211,12 +211,9 @@ pub fn set_email(conn: &mut DbConnection, user_id: &str, kind: &str, email: bool
 
 // ---- outbox ----
 
-/// Queues the messages in one statement (per backend, as [`insert_notifications`]).
+/// Queues the messages in statements kept prepared (as [`insert_notifications`]).
 pub fn insert_outbox(conn: &mut DbConnection, rows: Vec<OutboxMessage>) -> AppResult<()> {
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(outbox::table).values(rows).execute(c)?,
-    };
+    insert_rows!(conn, outbox::table, rows)?;
     Ok(())
 }
 
