@@ -228,7 +228,7 @@ pub fn seal(conn: &mut DbConnection, batch: i64) -> AppResult<Sealed> {
         .limit(batch)
         .select(AuditEntry::as_select())
         .load(conn)?;
-    let mut links = Links::default();
+    let mut links = LinkAll::default();
     for e in &waiting {
         let seq = last_seq + 1;
         let hash = e.linked(seq, &last_hash).hash();
@@ -247,29 +247,14 @@ pub fn seal(conn: &mut DbConnection, batch: i64) -> AppResult<Sealed> {
     Ok(Sealed::Entries(waiting.len()))
 }
 
-/// The chain positions a round of sealing gives, one entry per index.
-#[derive(Default)]
-struct Links {
-    ids: Vec<i64>,
-    seqs: Vec<i64>,
-    prev_hashes: Vec<String>,
-    hashes: Vec<String>,
-}
-
 /// Writes a round's chain positions. On PostgreSQL one statement for the whole round, its
 /// text the same whatever the round's size, so it stays prepared; on SQLite (in process, no
 /// round trips) one kept update per entry.
-fn link(conn: &mut DbConnection, links: Links) -> AppResult<()> {
+fn link(conn: &mut DbConnection, links: LinkAll) -> AppResult<()> {
     match conn {
         DbConnection::Pg(c) => {
             if !links.ids.is_empty() {
-                LinkAll {
-                    ids: links.ids,
-                    seqs: links.seqs,
-                    prev_hashes: links.prev_hashes,
-                    hashes: links.hashes,
-                }
-                .execute(c)?;
+                links.execute(c)?;
             }
         }
         DbConnection::Sqlite(c) => {
@@ -297,7 +282,9 @@ kept_sql! {
 }
 
 kept_sql! {
-    /// A round's chain positions on PostgreSQL, in one statement whatever the round's size.
+    /// A round's chain positions (one entry per index); on PostgreSQL one statement
+    /// whatever the round's size.
+    #[derive(Default)]
     struct LinkAll {
         ids: Vec<i64> as Array<BigInt>,
         seqs: Vec<i64> as Array<BigInt>,
