@@ -12,7 +12,7 @@ use crate::leads::rules::Move;
 use crate::leads::{self, Lead, LeadQuery, LeadView, NewLead, StepInput};
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::web::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::web::{blocking, create_once, AppState};
+use crate::web::{blocking, create_once_prepared, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/stats/leads", web::get().to(lead_stats))
@@ -66,21 +66,19 @@ pub async fn raise_lead(
     crate::platform::authz::require(&user.0, crate::platform::authz::Action::RaiseLeads)?;
     let ApiJson(input, digest) = body;
     let (st, who) = (state.clone(), user.0.clone());
-    create_once(
+    let (st2, who2) = (state.clone(), user.0.clone());
+    // Checked, routed and addressed outside the write transaction; then numbered and
+    // written in it.
+    create_once_prepared(
         state,
         user.0,
         &req,
         digest,
-        move |conn, _actor, now| {
-            leads::raise_for(
-                &st,
-                conn,
-                &who,
-                input,
-                leads::rules::source_of(who.role),
-                now,
-            )
+        move |conn, now| {
+            let source = leads::rules::source_of(who.role);
+            leads::prepare_for(&st, conn, &who, input, source, now)
         },
+        move |conn, _actor, now, prepared| leads::write_for(&st2, conn, &who2, prepared, now),
         |v: &LeadView| serde_json::to_value(v).map_err(AppError::internal),
     )
     .await

@@ -254,12 +254,68 @@ fn raise_by(
     input: NewLead,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Written> {
+    let prepared = prepare(conn, who, input, ctx)?;
+    write_raise(conn, who, prepared, ctx)
+}
+
+/// What a raise read and decided before writing anything: the checked input, its
+/// routing and deadlines, and who is told.
+struct Prepared {
+    checked: CheckedLead,
+    routing: Routing,
+    deadlines: Vec<Deadline>,
+    refs: std::sync::Arc<crate::reference::Snapshot>,
+    audience: crate::notify::Audience,
+}
+
+/// Checks and routes a lead and reads who is told, writing nothing: on SQLite it runs
+/// outside the one writer's turn (`Db::prepare_then_write`).
+fn prepare(
+    conn: &mut DbConnection,
+    who: &Raiser,
+    input: NewLead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<Prepared> {
     let refs = crate::reference::snapshot(conn)?;
     let checked = check_new(conn, &refs, who, input)?;
     let routing = route(conn, &refs, &checked, ctx)?;
+    let deadlines = deadlines_for(ctx, checked.urgency)?;
+    // 部门报到 starts with being told: the lead's departments and the coordination office.
+    let mut units = vec![routing.primary.clone()];
+    units.extend(routing.assisting.iter().cloned());
+    let recipients = crate::accounts::recipients::departments_and_coordinators(conn, &units)?;
+    let audience = crate::notify::Audience::of(
+        conn,
+        who.id.as_deref(),
+        &recipients,
+        crate::notify::NoticeKind::LeadRouted,
+    )?;
+    Ok(Prepared {
+        checked,
+        routing,
+        deadlines,
+        refs,
+        audience,
+    })
+}
+
+/// Numbers and writes a prepared lead: the lead, its departments and deadlines, the first
+/// events, the audit entry, the notices and the restart check.
+fn write_raise(
+    conn: &mut DbConnection,
+    who: &Raiser,
+    prepared: Prepared,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<Written> {
+    let Prepared {
+        checked,
+        routing,
+        mut deadlines,
+        refs,
+        audience,
+    } = prepared;
     let year = crate::platform::clock::shanghai_date(ctx.now).year();
     let number = next_number(conn, year)?;
-    let mut deadlines = deadlines_for(ctx, checked.urgency)?;
     let id = uuid::Uuid::now_v7().to_string();
     for d in &mut deadlines {
         d.lead_id.clone_from(&id);
@@ -299,7 +355,15 @@ fn raise_by(
     };
     insert_new(conn, &lead, &routing, &deadlines)?;
     let mut timeline = record_raised(conn, who, &lead, &routing, ctx)?;
-    tell_raised(conn, &refs, who, &lead, &checked.category.name, ctx)?;
+    tell_raised(
+        conn,
+        &refs,
+        who,
+        &lead,
+        &checked.category.name,
+        &audience,
+        ctx,
+    )?;
     let named = checked
         .mine
         .as_ref()
@@ -517,24 +581,20 @@ fn record_raised(
     Ok(events)
 }
 
-/// 部门报到 starts with being told: the lead's departments and the coordination office.
+/// Tells the audience read before the write (`prepare`) of the new lead.
 fn tell_raised(
     conn: &mut DbConnection,
     refs: &crate::reference::Snapshot,
     who: &Raiser,
     lead: &Lead,
     category_name: &str,
+    audience: &crate::notify::Audience,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<()> {
-    let mut units = vec![lead.primary_department.clone()];
-    units.extend(lead.assisting());
-    let recipients = crate::accounts::recipients::departments_and_coordinators(conn, &units)?;
     let raised_unit_name = refs.unit_name(&lead.raised_unit);
-    crate::notify::send(
+    audience.send(
         conn,
         ctx.now,
-        who.id.as_deref(),
-        &recipients,
         &crate::notify::Notice {
             kind: crate::notify::NoticeKind::LeadRouted,
             title: format!(
@@ -556,6 +616,7 @@ fn tell_raised(
             entity_type: "lead",
             entity_id: &lead.id,
         },
+        None,
     )?;
     Ok(())
 }
@@ -1432,15 +1493,57 @@ pub fn raise_for(
     source: LeadSource,
     now: chrono::NaiveDateTime,
 ) -> AppResult<LeadView> {
-    let ctx = RaiseContext {
+    let prepared = prepare_for(state, conn, who, input, source, now)?;
+    write_for(state, conn, who, prepared, now)
+}
+
+/// A raise checked and routed, with who is told, not yet written: `raise_for` in two
+/// parts, for the API, which reads outside its write transaction
+/// (`web::create_once_prepared`).
+pub struct PreparedRaise {
+    prepared: Prepared,
+    source: LeadSource,
+}
+
+fn context(
+    state: &crate::web::AppState,
+    source: LeadSource,
+    now: chrono::NaiveDateTime,
+) -> RaiseContext<'_> {
+    RaiseContext {
         now,
         today: crate::platform::clock::shanghai_date(now),
         calendar: &state.calendar,
         limits: &state.settings.leads,
         geo: &state.settings.geo,
         source,
-    };
-    let written = raise_written(conn, who, input, &ctx)?;
+    }
+}
+
+/// The first part of `raise_for`: checks and routes, writing nothing.
+pub fn prepare_for(
+    state: &crate::web::AppState,
+    conn: &mut crate::platform::db::DbConnection,
+    who: &Principal,
+    input: NewLead,
+    source: LeadSource,
+    now: chrono::NaiveDateTime,
+) -> AppResult<PreparedRaise> {
+    crate::platform::authz::require(who, crate::platform::authz::Action::RaiseLeads)?;
+    let prepared = prepare(conn, &Raiser::of(who), input, &context(state, source, now))?;
+    Ok(PreparedRaise { prepared, source })
+}
+
+/// The second part of `raise_for`: writes the prepared lead and answers with its view.
+pub fn write_for(
+    state: &crate::web::AppState,
+    conn: &mut crate::platform::db::DbConnection,
+    who: &Principal,
+    prepared: PreparedRaise,
+    now: chrono::NaiveDateTime,
+) -> AppResult<LeadView> {
+    let ctx = context(state, prepared.source, now);
+    let written = write_raise(conn, &Raiser::of(who), prepared.prepared, &ctx)?;
     if !policy::may_view(who, &written.lead) {
         // Not the raiser's to see by role (a department raising for another): the checks
         // of `view`, which may find them following or receiving it.

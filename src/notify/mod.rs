@@ -82,46 +82,93 @@ pub fn send_with_calendar(
     notice: &Notice<'_>,
     calendar: Option<&str>,
 ) -> AppResult<usize> {
-    // One notice per person and event, whatever lists the audience was gathered from.
-    let mut recipients: Vec<String> = recipients
-        .iter()
-        .filter(|r| Some(r.as_str()) != actor_id)
-        .cloned()
-        .collect();
-    recipients.sort();
-    recipients.dedup();
-    let rows: Vec<Notification> = recipients
-        .iter()
-        .map(|r| Notification {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: r.clone(),
-            kind: notice.kind,
-            title: notice.title.clone(),
-            body: notice.body.clone(),
-            link: notice.link.clone(),
-            entity_type: notice.entity_type.to_owned(),
-            entity_id: notice.entity_id.to_owned(),
-            created_at: now,
-            read_at: None,
+    let audience = Audience::of(conn, actor_id, recipients, notice.kind)?;
+    audience.send(conn, now, notice, calendar)
+}
+
+/// Who a notice of one kind goes to, looked up before the change that causes it is
+/// written: the inbox of each recipient once (not the person who caused it), and the
+/// addresses of those who want this kind by email. A change that must keep its write
+/// transaction short (a raise, on SQLite's one writer) reads its audience first and
+/// writes the notice in the transaction: whoever was a recipient when it was read is
+/// told, as when the change itself had come a moment earlier.
+#[derive(Debug, Clone)]
+pub struct Audience {
+    kind: NoticeKind,
+    inboxes: Vec<String>,
+    /// `(user id, address)`.
+    emails: Vec<(String, String)>,
+}
+
+impl Audience {
+    pub fn of(
+        conn: &mut DbConnection,
+        actor_id: Option<&str>,
+        recipients: &[String],
+        kind: NoticeKind,
+    ) -> AppResult<Self> {
+        // One notice per person and event, whatever lists the audience was gathered from.
+        let mut inboxes: Vec<String> = recipients
+            .iter()
+            .filter(|r| Some(r.as_str()) != actor_id)
+            .cloned()
+            .collect();
+        inboxes.sort();
+        inboxes.dedup();
+        let emails = outbox::email_recipients(conn, &inboxes, kind)?;
+        Ok(Self {
+            kind,
+            inboxes,
+            emails,
         })
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
     }
-    let sent = rows.len();
-    store::insert_notifications(conn, rows)?;
-    // The email form, for those who have an address and want this kind by email.
-    crate::notify::outbox::enqueue_with_calendar(
-        conn,
-        now,
-        &recipients,
-        notice.kind,
-        &notice.title,
-        &notice.body,
-        &notice.link,
-        calendar,
-    )?;
-    Ok(sent)
+
+    /// Writes the notice to the inboxes and queues its email form; answers how many
+    /// inboxes it reached.
+    pub fn send(
+        &self,
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        notice: &Notice<'_>,
+        calendar: Option<&str>,
+    ) -> AppResult<usize> {
+        if self.kind != notice.kind {
+            return Err(AppError::internal("notice of another kind than its audience"));
+        }
+        let rows: Vec<Notification> = self
+            .inboxes
+            .iter()
+            .map(|r| Notification {
+                id: uuid::Uuid::now_v7().to_string(),
+                user_id: r.clone(),
+                kind: notice.kind,
+                title: notice.title.clone(),
+                body: notice.body.clone(),
+                link: notice.link.clone(),
+                entity_type: notice.entity_type.to_owned(),
+                entity_id: notice.entity_id.to_owned(),
+                created_at: now,
+                read_at: None,
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let sent = rows.len();
+        store::insert_notifications(conn, rows)?;
+        // The email form, for those who have an address and want this kind by email.
+        outbox::enqueue_to(
+            conn,
+            now,
+            &self.emails,
+            notice.kind,
+            &notice.title,
+            &notice.body,
+            &notice.link,
+            calendar,
+        )?;
+        Ok(sent)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]

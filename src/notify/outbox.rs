@@ -91,11 +91,44 @@ pub fn enqueue_with_calendar(
     link: &str,
     calendar: Option<&str>,
 ) -> AppResult<usize> {
+    let to = email_recipients(conn, recipients, kind)?;
+    enqueue_to(conn, now, &to, kind, title, body, link, calendar)
+}
+
+/// `(user id, address)` of the recipients who have an address and have not turned this
+/// kind of notice off by email.
+pub(crate) fn email_recipients(
+    conn: &mut DbConnection,
+    recipients: &[String],
+    kind: crate::notify::NoticeKind,
+) -> AppResult<Vec<(String, String)>> {
     if recipients.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let addresses = addresses(conn, recipients)?;
     let opted_out = store::email_off_for(conn, recipients, kind.code())?;
+    Ok(addresses
+        .into_iter()
+        .filter(|(id, _)| !opted_out.contains(id))
+        .filter_map(|(id, email)| email.filter(|e| !e.is_empty()).map(|e| (id, e)))
+        .collect())
+}
+
+/// Queues one message to each `(user id, address)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn enqueue_to(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    to: &[(String, String)],
+    kind: crate::notify::NoticeKind,
+    title: &str,
+    body: &str,
+    link: &str,
+    calendar: Option<&str>,
+) -> AppResult<usize> {
+    if to.is_empty() {
+        return Ok(0);
+    }
     let text = NoticeText {
         title,
         body,
@@ -114,17 +147,15 @@ pub fn enqueue_with_calendar(
     }
     .render()
     .map_err(AppError::internal)?;
-    let rows: Vec<OutboxMessage> = addresses
-        .into_iter()
-        .filter(|(id, _)| !opted_out.contains(id))
-        .filter_map(|(id, email)| email.filter(|e| !e.is_empty()).map(|e| (id, e)))
+    let rows: Vec<OutboxMessage> = to
+        .iter()
         .map(|(id, email)| {
             let mid = uuid::Uuid::now_v7();
             OutboxMessage {
                 id: mid.to_string(),
                 message_id: format!("<{}@minecoord>", mid.simple()),
-                recipient: email,
-                user_id: Some(id),
+                recipient: email.clone(),
+                user_id: Some(id.clone()),
                 kind,
                 subject: format!("【矿山协调】{title}"),
                 body_text: text.clone(),

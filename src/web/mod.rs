@@ -138,6 +138,98 @@ where
     T: Send + 'static,
     V: serde::Serialize,
 {
+    create_once_with(
+        state,
+        who,
+        req,
+        digest,
+        None::<Preparation<()>>,
+        move |conn, actor, now, _: Option<()>| run(conn, actor, now),
+        view,
+    )
+    .await
+}
+
+/// As [`create_once`] for a use case every client runs at once (a raise): `prepare` reads
+/// and checks outside the write transaction (see `Db::prepare_then_write`), `run` writes
+/// what it prepared. A retry of a request already answered gets its first response
+/// before anything is checked again.
+pub async fn create_once_prepared<P, T, V>(
+    state: web::Data<AppState>,
+    who: crate::platform::authz::Principal,
+    req: &HttpRequest,
+    digest: String,
+    prepare: impl FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P>
+        + Send
+        + 'static,
+    run: impl FnOnce(
+            &mut crate::platform::db::DbConnection,
+            &crate::platform::audit::Actor,
+            NaiveDateTime,
+            P,
+        ) -> AppResult<T>
+        + Send
+        + 'static,
+    view: impl FnOnce(&T) -> AppResult<V> + Send + 'static,
+) -> AppResult<HttpResponse>
+where
+    P: Send + 'static,
+    T: Send + 'static,
+    V: serde::Serialize,
+{
+    if let Some(replayed) = replay_if_seen(&state, &who, req, &digest).await? {
+        return Ok(replayed);
+    }
+    create_once_with(
+        state,
+        who,
+        req,
+        digest,
+        Some(Box::new(prepare) as Preparation<P>),
+        move |conn, actor, now, prepared: Option<P>| match prepared {
+            Some(p) => run(conn, actor, now, p),
+            None => Err(AppError::internal("a prepared creation ran without its preparation")),
+        },
+        view,
+    )
+    .await
+}
+
+type Preparation<P> = Box<
+    dyn FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P> + Send,
+>;
+
+/// What the write transaction of a creation ended with.
+enum Created<T> {
+    /// The key was answered before: its status and body.
+    Replayed(i32, String),
+    /// The body as stored with the key.
+    Stored(String),
+    /// Done without a key: the body is written after the commit.
+    Done(T),
+}
+
+async fn create_once_with<P, T, V>(
+    state: web::Data<AppState>,
+    who: crate::platform::authz::Principal,
+    req: &HttpRequest,
+    digest: String,
+    prepare: Option<Preparation<P>>,
+    run: impl FnOnce(
+            &mut crate::platform::db::DbConnection,
+            &crate::platform::audit::Actor,
+            NaiveDateTime,
+            Option<P>,
+        ) -> AppResult<T>
+        + Send
+        + 'static,
+    view: impl FnOnce(&T) -> AppResult<V> + Send + 'static,
+) -> AppResult<HttpResponse>
+where
+    P: Send + 'static,
+    T: Send + 'static,
+    V: serde::Serialize,
+{
     use crate::platform::idempotency::{self, Keyed};
     let key = idempotency::key_of(req)?;
     let method = req.method().to_string();
@@ -152,7 +244,7 @@ where
         who.id.clone(),
     );
     let outcome = blocking(move || {
-        st.db.transaction(|conn| {
+        let write = move |conn: &mut crate::platform::db::DbConnection, prepared: Option<P>| {
             let keyed = key.as_deref().map(|k| Keyed {
                 user_id: &who.id,
                 key: k,
@@ -162,20 +254,44 @@ where
             });
             if let Some(k) = &keyed {
                 if let Some((status, body)) = idempotency::lookup(conn, k)? {
-                    return Ok((true, status, body));
+                    return Ok(Created::Replayed(status, body));
                 }
                 idempotency::claim(conn, k, now)?;
             }
-            let created = run(conn, &who.actor(), now)?;
-            // A view that cannot be built rolls the change back: never a 201 without its body.
-            let body = view(&created)?;
-            let text = match &keyed {
+            let created = run(conn, &who.actor(), now, prepared)?;
+            match &keyed {
+                // A view that cannot be built rolls the change back: never a 201 without
+                // its body.
                 Some(k) => {
-                    idempotency::remember(conn, k, actix_web::http::StatusCode::CREATED, &body)?
+                    let body = view(&created)?;
+                    let text = idempotency::remember(
+                        conn,
+                        k,
+                        actix_web::http::StatusCode::CREATED,
+                        &body,
+                    )?;
+                    Ok(Created::Stored(text))
                 }
-                None => serde_json::to_string(&body).map_err(AppError::internal)?,
-            };
-            Ok((false, 201, text))
+                // Without a key the body is built after the commit, outside SQLite's
+                // writer's turn; a view is plain data and its JSON cannot fail.
+                None => Ok(Created::Done((created, view))),
+            }
+        };
+        let created = match prepare {
+            Some(prepare) => st.db.prepare_then_write(|c| prepare(c, now), |c, p| write(c, Some(p))),
+            None => st.db.transaction(|c| write(c, None)),
+        }?;
+        Ok(match created {
+            Created::Replayed(status, body) => (true, status, body),
+            Created::Stored(text) => (false, 201, text),
+            Created::Done((created, view)) => {
+                let body = view(&created)?;
+                (
+                    false,
+                    201,
+                    serde_json::to_string(&body).map_err(AppError::internal)?,
+                )
+            }
         })
     })
     .await;

@@ -442,6 +442,31 @@ impl Db {
         self.sqlite_writer.run(false, || self.open_writer(), f)
     }
 
+    /// Reads what a write depends on, then writes it in one transaction, for a write that
+    /// every client does at once (a raise). On SQLite `prepare` runs on a pooled reader,
+    /// outside the one writer's turn, so the turn holds only the writes; on PostgreSQL
+    /// both run on one connection, `prepare` before `BEGIN`, which shortens the
+    /// transaction without adding a round trip.
+    ///
+    /// What `prepare` read may have changed by the time `write` runs, as each statement
+    /// of a PostgreSQL transaction at READ COMMITTED sees what committed before it: `write`
+    /// relies on constraints, not on those reads, for anything that must hold.
+    pub fn prepare_then_write<P, T>(
+        &self,
+        prepare: impl FnOnce(&mut DbConnection) -> Result<P, AppError>,
+        write: impl FnOnce(&mut DbConnection, P) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if self.backend == Backend::Postgres {
+            return self.get()?.run(|conn| {
+                let prepared = prepare(conn)?;
+                conn.transaction(|c| write(c, prepared))
+            });
+        }
+        let prepared = self.read(prepare)?;
+        self.sqlite_writer
+            .run(false, || self.open_writer(), |c| write(c, prepared))
+    }
+
     /// [`Db::transaction`] for a long write (the statistics rollup, an import): on SQLite
     /// it shares no commit, so the short writes queued with it are not answered only after
     /// it. The same as `transaction` on PostgreSQL.
