@@ -133,7 +133,9 @@ impl Audience {
         calendar: Option<&str>,
     ) -> AppResult<usize> {
         if self.kind != notice.kind {
-            return Err(AppError::internal("notice of another kind than its audience"));
+            return Err(AppError::internal(
+                "notice of another kind than its audience",
+            ));
         }
         let rows: Vec<Notification> = self
             .inboxes

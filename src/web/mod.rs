@@ -188,16 +188,17 @@ where
         Some(Box::new(prepare) as Preparation<P>),
         move |conn, actor, now, prepared: Option<P>| match prepared {
             Some(p) => run(conn, actor, now, p),
-            None => Err(AppError::internal("a prepared creation ran without its preparation")),
+            None => Err(AppError::internal(
+                "a prepared creation ran without its preparation",
+            )),
         },
         view,
     )
     .await
 }
 
-type Preparation<P> = Box<
-    dyn FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P> + Send,
->;
+type Preparation<P> =
+    Box<dyn FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P> + Send>;
 
 /// What the write transaction of a creation ended with.
 enum Created<T> {
@@ -278,7 +279,9 @@ where
             }
         };
         let created = match prepare {
-            Some(prepare) => st.db.prepare_then_write(|c| prepare(c, now), |c, p| write(c, Some(p))),
+            Some(prepare) => st
+                .db
+                .prepare_then_write(|c| prepare(c, now), |c, p| write(c, Some(p))),
             None => st.db.transaction(|c| write(c, None)),
         }?;
         Ok(match created {
