@@ -353,8 +353,10 @@ fn write_raise(
         assignee_id: None,
         assigned_at: None,
     };
-    insert_new(conn, &lead, &routing, &deadlines)?;
-    let mut timeline = record_raised(conn, who, &lead, &routing, ctx)?;
+    let events = raised_events(who, &lead, &routing, ctx);
+    insert_new(conn, &lead, &routing, &deadlines, &events)?;
+    audit_raised(conn, who, &lead, ctx)?;
+    let mut timeline = events;
     tell_raised(
         conn,
         &refs,
@@ -520,34 +522,33 @@ fn deadlines_for(ctx: &RaiseContext<'_>, urgency: Urgency) -> AppResult<Vec<Dead
         .collect()
 }
 
-/// Stores a new lead with its departments (one row each) and deadlines.
+/// Stores a new lead with its departments (one row each), deadlines and first steps.
 fn insert_new(
     conn: &mut DbConnection,
     lead: &Lead,
     routing: &Routing,
     deadlines: &[Deadline],
+    events: &[Event],
 ) -> AppResult<()> {
     let parties: Vec<(String, &str)> = std::iter::once((routing.primary.clone(), "primary"))
         .chain(routing.assisting.iter().map(|d| (d.clone(), "assisting")))
         .collect();
-    rows::insert(conn, lead, &parties, deadlines)
+    rows::insert_raised(conn, lead, &parties, deadlines, events)
 }
 
-/// The timeline's first two entries (raised, routed), written together, and the audit
-/// entry; answers with the entries.
-fn record_raised(
-    conn: &mut DbConnection,
+/// The timeline's first two entries (raised, routed), not yet written.
+fn raised_events(
     who: &Raiser,
     lead: &Lead,
     routing: &Routing,
     ctx: &RaiseContext<'_>,
-) -> AppResult<Vec<Event>> {
+) -> Vec<Event> {
     let raiser = EventActor {
         id: who.id.clone(),
         name: who.name.clone(),
         unit: who.unit.clone(),
     };
-    let events = vec![
+    vec![
         new_event(
             &lead.id,
             ctx.now,
@@ -564,8 +565,16 @@ fn record_raised(
             &routing.reason,
             serde_json::json!({"primary": routing.primary, "assisting": routing.assisting}),
         ),
-    ];
-    rows::insert_events(conn, &events)?;
+    ]
+}
+
+/// The raise's audit entry.
+fn audit_raised(
+    conn: &mut DbConnection,
+    who: &Raiser,
+    lead: &Lead,
+    ctx: &RaiseContext<'_>,
+) -> AppResult<()> {
     audit::record(
         conn,
         &who.actor(),
@@ -578,7 +587,7 @@ fn record_raised(
             after: Some(serde_json::to_value(lead).map_err(AppError::internal)?),
         },
     )?;
-    Ok(events)
+    Ok(())
 }
 
 /// Tells the audience read before the write (`prepare`) of the new lead.

@@ -198,6 +198,64 @@ pub fn insert(
     Ok(())
 }
 
+/// Stores a new lead as `insert` does, with its first steps: on PostgreSQL in one
+/// statement (`Chained`) when it has up to four parties, three deadlines and two steps,
+/// as every raise has; otherwise, and on SQLite, as `insert` and `insert_events`.
+pub fn insert_raised(
+    conn: &mut DbConnection,
+    lead: &Lead,
+    parties: &[(String, &str)],
+    deadlines: &[Deadline],
+    events: &[Event],
+) -> AppResult<()> {
+    if let DbConnection::Pg(c) = &mut *conn {
+        if let (Ok(d), Ok(e)) = (
+            <[Deadline; 3]>::try_from(deadlines.to_vec()),
+            <[Event; 2]>::try_from(events.to_vec()),
+        ) {
+            let party_rows: Vec<_> = parties
+                .iter()
+                .map(|(department, role)| {
+                    (
+                        lead_departments::lead_id.eq(lead.id.clone()),
+                        lead_departments::department.eq(department.clone()),
+                        lead_departments::role.eq(role.to_string()),
+                        lead_departments::next_due_at.eq(lead.next_due_at),
+                        lead_departments::raised_at.eq(lead.raised_at),
+                    )
+                })
+                .collect();
+            let row = diesel::insert_into(leads::table).values(lead.clone());
+            let deadlines_in = diesel::insert_into(lead_deadlines::table).values(d);
+            let events_in = diesel::insert_into(lead_events::table).values(e);
+            macro_rules! chain_with_parties {
+                ($($n:literal)+) => {
+                    match party_rows.len() {
+                        $($n => {
+                            if let Ok(p) = <[_; $n]>::try_from(party_rows) {
+                                let parties_in =
+                                    diesel::insert_into(lead_departments::table).values(p);
+                                crate::platform::db::Chained((
+                                    row,
+                                    parties_in,
+                                    deadlines_in,
+                                    events_in,
+                                ))
+                                .execute(c)?;
+                                return Ok(());
+                            }
+                        })+
+                        _ => {}
+                    }
+                };
+            }
+            chain_with_parties!(1 2 3 4);
+        }
+    }
+    insert(conn, lead, parties, deadlines)?;
+    insert_events(conn, events)
+}
+
 /// Writes steps of one or more leads' timelines (on PostgreSQL one statement per eight).
 pub fn insert_events(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     insert_rows!(conn, lead_events::table, events.to_vec())?;

@@ -644,6 +644,59 @@ pub(crate) use insert_rows;
 /// keeps prepared are 1 to this.
 pub const KEPT_BATCH_ROWS: usize = 8;
 
+/// Statements sent to PostgreSQL as one, to save round trips: every part but the last is
+/// a data-modifying common table expression of the last
+/// (`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`). The parts see one snapshot and
+/// their foreign keys are checked at the end of the statement, so a part may insert rows
+/// that reference what an earlier part inserts (a lead's deadlines, the lead). Parts are
+/// statements without `RETURNING`; the chain is kept prepared when every part is.
+#[derive(Debug, Clone, Copy)]
+pub struct Chained<T>(pub T);
+
+macro_rules! chained {
+    ($first:ident $fidx:tt $(, $part:ident $idx:tt)* ; $last:ident $lidx:tt) => {
+        impl<$first, $($part,)* $last> diesel::query_builder::QueryId
+            for Chained<($first, $($part,)* $last,)>
+        where
+            $first: diesel::query_builder::QueryId,
+            $($part: diesel::query_builder::QueryId,)*
+            $last: diesel::query_builder::QueryId,
+        {
+            type QueryId = Chained<($first::QueryId, $($part::QueryId,)* $last::QueryId,)>;
+            const HAS_STATIC_QUERY_ID: bool = $first::HAS_STATIC_QUERY_ID
+                $(&& $part::HAS_STATIC_QUERY_ID)*
+                && $last::HAS_STATIC_QUERY_ID;
+        }
+
+        impl<$first, $($part,)* $last> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+            for Chained<($first, $($part,)* $last,)>
+        where
+            $first: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+            $($part: diesel::query_builder::QueryFragment<diesel::pg::Pg>,)*
+            $last: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql(concat!("WITH w", stringify!($fidx), " AS ("));
+                self.0.$fidx.walk_ast(out.reborrow())?;
+                $(
+                    out.push_sql(concat!("), w", stringify!($idx), " AS ("));
+                    self.0.$idx.walk_ast(out.reborrow())?;
+                )*
+                out.push_sql(") ");
+                self.0.$lidx.walk_ast(out.reborrow())
+            }
+        }
+    };
+}
+chained!(A 0; B 1);
+chained!(A 0, B 1; C 2);
+chained!(A 0, B 1, C 2; D 3);
+
+impl<T, Conn> diesel::RunQueryDsl<Conn> for Chained<T> {}
+
 /// A statement written as SQL text whose values are bound, kept prepared (unlike
 /// `diesel::sql_query`, which is prepared anew at each run): for what diesel's query builder
 /// prepares anew (every `UPDATE`, statements with `unnest`). One type per text: the type is
@@ -976,22 +1029,78 @@ mod kept_tests {
         check(&mut DbConnection::Sqlite(c), &kept, false);
     }
 
-    #[test]
-    fn updates_and_batches_are_kept_prepared_postgres() {
+    /// The test server's `postgres` database, or `None` (skipped) outside CI without one.
+    fn postgres() -> Option<PgConnection> {
         let base = std::env::var("MINECOORD_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let mut c = match PgConnection::establish(&format!("{base}/postgres")) {
-            Ok(c) => c,
+        match PgConnection::establish(&format!("{base}/postgres")) {
+            Ok(c) => Some(c),
             Err(e) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
                 panic!("CI=true but PostgreSQL is not reachable at {base}: {e}")
             }
             Err(e) => {
                 eprintln!("SKIPPED: PostgreSQL is not reachable at {base}: {e}");
-                return;
+                None
             }
-        };
+        }
+    }
+
+    #[test]
+    fn updates_and_batches_are_kept_prepared_postgres() {
+        let Some(mut c) = postgres() else { return };
         let (kept, instrumentation) = recorder();
         c.set_instrumentation(instrumentation);
         check(&mut DbConnection::Pg(c), &kept, true);
+    }
+
+    diesel::table! {
+        kept_children (id) {
+            id -> BigInt,
+            parent -> BigInt,
+        }
+    }
+
+    #[test]
+    fn chained_inserts_are_one_kept_statement_that_commits_whole() {
+        use super::Chained;
+        let Some(mut c) = postgres() else { return };
+        let (kept, instrumentation) = recorder();
+        c.set_instrumentation(instrumentation);
+        c.batch_execute(
+            "CREATE TEMPORARY TABLE kept_rows (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, note TEXT); \
+             CREATE TEMPORARY TABLE kept_children (id BIGINT PRIMARY KEY, \
+                 parent BIGINT NOT NULL REFERENCES kept_rows (id))",
+        )
+        .expect("the tables");
+        let family = |parent: i64, children: [i64; 2], of: i64| {
+            Chained((
+                diesel::insert_into(kept_rows::table).values([Row {
+                    id: parent,
+                    n: 0,
+                    note: None,
+                }]),
+                diesel::insert_into(kept_children::table).values(
+                    children.map(|id| (kept_children::id.eq(id), kept_children::parent.eq(of))),
+                ),
+            ))
+        };
+        // A child may reference the parent inserted by the same statement.
+        family(1, [10, 11], 1).execute(&mut c).expect("one family");
+        family(2, [20, 21], 2).execute(&mut c).expect("another");
+        assert_eq!(newly_kept(&kept, "WITH"), 1, "kept once, reused");
+        // A child of a parent that exists nowhere fails the statement: its parent is not
+        // stored either.
+        assert!(family(3, [30, 31], 99).execute(&mut c).is_err());
+        let parents: Vec<i64> = kept_rows::table
+            .select(kept_rows::id)
+            .order(kept_rows::id)
+            .load(&mut c)
+            .expect("the parents");
+        assert_eq!(parents, [1, 2]);
+        let children: Vec<(i64, i64)> = kept_children::table
+            .order(kept_children::id)
+            .load(&mut c)
+            .expect("the children");
+        assert_eq!(children, [(10, 1), (11, 1), (20, 2), (21, 2)]);
     }
 }
