@@ -1430,14 +1430,7 @@ pub fn report_from_public(
         ),
     };
     let short: String = mine.name.chars().take(80).collect();
-    let ctx = RaiseContext {
-        now,
-        today: crate::platform::clock::shanghai_date(now),
-        calendar: &state.calendar,
-        limits: &state.settings.leads,
-        geo: &state.settings.geo,
-        source: LeadSource::Public,
-    };
+    let ctx = context(state, LeadSource::Public, now);
     let input = NewLead {
         title: Some(format!("群众反映：{short}")),
         description: Some(format!("{description}\n\n（来自矿山公示页面。{contact}）")),
@@ -1466,14 +1459,7 @@ pub fn complaint_from_enterprise(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let ctx = RaiseContext {
-        now,
-        today: crate::platform::clock::shanghai_date(now),
-        calendar: &state.calendar,
-        limits: &state.settings.leads,
-        geo: &state.settings.geo,
-        source: LeadSource::Enterprise,
-    };
+    let ctx = context(state, LeadSource::Enterprise, now);
     let input = NewLead {
         title: Some(format!("企业对检查任务 {task_number} 的投诉")),
         description: Some(text),

@@ -181,7 +181,23 @@ pub fn insert(
     diesel::insert_into(leads::table)
         .values(lead.clone())
         .execute(conn)?;
-    let parties: Vec<_> = parties
+    let parties = party_rows(lead, parties);
+    insert_rows!(&mut *conn, lead_departments::table, parties)?;
+    insert_rows!(&mut *conn, lead_deadlines::table, deadlines.to_vec())?;
+    Ok(())
+}
+
+/// A party's row: the lead's ordering keys copied beside its department and role.
+type PartyRow = (
+    diesel::dsl::Eq<lead_departments::lead_id, String>,
+    diesel::dsl::Eq<lead_departments::department, String>,
+    diesel::dsl::Eq<lead_departments::role, String>,
+    diesel::dsl::Eq<lead_departments::next_due_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<lead_departments::raised_at, NaiveDateTime>,
+);
+
+fn party_rows(lead: &Lead, parties: &[(String, &str)]) -> Vec<PartyRow> {
+    parties
         .iter()
         .map(|(department, role)| {
             (
@@ -192,10 +208,7 @@ pub fn insert(
                 lead_departments::raised_at.eq(lead.raised_at),
             )
         })
-        .collect();
-    insert_rows!(&mut *conn, lead_departments::table, parties)?;
-    insert_rows!(&mut *conn, lead_deadlines::table, deadlines.to_vec())?;
-    Ok(())
+        .collect()
 }
 
 /// Stores a new lead as `insert` does, with its first steps: on PostgreSQL in one
@@ -213,18 +226,7 @@ pub fn insert_raised(
             <[Deadline; 3]>::try_from(deadlines.to_vec()),
             <[Event; 2]>::try_from(events.to_vec()),
         ) {
-            let party_rows: Vec<_> = parties
-                .iter()
-                .map(|(department, role)| {
-                    (
-                        lead_departments::lead_id.eq(lead.id.clone()),
-                        lead_departments::department.eq(department.clone()),
-                        lead_departments::role.eq(role.to_string()),
-                        lead_departments::next_due_at.eq(lead.next_due_at),
-                        lead_departments::raised_at.eq(lead.raised_at),
-                    )
-                })
-                .collect();
+            let party_rows = party_rows(lead, parties);
             let row = diesel::insert_into(leads::table).values(lead.clone());
             let deadlines_in = diesel::insert_into(lead_deadlines::table).values(d);
             let events_in = diesel::insert_into(lead_events::table).values(e);
