@@ -143,8 +143,9 @@ where
         who,
         req,
         digest,
-        None::<Preparation<()>>,
-        move |conn, actor, now, _: Option<()>| run(conn, actor, now),
+        false,
+        |_, _| Ok(()),
+        move |conn, actor, now, ()| run(conn, actor, now),
         view,
     )
     .await
@@ -180,25 +181,8 @@ where
     if let Some(replayed) = replay_if_seen(&state, &who, req, &digest).await? {
         return Ok(replayed);
     }
-    create_once_with(
-        state,
-        who,
-        req,
-        digest,
-        Some(Box::new(prepare) as Preparation<P>),
-        move |conn, actor, now, prepared: Option<P>| match prepared {
-            Some(p) => run(conn, actor, now, p),
-            None => Err(AppError::internal(
-                "a prepared creation ran without its preparation",
-            )),
-        },
-        view,
-    )
-    .await
+    create_once_with(state, who, req, digest, true, prepare, run, view).await
 }
-
-type Preparation<P> =
-    Box<dyn FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P> + Send>;
 
 /// What the write transaction of a creation ended with.
 enum Created<T> {
@@ -210,17 +194,24 @@ enum Created<T> {
     Done(T),
 }
 
+// The request's parts and the use case's three steps, each its own argument.
+#[allow(clippy::too_many_arguments)]
 async fn create_once_with<P, T, V>(
     state: web::Data<AppState>,
     who: crate::platform::authz::Principal,
     req: &HttpRequest,
     digest: String,
-    prepare: Option<Preparation<P>>,
+    // Whether `prepare` runs before the write transaction (`Db::prepare_then_write`)
+    // rather than inside it.
+    read_first: bool,
+    prepare: impl FnOnce(&mut crate::platform::db::DbConnection, NaiveDateTime) -> AppResult<P>
+        + Send
+        + 'static,
     run: impl FnOnce(
             &mut crate::platform::db::DbConnection,
             &crate::platform::audit::Actor,
             NaiveDateTime,
-            Option<P>,
+            P,
         ) -> AppResult<T>
         + Send
         + 'static,
@@ -245,7 +236,7 @@ where
         who.id.clone(),
     );
     let outcome = blocking(move || {
-        let write = move |conn: &mut crate::platform::db::DbConnection, prepared: Option<P>| {
+        let write = move |conn: &mut crate::platform::db::DbConnection, prepared: P| {
             let keyed = key.as_deref().map(|k| Keyed {
                 user_id: &who.id,
                 key: k,
@@ -278,11 +269,13 @@ where
                 None => Ok(Created::Done((created, view))),
             }
         };
-        let created = match prepare {
-            Some(prepare) => st
-                .db
-                .prepare_then_write(|c| prepare(c, now), |c, p| write(c, Some(p))),
-            None => st.db.transaction(|c| write(c, None)),
+        let created = if read_first {
+            st.db.prepare_then_write(|c| prepare(c, now), write)
+        } else {
+            st.db.transaction(|c| {
+                let prepared = prepare(c, now)?;
+                write(c, prepared)
+            })
         }?;
         Ok(match created {
             Created::Replayed(status, body) => (true, status, body),
