@@ -48,16 +48,17 @@ pub fn lead_escalation(
     Ok(distinct(ids))
 }
 
-/// Active staff of the departments and the coordination office: who is told of a new
-/// lead (one query).
+/// Active staff of the departments and the coordination office, `(id, email)` (one
+/// query): who is told of a new lead, with the addresses its email form goes to
+/// (`notify::Audience::of_addressed`).
 pub fn departments_and_coordinators(
     conn: &mut DbConnection,
     departments: &[String],
-) -> AppResult<Vec<String>> {
-    Ok(distinct(store::staff_of_and_coordinators(
-        conn,
-        departments,
-    )?))
+) -> AppResult<Vec<(String, Option<String>)>> {
+    let mut found = store::staff_of_and_coordinators(conn, departments)?;
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    Ok(found)
 }
 
 /// Active heads of a department.

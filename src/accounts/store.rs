@@ -278,10 +278,11 @@ pub fn staff_of(conn: &mut DbConnection, departments: &[String]) -> AppResult<Ve
 }
 
 /// Officers and heads of the departments and the coordination office, in one query.
+/// `(id, email)` of each: what a notice's audience needs of them, in one query.
 pub fn staff_of_and_coordinators(
     conn: &mut DbConnection,
     departments: &[String],
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<(String, Option<String>)>> {
     Ok(users::table
         .filter(users::active.eq(1))
         .filter(
@@ -290,7 +291,7 @@ pub fn staff_of_and_coordinators(
                 .and(users::department.eq_any(departments))
                 .or(users::role.eq(Role::Coordinator.code())),
         )
-        .select(users::id)
+        .select((users::id, users::email))
         .load(conn)?)
 }
 

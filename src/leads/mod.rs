@@ -266,6 +266,9 @@ struct Prepared {
     deadlines: Vec<Deadline>,
     refs: std::sync::Arc<crate::reference::Snapshot>,
     audience: crate::notify::Audience,
+    /// The closed mines it is about (`restart::closed_mines`): a raise that finds any is
+    /// flagged on its timeline and told to NR.
+    closed: Vec<(String, String)>,
 }
 
 /// Checks and routes a lead and reads who is told, writing nothing: on SQLite it runs
@@ -284,11 +287,22 @@ fn prepare(
     let mut units = vec![routing.primary.clone()];
     units.extend(routing.assisting.iter().cloned());
     let recipients = crate::accounts::recipients::departments_and_coordinators(conn, &units)?;
-    let audience = crate::notify::Audience::of(
+    let audience = crate::notify::Audience::of_addressed(
         conn,
         who.id.as_deref(),
         &recipients,
         crate::notify::NoticeKind::LeadRouted,
+    )?;
+    let named = checked
+        .mine
+        .as_ref()
+        .filter(|m| routing.mine_id.as_ref() == Some(&m.id));
+    let closed = restart::closed_mines(
+        conn,
+        routing.mine_id.as_deref(),
+        named,
+        checked.location.map(|l| (l.lon, l.lat)),
+        ctx,
     )?;
     Ok(Prepared {
         checked,
@@ -296,11 +310,15 @@ fn prepare(
         deadlines,
         refs,
         audience,
+        closed,
     })
 }
 
 /// Numbers and writes a prepared lead: the lead, its departments and deadlines, the first
-/// events, the audit entry, the notices and the restart check.
+/// events, the audit entry, the notices and the restart check. Whole on its own
+/// (`Db::prepare_then_write_whole`): on PostgreSQL the rows are one statement after the
+/// number (`platform::db::Chained`) when the lead is about no closed mine, and one
+/// transaction ([`atomically`]) otherwise.
 fn write_raise(
     conn: &mut DbConnection,
     who: &Raiser,
@@ -313,6 +331,7 @@ fn write_raise(
         mut deadlines,
         refs,
         audience,
+        closed,
     } = prepared;
     let year = crate::platform::clock::shanghai_date(ctx.now).year();
     let number = next_number(conn, year)?;
@@ -353,24 +372,28 @@ fn write_raise(
         assignee_id: None,
         assigned_at: None,
     };
-    let events = raised_events(who, &lead, &routing, ctx);
-    insert_new(conn, &lead, &routing, &deadlines, &events)?;
-    audit_raised(conn, who, &lead, ctx)?;
-    let mut timeline = events;
-    tell_raised(
-        conn,
-        &refs,
-        who,
-        &lead,
-        &checked.category.name,
-        &audience,
-        ctx,
-    )?;
-    let named = checked
-        .mine
-        .as_ref()
-        .filter(|m| lead.mine_id.as_ref() == Some(&m.id));
-    timeline.extend(restart::flag(conn, &lead, named, ctx)?);
+    let mut timeline = raised_events(who, &lead, &routing, ctx);
+    let parties = parties_of(&routing);
+    let entry = audit::pending(&who.actor(), ctx.now, raised_change(&lead)?);
+    let raised_unit_name = refs.unit_name(&lead.raised_unit);
+    let notice = routed_notice(who, &raised_unit_name, &lead, &checked.category.name);
+    let chained = matches!(conn, DbConnection::Pg(_)) && closed.is_empty();
+    let flagged = match chained
+        .then(|| rows::raised_parts(&lead, &parties, &deadlines, &timeline))
+        .flatten()
+    {
+        Some(parts) => {
+            write_chained(conn, parts, entry, &audience, &notice, ctx.now)?;
+            None
+        }
+        None => crate::platform::db::atomically(conn, |c| {
+            rows::insert_raised(c, &lead, &parties, &deadlines, &timeline)?;
+            entry.write(c)?;
+            audience.send(c, ctx.now, &notice, None)?;
+            restart::flag(c, &lead, &closed, ctx)
+        })?,
+    };
+    timeline.extend(flagged);
     Ok(Written {
         lead,
         deadlines,
@@ -378,6 +401,37 @@ fn write_raise(
         refs,
         mine: checked.mine,
     })
+}
+
+/// Runs a new lead's rows (`rows::raised_parts`), its audit entry and its notices as one
+/// statement on PostgreSQL.
+fn write_chained<A, B, C, D>(
+    conn: &mut DbConnection,
+    (lead, parties, deadlines, events): (A, B, C, D),
+    entry: audit::Pending,
+    audience: &crate::notify::Audience,
+    notice: &crate::notify::Notice<'_>,
+    now: NaiveDateTime,
+) -> AppResult<()>
+where
+    A: diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    B: diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    C: diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    D: diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+{
+    use crate::platform::db::Chained;
+    use diesel::RunQueryDsl;
+    let DbConnection::Pg(c) = conn else {
+        return Err(AppError::internal("a chained write on SQLite"));
+    };
+    let entry = entry.insert();
+    match audience.inserts(now, notice, None)? {
+        Some((notices, queued)) => {
+            Chained((lead, parties, deadlines, events, entry, notices, queued)).execute(c)?
+        }
+        None => Chained((lead, parties, deadlines, events, entry)).execute(c)?,
+    };
+    Ok(())
 }
 
 /// A new lead's input, checked: every field error at once, or what the lead is made of.
@@ -522,18 +576,11 @@ fn deadlines_for(ctx: &RaiseContext<'_>, urgency: Urgency) -> AppResult<Vec<Dead
         .collect()
 }
 
-/// Stores a new lead with its departments (one row each), deadlines and first steps.
-fn insert_new(
-    conn: &mut DbConnection,
-    lead: &Lead,
-    routing: &Routing,
-    deadlines: &[Deadline],
-    events: &[Event],
-) -> AppResult<()> {
-    let parties: Vec<(String, &str)> = std::iter::once((routing.primary.clone(), "primary"))
+/// A new lead's parties, `(department, role)`: the primary department, then those assisting.
+fn parties_of(routing: &Routing) -> Vec<(String, &'static str)> {
+    std::iter::once((routing.primary.clone(), "primary"))
         .chain(routing.assisting.iter().map(|d| (d.clone(), "assisting")))
-        .collect();
-    rows::insert_raised(conn, lead, &parties, deadlines, events)
+        .collect()
 }
 
 /// The timeline's first two entries (raised, routed), not yet written.
@@ -569,65 +616,44 @@ fn raised_events(
 }
 
 /// The raise's audit entry.
-fn audit_raised(
-    conn: &mut DbConnection,
-    who: &Raiser,
-    lead: &Lead,
-    ctx: &RaiseContext<'_>,
-) -> AppResult<()> {
-    audit::record(
-        conn,
-        &who.actor(),
-        ctx.now,
-        Change {
-            entity_type: "lead",
-            entity_id: &lead.id,
-            action: "raise",
-            before: None,
-            after: Some(serde_json::to_value(lead).map_err(AppError::internal)?),
-        },
-    )?;
-    Ok(())
+fn raised_change(lead: &Lead) -> AppResult<Change<'_>> {
+    Ok(Change {
+        entity_type: "lead",
+        entity_id: &lead.id,
+        action: "raise",
+        before: None,
+        after: Some(serde_json::to_value(lead).map_err(AppError::internal)?),
+    })
 }
 
-/// Tells the audience read before the write (`prepare`) of the new lead.
-fn tell_raised(
-    conn: &mut DbConnection,
-    refs: &crate::reference::Snapshot,
+/// The notice of a new lead to its departments and the coordination office.
+fn routed_notice<'a>(
     who: &Raiser,
-    lead: &Lead,
+    raised_unit_name: &str,
+    lead: &'a Lead,
     category_name: &str,
-    audience: &crate::notify::Audience,
-    ctx: &RaiseContext<'_>,
-) -> AppResult<()> {
-    let raised_unit_name = refs.unit_name(&lead.raised_unit);
-    audience.send(
-        conn,
-        ctx.now,
-        &crate::notify::Notice {
-            kind: crate::notify::NoticeKind::LeadRouted,
-            title: format!(
-                "{} 新线索（{}）：{}",
-                lead.number,
-                lead.urgency.label(),
-                lead.title
-            ),
-            body: format!(
-                "{}（{}）提交了{}线索“{}”，类别：{}。{}请在时限内报到。",
-                who.name,
-                raised_unit_name,
-                lead.urgency.label(),
-                lead.title,
-                category_name,
-                lead.routing_reason
-            ),
-            link: format!("/leads/{}", lead.id),
-            entity_type: "lead",
-            entity_id: &lead.id,
-        },
-        None,
-    )?;
-    Ok(())
+) -> crate::notify::Notice<'a> {
+    crate::notify::Notice {
+        kind: crate::notify::NoticeKind::LeadRouted,
+        title: format!(
+            "{} 新线索（{}）：{}",
+            lead.number,
+            lead.urgency.label(),
+            lead.title
+        ),
+        body: format!(
+            "{}（{}）提交了{}线索“{}”，类别：{}。{}请在时限内报到。",
+            who.name,
+            raised_unit_name,
+            lead.urgency.label(),
+            lead.title,
+            category_name,
+            lead.routing_reason
+        ),
+        link: format!("/leads/{}", lead.id),
+        entity_type: "lead",
+        entity_id: &lead.id,
+    }
 }
 
 /// Who did a step, as the timeline shows it.

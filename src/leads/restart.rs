@@ -8,18 +8,21 @@ use crate::platform::error::AppResult;
 use crate::register::mines::Mine;
 use crate::register::rules::mine::MineStatus;
 
-/// The closed mines a new lead is about: the one it names, and those whose former
-/// boundary holds its point (the box index over closed boundaries, then the polygon).
-fn closed_mines(
+/// The closed mines a new lead is about: the one it names (`mine_id`; `named` when the
+/// raiser's own mine was read already), and those whose former boundary holds its point
+/// (the box index over closed boundaries, then the polygon). `(id, name)` of each; read
+/// before the lead is written.
+pub(crate) fn closed_mines(
     conn: &mut DbConnection,
-    lead: &Lead,
+    mine_id: Option<&str>,
     named: Option<&Mine>,
+    location: Option<(f64, f64)>,
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Vec<(String, String)>> {
     let mut found = Vec::new();
-    if let Some(m) = &lead.mine_id {
+    if let Some(m) = mine_id {
         let read;
-        let mine = match named.filter(|n| &n.id == m) {
+        let mine = match named.filter(|n| n.id == m) {
             Some(n) => n,
             None => {
                 read = crate::register::mines::find(conn, m)?;
@@ -30,7 +33,7 @@ fn closed_mines(
             found.push((mine.id.clone(), mine.name.clone()));
         }
     }
-    if let (Some(lon), Some(lat)) = (lead.lon, lead.lat) {
+    if let Some((lon, lat)) = location {
         for (id, name) in crate::register::boundaries::closed_at(conn, lon, lat, ctx.geo)? {
             if found.iter().all(|(f, _)| *f != id) {
                 found.push((id, name));
@@ -40,15 +43,14 @@ fn closed_mines(
     Ok(found)
 }
 
-/// Flags the lead when it concerns a closed mine (`named`: the mine the raiser named, as
-/// already read); the timeline entry it wrote, if it did.
+/// Flags the new lead about closed `mines` (found by [`closed_mines`]) on its timeline and
+/// tells NR and the coordination office; nothing when there are none.
 pub(crate) fn flag(
     conn: &mut DbConnection,
     lead: &Lead,
-    named: Option<&Mine>,
+    mines: &[(String, String)],
     ctx: &RaiseContext<'_>,
 ) -> AppResult<Option<Event>> {
-    let mines = closed_mines(conn, lead, named, ctx)?;
     if mines.is_empty() {
         return Ok(None);
     }

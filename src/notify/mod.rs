@@ -107,20 +107,58 @@ impl Audience {
         recipients: &[String],
         kind: NoticeKind,
     ) -> AppResult<Self> {
-        // One notice per person and event, whatever lists the audience was gathered from.
-        let mut inboxes: Vec<String> = recipients
-            .iter()
-            .filter(|r| Some(r.as_str()) != actor_id)
-            .cloned()
-            .collect();
-        inboxes.sort();
-        inboxes.dedup();
+        let inboxes = Self::inboxes(actor_id, recipients.iter());
         let emails = outbox::email_recipients(conn, &inboxes, kind)?;
         Ok(Self {
             kind,
             inboxes,
             emails,
         })
+    }
+
+    /// As [`Audience::of`], for recipients read with their addresses (`(id, email)` of
+    /// active accounts, as `accounts::recipients` gives them): only the email opt-outs are
+    /// read, and only when someone has an address.
+    pub fn of_addressed(
+        conn: &mut DbConnection,
+        actor_id: Option<&str>,
+        recipients: &[(String, Option<String>)],
+        kind: NoticeKind,
+    ) -> AppResult<Self> {
+        let inboxes = Self::inboxes(actor_id, recipients.iter().map(|(id, _)| id));
+        let mut addressed: Vec<(String, String)> = recipients
+            .iter()
+            .filter(|(id, _)| inboxes.binary_search(id).is_ok())
+            .filter_map(|(id, email)| {
+                email
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .map(|e| (id.clone(), e.to_owned()))
+            })
+            .collect();
+        addressed.sort();
+        addressed.dedup_by(|a, b| a.0 == b.0);
+        let emails = outbox::without_opted_out(conn, addressed, kind)?;
+        Ok(Self {
+            kind,
+            inboxes,
+            emails,
+        })
+    }
+
+    /// One inbox per person, whatever lists the audience was gathered from, and none for
+    /// the person who caused the notice; sorted.
+    fn inboxes<'a>(
+        actor_id: Option<&str>,
+        recipients: impl Iterator<Item = &'a String>,
+    ) -> Vec<String> {
+        let mut inboxes: Vec<String> = recipients
+            .filter(|r| Some(r.as_str()) != actor_id)
+            .cloned()
+            .collect();
+        inboxes.sort();
+        inboxes.dedup();
+        inboxes
     }
 
     /// Writes the notice to the inboxes and queues its email form; answers how many
@@ -132,12 +170,76 @@ impl Audience {
         notice: &Notice<'_>,
         calendar: Option<&str>,
     ) -> AppResult<usize> {
+        let rows = self.notifications(now, notice)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let sent = rows.len();
+        store::insert_notifications(conn, rows)?;
+        // The email form, for those who have an address and want this kind by email.
+        let messages = self.messages(now, notice, calendar)?;
+        if !messages.is_empty() {
+            store::insert_outbox(conn, messages)?;
+        }
+        Ok(sent)
+    }
+
+    /// What [`Audience::send`] writes, as two statements for PostgreSQL to run as parts
+    /// of one (`platform::db::Chained`): the notices in the inboxes and the messages
+    /// queued (either may insert no row). `None` when the audience is no one (nothing to
+    /// write).
+    pub fn inserts(
+        &self,
+        now: NaiveDateTime,
+        notice: &Notice<'_>,
+        calendar: Option<&str>,
+    ) -> AppResult<Option<(store::NotificationsIn, store::OutboxIn)>> {
+        let rows = self.notifications(now, notice)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let messages = self.messages(now, notice, calendar)?;
+        match (
+            store::NotificationsIn::of(rows),
+            store::OutboxIn::of(messages),
+        ) {
+            (Some(notices), Some(queued)) => Ok(Some((notices, queued))),
+            _ => Err(AppError::internal(
+                "one notice's rows differ beyond their addressees",
+            )),
+        }
+    }
+
+    /// The notice's email form to each address.
+    fn messages(
+        &self,
+        now: NaiveDateTime,
+        notice: &Notice<'_>,
+        calendar: Option<&str>,
+    ) -> AppResult<Vec<outbox::OutboxMessage>> {
+        outbox::messages(
+            now,
+            &self.emails,
+            notice.kind,
+            &notice.title,
+            &notice.body,
+            &notice.link,
+            calendar,
+        )
+    }
+
+    /// The notice's row in each inbox.
+    fn notifications(
+        &self,
+        now: NaiveDateTime,
+        notice: &Notice<'_>,
+    ) -> AppResult<Vec<Notification>> {
         if self.kind != notice.kind {
             return Err(AppError::internal(
                 "notice of another kind than its audience",
             ));
         }
-        let rows: Vec<Notification> = self
+        Ok(self
             .inboxes
             .iter()
             .map(|r| Notification {
@@ -152,24 +254,7 @@ impl Audience {
                 created_at: now,
                 read_at: None,
             })
-            .collect();
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let sent = rows.len();
-        store::insert_notifications(conn, rows)?;
-        // The email form, for those who have an address and want this kind by email.
-        outbox::enqueue_to(
-            conn,
-            now,
-            &self.emails,
-            notice.kind,
-            &notice.title,
-            &notice.body,
-            &notice.link,
-            calendar,
-        )?;
-        Ok(sent)
+            .collect())
     }
 }
 

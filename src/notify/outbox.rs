@@ -105,12 +105,28 @@ pub(crate) fn email_recipients(
     if recipients.is_empty() {
         return Ok(Vec::new());
     }
-    let addresses = addresses(conn, recipients)?;
-    let opted_out = store::email_off_for(conn, recipients, kind.code())?;
-    Ok(addresses
+    let addressed = addresses(conn, recipients)?
+        .into_iter()
+        .filter_map(|(id, email)| email.filter(|e| !e.is_empty()).map(|e| (id, e)))
+        .collect();
+    without_opted_out(conn, addressed, kind)
+}
+
+/// `addressed` (`(user id, address)`) but those who turned this kind of notice off by
+/// email: read only when there is anyone to ask about.
+pub(crate) fn without_opted_out(
+    conn: &mut DbConnection,
+    addressed: Vec<(String, String)>,
+    kind: crate::notify::NoticeKind,
+) -> AppResult<Vec<(String, String)>> {
+    if addressed.is_empty() {
+        return Ok(addressed);
+    }
+    let ids: Vec<String> = addressed.iter().map(|(id, _)| id.clone()).collect();
+    let opted_out = store::email_off_for(conn, &ids, kind.code())?;
+    Ok(addressed
         .into_iter()
         .filter(|(id, _)| !opted_out.contains(id))
-        .filter_map(|(id, email)| email.filter(|e| !e.is_empty()).map(|e| (id, e)))
         .collect())
 }
 
@@ -126,8 +142,28 @@ pub(crate) fn enqueue_to(
     link: &str,
     calendar: Option<&str>,
 ) -> AppResult<usize> {
-    if to.is_empty() {
+    let rows = messages(now, to, kind, title, body, link, calendar)?;
+    if rows.is_empty() {
         return Ok(0);
+    }
+    let queued = rows.len();
+    store::insert_outbox(conn, rows)?;
+    Ok(queued)
+}
+
+/// One new message to each `(user id, address)`, rendered once; none when `to` is empty.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn messages(
+    now: NaiveDateTime,
+    to: &[(String, String)],
+    kind: crate::notify::NoticeKind,
+    title: &str,
+    body: &str,
+    link: &str,
+    calendar: Option<&str>,
+) -> AppResult<Vec<OutboxMessage>> {
+    if to.is_empty() {
+        return Ok(Vec::new());
     }
     let text = NoticeText {
         title,
@@ -147,7 +183,7 @@ pub(crate) fn enqueue_to(
     }
     .render()
     .map_err(AppError::internal)?;
-    let rows: Vec<OutboxMessage> = to
+    Ok(to
         .iter()
         .map(|(id, email)| {
             let mid = uuid::Uuid::now_v7();
@@ -173,13 +209,7 @@ pub(crate) fn enqueue_to(
                 link: Some(link.to_owned()).filter(|l| !l.is_empty()),
             }
         })
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let queued = rows.len();
-    store::insert_outbox(conn, rows)?;
-    Ok(queued)
+        .collect())
 }
 
 /// Claims up to `limit` due messages for `worker` until `lease`. On PostgreSQL the rows are

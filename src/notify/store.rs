@@ -386,3 +386,175 @@ pub fn dead_for(conn: &mut DbConnection, link: &str) -> AppResult<Vec<(String, O
         .limit(100)
         .load(conn)?)
 }
+
+crate::platform::db::kept_sql! {
+    /// One notice in many inboxes, as one statement on PostgreSQL whatever their number
+    /// (the ids in arrays), so that it stays prepared and can join a chain of statements
+    /// (`platform::db::Chained`).
+    pub struct NotificationsIn {
+        kind: String as diesel::sql_types::Text,
+        title: String as diesel::sql_types::Text,
+        body: String as diesel::sql_types::Text,
+        link: String as diesel::sql_types::Text,
+        entity_type: String as diesel::sql_types::Text,
+        entity_id: String as diesel::sql_types::Text,
+        created_at: NaiveDateTime as diesel::sql_types::Timestamp,
+        ids: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+        users: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+    }
+    "INSERT INTO notifications \
+     (id, user_id, kind, title, body, link, entity_type, entity_id, created_at, read_at) \
+     SELECT n.id, n.user_id, {}, {}, {}, {}, {}, {}, {}, NULL FROM unnest({}, {}) AS n (id, user_id)"
+}
+
+crate::platform::db::kept_sql! {
+    /// One message queued to many addresses, as one statement on PostgreSQL whatever their
+    /// number (as [`NotificationsIn`]); the columns `OutboxMessage` sets for a new message.
+    pub struct OutboxIn {
+        kind: String as diesel::sql_types::Text,
+        subject: String as diesel::sql_types::Text,
+        body_text: String as diesel::sql_types::Text,
+        body_html: String as diesel::sql_types::Text,
+        status: String as diesel::sql_types::Text,
+        attempts: i32 as diesel::sql_types::Integer,
+        next_attempt_at: NaiveDateTime as diesel::sql_types::Timestamp,
+        created_at: NaiveDateTime as diesel::sql_types::Timestamp,
+        updated_at: NaiveDateTime as diesel::sql_types::Timestamp,
+        calendar: Option<String> as diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        link: Option<String> as diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        ids: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+        message_ids: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+        recipients: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+        users: Vec<Option<String>> as diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Text>>,
+    }
+    "INSERT INTO outbox \
+     (id, message_id, recipient, user_id, kind, subject, body_text, body_html, status, attempts, \
+      next_attempt_at, lease_until, leased_by, last_error, created_at, sent_at, updated_at, \
+      calendar, link) \
+     SELECT m.id, m.message_id, m.recipient, m.user_id, {}, {}, {}, {}, {}, {}, \
+      {}, NULL, NULL, NULL, {}, NULL, {}, {}, {} \
+     FROM unnest({}, {}, {}, {}) AS m (id, message_id, recipient, user_id)"
+}
+
+impl NotificationsIn {
+    /// The rows as one statement, when they differ only in their ids and inboxes (one
+    /// notice to many people).
+    pub fn of(rows: Vec<Notification>) -> Option<Self> {
+        let first = rows.first()?;
+        let same = |r: &Notification| {
+            (
+                r.kind,
+                &r.title,
+                &r.body,
+                &r.link,
+                &r.entity_type,
+                &r.entity_id,
+                r.created_at,
+            ) == (
+                first.kind,
+                &first.title,
+                &first.body,
+                &first.link,
+                &first.entity_type,
+                &first.entity_id,
+                first.created_at,
+            ) && r.read_at.is_none()
+        };
+        if !rows.iter().all(same) {
+            return None;
+        }
+        let mut statement = Self {
+            kind: first.kind.into(),
+            title: first.title.clone(),
+            body: first.body.clone(),
+            link: first.link.clone(),
+            entity_type: first.entity_type.clone(),
+            entity_id: first.entity_id.clone(),
+            created_at: first.created_at,
+            ids: Vec::with_capacity(rows.len()),
+            users: Vec::with_capacity(rows.len()),
+        };
+        for r in rows {
+            statement.ids.push(r.id);
+            statement.users.push(r.user_id);
+        }
+        Some(statement)
+    }
+}
+
+impl OutboxIn {
+    /// The messages as one statement, when they differ only in their ids and addressees
+    /// (one message to many people), or nothing to insert: `None` otherwise.
+    pub fn of(rows: Vec<OutboxMessage>) -> Option<Self> {
+        let Some(first) = rows.first() else {
+            return Some(Self::nothing());
+        };
+        let shared = |r: &OutboxMessage| {
+            r.kind == first.kind
+                && r.subject == first.subject
+                && r.body_text == first.body_text
+                && r.body_html == first.body_html
+                && r.status == first.status
+                && r.attempts == first.attempts
+                && r.next_attempt_at == first.next_attempt_at
+                && r.created_at == first.created_at
+                && r.updated_at == first.updated_at
+                && r.calendar == first.calendar
+                && r.link == first.link
+        };
+        let fresh = |r: &OutboxMessage| {
+            r.lease_until.is_none()
+                && r.leased_by.is_none()
+                && r.last_error.is_none()
+                && r.sent_at.is_none()
+        };
+        if !rows.iter().all(|r| shared(r) && fresh(r)) {
+            return None;
+        }
+        let mut statement = Self {
+            kind: first.kind.into(),
+            subject: first.subject.clone(),
+            body_text: first.body_text.clone(),
+            body_html: first.body_html.clone(),
+            status: first.status.clone(),
+            attempts: first.attempts,
+            next_attempt_at: first.next_attempt_at,
+            created_at: first.created_at,
+            updated_at: first.updated_at,
+            calendar: first.calendar.clone(),
+            link: first.link.clone(),
+            ids: Vec::with_capacity(rows.len()),
+            message_ids: Vec::with_capacity(rows.len()),
+            recipients: Vec::with_capacity(rows.len()),
+            users: Vec::with_capacity(rows.len()),
+        };
+        for r in rows {
+            statement.ids.push(r.id);
+            statement.message_ids.push(r.message_id);
+            statement.recipients.push(r.recipient);
+            statement.users.push(r.user_id);
+        }
+        Some(statement)
+    }
+
+    /// A statement that queues no message.
+    fn nothing() -> Self {
+        Self {
+            kind: String::new(),
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            status: String::new(),
+            attempts: 0,
+            next_attempt_at: NaiveDateTime::default(),
+            created_at: NaiveDateTime::default(),
+            updated_at: NaiveDateTime::default(),
+            calendar: None,
+            link: None,
+            ids: Vec::new(),
+            message_ids: Vec::new(),
+            recipients: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}

@@ -139,20 +139,17 @@ macro_rules! linked {
 
 linked!(AuditEntry, NewEntry);
 
-/// Appends one entry and returns its id. Call inside the transaction that makes the change.
-/// On PostgreSQL this is one insert that no other writer waits for; the entry is sealed
-/// later. On SQLite the entry is sealed here, the writers taking turns already.
-pub fn record(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    now: NaiveDateTime,
-    change: Change<'_>,
-) -> AppResult<i64> {
+/// An entry built before it is written, for a PostgreSQL statement that writes a change
+/// with its entry at once (`platform::db::Chained`): [`Pending::insert`] is its part.
+pub struct Pending(NewEntry);
+
+/// The entry of `change`, not yet written.
+pub fn pending(actor: &Actor, now: NaiveDateTime, change: Change<'_>) -> Pending {
     // Microseconds are what PostgreSQL keeps; truncating here keeps the hash stable.
     let occurred_at = now
         .duration_trunc(TimeDelta::microseconds(1))
         .unwrap_or(now);
-    let mut entry = NewEntry {
+    Pending(NewEntry {
         seq: None,
         occurred_at,
         actor_id: actor.id.clone(),
@@ -164,7 +161,40 @@ pub fn record(
         after_json: change.after.map(|v| v.to_string()),
         prev_hash: None,
         hash: None,
-    };
+    })
+}
+
+impl Pending {
+    /// The entry's insert on PostgreSQL, where the sealer links it into the chain later
+    /// (on SQLite an entry is sealed as it is written: [`record`]).
+    pub fn insert(
+        self,
+    ) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId
+    {
+        diesel::insert_into(audit_log::table).values(self.0)
+    }
+}
+
+/// Appends one entry and returns its id. Call inside the transaction that makes the change.
+/// On PostgreSQL this is one insert that no other writer waits for; the entry is sealed
+/// later. On SQLite the entry is sealed here, the writers taking turns already.
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: NaiveDateTime,
+    change: Change<'_>,
+) -> AppResult<i64> {
+    pending(actor, now, change).write(conn)
+}
+
+impl Pending {
+    /// Appends the entry as [`record`] does.
+    pub fn write(self, conn: &mut DbConnection) -> AppResult<i64> {
+        write(conn, self.0)
+    }
+}
+
+fn write(conn: &mut DbConnection, mut entry: NewEntry) -> AppResult<i64> {
     if let DbConnection::Pg(c) = conn {
         return Ok(diesel::insert_into(audit_log::table)
             .values(&entry)

@@ -155,6 +155,12 @@ where
 /// and checks outside the write transaction (see `Db::prepare_then_write`), `run` writes
 /// what it prepared. A retry of a request already answered gets its first response
 /// before anything is checked again.
+///
+/// `run` must be whole on its own: its changes one statement, or several inside
+/// `platform::db::atomically`. Without an `Idempotency-Key` nothing else is written with
+/// them, and on PostgreSQL they run outside any transaction of this function's
+/// (`Db::prepare_then_write_whole`); with a key, the answer is stored in one transaction
+/// with them.
 pub async fn create_once_prepared<P, T, V>(
     state: web::Data<AppState>,
     who: crate::platform::authz::Principal,
@@ -235,6 +241,7 @@ where
         digest.clone(),
         who.id.clone(),
     );
+    let keyed_request = key.is_some();
     let outcome = blocking(move || {
         let write = move |conn: &mut crate::platform::db::DbConnection, prepared: P| {
             let keyed = key.as_deref().map(|k| Keyed {
@@ -269,7 +276,9 @@ where
                 None => Ok(Created::Done((created, view))),
             }
         };
-        let created = if read_first {
+        let created = if read_first && !keyed_request {
+            st.db.prepare_then_write_whole(|c| prepare(c, now), write)
+        } else if read_first {
             st.db.prepare_then_write(|c| prepare(c, now), write)
         } else {
             st.db.transaction(|c| {

@@ -417,3 +417,52 @@ on_both! {
         }
     }
 }
+
+on_both! {
+    /// A lead raised over the API is told to its department and the coordination office:
+    /// in each inbox, and by email to those with an address who did not turn it off; the
+    /// raiser is not told. The email carries the lead's number and link, and is sent once.
+    async fn a_raised_lead_is_told_by_inbox_and_by_email(app) {
+        let sink = SmtpSink::start().await;
+        let app = app.another_instance(|s| s.smtp.url = Some(sink.url())).await;
+        let ee = staff_with_email(&app, "ee.told", "officer", "EE").await;
+        let quiet = staff_with_email(&app, "ee.quiet", "officer", "EE").await;
+        let r = app.put("/api/v1/me/notification-preferences", &quiet, json!({"email": {"lead_routed": false}})).await;
+        assert_eq!(r.status(), 200);
+        let coord = staff_with_email(&app, "coord.told", "coordinator", "NR").await;
+        app.create_user("town.told", "township", None, Some("BEHT")).await;
+        let town = app.token_for("town.told", PASSWORD).await;
+        let before = app.count("outbox").await;
+
+        let r = app.post("/api/v1/leads", &town, json!({"title": "运输道路扬尘", "category": "dust", "urgency": "urgent", "description": "未洒水降尘。"})).await;
+        let (status, lead) = problem(r).await;
+        assert_eq!(status, 201, "{lead}");
+        let (id, number) = (lead["id"].as_str().unwrap(), lead["number"].as_str().unwrap());
+        assert_eq!(app.count("outbox").await - before, 2, "ee.told and the coordinator; ee.quiet turned it off");
+
+        for (token, who) in [(&ee, "ee.told"), (&quiet, "ee.quiet"), (&coord, "coord.told")] {
+            let inbox: Value = app.get("/api/v1/notifications", token).await.json().await.unwrap();
+            let items = inbox["items"].as_array().unwrap();
+            let told: Vec<&Value> = items.iter().filter(|n| n["entity_id"] == id).collect();
+            assert_eq!(told.len(), 1, "{who}: {inbox}");
+            assert_eq!(told[0]["kind"], "lead_routed");
+            assert_eq!(told[0]["title"], format!("{number} 新线索（紧急）：运输道路扬尘"));
+            assert_eq!(told[0]["link"], format!("/leads/{id}"));
+        }
+        let inbox: Value = app.get("/api/v1/notifications", &town).await.json().await.unwrap();
+        assert!(inbox["items"].as_array().unwrap().iter().all(|n| n["entity_id"] != id), "the raiser is not told: {inbox}");
+
+        let report = app.deliver("w1").await;
+        assert_eq!((report.sent, report.failed), (2, 0));
+        let mut got = sink.wait_for(2, WAIT).await;
+        got.sort_by(|a, b| a.to.cmp(&b.to));
+        let to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
+        assert_eq!(to, ["coord.told@example.gov.cn", "ee.told@example.gov.cn"]);
+        for m in &got {
+            assert_eq!(m.subject(), format!("【矿山协调】{number} 新线索（紧急）：运输道路扬尘"));
+            assert!(m.text().contains(&format!("http://minecoord.test/leads/{id}")), "{}", m.text());
+        }
+        assert_ne!(got[0].message_id(), got[1].message_id(), "a Message-ID of its own each");
+        assert_eq!(app.deliver("w1").await.claimed, 0, "sent once");
+    }
+}

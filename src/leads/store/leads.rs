@@ -211,8 +211,58 @@ fn party_rows(lead: &Lead, parties: &[(String, &str)]) -> Vec<PartyRow> {
         .collect()
 }
 
+kept_sql! {
+    /// A lead's parties in one statement whatever their number (PostgreSQL: the
+    /// departments and roles in arrays), each with the lead's ordering keys.
+    struct PartiesIn {
+        lead_id: String as diesel::sql_types::Text,
+        next_due_at: Option<NaiveDateTime> as diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        raised_at: NaiveDateTime as diesel::sql_types::Timestamp,
+        departments: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+        roles: Vec<String> as diesel::sql_types::Array<diesel::sql_types::Text>,
+    }
+    "INSERT INTO lead_departments (lead_id, department, role, next_due_at, raised_at) \
+     SELECT {}, p.department, p.role, {}, {} FROM unnest({}, {}) AS p (department, role)"
+}
+
+/// A new lead's rows as four statements that PostgreSQL can run as parts of one
+/// (`platform::db::Chained`, with the raise's audit entry and notices beside them): the
+/// lead, its parties, its three deadlines and its two first steps. `None` when the raise
+/// has another number of deadlines or steps.
+#[allow(clippy::type_complexity)]
+pub fn raised_parts(
+    lead: &Lead,
+    parties: &[(String, &str)],
+    deadlines: &[Deadline],
+    events: &[Event],
+) -> Option<(
+    impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+    impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId,
+)> {
+    let deadlines = <[Deadline; 3]>::try_from(deadlines.to_vec()).ok()?;
+    let events = <[Event; 2]>::try_from(events.to_vec()).ok()?;
+    let (departments, roles) = parties
+        .iter()
+        .map(|(d, r)| (d.clone(), (*r).to_owned()))
+        .unzip();
+    Some((
+        diesel::insert_into(leads::table).values(lead.clone()),
+        PartiesIn {
+            lead_id: lead.id.clone(),
+            next_due_at: lead.next_due_at,
+            raised_at: lead.raised_at,
+            departments,
+            roles,
+        },
+        diesel::insert_into(lead_deadlines::table).values(deadlines),
+        diesel::insert_into(lead_events::table).values(events),
+    ))
+}
+
 /// Stores a new lead as `insert` does, with its first steps: on PostgreSQL in one
-/// statement (`Chained`) when it has up to four parties, three deadlines and two steps,
+/// statement (`Chained` of [`raised_parts`]) when it has three deadlines and two steps,
 /// as every raise has; otherwise, and on SQLite, as `insert` and `insert_events`.
 pub fn insert_raised(
     conn: &mut DbConnection,
@@ -222,36 +272,11 @@ pub fn insert_raised(
     events: &[Event],
 ) -> AppResult<()> {
     if let DbConnection::Pg(c) = &mut *conn {
-        if let (Ok(d), Ok(e)) = (
-            <[Deadline; 3]>::try_from(deadlines.to_vec()),
-            <[Event; 2]>::try_from(events.to_vec()),
-        ) {
-            let party_rows = party_rows(lead, parties);
-            let row = diesel::insert_into(leads::table).values(lead.clone());
-            let deadlines_in = diesel::insert_into(lead_deadlines::table).values(d);
-            let events_in = diesel::insert_into(lead_events::table).values(e);
-            macro_rules! chain_with_parties {
-                ($($n:literal)+) => {
-                    match party_rows.len() {
-                        $($n => {
-                            if let Ok(p) = <[_; $n]>::try_from(party_rows) {
-                                let parties_in =
-                                    diesel::insert_into(lead_departments::table).values(p);
-                                crate::platform::db::Chained((
-                                    row,
-                                    parties_in,
-                                    deadlines_in,
-                                    events_in,
-                                ))
-                                .execute(c)?;
-                                return Ok(());
-                            }
-                        })+
-                        _ => {}
-                    }
-                };
-            }
-            chain_with_parties!(1 2 3 4);
+        if let Some((row, parties_in, deadlines_in, events_in)) =
+            raised_parts(lead, parties, deadlines, events)
+        {
+            crate::platform::db::Chained((row, parties_in, deadlines_in, events_in)).execute(c)?;
+            return Ok(());
         }
     }
     insert(conn, lead, parties, deadlines)?;

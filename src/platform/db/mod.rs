@@ -456,10 +456,37 @@ impl Db {
         prepare: impl FnOnce(&mut DbConnection) -> Result<P, AppError>,
         write: impl FnOnce(&mut DbConnection, P) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
+        self.prepare_then_write_as(false, prepare, write)
+    }
+
+    /// [`Db::prepare_then_write`] for a write that is whole on its own: one statement, or
+    /// several inside [`atomically`]. On PostgreSQL `write` runs without `BEGIN` and
+    /// `COMMIT` (two round trips fewer), so a single statement commits as it ends, and a
+    /// failing one leaves nothing; on SQLite it runs in the writer's turn, as
+    /// `prepare_then_write` does.
+    pub fn prepare_then_write_whole<P, T>(
+        &self,
+        prepare: impl FnOnce(&mut DbConnection) -> Result<P, AppError>,
+        write: impl FnOnce(&mut DbConnection, P) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.prepare_then_write_as(true, prepare, write)
+    }
+
+    /// `whole`: `write` is whole on its own, and runs outside a transaction on PostgreSQL.
+    fn prepare_then_write_as<P, T>(
+        &self,
+        whole: bool,
+        prepare: impl FnOnce(&mut DbConnection) -> Result<P, AppError>,
+        write: impl FnOnce(&mut DbConnection, P) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
         if self.backend == Backend::Postgres {
             return self.get()?.run(|conn| {
                 let prepared = prepare(conn)?;
-                conn.transaction(|c| write(c, prepared))
+                if whole {
+                    write(conn, prepared)
+                } else {
+                    conn.transaction(|c| write(c, prepared))
+                }
             });
         }
         let prepared = self.read(prepare)?;
@@ -644,6 +671,28 @@ pub(crate) use insert_rows;
 /// keeps prepared are 1 to this.
 pub const KEPT_BATCH_ROWS: usize = 8;
 
+/// Runs `f` as one unit of work: inside the transaction the connection is in, or in a
+/// transaction of its own when it is in none (a write run by
+/// [`Db::prepare_then_write_whole`] that cannot be one statement).
+pub fn atomically<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = match conn {
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+    }?;
+    match depth {
+        Some(_) => f(conn),
+        None => conn.transaction(f),
+    }
+}
+
 /// Statements sent to PostgreSQL as one, to save round trips: every part but the last is
 /// a data-modifying common table expression of the last
 /// (`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`). The parts see one snapshot and
@@ -694,6 +743,10 @@ macro_rules! chained {
 chained!(A 0; B 1);
 chained!(A 0, B 1; C 2);
 chained!(A 0, B 1, C 2; D 3);
+chained!(A 0, B 1, C 2, D 3; E 4);
+chained!(A 0, B 1, C 2, D 3, E 4; F 5);
+chained!(A 0, B 1, C 2, D 3, E 4, F 5; G 6);
+chained!(A 0, B 1, C 2, D 3, E 4, F 5, G 6; H 7);
 
 impl<T, Conn> diesel::RunQueryDsl<Conn> for Chained<T> {}
 
