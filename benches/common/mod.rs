@@ -252,6 +252,7 @@ impl BenchDb {
 
     pub fn from_env() -> Self {
         use diesel::{Connection, RunQueryDsl};
+        minecoord::platform::db::init_tls();
         let backend = std::env::var("BENCH_DB").unwrap_or_else(|_| "sqlite".into());
         let dir = tempfile::tempdir().unwrap();
         let (url, pg) = if backend == "postgres" {

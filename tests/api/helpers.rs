@@ -82,6 +82,7 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new(backend: Backend) -> Option<Self> {
+        minecoord::platform::db::init_tls();
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

@@ -330,6 +330,7 @@ fn fts_selective(conn: &mut DbConnection, fts: &str, phrase: &str) -> Result<boo
 impl Db {
     /// Builds the pool without requiring the database to answer yet.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Self, String> {
+        init_tls();
         let url = DbUrl::parse(url)?;
         if let Some(path) = url.sqlite_path() {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -670,6 +671,16 @@ pub(crate) use insert_rows;
 /// The most rows [`insert_rows!`] puts in one statement on PostgreSQL; the chunk sizes it
 /// keeps prepared are 1 to this.
 pub const KEPT_BATCH_ROWS: usize = 8;
+
+/// Initialises the OpenSSL that libpq uses without the handler that cleans it up at exit.
+/// That handler freed what the pool's threads, still ending, use in their thread-local
+/// destructors, and the process crashed as it exited (SIGSEGV under
+/// `__nptl_deallocate_tsd` in libcrypto, from a benchmark's core). Only the first
+/// initialisation of the process decides, so this runs before its first PostgreSQL
+/// connection: in `main`, in `Db::connect`, and in the tests' and benchmarks' set-up.
+pub fn init_tls() {
+    openssl_sys::init();
+}
 
 /// Runs `f` as one unit of work: inside the transaction the connection is in, or in a
 /// transaction of its own when it is in none (a write run by
