@@ -261,9 +261,8 @@ pub fn raised_parts(
     ))
 }
 
-/// Stores a new lead as `insert` does, with its first steps: on PostgreSQL in one
-/// statement (`Chained` of [`raised_parts`]) when it has three deadlines and two steps,
-/// as every raise has; otherwise, and on SQLite, as `insert` and `insert_events`.
+/// Stores a new lead as `insert` does, with its first steps. (A raise on PostgreSQL
+/// writes these rows as parts of one statement instead: [`raised_parts`].)
 pub fn insert_raised(
     conn: &mut DbConnection,
     lead: &Lead,
@@ -271,14 +270,6 @@ pub fn insert_raised(
     deadlines: &[Deadline],
     events: &[Event],
 ) -> AppResult<()> {
-    if let DbConnection::Pg(c) = &mut *conn {
-        if let Some((row, parties_in, deadlines_in, events_in)) =
-            raised_parts(lead, parties, deadlines, events)
-        {
-            crate::platform::db::Chained((row, parties_in, deadlines_in, events_in)).execute(c)?;
-            return Ok(());
-        }
-    }
     insert(conn, lead, parties, deadlines)?;
     insert_events(conn, events)
 }
