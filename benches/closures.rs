@@ -90,7 +90,7 @@ async fn main() {
         .expect("build");
     let port = app.port();
     let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
@@ -414,5 +414,6 @@ async fn main() {
     }
     let (rss, peak) = rss_kib();
     println!("process RSS {} MiB, peak {} MiB", rss / 1024, peak / 1024);
+    serving.stop().await;
     drop(state);
 }

@@ -47,7 +47,7 @@ async fn main() {
         .expect("build");
     let port = app.port();
     let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
 
     // Seed accounts through the use case (each with its audit entry), 1000 per transaction.
     let seed_started = Instant::now();
@@ -208,5 +208,6 @@ async fn main() {
         hwm / 1024
     );
 
+    serving.stop().await;
     drop(state);
 }

@@ -101,7 +101,7 @@ async fn main() {
     let state = app.state.clone();
     let base = format!("http://127.0.0.1:{}", app.port());
     let smtp_port = app.intake_port().expect("listener");
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
 
     // Township senders with addresses.
     let db2 = state.db.clone();
@@ -254,5 +254,6 @@ async fn main() {
         rss / 1024,
         peak / 1024
     );
+    serving.stop().await;
     drop(state);
 }

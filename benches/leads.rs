@@ -103,14 +103,15 @@ async fn main() {
         .expect("build");
     let port = app.port();
     let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()
         .unwrap();
 
-    // Accounts through the API.
+    // Accounts through the API. The officer and the coordinator have addresses, as in a
+    // district, so each raise queues their two emails besides their notices.
     let login =
         |user: &'static str, password: &'static str| common::login(&client, &base, user, password);
     let admin = login("admin", PASSWORD).await;
@@ -120,7 +121,7 @@ async fn main() {
         ("bench.coord", "coordinator", Some("NR"), None),
     ] {
         let r = client.post(format!("{base}/api/v1/users")).bearer_auth(&admin)
-            .json(&json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": u, "role": role, "department": dep, "township": town}))
+            .json(&json!({"username": u, "password": PASSWORD, "must_change_password": false, "display_name": u, "email": format!("{u}@bench.example.cn"), "role": role, "department": dep, "township": town}))
             .send().await.unwrap();
         let reused = common::reused().is_some() && r.status() == 422; // the name is taken
         assert!(
@@ -159,7 +160,7 @@ async fn main() {
     .bind("127.0.0.1:0")
     .unwrap();
     let bare_port = bare.addrs()[0].port();
-    tokio::spawn(bare.run());
+    let bare_serving = common::Serving::server(bare.run());
     let (c2, bare_url) = (client.clone(), format!("http://127.0.0.1:{bare_port}/bare"));
     let bare_fig = load_requests(creates, WRITERS, Arc::new(move |_| c2.post(&bare_url))).await;
     row(
@@ -609,5 +610,7 @@ async fn main() {
     println!();
     println!("process RSS {} MiB, peak {} MiB", rss / 1024, peak / 1024);
 
+    bare_serving.stop().await;
+    serving.stop().await;
     drop(state);
 }

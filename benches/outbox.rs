@@ -43,7 +43,7 @@ async fn main() {
         .await
         .expect("build");
     let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
 
     // Recipients with addresses.
     let db = state.db.clone();
@@ -140,5 +140,6 @@ async fn main() {
         );
     }
 
+    serving.stop().await;
     drop(state);
 }

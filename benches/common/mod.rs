@@ -378,3 +378,35 @@ pub async fn login(client: &reqwest::Client, base: &str, user: &str, password: &
         .unwrap();
     r["access_token"].as_str().expect("token").to_owned()
 }
+
+/// A server running in the benchmark's runtime. `stop` ends it in order (its workers and
+/// background tasks finish, its connections close) before the benchmark drops its
+/// database and returns: threads still ending while the process exits crashed it now and
+/// then after every figure was printed.
+pub struct Serving {
+    handle: actix_web::dev::ServerHandle,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Serving {
+    /// The service, with its background tasks.
+    pub fn app(app: minecoord::app::startup::Application) -> Self {
+        Self {
+            handle: app.server_handle(),
+            done: tokio::spawn(app.run_until_stopped()),
+        }
+    }
+
+    /// Any other actix-web server (the bare endpoint beside the service).
+    pub fn server(server: actix_web::dev::Server) -> Self {
+        Self {
+            handle: server.handle(),
+            done: tokio::spawn(server),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.done.await;
+    }
+}
