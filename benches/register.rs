@@ -60,7 +60,7 @@ async fn main() {
         .expect("build");
     let port = app.port();
     let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
+    let serving = common::Serving::app(app);
 
     let seed_started = Instant::now();
     let db = state.db.clone();
@@ -322,6 +322,18 @@ async fn main() {
             vec![format!("{base}/api/v1/mines/{first_id}")],
         ),
         (
+            "GET /api/v1/map (GeoJSON: 3 000 of all the boundaries, no leads)",
+            vec![format!("{base}/api/v1/map")],
+        ),
+        (
+            "GET /api/v1/map?township=T05 (GeoJSON: one township's boundaries)",
+            vec![format!("{base}/api/v1/map?township=T05")],
+        ),
+        (
+            "GET /map (the page: the same 3 000 boundaries drawn as SVG)",
+            vec![format!("{base}/map")],
+        ),
+        (
             "GET /api/v1/permits?expiring_within_days=90",
             vec![format!(
                 "{base}/api/v1/permits?expiring_within_days=90&limit=50"
@@ -369,6 +381,7 @@ async fn main() {
     }
     let (rss, hwm) = rss_kib();
     println!("process memory (service + load generator): RSS {} MiB before the exports, {} MiB after, peak {} MiB", rss_before / 1024, rss / 1024, hwm / 1024);
+    serving.stop().await;
     drop(state);
 }
 

@@ -34,16 +34,17 @@ pub async fn district_map(
     let township = super::township_filter(q.0.township)?;
     let now = state.clock.now_naive();
     let zone = crate::register::boundaries::zone(&state.settings.geo);
-    let data = blocking(move || {
-        state
+    // Turning thousands of corners into degrees and text is CPU work: off the executor too.
+    let (body, cut) = blocking(move || {
+        let data = state
             .db
-            .read(|conn| super::map(conn, &user.0, township.as_deref(), now))
+            .read(|conn| super::map(conn, &user.0, township.as_deref(), now))?;
+        let body = super::map::geojson(&super::map::drawing(&data, zone), zone);
+        Ok((body, data.cut))
     })
     .await?;
-    let cut = data.cut;
-    let body = super::map::geojson(&super::map::drawing(&data, zone), zone);
     Ok(HttpResponse::Ok()
         .content_type("application/geo+json")
         .insert_header(("X-Map-Cut", if cut { "true" } else { "false" }))
-        .json(body))
+        .body(body))
 }

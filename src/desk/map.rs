@@ -61,11 +61,12 @@ pub fn drawing(data: &MapData, zone: Zone) -> Drawing {
         });
     }
     let mut points = Vec::new();
+    let projection = zone.projection();
     for l in &data.leads {
         let (Some(lon), Some(lat)) = (l.lon, l.lat) else {
             continue;
         };
-        let Ok((x, y)) = zone.from_lonlat(lon, lat) else {
+        let Ok((x, y)) = projection.from_lonlat(lon, lat) else {
             continue;
         };
         let colour = match l.state {
@@ -89,7 +90,10 @@ pub fn drawing(data: &MapData, zone: Zone) -> Drawing {
     }
 }
 
-/// The drawing as GeoJSON in CGCS2000 longitude / latitude.
-pub fn geojson(d: &Drawing, zone: Zone) -> serde_json::Value {
-    crate::platform::rules::map::geojson(&d.areas, &d.points, |x, y| zone.to_lonlat(x, y).ok())
+/// The drawing as GeoJSON text in CGCS2000 longitude / latitude.
+pub fn geojson(d: &Drawing, zone: Zone) -> String {
+    let projection = zone.projection();
+    crate::platform::rules::map::geojson(&d.areas, &d.points, |x, y| {
+        projection.to_lonlat(x, y).ok()
+    })
 }

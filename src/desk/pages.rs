@@ -53,33 +53,37 @@ async fn map_page(state: web::Data<AppState>, req: HttpRequest, ps: PageSession)
     let township = crate::desk::township_filter(q.township).page(&s)?;
     let now = state.clock.now_naive();
     let (st, who, t) = (state.clone(), s.principal.clone(), township.clone());
-    let (data, townships) = blocking(move || {
-        st.db.read(|conn| {
+    // The reads, then the drawing (thousands of corners turned into SVG and degrees: CPU
+    // work), off the executor.
+    let (map, legend, cut, townships) = blocking(move || {
+        let (data, townships) = st.db.read(|conn| {
             let data = crate::desk::map(conn, &who, t.as_deref(), now)?;
             let townships: Vec<(String, String)> = crate::reference::townships(conn)?
                 .into_iter()
                 .map(|t| (t.code, t.name))
                 .collect();
             Ok((data, townships))
-        })
+        })?;
+        let zone = crate::register::boundaries::zone(&st.settings.geo);
+        let d = crate::desk::map::drawing(&data, zone);
+        let svg = district(&d.areas, &d.points, 960.0);
+        let map = webmap(
+            &svg,
+            &crate::desk::map::geojson(&d, zone),
+            &st.settings.map,
+            true,
+        );
+        Ok((map, d.legend, data.cut, townships))
     })
     .await
     .page(&s)?;
-    let zone = crate::register::boundaries::zone(&state.settings.geo);
-    let d = crate::desk::map::drawing(&data, zone);
-    let svg = district(&d.areas, &d.points, 960.0);
     let page = MapPage {
         ctx: page_ctx(&state, &s, &req, "辖区地图", "/map").await,
-        map: webmap(
-            &svg,
-            &crate::desk::map::geojson(&d, zone),
-            &state.settings.map,
-            true,
-        ),
+        map,
         township: township.unwrap_or_default(),
         townships,
-        legend: d.legend,
-        cut: data.cut,
+        legend,
+        cut,
     };
     Ok(render(&page))
 }

@@ -76,7 +76,7 @@ pub async fn css() -> HttpResponse {
 /// Empty when `svg` is.
 pub fn webmap(
     svg: &str,
-    geojson: &serde_json::Value,
+    geojson: &str,
     settings: &crate::platform::config::MapSettings,
     tall: bool,
 ) -> String {

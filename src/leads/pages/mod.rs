@@ -513,10 +513,11 @@ fn area_map(
             })
         })
         .collect();
+    let projection = zone.projection();
     let points: Vec<Point> = leads
         .iter()
         .filter_map(|l| {
-            let (x, y) = zone.from_lonlat(l.lon?, l.lat?).ok()?;
+            let (x, y) = projection.from_lonlat(l.lon?, l.lat?).ok()?;
             Some(Point {
                 x,
                 y,
@@ -1015,9 +1016,10 @@ fn place_drawing(
     }
     let points = [point];
     let svg = district(&areas, &points, 640.0);
-    let zone = crate::register::boundaries::zone(&settings.geo);
-    let geojson =
-        crate::platform::rules::map::geojson(&areas, &points, |x, y| zone.to_lonlat(x, y).ok());
+    let projection = crate::register::boundaries::zone(&settings.geo).projection();
+    let geojson = crate::platform::rules::map::geojson(&areas, &points, |x, y| {
+        projection.to_lonlat(x, y).ok()
+    });
     (!svg.is_empty()).then(|| {
         (
             "问题地点示意图".to_owned(),

@@ -173,13 +173,13 @@ pub async fn boundary_svg(
         .body(svg))
 }
 
-/// The SVG drawing of a mine's boundary and the same shapes as GeoJSON, or None when it
+/// The SVG drawing of a mine's boundary and the same shapes as GeoJSON text, or None when it
 /// has none; neighbours and prohibited zones only for those who may see other mines.
 pub async fn boundary_drawing(
     state: &web::Data<AppState>,
     who: &Principal,
     mine: &Mine,
-) -> AppResult<Option<(String, serde_json::Value)>> {
+) -> AppResult<Option<(String, String)>> {
     let (st, id, name) = (state.clone(), mine.id.clone(), mine.name.clone());
     let neighbours = crate::register::policy::may_see_neighbours(who);
     blocking(move || {
@@ -217,10 +217,11 @@ pub async fn boundary_drawing(
                         kind: "zone",
                     }),
             );
-            let zone = boundaries::zone(&st.settings.geo);
+            let projection = boundaries::zone(&st.settings.geo).projection();
             let areas: Vec<_> = shapes.iter().map(|s| s.area()).collect();
-            let geojson =
-                crate::platform::rules::map::geojson(&areas, &[], |x, y| zone.to_lonlat(x, y).ok());
+            let geojson = crate::platform::rules::map::geojson(&areas, &[], |x, y| {
+                projection.to_lonlat(x, y).ok()
+            });
             Ok(Some((
                 crate::register::rules::boundary::svg(&shapes, 640.0),
                 geojson,
