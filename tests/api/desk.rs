@@ -259,5 +259,12 @@ on_both! {
         let js = client.get(app.url("/static/leaflet.js")).send().await.unwrap();
         assert_eq!(js.status(), 200);
         assert!(js.text().await.unwrap().contains("Leaflet 1.9.4"));
+
+        // The township's raise form draws its area to pick the place on: the mine's outline
+        // and the open lead (drawn with the reads, through one projection).
+        let form = client.get(app.url("/leads/new")).send().await.unwrap().text().await.unwrap();
+        let pick = &form[form.find("<svg").expect("the area map")..];
+        let pick = &pick[..pick.find("</svg>").unwrap()];
+        assert!(pick.contains("坐标矿") && pick.contains("<path") && pick.contains("<circle"), "{pick}");
     }
 }

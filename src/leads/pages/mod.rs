@@ -612,8 +612,8 @@ async fn raise_form_page(
         s.principal.clone(),
     );
     let now = state.clock.now_naive();
-    let (categories, mines, area) = blocking(move || {
-        st.db.read(|conn| {
+    let (categories, mines, area_map) = blocking(move || {
+        let (cats, mines, area) = st.db.read(|conn| {
             let cats = crate::reference::lead_categories(conn)?;
             // The mines a township knows: its own; department staff pick from all open ones.
             let mines = crate::register::mines::open_choices(conn, township.as_deref(), 500)?;
@@ -626,13 +626,15 @@ async fn raise_form_page(
                 None => None,
             };
             Ok((cats, mines, area))
-        })
+        })?;
+        // Drawn here too: a township's thousand boundaries are CPU work.
+        let area_map = area
+            .map(|(mines, leads)| area_map(&mines, &leads, &st.settings.geo))
+            .unwrap_or_default();
+        Ok((cats, mines, area_map))
     })
     .await
     .page(s)?;
-    let area_map = area
-        .map(|(mines, leads)| area_map(&mines, &leads, &state.settings.geo))
-        .unwrap_or_default();
     let mut cat_options = vec![(String::new(), "请选择".to_owned())];
     cat_options.extend(
         categories
