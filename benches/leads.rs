@@ -482,6 +482,34 @@ async fn main() {
             "/api/v1/leads?raised=mine".to_owned(),
             town.clone(),
         ),
+        // The map with leads: every seeded lead has a position, and one in ten is open
+        // (200 000 at the default size), so each map below is cut at 3 000 leads; this
+        // benchmark has no boundaries (the register benchmark measures those).
+        (
+            "district map: 3 000 of the open leads (`GET /api/v1/map`, coordinator)",
+            "/api/v1/map".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "district map, one township's open leads (`?township=BEHT`, coordinator)",
+            "/api/v1/map?township=BEHT".to_owned(),
+            coord.clone(),
+        ),
+        (
+            "district map, EE's open leads (`GET /api/v1/map`, officer)",
+            "/api/v1/map".to_owned(),
+            ee.clone(),
+        ),
+        (
+            "district map, the township's own (`GET /api/v1/map`, township)",
+            "/api/v1/map".to_owned(),
+            town.clone(),
+        ),
+        (
+            "raise form with its area map of 500 open leads (`GET /leads/new`, township)",
+            "/leads/new".to_owned(),
+            town.clone(),
+        ),
     ] {
         let fig = load_requests(requests, CONCURRENCY, get(path, token)).await;
         row(name, &fig);

@@ -95,7 +95,7 @@ pub fn desk(
 pub struct MapData {
     pub mines: Vec<crate::register::boundaries::Mapped>,
     pub zones: Vec<crate::register::boundaries::ProhibitedZone>,
-    pub leads: Vec<crate::leads::Lead>,
+    pub leads: Vec<crate::leads::Located>,
     /// Whether there were more boundaries or leads than are drawn.
     pub cut: bool,
 }

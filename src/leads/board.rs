@@ -304,12 +304,12 @@ pub fn located(
     now: NaiveDateTime,
     township: Option<&str>,
     limit: i64,
-) -> AppResult<Vec<Lead>> {
+) -> AppResult<Vec<super::Located>> {
     if policy::list_scope(who) == ListScope::None {
         return Ok(Vec::new());
     }
     let query = q(|q| q.township = township.map(str::to_owned));
     let (scope, mut filter, page) = scoped(who, &query, now, limit)?;
     filter.located = true;
-    rows::page(conn, scope.as_deref(), &filter, &LeadPage { limit, ..page })
+    rows::located(conn, scope.as_deref(), &filter, &LeadPage { limit, ..page })
 }

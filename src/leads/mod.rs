@@ -17,7 +17,7 @@ pub mod stats;
 mod store;
 
 use store::leads::{self as rows, LeadFilter, LeadPage};
-pub use store::leads::{Deadline, Event, Lead};
+pub use store::leads::{Deadline, Event, Lead, Located};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};

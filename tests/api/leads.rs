@@ -587,3 +587,114 @@ on_both! {
         assert_eq!((ids.len(), unique.len()), (30, 30), "notifications");
     }
 }
+
+on_both! {
+    /// A township user's list holds the leads they raised and those of their township, read
+    /// as two index ranges and merged: every page in the list's order, each lead once, and
+    /// the total right, open and closed, whichever branch a lead comes from or both.
+    async fn a_township_users_list_is_what_they_raised_or_of_their_township(app) {
+        use diesel::prelude::*;
+        use minecoord::platform::db::schema::{lead_departments, leads};
+        let moved = app.create_user("town.moved", "township", None, Some("BEHT")).await;
+        let moved_token = app.token_for("town.moved", PASSWORD).await;
+        let beht = township(&app, "town.stays").await;
+        app.create_user("town.kbjd", "township", None, Some("KBJD")).await;
+        let kbjd = app.token_for("town.kbjd", PASSWORD).await;
+        // Raised a minute apart, by turns, so the branches interleave in deadline order.
+        for i in 0..4 {
+            raise(&app, &moved_token, dust(&format!("调走前第{i}条"))).await;
+            app.clock.advance(Duration::minutes(1));
+            raise(&app, &beht, dust(&format!("本镇第{i}条"))).await;
+            app.clock.advance(Duration::minutes(1));
+            raise(&app, &kbjd, dust(&format!("新镇第{i}条"))).await;
+            app.clock.advance(Duration::minutes(1));
+        }
+        // The user moves to KBJD: the BEHT leads they raised stay theirs, and KBJD's become
+        // theirs to see; the ones they raise there are in both branches.
+        let id = moved.clone();
+        app.with_db(move |c| {
+            use minecoord::platform::db::schema::users;
+            diesel::update(users::table.find(id)).set(users::township.eq("KBJD")).execute(c)?;
+            Ok(())
+        })
+        .await;
+        let moved_token = app.token_for("town.moved", PASSWORD).await;
+        for i in 0..3 {
+            raise(&app, &moved_token, dust(&format!("调走后第{i}条"))).await;
+            app.clock.advance(Duration::minutes(1));
+        }
+        // Close every other lead as the lists see a closed one (no deadline left).
+        app.with_db(|c| {
+            let ids: Vec<String> = leads::table.order(leads::raised_at).select(leads::id).load(c)?;
+            let closing: Vec<String> = ids.into_iter().step_by(2).collect();
+            diesel::update(leads::table.filter(leads::id.eq_any(&closing)))
+                .set((leads::next_due_at.eq(None::<chrono::NaiveDateTime>), leads::state.eq("closed")))
+                .execute(c)?;
+            diesel::update(lead_departments::table.filter(lead_departments::lead_id.eq_any(&closing)))
+                .set(lead_departments::next_due_at.eq(None::<chrono::NaiveDateTime>))
+                .execute(c)?;
+            Ok(())
+        })
+        .await;
+        // What the one OR condition returns, in the list's order.
+        let expected_in = |closed: bool, township: Option<&'static str>| {
+            let me = moved.clone();
+            app.with_db(move |c| {
+                let mut q = leads::table
+                    .filter(leads::raised_by.eq(me).or(leads::township.eq("KBJD")))
+                    .select(leads::id)
+                    .into_boxed();
+                if let Some(t) = township {
+                    q = q.filter(leads::township.eq(t));
+                }
+                Ok(if closed {
+                    q.filter(leads::next_due_at.is_null())
+                        .order((leads::raised_at.desc(), leads::id.desc()))
+                        .load::<String>(c)?
+                } else {
+                    q.filter(leads::next_due_at.is_not_null())
+                        .order((leads::next_due_at.asc(), leads::id.asc()))
+                        .load::<String>(c)?
+                })
+            })
+        };
+        let expected = |closed: bool| expected_in(closed, None);
+        let open = expected(false).await;
+        let closed = expected(true).await;
+        // 4 raised in BEHT, 4 of KBJD's user, 3 raised in KBJD: 11, about half closed.
+        assert_eq!(open.len() + closed.len(), 11);
+        assert!(open.len() >= 4 && closed.len() >= 4, "{open:?} {closed:?}");
+        assert_eq!(page_all(&app, &moved_token, "/api/v1/leads?limit=2").await, open);
+        assert_eq!(page_all(&app, &moved_token, "/api/v1/leads?state=closed&limit=2").await, closed);
+        // The totals on the pages count each lead once.
+        for (path, want) in [("/leads", open.len()), ("/leads?state=closed", closed.len())] {
+            let html = app.get(path, &moved_token).await.text().await.unwrap();
+            assert!(html.contains(&format!("共 {want} 条")), "{path}: {want} expected");
+        }
+        // Narrowed by a township: their own is the township's leads; another, what they
+        // raised there.
+        for t in ["KBJD", "BEHT"] {
+            for (state, closed) in [("open", false), ("closed", true)] {
+                let want = expected_in(closed, Some(t)).await;
+                assert!(!want.is_empty(), "{t} {state}");
+                let path = format!("/api/v1/leads?township={t}&state={state}&limit=2");
+                assert_eq!(page_all(&app, &moved_token, &path).await, want, "{path}");
+            }
+        }
+        // Only what they raised, with the filter.
+        let mine = page_all(&app, &moved_token, "/api/v1/leads?raised=mine&limit=2").await;
+        let mine_expected: Vec<String> = {
+            let me = moved.clone();
+            app.with_db(move |c| {
+                Ok(leads::table
+                    .filter(leads::raised_by.eq(me))
+                    .filter(leads::next_due_at.is_not_null())
+                    .order((leads::next_due_at.asc(), leads::id.asc()))
+                    .select(leads::id)
+                    .load::<String>(c)?)
+            })
+            .await
+        };
+        assert_eq!(mine, mine_expected);
+    }
+}

@@ -493,7 +493,7 @@ fn stats_charts(
 /// leads, without links (a tap places the point).
 fn area_map(
     mines: &[crate::register::boundaries::Mapped],
-    leads: &[crate::leads::Lead],
+    leads: &[crate::leads::Located],
     geo: &crate::platform::config::GeoSettings,
 ) -> String {
     use crate::platform::rules::map::{district, Area, Point};

@@ -822,6 +822,51 @@ pub struct LeadFilter {
     pub assignee: Option<String>,
     /// Only leads with a position (for the map).
     pub located: bool,
+    /// Only leads of this township: one branch of `raised_by_or_township` (see `page`).
+    pub(in crate::leads) township_branch: Option<String>,
+}
+
+impl LeadFilter {
+    /// The township user's view narrowed by the list's own filters, where they decide it:
+    /// with `raised=mine` it is what the user raised; with their own township, the
+    /// township's; with another township, what they raised there. Each is one index range;
+    /// split into branches, one branch would be empty or inside the other, and a database
+    /// misjudging the two conditions together may read every lead the user raised.
+    fn narrowed(&self) -> LeadFilter {
+        let mut f = self.clone();
+        if let Some((me, Some(own))) = f.raised_by_or_township.clone() {
+            if f.raised_by.as_ref() == Some(&me) || f.township.as_ref() == Some(&own) {
+                f.raised_by_or_township = None;
+            } else if f.township.is_some() {
+                f.raised_by_or_township = Some((me, None));
+            }
+        }
+        f
+    }
+
+    /// A township user's view, `raised_by = me OR township = T`, as its two branches, each
+    /// one index range in the list's order, and both at once (for a count). Read as one OR
+    /// condition, both databases walk the district's whole open (or closed) list in order
+    /// and test each lead: seconds at a province's scale for a township with few leads.
+    fn scope_branches(&self) -> Option<[LeadFilter; 3]> {
+        let Some((me, Some(township))) = self.raised_by_or_township.clone() else {
+            return None;
+        };
+        let raised = LeadFilter {
+            raised_by_or_township: Some((me, None)),
+            ..self.clone()
+        };
+        let of_township = LeadFilter {
+            raised_by_or_township: None,
+            township_branch: Some(township.clone()),
+            ..self.clone()
+        };
+        let both = LeadFilter {
+            township_branch: Some(township),
+            ..raised.clone()
+        };
+        Some([raised, of_township, both])
+    }
 }
 
 /// The order of a page and where the previous one ended.
@@ -878,6 +923,9 @@ macro_rules! filtered {
         if let Some(t) = f.township.clone() {
             query = query.filter(leads::township.eq(t));
         }
+        if let Some(t) = f.township_branch.clone() {
+            query = query.filter(leads::township.eq(t));
+        }
         if let Some(c) = f.category.clone() {
             query = query.filter(leads::category.eq(c));
         }
@@ -927,61 +975,176 @@ pub fn page(
     f: &LeadFilter,
     p: &LeadPage,
 ) -> AppResult<Vec<Lead>> {
-    // One page in the list's order, keyed by the given columns (the lead's own, or its
-    // department row's copies): open leads by deadline, closed ones newest first.
-    macro_rules! page {
-        ($query:expr, $due:expr, $raised:expr, $id:expr) => {{
-            let mut query = $query;
-            let after = p.after.clone();
-            if p.closed {
-                query = query.filter($due.is_null());
-                if let Some((t, id)) = after {
-                    query = query.filter($raised.lt(t).or($raised.eq(t).and($id.lt(id))));
-                }
-                query
-                    .order(($raised.desc(), $id.desc()))
-                    .limit(p.limit)
-                    .load(conn)?
-            } else {
-                query = query.filter($due.is_not_null());
-                if let Some(now) = p.overdue_at {
-                    query = query.filter($due.lt(now));
-                }
-                if let Some((t, id)) = after {
-                    query = query.filter($due.gt(t).or($due.eq(t).and($id.gt(id))));
-                }
-                query
-                    .order(($due.asc(), $id.asc()))
-                    .limit(p.limit)
-                    .load(conn)?
-            }
-        }};
+    in_branches(f, p, |f| page_of(conn, department, f, p))
+}
+
+/// What a map shows of a lead: where it is, what it is called, how far it has come, and
+/// the keys of its place in the list. A map reads thousands of leads, without the text.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = leads)]
+pub struct Located {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub state: LeadState,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub raised_at: NaiveDateTime,
+    pub next_due_at: Option<NaiveDateTime>,
+}
+
+/// As `page`, each lead's map columns only.
+pub fn located(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<Vec<Located>> {
+    in_branches(f, p, |f| located_of(conn, department, f, p))
+}
+
+/// A row's keys in the lists' order: next deadline, time raised, id.
+trait Keyed {
+    fn keys(&self) -> (Option<NaiveDateTime>, NaiveDateTime, &str);
+}
+
+impl Keyed for Lead {
+    fn keys(&self) -> (Option<NaiveDateTime>, NaiveDateTime, &str) {
+        (self.next_due_at, self.raised_at, &self.id)
     }
-    Ok(match department {
-        Some(d) => page!(
-            filtered!(
-                f,
-                leads::table
-                    .inner_join(lead_departments::table)
-                    .filter(lead_departments::department.eq(d.to_owned()))
-                    .select(Lead::as_select())
-                    .into_boxed()
+}
+
+impl Keyed for Located {
+    fn keys(&self) -> (Option<NaiveDateTime>, NaiveDateTime, &str) {
+        (self.next_due_at, self.raised_at, &self.id)
+    }
+}
+
+/// One page read by `read`, a township user's view as its branches (`scope_branches`):
+/// each branch's page in the list's order, merged, a lead in both once. The department
+/// rows carry the lead's own keys, so one order serves both paths.
+fn in_branches<T: Keyed>(
+    f: &LeadFilter,
+    p: &LeadPage,
+    mut read: impl FnMut(&LeadFilter) -> AppResult<Vec<T>>,
+) -> AppResult<Vec<T>> {
+    let f = &f.narrowed();
+    let Some([raised, of_township, _]) = f.scope_branches() else {
+        return read(f);
+    };
+    let mut all = read(&raised)?;
+    all.extend(read(&of_township)?);
+    if p.closed {
+        all.sort_by(|a, b| {
+            let ((_, ra, ia), (_, rb, ib)) = (a.keys(), b.keys());
+            (rb, ib).cmp(&(ra, ia))
+        });
+    } else {
+        all.sort_by(|a, b| {
+            let ((da, _, ia), (db, _, ib)) = (a.keys(), b.keys());
+            (da, ia).cmp(&(db, ib))
+        });
+    }
+    all.dedup_by(|a, b| a.keys().2 == b.keys().2);
+    all.truncate(usize::try_from(p.limit).unwrap_or(0));
+    Ok(all)
+}
+
+/// One page in the list's order, keyed by the given columns (the lead's own, or its
+/// department row's copies): open leads by deadline, closed ones newest first; each row
+/// read as `$row`.
+macro_rules! page_of {
+    ($conn:expr, $department:expr, $f:expr, $p:expr, $row:ty) => {{
+        let (conn, f, p): (&mut DbConnection, &LeadFilter, &LeadPage) = ($conn, $f, $p);
+        macro_rules! page {
+            ($query:expr, $due:expr, $raised:expr, $id:expr) => {{
+                let mut query = $query;
+                let after = p.after.clone();
+                if p.closed {
+                    query = query.filter($due.is_null());
+                    if let Some((t, id)) = after {
+                        query = query.filter($raised.lt(t).or($raised.eq(t).and($id.lt(id))));
+                    }
+                    query
+                        .order(($raised.desc(), $id.desc()))
+                        .limit(p.limit)
+                        .load(conn)?
+                } else {
+                    query = query.filter($due.is_not_null());
+                    if let Some(now) = p.overdue_at {
+                        query = query.filter($due.lt(now));
+                    }
+                    if let Some((t, id)) = after {
+                        query = query.filter($due.gt(t).or($due.eq(t).and($id.gt(id))));
+                    }
+                    query
+                        .order(($due.asc(), $id.asc()))
+                        .limit(p.limit)
+                        .load(conn)?
+                }
+            }};
+        }
+        let rows: Vec<$row> = match $department {
+            Some(d) => page!(
+                filtered!(
+                    f,
+                    leads::table
+                        .inner_join(lead_departments::table)
+                        .filter(lead_departments::department.eq(d.to_owned()))
+                        .select(<$row>::as_select())
+                        .into_boxed()
+                ),
+                lead_departments::next_due_at,
+                lead_departments::raised_at,
+                lead_departments::lead_id
             ),
-            lead_departments::next_due_at,
-            lead_departments::raised_at,
-            lead_departments::lead_id
-        ),
-        None => page!(
-            filtered!(f, leads::table.select(Lead::as_select()).into_boxed()),
-            leads::next_due_at,
-            leads::raised_at,
-            leads::id
-        ),
-    })
+            None => page!(
+                filtered!(f, leads::table.select(<$row>::as_select()).into_boxed()),
+                leads::next_due_at,
+                leads::raised_at,
+                leads::id
+            ),
+        };
+        Ok(rows)
+    }};
+}
+
+fn page_of(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<Vec<Lead>> {
+    page_of!(conn, department, f, p, Lead)
+}
+
+fn located_of(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<Vec<Located>> {
+    page_of!(conn, department, f, p, Located)
 }
 
 /// How many leads match, open or closed as the page says (and overdue at its time).
 pub fn count(
+    conn: &mut DbConnection,
+    department: Option<&str>,
+    f: &LeadFilter,
+    p: &LeadPage,
+) -> AppResult<i64> {
+    let f = &f.narrowed();
+    match f.scope_branches() {
+        // |A ∪ B| = |A| + |B| − |A ∩ B|, each an index range (see `scope_branches`).
+        Some([raised, of_township, both]) => Ok(count_of(conn, department, &raised, p)?
+            + count_of(conn, department, &of_township, p)?
+            - count_of(conn, department, &both, p)?),
+        None => count_of(conn, department, f, p),
+    }
+}
+
+fn count_of(
     conn: &mut DbConnection,
     department: Option<&str>,
     f: &LeadFilter,
