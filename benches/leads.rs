@@ -439,6 +439,11 @@ async fn main() {
             waited.as_secs_f64()
         );
     }
+    if let Some((rss, sqlite)) = common::peak_since_last() {
+        println!(
+            "peak since the raises (the rollup, the vacuum): RSS {rss} MiB, SQLite {sqlite} MiB"
+        );
+    }
     println!();
     println!("| request | req/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");

@@ -119,13 +119,32 @@ pub async fn load(
     Figures::of(all, started.elapsed())
 }
 
+/// Prints a row of figures. With `BENCH_ROW_PEAK=1`, two more columns give the process's
+/// peak RSS and SQLite's peak allocation (MiB) since the row before, reset for the next
+/// (Linux's `clear_refs`), so a run's peak can be laid at the row that reached it.
 pub fn row(name: &str, f: &Figures) {
+    let peak = peak_since_last().map_or(String::new(), |(rss, sqlite)| {
+        format!(" {rss} | {sqlite} |")
+    });
     println!(
-        "| {name} | {:.0} | {:.2} | {:.2} |",
+        "| {name} | {:.0} | {:.2} | {:.2} |{peak}",
         f.rps,
         f.p50.as_secs_f64() * 1000.0,
         f.p99.as_secs_f64() * 1000.0
     );
+}
+
+/// With `BENCH_ROW_PEAK=1`, the process's peak RSS since the last call (or the start) and
+/// the most SQLite's allocator held at once in that time, in MiB, both then reset; `None`
+/// without it.
+pub fn peak_since_last() -> Option<(u64, u64)> {
+    std::env::var_os("BENCH_ROW_PEAK")?;
+    let (_, peak) = rss_kib();
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    // SAFETY: a plain query of SQLite's global memory statistics; resetting the high-water
+    // mark is what the argument asks for.
+    let sqlite = unsafe { libsqlite3_sys::sqlite3_memory_highwater(1) };
+    Some((peak / 1024, sqlite.max(0) as u64 / (1024 * 1024)))
 }
 
 /// Makes `requests` requests from `concurrency` clients; `make(i)` builds request `i`.
