@@ -128,6 +128,9 @@ impl Pooled {
 /// that the server dropped meanwhile is replaced before a request gets it.
 const TRUSTED_AFTER_USE: Duration = Duration::from_secs(1);
 
+/// The page cache of each pooled SQLite connection, in KiB.
+const SQLITE_READER_CACHE_KIB: u32 = 512;
+
 impl ManageConnection for ConnectionManager {
     type Connection = Pooled;
     type Error = r2d2::Error;
@@ -142,10 +145,16 @@ impl ManageConnection for ConnectionManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // The busy timeout comes first so that the switch to WAL waits for another
                 // connection instead of failing; WAL lets readers proceed during a write;
-                // foreign keys are off by default in SQLite.
+                // foreign keys are off by default in SQLite. The page cache is SQLite's
+                // default 2 MiB cut to a quarter (the writer sets its own, larger): under
+                // WAL a connection's cache is emptied whenever it starts reading after any
+                // commit, so it mostly serves one statement, and the pool's caches
+                // together held half the heap at the leads benchmark's peak (BENCHMARKS.md,
+                // "twelfth part").
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -{SQLITE_READER_CACHE_KIB};",
                     self.sqlite_busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;

@@ -353,6 +353,26 @@ mod tests {
         );
     }
 
+    /// A pooled connection reads with a small page cache, the writer writes with its large
+    /// one: the pool's caches are the bulk of SQLite's memory (BENCHMARKS.md, "twelfth
+    /// part"), the writer's keeps the indexes a write updates.
+    #[test]
+    fn readers_keep_a_small_page_cache_and_the_writer_a_large_one() {
+        #[derive(diesel::QueryableByName)]
+        struct Cache {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            cache_size: i64,
+        }
+        let cache = |c: &mut super::DbConnection| -> Result<i64, AppError> {
+            Ok(diesel::sql_query("PRAGMA cache_size")
+                .get_result::<Cache>(c)?
+                .cache_size)
+        };
+        let (_dir, db) = database();
+        assert_eq!(db.read(cache).expect("a reader"), -512);
+        assert_eq!(db.transaction(cache).expect("the writer"), -16384);
+    }
+
     #[test]
     fn writes_queued_together_share_one_commit_and_a_refused_one_changes_nothing() {
         let (_dir, db) = database();
