@@ -131,6 +131,9 @@ const TRUSTED_AFTER_USE: Duration = Duration::from_secs(1);
 /// The page cache of each pooled SQLite connection, in KiB.
 const SQLITE_READER_CACHE_KIB: u32 = 512;
 
+/// The page cache of SQLite's one writer, in KiB: it keeps the indexes the writes update.
+const SQLITE_WRITER_CACHE_KIB: u32 = 16384;
+
 impl ManageConnection for ConnectionManager {
     type Connection = Pooled;
     type Error = r2d2::Error;
@@ -535,10 +538,10 @@ impl Db {
         // The write-ahead log is copied back into the database file by the service's
         // checkpointer (`Db::checkpoint_wal`, every second) outside this turn; the writer
         // checkpoints itself only when that falls behind by some 40 MiB of log.
-        conn.batch_execute(
-            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384; \
-             PRAGMA wal_autocheckpoint = 10000;",
-        )
+        conn.batch_execute(&format!(
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}; \
+             PRAGMA wal_autocheckpoint = 10000;"
+        ))
         .map_err(|e| AppError::Internal(format!("SQLite 写连接设置失败：{e}")))?;
         Ok(conn)
     }

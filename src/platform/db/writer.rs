@@ -369,8 +369,13 @@ mod tests {
                 .cache_size)
         };
         let (_dir, db) = database();
-        assert_eq!(db.read(cache).expect("a reader"), -512);
-        assert_eq!(db.transaction(cache).expect("the writer"), -16384);
+        let (reader, writer) = (
+            i64::from(super::super::SQLITE_READER_CACHE_KIB),
+            i64::from(super::super::SQLITE_WRITER_CACHE_KIB),
+        );
+        assert!(reader < writer);
+        assert_eq!(db.read(cache).expect("a reader"), -reader);
+        assert_eq!(db.transaction(cache).expect("the writer"), -writer);
     }
 
     #[test]
